@@ -422,3 +422,56 @@ def test_read_values_shared_and_inline_strings(tmp_path):
     assert read_values(path) == {
         "数据 1": {"A1": "普通", "B1": "富文本", "C1": "内联", "A2": 2.5, "B2": False}
     }
+
+
+def _fake_soffice(tmp_path: Path, body: str) -> str:
+    script = tmp_path / "fake_soffice.sh"
+    script.write_text("#!/bin/sh\n" + body + "\n")
+    script.chmod(0o755)
+    return str(script)
+
+
+def test_timeout_kills_soffice_and_its_children(tmp_path):
+    pid_file = tmp_path / "child.pid"
+    exe = _fake_soffice(tmp_path, f"sleep 60 &\necho $! > '{pid_file}'\nwait")
+    src = _make_workbook(tmp_path / "a.xlsx", _inputs(0))
+
+    with pytest.raises(RecalcError, match="timed out"):
+        recalc_files([src], tmp_path / "out", timeout=1, soffice=exe)
+
+    child = int(pid_file.read_text())
+    status = Path(f"/proc/{child}/status")
+    if status.exists():  # killed but possibly not yet reaped by init
+        assert "zombie" in status.read_text() or "(dead)" in status.read_text()
+
+
+def test_soffice_without_output_is_an_error(tmp_path):
+    exe = _fake_soffice(tmp_path, "echo 'simulated failure' >&2\nexit 3")
+    src = _make_workbook(tmp_path / "a.xlsx", _inputs(0))
+
+    with pytest.raises(RecalcError) as excinfo:
+        recalc_files([src], tmp_path / "out", soffice=exe)
+
+    message = str(excinfo.value)
+    assert str(src) in message and "exit code 3" in message and "simulated failure" in message
+
+
+def test_same_file_given_twice_is_converted_once(tmp_path, monkeypatch):
+    src = _make_workbook(tmp_path / "a.xlsx", _inputs(0))
+    converted = []
+
+    def fake_convert(exe, files, conv_dir, *args):
+        for f in files:
+            converted.append(f)
+            (conv_dir / (f.stem + ".xlsx")).write_bytes(f.read_bytes())
+        return []
+
+    monkeypatch.setattr(recalc, "_convert_chunk", fake_convert)
+    (tmp_path / "sub").mkdir()
+    other_spelling = tmp_path / "sub" / ".." / "a.xlsx"
+    assert other_spelling != src
+
+    out = recalc_files([src, other_spelling], tmp_path / "out", soffice="/bin/false")
+
+    assert len(converted) == 1
+    assert out == {src: tmp_path / "out" / "a.xlsx", other_spelling: tmp_path / "out" / "a.xlsx"}

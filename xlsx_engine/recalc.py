@@ -25,6 +25,9 @@ LibreOffice behaviour worth knowing (observed with LibreOffice 7.4):
   Booleans are ``t="b"`` (``1``/``0``), errors ``t="e"`` (``#DIV/0!``).
 * Number-to-text conversion (``"x"&1.5``) follows the LibreOffice locale, which
   is therefore pinned to ``en-US`` by default (``de-DE`` would give ``x1,5``).
+* soffice converts its file arguments in order; a file it cannot load as a
+  spreadsheet may crash it (SIGABRT, exit code 134) and lose every later file.
+  :func:`recalc_files` retries the rest and names the culprit.
 """
 
 from __future__ import annotations
@@ -169,8 +172,8 @@ def recalc_files(
 
     Args:
         paths: Input workbooks (normally .xlsx).  Identical basenames from
-            different folders are fine; duplicates of the same file are
-            converted once.
+            different folders are fine; a file given several times (even as
+            different spellings of its path) is converted once.
         outdir: Directory for the results; created if missing.  Existing files
             with the same names are overwritten.  Output names are the input
             stems with an ``.xlsx`` suffix; a stem already used in this call
@@ -199,15 +202,16 @@ def recalc_files(
     """
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
-    inputs: List[Path] = []
-    seen = set()
-    for p in paths:
-        path = Path(p)
+    given = [Path(p) for p in paths]
+    for path in given:
         if not path.is_file():
             raise FileNotFoundError(f"input workbook not found: {path}")
-        key = os.path.normcase(os.path.realpath(path))
-        if key not in seen:
-            seen.add(key)
+    keys = [os.path.normcase(os.path.realpath(path)) for path in given]
+    inputs: List[Path] = []  # unique files, in input order
+    slot: Dict[str, int] = {}  # real path -> index into inputs
+    for path, key in zip(given, keys):
+        if key not in slot:
+            slot[key] = len(inputs)
             inputs.append(path)
     exe = soffice or find_soffice()
     if exe is None:
@@ -220,7 +224,6 @@ def recalc_files(
         return {}
 
     out_names = _unique_output_names(inputs)
-    result: Dict[Path, Path] = {}
     with tempfile.TemporaryDirectory(prefix="xlsx_recalc_") as tmp_name:
         tmp = Path(tmp_name)
         stage_dir, conv_dir, profile_dir = tmp / "in", tmp / "out", tmp / "profile"
@@ -260,11 +263,10 @@ def recalc_files(
                 f"file(s):\n{details}"
             )
 
-        for src, stage, name in zip(inputs, staged, out_names):
-            target = out_root / name
+        targets = [out_root / name for name in out_names]
+        for stage, target in zip(staged, targets):
             shutil.move(str(conv_dir / (stage.stem + ".xlsx")), str(target))
-            result[src] = target
-    return result
+    return {path: targets[slot[key]] for path, key in zip(given, keys)}
 
 
 def _convert_chunk(

@@ -1,0 +1,230 @@
+"""The ``jxzp`` command line (click). Messages are in Chinese; errors never show a traceback.
+
+Exit codes: 0 success; 1 findings (e.g. the workbook's cached values disagree with
+the scorer); 2 bad input (file, field, template); 3 internal error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import JxzpError, TemplateError
+from .xlmath import is_number
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "（空）"
+    if is_number(value):
+        return f"{value:.2f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
+    return str(value)
+
+
+def _pct(value) -> str:
+    return f"{value * 100:.2f}%" if is_number(value) else str(value)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="jxzp")
+def cli() -> None:
+    """绩效自评 Excel 引擎：生成锁定模板、填报、读回评分。
+
+    \b
+    常用命令：
+      jxzp demo                     用示例数据生成模板和填好的自评表
+      jxzp build                    重新生成 templates/ 中的模板
+      jxzp fill 模板 数据.yaml -o 输出.xlsx
+      jxzp score 自评表.xlsx        读回并复核评分
+      jxzp names 模板               列出模板的名称（命名区域）
+    """
+
+
+@cli.command()
+@click.option("-o", "--outdir", default=None, help="输出文件夹（默认 templates/）")
+@click.option("-p", "--profile", "profiles", multiple=True, help="只生成指定评分规则的模板，可重复")
+def build(outdir, profiles) -> None:
+    """按评分规则和版式声明生成锁定模板（.xlsx，无宏）。"""
+    from .builder import TEMPLATE_DIR, build_all
+    paths = build_all(outdir or TEMPLATE_DIR, list(profiles) or None)
+    for path in paths:
+        click.echo(f"已生成模板：{path}")
+
+
+@cli.command()
+def profiles() -> None:
+    """列出可用的评分规则。"""
+    from .profile import list_profiles, load_profile
+    for pid in list_profiles():
+        p = load_profile(pid)
+        click.echo(f"{pid:20s} {p.name}")
+
+
+@cli.command()
+@click.argument("template")
+@click.argument("data")
+@click.option("-o", "--output", required=True, help="输出的 .xlsx 文件")
+@click.option("--force", is_flag=True, help="输出文件已存在时覆盖")
+def fill(template, data, output, force) -> None:
+    """用数据文件（YAML/JSON）填写模板，写出带计算结果的自评表。"""
+    from .filler import Template
+    from .record import load_data
+    out = Path(output)
+    if out.suffix.lower() != ".xlsx":
+        raise JxzpError("输出文件应以 .xlsx 结尾", where=output)
+    if out.exists() and not force:
+        raise JxzpError("输出文件已存在，未覆盖", where=output, hint="换一个文件名，或加 --force 覆盖")
+    tpl = Template.open(template)
+    record = load_data(data, tpl.profile, max_rows=len(tpl.layout.indicator_rows))
+    result = tpl.fill_to(record, out)
+    _print_summary(out, result)
+
+
+def _print_summary(path: Path, result) -> None:
+    click.echo(f"已生成：{path}")
+    click.echo(f"  执行率 {_pct(result.fund.rate)}，资金得分 {_fmt(result.fund.score)}，"
+               f"总分 {_fmt(result.total)}，评价等次 {result.grade}")
+    for text in result.problems:
+        click.echo(f"  提示：{text}")
+    for i, row in enumerate(result.indicators, 1):
+        if row.message:
+            click.echo(f"  第{i}行指标：{row.message}")
+
+
+@cli.command()
+@click.argument("workbook")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
+def score(workbook, as_json) -> None:
+    """读回自评表，按名称取数，用 Python 重新评分并与工作簿中的缓存值对照。"""
+    from .reader import RESULT_NAMES, read_project
+    rb = read_project(workbook)
+    result = rb.evaluate()
+    rows = []
+    mismatches = 0
+    for name, get in RESULT_NAMES.items():
+        mine, theirs = get(result), rb.cached.get(name)
+        same = _same(mine, theirs)
+        mismatches += not same
+        rows.append({"名称": name, "程序计算": mine, "工作簿": theirs, "一致": same})
+    indicators = []
+    for i, (rec, res, cached) in enumerate(zip(rb.record.indicators, result.indicators, rb.cached["得分"]), 1):
+        if res.score == "" and not res.message:
+            continue
+        same = _same(res.score, cached)
+        mismatches += not same
+        indicators.append({"行": i, "三级指标": rec.name, "分值": rec.weight, "程序得分": res.score,
+                           "工作簿得分": cached, "一致": same, "提示": res.message})
+    if as_json:
+        click.echo(json.dumps({"文件": str(workbook), "评分规则": rb.layout.profile.id,
+                               "模板编号": rb.workbook.meta.get("模板编号"), "模板版本": rb.workbook.meta.get("模板版本"),
+                               "结果": rows, "指标": indicators, "校验提示": result.problems,
+                               "不一致": mismatches}, ensure_ascii=False, indent=2))
+    else:
+        click.echo(f"文件：{workbook}（评分规则 {rb.layout.profile.id}，模板 {rb.workbook.meta.get('模板编号')} "
+                   f"v{rb.workbook.meta.get('模板版本')}）")
+        click.echo(f"{'名称':<8}\t{'程序计算':>10}\t{'工作簿':>10}\t一致")
+        for row in rows:
+            fmt = _pct if row["名称"] == "执行率" else _fmt
+            click.echo(f"{row['名称']:<8}\t{fmt(row['程序计算']):>10}\t{fmt(row['工作簿']):>10}\t"
+                       f"{'✓' if row['一致'] else '✗ 不一致'}")
+        for ind in indicators:
+            mark = "✓" if ind["一致"] else "✗ 不一致"
+            click.echo(f"  第{ind['行']}行 {ind['三级指标'] or ''}：分值 {_fmt(ind['分值'])}，"
+                       f"得分 {_fmt(ind['程序得分'])}（工作簿 {_fmt(ind['工作簿得分'])}）{mark}"
+                       + (f"　{ind['提示']}" if ind["提示"] else ""))
+        for text in result.problems:
+            click.echo(f"提示：{text}")
+        if mismatches:
+            click.echo(f"发现 {mismatches} 处工作簿缓存值与程序计算不一致（可能被改动或未重算）。")
+    if mismatches:
+        sys.exit(1)
+
+
+def _same(a, b) -> bool:
+    if is_number(a) and is_number(b):
+        return abs(a - b) < 0.005
+    return (a if a not in (None, "") else "") == (b if b not in (None, "") else "")
+
+
+@cli.command()
+@click.argument("template")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
+def names(template, as_json) -> None:
+    """列出模板（或自评表）中的名称及其引用位置。"""
+    from .reader import open_workbook
+    wb = open_workbook(template)
+    items = [{"名称": n, "引用": wb.raw_names[n]} for n in wb.raw_names if not n.startswith("_xlnm")]
+    if as_json:
+        click.echo(json.dumps({"文件": str(template), "标识": wb.meta, "名称": items}, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"文件：{template}")
+    for key, value in wb.meta.items():
+        click.echo(f"  {key}：{value}")
+    for item in items:
+        click.echo(f"{item['名称']:<12}\t{item['引用']}")
+
+
+@cli.command()
+@click.option("-o", "--outdir", default="output", show_default=True, help="输出文件夹")
+def demo(outdir) -> None:
+    """主流程演示：生成全部模板，并用 examples/ 中的示例数据填好自评表。"""
+    from .builder import build_all
+    from .filler import Template
+    from .record import read_data_file, record_from_data
+    from .builder import template_filename
+    from .layout import project_layout
+    out = Path(outdir)
+    tdir = out / "templates"
+    for path in build_all(tdir):
+        click.echo(f"模板：{path}")
+    examples = sorted((Path(__file__).resolve().parent.parent / "examples").glob("*.yaml"))
+    if not examples:
+        raise JxzpError("没有找到示例数据", where="examples/")
+    for ex in examples:
+        data = read_data_file(ex)
+        pid = data.get("评分规则") or "national"
+        tpl = Template.open(tdir / template_filename(project_layout(pid)))
+        record = record_from_data(data, tpl.profile, source=str(ex), max_rows=len(tpl.layout.indicator_rows))
+        target = out / f"{ex.stem}.xlsx"
+        result = tpl.fill_to(record, target)
+        click.echo(f"自评表：{target}　评分规则 {pid}，执行率 {_pct(result.fund.rate)}，"
+                   f"总分 {_fmt(result.total)}，等次 {result.grade}"
+                   + (f"，提示 {len(result.problems)} 条" if result.problems else ""))
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``jxzp`` console script."""
+    try:
+        cli.main(args=argv, prog_name="jxzp", standalone_mode=False)
+        return 0
+    except JxzpError as exc:
+        click.echo(f"错误：{exc}", err=True)
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("已取消。", err=True)
+        return 130
+    except click.UsageError as exc:
+        click.echo(f"用法错误：{exc.format_message()}\n运行 jxzp --help 查看用法。", err=True)
+        return 2
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    except KeyboardInterrupt:
+        click.echo("已中断。", err=True)
+        return 130
+    except Exception as exc:  # a bug: short message, traceback only on request
+        if os.environ.get("JXZP_DEBUG"):
+            raise
+        click.echo(f"内部错误：{type(exc).__name__}: {exc}\n请设置环境变量 JXZP_DEBUG=1 重试并把输出反馈给开发者。",
+                   err=True)
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())
