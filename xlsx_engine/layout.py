@@ -23,6 +23,7 @@ from .profile import Profile, load_profile
 from .record import Cell, FundLine, Goal, IndicatorRow, ProjectRecord
 from .scoring import Result, evaluate, verdict
 from .targets import OPERATORS
+from .xlmath import xnum
 
 FORMS_DIR = Path(__file__).resolve().parent.parent / "templates" / "forms"
 
@@ -197,9 +198,18 @@ class Layout:
         return rec
 
     def padded(self, record: ProjectRecord) -> ProjectRecord:
-        """The record as the template sees it: indicator and goal lists padded to the template's rows."""
+        """The record as the template sees it.
+
+        Indicator and goal lists are padded to the template's rows, and every number is
+        reduced to the 15 significant digits a spreadsheet cell keeps, so Python scores
+        exactly the values Excel and LibreOffice will see.
+        """
         rec = ProjectRecord(**{k: getattr(record, k) for k in record.__dataclass_fields__})
-        rec.indicators = list(record.indicators) + [IndicatorRow()] * (len(self.indicator_rows) - len(record.indicators))
+        rec.year, rec.target_score = xnum(rec.year), xnum(rec.target_score)
+        rec.funds = [FundLine(f.source, xnum(f.initial), xnum(f.budget), xnum(f.spent)) for f in record.funds]
+        rec.indicators = [IndicatorRow(**{k: xnum(getattr(r, k)) for k in IndicatorRow.__dataclass_fields__})
+                          for r in record.indicators]
+        rec.indicators += [IndicatorRow()] * (len(self.indicator_rows) - len(record.indicators))
         rec.goals = list(record.goals) + [Goal()] * (len(self.goal_rows) - len(record.goals))
         return rec
 
@@ -342,6 +352,7 @@ def project_layout(profile_id: str, form_name: str = "project") -> Layout:
                     "op": ("input_center", "text"), "unit": ("input_center", "text"),
                     "band": ("input_center", "text")}
     for idx, row in enumerate(L.indicator_rows):
+        L.row_heights[row] = 27
         refs = fx.RowRefs(**{k: f"{c[k]}{row}" for k in fx.RowRefs.__dataclass_fields__})
         for key in ("level1", "level2", "name", "op", "target", "unit", "actual", "band", "weight", "manual",
                     "reason"):

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from .errors import ProfileError
+from .xlmath import xround
 
 PROFILE_DIR = Path(__file__).resolve().parent.parent / "templates" / "profiles"
 
@@ -104,6 +105,23 @@ class Profile:
     def level_pairs(self) -> tuple[str, ...]:
         """"一级·二级" strings of every allowed combination (the template's lookup list)."""
         return tuple(f"{l1.name}·{l2}" for l1 in self.level1 for l2 in l1.level2)
+
+    def band_bounds(self, band: str, weight: float) -> tuple[float, float, bool]:
+        """The score range of a 定性 band for an indicator of ``weight``: (low, high, high_inclusive).
+
+        Raises:
+            KeyError: unknown band label.
+        """
+        for b in self.bands:
+            if b.label == band:
+                top = b.upper >= 1.0
+                high = weight if top else xround(b.upper * weight, self.digits)
+                return xround(b.lower * weight, self.digits), high, top
+        raise KeyError(band)
+
+    def in_band(self, band: str, weight: float, score: float) -> bool:
+        low, high, inclusive = self.band_bounds(band, weight)
+        return low <= score and (score <= high if inclusive else score < high)
 
     def grade_for(self, score: float) -> str:
         for grade in self.grades:

@@ -253,6 +253,11 @@ def _indicator(raw: Any, where: str, profile: Profile, problems: _Problems) -> I
             problems.add(f"{where} 自评分", "定量指标的得分由公式计算，不能填写自评分")
         else:
             row.manual = _number(manual, f"{where} 自评分", problems)
+            if isinstance(row.manual, float) and isinstance(row.weight, float) and row.band is not None \
+                    and not profile.in_band(row.band, row.weight, row.manual):
+                low, high, incl = profile.band_bounds(row.band, row.weight)
+                problems.add(f"{where} 自评分", f"{row.manual:g} 不在“{row.band}”档次的分数范围 "
+                             f"[{low:g}, {high:g}{']' if incl else ')'} 内，请调整自评分或完成等级")
     return row
 
 

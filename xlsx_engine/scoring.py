@@ -72,21 +72,6 @@ def score_fund(record: ProjectRecord, profile: Profile) -> FundResult:
 
 # ----------------------------------------------------------------------------- indicators
 
-def band_bounds(profile: Profile, band: str, weight: float) -> tuple[float, float, bool]:
-    """The score range of a 定性 band: (low, high, high_inclusive)."""
-    for b in profile.bands:
-        if b.label == band:
-            top = b.upper >= 1.0
-            high = weight if top else xround(b.upper * weight, profile.digits)
-            return xround(b.lower * weight, profile.digits), high, top
-    raise KeyError(band)
-
-
-def in_band(profile: Profile, band: str, weight: float, score: float) -> bool:
-    low, high, inclusive = band_bounds(profile, band, weight)
-    return low <= score and (score <= high if inclusive else score < high)
-
-
 def is_active(row: IndicatorRow) -> bool:
     """A row counts once it has a name, a weight, a target or an actual value."""
     return any(nonblank(v) for v in (row.name, row.weight, row.target, row.actual))
@@ -196,8 +181,8 @@ def row_flags(row: IndicatorRow, profile: Profile, score: float | str) -> list[s
     if row.op == OP_QUAL:
         if row.band not in [b.label for b in profile.bands]:
             flags.append("bad_band")
-        elif is_number(row.manual) and is_number(row.weight) and not in_band(
-                profile, row.band, float(row.weight), float(row.manual)):
+        elif is_number(row.manual) and is_number(row.weight) and not profile.in_band(
+                row.band, float(row.weight), float(row.manual)):
             flags.append("out_of_band")
     if profile.over_ratio is not None and is_over(row, profile):
         flags.append("over")

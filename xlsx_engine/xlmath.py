@@ -43,6 +43,13 @@ def xtext(value: float) -> str:
     return text
 
 
+def xnum(value):
+    """A cell value as a spreadsheet stores it: numbers keep 15 significant digits, others pass through."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(f"{value:.15g}")
+    return value
+
+
 def is_number(value: object) -> bool:
     """True for the values a spreadsheet's ``ISNUMBER`` accepts (not booleans, not text)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)
