@@ -153,7 +153,10 @@ def _load_raw(path: Path, seen: tuple[str, ...] = ()) -> dict:
     if parent:
         if parent in seen:
             raise ProfileError(f"extends 循环引用：{' → '.join(seen + (parent,))}", where=str(path))
-        data = _merge(_load_raw(path.parent / f"{parent}.yaml", seen + (parent,)), data)
+        parent_path = path.parent / f"{parent}.yaml"
+        if not parent_path.exists():          # a bureau's own file may extend a shipped profile
+            parent_path = PROFILE_DIR / f"{parent}.yaml"
+        data = _merge(_load_raw(parent_path, seen + (parent,)), data)
     return data
 
 
