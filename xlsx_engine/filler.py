@@ -10,7 +10,6 @@ the package — styles, validations, names, protection — is copied byte for by
 
 from __future__ import annotations
 
-import io
 import re
 import zipfile
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from .layout import FORMULA, INPUT, Layout, layout_for_meta
 from .record import ProjectRecord
 from .safezip import atomic_write_bytes, open_workbook_zip, parse_xml, read_member
 from .scoring import Result
+from .zipwriter import Member, build_zip
 
 NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
       "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
@@ -88,7 +88,7 @@ class Template:
     Use :meth:`open`; then :meth:`fill_bytes` or :meth:`fill_to`.
     """
 
-    def __init__(self, path: Path, layout: Layout, members: list[tuple[zipfile.ZipInfo, bytes]],
+    def __init__(self, path: Path, layout: Layout, members: list[Member | None],
                  sheet_member: str, pieces: list[str], slots: list[_Slot]):
         self.path = path
         self.layout = layout
@@ -124,8 +124,10 @@ class Template:
             if layout.sheet not in paths:
                 raise TemplateError(f"找不到工作表“{layout.sheet}”", where=where)
             sheet_member = paths[layout.sheet]
-            members = [(info, zf.read(info.filename)) for info in zf.infolist()]
-        sheet_xml = dict((i.filename, d) for i, d in members)[sheet_member]
+            sheet_xml = zf.read(sheet_member)
+            # every member but the worksheet is compressed once, here; None marks the worksheet's place
+            members = [None if info.filename == sheet_member else Member.deflate(info.filename, zf.read(info.filename))
+                       for info in zf.infolist()]
         pieces, slots = cls._split(sheet_xml, layout, where)
         return cls(path, layout, members, sheet_member, pieces, slots)
 
@@ -194,18 +196,19 @@ class Template:
             out.append(piece)
         return "".join(out).encode("utf-8"), result
 
-    def fill_bytes(self, record: ProjectRecord, *, compresslevel: int = 1) -> tuple[bytes, Result]:
-        """Fill the template with a record.
+    def fill_bytes(self, record: ProjectRecord, *, compresslevel: int = 6) -> tuple[bytes, Result]:
+        """Fill the template with a record. Thread-safe: the template is never modified.
+
+        Args:
+            record: the project's cell values.
+            compresslevel: zlib level for the worksheet (the other members were compressed at load).
 
         Returns:
             (the .xlsx bytes, the scorer's result).
         """
         sheet, result = self.sheet_xml(record)
-        buf = io.BytesIO()
-        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=compresslevel) as zf:
-            for info, data in self._members:
-                zf.writestr(info, sheet if info.filename == self._sheet_member else data)
-        return buf.getvalue(), result
+        filled = Member.deflate(self._sheet_member, sheet, compresslevel)
+        return build_zip([m if m is not None else filled for m in self._members]), result
 
     def fill_to(self, record: ProjectRecord, out: str | Path) -> Result:
         """Fill and write atomically to ``out`` (a temporary file, then a rename)."""

@@ -206,7 +206,9 @@ class Layout:
         """
         rec = ProjectRecord(**{k: getattr(record, k) for k in record.__dataclass_fields__})
         rec.year, rec.target_score = xnum(rec.year), xnum(rec.target_score)
-        rec.funds = [FundLine(f.source, xnum(f.initial), xnum(f.budget), xnum(f.spent)) for f in record.funds]
+        given = {f.source: f for f in record.funds}
+        rec.funds = [FundLine(src, *(xnum(getattr(given[src], k)) for k in ("initial", "budget", "spent")))
+                     if src in given else FundLine(src) for src in self.profile.fund_sources]
         rec.indicators = [IndicatorRow(**{k: xnum(getattr(r, k)) for k in IndicatorRow.__dataclass_fields__})
                           for r in record.indicators]
         rec.indicators += [IndicatorRow()] * (len(self.indicator_rows) - len(record.indicators))

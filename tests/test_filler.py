@@ -1,0 +1,74 @@
+"""The filler: XML patching that keeps the template intact, thread-safe, atomic."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+import gen
+from xlsx_engine.errors import TemplateError
+from xlsx_engine.filler import Template
+from xlsx_engine.record import ProjectRecord
+
+ROOT = Path(__file__).resolve().parent.parent
+NATIONAL = ROOT / "templates" / "xmzc-national.xlsx"
+
+
+@pytest.fixture(scope="module")
+def template():
+    return Template.open(NATIONAL)
+
+
+def test_only_the_worksheet_changes(template):
+    data, _ = template.fill_bytes(gen.project(3, "national"))
+    filled, original = zipfile.ZipFile(io.BytesIO(data)), zipfile.ZipFile(NATIONAL)
+    assert filled.testzip() is None
+    assert filled.namelist() == original.namelist()
+    changed = [n for n in original.namelist() if filled.read(n) != original.read(n)]
+    assert changed == ["xl/worksheets/sheet1.xml"]
+
+
+def test_text_never_becomes_a_formula(template):
+    rec = gen.project(5, "national")
+    rec.project = '=HYPERLINK("http://x","点我")&<b>&amp;'
+    rec.indicators[0].name = "=1+1"
+    data, _ = template.fill_bytes(rec)
+    sheet = zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>HYPERLINK" not in sheet and "<f>1+1" not in sheet
+    assert "=HYPERLINK(&quot;" in sheet or '=HYPERLINK("http' in sheet
+
+
+def test_concurrent_fills_are_identical_and_valid(template):
+    records = [gen.project(i, "national") for i in range(24)]
+    expected = [template.fill_bytes(r)[0] for r in records]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda r: template.fill_bytes(r)[0], records * 4))
+    assert all(g == expected[i % 24] for i, g in enumerate(got))
+
+
+def test_fill_to_is_atomic_and_leaves_no_temp_files(template, tmp_path):
+    out = tmp_path / "out.xlsx"
+    out.write_bytes(b"old")
+    template.fill_to(ProjectRecord("national"), out)
+    assert zipfile.ZipFile(out).testzip() is None
+    assert [p.name for p in tmp_path.iterdir()] == ["out.xlsx"]
+
+
+def test_altered_template_is_refused(tmp_path):
+    data = NATIONAL.read_bytes()
+    src = zipfile.ZipFile(io.BytesIO(data))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as dst:
+        for info in src.infolist():
+            content = src.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                content = content.replace(b"<f>SUM(K", b"<f>100+SUM(K", 1)
+            dst.writestr(info, content)
+    bad = tmp_path / "bad.xlsx"
+    bad.write_bytes(buf.getvalue())
+    with pytest.raises(TemplateError, match="公式与版式不一致"):
+        Template.open(bad)
