@@ -97,7 +97,9 @@ def test_over_achievement_penalty_and_reason():
     assert indicator_score(row, PLATFORM) == 18.0    # −2 for A ≥ 1.3T
     assert indicator_score(row, NAT) == 20.0
     rec = ProjectRecord("national-platform", funds=[FundLine("当年财政拨款", 10.0, 10.0, 10.0)], indicators=[row])
-    assert "no_reason" in evaluate(rec, PLATFORM).indicators[0].flags
+    assert evaluate(rec, PLATFORM).indicators[0].flags == ["over"]      # reason needed, and why
+    row.reason = "年中新增机构"
+    assert evaluate(rec, PLATFORM).indicators[0].flags == []          # explained: no prompt
     row.actual = 584.9                               # just under 1.3 × 450 = 585
     assert indicator_score(row, PLATFORM) == 20.0
 

@@ -166,16 +166,11 @@ def message_formula(r: RowRefs, profile: Profile, names: dict[str, str]) -> str:
         f"IF({r.op}={q(OP_QUAL)},IF(SUMPRODUCT(--({names['bands']}={r.band}))=0,{q(msg['bad_band'])},"
         f"IF(AND(ISNUMBER({r.manual}),ISNUMBER({r.weight})),IF({_band_violation(r, profile)},"
         f"{q(msg['out_of_band'])},\"\"),\"\")),\"\")")
-    if profile.over_ratio is not None:
-        pieces.append(f"IF({over_expr(r, profile)},{q(msg['over'])},\"\")")
-    need = []
-    if profile.reason_below_full:
-        need.append(f"{r.score}<{r.weight}")
+    below = (f"IF(AND(ISNUMBER({r.score}),ISNUMBER({r.weight})),IF({r.score}<{r.weight},{q(msg['no_reason'])},"
+             f"\"\"),\"\")" if profile.reason_below_full else '""')
     if profile.over_reason_required:
-        need.append(over_expr(r, profile))
-    if need:
-        pieces.append(f"IF(AND(ISNUMBER({r.score}),ISNUMBER({r.weight}),LEN({r.reason})=0),"
-                      f"IF(OR({','.join(need)}),{q(msg['no_reason'])},\"\"),\"\")")
+        below = f"IF({over_expr(r, profile)},{q(msg['over'])},{below})"
+    pieces.append(f"IF(LEN({r.reason})=0,{below},\"\")")
     return f"=IF(NOT({active_expr(r)}),\"\"," + "&".join(pieces) + ")"
 
 

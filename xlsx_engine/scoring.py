@@ -144,7 +144,7 @@ ROW_MESSAGES = {
     "actual_not_number": "实际完成值应为数字；",
     "bad_band": "请从下拉列表选择完成等级；",
     "out_of_band": "自评分不在所选完成等级的分数范围内；",
-    "over": "完成值超过指标值{pct}%及以上，请说明原因；",
+    "over": "完成值超过指标值{pct}%及以上，请填写偏差原因；",
     "no_reason": "缺偏差原因分析及改进措施；",
 }
 
@@ -184,10 +184,11 @@ def row_flags(row: IndicatorRow, profile: Profile, score: float | str) -> list[s
         elif is_number(row.manual) and is_number(row.weight) and not profile.in_band(
                 row.band, float(row.weight), float(row.manual)):
             flags.append("out_of_band")
-    if profile.over_ratio is not None and is_over(row, profile):
-        flags.append("over")
-    if reason_required(row, score, profile) and not nonblank(row.reason):
-        flags.append("no_reason")
+    if not nonblank(row.reason):
+        if profile.over_reason_required and is_over(row, profile):
+            flags.append("over")          # the specific reason why an explanation is needed
+        elif reason_required(row, score, profile):
+            flags.append("no_reason")
     return flags
 
 
