@@ -10,7 +10,7 @@ from xlsx_engine.errors import ProfileError
 from xlsx_engine.layout import project_layout
 from xlsx_engine.profile import load_profile, parse_profile
 from xlsx_engine.record import FundLine, IndicatorRow, ProjectRecord, load_data
-from xlsx_engine.scoring import NA, evaluate, fund_score, indicator_score, quantitative_score
+from xlsx_engine.scoring import NA, evaluate, fund_score, indicator_score
 from xlsx_engine.xlmath import xround, xtext
 
 SEEDS = Path(__file__).parent / "data" / "seeds"

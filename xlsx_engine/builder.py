@@ -21,7 +21,7 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from .layout import CONST, FORMULA, INPUT, Layout, project_layout
+from .layout import CONST, FORMULA, Layout, project_layout
 from .profile import list_profiles
 from .safezip import atomic_write_bytes
 

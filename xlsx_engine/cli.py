@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .errors import JxzpError, TemplateError
+from .errors import JxzpError
 from .xlmath import is_number
 
 

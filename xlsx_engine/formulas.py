@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from .profile import Profile
 from .scoring import NA, OVER_ROUND, QUANT_OPS, row_messages
 from .targets import OP_EQ, OP_GE, OP_GT, OP_LE, OP_LT, OP_QUAL
-from .xlmath import xround, xtext
+from .xlmath import xtext
 
 #: Functions the templates may use: present in Excel 2010, WPS and LibreOffice alike.
 ALLOWED_FUNCTIONS = frozenset({

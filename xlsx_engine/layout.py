@@ -21,7 +21,7 @@ from . import formulas as fx
 from .errors import TemplateError
 from .profile import Profile, load_profile
 from .record import Cell, FundLine, Goal, IndicatorRow, ProjectRecord
-from .scoring import Result, evaluate, verdict
+from .scoring import Result, evaluate
 from .targets import OPERATORS
 from .xlmath import xnum
 
@@ -254,7 +254,7 @@ def project_layout(profile_id: str, form_name: str = "project") -> Layout:
     L.label("A2", "评价年度", "label")
     L.input("B2", "input_year", "year")
     L.name("年度", "B2")
-    L.label("C2", "年度　　黄色单元格为填报区，其余单元格自动计算并已锁定", "note", f"C2:J2")
+    L.label("C2", "年度　　黄色单元格为填报区，其余单元格自动计算并已锁定", "note", "C2:J2")
     L.label("K2", "单位：万元", "label_right", f"K2:{last}2")
     L.label("A3", "项目名称", "label", "A3:B3")
     L.input("C3", merge=f"C3:{last}3")

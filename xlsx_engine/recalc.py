@@ -44,6 +44,8 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from lxml import etree
 
+from .reader import col_letters, parse_name_ref, split_ref
+
 __all__ = [
     "CellError",
     "RecalcError",
@@ -83,18 +85,6 @@ _ROW = f"{{{_NS_MAIN}}}row"
 _SHEET_DATA = f"{{{_NS_MAIN}}}sheetData"
 
 _WORKSHEET_ENTRY_RE = re.compile(r"^xl/worksheets/[^/]+\.xml$")
-_CELL_REF_RE = re.compile(r"^\$?([A-Za-z]{1,3})\$?([0-9]+)$")
-# A defined name that is a plain reference: Sheet!$A$1 or 'Sheet name'!$A$1:$B$2.
-_NAME_REF_RE = re.compile(
-    r"""^\s*
-    (?:'(?P<quoted>(?:[^']|'')+)'|(?P<bare>[\w.]+))
-    !
-    (?P<first>\$?[A-Za-z]{1,3}\$?[0-9]+)
-    (?::(?P<last>\$?[A-Za-z]{1,3}\$?[0-9]+))?
-    \s*$""",
-    re.VERBOSE,
-)
-
 _PROFILE_XCU = """<?xml version="1.0" encoding="UTF-8"?>
 <oor:items xmlns:oor="http://openoffice.org/2001/registry" \
 xmlns:xs="http://www.w3.org/2001/XMLSchema" \
@@ -503,20 +493,13 @@ def read_defined_name_values(path: PathLike) -> Dict[str, object]:
     with zipfile.ZipFile(path) as zf:
         book = _Workbook(zf)
         result: Dict[str, object] = {}
-        for name, ref in book.defined_names():
-            m = _NAME_REF_RE.match(ref)
-            if not m:
+        for name, text in book.defined_names():
+            ref = parse_name_ref(text)
+            if ref is None or ref.sheet not in book.sheet_names():
                 continue
-            sheet = m.group("bare") or m.group("quoted").replace("''", "'")
-            if sheet not in book.sheet_names():
-                continue
-            c1, r1 = _split_ref(m.group("first"))
-            c2, r2 = _split_ref(m.group("last") or m.group("first"))
-            values = book.sheet_values(sheet)
-            rows = range(min(r1, r2), max(r1, r2) + 1)
-            cols = range(min(c1, c2), max(c1, c2) + 1)
-            cells = [values.get(f"{_col_letters(c)}{r}") for r in rows for c in cols]
-            result[name] = cells[0] if m.group("last") is None else cells
+            values = book.sheet_values(ref.sheet)
+            cells = [values.get(cell) for cell in ref.cells]
+            result[name] = cells[0] if ref.first == ref.last else cells
         return result
 
 
@@ -566,12 +549,12 @@ class _Workbook:
             for cell in row.iter(_C):
                 ref = cell.get("r")
                 if ref:
-                    col_no, row_no = _split_ref(ref)
+                    row_no, col_no = split_ref(ref.upper())
                 else:
                     col_no += 1
                 value = self._cell_value(cell)
                 if value is not None:
-                    values[f"{_col_letters(col_no)}{row_no}"] = value
+                    values[f"{col_letters(col_no)}{row_no}"] = value
         return values
 
     def _cell_value(self, cell: etree._Element) -> Optional[CellValue]:
@@ -650,21 +633,3 @@ def _normpath(path: PurePosixPath) -> str:
     return "/".join(parts)
 
 
-def _split_ref(ref: str) -> Tuple[int, int]:
-    """``"$B$12"`` -> ``(2, 12)`` (1-based column and row)."""
-    m = _CELL_REF_RE.match(ref)
-    if not m:
-        raise ValueError(f"not a cell reference: {ref!r}")
-    col = 0
-    for ch in m.group(1).upper():
-        col = col * 26 + ord(ch) - ord("A") + 1
-    return col, int(m.group(2))
-
-
-def _col_letters(col: int) -> str:
-    """``28`` -> ``"AB"``."""
-    letters = ""
-    while col > 0:
-        col, rem = divmod(col - 1, 26)
-        letters = chr(ord("A") + rem) + letters
-    return letters
