@@ -169,6 +169,53 @@ def names(template, as_json) -> None:
         click.echo(f"{item['名称']:<12}\t{item['引用']}")
 
 
+@cli.group()
+def master() -> None:
+    """总表（主工作簿）：单位、项目、资金、指标、目标。"""
+
+
+@master.command("new")
+@click.option("-o", "--output", required=True, help="输出的总表 .xlsx")
+@click.option("--force", is_flag=True, help="文件已存在时覆盖")
+def master_new(output, force) -> None:
+    """生成一张空白总表（含表头、下拉列表和数据验证）。"""
+    from .master import write_master
+    if Path(output).exists() and not force:
+        raise JxzpError("文件已存在，未覆盖", where=output, hint="换一个文件名，或加 --force 覆盖")
+    write_master(output)
+    click.echo(f"已生成空白总表：{output}（格式说明见 README“总表”一节）")
+
+
+@cli.command("bulk")
+@click.argument("master_file", metavar="总表.xlsx")
+@click.option("-o", "--outdir", required=True, help="输出文件夹")
+@click.option("--by", type=click.Choice(["project", "unit"]), default="project", show_default=True,
+              help="project：全部文件放在一个文件夹；unit：每个单位一个文件夹")
+@click.option("--jobs", "-j", type=int, default=1, show_default=True, help="并行进程数（0 = CPU 核数）")
+@click.option("--force", is_flag=True, help="覆盖生成后被修改过的文件")
+def bulk_command(master_file, outdir, by, jobs, force) -> None:
+    """按总表批量生成每个项目的锁定自评表（下发或重新生成）。"""
+    from tqdm import tqdm
+    from .bulk import bulk, cpu_count
+    from .master import Master
+    total = len(Master(master_file))
+    jobs = cpu_count() if jobs == 0 else max(1, jobs)
+    with tqdm(total=total, unit="个", desc="生成自评表", disable=not sys.stderr.isatty(), leave=False) as bar:
+        report = bulk(master_file, outdir, by=by, jobs=jobs, force=force, progress=bar.update)
+    for item in report.items:
+        if item.status == "refused":
+            click.echo(f"未覆盖：{item.message}", err=True)
+    for text in report.errors:
+        click.echo(f"错误：{text}", err=True)
+    n = len(report.items)
+    rate = n / report.seconds if report.seconds else 0
+    click.echo(f"完成：{report.count('written')} 个新生成或已更新，{report.count('unchanged')} 个内容未变，"
+               f"{report.count('refused')} 个因被修改而未覆盖，{len(report.errors)} 个出错；"
+               f"用时 {report.seconds:.1f} 秒（{rate:.0f} 个/秒）。输出：{outdir}")
+    if report.errors or report.count("refused"):
+        sys.exit(1)
+
+
 @cli.command()
 @click.option("-o", "--outdir", default="output", show_default=True, help="输出文件夹")
 def demo(outdir) -> None:
@@ -195,6 +242,18 @@ def demo(outdir) -> None:
         click.echo(f"自评表：{target}　评分规则 {pid}，执行率 {_pct(result.fund.rate)}，"
                    f"总分 {_fmt(result.total)}，等次 {result.grade}"
                    + (f"，提示 {len(result.problems)} 条" if result.problems else ""))
+    from .bulk import bulk
+    master_file = Path(__file__).resolve().parent.parent / "examples" / "总表示例.xlsx"
+    report = bulk(master_file, out / "批量生成", by="unit", template_dir=tdir)
+    grades: dict[str, int] = {}
+    for item in report.items:
+        key = (item.grade or "出错") if item.filled else "待单位填报"
+        grades[key] = grades.get(key, 0) + 1
+    click.echo(f"批量生成：由示例总表 {master_file.name} 生成 {len(report.items)} 个项目的自评表，"
+               f"用时 {report.seconds:.1f} 秒 → {out / '批量生成'}（等次分布："
+               + "，".join(f"{k} {v}" for k, v in sorted(grades.items())) + "）")
+    for text in report.errors:
+        click.echo(f"  错误：{text}", err=True)
 
 
 def main(argv=None) -> int:

@@ -57,6 +57,16 @@ def read_custom_properties(zf: zipfile.ZipFile, where: str = "") -> dict[str, st
     return out
 
 
+def custom_properties_xml(props: dict[str, str]) -> bytes:
+    """docProps/custom.xml holding string properties (as Excel, WPS and LibreOffice write them)."""
+    items = "".join(
+        f'<property fmtid="{{D5CDD505-2E9C-101B-9397-08002B2CF9AE}}" pid="{pid}" name="{xml_escape(name)}">'
+        f"<vt:lpwstr>{xml_escape(str(value))}</vt:lpwstr></property>"
+        for pid, (name, value) in enumerate(props.items(), 2))
+    return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            f'<Properties xmlns="{NS["cp"]}" xmlns:vt="{NS["vt"]}">{items}</Properties>').encode("utf-8")
+
+
 def sheet_paths(zf: zipfile.ZipFile, where: str = "") -> dict[str, str]:
     """Sheet name -> zip path of its XML, resolved through the workbook's relationships."""
     wb = parse_xml(read_member(zf, "xl/workbook.xml", where, 8 << 20), where)
@@ -96,6 +106,7 @@ class Template:
         self._sheet_member = sheet_member
         self._pieces = pieces
         self._slots = slots
+        self._meta: dict[str, str] = {}
 
     @property
     def profile(self):
@@ -129,7 +140,9 @@ class Template:
             members = [None if info.filename == sheet_member else Member.deflate(info.filename, zf.read(info.filename))
                        for info in zf.infolist()]
         pieces, slots = cls._split(sheet_xml, layout, where)
-        return cls(path, layout, members, sheet_member, pieces, slots)
+        template = cls(path, layout, members, sheet_member, pieces, slots)
+        template._meta = meta
+        return template
 
     @staticmethod
     def _split(sheet_xml: bytes, layout: Layout, where: str) -> tuple[list[str], list[_Slot]]:
@@ -196,22 +209,29 @@ class Template:
             out.append(piece)
         return "".join(out).encode("utf-8"), result
 
-    def fill_bytes(self, record: ProjectRecord, *, compresslevel: int = 6) -> tuple[bytes, Result]:
+    def fill_bytes(self, record: ProjectRecord, *, compresslevel: int = 6,
+                   identity: dict[str, str] | None = None) -> tuple[bytes, Result]:
         """Fill the template with a record. Thread-safe: the template is never modified.
 
         Args:
             record: the project's cell values.
             compresslevel: zlib level for the worksheet (the other members were compressed at load).
+            identity: extra document properties (e.g. 项目编码, 单位名称) that let a returned copy be
+                matched to the master workbook; added to the template's 模板编号/版本/规则/指纹.
 
         Returns:
             (the .xlsx bytes, the scorer's result).
         """
         sheet, result = self.sheet_xml(record)
         filled = Member.deflate(self._sheet_member, sheet, compresslevel)
-        return build_zip([m if m is not None else filled for m in self._members]), result
+        members = [m if m is not None else filled for m in self._members]
+        if identity:
+            props = Member.deflate("docProps/custom.xml", custom_properties_xml({**self._meta, **identity}))
+            members = [props if m.name == "docProps/custom.xml" else m for m in members]
+        return build_zip(members), result
 
-    def fill_to(self, record: ProjectRecord, out: str | Path) -> Result:
+    def fill_to(self, record: ProjectRecord, out: str | Path, *, identity: dict[str, str] | None = None) -> Result:
         """Fill and write atomically to ``out`` (a temporary file, then a rename)."""
-        data, result = self.fill_bytes(record)
+        data, result = self.fill_bytes(record, identity=identity)
         atomic_write_bytes(out, data)
         return result
