@@ -1,0 +1,151 @@
+"""Bulk generation from a master workbook."""
+
+from __future__ import annotations
+
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from xlsx_engine.bulk import MANIFEST, bulk, safe_name
+from xlsx_engine.cli import main
+from xlsx_engine.filler import read_custom_properties
+from xlsx_engine.master import SHEETS, Master, write_master
+from xlsx_engine.reader import read_project
+from xlsx_engine.recalc import read_values, recalc_files
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "总表示例.xlsx"
+
+
+def small_master(path: Path, extra_projects=(), extra_indicators=()) -> Path:
+    rows = {
+        "单位": [["甲单位", "市医保局", "张三", "1"], ["乙/单位:*?", "市医保局", None, None]],
+        "项目": [["P1", "甲单位", "救助资金", "national", 2023, None, None, None],
+                 ["P2", "乙/单位:*?", "../../etc/passwd", "national", 2023, None, None, None],
+                 ["P3", "甲单位", "救助资金", "national", 2023, None, None, None], *extra_projects],
+        "资金": [["P1", "当年财政拨款", 100, 100, 95], ["P2", "当年财政拨款", 50, 50, None],
+                 ["P3", "当年财政拨款", 10, 10, 10]],
+        "指标": [["P1", "产出指标", "数量指标", "人数", "≥", 100, "人", 50, 100, None, None, None],
+                 ["P1", "效益指标", "社会效益指标", "知晓率", "≥", 90, "%", 30, 95, None, None, None],
+                 ["P1", "满意度指标", "服务对象满意度指标", "满意度", "≥", 90, "%", 10, 92, None, None, None],
+                 ["P2", "产出指标", "数量指标", "人数", "≥", 100, "人", 50, None, None, None, None],
+                 ["P2", "效益指标", "社会效益指标", "知晓率", "≥", 90, "%", 30, None, None, None, None],
+                 ["P2", "满意度指标", "服务对象满意度指标", "满意度", "≥", 90, "%", 10, None, None, None, None],
+                 ["P3", "产出指标", "数量指标", "人数", "≥", 100, "人", 50, 100, None, None, None],
+                 ["P3", "效益指标", "社会效益指标", "知晓率", "≥", 90, "%", 30, 90, None, None, None],
+                 ["P3", "满意度指标", "服务对象满意度指标", "满意度", "≥", 90, "%", 10, 90, None, None, None],
+                 *extra_indicators],
+        "目标": [["P1", "目标一", "完成"]],
+    }
+    write_master(path, rows)
+    return path
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("../../etc/passwd", "___etc_passwd"), ("a/b\\c:d*e?f\"g<h>i|j", "a_b_c_d_e_f_g_h_i_j"), ("CON", "_CON"),
+    ("  ..  ", "未命名"), ("项目。", "项目。")])
+def test_safe_name(text, expected):
+    assert safe_name(text) == expected
+
+
+def test_example_master_is_realistic():
+    m = Master(EXAMPLE)
+    assert len(m) >= 200 and len(m.units) >= 40
+    projects = [p for p in m.projects() if not isinstance(p, Exception)]
+    assert len(projects) == len(m)
+
+
+def test_bulk_writes_identified_workbooks_and_regenerates_identically(tmp_path):
+    master = small_master(tmp_path / "总表.xlsx")
+    out = tmp_path / "out"
+    report = bulk(master, out, by="unit")
+    assert report.count("written") == 3 and not report.errors
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.xlsx"))
+    assert files == ["乙_单位___/P2_____etc_passwd.xlsx", "甲单位/P1_救助资金.xlsx", "甲单位/P3_救助资金.xlsx"]
+    assert all((out / f).resolve().is_relative_to(out.resolve()) for f in files)
+    rb = read_project(out / "甲单位/P1_救助资金.xlsx")
+    assert rb.workbook.meta["项目编码"] == "P1" and rb.workbook.meta["单位名称"] == "甲单位"
+    assert rb.cached["总分"] == rb.evaluate().total == 99.5
+    p2 = read_project(out / "乙_单位___/P2_____etc_passwd.xlsx")
+    assert p2.record.indicators[0].actual is None          # distribution: the unit's inputs stay empty
+    before = {f: (out / f).read_bytes() for f in files}
+    again = bulk(master, out, by="unit")
+    assert again.count("unchanged") == 3
+    assert {f: (out / f).read_bytes() for f in files} == before
+
+
+def test_changed_file_is_not_overwritten_without_force(tmp_path):
+    master = small_master(tmp_path / "总表.xlsx")
+    out = tmp_path / "out"
+    bulk(master, out)
+    target = next(out.glob("甲单位_P1_*.xlsx"))
+    target.write_bytes(target.read_bytes() + b"\0")          # the unit (or someone) changed it
+    changed = target.read_bytes()
+    report = bulk(master, out)
+    assert report.count("refused") == 1 and target.read_bytes() == changed
+    assert bulk(master, out, force=True).count("refused") == 0
+    assert zipfile.ZipFile(target).testzip() is None
+
+
+def test_bad_rows_are_reported_with_sheet_and_row_and_do_not_stop_others(tmp_path):
+    master = small_master(
+        tmp_path / "总表.xlsx",
+        extra_projects=[["P4", "甲单位", "坏项目", "national", 2023, None, None, None],
+                        ["P1", "甲单位", "重复编码", "national", 2023, None, None, None],
+                        ["P5", "甲单位", "未知规则", "no-such", 2023, None, None, None]],
+        extra_indicators=[["P4", "产出指标", "数量指标", "人数", "≥九成", None, None, 90, None, None, None, None],
+                          ["P9", "产出指标", "数量指标", "孤儿指标", "≥1", None, None, 90, None, None, None, None]])
+    report = bulk(master, tmp_path / "out", jobs=2)
+    assert report.count("written") == 3            # P1 P2 P3; P4 fails validation and is skipped
+    text = "\n".join(report.errors)
+    assert "项目!第5行" in text and "指标!第11行" in text and "≥九成" in text   # P4's bad target, by master row
+    assert "项目!第6行" in text and "重复" in text
+    assert "项目!第7行" in text and "no-such" in text
+    assert "指标!第12行" in text and "P9" in text
+
+
+def test_master_format_errors(tmp_path):
+    from openpyxl import Workbook
+    wb = Workbook()
+    wb.active.title = "项目"
+    wb.active.append(["项目编码", "奇怪列"])
+    wb.save(tmp_path / "bad.xlsx")
+    with pytest.raises(Exception) as exc:
+        Master(tmp_path / "bad.xlsx")
+    text = str(exc.value)
+    assert "缺少工作表“单位”" in text and "未知列名“奇怪列”" in text and "缺少必填列“单位名称”" in text
+
+
+def test_cli_master_new_and_bulk(tmp_path, capsys):
+    assert main(["master", "new", "-o", str(tmp_path / "空白总表.xlsx")]) == 0
+    m = Master(tmp_path / "空白总表.xlsx")
+    assert len(m) == 0 and set(SHEETS) <= set(zipfile.ZipFile(tmp_path / "空白总表.xlsx").read(
+        "xl/workbook.xml").decode().split('"'))
+    assert main(["master", "new", "-o", str(tmp_path / "空白总表.xlsx")]) == 2
+    assert main(["bulk", str(EXAMPLE), "-o", str(tmp_path / "out"), "--jobs", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "200 个新生成" in out and len(list((tmp_path / "out").glob("*.xlsx"))) == 200
+    manifest = (tmp_path / "out" / MANIFEST).read_text(encoding="utf-8")
+    assert manifest.count(".xlsx") == 200
+
+
+@pytest.mark.libreoffice
+def test_bulk_sample_recalculates_to_cached_values(soffice, tmp_path):
+    out = tmp_path / "out"
+    bulk(EXAMPLE, out, jobs=2)
+    sample = sorted(out.glob("*.xlsx"))[::10]
+    mapping = recalc_files(sample, tmp_path / "lo", strip_cached=True)
+    for path in sample:
+        ours, lo = read_values(path)["自评表"], read_values(mapping[path])["自评表"]
+        rb = read_project(path)
+        for ref, cell in rb.layout.cells.items():
+            if cell.role == "formula":
+                a, b = ours.get(ref), lo.get(ref)
+                if isinstance(a, float) and isinstance(b, float):
+                    assert abs(a - b) < 0.005, (path.name, ref)
+                else:
+                    assert (a or "") == (b or ""), (path.name, ref, a, b)
+        assert read_custom_properties(zipfile.ZipFile(mapping[path]))["项目编码"] == rb.workbook.meta["项目编码"]
+    shutil.rmtree(out)
