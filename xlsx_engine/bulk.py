@@ -15,10 +15,11 @@ import json
 import os
 import re
 import time
+from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from .builder import TEMPLATE_DIR, template_filename
 from .errors import DataError, JxzpError
@@ -105,10 +106,9 @@ def _work(task: tuple) -> tuple[str, str | None, float | None, str | None, bool,
         return project.relpath, None, None, None, False, str(err)
 
 
-def plan_paths(projects: Iterable[MasterProject], by: str) -> list[MasterProject]:
-    """Give each project a unique, safe relative path (``relpath`` attribute)."""
+def plan_paths(projects: Iterable[MasterProject], by: str) -> Iterator[MasterProject]:
+    """Give each project a unique, safe relative path (``relpath`` attribute), lazily."""
     used: set[str] = set()
-    out = []
     for p in projects:
         stem = safe_name(f"{p.code}_{p.name}")
         folder = safe_name(p.unit, 40)
@@ -120,8 +120,7 @@ def plan_paths(projects: Iterable[MasterProject], by: str) -> list[MasterProject
             k += 1
         used.add(rel.lower())
         p.relpath = rel
-        out.append(p)
-    return out
+        yield p
 
 
 def bulk(master_path: str | Path, outdir: str | Path, *, by: str = "project", jobs: int = 1, force: bool = False,
@@ -148,45 +147,58 @@ def bulk(master_path: str | Path, outdir: str | Path, *, by: str = "project", jo
     outdir.mkdir(parents=True, exist_ok=True)
     master = Master(master_path)
     report = BulkReport()
-    projects = []
-    for item in master.projects():
-        if isinstance(item, DataError):
-            report.errors.append(str(item))
-            if progress:
-                progress(1)
-        else:
-            projects.append(item)
+
+    def projects() -> Iterator[MasterProject]:
+        for item in master.projects():
+            if isinstance(item, DataError):
+                report.errors.append(str(item))
+                if progress:
+                    progress(1)
+            else:
+                yield item
+
     manifest_path = outdir / MANIFEST
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except (FileNotFoundError, ValueError):
         manifest = {}
-    tasks = []
     items: dict[str, BulkItem] = {}
-    for p in plan_paths(projects, by):
-        item = BulkItem(p.code, p.unit, p.name, p.relpath)
-        items[p.relpath] = item
-        report.items.append(item)
-        target = outdir / p.relpath
-        if target.exists() and not force:
-            current = _sha(target.read_bytes())
-            if manifest.get(p.relpath) != current:
-                item.status = "refused"
-                item.message = f"{target}：文件在生成后被修改过，未覆盖（确需覆盖请加 --force）"
-                if progress:
-                    progress(1)
-                continue
-        tasks.append((p, str(outdir), str(template_dir)))
-    if jobs > 1 and len(tasks) > 1:
+
+    def tasks() -> Iterator[tuple]:
+        for p in plan_paths(projects(), by):
+            item = BulkItem(p.code, p.unit, p.name, p.relpath)
+            items[p.relpath] = item
+            report.items.append(item)
+            target = outdir / p.relpath
+            if target.exists() and not force:
+                if manifest.get(p.relpath) != _sha(target.read_bytes()):
+                    item.status = "refused"
+                    item.message = f"{target}：文件在生成后被修改过，未覆盖（确需覆盖请加 --force）"
+                    if progress:
+                        progress(1)
+                    continue
+            yield (p, str(outdir), str(template_dir))
+
+    if jobs > 1:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            results = pool.map(_work, tasks, chunksize=max(1, min(64, len(tasks) // (jobs * 8) or 1)))
-            _collect(results, items, manifest, report, progress)
+            _collect(_bounded_map(pool, _work, tasks(), window=jobs * 64), items, manifest, report, progress)
     else:
-        _collect(map(_work, tasks), items, manifest, report, progress)
+        _collect(map(_work, tasks()), items, manifest, report, progress)
     atomic_write_bytes(manifest_path, json.dumps(manifest, ensure_ascii=False, indent=0, sort_keys=True)
                        .encode("utf-8"))
     report.seconds = time.perf_counter() - start
     return report
+
+
+def _bounded_map(pool: ProcessPoolExecutor, fn, iterable, window: int) -> Iterator:
+    """Like ``pool.map`` but with at most ``window`` tasks in flight, so memory does not grow with the count."""
+    pending: deque = deque()
+    for task in iterable:
+        pending.append(pool.submit(fn, task))
+        if len(pending) >= window:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
 
 
 def _collect(results, items, manifest, report, progress) -> None:

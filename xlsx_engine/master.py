@@ -98,17 +98,21 @@ class Master:
             book = python_calamine.CalamineWorkbook.from_path(str(self.path))
         except Exception as exc:
             raise WorkbookError(f"无法读取总表：{exc}", where=str(self.path)) from None
-        self.tables: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+        # rows are kept as compact tuples (strings interned: names and levels repeat a lot), so a
+        # 10,000-project master stays small; mappings are built per project when it is yielded
+        self.columns: dict[str, dict[str, int]] = {}
+        self.tables: dict[str, list[tuple[int, tuple]]] = {}
+        strings: dict[str, str] = {}
         problems = []
         for sheet, columns in SHEETS.items():
             if sheet not in book.sheet_names:
                 problems.append(f"缺少工作表“{sheet}”")
                 continue
-            rows = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
-            if not rows:
-                self.tables[sheet] = []
+            rows = book.get_sheet_by_name(sheet).iter_rows()
+            header = [str(h).strip() for h in next(rows, [])]
+            if not header:
+                self.tables[sheet], self.columns[sheet] = [], {}
                 continue
-            header = [str(h).strip() for h in rows[0]]
             known = {name for name, _ in columns}
             for k, h in enumerate(header, 1):
                 if h and h not in known:
@@ -117,32 +121,44 @@ class Master:
                 if required and name not in header:
                     problems.append(f"{sheet}：缺少必填列“{name}”")
             index = {h: k for k, h in enumerate(header) if h in known}
+            self.columns[sheet] = {h: i for i, h in enumerate(index)}
+            positions = list(index.values())
             table = []
-            for r, row in enumerate(rows[1:], 2):
-                item = {h: _cell(row[k]) if k < len(row) else None for h, k in index.items()}
-                if any(v is not None for v in item.values()):
-                    table.append((r, item))
+            for r, row in enumerate(rows, 2):
+                values = tuple(_cell(row[k]) if k < len(row) else None for k in positions)
+                if any(v is not None for v in values):
+                    table.append((r, tuple(strings.setdefault(v, v) if isinstance(v, str) else v
+                                           for v in values)))
             self.tables[sheet] = table
         if problems:
             raise DataError("总表格式不符", where=str(self.path), problems=problems)
-        self.units = {str(item["单位名称"]): item for _, item in self.tables["单位"] if item.get("单位名称")}
+        self.units = {str(item["单位名称"]): item for _, item in self.rows("单位") if item.get("单位名称")}
+
+    def rows(self, sheet: str, indices: list[int] | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+        """(row number, {column: value}) for the rows of a sheet (all, or those at ``indices``)."""
+        cols = self.columns.get(sheet, {})
+        table = self.tables.get(sheet, [])
+        for i in (range(len(table)) if indices is None else indices):
+            r, values = table[i]
+            yield r, {h: values[k] for h, k in cols.items()}
 
     def __len__(self) -> int:
         return len(self.tables["项目"])
 
     def projects(self) -> Iterator[MasterProject | DataError]:
         """Yield each project (or a DataError for a row that cannot even be grouped), in sheet order."""
-        by_code: dict[str, dict[str, list]] = {}
+        by_code: dict[str, dict[str, list[int]]] = {}
         for sheet in ("资金", "指标", "目标"):
-            for r, item in self.tables[sheet]:
-                code = item.get("项目编码")
+            k = self.columns[sheet].get("项目编码")
+            for i, (r, values) in enumerate(self.tables[sheet]):
+                code = values[k] if k is not None else None
                 if code is None:
                     yield DataError("缺少项目编码", where=f"总表 {sheet}!第{r}行")
                     continue
-                by_code.setdefault(str(code), {}).setdefault(sheet, []).append((r, item))
+                by_code.setdefault(str(code), {}).setdefault(sheet, []).append(i)
         seen: set[str] = set()
         profiles = set(list_profiles())
-        for r, item in self.tables["项目"]:
+        for r, item in self.rows("项目"):
             code, unit, name = (str(item[k]) if item.get(k) is not None else None
                                 for k in ("项目编码", "单位名称", "项目名称"))
             where = f"总表 项目!第{r}行"
@@ -159,7 +175,7 @@ class Master:
                 yield DataError(f"评分规则“{profile}”不存在（可用：{'、'.join(sorted(profiles))}）", where=where)
                 continue
             unit_info = self.units.get(unit, {})
-            parts = by_code.get(code, {})
+            parts = {sheet: list(self.rows(sheet, idx)) for sheet, idx in by_code.get(code, {}).items()}
             data: dict[str, Any] = {"评分规则": profile, "项目名称": name, "实施单位": unit,
                                     "主管部门": item.get("主管部门") or unit_info.get("主管部门")}
             for key in ("年度", "执行率说明", "目标自评分"):
@@ -180,8 +196,8 @@ class Master:
             yield MasterProject(code, unit, name, profile, data, r, rows)
         unknown = set(by_code) - seen
         for code in sorted(unknown):
-            sheet, rows = next(iter(by_code[code].items()))
-            yield DataError(f"项目编码“{code}”在“项目”表中不存在", where=f"总表 {sheet}!第{rows[0][0]}行")
+            sheet, idx = next(iter(by_code[code].items()))
+            yield DataError(f"项目编码“{code}”在“项目”表中不存在", where=f"总表 {sheet}!第{self.tables[sheet][idx[0]][0]}行")
 
 
 def write_master(path: str | Path, rows: dict[str, list[list[Any]]] | None = None) -> None:

@@ -1,0 +1,141 @@
+"""Bulk generation benchmark: throughput, ratio to openpyxl, and peak memory as the count grows.
+
+Usage::
+
+    PYTHONPATH=. python3 bench/bench_bulk.py                  # 1,000 workbooks, jobs 1 and 2, memory at 1k/10k
+    PYTHONPATH=. python3 bench/bench_bulk.py --n 1000 --memory 1000 10000 --baseline 40
+
+Each measurement runs in a fresh subprocess so peak RSS (ru_maxrss of the run and of its worker
+processes) belongs to that run alone; the masters are also built in subprocesses, because Linux
+carries a parent's ru_maxrss into the children it forks. The baseline is openpyxl load → write the same input cells → save of
+the same template, timed per workbook on a sample and printed as a ratio. No thresholds: this
+script reports numbers, it does not pass or fail.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "examples"))
+
+
+def make_master(n: int, path: Path) -> None:
+    """A master with ``n`` projects: the example master's projects repeated with new codes."""
+    import make_master as mm
+    from xlsx_engine.master import write_master
+    base = mm.build()
+    rows: dict[str, list[list]] = {k: [] for k in base}
+    rows["单位"] = base["单位"]
+    copies = -(-n // len(base["项目"]))
+    count = 0
+    for c in range(copies):
+        for prow in base["项目"]:
+            if count == n:
+                break
+            count += 1
+            old, new = prow[0], f"B{count:06d}"
+            rows["项目"].append([new, *prow[1:]])
+            for sheet in ("资金", "指标", "目标"):
+                rows[sheet] += [[new, *r[1:]] for r in base[sheet] if r[0] == old]
+    write_master(path, rows)
+
+
+def child(master: str, out: str, jobs: int) -> None:
+    from xlsx_engine.bulk import bulk
+    t = time.perf_counter()
+    report = bulk(master, out, jobs=jobs)
+    seconds = time.perf_counter() - t
+    rss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    print(json.dumps({"n": len(report.items), "written": report.count("written"), "errors": len(report.errors),
+                      "seconds": seconds, "peak_rss_mb": rss / 1024}))
+
+
+def run_child(master: Path, out: Path, jobs: int) -> dict:
+    res = subprocess.run([sys.executable, __file__, "--child", str(master), str(out), str(jobs)],
+                         capture_output=True, text=True, check=True, cwd=ROOT)
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def baseline_ms(master: Path, samples: int) -> float:
+    """openpyxl load-fill-save of the same template, per workbook (median over ``samples``)."""
+    import io
+    from openpyxl import load_workbook
+    from xlsx_engine.bulk import plan_paths
+    from xlsx_engine.filler import Template
+    from xlsx_engine.master import Master
+    from xlsx_engine.profile import load_profile
+    from xlsx_engine.record import record_from_data
+    tpl = Template.open(ROOT / "templates" / "xmzc-national.xlsx")
+    projects = [p for p in plan_paths([p for p in Master(master).projects() if not isinstance(p, Exception)],
+                                      "project") if p.profile == "national"][:samples]
+    times = []
+    for p in projects:
+        record = record_from_data(p.data, load_profile("national"))
+        t = time.perf_counter()
+        wb = load_workbook(tpl.path)
+        ws = wb[tpl.layout.sheet]
+        for ref, value in tpl.layout.input_values(tpl.layout.padded(record)).items():
+            ws[ref] = value
+        wb.save(io.BytesIO())
+        times.append(time.perf_counter() - t)
+    return statistics.median(times) * 1000
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "--make-master":
+        make_master(int(sys.argv[2]), Path(sys.argv[3]))
+        return
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=1000, help="workbooks for the throughput run (default 1000)")
+    ap.add_argument("--memory", type=int, nargs="*", default=[1000, 10000], help="counts for the memory runs")
+    ap.add_argument("--baseline", type=int, default=40, help="openpyxl samples (default 40)")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    report: dict = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        sizes = sorted(set([args.n, *args.memory]))
+        masters = {}
+        for n in sizes:
+            masters[n] = tmp / f"master{n}.xlsx"
+            # in a subprocess: Linux keeps ru_maxrss across fork/exec, so this process must stay small
+            subprocess.run([sys.executable, __file__, "--make-master", str(n), str(masters[n])], check=True, cwd=ROOT)
+        runs = {}
+        for jobs in (1, 2):
+            runs[jobs] = run_child(masters[args.n], tmp / f"out-{args.n}-{jobs}", jobs)
+        mem = {n: run_child(masters[n], tmp / f"mem-{n}", 2) for n in args.memory}
+        base = baseline_ms(masters[args.n], args.baseline)
+        report = {"n": args.n, "runs": runs, "memory": mem, "openpyxl_ms_per_workbook": base}
+    ours_ms = {j: r["seconds"] / r["n"] * 1000 for j, r in runs.items()}
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    print(f"批量生成 bulk of {args.n} workbooks (fsync'd atomic writes, manifest), this machine:")
+    for jobs, r in runs.items():
+        print(f"  jobs={jobs}: {r['seconds']:.2f} s  ({ours_ms[jobs]:.2f} ms/个, {r['n'] / r['seconds']:.0f} 个/秒), "
+              f"errors {r['errors']}, peak RSS {r['peak_rss_mb']:.0f} MB")
+    print(f"  openpyxl load-fill-save baseline: {base:.1f} ms/个 (median of {args.baseline})")
+    best = min(ours_ms.values())
+    print(f"  倍数 ratio openpyxl/ours: {base / ours_ms[1]:.1f}× (jobs=1), {base / best:.1f}× (best)")
+    print("峰值内存 peak memory vs count (jobs=2):")
+    for n, r in mem.items():
+        print(f"  {n:>6} workbooks: {r['seconds']:.1f} s, peak RSS {r['peak_rss_mb']:.0f} MB")
+    rate = args.n / min(r["seconds"] for r in runs.values())
+    print(f"省级规模估算 province scale: 50,000 projects ≈ {50000 / rate / 60:.1f} min at {rate:.0f} 个/秒 on this machine")
+
+
+if __name__ == "__main__":
+    main()
