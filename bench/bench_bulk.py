@@ -60,6 +60,14 @@ def child(master: str, out: str, jobs: int) -> None:
                       "seconds": seconds, "peak_rss_mb": rss / 1024}))
 
 
+def collect_child(folder: str, jobs: int) -> None:
+    from xlsx_engine.collect import collect
+    t = time.perf_counter()
+    items = collect(folder, jobs=jobs)
+    print(json.dumps({"n": len(items), "unreadable": sum(1 for i in items if i.error),
+                      "seconds": time.perf_counter() - t}))
+
+
 def run_child(master: Path, out: Path, jobs: int) -> dict:
     res = subprocess.run([sys.executable, __file__, "--child", str(master), str(out), str(jobs)],
                          capture_output=True, text=True, check=True, cwd=ROOT)
@@ -95,6 +103,9 @@ def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         child(sys.argv[2], sys.argv[3], int(sys.argv[4]))
         return
+    if len(sys.argv) > 1 and sys.argv[1] == "--collect-child":
+        collect_child(sys.argv[2], int(sys.argv[3]))
+        return
     if len(sys.argv) > 1 and sys.argv[1] == "--make-master":
         make_master(int(sys.argv[2]), Path(sys.argv[3]))
         return
@@ -117,8 +128,13 @@ def main() -> None:
         for jobs in (1, 2):
             runs[jobs] = run_child(masters[args.n], tmp / f"out-{args.n}-{jobs}", jobs)
         mem = {n: run_child(masters[n], tmp / f"mem-{n}", 2) for n in args.memory}
+        collected = {}
+        for jobs in (1, 2):
+            res = subprocess.run([sys.executable, __file__, "--collect-child", str(tmp / f"out-{args.n}-2"), str(jobs)],
+                                 capture_output=True, text=True, check=True, cwd=ROOT)
+            collected[jobs] = json.loads(res.stdout.strip().splitlines()[-1])
         base = baseline_ms(masters[args.n], args.baseline)
-        report = {"n": args.n, "runs": runs, "memory": mem, "openpyxl_ms_per_workbook": base}
+        report = {"n": args.n, "runs": runs, "memory": mem, "openpyxl_ms_per_workbook": base, "collect": collected}
     ours_ms = {j: r["seconds"] / r["n"] * 1000 for j, r in runs.items()}
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
@@ -133,6 +149,9 @@ def main() -> None:
     print("峰值内存 peak memory vs count (jobs=2):")
     for n, r in mem.items():
         print(f"  {n:>6} workbooks: {r['seconds']:.1f} s, peak RSS {r['peak_rss_mb']:.0f} MB")
+    for jobs, r in collected.items():
+        print(f"回收 collect of {r['n']} workbooks: {r['seconds']:.2f} s (jobs={jobs}, "
+              f"{r['seconds'] / max(1, r['n']) * 1000:.2f} ms/个)")
     rate = args.n / min(r["seconds"] for r in runs.values())
     print(f"省级规模估算 province scale: 50,000 projects ≈ {50000 / rate / 60:.1f} min at {rate:.0f} 个/秒 on this machine")
 
