@@ -189,8 +189,12 @@ def build_all(outdir: str | Path = TEMPLATE_DIR, profiles: list[str] | None = No
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     written = []
-    for pid in profiles or list_profiles():
-        layout = project_layout(pid)
+    from .department import DEPT_PROFILE_DIR
+    from .department_layout import department_layout
+    layouts = [project_layout(pid) for pid in (profiles or list_profiles())]
+    if not profiles:
+        layouts += [department_layout(p.stem) for p in sorted(DEPT_PROFILE_DIR.glob("*.yaml"))]
+    for layout in layouts:
         path = outdir / template_filename(layout)
         atomic_write_bytes(path, render(layout))
         written.append(path)

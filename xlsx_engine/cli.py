@@ -80,6 +80,14 @@ def fill(template, data, output, force) -> None:
     if out.exists() and not force:
         raise JxzpError("输出文件已存在，未覆盖", where=output, hint="换一个文件名，或加 --force 覆盖")
     tpl = Template.open(template)
+    from .department_layout import DeptLayout
+    if isinstance(tpl.layout, DeptLayout):
+        from .department import load_dept_data
+        result = tpl.fill_to(load_dept_data(data, tpl.profile), out)
+        click.echo(f"已生成：{out}\n  总分 {_fmt(result.total)}，评价等次 {result.grade}")
+        for text in result.problems:
+            click.echo(f"  提示：{text}")
+        return
     record = load_data(data, tpl.profile, max_rows=len(tpl.layout.indicator_rows))
     result = tpl.fill_to(record, out)
     _print_summary(out, result)

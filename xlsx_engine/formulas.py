@@ -19,7 +19,7 @@ from .xlmath import xtext
 #: Functions the templates may use: present in Excel 2010, WPS and LibreOffice alike.
 ALLOWED_FUNCTIONS = frozenset({
     "SUM", "ROUND", "IF", "AND", "OR", "NOT", "MIN", "MAX", "N", "LEN", "ISNUMBER", "FIND", "SUMIF",
-    "SUMPRODUCT", "COUNTA", "ABS",
+    "SUMPRODUCT", "COUNTA", "ABS", "LEFT",
 })
 
 

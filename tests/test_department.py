@@ -1,0 +1,121 @@
+"""部门整体支出 workbook: rules, seeds 001/002, and LibreOffice proof on generated departments."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from xlsx_engine.builder import TEMPLATE_DIR, render
+from xlsx_engine.department import (DETAIL_ROWS, INCOME, LINES, SANGONG, SANGONG_COLS, DeptRecord, Rule,
+                                    change_rate, dept_evaluate, dept_record_from_data, diff_rate, load_dept_data,
+                                    load_dept_profile)
+from xlsx_engine.department_layout import department_layout
+from xlsx_engine.errors import DataError
+from xlsx_engine.filler import Template
+from xlsx_engine.formulas import ALLOWED_FUNCTIONS, functions_used
+from xlsx_engine.recalc import read_values, recalc_files
+
+DATA = Path(__file__).parent / "data" / "department"
+TEMPLATE = TEMPLATE_DIR / "bmzt-dept-hunan.xlsx"
+P = load_dept_profile("dept-hunan")
+
+
+def test_shipped_template_is_reproducible_and_allowlisted():
+    layout = department_layout("dept-hunan")
+    assert render(layout) == TEMPLATE.read_bytes(), "run jxzp build"
+    for cell in layout.cells.values():
+        if cell.formula:
+            assert functions_used(cell.formula) <= ALLOWED_FUNCTIONS, cell.formula
+
+
+def test_rates_never_divide_by_zero():
+    assert diff_rate(0.0, 43.34) == "—" and round(diff_rate(166.18, 363.47), 4) == 1.1872
+    assert change_rate(0.0, 0.0) == 0.0 and change_rate(0.0, 0.3) == "—" and change_rate(1.0, 0.5) == -0.5
+
+
+@pytest.mark.parametrize("rule,x,w,expected", [
+    (Rule("proportional", {}), 0.95, 8, 7.6), (Rule("proportional", {}), 1.2, 8, 8.0),
+    (Rule("inverse", {}), 0.1, 4, 3.6),
+    (Rule("deduct_over", {"threshold": 1, "per_pp": 0.5}), 1.04, 3, 1.0),
+    (Rule("deduct_over", {"threshold": 1, "per_pp": 0.5}), 0.9, 3, 3.0),
+    (Rule("deduct_over", {"threshold": 0, "per_pp_of_weight": 0.1}), 0.05, 3, 1.5),
+    (Rule("bands_down", {"bands": [[0, 1], [0.1, 0.6667]]}), 0.1, 3, 2.0),
+    (Rule("bands_down", {"bands": [[0, 1], [0.1, 0.6667]]}), 0.11, 3, 0.0),
+    (Rule("bands_up", {"bands": [[0.9, 1], [0.8, 0.8]]}), 0.85, 6, 4.8),
+    (Rule("proportional", {}), "—", 8, 0.0)])
+def test_rule_types(rule, x, w, expected):
+    assert rule.score(x, w) == expected
+
+
+def test_seed002_errors_are_flagged():
+    result = dept_evaluate(load_dept_data(DATA / "seed002.yaml", P), P)
+    assert round(result.diffs["收入合计"], 4) == 1.1872 and round(result.diffs["公用经费"], 4) == 2.0091
+    assert result.diffs["年初结转和结余"] == "—" and result.diffs["其他收入"] == "—"     # not 100%
+    assert "公用经费明细合计66.14万元与决算公用经费151.57万元不一致；" in result.problems
+    assert any("2项预算数为0" in p for p in result.problems)
+
+
+def test_seed001_shares_use_the_right_denominator():
+    rec = load_dept_data(DATA / "seed001.yaml", P)
+    result = dept_evaluate(rec, P)
+    assert round(result.ratios["基本支出占比"], 4) == 0.0891 and round(result.ratios["项目支出占比"], 4) == 0.9109
+    assert round(result.ratios["基本支出占比"] + result.ratios["项目支出占比"], 10) == 1.0
+    assert round(86.26 / 882.02, 4) == 0.0978          # the seed's 9.78% divides by 项目支出
+
+
+def test_bad_department_data(tmp_path):
+    with pytest.raises(DataError) as err:
+        dept_record_from_data({"收支": {"预算": {"财政拨款": "十万"}}, "评分": {"预算执行率": 5, "不存在": 1},
+                               "奇怪": 1}, P)
+    text = str(err.value)
+    assert "收支.预算.财政拨款" in text and "评分.预算执行率" in text and "评分.不存在" in text and "奇怪" in text
+
+
+def generated(seed: int) -> DeptRecord:
+    rng = random.Random(seed)
+    rec = DeptRecord("dept-hunan", year=2020.0 + seed % 5, department=f"部门{seed}")
+    pick = lambda: rng.choice([0.0, 0.0, 12.5, 50.37, 115.81, 166.18, 258.58, 1e-3, None, round(rng.uniform(0, 900), 2)])
+    for k in ("行政编制数", "事业编制数", "在职人数", "其他人员"):
+        rec.staff[k] = rng.choice([0.0, 5.0, 6.0, 10.0, 11.0, None])
+    for k in LINES:
+        rec.budget[k], rec.final[k] = pick(), pick()
+    if seed % 4 == 0:                   # balanced books
+        rec.final["年末结转结余"] = round(sum(rec.final.get(k) or 0 for k in INCOME)
+                                    - sum(rec.final.get(k) or 0 for k in ("人员经费", "公用经费", "项目支出")), 2)
+    rec.initial_budget, rec.adjustment, rec.key_projects = pick(), rng.choice([0.0, 10.0, 16.6, 33.3, None]), pick()
+    for item in SANGONG:
+        rec.sangong[item] = {c: rng.choice([0.0, 0.29, 0.5, 1.0, None]) for c in SANGONG_COLS}
+    n = rng.randrange(DETAIL_ROWS + 1)
+    rec.detail = [(rng.choice(["办公费", "差旅费", None]), pick()) for _ in range(n)]
+    for ind in P.indicators:
+        if ind.rule is None and rng.random() < 0.7:
+            rec.scores[ind.name] = rng.choice([0.0, ind.weight, round(ind.weight * rng.random(), 2)])
+    return rec
+
+
+@pytest.mark.libreoffice
+def test_libreoffice_equals_python_on_generated_departments(soffice, tmp_path):
+    tpl = Template.open(TEMPLATE)
+    items = []
+    for seed in range(60):
+        rec = generated(seed)
+        path = tmp_path / f"d{seed:03d}.xlsx"
+        tpl.fill_to(rec, path)
+        items.append((path, rec))
+    seed_rec = load_dept_data(DATA / "seed002.yaml", P)
+    tpl.fill_to(seed_rec, tmp_path / "seed002.xlsx")
+    items.append((tmp_path / "seed002.xlsx", seed_rec))
+    mapping = recalc_files([p for p, _ in items], tmp_path / "lo", strip_cached=True)
+    bad = []
+    for path, rec in items:
+        lo = read_values(mapping[path])[tpl.layout.sheet]
+        padded, result = tpl.evaluate(rec)
+        for ref, value in tpl.layout.formula_values(result, padded).items():
+            got = lo.get(ref)
+            ok = abs(value - got) < 0.005 if isinstance(value, float) and isinstance(got, float) else \
+                (value if value is not None else "") == (got if got is not None else "")
+            if not ok:
+                bad.append(f"{path.name} {ref}: python={value!r} libreoffice={got!r}")
+    assert not bad, "\n".join(bad[:10])
