@@ -21,8 +21,7 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from .layout import CONST, FORMULA, Layout, project_layout
-from .profile import list_profiles
+from .layout import CONST, FORMULA, Layout
 from .safezip import atomic_write_bytes
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -181,7 +180,7 @@ def template_filename(layout: Layout) -> str:
 
 
 def build_all(outdir: str | Path = TEMPLATE_DIR, profiles: list[str] | None = None) -> list[Path]:
-    """Build the project template of every profile (or those named) into ``outdir``.
+    """Build the template of every form and profile (or of the profiles named) into ``outdir``.
 
     Returns:
         The paths written.
@@ -189,11 +188,9 @@ def build_all(outdir: str | Path = TEMPLATE_DIR, profiles: list[str] | None = No
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     written = []
-    from .department import DEPT_PROFILE_DIR
-    from .department_layout import department_layout
-    layouts = [project_layout(pid) for pid in (profiles or list_profiles())]
-    if not profiles:
-        layouts += [department_layout(p.stem) for p in sorted(DEPT_PROFILE_DIR.glob("*.yaml"))]
+    from .forms import forms
+    layouts = [form.layout(pid) for form in forms() for pid in form.profile_ids()
+               if not profiles or pid in profiles]
     for layout in layouts:
         path = outdir / template_filename(layout)
         atomic_write_bytes(path, render(layout))

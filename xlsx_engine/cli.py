@@ -73,24 +73,21 @@ def profiles() -> None:
 def fill(template, data, output, force) -> None:
     """用数据文件（YAML/JSON）填写模板，写出带计算结果的自评表。"""
     from .filler import Template
-    from .record import load_data
     out = Path(output)
     if out.suffix.lower() != ".xlsx":
         raise JxzpError("输出文件应以 .xlsx 结尾", where=output)
     if out.exists() and not force:
         raise JxzpError("输出文件已存在，未覆盖", where=output, hint="换一个文件名，或加 --force 覆盖")
+    from .forms import form_for
     tpl = Template.open(template)
-    from .department_layout import DeptLayout
-    if isinstance(tpl.layout, DeptLayout):
-        from .department import load_dept_data
-        result = tpl.fill_to(load_dept_data(data, tpl.profile), out)
-        click.echo(f"已生成：{out}\n  总分 {_fmt(result.total)}，评价等次 {result.grade}")
-        for text in result.problems:
-            click.echo(f"  提示：{text}")
-        return
-    record = load_data(data, tpl.profile, max_rows=len(tpl.layout.indicator_rows))
+    record = form_for(tpl.layout.template_id).load_data(data, tpl.profile)
     result = tpl.fill_to(record, out)
-    _print_summary(out, result)
+    if hasattr(result, "fund"):
+        _print_summary(out, result)
+        return
+    click.echo(f"已生成：{out}\n  总分 {_fmt(result.total)}，评价等次 {result.grade}")
+    for text in result.problems:
+        click.echo(f"  提示：{text}")
 
 
 def _print_summary(path: Path, result) -> None:

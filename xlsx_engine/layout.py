@@ -508,11 +508,8 @@ def layout_for_meta(meta: dict[str, str]) -> Layout:
     profile_id = meta.get("评分规则")
     if not profile_id:
         raise TemplateError("工作簿中没有模板标识（评分规则），不是本系统生成的模板")
-    if str(meta.get("模板编号", "")).startswith("bmzt-"):
-        from .department_layout import department_layout   # the department form (部门整体)
-        layout = department_layout(profile_id)
-    else:
-        layout = project_layout(profile_id)
+    from .forms import form_for
+    layout = form_for(meta.get("模板编号") or f"xmzc-{profile_id}").layout(profile_id)
     if meta.get("模板版本") != layout.form.version:
         raise TemplateError(f"模板版本为“{meta.get('模板版本')}”，本程序为“{layout.form.version}”",
                             hint="请用 jxzp build 重新生成模板，或使用匹配版本的程序")
