@@ -3,11 +3,16 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 PY=${PYTHON:-python3}
-if ! command -v soffice >/dev/null 2>&1 && ! command -v libreoffice >/dev/null 2>&1; then
-  echo "未找到 LibreOffice，正在安装 libreoffice-calc-nogui（用于公式重算验证）……"
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"; }
+need=""
+for pkg in libreoffice-calc-nogui libreoffice-writer-nogui poppler-utils fonts-noto-cjk; do
+  installed "$pkg" || need="$need $pkg"
+done
+if [ -n "$need" ]; then
+  echo "正在安装测试所需的软件：$need（LibreOffice 用于公式重算和 Word 报告转换，poppler 用于读取 PDF 文本，中文字体用于生成 PDF）……"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libreoffice-calc-nogui >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $need >/dev/null
 fi
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv --system-site-packages .venv

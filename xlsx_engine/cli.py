@@ -42,6 +42,7 @@ def cli() -> None:
       jxzp fill 模板 数据.yaml -o 输出.xlsx
       jxzp score 自评表.xlsx        读回并复核评分
       jxzp names 模板               列出模板的名称（命名区域）
+      jxzp narrative 自评表.xlsx -o 自评报告.docx   生成评价报告综述 / Word 自评报告
     """
 
 
@@ -292,6 +293,11 @@ def demo(outdir) -> None:
                + "，".join(f"{k} {v}" for k, v in sorted(grades.items())) + "）")
     for text in report.errors:
         click.echo(f"  错误：{text}", err=True)
+
+
+from .cli_narrative import narrative_command  # noqa: E402  (commands in their own modules, registered here)
+
+cli.add_command(narrative_command)
 
 
 def main(argv=None) -> int:

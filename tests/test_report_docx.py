@@ -1,0 +1,229 @@
+"""The Word 自评报告: rendered with docxtpl from the bureau-editable template, converted to PDF by
+LibreOffice and read back with pdftotext (cover fields, sections, the 自评表, the 综述); custom
+templates, sandboxing and error messages of .docx templates; reproducibility of the template."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import zipfile
+from pathlib import Path
+
+import docx
+import pytest
+
+from xlsx_engine.narrative import Narrator, NarrativeError, from_data_file
+from xlsx_engine.report_docx import multi_docx, render_docx, report_docx, write_docx
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "tests" / "data" / "seeds"
+NARRATIVE = ROOT / "templates" / "narrative"
+
+SEED004_INFO = {"评价类型": "项目完成结果评价", "评价方式": "部门（单位）绩效自评",
+                "评价机构": "银川市金凤区医疗保障局评价组",
+                "报告日期": "2021-05-06", "财政局": "银川市金凤区财政局", "项目负责人": "马某",
+                "评价人员": [{"姓名": "王某", "职称职务": "科长", "单位": "金凤区医疗保障局"}]}
+
+
+def seed(name: str, extra: dict | None = None):
+    return from_data_file(SEEDS / f"{name}.yaml", extra=extra)
+
+
+def _soffice_pdf(soffice: str, files: list[Path], outdir: Path) -> None:
+    """One LibreOffice run with a private profile; on timeout kill only our own process group."""
+    profile = Path(tempfile.mkdtemp(prefix="jxzp-lo-"))
+    try:
+        proc = subprocess.Popen([soffice, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--invisible",
+                                 "--norestore", "--convert-to", "pdf", "--outdir", str(outdir), *map(str, files)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        try:
+            proc.communicate(timeout=240)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def pdf_text(pdf: Path) -> str:
+    """pdftotext output without whitespace (it spaces CJK from digits and wraps table cells)."""
+    out = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    return re.sub(r"\s+", "", out)
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory, soffice):
+    """The single-project report (seed 004) and the multi-project report (seed 003), as .docx and PDF text."""
+    out = tmp_path_factory.mktemp("docx")
+    single, summary = report_docx(seed("seed004", SEED004_INFO))
+    multi, ctx, _findings = multi_docx([seed("seed003-p1"), seed("seed003-p2")],
+                                       info={"单位名称": "洪山区医疗保障局", "报告日期": "2020-05-20"})
+    paths = {"single": out / "single.docx", "multi": out / "multi.docx"}
+    write_docx(paths["single"], single)
+    write_docx(paths["multi"], multi)
+    _soffice_pdf(soffice, list(paths.values()), out)
+    texts = {k: pdf_text(out / f"{k}.pdf") for k in paths}
+    return {"paths": paths, "text": texts, "summary": summary, "multi_ctx": ctx}
+
+
+# ----------------------------------------------------------------------------- PDF text via LibreOffice
+
+def test_pdf_has_the_cover_fields(rendered):
+    text = rendered["text"]["single"]
+    for field in ("财政支出项目绩效评价自评报告", "评价类型：项目实施过程评价□项目完成结果评价☑",
+                  "项目名称：2020年城乡医疗保险个人补助资金", "项目单位：银川市金凤区医疗保障局",
+                  "主管部门：银川市医疗保障局", "评价方式：部门（单位）绩效自评",
+                  "评价机构：银川市金凤区医疗保障局评价组",
+                  "报告日期：2021年5月6日", "银川市金凤区财政局（制）"):
+        assert field in text, field
+    assert text.index("财政局（制）") < text.index("一、项目基本概况")
+
+
+def test_pdf_has_the_sections_in_order(rendered):
+    text = rendered["text"]["single"]
+    sections = ["一、项目基本概况", "二、项目支出明细情况", "三、项目绩效自评情况", "（二）绩效指标完成情况（自评表）",
+                "四、评价人员", "五、评价报告综述（文字部分）", "一、项目基本概况", "二、项目资金使用及管理情况",
+                "三、项目组织实施情况", "四、绩效目标完成情况", "五、综合评价情况及评价结论", "六、存在的问题及原因",
+                "七、改进措施和建议"]
+    pos = 0
+    for s in sections:
+        found = text.find(s, pos)
+        assert found >= 0, s
+        pos = found + len(s)
+
+
+def test_pdf_has_the_self_evaluation_table_and_the_summary(rendered):
+    text = rendered["text"]["single"]
+    for cell in ("一级指标", "二级指标", "三级指标", "年度指标值", "实际完成值", "偏差原因分析及改进措施",
+                 "救助对象覆盖低保", "完全救助", "实际项目支出资金", "108万元", "政策知晓率", "加大宣传力度",
+                 "绩效指标合计", "总分", "评价等次：优", "王某", "科长", "马某"):
+        assert cell in text, cell
+    assert "项目总分98分（满分100分）" in text and "预算执行率得分10分单列，不计入总分" in text
+    assert "（待补充实际完成值）" in text                      # seed 004's empty 完成值 stay visible
+    assert "{{" not in text and "{%" not in text
+
+
+def test_pdf_of_multi_project_report(rendered):
+    text = rendered["text"]["multi"]
+    for cell in ("2019年度项目支出绩效自评报告", "一、绩效自评工作开展情况", "二、本报告包含项目的自评结果", "序号",
+                 "项目名称", "预算数（万元）", "全年执行数（万元）", "得分", "自评等级", "机关建设及日常保障经费",
+                 "40.00", "39.96", "90.98",
+                 "打击欺诈骗取医保基金专项经费", "27.56", "27.34", "92.84", "合计", "67.56", "67.30",
+                 "三、各项目自评情况", "1-5、主要问题和改进措施", "四、绩效自评工作的经验、问题和建议",
+                 "附件2", "打击欺诈骗取医保基金专项经费项目支出绩效自评表", "2020年5月20日"):
+        assert cell in text, cell
+
+
+# ----------------------------------------------------------------------------- structure (python-docx)
+
+def test_docx_structure_tables_and_no_leftover_tags(rendered):
+    d = docx.Document(str(rendered["paths"]["single"]))
+    sec = d.sections[0]
+    assert (round(sec.page_width.mm), round(sec.page_height.mm)) == (210, 297)
+    self_table = next(t for t in d.tables if t.rows[0].cells[0].text == "一级指标")
+    ctx = rendered["summary"].context
+    # header + one row per indicator + 合计 + 资金 + 总分 (no 项目绩效目标 row under ningxia-jinfeng)
+    assert len(self_table.rows) == 1 + len(ctx["indicators"]) + 3
+    assert [c.text for c in self_table.rows[-1].cells][-3:] == ["100", "98", "评价等次：优"]
+    body = zipfile.ZipFile(rendered["paths"]["single"]).read("word/document.xml").decode("utf-8")
+    assert "{{" not in body and "{%" not in body and "%}" not in body
+    headings = [p.text for p in d.paragraphs if p.style.name.startswith("Heading")]
+    assert "六、存在的问题及原因" in headings and "五、评价报告综述（文字部分）" in headings
+
+
+def test_template_is_a4_with_official_fonts_and_fallbacks():
+    d = docx.Document(str(NARRATIVE / "report.docx"))
+    assert round(d.sections[0].page_width.mm) == 210 and round(d.sections[0].left_margin.mm) == 28
+    rpr = d.styles["Normal"].element.rPr
+    fonts = rpr.find("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}rFonts")
+    assert fonts.get("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}eastAsia") == "仿宋_GB2312"
+    table = zipfile.ZipFile(NARRATIVE / "report.docx").read("word/fontTable.xml").decode("utf-8")
+    assert 'w:name="仿宋_GB2312"><w:altName w:val="仿宋"/>' in table
+
+
+def test_committed_templates_equal_a_fresh_build(tmp_path):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("make_docx_template", NARRATIVE / "make_docx_template.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    for path in mod.main(tmp_path):
+        assert path.read_bytes() == (NARRATIVE / path.name).read_bytes(), path.name
+
+
+# ----------------------------------------------------------------------------- custom templates, sandbox, errors
+
+def _docx_with(tmp_path: Path, *paragraphs: str) -> Path:
+    d = docx.Document()
+    for text in paragraphs:
+        d.add_paragraph(text)
+    path = tmp_path / "custom.docx"
+    d.save(str(path))
+    return path
+
+
+def test_custom_docx_template_renders(tmp_path):
+    tpl = _docx_with(tmp_path, "项目：{{ project.name }}", "总分{{ result.total | num }}分，{{ fund.budget | wan }}",
+                     "{%p for i in below %}", "{{ i.name }}：{{ i.reason | pending('偏差原因') }}", "{%p endfor %}")
+    data, _summary = report_docx(seed("seed004"), narrator=Narrator(tpl))
+    texts = [p.text for p in docx.Document(io.BytesIO(data)).paragraphs]
+    assert texts == ["项目：2020年城乡医疗保险个人补助资金", "总分98分，108万元",
+                     "参保人员对医保服务的满意度：提升医疗保障服务", "政策知晓率：加大宣传力度"]
+
+
+def test_docx_undefined_variable_names_file_paragraph_and_variable(tmp_path):
+    tpl = _docx_with(tmp_path, "第一段", "第二段{{ project.name }}", "单位：{{ projcet.unit }}")
+    with pytest.raises(NarrativeError) as info:
+        report_docx(seed("seed004"), narrator=Narrator(tpl))
+    text = str(info.value)
+    assert "custom.docx" in text and "变量“projcet”未定义" in text and "单位：{{ projcet.unit }}" in text
+    assert info.value.line is not None
+
+
+def test_docx_syntax_error_names_the_paragraph(tmp_path):
+    tpl = _docx_with(tmp_path, "正常", "{%p for i in indicators %}", "{{ i.name }}")
+    with pytest.raises(NarrativeError) as info:
+        report_docx(seed("seed004"), narrator=Narrator(tpl))
+    assert "语法错误" in str(info.value) and "custom.docx" in str(info.value)
+
+
+def test_docx_sandbox_escape_fails_clearly(tmp_path):
+    tpl = _docx_with(tmp_path, "{{ project.__class__.__mro__ }}")
+    with pytest.raises(NarrativeError) as info:
+        report_docx(seed("seed004"), narrator=Narrator(tpl))
+    assert "沙箱已禁止" in str(info.value) and "__class__" in str(info.value)
+
+
+def test_docx_escapes_xml_special_characters(tmp_path):
+    tpl = _docx_with(tmp_path, "{{ project.name }}")
+    data = render_docx(tpl, {"project": {"name": "A&B <C> “D”"}})
+    assert [p.text for p in docx.Document(io.BytesIO(data)).paragraphs] == ["A&B <C> “D”"]
+
+
+def test_missing_docx_template(tmp_path):
+    with pytest.raises(NarrativeError, match="找不到 Word 模板"):
+        render_docx(tmp_path / "none.docx", {})
+
+
+def test_write_docx_is_atomic(tmp_path):
+    target = tmp_path / "r.docx"
+    target.write_bytes(b"old")
+    data, _ = report_docx(seed("seed003-p1"))
+    write_docx(target, data)
+    assert zipfile.is_zipfile(target) and [p.name for p in tmp_path.iterdir()] == ["r.docx"]
+
+
+def test_rendering_is_repeatable_and_thread_safe():
+    from concurrent.futures import ThreadPoolExecutor
+    inputs = [seed("seed003-p1", {"报告日期": "2020-05-20"}), seed("seed004", {"报告日期": "2021-05-06"})]
+    first = [docx.Document(io.BytesIO(report_docx(i)[0])) for i in inputs]
+    expected = ["\n".join(p.text for p in d.paragraphs) for d in first]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda k: report_docx(inputs[k % 2])[0], range(8)))
+    for k, data in enumerate(got):
+        assert "\n".join(p.text for p in docx.Document(io.BytesIO(data)).paragraphs) == expected[k % 2]
