@@ -149,3 +149,17 @@ def test_bulk_sample_recalculates_to_cached_values(soffice, tmp_path):
                     assert (a or "") == (b or ""), (path.name, ref, a, b)
         assert read_custom_properties(zipfile.ZipFile(mapping[path]))["项目编码"] == rb.workbook.meta["项目编码"]
     shutil.rmtree(out)
+
+
+def test_bulk_with_narrative_and_docx(tmp_path):
+    import docx as python_docx
+    master = small_master(tmp_path / "总表.xlsx")
+    out = tmp_path / "out"
+    report = bulk(master, out, narrative=True, docx=True)
+    assert report.count("written") == 3 and not report.errors
+    book = next(out.glob("甲单位_P1_*.xlsx"))
+    assert "综述" in read_project(book).workbook.sheet_names
+    assert read_project(book).cached["总分"] == 99.5                         # the scores are untouched
+    text = "\n".join(p.text for p in python_docx.Document(book.with_suffix(".docx")).paragraphs)
+    assert "救助资金" in text and "99.5" in text
+    assert bulk(master, out, narrative=True, docx=True).count("unchanged") == 3

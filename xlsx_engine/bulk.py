@@ -89,7 +89,7 @@ def _work(task: tuple) -> tuple[str, str | None, float | None, str | None, bool,
     Returns:
         (relpath, sha256, total, grade, has actual values, error message or "").
     """
-    project, outdir, template_dir = task
+    project, outdir, template_dir, narrative, docx = task
     try:
         tpl = _template(project.profile, template_dir)
         try:
@@ -99,7 +99,20 @@ def _work(task: tuple) -> tuple[str, str | None, float | None, str | None, bool,
             raise project.explain(err) from None
         data, result = tpl.fill_bytes(record, identity={"项目编码": project.code, "单位名称": project.unit,
                                                          "项目名称": project.name})
-        atomic_write_bytes(Path(outdir) / project.relpath, data)
+        target = Path(outdir) / project.relpath
+        atomic_write_bytes(target, data)
+        if narrative or docx:
+            from .narrative import Narrator, from_record
+            narrator = Narrator()
+            inp = from_record(record, tpl.profile, extra={"单位名称": project.unit})
+            if narrative:
+                from .writeback import write_back
+                write_back(target, narrator.summary(inp).blocks)
+                data = target.read_bytes()
+            if docx:
+                from .report_docx import report_docx
+                report, _ = report_docx(inp, narrator=narrator)
+                atomic_write_bytes(target.with_suffix(".docx"), report)
         filled = any(r.actual not in (None, "") for r in record.indicators)
         return project.relpath, _sha(data), result.total, result.grade, filled, ""
     except JxzpError as err:
@@ -124,7 +137,8 @@ def plan_paths(projects: Iterable[MasterProject], by: str) -> Iterator[MasterPro
 
 
 def bulk(master_path: str | Path, outdir: str | Path, *, by: str = "project", jobs: int = 1, force: bool = False,
-         template_dir: str | Path = TEMPLATE_DIR, progress: Callable[[int], None] | None = None) -> BulkReport:
+         template_dir: str | Path = TEMPLATE_DIR, progress: Callable[[int], None] | None = None,
+         narrative: bool = False, docx: bool = False) -> BulkReport:
     """Generate one workbook per project of a master workbook.
 
     Args:
@@ -135,6 +149,8 @@ def bulk(master_path: str | Path, outdir: str | Path, *, by: str = "project", jo
         force: overwrite files that were changed after they were generated.
         template_dir: where the templates are.
         progress: called with the number of projects finished since the last call.
+        narrative: also write the 评价报告综述 into each workbook's 综述 sheet.
+        docx: also write the Word 自评报告 beside each workbook (same name, .docx).
 
     Returns:
         A :class:`BulkReport`; each project has a status, errors have their master sheet and row.
@@ -177,7 +193,7 @@ def bulk(master_path: str | Path, outdir: str | Path, *, by: str = "project", jo
                     if progress:
                         progress(1)
                     continue
-            yield (p, str(outdir), str(template_dir))
+            yield (p, str(outdir), str(template_dir), narrative, docx)
 
     if jobs > 1:
         with ProcessPoolExecutor(max_workers=jobs) as pool:

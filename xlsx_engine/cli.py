@@ -199,7 +199,9 @@ def master_new(output, force) -> None:
               help="project：全部文件放在一个文件夹；unit：每个单位一个文件夹")
 @click.option("--jobs", "-j", type=int, default=1, show_default=True, help="并行进程数（0 = CPU 核数）")
 @click.option("--force", is_flag=True, help="覆盖生成后被修改过的文件")
-def bulk_command(master_file, outdir, by, jobs, force) -> None:
+@click.option("--narrative", is_flag=True, help="同时把评价报告综述写入每张自评表的“综述”工作表")
+@click.option("--docx", is_flag=True, help="同时在每张自评表旁生成 Word 自评报告")
+def bulk_command(master_file, outdir, by, jobs, force, narrative, docx) -> None:
     """按总表批量生成每个项目的锁定自评表（下发或重新生成）。"""
     from tqdm import tqdm
     from .bulk import bulk, cpu_count
@@ -207,7 +209,8 @@ def bulk_command(master_file, outdir, by, jobs, force) -> None:
     total = len(Master(master_file))
     jobs = cpu_count() if jobs == 0 else max(1, jobs)
     with tqdm(total=total, unit="个", desc="生成自评表", disable=not sys.stderr.isatty(), leave=False) as bar:
-        report = bulk(master_file, outdir, by=by, jobs=jobs, force=force, progress=bar.update)
+        report = bulk(master_file, outdir, by=by, jobs=jobs, force=force, progress=bar.update,
+                      narrative=narrative, docx=docx)
     for item in report.items:
         if item.status == "refused":
             click.echo(f"未覆盖：{item.message}", err=True)
