@@ -10,7 +10,7 @@ import pytest
 from xlsx_engine.builder import TEMPLATE_DIR, render
 from xlsx_engine.department import (DETAIL_ROWS, INCOME, LINES, SANGONG, SANGONG_COLS, DeptRecord, Rule,
                                     change_rate, dept_evaluate, dept_record_from_data, diff_rate, load_dept_data,
-                                    load_dept_profile)
+                                    load_dept_profile, statement_findings)
 from xlsx_engine.department_layout import department_layout
 from xlsx_engine.errors import DataError
 from xlsx_engine.filler import Template
@@ -53,8 +53,21 @@ def test_seed002_errors_are_flagged():
     result = dept_evaluate(load_dept_data(DATA / "seed002.yaml", P), P)
     assert round(result.diffs["收入合计"], 4) == 1.1872 and round(result.diffs["公用经费"], 4) == 2.0091
     assert result.diffs["年初结转和结余"] == "—" and result.diffs["其他收入"] == "—"     # not 100%
-    assert "公用经费明细合计66.14万元与决算公用经费151.57万元不一致；" in result.problems
+    assert result.detail_total == 151.57 and not any("公用经费明细合计" in p for p in result.problems)
     assert any("2项预算数为0" in p for p in result.problems)
+    rec = load_dept_data(DATA / "seed002.yaml", P)
+    stated = statement_findings(rec, dept_evaluate(rec, P))
+    assert "报告所列公用经费为66.14万元，表中决算数为151.57万元；" in stated
+    assert "报告所列年初结转和结余差异率为100%，但其预算数为0，差异率无法计算，不应写作100%；" in stated
+    assert "报告所列其他收入差异率为100%，但其预算数为0，差异率无法计算，不应写作100%；" in stated
+    assert not any("财政拨款" in s or "收入合计" in s or "人员经费" in s for s in stated)   # correct figures pass
+    assert len(stated) == 3
+
+
+def test_detail_table_must_equal_the_final_public_expenses():
+    rec = load_dept_data(DATA / "seed002.yaml", P)
+    rec.detail = rec.detail[:-1]                                        # drop 其他商品和服务支出 45.33
+    assert "公用经费明细合计106.24万元与决算公用经费151.57万元不一致；" in dept_evaluate(rec, P).problems
 
 
 def test_seed001_shares_use_the_right_denominator():
@@ -63,6 +76,25 @@ def test_seed001_shares_use_the_right_denominator():
     assert round(result.ratios["基本支出占比"], 4) == 0.0891 and round(result.ratios["项目支出占比"], 4) == 0.9109
     assert round(result.ratios["基本支出占比"] + result.ratios["项目支出占比"], 10) == 1.0
     assert round(86.26 / 882.02, 4) == 0.0978          # the seed's 9.78% divides by 项目支出
+    assert statement_findings(rec, result) == [
+        "报告所列基本支出占比为9.78%，按表中数据应为8.91%（86.26÷968.28）；",
+        "报告所列基本支出占比与项目支出占比之和为100.87%，应为100%；"]
+
+
+def test_clean_generated_department_has_no_findings():
+    rec = generated(3)
+    rec.final.update({"年初结转和结余": 0.0, "财政拨款": 100.0, "其他收入": 0.0, "人员经费": 60.0, "公用经费": 30.0,
+                      "项目支出": 10.0, "年末结转结余": 0.0})
+    rec.budget.update(rec.final)
+    rec.detail = [("办公费", 30.0)]
+    rec.staff = {"行政编制数": 5.0, "事业编制数": 5.0, "在职人数": 9.0, "其他人员": 1.0}
+    rec.initial_budget, rec.adjustment, rec.key_projects = 100.0, 0.0, 9.5
+    rec.sangong = {k: {c: 1.0 for c in SANGONG_COLS} for k in SANGONG}
+    rec.scores = {i.name: i.weight for i in P.indicators if i.rule is None}
+    result = dept_evaluate(rec, P)
+    rec.stated = {"基本支出占比": "90%", "项目支出占比": "10%", "支出合计": 100, "差异率": {"财政拨款": "0%"}}
+    assert result.problems == [] and statement_findings(rec, result) == []
+    assert result.total == 100.0 and result.grade == "优"
 
 
 def test_bad_department_data(tmp_path):

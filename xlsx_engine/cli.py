@@ -89,6 +89,10 @@ def fill(template, data, output, force) -> None:
     click.echo(f"已生成：{out}\n  总分 {_fmt(result.total)}，评价等次 {result.grade}")
     for text in result.problems:
         click.echo(f"  提示：{text}")
+    if getattr(record, "stated", None):
+        from .department import statement_findings
+        for text in statement_findings(record, result):
+            click.echo(f"  报告与表格不一致：{text}")
 
 
 def _print_summary(path: Path, result) -> None:

@@ -31,7 +31,7 @@ SPENDING = ("人员经费", "公用经费", "项目支出")
 SANGONG = ("因公出国（境）费", "公务用车购置及运行维护费", "公务接待费")
 SANGONG_COLS = ("上年预算", "上年决算", "本年预算", "本年决算")
 STAFF = ("行政编制数", "事业编制数", "在职人数", "其他人员")
-DETAIL_ROWS = 8
+DETAIL_ROWS = 24
 RATIOS = ("预算执行率", "预算调整率", "在职人员控制率", "三公经费变动率", "三公经费控制率", "结转结余率",
           "公用经费控制率", "人员经费占比", "基本支出占比", "项目支出占比", "重点支出安排率")
 
@@ -187,11 +187,13 @@ class DeptRecord:
     scores: dict[str, Cell] = field(default_factory=dict)                #: reviewer scores of manual indicators
     reasons: dict[str, Cell] = field(default_factory=dict)               #: 扣分原因
     extra: dict = field(default_factory=dict)
+    #: figures the report text states (报告所列), checked against the table: name -> number or "9.78%"
+    stated: dict = field(default_factory=dict)
 
 
 LINES = INCOME + SPENDING + ("年末结转结余",)
 DEPT_FIELDS = {"类型", "评分规则", "年度", "部门名称", "主管部门", "人员", "收支", "年初预算数", "预算调整数", "重点项目支出",
-               "三公经费", "公用经费明细", "评分", "扣分原因", "其他信息"}
+               "三公经费", "公用经费明细", "评分", "扣分原因", "其他信息", "报告所列"}
 
 
 def dept_record_from_data(data: dict, profile: DeptProfile, source: str = "数据文件") -> DeptRecord:
@@ -258,6 +260,17 @@ def dept_record_from_data(data: dict, profile: DeptProfile, source: str = "数�
             pr.add(f"扣分原因.{k}", "未知指标")
         rec.reasons[k] = _text(v)
     rec.extra = data.get("其他信息") or {}
+    stated = data.get("报告所列") or {}
+    if not isinstance(stated, dict):
+        pr.add("报告所列", "应为“名称: 数值”的结构")
+        stated = {}
+    for k, v in stated.items():
+        if k == "差异率":
+            if not isinstance(v, dict) or set(v) - set(LINES) - {"收入合计", "基本支出", "支出合计"}:
+                pr.add("报告所列.差异率", f"应为“收支项目: 百分比”，项目为：{'、'.join(LINES)}、收入合计、基本支出、支出合计")
+        elif k not in STATABLE:
+            pr.add(f"报告所列.{k}", f"不能核对的项目（可核对：{'、'.join(STATABLE)}、差异率）")
+    rec.stated = stated
     if pr.items:
         raise DataError(f"数据文件有 {len(pr.items)} 处问题，未生成文件", where=source, problems=pr.items)
     return rec
@@ -373,4 +386,77 @@ def dept_check_texts(rec: DeptRecord, p: DeptProfile, totals, ratios, detail_tot
     out.append("" if pending == 0 else f"有{pending}项指标尚待评审评分；")
     na = [k for k in dict.fromkeys(i.ratio for i in p.indicators if i.rule) if not is_number(ratios[k])]
     out.append("" if not na else f"{'、'.join(na)}的分母为0，无法计算，相应指标按0分计，请核实；")
+    return out
+
+
+# ----------------------------------------------------------------------------- report text vs table
+
+#: Figures a report's text may state, and how to get the table's value: ("ratio", name) or ("amount", getter).
+STATABLE = {
+    **{name: ("ratio", name) for name in RATIOS},
+    "收入合计": ("amount", lambda res, rec: res.totals["决算"]["收入合计"]),
+    "支出合计": ("amount", lambda res, rec: res.totals["决算"]["支出合计"]),
+    "基本支出": ("amount", lambda res, rec: res.totals["决算"]["基本支出"]),
+    "人员经费": ("amount", lambda res, rec: num(rec.final.get("人员经费"))),
+    "公用经费": ("amount", lambda res, rec: num(rec.final.get("公用经费"))),
+    "项目支出": ("amount", lambda res, rec: num(rec.final.get("项目支出"))),
+    "年末结转结余": ("amount", lambda res, rec: num(rec.final.get("年末结转结余"))),
+    "三公经费": ("amount", lambda res, rec: res.sangong_totals["本年决算"]),
+}
+
+
+def _stated_number(value: Any) -> tuple[float | None, bool]:
+    """("9.78%" -> (0.0978, True)); (86.26 -> (86.26, False)); unreadable -> (None, False)."""
+    if is_number(value):
+        return float(value), False
+    text = str(value).strip().replace("％", "%").replace(",", "")
+    pct = text.endswith("%")
+    try:
+        number = float(text.rstrip("%").replace("万元", ""))
+    except ValueError:
+        return None, False
+    return (number / 100 if pct else number), pct
+
+
+def _pct_text(x: float) -> str:
+    return f"{x * 100:.2f}%"
+
+
+def statement_findings(rec: DeptRecord, res: DeptResult) -> list[str]:
+    """Compare the figures a report states (rec.stated) with the table's computed figures.
+
+    Percentages agree within 0.01 percentage point, amounts within 0.005 万元. A stated rate where
+    the table's denominator is 0 is reported as not computable (never 100%); stated shares of
+    基本支出 and 项目支出 must add up to 100%.
+    """
+    out = []
+    for name, value in rec.stated.items():
+        if name == "差异率":
+            for line, v in value.items():
+                stated, _ = _stated_number(v)
+                actual = res.diffs.get(line)
+                if not is_number(actual):
+                    out.append(f"报告所列{line}差异率为{v}，但其预算数为0，差异率无法计算，不应写作{v}；")
+                elif stated is None or abs(stated - actual) > 0.00005:
+                    out.append(f"报告所列{line}差异率为{v}，按表中数据应为{_pct_text(actual)}；")
+            continue
+        kind, key = STATABLE[name]
+        stated, _ = _stated_number(value)
+        if kind == "ratio":
+            actual = res.ratios[key]
+            num_, den = res.parts[key]
+            if not is_number(actual):
+                out.append(f"报告所列{name}为{value}，但其分母为0，无法计算；")
+            elif stated is None or abs(stated - actual) > 0.00005:
+                out.append(f"报告所列{name}为{value}，按表中数据应为{_pct_text(actual)}"
+                           f"（{xtext(xround(num_, 2))}÷{xtext(xround(den, 2))}）；")
+        else:
+            actual = key(res, rec)
+            if stated is None or abs(stated - actual) > 0.005:
+                out.append(f"报告所列{name}为{value}万元，表中决算数为{xtext(xround(actual, 2))}万元；")
+    shares = [rec.stated.get(k) for k in ("基本支出占比", "项目支出占比")]
+    if all(v is not None for v in shares):
+        total = sum(_stated_number(v)[0] or 0 for v in shares)
+        if abs(total - 1) > 0.0001:
+            out.append(f"报告所列基本支出占比与项目支出占比之和为{_pct_text(total)}，应为100%；")
     return out
