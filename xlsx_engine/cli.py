@@ -43,6 +43,8 @@ def cli() -> None:
       jxzp score 自评表.xlsx        读回并复核评分
       jxzp names 模板               列出模板的名称（命名区域）
       jxzp narrative 自评表.xlsx -o 自评报告.docx   生成评价报告综述 / Word 自评报告
+      jxzp master new / bulk / collect           总表、批量下发、回收汇总
+      jxzp review 回收 --deadline 日期 -o 考核评分表.xlsx   自评工作考核评分
     """
 
 
@@ -303,8 +305,10 @@ def demo(outdir) -> None:
 
 
 from .cli_narrative import narrative_command  # noqa: E402  (commands in their own modules, registered here)
+from .cli_review import review_command  # noqa: E402
 
 cli.add_command(narrative_command)
+cli.add_command(review_command)
 
 
 def main(argv=None) -> int:
