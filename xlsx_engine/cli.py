@@ -307,8 +307,12 @@ def demo(outdir) -> None:
 from .cli_narrative import narrative_command  # noqa: E402  (commands in their own modules, registered here)
 from .cli_review import review_command  # noqa: E402
 
+from .cli_department import COMMANDS as _department_commands  # noqa: E402
+
 cli.add_command(narrative_command)
 cli.add_command(review_command)
+for _command in _department_commands:
+    cli.add_command(_command)
 
 
 def main(argv=None) -> int:

@@ -41,8 +41,14 @@ def _department() -> FormKind:
                     lambda: sorted(p.stem for p in DEPT_PROFILE_DIR.glob("*.yaml")), load_dept_data)
 
 
+def _hunan_project() -> FormKind:
+    from .hunan_layout import hunan_layout
+    from .hunan_project import hunan_profile_ids, load_hnxm_data
+    return FormKind("hnxm", "湖南财政支出项目绩效评价自评报告", hunan_layout, hunan_profile_ids, load_hnxm_data)
+
+
 #: Factories, so importing this module stays cheap.
-FORM_FACTORIES: list[Callable[[], FormKind]] = [_project, _department]
+FORM_FACTORIES: list[Callable[[], FormKind]] = [_project, _department, _hunan_project]
 
 
 def forms() -> list[FormKind]:

@@ -96,7 +96,7 @@ class ProjectInput:
 
     @property
     def name(self) -> str:
-        return _text(self.record.project) or Path(self.source).stem or "项目"
+        return as_text(self.record.project) or Path(self.source).stem or "项目"
 
 
 def _evaluate(record: ProjectRecord, profile: Profile) -> tuple[ProjectRecord, Result]:
@@ -117,7 +117,7 @@ def from_record(record: ProjectRecord, profile: Profile, *, extra: dict | None =
     rec, result = _evaluate(record, profile)
     merged = dict(record.extra or {})
     merged.update(extra or {})
-    return ProjectInput(rec, profile, result, merged, source or str(_text(record.project) or ""))
+    return ProjectInput(rec, profile, result, merged, source or str(as_text(record.project) or ""))
 
 
 def from_workbook(path: str | Path, *, extra: dict | None = None) -> ProjectInput:
@@ -174,7 +174,7 @@ EVAL_TYPES = ("项目实施过程评价", "项目完成结果评价")
 _LIST_KEYS = ("problems", "suggestions", "work", "experience")
 
 
-def _text(value: Any) -> str:
+def as_text(value: Any) -> str:
     if value is None:
         return ""
     if is_number(value):
@@ -186,12 +186,12 @@ def _num_text(value: float) -> str:
     return qty(value)
 
 
-def _lines(value: Any) -> list[str]:
+def as_lines(value: Any) -> list[str]:
     """A text or a list of texts as a list of non-empty strings."""
     if value is None:
         return []
     if isinstance(value, (list, tuple)):
-        return [t for t in (_text(v) for v in value) if t]
+        return [t for t in (as_text(v) for v in value) if t]
     return [t.strip() for t in str(value).splitlines() if t.strip()]
 
 
@@ -209,27 +209,27 @@ def normalize_info(extra: dict | None, where: str = "") -> tuple[dict, list[Find
             continue
         info[key] = v
     for key in _LIST_KEYS:
-        info[key] = _lines(info[key])
+        info[key] = as_lines(info[key])
     for key, value in INFO_DEFAULTS.items():
-        if not _text(info[key]):
+        if not as_text(info[key]):
             info[key] = value
     if info["eval_type"] not in EVAL_TYPES:
         findings.append(Finding("eval_type", f"评价类型应为“{'”或“'.join(EVAL_TYPES)}”，实际为“{info['eval_type']}”",
                                 where))
     info["evaluators"] = [
-        {"name": _text(e.get("姓名")), "title": _text(e.get("职称职务", e.get("职称/职务", e.get("职务")))),
-         "unit": _text(e.get("单位"))} for e in (info["evaluators"] or []) if isinstance(e, dict)]
+        {"name": as_text(e.get("姓名")), "title": as_text(e.get("职称职务", e.get("职称/职务", e.get("职务")))),
+         "unit": as_text(e.get("单位"))} for e in (info["evaluators"] or []) if isinstance(e, dict)]
     info["expenses"] = [
-        {"item": _text(e.get("支出内容")), "amount": e.get("实际支出数"), "voucher": _text(e.get("会计凭证号")),
-         "note": _text(e.get("备注"))} for e in (info["expenses"] or []) if isinstance(e, dict)]
+        {"item": as_text(e.get("支出内容")), "amount": e.get("实际支出数"), "voucher": as_text(e.get("会计凭证号")),
+         "note": as_text(e.get("备注"))} for e in (info["expenses"] or []) if isinstance(e, dict)]
     comps = info["components"]
     if isinstance(comps, list):
         info["components"] = [
-            {"name": _text(c.get("名称", c.get("合并明细项目"))), "budget": c.get("预算数"),
+            {"name": as_text(c.get("名称", c.get("合并明细项目"))), "budget": c.get("预算数"),
              "adjust": c.get("调整数"), "total": c.get("合计", c.get("预算数"))} if isinstance(c, dict)
-            else {"name": _text(c), "budget": None, "adjust": None, "total": None} for c in comps]
+            else {"name": as_text(c), "budget": None, "adjust": None, "total": None} for c in comps]
     elif comps:
-        info["components"] = [{"name": _text(comps), "budget": None, "adjust": None, "total": None}]
+        info["components"] = [{"name": as_text(comps), "budget": None, "adjust": None, "total": None}]
     else:
         info["components"] = []
     if info["report_date"] is None:
@@ -237,15 +237,15 @@ def normalize_info(extra: dict | None, where: str = "") -> tuple[dict, list[Find
     for key in ("title", "unit_name", "leader", "phone", "address", "postcode", "period", "background", "basis",
                 "fund_management", "implementation", "performance", "application", "other", "filler",
                 "filler_phone", "work_basis", "family"):
-        info[key] = _text(info[key]) or None
+        info[key] = as_text(info[key]) or None
     return info, findings
 
 
 # ----------------------------------------------------------------------------- context
 
-_FUNDS_ONLY_PROBLEM = re.compile(
+FUNDS_ONLY_PROBLEM = re.compile(
     r"^(项目)?(财政)?(资金|经费|预算)(投入|保障)?(严重|相对|较为|比较|明显|仍然|仍)?(不足|短缺|紧张|有限|不够|缺口大|缺乏)$")
-_FUNDS_ONLY_SUGGESTION = re.compile(
+FUNDS_ONLY_SUGGESTION = re.compile(
     r"^(建议)?(上级|财政|各级)?(部门)?(继续|进一步)?(加大|增加|提高|加强)(财政|上级)?(资金|经费|预算)?(投入|支持|保障|安排)"
     r"(力度)?$")
 _PUNCT = re.compile(r"[\s，,。．.；;：:、!！“”\"'（）()]")
@@ -267,7 +267,7 @@ def target_text(row) -> str:
     """The 指标值 as printed: "≥2次", "100%", "≤90万元", "及时" (＝ prints the value alone)."""
     if row.op in (OP_GE, OP_GT, OP_LE, OP_LT, OP_EQ) and is_number(row.target):
         return ("" if row.op == OP_EQ else row.op) + qty(row.target, row.unit or "")
-    return _text(row.target)
+    return as_text(row.target)
 
 
 def _over(row, ratio: float) -> tuple[bool, float | None]:
@@ -287,17 +287,17 @@ def indicator_context(index: int, row, res, profile: Profile) -> dict:
     actual_is_target = looks_like_target(row.actual)
     full = weight is not None and score is not None and score >= weight
     below = weight is not None and score is not None and score < weight
-    reason = _text(row.reason) or None
+    reason = as_text(row.reason) or None
     return {
-        "no": index, "level1": _text(row.level1), "level2": _text(row.level2),
-        "name": _text(row.name) or f"第{index}项指标",
+        "no": index, "level1": as_text(row.level1), "level2": as_text(row.level2),
+        "name": as_text(row.name) or f"第{index}项指标",
         "op": row.op, "qualitative": row.op == OP_QUAL,
         "kind": "定性" if row.op == OP_QUAL else ("反向" if row.op in (OP_LE, OP_LT) else "正向"),
-        "target": row.target, "unit": _text(row.unit), "target_text": target_text(row),
+        "target": row.target, "unit": as_text(row.unit), "target_text": target_text(row),
         "actual": row.actual, "actual_text": qty(row.actual, row.unit or "") if is_number(row.actual)
-        else _text(row.actual),
+        else as_text(row.actual),
         "actual_missing": actual_missing, "actual_is_target": actual_is_target,
-        "band": _text(row.band) or None, "weight": weight, "score": score, "full": full, "below": below,
+        "band": as_text(row.band) or None, "weight": weight, "score": score, "full": full, "below": below,
         "lost": xround(weight - score, 2) if below else 0.0,
         "over": over, "over_pct": over_pct, "over_ratio_pct": xround((ratio - 1) * 100, 2),
         "over_penalty": profile.over_penalty if over else 0.0,
@@ -332,7 +332,7 @@ def project_context(inp: ProjectInput) -> tuple[dict, list[Finding]]:
         s = float(line.spent) if is_number(line.spent) else 0.0
         sources.append({"name": line.source, "initial": _score(line.initial), "budget": b, "spent": s,
                         "balance": xround(b - s, 2), "rate": src_rate if is_number(src_rate) else None})
-    reason = _text(rec.rate_reason) or None
+    reason = as_text(rec.rate_reason) or None
     fund = {"label": p.fund_label, "base": p.fund_base, "weight": p.fund_weight, "in_total": p.fund_in_total,
             "initial": f.initial if any(is_number(x.initial) for x in rec.funds) else None,
             "budget": budget, "spent": spent, "balance": balance, "excess": xround(-balance, 2),
@@ -356,8 +356,8 @@ def project_context(inp: ProjectInput) -> tuple[dict, list[Finding]]:
                                    f"与自评表全年执行数{FILTERS['wan'](spent)}不一致")
 
     # --- goals
-    goals = [{"no": i, "expected": _text(g.expected), "actual": _text(g.actual) or None}
-             for i, g in enumerate((g for g in rec.goals if _text(g.expected) or _text(g.actual)), 1)]
+    goals = [{"no": i, "expected": as_text(g.expected), "actual": as_text(g.actual) or None}
+             for i, g in enumerate((g for g in rec.goals if as_text(g.expected) or as_text(g.actual)), 1)]
     for g in goals:
         if g["actual"] is None:
             warn("goal_actual", f"年度总体目标第{g['no']}项未填写实际完成情况，报告中已标注“（待补充实际完成情况）”")
@@ -413,19 +413,19 @@ def project_context(inp: ProjectInput) -> tuple[dict, list[Finding]]:
     suggestions = [dict(pr) for pr in problems]
     problems += [{"kind": "unit", "text": t} for t in info["problems"]]
     suggestions += [{"kind": "unit", "text": t} for t in info["suggestions"]]
-    if only_funding(info["problems"], _FUNDS_ONLY_PROBLEM):
+    if only_funding(info["problems"], FUNDS_ONLY_PROBLEM):
         warn("funds_only_problem", "单位填写的存在问题只有“资金不足”：按自评质量考核评分表，问题仅为“资金不足”的得0分。"
                                    "请结合指标偏差和管理环节具体分析原因（报告已列出由表中数据得出的问题）")
-    if only_funding(info["suggestions"], _FUNDS_ONLY_SUGGESTION):
+    if only_funding(info["suggestions"], FUNDS_ONLY_SUGGESTION):
         warn("funds_only_suggestion", "单位填写的改进建议只有“加大资金投入”：按自评质量考核评分表，建议仅为"
                                       "“加大资金投入”的得0分。请针对所列问题逐条提出改进措施")
     for text in r.problems:
         warn("check", f"自评表校验：{text.rstrip('；')}")
 
-    year = int(rec.year) if is_number(rec.year) and float(rec.year) == int(rec.year) else (_text(rec.year) or None)
+    year = int(rec.year) if is_number(rec.year) and float(rec.year) == int(rec.year) else (as_text(rec.year) or None)
     ctx = {
-        "project": {"name": name, "year": year, "department": _text(rec.department) or None,
-                    "unit": _text(rec.unit) or None, "profile_id": p.id, "profile_name": p.name},
+        "project": {"name": name, "year": year, "department": as_text(rec.department) or None,
+                    "unit": as_text(rec.unit) or None, "profile_id": p.id, "profile_name": p.name},
         "fund": fund,
         "goals": goals,
         "target_block": target_block,
@@ -458,10 +458,10 @@ def multi_context(inputs: list[ProjectInput], info: dict | None = None) -> tuple
         ctx, found = project_context(inp)
         findings += found
         projects.append(ctx)
-    if only_funding(unit_info["problems"], _FUNDS_ONLY_PROBLEM):
+    if only_funding(unit_info["problems"], FUNDS_ONLY_PROBLEM):
         findings.append(Finding("funds_only_problem", "报告填写的主要问题只有“资金不足”：按自评质量考核评分表，问题仅为"
                                                       "“资金不足”的得0分，请结合各项目偏差具体分析原因"))
-    if only_funding(unit_info["suggestions"], _FUNDS_ONLY_SUGGESTION):
+    if only_funding(unit_info["suggestions"], FUNDS_ONLY_SUGGESTION):
         findings.append(Finding("funds_only_suggestion", "报告填写的建议只有“加大资金投入”："
                                                          "按自评质量考核评分表，建议仅为"
                                                          "“加大资金投入”的得0分，请针对问题逐条提出措施"))
@@ -787,7 +787,7 @@ class Narrator:
         try:
             template = self.env.get_template(name)
         except jinja2.TemplateError as exc:
-            raise template_error(exc, self._path_of(name)) from None
+            raise template_error(exc, self.path_of(name)) from None
         try:
             return template.render(context)
         except NarrativeError:
@@ -795,7 +795,7 @@ class Narrator:
         except Exception as exc:   # anything a template or a filter raises: report where it happened
             raise template_error(exc, template.filename or name) from None
 
-    def _path_of(self, name: str) -> str:
+    def path_of(self, name: str) -> str:
         if self.custom_path is not None and name == self.custom_file:
             return str(self.custom_path)
         for folder in self.search_path:
@@ -805,7 +805,7 @@ class Narrator:
         return name
 
     def family_of(self, inp: ProjectInput, family: str | None) -> str:
-        fam = family or _text(inp.extra.get("报告类型")) or "project"
+        fam = family or as_text(inp.extra.get("报告类型")) or "project"
         fam = {"项目": "project", "转移支付": "transfer"}.get(fam, fam)
         if fam not in FAMILIES:
             raise NarrativeError(f"未知的报告类型“{fam}”",
@@ -823,7 +823,7 @@ class Narrator:
         name = self.summary_template(fam)
         markup = self.render_template(name, ctx)
         findings = findings + pending_findings(markup, findings, inp.name)
-        return Rendered(markup, ctx, findings, self._path_of(name))
+        return Rendered(markup, ctx, findings, self.path_of(name))
 
     def report(self, inp: ProjectInput, family: str | None = None) -> Rendered:
         """The complete 自评报告 of one project as Markdown (cover, sections, 自评表, 综述)."""
@@ -831,7 +831,7 @@ class Narrator:
         ctx = dict(summary.context, summary=summary.markup)
         markup = self.render_template(REPORT_MD, ctx)
         findings = summary.warnings + pending_findings(markup, summary.warnings, inp.name)
-        return Rendered(markup, ctx, findings, self._path_of(REPORT_MD))
+        return Rendered(markup, ctx, findings, self.path_of(REPORT_MD))
 
     # -- several projects
     def project_sections(self, inputs: list[ProjectInput], info: dict | None = None) -> tuple[dict, list[Finding]]:
@@ -849,7 +849,7 @@ class Narrator:
         """The report covering several projects of a unit (seed 003 form), as Markdown."""
         ctx, findings = self.project_sections(inputs, info)
         markup = self.render_template(MULTI_REPORT_MD, ctx)
-        return Rendered(markup, ctx, findings + pending_findings(markup, findings), self._path_of(MULTI_REPORT_MD))
+        return Rendered(markup, ctx, findings + pending_findings(markup, findings), self.path_of(MULTI_REPORT_MD))
 
 
 def render_summary(inp: ProjectInput, *, family: str | None = None, template: str | Path | None = None) -> Rendered:

@@ -50,7 +50,7 @@ import yaml
 
 from .errors import DataError, JxzpError, ProfileError, WorkbookError
 from .formulas import n, q
-from .narrative import _FUNDS_ONLY_PROBLEM, _FUNDS_ONLY_SUGGESTION, only_funding
+from .narrative import FUNDS_ONLY_PROBLEM, FUNDS_ONLY_SUGGESTION, only_funding
 from .profile import PROFILE_DIR, load_profile
 from .safezip import MAX_UNCOMPRESSED, atomic_write_bytes, parse_xml, read_member
 from .scoring import is_active
@@ -743,7 +743,7 @@ def funding_flag(texts: list[str] | None, kind: str) -> str:
     texts = [t for t in (texts or []) if str(t).strip()]
     if not texts:
         return NOT_FOUND
-    pattern = _FUNDS_ONLY_PROBLEM if kind == "problems" else _FUNDS_ONLY_SUGGESTION
+    pattern = FUNDS_ONLY_PROBLEM if kind == "problems" else FUNDS_ONLY_SUGGESTION
     return YES if only_funding(texts, pattern) else NO
 
 
