@@ -313,6 +313,11 @@ cli.add_command(narrative_command)
 cli.add_command(review_command)
 for _command in _department_commands:
     cli.add_command(_command)
+try:  # the add-in shell is a separate package; it imports neither xlwings nor pyopenvba at this point
+    from jxzp_addin.cli_addin import addin_group  # noqa: E402
+    cli.add_command(addin_group)
+except ImportError:  # pragma: no cover - installed without the add-in package
+    pass
 
 
 def main(argv=None) -> int:
