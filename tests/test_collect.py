@@ -126,7 +126,9 @@ def test_summary_figures_equal_the_scorer(returned, tmp_path):
         checked += 1
     assert checked >= 20
     tampered = by_path["tampered.xlsx"]
-    assert any(f.severity == "错误" and "总分" in f.place for f in tampered.findings)
+    assert any(f.severity == "错误" and f.code == "formula_replaced" and "总分" in f.message
+               and f.place.endswith("!" + read_project(folder / "tampered.xlsx").workbook.names["总分"].a1)
+               for f in tampered.findings)
     out = tmp_path / "汇总.xlsx"
     write_summary(items, out)
     wb = load_workbook(out)
@@ -141,10 +143,11 @@ def test_summary_figures_equal_the_scorer(returned, tmp_path):
 
 
 def test_unit_text_never_becomes_a_formula(tmp_path):
-    from xlsx_engine.collect import Collected, Finding
+    from xlsx_engine.checks import Finding
+    from xlsx_engine.collect import Collected
     evil = Collected(path="x.xlsx", unit="=HYPERLINK(\"http://evil\",\"点我\")", code="P1",
                      project="=1+1", profile="national", budget=1.0, spent=1.0, rate=1.0, total=90.0, grade="优",
-                     findings=[Finding("警告", "A1", "=cmd|' /C calc'!A0")])
+                     findings=[Finding("警告", "row_check", "A1", "=cmd|' /C calc'!A0")])
     write_summary([evil], tmp_path / "s.xlsx")
     sheet = zipfile.ZipFile(tmp_path / "s.xlsx").read("xl/worksheets/sheet1.xml").decode()
     assert "<f>HYPERLINK" not in sheet and "<f>1+1" not in sheet

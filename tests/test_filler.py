@@ -72,3 +72,19 @@ def test_altered_template_is_refused(tmp_path):
     bad.write_bytes(buf.getvalue())
     with pytest.raises(TemplateError, match="公式与版式不一致"):
         Template.open(bad)
+
+
+def test_score_refuses_a_name_pointing_at_the_whole_sheet(template, tmp_path):
+    """A unit that stretched a name over the whole sheet gets a clear message, not a memory blow-up."""
+    from xlsx_engine.cli import main
+
+    data, _ = template.fill_bytes(gen.project(2, "national"))
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = tmp_path / "huge.xlsx"
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            content = src.read(info.filename)
+            if info.filename == "xl/workbook.xml":
+                content = content.decode().replace(">'自评表'!$C$3<", ">'自评表'!$A$1:$XFD$1048576<").encode()
+            dst.writestr(info, content)
+    assert main(["score", str(out)]) == 2

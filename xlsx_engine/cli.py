@@ -41,6 +41,8 @@ def cli() -> None:
       jxzp build                    重新生成 templates/ 中的模板
       jxzp fill 模板 数据.yaml -o 输出.xlsx
       jxzp score 自评表.xlsx        读回并复核评分
+      jxzp check 自评表或文件夹      勾稽校验与防篡改检查
+      jxzp import 外来表.xlsx -o 数据.yaml   读取非本系统生成的自评表
       jxzp names 模板               列出模板的名称（命名区域）
       jxzp narrative 自评表.xlsx -o 自评报告.docx   生成评价报告综述 / Word 自评报告
       jxzp master new / bulk / collect           总表、批量下发、回收汇总
@@ -306,11 +308,14 @@ def demo(outdir) -> None:
 
 from .cli_narrative import narrative_command  # noqa: E402  (commands in their own modules, registered here)
 from .cli_review import review_command  # noqa: E402
+from .cli_check import check_command, import_command  # noqa: E402
 
 from .cli_department import COMMANDS as _department_commands  # noqa: E402
 
 cli.add_command(narrative_command)
 cli.add_command(review_command)
+cli.add_command(check_command)
+cli.add_command(import_command)
 for _command in _department_commands:
     cli.add_command(_command)
 try:  # the add-in shell is a separate package; it imports neither xlwings nor pyopenvba at this point

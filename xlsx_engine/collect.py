@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from .checks import Finding, check_file
 from .errors import JxzpError
-from .reader import RESULT_NAMES, read_project
+from .reader import read_project
 from .safezip import atomic_write_bytes
 from .xlmath import is_number
 
@@ -25,21 +26,11 @@ SEVERITIES = ("错误", "警告", "提示")
 
 
 @dataclass
-class Finding:
-    """One problem found in a workbook."""
-
-    severity: str        #: 错误 | 警告 | 提示
-    place: str           #: sheet!cell or a named range
-    message: str
-    hint: str = ""
-    code: str = ""
-
-
-@dataclass
 class Collected:
     """What one returned file contributed to the summary."""
 
     path: str
+    kind: str = ""
     unit: str = ""
     code: str = ""
     project: str = ""
@@ -57,44 +48,44 @@ class Collected:
         return sum(1 for f in self.findings if f.severity == severity)
 
 
-def basic_findings(path: Path) -> tuple[object, list[Finding]]:
-    """The workbook's own self-checks plus cached-vs-recomputed comparison (used when no checker is given)."""
-    rb = read_project(path)
-    result = rb.evaluate()
-    findings = []
-    for name, get in RESULT_NAMES.items():
-        mine, theirs = get(result), rb.cached.get(name)
-        same = abs(mine - theirs) < 0.005 if is_number(mine) and is_number(theirs) else \
-            (mine or "") == (theirs or "")
-        if not same:
-            findings.append(Finding("错误", name, f"工作簿显示 {theirs}，按填报数据重新计算应为 {mine}",
-                                    "公式可能被改写或数值被手工覆盖，请用原始模板重新填报", "cached_mismatch"))
-    for text in result.problems:
-        findings.append(Finding("警告", "校验提示", text.rstrip("；"), "", "self_check"))
-    for i, (row, res) in enumerate(zip(rb.layout.indicator_rows, result.indicators)):
-        if res.message:
-            findings.append(Finding("警告", f"{rb.layout.sheet}!M{row}", res.message.rstrip("；"), "", "row_check"))
-    return (rb, result), findings
+def collect_one(path: str, profile: str | None = None) -> Collected:
+    """Check, identify and rescore one returned file; never raises for a bad file (the error is recorded).
 
-
-def collect_one(path: str, checker: Callable | None = None) -> Collected:
-    """Read, check and rescore one file; never raises for a bad file (the error is recorded)."""
+    Findings come from :func:`xlsx_engine.checks.check_file` (arithmetic, rules, tampering, untrusted
+    input); the figures are recomputed from the inputs read by name, never taken from cached values.
+    """
     item = Collected(path=path)
-    try:
-        (rb, result), findings = (checker or basic_findings)(Path(path))
-    except JxzpError as err:
-        item.error = str(err)
+    report = check_file(path, profile)
+    item.findings, item.kind = report.findings, report.kind
+    if report.unreadable:
+        reasons = "；".join(f.message + (f"（{f.hint}）" if f.hint else "") for f in report.findings
+                           if f.severity == "错误") or "无法读取"
+        item.error = f"{path}：{reasons}"
         return item
-    meta = rb.workbook.meta
+    meta = report.template or {}
+    item.profile = report.profile or ""
+    item.template = f"{meta.get('模板编号', '')} v{meta.get('模板版本', '')}".strip() if meta else report.kind
+    try:
+        rb = read_project(path)
+    except JxzpError:
+        # not a project workbook we can read by name (a table from elsewhere, or damaged names):
+        # the checks' own recomputation is all there is
+        summary = report.summary
+        item.total = summary.get("总分") if is_number(summary.get("总分")) else None
+        item.grade = str(summary.get("评价等次") or "")
+        item.rate = summary.get("执行率")
+        item.unit = str(meta.get("单位名称") or "")
+        item.code = str(meta.get("项目编码") or "")
+        item.project = str(meta.get("项目名称") or Path(path).stem)
+        return item
+    result = rb.evaluate()
     rec = rb.record
+    meta = {**meta, **rb.workbook.meta}       # document properties: 项目编码 / 单位名称 written by bulk
     item.unit = str(meta.get("单位名称") or rec.unit or "")
     item.code = str(meta.get("项目编码") or "")
     item.project = str(rec.project or meta.get("项目名称") or "")
-    item.profile = rb.layout.profile.id
-    item.template = f"{meta.get('模板编号', '')} v{meta.get('模板版本', '')}"
     item.budget, item.spent, item.rate = result.fund.budget, result.fund.spent, result.fund.rate
     item.total, item.grade = result.total, result.grade
-    item.findings = findings
     return item
 
 
@@ -105,7 +96,7 @@ def iter_workbooks(folder: Path) -> list[Path]:
                   and not p.name.startswith((".", "~$")))
 
 
-def collect(folder: str | Path, *, jobs: int = 1, checker: Callable | None = None,
+def collect(folder: str | Path, *, jobs: int = 1, profile: str | None = None,
             progress: Callable[[int], None] | None = None) -> list[Collected]:
     """Collect every workbook below ``folder``.
 
@@ -119,13 +110,13 @@ def collect(folder: str | Path, *, jobs: int = 1, checker: Callable | None = Non
     out: list[Collected] = []
     if jobs > 1 and len(paths) > 8:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for item in pool.map(collect_one, paths, [checker] * len(paths), chunksize=16):
+            for item in pool.map(collect_one, paths, [profile] * len(paths), chunksize=16):
                 out.append(item)
                 if progress:
                     progress(1)
     else:
         for p in paths:
-            out.append(collect_one(p, checker))
+            out.append(collect_one(p, profile))
             if progress:
                 progress(1)
     return out
@@ -290,4 +281,4 @@ def timed_collect(folder, **kw) -> tuple[list[Collected], float]:
     return items, time.perf_counter() - t
 
 
-__all__ = ["Finding", "Collected", "collect", "collect_one", "write_summary", "summarise", "iter_workbooks"]
+__all__ = ["Collected", "collect", "collect_one", "write_summary", "summarise", "iter_workbooks"]

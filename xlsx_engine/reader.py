@@ -23,6 +23,7 @@ from .record import FundLine, Goal, IndicatorRow, ProjectRecord
 from .safezip import open_workbook_zip, parse_xml, read_member
 from .scoring import Result
 
+MAX_GRID_CELLS = 2_000_000   #: a sheet's used area larger than this is refused (calamine reads it densely)
 _CELL = re.compile(r"^\$?([A-Z]{1,3})\$?(\d+)$")
 
 
@@ -63,9 +64,13 @@ class NameRef:
                 for c in range(self.first[1], self.last[1] + 1)]
 
     @property
+    def size(self) -> int:
+        return (self.last[0] - self.first[0] + 1) * (self.last[1] - self.first[1] + 1)
+
+    @property
     def a1(self) -> str:
-        cells = self.cells
-        return cells[0] if len(cells) == 1 else f"{cells[0]}:{cells[-1]}"
+        first = f"{col_letters(self.first[1])}{self.first[0]}"
+        return first if self.first == self.last else f"{first}:{col_letters(self.last[1])}{self.last[0]}"
 
 
 def parse_name_ref(text: str) -> NameRef | None:
@@ -106,7 +111,12 @@ class Workbook:
                 raise WorkbookError(f"没有名为“{sheet}”的工作表", where=str(self.path))
             try:
                 ws = self._book.get_sheet_by_name(sheet)
+                if (ws.height or 0) * (ws.width or 0) > MAX_GRID_CELLS:
+                    raise WorkbookError(f"工作表“{sheet}”的使用区域过大（{ws.height}行×{ws.width}列），拒绝读取",
+                                        where=str(self.path), hint="请删除远处的多余内容后另存，或使用原模板重新填报")
                 self._grids[sheet] = (ws.start or (0, 0), ws.to_python(skip_empty_area=False))
+            except WorkbookError:
+                raise
             except Exception as exc:  # calamine raises its own error types
                 raise WorkbookError(f"无法读取工作表“{sheet}”：{exc}", where=str(self.path)) from None
         return self._grids[sheet]
@@ -130,9 +140,17 @@ class Workbook:
         return v
 
     def name_values(self, name: str) -> list[Any]:
+        """The cached values of a defined name's cells, row by row.
+
+        Raises:
+            KeyError: no such name (or it points nowhere). WorkbookError: the range is absurdly large.
+        """
         ref = self.names.get(name)
         if ref is None:
             raise KeyError(name)
+        if ref.size > MAX_GRID_CELLS:
+            raise WorkbookError(f"名称“{name}”指向的区域过大（{ref.a1}），拒绝读取", where=str(self.path),
+                                hint="请使用原始模板重新填报")
         return [self.value(ref.sheet, cell) for cell in ref.cells]
 
     def name_value(self, name: str) -> Any:
@@ -207,10 +225,15 @@ def record_by_names(wb: Workbook, layout: Layout) -> ProjectRecord:
     """
     def values(name: str) -> list[Any]:
         try:
-            return wb.name_values(name)
+            got = wb.name_values(name)
         except KeyError:
             raise TemplateError(f"缺少名称“{name}”或其引用已失效（#REF!）", where=str(wb.path),
                                 hint="名称被删除或所在行列被删除，请使用原始模板重新填报") from None
+        expected = parse_name_ref(layout.names[name]) if name in layout.names else None
+        if expected is not None and len(got) != expected.size:
+            raise TemplateError(f"名称“{name}”指向 {len(got)} 个单元格，模板中应为 {expected.size} 个",
+                                where=str(wb.path), hint="表格的行或列被插入或删除，请使用原始模板重新填报")
+        return got
 
     def one(name: str) -> Any:
         return values(name)[0]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 
 from lxml import etree
@@ -105,7 +106,7 @@ def read_member(zf: zipfile.ZipFile, name: str, where: str = "", limit: int = MA
             data = fh.read(limit + 1)
     except KeyError:
         raise WorkbookError(f"缺少 {name}", where=where) from None
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error, NotImplementedError, RuntimeError) as exc:
         raise WorkbookError(f"{name} 已损坏（{exc}）", where=where) from None
     if len(data) > limit:
         raise WorkbookError(f"{name} 解压后超过大小上限，拒绝读取", where=where)

@@ -1,0 +1,626 @@
+"""Tamper detection: each test alters a filled workbook the way a user would and expects the place reported.
+
+Alterations are made on the package, as Excel/WPS would save them: a formula typed over keeps the cell
+and its style but loses ``<f>``; inserting rows (after removing the protection) moves every cell, formula
+reference, defined name, merge and validation below the insertion point (:func:`excel_remap`); renaming a
+sheet renames it in every defined name. A workbook re-saved by LibreOffice must stay clean.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+import yaml
+from lxml import etree
+
+from xlsx_engine.checks import ERROR, INFO, WARNING, check_file, exit_code
+from xlsx_engine.filler import Template
+from xlsx_engine.layout import project_layout
+from xlsx_engine.profile import list_profiles
+from xlsx_engine.reader import col_index, col_letters, read_project
+from xlsx_engine.record import record_from_data
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES = ROOT / "templates"
+EXAMPLE = ROOT / "examples" / "2023-城乡医疗救助补助资金.yaml"
+SHEET, DICT = "xl/worksheets/sheet1.xml", "xl/worksheets/sheet2.xml"
+WB, CUSTOM = "xl/workbook.xml", "docProps/custom.xml"
+M = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+NS = {"m": M}
+
+
+# ----------------------------------------------------------------------------- helpers
+
+def read_members(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as zf:
+        return {i.filename: zf.read(i.filename) for i in zf.infolist()}
+
+
+def write_members(path: Path, members: dict[str, bytes]) -> Path:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    path.write_bytes(buf.getvalue())
+    return path
+
+
+def alter(src: Path, dst: Path, edits: dict | None = None, add: dict | None = None, drop=()) -> Path:
+    """Copy a workbook, editing members as text (``edits[name](text) -> text``)."""
+    members = read_members(src)
+    for name, fn in (edits or {}).items():
+        members[name] = fn(members[name].decode("utf-8")).encode("utf-8")
+    for name in drop:
+        members.pop(name)
+    members.update(add or {})
+    return write_members(dst, members)
+
+
+def cell_xml(text: str, ref: str) -> str:
+    m = re.search(rf'<c r="{ref}"[^>]*?(/>|>.*?</c>)', text)
+    assert m, ref
+    return m.group(0)
+
+
+def codes(report) -> set[str]:
+    return {f.code for f in report.findings}
+
+
+def find(report, code: str) -> list:
+    return [f for f in report.findings if f.code == code]
+
+
+def unprotect(text: str) -> str:
+    return re.sub(r"<sheetProtection[^>]*/>", "", text)
+
+
+_STR = re.compile(r'"(?:[^"]|"")*"')
+_A1 = re.compile(r"(?<![A-Za-z0-9_.\u0080-\uffff])(\$?)([A-Z]{1,3})(\$?)([0-9]+)(?![0-9A-Za-z_(\u0080-\uffff])")
+
+
+def _remap_text(text: str, frow, fcol) -> str:
+    def one(m):
+        cabs, col, rabs, row = m.groups()
+        r, c = frow(int(row)), fcol(col_index(col))
+        if r is None or c is None:
+            return "#REF!"
+        return f"{cabs}{col_letters(c)}{rabs}{r}"
+
+    out, pos = [], 0
+    for s in _STR.finditer(text):
+        out.append(_A1.sub(one, text[pos:s.start()]))
+        out.append(s.group(0))
+        pos = s.end()
+    out.append(_A1.sub(one, text[pos:]))
+    return "".join(out)
+
+
+def excel_remap(src: Path, dst: Path, frow, fcol) -> Path:
+    """Move the main sheet's cells as Excel does when rows/columns are inserted or deleted.
+
+    ``frow(row)`` / ``fcol(col)`` give the new index, or None for a deleted one. Cells, formulas, merges,
+    validations, the dimension and the defined names that point into the sheet all follow; the sheet's
+    protection is removed first (Excel refuses otherwise).
+    """
+    members = read_members(src)
+    root = etree.fromstring(members[SHEET])
+    data = root.find("m:sheetData", NS)
+    for row in list(data):
+        r = frow(int(row.get("r")))
+        if r is None:
+            data.remove(row)
+            continue
+        row.set("r", str(r))
+        for c in list(row):
+            m = re.fullmatch(r"([A-Z]+)(\d+)", c.get("r"))
+            col = fcol(col_index(m.group(1)))
+            if col is None:
+                row.remove(c)
+                continue
+            c.set("r", f"{col_letters(col)}{r}")
+            f = c.find("m:f", NS)
+            if f is not None and f.text:
+                f.text = _remap_text(f.text, frow, fcol)
+    for mc in root.iterfind("m:mergeCells/m:mergeCell", NS):
+        mc.set("ref", _remap_text(mc.get("ref"), frow, fcol))
+    for dv in root.iterfind("m:dataValidations/m:dataValidation", NS):
+        dv.set("sqref", " ".join(p for p in _remap_text(dv.get("sqref"), frow, fcol).split() if "#REF!" not in p))
+    dim = root.find("m:dimension", NS)
+    if dim is not None:
+        dim.set("ref", _remap_text(dim.get("ref"), frow, fcol).replace("#REF!", "A1"))
+    prot = root.find("m:sheetProtection", NS)
+    if prot is not None:
+        root.remove(prot)
+    members[SHEET] = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+    wb = members[WB].decode("utf-8")
+
+    def name_text(m):
+        body = m.group(2)
+        if body.startswith("'自评表'!") or body.startswith("自评表!"):
+            sheet, _, rng = body.partition("!")
+            body = sheet + "!" + _remap_text(rng, frow, fcol)
+            if "#REF!" in body:
+                body = "#REF!"
+        return m.group(1) + body + m.group(3)
+
+    members[WB] = re.sub(r"(<definedName[^>]*>)([^<]*)(</definedName>)", name_text, wb).encode("utf-8")
+    return write_members(dst, members)
+
+
+def insert_rows(at: int, n: int):
+    return lambda r: r + n if r >= at else r
+
+
+def delete_rows(at: int, n: int):
+    return lambda r: None if at <= r < at + n else (r - n if r >= at + n else r)
+
+
+def same(x):
+    return x
+
+
+@pytest.fixture(scope="module")
+def filled(tmp_path_factory) -> Path:
+    """A clean filled national workbook (examples/2023-城乡医疗救助补助资金.yaml)."""
+    tpl = Template.open(TEMPLATES / "xmzc-national.xlsx")
+    rec = record_from_data(yaml.safe_load(EXAMPLE.read_text(encoding="utf-8")), tpl.profile)
+    path = tmp_path_factory.mktemp("filled") / "clean.xlsx"
+    tpl.fill_to(rec, path)
+    return path
+
+
+# ----------------------------------------------------------------------------- clean workbooks
+
+def test_clean_workbook_has_no_findings(filled):
+    report = check_file(filled)
+    assert report.kind == "本系统模板" and report.profile == "national"
+    assert report.findings == []
+    assert report.summary["总分"] == 94.71 and report.summary["评价等次"] == "优"
+    assert exit_code([report]) == 0
+
+
+@pytest.mark.parametrize("profile", list_profiles())
+def test_every_empty_template_is_untampered(profile):
+    report = check_file(TEMPLATES / f"xmzc-{profile}.xlsx")
+    tamper_codes = {f.code for f in report.findings if f.code not in RULE_CODES | {"cached_missing"}}
+    assert report.kind == "本系统模板" and not tamper_codes, report.findings
+    assert "cached_missing" in codes(report)            # openpyxl writes formulas without results
+
+
+#: codes of rule findings (about the data typed in), as opposed to template alterations
+RULE_CODES = {"no_name", "no_weight", "bad_level1", "bad_level2", "bad_op", "bad_target", "no_actual",
+              "actual_is_target", "actual_not_number", "bad_band", "out_of_band", "over", "no_reason",
+              "score_without_actual", "weight_total", "weight_level1", "level1_missing", "rate_na", "rate_over_100",
+              "rate_reason_missing", "target_score_missing", "target_score_range", "goal_actual_missing",
+              "double_count_rate", "direction_suspect", "cost_equals_budget"}
+
+
+def test_generated_workbooks_never_look_tampered(tmp_path):
+    """200 generated projects (every profile, messy input): rule findings only, never a tamper finding."""
+    import gen
+    templates = {p: Template.open(TEMPLATES / f"xmzc-{p}.xlsx") for p in list_profiles()}
+    seen = set()
+    for i in range(200):
+        rec = gen.project(i)
+        path = tmp_path / f"g{i}.xlsx"
+        templates[rec.profile_id].fill_to(rec, path)
+        report = check_file(path)
+        bad = [f for f in report.findings if f.code not in RULE_CODES]
+        assert not bad, (i, bad)
+        seen |= codes(report)
+    assert {"weight_total", "actual_is_target", "out_of_band", "rate_na"} <= seen
+
+
+def test_shared_formulas_and_shared_strings_are_read(filled, tmp_path):
+    """Excel re-saves with shared strings and may share a column's formulas: still clean."""
+    members = read_members(filled)
+    root = etree.fromstring(members[SHEET])
+    strings: list[str] = []
+    for c in root.iter(f"{{{M}}}c"):
+        if c.get("t") == "inlineStr":
+            text = "".join(t.text or "" for t in c.iter(f"{{{M}}}t"))
+            for child in list(c):
+                c.remove(child)
+            c.set("t", "s")
+            v = etree.SubElement(c, f"{{{M}}}v")
+            v.text = str(len(strings))
+            strings.append(text)
+        ref = c.get("r")
+        m = re.fullmatch(r"K(\d+)", ref)
+        if m and 19 <= int(m.group(1)) <= 47:          # K19:K47 become children of K18's shared formula
+            f = c.find(f"{{{M}}}f")
+            f.text = None
+            f.set("t", "shared")
+            f.set("si", "0")
+        if ref == "K18":
+            f = c.find(f"{{{M}}}f")
+            f.set("t", "shared")
+            f.set("si", "0")
+            f.set("ref", "K18:K47")
+    members[SHEET] = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+    sst = etree.Element(f"{{{M}}}sst", count=str(len(strings)), uniqueCount=str(len(strings)))
+    for s in strings:
+        t = etree.SubElement(etree.SubElement(sst, f"{{{M}}}si"), f"{{{M}}}t")
+        t.text = s
+    members["xl/sharedStrings.xml"] = etree.tostring(sst, xml_declaration=True, encoding="UTF-8")
+    report = check_file(write_members(tmp_path / "excel.xlsx", members))
+    assert report.findings == []
+
+
+@pytest.mark.libreoffice
+def test_workbook_resaved_by_libreoffice_has_no_errors(filled, tmp_path, soffice):
+    from xlsx_engine.recalc import recalc_files
+    out = recalc_files([filled], tmp_path / "lo", strip_cached=True, soffice=soffice)[filled]
+    report = check_file(out)
+    assert report.kind == "本系统模板"
+    assert not [f for f in report.findings if f.severity == ERROR], report.findings
+    # LibreOffice drops the workbook's structure lock; that is reported as a warning, nothing else
+    assert codes(report) <= {"structure_unprotected"}
+    assert report.summary["总分"] == 94.71
+
+
+# ----------------------------------------------------------------------------- protection
+
+def test_sheet_protection_removed(filled, tmp_path):
+    report = check_file(alter(filled, tmp_path / "p.xlsx", {SHEET: unprotect}))
+    [f] = find(report, "protection_removed")
+    assert f.severity == ERROR and f.place == "自评表"
+    assert exit_code([report]) == 1
+
+
+def test_structure_protection_removed(filled, tmp_path):
+    report = check_file(alter(filled, tmp_path / "s.xlsx",
+                              {WB: lambda t: re.sub(r"<workbookProtection[^>]*/>", "", t)}))
+    assert codes(report) == {"structure_unprotected"}
+    assert find(report, "structure_unprotected")[0].severity == WARNING
+    assert exit_code([report]) == 0
+
+
+def test_protection_password_changed(filled, tmp_path):
+    report = check_file(alter(filled, tmp_path / "pw.xlsx",
+                              {SHEET: lambda t: t.replace('password="CBAB"', 'password="83AF"', 1)}))
+    assert codes(report) == {"password_changed"}
+
+
+# ----------------------------------------------------------------------------- formulas
+
+def test_total_typed_in_as_100(filled, tmp_path):
+    def type_over(text):
+        old = cell_xml(text, "K49")
+        style = re.search(r's="(\d+)"', old).group(1)
+        return text.replace(old, f'<c r="K49" s="{style}"><v>100</v></c>')
+
+    report = check_file(alter(filled, tmp_path / "t.xlsx", {SHEET: type_over}))
+    [f] = find(report, "formula_replaced")
+    assert f.place == "自评表!K49" and f.severity == ERROR
+    assert "“总分”" in f.message and "数值 100" in f.message and "94.71" in f.message
+    assert exit_code([report]) == 1
+
+
+def test_row_score_typed_over(filled, tmp_path):
+    report = check_file(alter(filled, tmp_path / "r.xlsx", {SHEET: lambda t: t.replace(
+        cell_xml(t, "K19"), '<c r="K19" s="21"><v>10</v></c>')}))
+    [f] = find(report, "formula_replaced")
+    assert f.place == "自评表!K19" and "第2行指标" in f.message and "数值 10" in f.message
+
+
+def test_formula_edited(filled, tmp_path):
+    report = check_file(alter(filled, tmp_path / "e.xlsx", {SHEET: lambda t: t.replace(
+        "<f>SUM(K18:K47)</f>", "<f>SUM(K18:K46)+5</f>")}))
+    [f] = find(report, "formula_edited")
+    assert f.place == "自评表!K48" and "SUM(K18:K46)+5" in f.message and "SUM(K18:K47)" in f.message
+
+
+def test_cached_value_changed_without_formula(filled, tmp_path):
+    """A total edited in the XML (or a file saved without recalculation) shows what the formula cannot give."""
+    report = check_file(alter(filled, tmp_path / "c.xlsx", {SHEET: lambda t: t.replace(
+        cell_xml(t, "K49"), re.sub(r"<v>[^<]*</v>", "<v>99</v>", cell_xml(t, "K49")))}))
+    [f] = find(report, "cached_mismatch")
+    assert f.place == "自评表!K49" and "99" in f.message and "94.71" in f.message and f.severity == ERROR
+
+
+@pytest.mark.parametrize("ref, shown, words", [
+    ("I6", '<v>1</v>', ("100.00%", "96.03%")),                         # 执行率
+    ("J6", '<v>10</v>', ("10", "9.6")),                                # 资金得分 by the profile
+    ("K19", '<v>10</v>', ("第2行指标", "9.11")),                        # a score against its rule
+    ("K48", '<v>90</v>', ("“指标得分合计”", "85.11")),                   # Σ 得分
+    ("I50", "<v>良</v>", ("“评价等次”", "良", "优")),                     # grade against the total
+])
+def test_every_result_is_recomputed(filled, tmp_path, ref, shown, words):
+    def edit(t):
+        old = cell_xml(t, ref)
+        return t.replace(old, re.sub(r"<v>[^<]*</v>", shown, old))
+    report = check_file(alter(filled, tmp_path / "r.xlsx", {SHEET: edit}))
+    found = [f for f in find(report, "cached_mismatch") if f.place == f"自评表!{ref}"]
+    assert found and found[0].severity == ERROR, report.findings
+    for w in words:
+        assert w in found[0].message, (w, found[0].message)
+
+
+def test_formula_saved_without_results_is_only_noted(filled, tmp_path):
+    report = check_file(alter(filled, tmp_path / "nv.xlsx", {SHEET: lambda t: re.sub(
+        r"(</f>)<v>[^<]*</v>", r"\1", t)}))
+    assert codes(report) == {"cached_missing"}
+    assert find(report, "cached_missing")[0].severity == INFO
+
+
+# ----------------------------------------------------------------------------- names
+
+def test_named_range_deleted(filled, tmp_path):
+    report = check_file(alter(filled, tmp_path / "n.xlsx", {WB: lambda t: re.sub(
+        r'<definedName name="总分">[^<]*</definedName>', "", t)}))
+    [f] = find(report, "name_deleted")
+    assert f.place == "名称“总分”" and "K$49" in f.message
+    assert report.summary["总分"] == 94.71            # still recomputed from the inputs
+
+
+def test_named_range_moved(filled, tmp_path):
+    report = check_file(alter(filled, tmp_path / "m.xlsx", {WB: lambda t: t.replace(
+        "'自评表'!$G$18:$G$47", "'自评表'!$L$18:$L$47")}))
+    [f] = find(report, "name_moved")
+    assert f.place == "名称“实际完成值”" and "G18:G47" in f.message and "L18:L47" in f.message
+    # the inputs are still read where the template put them: no bogus rule findings
+    assert codes(report) == {"name_moved"}
+    assert report.summary["总分"] == 94.71
+
+
+def test_name_pointing_to_a_deleted_range(filled, tmp_path):
+    report = check_file(alter(filled, tmp_path / "b.xlsx", {WB: lambda t: t.replace(
+        "'自评表'!$K$49</definedName>", "#REF!</definedName>")}))
+    assert find(report, "name_broken")[0].place == "名称“总分”"
+
+
+# ----------------------------------------------------------------------------- rows and columns
+
+def test_rows_inserted_in_the_indicator_table(filled, tmp_path):
+    report = check_file(excel_remap(filled, tmp_path / "ins.xlsx", insert_rows(30, 2), same))
+    [f] = find(report, "rows_inserted")
+    assert f.place == "自评表!30:31" and "插入了 2 行" in f.message and f.severity == ERROR
+    # everything else moved consistently: no false formula/label findings
+    assert codes(report) == {"rows_inserted", "protection_removed"}
+    assert report.summary["总分"] == 94.71
+
+
+def test_rows_inserted_above_the_table(filled, tmp_path):
+    report = check_file(excel_remap(filled, tmp_path / "top.xlsx", insert_rows(3, 1), same))
+    [f] = find(report, "rows_inserted")
+    assert f.place == "自评表!3:3"
+    assert codes(report) == {"rows_inserted", "protection_removed"}
+
+
+def test_row_inserted_with_a_typed_indicator(filled, tmp_path):
+    """A unit inserts a row and types an extra indicator: its points reach the total, and it is reported."""
+    path = excel_remap(filled, tmp_path / "extra.xlsx", insert_rows(26, 1), same)
+    path = alter(path, tmp_path / "extra2.xlsx", {SHEET: lambda t: t.replace(
+        '<row r="27"', '<row r="26"><c r="C26" t="inlineStr"><is><t>新增指标</t></is></c><c r="I26"><v>5</v></c>'
+        '</row><row r="27"', 1)})
+    report = check_file(path)
+    assert find(report, "rows_inserted")[0].place == "自评表!26:26"
+    assert "weight_total" in codes(report)                # the inserted 5 points break the 100
+
+
+def test_columns_inserted(filled, tmp_path):
+    report = check_file(excel_remap(filled, tmp_path / "col.xlsx", same, lambda c: c + 1 if c >= 4 else c))
+    [f] = find(report, "cols_inserted")
+    assert f.place == "自评表!D:D" and "插入了 1 列" in f.message
+    assert codes(report) <= {"cols_inserted", "protection_removed", "merges_changed"}
+    assert report.summary["总分"] == 94.71
+
+
+def test_rows_deleted(filled, tmp_path):
+    report = check_file(excel_remap(filled, tmp_path / "del.xlsx", delete_rows(45, 2), same))
+    [f] = find(report, "rows_deleted")
+    assert "删除了 2 行" in f.message and f.place.startswith("自评表!")
+    assert codes(report) == {"rows_deleted", "protection_removed"}
+
+
+def test_column_deleted(filled, tmp_path):
+    report = check_file(excel_remap(filled, tmp_path / "dc.xlsx", same,
+                                    lambda c: None if c == 12 else (c - 1 if c > 12 else c)))
+    [f] = find(report, "cols_deleted")
+    assert "删除了 1 列" in f.message and "K列与M列" in f.message
+    assert find(report, "name_broken")[0].place == "名称“偏差原因”"       # the deleted column's name is #REF!
+
+
+# ----------------------------------------------------------------------------- sheets
+
+def test_sheet_renamed(filled, tmp_path):
+    report = check_file(alter(filled, tmp_path / "rn.xlsx", {WB: lambda t: t.replace("自评表", "Sheet1")}))
+    [f] = find(report, "sheet_renamed")
+    assert f.place == "Sheet1" and "“自评表”被改名为“Sheet1”" in f.message
+    assert codes(report) == {"sheet_renamed"}
+
+
+def test_sheet_added(filled, tmp_path):
+    def add_sheet(t):
+        return t.replace("</sheets>", '<sheet xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/'
+                                      'relationships" name="说明" sheetId="3" state="visible" r:id="rId9"/></sheets>')
+
+    def add_rel(t):
+        return t.replace("</Relationships>", '<Relationship Id="rId9" Type="http://schemas.openxmlformats.org/'
+                                             'officeDocument/2006/relationships/worksheet" '
+                                             'Target="/xl/worksheets/sheet3.xml"/></Relationships>')
+
+    sheet3 = (f'<worksheet xmlns="{M}"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>补充说明</t></is></c>'
+              "</row></sheetData></worksheet>").encode()
+    report = check_file(alter(filled, tmp_path / "add.xlsx", {WB: add_sheet, "xl/_rels/workbook.xml.rels": add_rel},
+                              add={"xl/worksheets/sheet3.xml": sheet3}))
+    [f] = find(report, "sheet_added")
+    assert f.place == "说明" and f.severity == WARNING
+
+
+def test_dictionary_sheet_deleted(filled, tmp_path):
+    report = check_file(alter(filled, tmp_path / "dd.xlsx", {
+        WB: lambda t: re.sub(r'<definedName name="(列表_[^"]+|模板编号|模板版本|评分规则|版式指纹)">[^<]*</definedName>',
+                             r'<definedName name="\1">#REF!</definedName>',
+                             re.sub(r'<sheet [^>]*name="字典"[^>]*/>', "", t))}, drop=[DICT]))
+    assert find(report, "sheet_deleted")[0].place == "字典"
+    assert find(report, "name_broken")
+
+
+def test_main_sheet_deleted(filled, tmp_path):
+    report = check_file(alter(filled, tmp_path / "md.xlsx", {
+        WB: lambda t: re.sub(r'<sheet [^>]*name="自评表"[^>]*/>', "", t).replace("'自评表'!", "#REF!")},
+        drop=[SHEET]))
+    assert find(report, "sheet_deleted")[0].place == "自评表"
+    assert exit_code([report]) == 1
+
+
+# ----------------------------------------------------------------------------- locked values
+
+def test_fixed_fund_weight_changed(filled, tmp_path):
+    report = check_file(alter(filled, tmp_path / "w.xlsx", {SHEET: lambda t: t.replace(
+        cell_xml(t, "H6"), re.sub(r"<v>10</v>", "<v>20</v>", cell_xml(t, "H6")))}))
+    [f] = find(report, "const_changed")
+    assert f.place == "自评表!H6" and "“资金分值”" in f.message and "20" in f.message and "10" in f.message
+
+
+def test_label_changed(filled, tmp_path):
+    report = check_file(alter(filled, tmp_path / "l.xlsx", {SHEET: lambda t: t.replace(
+        "<t>年度资金总额</t>", "<t>资金合计</t>")}))
+    [f] = find(report, "label_changed")
+    assert f.place == "自评表!C6" and "年度资金总额" in f.message and "资金合计" in f.message
+
+
+def test_dropdown_list_changed(filled, tmp_path):
+    members = read_members(filled)
+    text = members[DICT].decode()
+    first = re.search(r"<c r=\"A2\"[^>]*><is><t>[^<]*</t></is></c>", text).group(0)
+    members[DICT] = text.replace(first, '<c r="A2" t="inlineStr"><is><t>自定义指标</t></is></c>').encode()
+    report = check_file(write_members(tmp_path / "dl.xlsx", members))
+    [f] = find(report, "dict_changed")
+    assert f.place == "字典!A2" and "自定义指标" in f.message
+
+
+def test_content_outside_the_form(filled, tmp_path):
+    report = check_file(alter(filled, tmp_path / "o.xlsx", {SHEET: lambda t: t.replace(
+        "</sheetData>", '<row r="90"><c r="B90"><v>42</v></c></row></sheetData>')}))
+    [f] = find(report, "content_outside")
+    assert f.place == "自评表!B90" and f.severity == WARNING
+
+
+def test_validation_removed(filled, tmp_path):
+    report = check_file(alter(filled, tmp_path / "v.xlsx", {SHEET: lambda t: re.sub(
+        r"<dataValidations.*?</dataValidations>", "", t, flags=re.S)}))
+    assert find(report, "validation_removed")[0].severity == WARNING
+
+
+# ----------------------------------------------------------------------------- identity
+
+def _set_prop(name: str, value: str):
+    return lambda t: re.sub(rf'(name="{name}"[^>]*><vt:lpwstr[^>]*>)[^<]*', rf"\g<1>{value}", t)
+
+
+def test_template_version_mismatch(filled, tmp_path):
+    members = read_members(filled)
+    path = alter(filled, tmp_path / "ver.xlsx", {CUSTOM: _set_prop("模板版本", "0.9"),
+                                                 DICT: lambda t: t.replace(">1.0<", ">0.9<")})
+    report = check_file(path)
+    [f] = find(report, "version_mismatch")
+    assert "0.9" in f.message and f.severity == ERROR
+    assert report.summary.get("重算总分") == 94.71       # still checked, by its labels
+    assert members  # noqa
+
+
+def test_profile_mismatch(filled):
+    report = check_file(filled, "national-platform")
+    [f] = find(report, "profile_mismatch")
+    assert "national-platform" in f.message and f.severity == ERROR
+
+
+def test_identity_edited_in_document_properties(filled, tmp_path):
+    report = check_file(alter(filled, tmp_path / "id.xlsx", {CUSTOM: _set_prop("评分规则", "national-platform")}))
+    assert "meta_inconsistent" in codes(report)
+    assert "fingerprint_mismatch" in codes(report)
+
+
+def test_identity_missing_from_properties_uses_the_hidden_sheet(filled, tmp_path):
+    report = check_file(alter(filled, tmp_path / "nm.xlsx", drop=[CUSTOM]))
+    assert report.kind == "本系统模板"
+    assert codes(report) == {"meta_missing"}
+
+
+# ----------------------------------------------------------------------------- file formats
+
+def test_saved_as_xlsm_with_macros(filled, tmp_path):
+    path = alter(filled, tmp_path / "m.xlsm", {"[Content_Types].xml": lambda t: t.replace(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+        "application/vnd.ms-excel.sheet.macroEnabled.main+xml")},
+        add={"xl/vbaProject.bin": b"\xd0\xcf\x11\xe0 not executed"})
+    report = check_file(path)
+    [f] = find(report, "macro")
+    assert f.place == "xl/vbaProject.bin" and f.severity == ERROR and "不会运行宏" in f.message
+
+
+def test_saved_as_xlsm_without_macros(filled, tmp_path):
+    path = tmp_path / "plain.xlsm"
+    shutil.copy(filled, path)
+    assert find(check_file(path), "macro")[0].severity == ERROR
+
+
+@pytest.mark.parametrize("suffix", [".xls", ".et"])
+def test_saved_in_the_old_binary_format(tmp_path, suffix):
+    """An OLE compound file with a Workbook stream (what Excel's .xls and WPS's .et are)."""
+    body = bytearray(4096)
+    body[:8] = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+    name = "Workbook".encode("utf-16-le")
+    body[1024:1024 + len(name)] = name
+    path = tmp_path / f"自评表{suffix}"
+    path.write_bytes(bytes(body))
+    report = check_file(path)
+    assert report.unreadable and exit_code([report]) == 2
+    [f] = report.findings
+    assert f.code == "unreadable" and ".xls/.et" in f.message and "另存为" in f.hint
+
+
+@pytest.mark.libreoffice
+def test_saved_as_xls_by_libreoffice(filled, tmp_path, soffice):
+    profile_dir = tmp_path / "profile"
+    proc = subprocess.run([soffice, f"-env:UserInstallation=file://{profile_dir}", "--headless", "--convert-to",
+                           "xls", "--outdir", str(tmp_path), str(filled)], capture_output=True, timeout=240)
+    out = tmp_path / "clean.xls"
+    assert out.exists(), proc.stderr
+    report = check_file(out)
+    assert report.unreadable and "旧版" in report.findings[0].message
+    et = out.rename(tmp_path / "clean.et")               # WPS's .et is the same kind of file
+    report = check_file(et)
+    assert report.unreadable and "旧版" in report.findings[0].message
+
+
+def test_xlsx_extension_on_other_content(filled, tmp_path):
+    path = tmp_path / "自评表.xls"
+    shutil.copy(filled, path)                       # a real .xlsx named .xls
+    report = check_file(path)
+    assert "file_format" in codes(report) and not report.unreadable
+
+
+# ----------------------------------------------------------------------------- all profiles, one alteration
+
+@pytest.mark.parametrize("profile", list_profiles())
+def test_total_typed_over_in_every_profile(profile, tmp_path):
+    layout = project_layout(profile)
+    total_ref = layout.names["总分"].rpartition("!")[2].replace("$", "")
+    src = tmp_path / "t.xlsx"
+    shutil.copy(TEMPLATES / f"xmzc-{profile}.xlsx", src)
+    report = check_file(alter(src, tmp_path / "x.xlsx", {SHEET: lambda t: t.replace(
+        cell_xml(t, total_ref), f'<c r="{total_ref}"><v>100</v></c>')}))
+    assert find(report, "formula_replaced")[0].place == f"自评表!{total_ref}"
+
+
+def test_engine_written_summary_sheet_is_not_tampering(filled, tmp_path):
+    """jxzp narrative --write-back adds a protected 综述 sheet: that is ours, not an alteration."""
+    from xlsx_engine.narrative import Narrator, from_workbook
+    from xlsx_engine.writeback import write_back
+
+    path = tmp_path / "with-summary.xlsx"
+    shutil.copy(filled, path)
+    write_back(path, Narrator().summary(from_workbook(path)).blocks)
+    report = check_file(path)
+    assert "综述" in read_project(path).workbook.sheet_names
+    assert "sheet_added" not in report.codes and report.count("错误") == 0

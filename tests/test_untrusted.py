@@ -1,0 +1,435 @@
+"""Untrusted files: every kind of bad file gets a clear Chinese message, exit code 2 and no traceback.
+
+Corrupt zips, files that are not workbooks, password-encrypted workbooks, zip bombs (declared and lying
+sizes), XML with entity declarations (billion laughs, external entities), macro-enabled files (reported,
+never run), 100,000 garbage cells. The fuzz test mutates valid workbooks — bytes, XML text and XML trees —
+for 1,200 cases and requires that no case reaches the "internal error" path.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+import struct
+import subprocess
+import sys
+import time
+import zipfile
+import zlib
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from test_legacy import build_workbook, load_grid
+from test_tamper import alter, read_members, write_members
+from xlsx_engine.checks import ERROR, SEVERITIES, WARNING, check_file, exit_code
+from xlsx_engine.filler import Template
+from xlsx_engine.record import record_from_data
+
+ROOT = Path(__file__).resolve().parent.parent
+SHEET, WB = "xl/worksheets/sheet1.xml", "xl/workbook.xml"
+M = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+
+
+@pytest.fixture(scope="module")
+def good(tmp_path_factory) -> Path:
+    import yaml
+    d = tmp_path_factory.mktemp("good")
+    tpl = Template.open(ROOT / "templates" / "xmzc-national.xlsx")
+    data = yaml.safe_load((ROOT / "examples" / "2023-城乡医疗救助补助资金.yaml").read_text(encoding="utf-8"))
+    path = d / "good.xlsx"
+    tpl.fill_to(record_from_data(data, tpl.profile), path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def legacy_good(tmp_path_factory) -> Path:
+    return build_workbook(load_grid("seed004"), tmp_path_factory.mktemp("lg") / "seed004.xlsx")
+
+
+def only_unreadable(report, *words: str) -> str:
+    assert report.unreadable and exit_code([report]) == 2, report.findings
+    [f] = [f for f in report.findings if f.code == "unreadable"]
+    assert f.severity == ERROR
+    for w in words:
+        assert w in f.message + f.hint, (w, f.message)
+    return f.message
+
+
+# ----------------------------------------------------------------------------- not workbooks
+
+def test_corrupt_zip(good, tmp_path):
+    path = tmp_path / "cut.xlsx"
+    path.write_bytes(good.read_bytes()[:5000])
+    only_unreadable(check_file(path), "损坏")
+
+
+def test_damaged_member(good, tmp_path):
+    data = bytearray(good.read_bytes())
+    with zipfile.ZipFile(good) as zf:
+        info = zf.getinfo(SHEET)
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    for i in range(start + 100, start + 400):
+        data[i] ^= 0x5A                                  # garbage inside the deflate stream
+    path = tmp_path / "bits.xlsx"
+    path.write_bytes(bytes(data))
+    only_unreadable(check_file(path))
+
+
+@pytest.mark.parametrize("name, content, words", [
+    ("note.xlsx", "这是一段文字，不是表格".encode("utf-8"), ("不是 Excel",)),
+    ("scan.xlsx", b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj", ("不是 Excel",)),
+    ("empty.xlsx", b"", ("空的",)),
+])
+def test_not_a_workbook(tmp_path, name, content, words):
+    path = tmp_path / name
+    path.write_bytes(content)
+    only_unreadable(check_file(path), *words)
+
+
+def test_word_document_named_xlsx(tmp_path):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        zf.writestr("word/document.xml", "<document/>")
+    path = tmp_path / "report.xlsx"
+    path.write_bytes(buf.getvalue())
+    only_unreadable(check_file(path), "Word")
+
+
+def test_folder_named_like_a_workbook(tmp_path):
+    (tmp_path / "dir.xlsx").mkdir()
+    only_unreadable(check_file(tmp_path / "dir.xlsx"), "文件夹")
+
+
+def _ole_with_stream(name: str) -> bytes:
+    """A minimal OLE compound file whose directory names a stream (enough for the format sniffer)."""
+    body = bytearray(8192)
+    body[:8] = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+    entry = name.encode("utf-16-le")
+    body[1024:1024 + len(entry)] = entry
+    return bytes(body)
+
+
+def test_password_encrypted_workbook(good, tmp_path):
+    path = tmp_path / "locked.xlsx"
+    path.write_bytes(_ole_with_stream("EncryptedPackage"))
+    only_unreadable(check_file(path), "密码")
+
+
+def test_password_encrypted_workbook_made_by_office_crypto(good, tmp_path):
+    msoffcrypto = pytest.importorskip("msoffcrypto")
+    from msoffcrypto.format.ooxml import OOXMLFile
+    path = tmp_path / "locked-real.xlsx"
+    with open(good, "rb") as src, open(path, "wb") as dst:
+        OOXMLFile(src).encrypt("secret", dst)
+    assert msoffcrypto
+    only_unreadable(check_file(path), "密码")
+
+
+# ----------------------------------------------------------------------------- zip bombs
+
+def test_zip_bomb_one_huge_member(good, tmp_path):
+    members = read_members(good)
+    members["xl/media/bomb.bin"] = b"\0" * (60 << 20)             # 60 MB of zeros, ~60 KB compressed
+    path = write_members(tmp_path / "bomb.xlsx", members)
+    assert path.stat().st_size < 1 << 20
+    t = time.perf_counter()
+    only_unreadable(check_file(path), "压缩")
+    assert time.perf_counter() - t < 5
+
+
+def test_zip_bomb_many_members(good, tmp_path):
+    members = read_members(good)
+    for i in range(25):
+        members[f"xl/media/part{i}.bin"] = b"\0" * (9 << 20)       # 225 MB declared in total
+    path = write_members(tmp_path / "bomb2.xlsx", members)
+    only_unreadable(check_file(path), "上限")
+
+
+def test_zip_bomb_with_a_lying_header(good, tmp_path):
+    """The central directory says the worksheet is small; its deflate stream expands to 100 MB."""
+    huge = zlib.compressobj(9, zlib.DEFLATED, -15)
+    stream = huge.compress(b"<c>" + b"\0" * (100 << 20)) + huge.flush()
+    members = read_members(good)
+    members[SHEET] = members.pop(SHEET)                   # last, so only the central directory moves
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, b"X" * 1000 if name == SHEET else data)
+    data = bytearray(buf.getvalue())
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as zf:
+        info = zf.getinfo(SHEET)
+    name_len, extra_len = struct.unpack("<HH", data[info.header_offset + 26:info.header_offset + 30])
+    start = info.header_offset + 30 + name_len + extra_len
+    old_len = info.compress_size
+    data[start:start + old_len] = stream                   # sizes in the headers still say 1000 / old_len
+    fixed = bytes(data)
+    delta = len(stream) - old_len
+    eocd = fixed.rfind(b"PK\x05\x06")
+    cd_offset = struct.unpack("<I", fixed[eocd + 16:eocd + 20])[0] + delta
+    fixed = fixed[:eocd + 16] + struct.pack("<I", cd_offset) + fixed[eocd + 20:]
+    cd = fixed.find(SHEET.encode(), cd_offset) - 46
+    fixed = fixed[:cd + 20] + struct.pack("<I", len(stream)) + fixed[cd + 24:]
+    path = tmp_path / "liar.xlsx"
+    path.write_bytes(fixed)
+    t = time.perf_counter()
+    report = check_file(path)
+    assert time.perf_counter() - t < 10
+    assert SHEET in only_unreadable(report)              # the sheet's stream is never expanded past 1000 bytes
+
+
+# ----------------------------------------------------------------------------- XML
+
+BILLION_LAUGHS = ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+                  '<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
+                  '<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>')
+
+
+@pytest.mark.parametrize("member", [SHEET, WB, "docProps/custom.xml", "xl/worksheets/sheet2.xml"])
+def test_entity_declarations(good, tmp_path, member):
+    def add_dtd(text):
+        body = text.split("?>", 1)[1] if text.startswith("<?xml") else text
+        return BILLION_LAUGHS + body.replace("</", "&lol3;</", 1)
+
+    report = check_file(alter(good, tmp_path / "lol.xlsx", {member: add_dtd}))
+    only_unreadable(report, "实体")
+
+
+def test_external_entity_is_never_resolved(legacy_good, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-42", encoding="utf-8")
+
+    def xxe(text):
+        body = text.split("?>", 1)[1] if text.startswith("<?xml") else text
+        return (f'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY s SYSTEM "file://{secret}">]>'
+                + body.replace("<t>", "<t>&s;", 1))
+
+    report = check_file(alter(legacy_good, tmp_path / "xxe.xlsx", {SHEET: xxe}))
+    only_unreadable(report, "实体")
+    assert "TOP-SECRET" not in str(report.to_dict())
+
+
+# ----------------------------------------------------------------------------- macros
+
+def test_macro_enabled_legacy_table_is_reported_and_still_checked(legacy_good, tmp_path):
+    sentinel = tmp_path / "macro-ran"
+    vba = b"\xd0\xcf\x11\xe0" + f"Shell \"touch {sentinel}\"".encode()
+    path = alter(legacy_good, tmp_path / "t.xlsm", add={"xl/vbaProject.bin": vba})
+    report = check_file(path)
+    [f] = [f for f in report.findings if f.code == "macro"]
+    assert f.severity == WARNING and "不会运行宏" in f.message and f.place == "xl/vbaProject.bin"
+    assert report.kind == "外来表格" and "total_sum" in {x.code for x in report.findings}
+    assert not sentinel.exists()
+
+
+def test_excel4_macro_sheet_is_reported(legacy_good, tmp_path):
+    path = alter(legacy_good, tmp_path / "m.xlsx", add={"xl/macrosheets/sheet1.xml": b"<xm:macrosheet/>"})
+    assert [f.place for f in check_file(path).findings if f.code == "macro"] == ["xl/macrosheets/sheet1.xml"]
+
+
+# ----------------------------------------------------------------------------- garbage
+
+def _garbage_rows(n: int, start_row: int = 1, seed: int = 7) -> str:
+    rng = random.Random(seed)
+    rows, per_row = [], 50
+    for r in range(n // per_row):
+        cells = []
+        for c in range(per_row):
+            ref = f"{chr(65 + c // 26) if c >= 26 else ''}{chr(65 + c % 26)}{start_row + r}"
+            if rng.random() < 0.5:
+                cells.append(f'<c r="{ref}"><v>{rng.random() * 1e6:.3f}</v></c>')
+            else:
+                cells.append(f'<c r="{ref}" t="inlineStr"><is><t>{rng.choice("垃圾数据表格总分一级")}{r}</t></is></c>')
+        rows.append(f'<row r="{start_row + r}">{"".join(cells)}</row>')
+    return "".join(rows)
+
+
+def test_100000_garbage_cells(tmp_path):
+    sheet = f'<worksheet xmlns="{M}"><sheetData>{_garbage_rows(100_000)}</sheetData></worksheet>'
+    members = {
+        "[Content_Types].xml": b"<Types/>",
+        WB: (f'<workbook xmlns="{M}" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+             '<sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>').encode(),
+        "xl/_rels/workbook.xml.rels": (b'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
+                                       b'relationships"><Relationship Id="rId1" Type="worksheet" '
+                                       b'Target="worksheets/sheet1.xml"/></Relationships>'),
+        SHEET: sheet.encode("utf-8"),
+    }
+    path = write_members(tmp_path / "garbage.xlsx", members)
+    t = time.perf_counter()
+    report = check_file(path)
+    assert time.perf_counter() - t < 20
+    assert [f.code for f in report.findings] == ["not_recognised"]
+    assert "未找到项目支出绩效自评表" in report.findings[0].message
+    assert exit_code([report]) == 1
+
+
+def test_100000_garbage_cells_under_a_filled_form(good, tmp_path):
+    path = alter(good, tmp_path / "g.xlsx", {SHEET: lambda t: t.replace(
+        "</sheetData>", _garbage_rows(100_000, start_row=100) + "</sheetData>")})
+    t = time.perf_counter()
+    report = check_file(path)
+    assert time.perf_counter() - t < 20
+    [f] = [f for f in report.findings if f.code == "content_outside"]
+    assert "100000 个单元格" in f.message and f.place == "自评表!A100"
+    assert len(report.findings) < 5
+    assert report.summary["总分"] == 94.71
+
+
+def test_too_many_cells_is_refused(tmp_path):
+    sheet = f'<worksheet xmlns="{M}"><sheetData>{_garbage_rows(600_000)}</sheetData></worksheet>'
+    members = {WB: (f'<workbook xmlns="{M}" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/'
+                    'relationships"><sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>').encode(),
+               "xl/_rels/workbook.xml.rels": (b'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
+                                              b'relationships"><Relationship Id="rId1" Type="worksheet" '
+                                              b'Target="worksheets/sheet1.xml"/></Relationships>'),
+               SHEET: sheet.encode()}
+    only_unreadable(check_file(write_members(tmp_path / "huge.xlsx", members)), "单元格超过")
+
+
+def test_cell_at_the_last_row_and_column(good, tmp_path):
+    """One cell at XFD1048576 must not make anything allocate a dense grid."""
+    path = alter(good, tmp_path / "far.xlsx", {SHEET: lambda t: t.replace(
+        "</sheetData>", '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>'),
+        WB: lambda t: t.replace("'自评表'!$K$49", "'自评表'!$A$1:$XFD$1048576")})
+    t = time.perf_counter()
+    report = check_file(path)
+    assert time.perf_counter() - t < 5
+    assert {"content_outside", "name_moved"} <= {f.code for f in report.findings}
+
+
+# ----------------------------------------------------------------------------- the command
+
+def test_command_line_on_bad_files_never_shows_a_traceback(good, tmp_path):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "cut.xlsx").write_bytes(good.read_bytes()[:3000])
+    (bad / "text.xlsx").write_text("hello", encoding="utf-8")
+    (bad / "locked.xlsx").write_bytes(_ole_with_stream("EncryptedPackage"))
+    (bad / "old.xls").write_bytes(_ole_with_stream("Workbook"))
+    alter(good, bad / "lol.xlsx", {SHEET: lambda t: BILLION_LAUGHS + t.split("?>", 1)[1]})
+    env = {k: v for k, v in os.environ.items() if k != "JXZP_DEBUG"}
+    env["PYTHONPATH"] = str(ROOT)
+    env["PYTHONIOENCODING"] = "utf-8"
+    proc = subprocess.run([sys.executable, "-m", "xlsx_engine.cli_check", "check", str(bad)], env=env,
+                          capture_output=True, text=True, encoding="utf-8", timeout=120)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stdout + proc.stderr
+    for word in ("损坏", "不是 Excel", "密码", "旧版", "实体"):
+        assert word in proc.stdout, word
+    assert "无法读取 5 个" in proc.stdout
+
+
+# ----------------------------------------------------------------------------- fuzz
+
+TOKENS = [b"<", b">", b'"', b'r="ZZZ0"', b'r="A1048577"', b't="s"', b't="e"', b't="b"', b't="str"',
+          b"<v>1e308</v>", b"<v>nan</v>", b"<v>-1</v>", b"<v>99999999</v>", b"<f>", b"</f>", b't="shared" si="0"',
+          b"&amp;", b"&#0;", b"\xff", b'<c r="XFD1048576"><v>1</v></c>', b'name="', b'<row r="0">',
+          b'<mergeCell ref="A1:XFD1048576"/>', b"#REF!", b"'", b"!", b"$", b"</definedName>", b'localSheetId="0"',
+          b"<v>4294967296</v>", b'sqref="A1:XFD1048576"']
+VALUES = ["", "0", "-1", "1e308", "NaN", "A1", "ZZZ99", "XFD1048576", "#REF!", "'自评表'!$A$1:$XFD$1048576", "s", "str",
+          "e", "b", "inlineStr", "shared", "999999999999", "自评表", "字典", "≥95%", "—", "1:3", "A0", "$A$1",
+          "'自评表'!$K$50", "A1:XFD1048576"]
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def _mutate_bytes(rng: random.Random, data: bytes) -> bytes:
+    b = bytearray(data)
+    kind = rng.randrange(4)
+    if kind == 0:
+        for _ in range(rng.randint(1, 20)):
+            b[rng.randrange(len(b))] = rng.randrange(256)
+    elif kind == 1:
+        b = b[:rng.randrange(len(b))]
+    elif kind == 2:
+        i = rng.randrange(len(b))
+        b[i:i] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 50)))
+    else:
+        i = rng.randrange(len(b))
+        del b[i:i + rng.randint(1, 200)]
+    return bytes(b)
+
+
+def _mutate_text(rng: random.Random, members: dict[str, bytes]) -> dict[str, bytes]:
+    name = rng.choice([n for n in members if n.endswith((".xml", ".rels"))])
+    x = bytearray(members[name])
+    for _ in range(rng.randint(1, 6)):
+        kind = rng.randrange(5)
+        i = rng.randrange(len(x)) if x else 0
+        if kind == 0:
+            x[i:i] = rng.choice(TOKENS)
+        elif kind == 1:
+            del x[i:i + rng.randint(1, 40)]
+        elif kind == 2:
+            j = rng.randrange(len(x))
+            x[i:i + 5], x[j:j + 5] = x[j:j + 5], x[i:i + 5]
+        elif kind == 3:
+            x = bytearray(bytes(x).replace(rng.choice([b'r="', b"<v>", b"<f>", b't="', b"sheet", b'ref="']),
+                                           rng.choice(TOKENS), 1))
+        else:
+            seg = x[i:i + rng.randint(1, 300)]
+            j = rng.randrange(len(x))
+            x[j:j] = seg
+    return {**members, name: bytes(x)}
+
+
+def _mutate_tree(rng: random.Random, members: dict[str, bytes]) -> dict[str, bytes]:
+    import copy
+    name = rng.choice([n for n in members if n.endswith((".xml", ".rels"))])
+    root = etree.fromstring(members[name])
+    for _ in range(rng.randint(1, 8)):
+        elements = list(root.iter())
+        el = rng.choice(elements)
+        kind = rng.randrange(6)
+        if kind == 0 and el.getparent() is not None:
+            el.getparent().remove(el)
+        elif kind == 1 and el.attrib:
+            el.set(rng.choice(list(el.attrib)), rng.choice(VALUES))
+        elif kind == 2:
+            el.text = rng.choice(VALUES)
+        elif kind == 3 and el.getparent() is not None:
+            el.getparent().append(copy.deepcopy(el))
+        elif kind == 4:
+            el.set(rng.choice(["r", "t", "s", "ref", "si", "name", "sheet", "lockStructure", "state", "sqref"]),
+                   rng.choice(VALUES))
+        else:
+            for a in list(el.attrib):
+                del el.attrib[a]
+    return {**members, name: etree.tostring(root)}
+
+
+@pytest.mark.parametrize("mode", ["bytes", "xml-text", "xml-tree"])
+def test_fuzz_no_unhandled_exception(mode, good, legacy_good, tmp_path, monkeypatch):
+    """400 mutants per mode (1,200 in all): each is either read or reported unreadable — never a crash."""
+    monkeypatch.setenv("JXZP_DEBUG", "1")        # an unexpected exception would propagate instead of a finding
+    rng = random.Random({"bytes": 11, "xml-text": 22, "xml-tree": 33}[mode])
+    sources = [good, legacy_good]
+    kinds = {}
+    for n in range(400):
+        src = sources[n % 2]
+        if mode == "bytes":
+            blob = _mutate_bytes(rng, src.read_bytes())
+        else:
+            members = read_members(src)
+            blob = _zip((_mutate_text if mode == "xml-text" else _mutate_tree)(rng, members))
+        path = tmp_path / f"m{n}.xlsx"
+        path.write_bytes(blob)
+        report = check_file(path)
+        kinds[report.kind] = kinds.get(report.kind, 0) + 1
+        assert "internal" not in {f.code for f in report.findings}, (n, report.findings)
+        for f in report.findings:
+            assert f.severity in SEVERITIES and f.message and f.code
+        path.unlink()
+    assert sum(kinds.values()) == 400
+    if mode != "bytes":                          # most XML mutants are still read and checked
+        assert kinds.get("本系统模板", 0) + kinds.get("外来表格", 0) > 100, kinds
