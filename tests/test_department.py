@@ -151,3 +151,40 @@ def test_libreoffice_equals_python_on_generated_departments(soffice, tmp_path):
             if not ok:
                 bad.append(f"{path.name} {ref}: python={value!r} libreoffice={got!r}")
     assert not bad, "\n".join(bad[:10])
+
+
+def _patch_sheet(src: Path, dst: Path, edit) -> None:
+    import zipfile
+    zin = zipfile.ZipFile(src)
+    with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = edit(data.decode()).encode()
+            zout.writestr(info, data)
+
+
+@pytest.mark.parametrize("template,data,loader", [
+    ("bmzt-dept-hunan.xlsx", DATA / "seed002.yaml", "dept"),
+    ("hnxm-hunan-project.xlsx", Path(__file__).parent / "data" / "hunan" / "seed000.yaml", "hnxm")])
+def test_check_handles_department_and_hunan_workbooks(tmp_path, template, data, loader):
+    import re
+
+    from xlsx_engine.checks import check_file
+    from xlsx_engine.forms import form_for
+    tpl = Template.open(TEMPLATE_DIR / template)
+    clean = tmp_path / "clean.xlsx"
+    tpl.fill_to(form_for(tpl.layout.template_id).load_data(data, tpl.profile), clean)
+    report = check_file(clean)
+    assert report.kind == "本系统模板" and report.count("错误") == 0
+    assert report.summary["总分"] == tpl.evaluate(form_for(tpl.layout.template_id).load_data(data, tpl.profile))[1].total
+    assert any(f.code == "self_check" for f in report.findings)           # the form's own prompts are reported
+    # the computed result to type over: 总分 (部门整体) or 评价等次 (湖南表: 综合得分 is the unit's input)
+    total_ref = tpl.layout.names["总分" if "总分" in tpl.layout.names else "评价等次"].split("!")[-1].replace("$", "")
+    tampered = tmp_path / "tampered.xlsx"
+    _patch_sheet(clean, tampered, lambda x: re.sub(rf'<c r="{total_ref}"([^>]*)>.*?</c>',
+                                                    rf'<c r="{total_ref}"\1><v>100</v></c>', x, count=1))
+    assert "formula_replaced" in check_file(tampered).codes
+    unprotected = tmp_path / "unprotected.xlsx"
+    _patch_sheet(clean, unprotected, lambda x: re.sub(r"<sheetProtection[^>]*/>", "", x))
+    assert any(f.severity == "错误" for f in check_file(unprotected).findings)

@@ -404,6 +404,56 @@ def read_ours(pkg, meta: dict[str, str]):
     return layout, _OursReader(pkg, exp, loc).record(layout)
 
 
+def _check_other_form(pkg, report: FileReport, coll: Collector, meta: dict[str, str]) -> None:
+    """Our templates other than the 项目支出 form (部门整体, 湖南项目报告...): integrity, every formula's
+    cached value against the recomputation from the inputs, and the form's own self-checks."""
+    from .forms import form_for
+    from .tamper import compare_cells, expected_for, locate, parse_ref
+    add = coll.add
+    pid, tid = meta.get("评分规则") or "", meta.get("模板编号") or ""
+    try:
+        layout = form_for(tid).layout(pid)
+    except (JxzpError, OSError):
+        add(ERROR, "profile_unknown", "docProps/custom.xml", f"模板标识“{tid}”（评分规则“{pid}”）无法识别",
+            "请使用下发的模板重新填报")
+        return
+    if meta.get("模板版本") != layout.form.version:
+        add(ERROR, "version_mismatch", "docProps/custom.xml",
+            f"模板版本为“{meta.get('模板版本')}”，与本程序的版本“{layout.form.version}”不一致", "请使用最新下发的模板重新填报")
+        return
+    exp = expected_for(pid, tid)
+    if meta.get("版式指纹") != exp.fingerprint:
+        add(ERROR, "fingerprint_mismatch", "docProps/custom.xml",
+            f"版式指纹“{meta.get('版式指纹')}”与模板（{exp.fingerprint}）不符，模板标识被改动", "请使用下发的模板重新填报")
+    loc = locate(pkg, exp, add)
+    if loc is None:
+        return
+
+    def value(ref: str) -> Any:
+        rc = loc.where(parse_ref(ref))
+        cell = loc.sheet.cells.get(rc) if rc is not None else None
+        return None if cell is None or cell.value == "" else cell.value
+
+    rec, result = layout.evaluate(layout.record_from_cells(value))
+    twins = {} if loc.structural else {parse_ref(ref): v for ref, v in layout.formula_values(result, rec).items()}
+    compare_cells(pkg, exp, loc, add, twins)
+    from .tamper import a1
+    for rc, want in twins.items():
+        if rc in loc.replaced or rc in loc.edited:
+            continue
+        cell = loc.sheet.cells.get(rc)
+        if cell is None or cell.formula is None or not cell.has_v or same(cell.value, want):
+            continue
+        add(ERROR, "cached_mismatch", f"{loc.main_name}!{a1(*rc)}",
+            f"表中显示 {fmt(cell.value)}，按填报数据重新计算应为 {fmt(want)}",
+            "公式结果与数据不符（可能被改动或未重新计算）；请在 Excel/WPS 中重新计算后保存，或使用原模板重新填报")
+    checks_place = layout.names.get("校验提示", "").split("!")[-1].replace("$", "")
+    for text in result.problems:
+        add(WARNING, "self_check", f"{loc.main_name}!{checks_place}" if checks_place else loc.main_name,
+            text.rstrip("；"), "按提示补充或更正后重新提交")
+    report.summary = {"总分": result.total, "评价等次": result.grade}
+
+
 def _check_ours(pkg, report: FileReport, coll: Collector, meta: dict[str, str], wanted: str | None) -> None:
     from .layout import project_layout
     from .tamper import a1, compare_cells, expected_for, locate, parse_ref
@@ -411,6 +461,9 @@ def _check_ours(pkg, report: FileReport, coll: Collector, meta: dict[str, str], 
     report.template = dict(meta)
     pid = meta.get("评分规则") or ""
     report.profile = pid
+    if not str(meta.get("模板编号") or "xmzc-").startswith("xmzc-"):
+        _check_other_form(pkg, report, coll, meta)
+        return
     try:
         layout = project_layout(pid)
     except ProfileError:

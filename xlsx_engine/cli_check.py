@@ -31,8 +31,8 @@ def _summary_line(r: FileReport) -> str:
         t = r.template
         parts.append(f"本系统模板 {t.get('模板编号') or '?'} v{t.get('模板版本') or '?'}，评分规则 {r.profile}")
         if "总分" in s:
-            parts.append(f"执行率 {pct(s['执行率']) if s.get('执行率') != '—' else '—'}，总分 {fmt(s['总分'])}，"
-                         f"等次 {s.get('评价等次')}")
+            rate = f"执行率 {pct(s['执行率']) if s['执行率'] != '—' else '—'}，" if "执行率" in s else ""
+            parts.append(f"{rate}总分 {fmt(s['总分'])}，等次 {s.get('评价等次')}")
     elif r.kind == "外来表格":
         parts.append(f"外来表格（按标签读取），按规则 {r.profile} 核对")
         tables = s.get("表格", [s]) if s else []

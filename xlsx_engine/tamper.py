@@ -596,11 +596,18 @@ class Expected:
 
 
 @functools.lru_cache(maxsize=32)
-def expected_for(profile_id: str) -> Expected:
+def expected_for(profile_id: str, template_id: str | None = None) -> Expected:
+    """What a workbook made from a template must contain.
+
+    Args:
+        profile_id: the profile (评分规则).
+        template_id: the 模板编号 (``<form>-<profile>``) when it is not a 项目支出 (xmzc) template.
+    """
     from openpyxl.utils.protection import hash_password
 
-    from .layout import CONST, FORMULA, INPUT, LABEL, project_layout
-    layout = project_layout(profile_id)
+    from .forms import form_for
+    from .layout import CONST, FORMULA, INPUT, LABEL
+    layout = form_for(template_id or f"xmzc-{profile_id}").layout(profile_id)
     formulas, raw, labels, consts, inputs = {}, {}, {}, {}, set()
     for ref, spec in layout.cells.items():
         rc = parse_ref(ref)
