@@ -25,9 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from xlsx_engine.errors import JxzpError, TemplateError
+from xlsx_engine.layout import IDENTITY_KEYS
 from xlsx_engine.reader import NameRef, col_letters, parse_name_ref, split_ref
 
-IDENTITY_NAMES = ("模板编号", "模板版本", "评分规则", "版式指纹")
+IDENTITY_NAMES = IDENTITY_KEYS
 DEFAULT_PASSWORD = "jxzp"            #: templates/forms/project.yaml protection_password
 MSO_FOLDER_PICKER = 4                #: msoFileDialogFolderPicker
 _NUMBER_LIKE = re.compile(r"^\s*[-+]?[\d.,，/:%\s年月日]+\s*$")

@@ -21,7 +21,7 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from .layout import CONST, FORMULA, Layout
+from .layout import CONST, FORMULA, IDENTITY_KEYS, Layout
 from .safezip import atomic_write_bytes
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -137,7 +137,7 @@ def render(layout: Layout) -> bytes:
     meta = layout.meta()
     for ref, value in layout.dict_cells.items():
         dsheet[ref] = value
-    for k, key in enumerate(("模板编号", "模板版本", "评分规则", "版式指纹"), 1):
+    for k, key in enumerate(IDENTITY_KEYS, 1):
         dsheet[f"H{k}"] = meta[key]
     dsheet.sheet_state = "hidden"
     dsheet.protection.sheet = True

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from .errors import JxzpError, ProfileError, WorkbookError
+from .reader import RESULT_NAMES
 from .profile import Profile, list_profiles, load_profile
 from .record import ProjectRecord
 from .scoring import NA, QUANT_OPS, Result, evaluate, fund_score, is_active, nonblank, quantitative_score
@@ -256,7 +257,7 @@ def check_paths(paths: Iterable[str | Path], profile: str | None = None, workers
 def identify(pkg, add: Callable[..., None]) -> dict[str, str]:
     """The template identity of a workbook: document properties, or the 字典 sheet's copy of them."""
     from .tamper import norm_label
-    keys = ("模板编号", "模板版本", "评分规则", "版式指纹")
+    from .layout import IDENTITY_KEYS as keys
     props = pkg.custom_properties
     mirror: dict[str, str] = {}
     where = ""
@@ -309,19 +310,7 @@ def _check_package(pkg, report: FileReport, coll: Collector, profile: str | None
 # ============================================================================ our templates
 
 #: formula results compared by name when rows or columns moved: name -> the Python value
-_RESULT_NAMES: dict[str, Callable[[Result], Any]] = {
-    "年初预算数": lambda r: r.fund.initial,
-    "全年预算数": lambda r: r.fund.budget,
-    "全年执行数": lambda r: r.fund.spent,
-    "执行率": lambda r: r.fund.rate,
-    "资金得分": lambda r: r.fund.score,
-    "指标分值合计": lambda r: r.weight_sum,
-    "指标得分合计": lambda r: r.score_sum,
-    "总分分值": lambda r: r.total_weight,
-    "总分": lambda r: r.total,
-    "评价等次": lambda r: r.grade,
-    "校验结论": lambda r: r.verdict,
-}
+_RESULT_NAMES = RESULT_NAMES
 _TEXT_NAMES = ("指标提示", "校验提示", "校验结论")
 
 

@@ -327,8 +327,17 @@ except ImportError:  # pragma: no cover - installed without the add-in package
 
 def main(argv=None) -> int:
     """Entry point of the ``jxzp`` console script."""
+    return run(cli, argv, "jxzp")
+
+
+def run(group: click.Group, argv=None, prog_name: str = "jxzp") -> int:
+    """Run a click group the way users must see it: Chinese messages, exit codes, no traceback.
+
+    Returns:
+        0 success; the error's exit code (2 for bad input); 130 when cancelled; 3 for an internal error.
+    """
     try:
-        cli.main(args=argv, prog_name="jxzp", standalone_mode=False)
+        group.main(args=argv, prog_name=prog_name, standalone_mode=False)
         return 0
     except JxzpError as exc:
         click.echo(f"错误：{exc}", err=True)
@@ -339,7 +348,7 @@ def main(argv=None) -> int:
         click.echo("已取消。", err=True)
         return 130
     except click.UsageError as exc:
-        click.echo(f"用法错误：{exc.format_message()}\n运行 jxzp --help 查看用法。", err=True)
+        click.echo(f"用法错误：{exc.format_message()}\n运行 {prog_name} --help 查看用法。", err=True)
         return 2
     except SystemExit as exc:
         return int(exc.code or 0)

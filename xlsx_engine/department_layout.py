@@ -284,15 +284,7 @@ def department_layout(profile_id: str) -> DeptLayout:
         f"=IF(({pending})>0,{fx.q('有')}&({pending})&{fx.q('项指标尚待评审评分；')},\"\")",
         f"=IF(LEN({na})=0,\"\",LEFT({na},LEN({na})-1)&{fx.q('的分母为0，无法计算，相应指标按0分计，请核实；')})",
     ]
-    c0, c1 = v + 1, v + len(checks)
-    L.label(f"A{v}", "校验结论", "label_bold", f"A{v}:B{v}")
-    L.formula(f"C{v}", fx.verdict_formula(f"C{c0}:C{c1}"), lambda res, rec: fx_verdict(res.checks), "verdict",
-              f"C{v}:{last}{v}")
-    L.name("校验结论", f"C{v}")
-    L.label(f"A{c0}", "校验提示", "label", f"A{c0}:B{c1}")
-    for k, formula in enumerate(checks):
-        L.formula(f"C{c0 + k}", formula, lambda res, rec, k=k: res.checks[k], "warn", f"C{c0 + k}:{last}{c0 + k}")
-    L.name("校验提示", f"C{c0}", f"C{c1}")
+    c1 = L.self_check_block(v, checks, last)
     n0 = c1 + 2
     notes = [f"评分规则：{p.name}（{p.source}）",
              "1. 比率的分母为0时显示“—”（无法计算），不显示为100%；三公经费上年、本年均为0时变动率按0计。",
@@ -302,12 +294,6 @@ def department_layout(profile_id: str) -> DeptLayout:
     for k, text in enumerate(notes):
         L.label(f"A{n0 + k}", text, "note", f"A{n0 + k}:{last}{n0 + k}")
     L.last_row = n0 + len(notes) - 1
-    for k, key in enumerate(("模板编号", "模板版本", "评分规则", "版式指纹"), 1):
-        L.dict_cells[f"G{k}"] = key
-        L.name(key, f"H{k}", sheet=form.dictionary_sheet)
+    L.identity_cells()
     return L
 
-
-def fx_verdict(checks: list[str]) -> str:
-    from .scoring import verdict
-    return verdict(checks)

@@ -321,7 +321,6 @@ def hunan_layout(profile_id: str) -> HunanLayout:
     L = HunanLayout(form, p)  # type: ignore[arg-type]
     L.inputs, L.setters, L.row_counts, L.summary_cells = {}, {}, counts, {}
     last = "H"
-    D = form.dictionary_sheet
 
     def inp(ref: str, get, set_, style="input_text", kind="text", merge=None, name=None):
         L.input(ref, style, kind, merge)
@@ -574,14 +573,7 @@ def hunan_layout(profile_id: str) -> HunanLayout:
         f"=IF(SUMPRODUCT(--(LEN(G{i0}:G{i1})>0))>0,{fx.q('有')}&SUMPRODUCT(--(LEN(G{i0}:G{i1})>0))"
         f"&{fx.q('行定量指标存在问题，见“提示”列；')},\"\")",
     ]
-    c0, c1 = v + 1, v + len(checks)
-    L.label(f"A{v}", "校验结论", "label_bold", f"A{v}:B{v}")
-    L.formula(f"C{v}", fx.verdict_formula(f"C{c0}:C{c1}"), lambda res, rec: res.verdict, "verdict", f"C{v}:{last}{v}")
-    L.name("校验结论", f"C{v}")
-    L.label(f"A{c0}", "校验提示", "label", f"A{c0}:B{c1}")
-    for k, formula in enumerate(checks):
-        L.formula(f"C{c0 + k}", formula, lambda res, rec, k=k: res.checks[k], "warn", f"C{c0 + k}:{last}{c0 + k}")
-    L.name("校验提示", f"C{c0}", f"C{c1}")
+    c1 = L.self_check_block(v, checks, last)
 
     # --- rules in words
     n0 = c1 + 2
@@ -603,14 +595,8 @@ def hunan_layout(profile_id: str) -> HunanLayout:
             "C": ("二级指标", p.level2_names, "列表_二级指标"), "D": ("一级·二级", p.level_pairs, lists["pairs"])}
     if p.satisfaction_level2:
         cols["E"] = ("满意度二级指标", p.satisfaction_level2, lists["sat"])
-    for col, (head, values, nm) in cols.items():
-        L.dict_cells[f"{col}1"] = head
-        for k, value in enumerate(values, 2):
-            L.dict_cells[f"{col}{k}"] = value
-        L.name(nm, f"{col}2", f"{col}{len(values) + 1}", sheet=D)
-    for k, key in enumerate(("模板编号", "模板版本", "评分规则", "版式指纹"), 1):
-        L.dict_cells[f"G{k}"] = key
-        L.name(key, f"H{k}", sheet=D)
+    L.dictionary_lists(cols)
+    L.identity_cells()
 
     # --- data validation
     amounts = " ".join([f"C{f0}:E{f1}", f"D{e0}:D{e1}"])

@@ -29,6 +29,8 @@ FORMS_DIR = Path(__file__).resolve().parent.parent / "templates" / "forms"
 
 # Cell roles
 LABEL, INPUT, FORMULA, CONST = "label", "input", "formula", "const"
+#: The template identity: document properties, and named cells H1:H4 of the hidden dictionary sheet.
+IDENTITY_KEYS = ("模板编号", "模板版本", "评分规则", "版式指纹")
 
 
 @dataclass
@@ -163,6 +165,42 @@ class Layout:
         rng = _abs(first) if last is None or last == first else f"{_abs(first)}:{_abs(last)}"
         self.names[name] = self.qname(rng, sheet)
 
+    def dictionary_lists(self, columns: dict[str, tuple[str, tuple, str]]) -> None:
+        """Write dropdown lists on the hidden dictionary sheet: column -> (header, values, defined name)."""
+        for col, (head, values, name) in columns.items():
+            self.dict_cells[f"{col}1"] = head
+            for k, value in enumerate(values, 2):
+                self.dict_cells[f"{col}{k}"] = value
+            self.name(name, f"{col}2", f"{col}{len(values) + 1}", sheet=self.form.dictionary_sheet)
+
+    def identity_cells(self) -> None:
+        """Keys in G1:G4 and named cells H1:H4 of the template identity (the builder writes the values,
+        because the fingerprint needs the finished layout)."""
+        for k, key in enumerate(IDENTITY_KEYS, 1):
+            self.dict_cells[f"G{k}"] = key
+            self.name(key, f"H{k}", sheet=self.form.dictionary_sheet)
+
+    def self_check_block(self, row: int, checks: list[str], last_col: str) -> int:
+        """The 校验结论 cell and one 校验提示 cell per check formula, from ``row`` down.
+
+        The Python twins are the result's ``checks`` list (same order) and ``verdict(checks)``.
+
+        Returns:
+            The last row used.
+        """
+        from .scoring import verdict
+        c0, c1 = row + 1, row + len(checks)
+        self.label(f"A{row}", "校验结论", "label_bold", f"A{row}:B{row}")
+        self.formula(f"C{row}", fx.verdict_formula(f"C{c0}:C{c1}"), lambda r, rec: verdict(r.checks), "verdict",
+                     f"C{row}:{last_col}{row}")
+        self.name("校验结论", f"C{row}")
+        self.label(f"A{c0}", "校验提示", "label", f"A{c0}:B{c1}")
+        for k, formula in enumerate(checks):
+            self.formula(f"C{c0 + k}", formula, lambda r, rec, k=k: r.checks[k], "warn",
+                         f"C{c0 + k}:{last_col}{c0 + k}")
+        self.name("校验提示", f"C{c0}", f"C{c1}")
+        return c1
+
     # ------------------------------------------------------------------ record mapping
     def input_values(self, record: ProjectRecord) -> dict[str, Cell]:
         """The value of every input cell for a record (None for empty)."""
@@ -246,7 +284,6 @@ def project_layout(profile_id: str, form_name: str = "project") -> Layout:
     c = form.col
     last = get_column_letter(len(form.columns))
     p = profile
-    D = form.dictionary_sheet
 
     # --- title and project
     L.label("A1", form.title, "title", f"A1:{last}1")
@@ -411,15 +448,7 @@ def project_layout(profile_id: str, form_name: str = "project") -> Layout:
         total_weight=f"I{t2}", level1_col=f"$A${i0}:$A${i1}", weight_col=f"$I${i0}:$I${i1}",
         budget=f"F{total}", spent=f"G{total}", rate_reason=f"K{total}", target_input=L.target_input,
         message_col=f"$M${i0}:$M${i1}"), p)
-    c0, c1 = v + 1, v + len(checks)
-    L.label(f"A{v}", "校验结论", "label_bold", f"A{v}:B{v}")
-    L.formula(f"C{v}", fx.verdict_formula(f"C{c0}:C{c1}"), lambda r, rec: r.verdict, "verdict", f"C{v}:{last}{v}")
-    L.name("校验结论", f"C{v}")
-    L.label(f"A{c0}", "校验提示", "label", f"A{c0}:B{c1}")
-    for k, formula in enumerate(checks):
-        row = c0 + k
-        L.formula(f"C{row}", formula, lambda r, rec, k=k: r.checks[k], "warn", f"C{row}:{last}{row}")
-    L.name("校验提示", f"C{c0}", f"C{c1}")
+    c1 = L.self_check_block(v, checks, last)
 
     # --- explanation of the rules, in words
     n0 = c1 + 2
@@ -432,15 +461,8 @@ def project_layout(profile_id: str, form_name: str = "project") -> Layout:
     cols = {"A": ("一级指标", p.level1_names, "列表_一级指标"), "B": ("二级指标", p.level2_names, "列表_二级指标"),
             "C": ("一级·二级", p.level_pairs, "列表_指标对应"), "D": ("指标性质", OPERATORS, "列表_指标性质"),
             "E": ("完成等级", tuple(b.label for b in p.bands), "列表_完成等级")}
-    for col, (head, values, nm) in cols.items():
-        L.dict_cells[f"{col}1"] = head
-        for k, value in enumerate(values, 2):
-            L.dict_cells[f"{col}{k}"] = value
-        L.name(nm, f"{col}2", f"{col}{len(values) + 1}", sheet=D)
-    for k, key in enumerate(("模板编号", "模板版本", "评分规则", "版式指纹"), 1):
-        L.dict_cells[f"G{k}"] = key
-        L.name(key, f"H{k}", sheet=D)
-    # H1..H4 are filled by the builder from L.meta() (the fingerprint needs the finished layout)
+    L.dictionary_lists(cols)
+    L.identity_cells()
 
     # --- data validation
     rows = f"{i0}:{i1}"

@@ -606,7 +606,7 @@ def expected_for(profile_id: str, template_id: str | None = None) -> Expected:
     from openpyxl.utils.protection import hash_password
 
     from .forms import form_for
-    from .layout import CONST, FORMULA, INPUT, LABEL
+    from .layout import CONST, FORMULA, IDENTITY_KEYS, INPUT, LABEL
     layout = form_for(template_id or f"xmzc-{profile_id}").layout(profile_id)
     formulas, raw, labels, consts, inputs = {}, {}, {}, {}, set()
     for ref, spec in layout.cells.items():
@@ -628,7 +628,7 @@ def expected_for(profile_id: str, template_id: str | None = None) -> Expected:
         (names_main if ref.sheet == layout.sheet else names_dict)[name] = ref
     meta = layout.meta()
     dict_cells = {parse_ref(k): v for k, v in layout.dict_cells.items()}
-    for k, key in enumerate(("模板编号", "模板版本", "评分规则", "版式指纹"), 1):
+    for k, key in enumerate(IDENTITY_KEYS, 1):
         dict_cells[(k, 8)] = meta[key]
     validation_cells: set[tuple[int, int]] = set()
     for v in layout.validations:
