@@ -29,7 +29,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import jinja2
 from jinja2 import FileSystemLoader, StrictUndefined
@@ -252,6 +252,17 @@ _PUNCT = re.compile(r"[\s，,。．.；;：:、!！“”\"'（）()]")
 _LEAD = re.compile(r"^(存在的问题|存在问题|主要问题|问题|改进建议|建议|措施)(是|为|有)?")
 
 
+def warn_funds_only(info: dict, warn: Callable[[str, str], None], problem_hint: str) -> None:
+    """Warn when the unit's own problems only say 资金不足, or its suggestions only 加大资金投入:
+    the bureau's review rubric (seed 001 附件5) gives such a report 0 points for that item."""
+    if only_funding(info["problems"], FUNDS_ONLY_PROBLEM):
+        warn("funds_only_problem", "单位填写的存在问题只有“资金不足”：按自评工作考核评分表，问题仅为“资金不足”的得0分。"
+             + problem_hint)
+    if only_funding(info["suggestions"], FUNDS_ONLY_SUGGESTION):
+        warn("funds_only_suggestion", "单位填写的改进建议只有“加大资金投入”：按自评工作考核评分表，建议仅为"
+                                      "“加大资金投入”的得0分。请针对所列问题逐条提出改进措施")
+
+
 def only_funding(texts: list[str], pattern: re.Pattern) -> bool:
     """True when every text, once numbering and punctuation are removed, says only 资金不足 / 加大资金投入."""
     cleaned = [_LEAD.sub("", _PUNCT.sub("", unnumber(t))) for t in texts]
@@ -413,12 +424,7 @@ def project_context(inp: ProjectInput) -> tuple[dict, list[Finding]]:
     suggestions = [dict(pr) for pr in problems]
     problems += [{"kind": "unit", "text": t} for t in info["problems"]]
     suggestions += [{"kind": "unit", "text": t} for t in info["suggestions"]]
-    if only_funding(info["problems"], FUNDS_ONLY_PROBLEM):
-        warn("funds_only_problem", "单位填写的存在问题只有“资金不足”：按自评质量考核评分表，问题仅为“资金不足”的得0分。"
-                                   "请结合指标偏差和管理环节具体分析原因（报告已列出由表中数据得出的问题）")
-    if only_funding(info["suggestions"], FUNDS_ONLY_SUGGESTION):
-        warn("funds_only_suggestion", "单位填写的改进建议只有“加大资金投入”：按自评质量考核评分表，建议仅为"
-                                      "“加大资金投入”的得0分。请针对所列问题逐条提出改进措施")
+    warn_funds_only(info, warn, "请结合指标偏差和管理环节具体分析原因（报告已列出由表中数据得出的问题）")
     for text in r.problems:
         warn("check", f"自评表校验：{text.rstrip('；')}")
 

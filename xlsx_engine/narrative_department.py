@@ -40,8 +40,6 @@ from .department import (
 from .errors import JxzpError
 from .hunan_project import HunanProfile, HunanProjectRecord, load_hunan_profile
 from .narrative import (
-    FUNDS_ONLY_PROBLEM,
-    FUNDS_ONLY_SUGGESTION,
     Finding,
     NarrativeError,
     Narrator,
@@ -49,7 +47,7 @@ from .narrative import (
     as_lines,
     as_text,
     normalize_info,
-    only_funding,
+    warn_funds_only,
     pending_findings,
 )
 from .record import read_data_file
@@ -346,12 +344,7 @@ def dept_context(inp: DeptInput) -> tuple[dict, list[Finding]]:
     suggestions = [dict(x) for x in problems]
     problems += [{"kind": "unit", "text": t} for t in info["problems"]]
     suggestions += [{"kind": "unit", "text": t} for t in info["suggestions"]]
-    if only_funding(info["problems"], FUNDS_ONLY_PROBLEM):
-        warn("funds_only_problem", "单位填写的存在问题只有“资金不足”：按自评工作考核评分表，问题仅为“资金不足”的得0分。"
-                                   "请从预算和预算绩效管理、履职效能、资金使用和管理、资产和财务管理、政府采购等方面分析")
-    if only_funding(info["suggestions"], FUNDS_ONLY_SUGGESTION):
-        warn("funds_only_suggestion", "单位填写的改进建议只有“加大资金投入”：按自评工作考核评分表，建议仅为"
-                                      "“加大资金投入”的得0分。请针对所列问题逐条提出改进措施")
+    warn_funds_only(info, warn, "请从预算和预算绩效管理、履职效能、资金使用和管理、资产和财务管理、政府采购等方面分析")
     for text in r.problems:
         warn("check", f"部门整体自评表校验：{text.rstrip('；')}")
 
@@ -498,10 +491,7 @@ def hnxm_context(inp: HnxmInput) -> tuple[dict, list[Finding]]:
     suggestions = [dict(x) for x in problems]
     problems += [{"kind": "unit", "text": t} for t in info["problems"]]
     suggestions += [{"kind": "unit", "text": t} for t in info["suggestions"]]
-    if only_funding(info["problems"], FUNDS_ONLY_PROBLEM):
-        warn("funds_only_problem", "单位填写的存在问题只有“资金不足”：按自评质量考核评分表，问题仅为“资金不足”的得0分")
-    if only_funding(info["suggestions"], FUNDS_ONLY_SUGGESTION):
-        warn("funds_only_suggestion", "单位填写的改进建议只有“加大资金投入”：按自评质量考核评分表，建议仅为“加大资金投入”的得0分")
+    warn_funds_only(info, warn, "请结合资金到位、支出和各项指标的完成情况具体分析原因")
     for text in r.problems:
         warn("check", f"自评报告表校验：{text.rstrip('；')}")
     year = int(rec.year) if is_number(rec.year) and float(rec.year) == int(rec.year) else (as_text(rec.year) or None)
