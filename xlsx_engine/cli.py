@@ -115,7 +115,10 @@ def _print_summary(path: Path, result) -> None:
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
 def score(workbook, as_json) -> None:
     """读回自评表，按名称取数，用 Python 重新评分并与工作簿中的缓存值对照。"""
-    from .reader import RESULT_NAMES, read_project
+    from .reader import RESULT_NAMES, open_workbook, read_form, read_project
+    if not str(open_workbook(workbook).meta.get("模板编号", "xmzc-")).startswith("xmzc-"):
+        _score_form(read_form(workbook), workbook, as_json)
+        return
     rb = read_project(workbook)
     result = rb.evaluate()
     rows = []
@@ -151,6 +154,35 @@ def score(workbook, as_json) -> None:
             click.echo(f"  第{ind['行']}行 {ind['三级指标'] or ''}：分值 {_fmt(ind['分值'])}，"
                        f"得分 {_fmt(ind['程序得分'])}（工作簿 {_fmt(ind['工作簿得分'])}）{mark}"
                        + (f"　{ind['提示']}" if ind["提示"] else ""))
+        for text in result.problems:
+            click.echo(f"提示：{text}")
+        if mismatches:
+            click.echo(f"发现 {mismatches} 处工作簿缓存值与程序计算不一致（可能被改动或未重算）。")
+    if mismatches:
+        sys.exit(1)
+
+
+def _score_form(rb, workbook: str, as_json: bool) -> None:
+    """``score`` for the forms other than 项目支出 (部门整体, 湖南项目报告): every named formula result."""
+    from .reader import parse_name_ref
+    rec, result = rb.layout.evaluate(rb.record)
+    python = rb.layout.formula_values(result, rec)
+    rows = []
+    for name, theirs in rb.cached.items():
+        mine = python[parse_name_ref(rb.layout.names[name]).a1]
+        rows.append({"名称": name, "程序计算": mine, "工作簿": theirs, "一致": _same(mine, theirs)})
+    mismatches = sum(1 for r in rows if not r["一致"])
+    if as_json:
+        click.echo(json.dumps({"文件": str(workbook), "评分规则": rb.layout.profile.id,
+                               "模板编号": rb.workbook.meta.get("模板编号"), "模板版本": rb.workbook.meta.get("模板版本"),
+                               "结果": rows, "指标": [], "校验提示": result.problems, "不一致": mismatches},
+                              ensure_ascii=False, indent=2))
+    else:
+        click.echo(f"文件：{workbook}（{rb.layout.form.title}，评分规则 {rb.layout.profile.id}）")
+        for r in rows:
+            fmt = _pct if r["名称"].startswith("比率_") else _fmt
+            click.echo(f"{r['名称']:<10}\t{fmt(r['程序计算']):>10}\t{fmt(r['工作簿']):>10}\t"
+                       f"{'✓' if r['一致'] else '✗ 不一致'}")
         for text in result.problems:
             click.echo(f"提示：{text}")
         if mismatches:
@@ -269,41 +301,61 @@ def collect_command(folder, output, jobs, force, as_json) -> None:
 @cli.command()
 @click.option("-o", "--outdir", default="output", show_default=True, help="输出文件夹")
 def demo(outdir) -> None:
-    """主流程演示：生成全部模板，并用 examples/ 中的示例数据填好自评表。"""
-    from .builder import build_all
+    """主流程演示：生成全部模板；用 examples/ 的示例数据填好自评表并生成 Word 自评报告；由示例总表批量生成
+    200 个项目的自评表，再回收、校验、汇总。"""
+    from .builder import build_all, template_filename
+    from .bulk import bulk
+    from .collect import collect, summarise, write_summary
     from .filler import Template
-    from .record import read_data_file, record_from_data
-    from .builder import template_filename
-    from .layout import project_layout
+    from .forms import form_for_profile
+    from .narrative import from_record
+    from .record import read_data_file
+    from .report_docx import report_docx, write_docx
+
+    root = Path(__file__).resolve().parent.parent
     out = Path(outdir)
     tdir = out / "templates"
-    for path in build_all(tdir):
-        click.echo(f"模板：{path}")
-    examples = sorted((Path(__file__).resolve().parent.parent / "examples").glob("*.yaml"))
+    paths = build_all(tdir)
+    click.echo(f"模板：{len(paths)} 个 → {tdir}（" + "、".join(p.name for p in paths) + "）")
+    examples = sorted((root / "examples").glob("*.yaml"))
     if not examples:
         raise JxzpError("没有找到示例数据", where="examples/")
     for ex in examples:
-        data = read_data_file(ex)
-        pid = data.get("评分规则") or "national"
-        tpl = Template.open(tdir / template_filename(project_layout(pid)))
-        record = record_from_data(data, tpl.profile, source=str(ex), max_rows=len(tpl.layout.indicator_rows))
+        pid = read_data_file(ex).get("评分规则") or "national"
+        form = form_for_profile(pid)
+        tpl = Template.open(tdir / template_filename(form.layout(pid)))
+        record = form.load_data(ex, tpl.profile)
         target = out / f"{ex.stem}.xlsx"
         result = tpl.fill_to(record, target)
-        click.echo(f"自评表：{target}　评分规则 {pid}，执行率 {_pct(result.fund.rate)}，"
-                   f"总分 {_fmt(result.total)}，等次 {result.grade}"
+        line = f"自评表：{target}　{form.title}，评分规则 {pid}，"
+        if hasattr(result, "fund"):
+            line += f"执行率 {_pct(result.fund.rate)}，"
+        click.echo(line + f"总分 {_fmt(result.total)}，等次 {result.grade}"
                    + (f"，提示 {len(result.problems)} 条" if result.problems else ""))
-    from .bulk import bulk
-    master_file = Path(__file__).resolve().parent.parent / "examples" / "总表示例.xlsx"
-    report = bulk(master_file, out / "批量生成", by="unit", template_dir=tdir)
+        if form.prefix == "xmzc":
+            docx, _ = report_docx(from_record(record, tpl.profile))
+            write_docx(target.with_suffix(".docx"), docx)
+            click.echo(f"　　Word 自评报告：{target.with_suffix('.docx')}")
+    master_file = root / "examples" / "总表示例.xlsx"
+    sent = out / "批量生成"
+    report = bulk(master_file, sent, by="unit", template_dir=tdir)
     grades: dict[str, int] = {}
     for item in report.items:
         key = (item.grade or "出错") if item.filled else "待单位填报"
         grades[key] = grades.get(key, 0) + 1
     click.echo(f"批量生成：由示例总表 {master_file.name} 生成 {len(report.items)} 个项目的自评表，"
-               f"用时 {report.seconds:.1f} 秒 → {out / '批量生成'}（等次分布："
-               + "，".join(f"{k} {v}" for k, v in sorted(grades.items())) + "）")
+               f"用时 {report.seconds:.1f} 秒 → {sent}（" + "，".join(f"{k} {v}" for k, v in sorted(grades.items())) + "）")
     for text in report.errors:
         click.echo(f"  错误：{text}", err=True)
+    items = collect(sent, jobs=2)
+    summary = out / "汇总表.xlsx"
+    write_summary(items, summary)
+    s = summarise(items)
+    waiting = {str((sent / i.relpath).resolve()) for i in report.items if not i.filled}
+    done = [i for i in items if str(Path(i.path).resolve()) not in waiting]
+    click.echo(f"回收汇总：校验并重新评分 {s['已读取']} 个自评表 → {summary}；其中 {len(waiting)} 张是下发后待单位填报的空表"
+               f"（缺实际完成值等，属正常），其余 {len(done)} 张有错误 {sum(i.count('错误') for i in done)} 项、"
+               f"警告 {sum(i.count('警告') for i in done)} 项")
 
 
 from .cli_narrative import narrative_command  # noqa: E402  (commands in their own modules, registered here)

@@ -55,6 +55,19 @@ def forms() -> list[FormKind]:
     return [factory() for factory in FORM_FACTORIES]
 
 
+def form_for_profile(profile_id: str) -> FormKind:
+    """The form whose shipped profiles include ``profile_id`` (a data file's 评分规则).
+
+    Raises:
+        TemplateError: no form has that profile.
+    """
+    for form in forms():
+        if profile_id in form.profile_ids():
+            return form
+    raise TemplateError(f"没有评分规则“{profile_id}”对应的模板",
+                        hint="可用：" + "、".join(pid for f in forms() for pid in f.profile_ids()))
+
+
 def form_for(template_id: str) -> FormKind:
     """The form of a template id such as "xmzc-national".
 

@@ -254,6 +254,29 @@ def record_by_names(wb: Workbook, layout: Layout) -> ProjectRecord:
     return rec
 
 
+def read_form(path: str | Path) -> ReadBack:
+    """Read any workbook made from one of our templates (every form), cell by cell through its layout.
+
+    ``cached`` maps every single-cell defined name that holds a formula to the workbook's cached value.
+
+    Raises:
+        WorkbookError: unreadable file. TemplateError: not one of our templates.
+    """
+    wb = open_workbook(path)
+    if "评分规则" not in wb.meta:
+        raise TemplateError("不是本系统模板生成的工作簿（缺少模板标识）", where=str(path),
+                            hint="其他来源的自评表请先用 jxzp import 转换")
+    layout = layout_for_meta(wb.meta)
+    record = layout.record_from_cells(lambda ref: wb.value(layout.sheet, ref))
+    cached = {}
+    for name, text in layout.names.items():
+        ref = parse_name_ref(text)
+        cell = layout.cells.get(ref.a1.replace("$", "")) if ref and ref.first == ref.last else None
+        if cell is not None and cell.formula and name in wb.names:
+            cached[name] = wb.name_value(name)
+    return ReadBack(wb, layout, record, cached)
+
+
 def read_project(path: str | Path) -> ReadBack:
     """Read a filled project workbook made from one of our templates.
 
