@@ -459,3 +459,13 @@ def test_demo(tmp_path, capsys):
         assert report["不一致"] == 0
         total = next(r["程序计算"] for r in report["结果"] if r["名称"] == "总分")
         assert float(totals[str(wb)]) == pytest.approx(total, abs=0.005)
+
+
+@pytest.mark.parametrize("argv,expected", [
+    (["fill", "a.xlsx"], "缺少参数 DATA。"), (["nope"], "没有命令 nope。"), (["check", "--bogus", "x"], "没有选项 --bogus。"),
+    (["bulk", "x.xlsx", "--jobs", "z", "-o", "y"], "“z”不是有效的数字"), (["fill", "a", "b"], "缺少选项 -o/--output。")])
+def test_usage_errors_are_in_chinese(capsys, argv, expected):
+    from xlsx_engine.cli import main
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("用法错误：") and expected in err and "Traceback" not in err

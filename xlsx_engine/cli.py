@@ -7,6 +7,7 @@ the scorer); 2 bad input (file, field, template); 3 internal error.
 from __future__ import annotations
 
 import json
+import re
 import os
 import sys
 from pathlib import Path
@@ -377,6 +378,28 @@ except ImportError:  # pragma: no cover - installed without the add-in package
     pass
 
 
+_USAGE_ZH = [
+    (re.compile(r"^Missing argument '(.+)'\.$"), r"缺少参数 \1。"),
+    (re.compile(r"^Missing option '(.+)'\.$"), r"缺少选项 \1。"),
+    (re.compile(r"^No such command '(.+)'\.$"), r"没有命令 \1。"),
+    (re.compile(r"^No such option:? '?([^'\s]+)'?\.?(?: Did you mean .*)?$"), r"没有选项 \1。"),
+    (re.compile(r"^Option '(.+)' requires an argument\.$"), r"选项 \1 需要一个值。"),
+    (re.compile(r"^Got unexpected extra arguments? \((.+)\)$"), r"多余的参数：\1。"),
+    (re.compile(r"^Invalid value for '(.+?)': '(.+?)' is not one of (.+)\.$", re.S), r"选项 \1 的取值“\2”无效，应为：\3。"),
+    (re.compile(r"^Invalid value for '(.+?)': (.+)$", re.S), r"选项 \1 的取值无效：\2"),
+]
+
+
+def usage_zh(message: str) -> str:
+    """Click's usage errors, in Chinese where we know them (the original text otherwise)."""
+    message = message.replace("' / '", "/")          # "'--jobs' / '-j'" -> "'--jobs/-j'"
+    message = re.sub(r"'([^']*)' is not a valid (integer|float)\.", r"“\1”不是有效的数字。", message)
+    for pattern, repl in _USAGE_ZH:
+        if pattern.match(message):
+            return pattern.sub(repl, message)
+    return message
+
+
 def main(argv=None) -> int:
     """Entry point of the ``jxzp`` console script."""
     return run(cli, argv, "jxzp")
@@ -400,7 +423,7 @@ def run(group: click.Group, argv=None, prog_name: str = "jxzp") -> int:
         click.echo("已取消。", err=True)
         return 130
     except click.UsageError as exc:
-        click.echo(f"用法错误：{exc.format_message()}\n运行 {prog_name} --help 查看用法。", err=True)
+        click.echo(f"用法错误：{usage_zh(exc.format_message())}\n运行 {prog_name} --help 查看用法。", err=True)
         return 2
     except SystemExit as exc:
         return int(exc.code or 0)
