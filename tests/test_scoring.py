@@ -168,3 +168,15 @@ def test_profile_validation_and_extends(tmp_path):
         load_profile(str(tmp_path / "p.yaml"))
     with pytest.raises(ProfileError, match="没有名为"):
         load_profile("no-such-profile")
+
+
+def test_report_figures_are_checked_against_the_table():
+    """Seed 004's text says 269 万元 where its own table says 108; the printed 总分 98 agrees."""
+    from xlsx_engine.statements import compare, project_findings
+    p = load_profile("ningxia-jinfeng")
+    rec = load_data(SEEDS / "seed004.yaml", p)
+    assert rec.stated == {"全年预算数": 269, "全年执行数": 269, "总分": 98}
+    assert project_findings(rec.stated, evaluate(rec, p)) == [
+        "报告所列全年预算数为269万元，表中为108万元；", "报告所列全年执行数为269万元，表中为108万元；"]
+    assert compare("执行率", "100%", NA, "rate") == "报告所列执行率为100%，但其分母为0，无法计算，不应写作100%；"
+    assert compare("执行率", "99.9%", 39.96 / 40, "rate") is None

@@ -90,14 +90,16 @@ def fill(template, data, output, force) -> None:
     result = tpl.fill_to(record, out)
     if hasattr(result, "fund"):
         _print_summary(out, result)
-        return
-    click.echo(f"已生成：{out}\n  总分 {_fmt(result.total)}，评价等次 {result.grade}")
-    for text in result.problems:
-        click.echo(f"  提示：{text}")
-    if getattr(record, "stated", None):
-        from .department import statement_findings
-        for text in statement_findings(record, result):
-            click.echo(f"  报告与表格不一致：{text}")
+        from .statements import project_findings
+        contradictions = project_findings(getattr(record, "stated", {}) or {}, result)
+    else:
+        click.echo(f"已生成：{out}\n  总分 {_fmt(result.total)}，评价等次 {result.grade}")
+        for text in result.problems:
+            click.echo(f"  提示：{text}")
+        from .department import DeptRecord, statement_findings
+        contradictions = statement_findings(record, result) if isinstance(record, DeptRecord) else []
+    for text in contradictions:
+        click.echo(f"  报告与表格不一致：{text}")
 
 
 def _print_summary(path: Path, result) -> None:

@@ -14,7 +14,6 @@ import functools
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -22,6 +21,7 @@ from .errors import DataError, ProfileError
 from .profile import PROFILE_DIR, Grade
 from .record import Cell, _amount, _number, _Problems, _text, read_data_file
 from .scoring import NA, nonblank, num
+from .statements import compare, pct_text, stated_number
 from .xlmath import is_number, xround, xtext
 
 DEPT_PROFILE_DIR = PROFILE_DIR / "department"
@@ -405,23 +405,6 @@ STATABLE = {
 }
 
 
-def _stated_number(value: Any) -> tuple[float | None, bool]:
-    """("9.78%" -> (0.0978, True)); (86.26 -> (86.26, False)); unreadable -> (None, False)."""
-    if is_number(value):
-        return float(value), False
-    text = str(value).strip().replace("％", "%").replace(",", "")
-    pct = text.endswith("%")
-    try:
-        number = float(text.rstrip("%").replace("万元", ""))
-    except ValueError:
-        return None, False
-    return (number / 100 if pct else number), pct
-
-
-def _pct_text(x: float) -> str:
-    return f"{x * 100:.2f}%"
-
-
 def statement_findings(rec: DeptRecord, res: DeptResult) -> list[str]:
     """Compare the figures a report states (rec.stated) with the table's computed figures.
 
@@ -433,30 +416,23 @@ def statement_findings(rec: DeptRecord, res: DeptResult) -> list[str]:
     for name, value in rec.stated.items():
         if name == "差异率":
             for line, v in value.items():
-                stated, _ = _stated_number(v)
                 actual = res.diffs.get(line)
                 if not is_number(actual):
                     out.append(f"报告所列{line}差异率为{v}，但其预算数为0，差异率无法计算，不应写作{v}；")
-                elif stated is None or abs(stated - actual) > 0.00005:
-                    out.append(f"报告所列{line}差异率为{v}，按表中数据应为{_pct_text(actual)}；")
+                else:
+                    text = compare(f"{line}差异率", v, actual, "rate")
+                    out += [text] if text else []
             continue
         kind, key = STATABLE[name]
-        stated, _ = _stated_number(value)
         if kind == "ratio":
-            actual = res.ratios[key]
             num_, den = res.parts[key]
-            if not is_number(actual):
-                out.append(f"报告所列{name}为{value}，但其分母为0，无法计算；")
-            elif stated is None or abs(stated - actual) > 0.00005:
-                out.append(f"报告所列{name}为{value}，按表中数据应为{_pct_text(actual)}"
-                           f"（{xtext(xround(num_, 2))}÷{xtext(xround(den, 2))}）；")
+            text = compare(name, value, res.ratios[key], "rate", f"{xtext(xround(num_, 2))}÷{xtext(xround(den, 2))}")
         else:
-            actual = key(res, rec)
-            if stated is None or abs(stated - actual) > 0.005:
-                out.append(f"报告所列{name}为{value}万元，表中决算数为{xtext(xround(actual, 2))}万元；")
+            text = compare(name, value, key(res, rec), "amount", table="表中决算数")
+        out += [text] if text else []
     shares = [rec.stated.get(k) for k in ("基本支出占比", "项目支出占比")]
     if all(v is not None for v in shares):
-        total = sum(_stated_number(v)[0] or 0 for v in shares)
+        total = sum(stated_number(v)[0] or 0 for v in shares)
         if abs(total - 1) > 0.0001:
-            out.append(f"报告所列基本支出占比与项目支出占比之和为{_pct_text(total)}，应为100%；")
+            out.append(f"报告所列基本支出占比与项目支出占比之和为{pct_text(total)}，应为100%；")
     return out

@@ -79,6 +79,8 @@ class ProjectRecord:
     indicators: list[IndicatorRow] = field(default_factory=list)
     #: Free-form extra data for the narrative layer (项目负责人, 背景...), never written into cells.
     extra: dict = field(default_factory=dict)
+    #: figures the report text states (报告所列), checked against the table (statements.py)
+    stated: dict = field(default_factory=dict)
 
     def fund(self, source: str) -> FundLine:
         for line in self.funds:
@@ -90,7 +92,7 @@ class ProjectRecord:
 # --------------------------------------------------------------------------- data files
 
 TOP_FIELDS = {"评分规则", "年度", "项目名称", "主管部门", "实施单位", "资金", "执行率说明", "年度总体目标",
-              "目标自评分", "绩效指标", "其他信息"}
+              "目标自评分", "绩效指标", "其他信息", "报告所列"}
 FUND_FIELDS = {"年初预算数": "initial", "全年预算数": "budget", "全年执行数": "spent"}
 GOAL_FIELDS = {"预期目标": "expected", "实际完成情况": "actual"}
 INDICATOR_FIELDS = {"一级指标", "二级指标", "三级指标", "指标性质", "指标值", "度量单位", "实际完成值", "完成等级",
@@ -339,6 +341,15 @@ def record_from_data(data: dict, profile: Profile, *, source: str = "数据文�
     _check_weights(rec, profile, problems)
     extra = data.get("其他信息") or {}
     rec.extra = extra if isinstance(extra, dict) else {"说明": extra}
+    from .statements import PROJECT_STATABLE
+    stated = data.get("报告所列") or {}
+    if not isinstance(stated, dict):
+        problems.add("报告所列", "应为“名称: 数值”的结构")
+        stated = {}
+    for key in stated:
+        if key not in PROJECT_STATABLE:
+            problems.add(f"报告所列.{key}", f"不能核对的项目（可核对：{'、'.join(PROJECT_STATABLE)}）")
+    rec.stated = {k: v for k, v in stated.items() if k in PROJECT_STATABLE}
     if problems.items:
         raise DataError(f"数据文件有 {len(problems.items)} 处问题，未生成文件", where=source,
                         problems=problems.items)
