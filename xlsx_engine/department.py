@@ -15,10 +15,9 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 
 from .errors import DataError, ProfileError
-from .profile import PROFILE_DIR, Grade
+from .profile import PROFILE_DIR, Grade, read_profile_yaml
 from .record import Cell, _amount, _number, _Problems, _text, read_data_file
 from .scoring import NA, nonblank, num
 from .statements import compare, pct_text, stated_number
@@ -132,15 +131,7 @@ def load_dept_profile(name_or_path: str) -> DeptProfile:
     Raises:
         ProfileError: unknown id, malformed file, unknown rule or ratio, weights not adding up.
     """
-    path = Path(name_or_path)
-    if path.suffix not in (".yaml", ".yml"):
-        path = DEPT_PROFILE_DIR / f"{name_or_path}.yaml"
-    where = str(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ProfileError("找不到部门整体评分规则", where=where,
-                           hint="可用：" + "、".join(p.stem for p in DEPT_PROFILE_DIR.glob("*.yaml"))) from None
+    data, where = read_profile_yaml(name_or_path, DEPT_PROFILE_DIR, "部门整体评分规则")
     inds = []
     for i, raw in enumerate(data.get("indicators", []), 1):
         rule_raw = raw.get("rule", "manual")
@@ -156,7 +147,7 @@ def load_dept_profile(name_or_path: str) -> DeptProfile:
         inds.append(DeptIndicator(str(raw["level1"]), str(raw["level2"]), str(raw["name"]), float(raw["weight"]),
                                   rule, raw.get("ratio") if rule else None, str(raw.get("standard", ""))))
     grades = tuple(sorted((Grade(str(g["label"]), float(g["min"])) for g in data["grades"]), key=lambda g: -g.min))
-    prof = DeptProfile(str(data.get("id", path.stem)), str(data.get("name", "")), str(data.get("source", "")),
+    prof = DeptProfile(str(data.get("id", Path(where).stem)), str(data.get("name", "")), str(data.get("source", "")),
                        float(data["total"]), int(data.get("rounding", 2)), dict(data.get("bases", {})), tuple(inds),
                        grades, where)
     if abs(sum(i.weight for i in inds) - prof.total) > 1e-9:

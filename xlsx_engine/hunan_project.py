@@ -20,10 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from .errors import DataError, ProfileError
-from .profile import PROFILE_DIR, Grade
+from .profile import PROFILE_DIR, Grade, read_profile_yaml
 from .record import Cell, _amount, _number, _Problems, _text, read_data_file
 from .xlmath import is_number, xround, xtext
 
@@ -100,25 +99,13 @@ def load_hunan_profile(name_or_path: str) -> HunanProfile:
     Raises:
         ProfileError: unknown id, malformed file, grades or indicator lists wrong.
     """
-    path = Path(name_or_path)
-    if path.suffix not in (".yaml", ".yml"):
-        path = HUNAN_PROFILE_DIR / f"{name_or_path}.yaml"
-    where = str(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ProfileError("找不到湖南项目自评报告的评分规则", where=where,
-                           hint="可用：" + "、".join(hunan_profile_ids())) from None
-    except yaml.YAMLError as exc:
-        raise ProfileError(f"YAML 格式错误：{exc}", where=where) from None
-    if not isinstance(data, dict):
-        raise ProfileError("评分规则文件应为键值结构", where=where)
+    data, where = read_profile_yaml(name_or_path, HUNAN_PROFILE_DIR, "湖南项目自评报告的评分规则")
     try:
         level1 = tuple(HnLevel1(str(x["name"]), tuple(str(n) for n in x.get("level2", [])),
                                 bool(x.get("satisfaction", False))) for x in data["level1"])
         grades = tuple(sorted((Grade(str(g["label"]), float(g["min"])) for g in data["grades"]),
                               key=lambda g: -g.min))
-        prof = HunanProfile(str(data.get("id", path.stem)), str(data.get("name", "")), str(data.get("source", "")),
+        prof = HunanProfile(str(data.get("id", Path(where).stem)), str(data.get("name", "")), str(data.get("source", "")),
                             float(data.get("total", 100)), tuple(str(t) for t in data["eval_types"]),
                             tuple(str(s) for s in data["fund_sources"]), level1, grades,
                             int(data.get("rounding", 2)), where)

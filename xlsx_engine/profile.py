@@ -140,6 +140,36 @@ def _merge(base: dict, override: dict) -> dict:
     return out
 
 
+def read_profile_yaml(name_or_path: str, directory: Path, what: str) -> tuple[dict, str]:
+    """Read a rules file given by id (``<directory>/<id>.yaml``) or by path.
+
+    Args:
+        name_or_path: a profile id or a .yaml path.
+        directory: where ids are looked up.
+        what: the kind of rules, for messages (e.g. "部门整体评分规则").
+
+    Returns:
+        (the mapping, the file path as text).
+
+    Raises:
+        ProfileError: missing file, YAML error, or not a mapping.
+    """
+    path = Path(name_or_path)
+    if path.suffix not in (".yaml", ".yml"):
+        path = directory / f"{name_or_path}.yaml"
+    where = str(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ProfileError(f"找不到{what}", where=where,
+                           hint="可用：" + "、".join(sorted(p.stem for p in directory.glob("*.yaml")))) from None
+    except yaml.YAMLError as exc:
+        raise ProfileError(f"YAML 格式错误：{exc}", where=where) from None
+    if not isinstance(data, dict):
+        raise ProfileError("评分规则文件应为键值结构", where=where)
+    return data, where
+
+
 def _load_raw(path: Path, seen: tuple[str, ...] = ()) -> dict:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
