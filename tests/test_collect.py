@@ -163,3 +163,24 @@ def test_cli_collect(returned, tmp_path, capsys):
     assert "无法读取 1 个" in text.out and "broken.xlsx" in text.err
     assert main(["collect", str(folder), "-o", str(out)]) == 2          # never overwrite without --force
     assert main(["collect", str(tmp_path / "nope"), "-o", str(tmp_path / "y.xlsx")]) == 2
+
+
+def test_collection_report_figures_come_from_the_collection(returned, tmp_path):
+    import docx as python_docx
+
+    from xlsx_engine.collect_report import collection_context
+    folder, _ = returned
+    out = tmp_path / "汇总报告.docx"
+    assert main(["collect", str(folder), "-o", str(tmp_path / "汇总.xlsx"), "--report", str(out)]) == 0
+    items = collect(folder)
+    ctx = collection_context(items)
+    doc = python_docx.Document(out)
+    text = "\n".join(p.text for p in doc.paragraphs)
+    assert f"本次共回收自评表{ctx['n']['files']}个" in text and f"无法读取{ctx['n']['unreadable']}个" in text
+    assert ctx["n"]["unreadable"] == 1 and "broken.xlsx" in text
+    good = [i for i in items if not i.error]
+    assert ctx["n"]["projects"] == len(good) and ctx["totals"]["budget"] == round(sum(i.budget for i in good), 2)
+    rows = doc.tables[0].rows
+    assert len(rows) == 1 + len({i.unit for i in good})                  # header + one row per unit
+    assert "公式被替换" in text                                          # the tampered 总分 is among the problems
+    assert main(["collect", str(folder), "-o", str(tmp_path / "b.xlsx"), "--report", str(tmp_path / "x.pdf")]) == 2

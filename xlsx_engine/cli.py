@@ -274,7 +274,8 @@ def bulk_command(master_file, outdir, by, jobs, force, narrative, docx) -> None:
 @click.option("--jobs", "-j", type=int, default=0, show_default=True, help="并行进程数（0 = CPU 核数）")
 @click.option("--force", is_flag=True, help="汇总表已存在时覆盖")
 @click.option("--json", "as_json", is_flag=True, help="另以 JSON 输出汇总结果")
-def collect_command(folder, output, jobs, force, as_json) -> None:
+@click.option("--report", default=None, help="同时生成回收汇总报告（.docx、.md 或 .txt）")
+def collect_command(folder, output, jobs, force, as_json, report) -> None:
     """回收：读取文件夹中所有交回的自评表，校验、重新评分，写出汇总表（含问题清单和图表）。"""
     from tqdm import tqdm
     from .bulk import cpu_count
@@ -284,18 +285,26 @@ def collect_command(folder, output, jobs, force, as_json) -> None:
         raise JxzpError("汇总表应以 .xlsx 结尾", where=output)
     if out.exists() and not force:
         raise JxzpError("汇总表已存在，未覆盖", where=output, hint="换一个文件名，或加 --force 覆盖")
+    if report and Path(report).suffix.lower() not in (".docx", ".md", ".txt"):
+        raise JxzpError("汇总报告应以 .docx、.md 或 .txt 结尾", where=report)
+    if report and Path(report).exists() and not force:
+        raise JxzpError("汇总报告已存在，未覆盖", where=report, hint="换一个文件名，或加 --force 覆盖")
     jobs = cpu_count() if jobs == 0 else max(1, jobs)
     folder_path = Path(folder)
     total = len(iter_workbooks(folder_path)) if folder_path.is_dir() else 0
     with tqdm(total=total, unit="个", desc="回收", disable=not sys.stderr.isatty(), leave=False) as bar:
         items = collect(folder_path, jobs=jobs, progress=bar.update)
     write_summary(items, out)
+    if report:
+        from .collect_report import write_collection_report
+        write_collection_report(items, report)
     s = summarise(items)
     if as_json:
         click.echo(json.dumps(s, ensure_ascii=False, indent=2))
     else:
         click.echo(f"已汇总 {s['已读取']} 个自评表（无法读取 {s['无法读取']} 个），发现错误 {s['错误']} 项、警告 {s['警告']} 项；"
-                   f"等次：" + "，".join(f"{k} {v}" for k, v in s["等次"].items()) + f"。汇总表：{out}")
+                   f"等次：" + "，".join(f"{k} {v}" for k, v in s["等次"].items()) + f"。汇总表：{out}"
+                   + (f"；汇总报告：{report}" if report else ""))
         for it in items:
             if it.error:
                 click.echo(f"  无法读取：{it.error}", err=True)
