@@ -10,12 +10,8 @@ seeds' hand-written reports do (seed 000: 83 % vs 61.7 %; seed 004: 269 万元 v
 from __future__ import annotations
 
 import io
-import os
 import re
-import shutil
-import signal
 import subprocess
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -34,6 +30,7 @@ from xlsx_engine.textfilters import (FilterError, amount, cncount, cndate, cnnum
                                      rmb, section, sentence, unnumber, wan)
 from xlsx_engine.writeback import password_hash, patch_workbook, sheet_rows, write_back
 from xlsx_engine.xlmath import is_number, xround
+from xlsx_engine.recalc import convert_files
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "tests" / "data" / "seeds"
@@ -585,27 +582,10 @@ def test_write_back_refuses_what_is_not_a_workbook(tmp_path):
     assert bad.read_bytes() == b"not a zip"
 
 
-def _soffice_convert(soffice: str, files: list[Path], outdir: Path, fmt: str = "pdf") -> None:
-    """Convert with a private LibreOffice profile; kill only our own process group on timeout."""
-    profile = Path(tempfile.mkdtemp(prefix="jxzp-lo-"))
-    try:
-        proc = subprocess.Popen([soffice, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--invisible",
-                                 "--norestore", "--convert-to", fmt, "--outdir", str(outdir), *map(str, files)],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-        try:
-            proc.communicate(timeout=240)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-            raise
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
-
-
 def test_written_back_workbook_opens_in_libreoffice(seed004_workbook, narrator, soffice, tmp_path):
     _write_summary(seed004_workbook, narrator)
     out = tmp_path / "pdf"
-    _soffice_convert(soffice, [seed004_workbook], out)
+    convert_files([seed004_workbook], out, "pdf", soffice=soffice)
     pdf = out / "seed004.pdf"
     assert pdf.exists()
     text = re.sub(r"\s+", "", subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,

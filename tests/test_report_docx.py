@@ -5,12 +5,8 @@ templates, sandboxing and error messages of .docx templates; reproducibility of 
 from __future__ import annotations
 
 import io
-import os
 import re
-import shutil
-import signal
 import subprocess
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -19,6 +15,7 @@ import pytest
 
 from xlsx_engine.narrative import Narrator, NarrativeError, from_data_file
 from xlsx_engine.report_docx import multi_docx, render_docx, report_docx, write_docx
+from xlsx_engine.recalc import convert_files
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "tests" / "data" / "seeds"
@@ -32,23 +29,6 @@ SEED004_INFO = {"评价类型": "项目完成结果评价", "评价方式": "部
 
 def seed(name: str, extra: dict | None = None):
     return from_data_file(SEEDS / f"{name}.yaml", extra=extra)
-
-
-def _soffice_pdf(soffice: str, files: list[Path], outdir: Path) -> None:
-    """One LibreOffice run with a private profile; on timeout kill only our own process group."""
-    profile = Path(tempfile.mkdtemp(prefix="jxzp-lo-"))
-    try:
-        proc = subprocess.Popen([soffice, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--invisible",
-                                 "--norestore", "--convert-to", "pdf", "--outdir", str(outdir), *map(str, files)],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-        try:
-            proc.communicate(timeout=240)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-            raise
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def pdf_text(pdf: Path) -> str:
@@ -67,7 +47,7 @@ def rendered(tmp_path_factory, soffice):
     paths = {"single": out / "single.docx", "multi": out / "multi.docx"}
     write_docx(paths["single"], single)
     write_docx(paths["multi"], multi)
-    _soffice_pdf(soffice, list(paths.values()), out)
+    convert_files(list(paths.values()), out, "pdf", soffice=soffice)
     texts = {k: pdf_text(out / f"{k}.pdf") for k in paths}
     return {"paths": paths, "text": texts, "summary": summary, "multi_ctx": ctx}
 

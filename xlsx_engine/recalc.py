@@ -259,6 +259,44 @@ def recalc_files(
     return {path: targets[slot[key]] for path, key in zip(given, keys)}
 
 
+def convert_files(
+    paths: Sequence[PathLike],
+    outdir: PathLike,
+    target: str = "pdf",
+    *,
+    timeout: float = 240,
+    soffice: Optional[str] = None,
+) -> Dict[Path, Path]:
+    """Convert documents (e.g. .docx or .xlsx to ``pdf``, .xlsx to ``xls``) in one soffice process.
+
+    Same safeguards as :func:`recalc_files`: a private throw-away profile and ``HOME``, and the
+    process group killed on timeout. No recalculation setting and no staging: outputs are named
+    after the inputs' stems.
+
+    Returns:
+        ``{input: output}``.
+
+    Raises:
+        RecalcError: LibreOffice is missing, timed out, or did not produce an output.
+    """
+    exe = soffice or find_soffice()
+    if exe is None:
+        raise RecalcError("LibreOffice (soffice) not found; tried " + ", ".join(SOFFICE_CANDIDATES))
+    inputs = [Path(p).resolve() for p in paths]
+    out_root = Path(outdir).resolve()
+    out_root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="jxzp_convert_") as tmp_name:
+        profile_dir = Path(tmp_name) / "profile"
+        (profile_dir / "user").mkdir(parents=True)
+        report = _run_soffice(exe, inputs, out_root, profile_dir, dict(os.environ, HOME=tmp_name), timeout, target)
+    ext = target.split(":", 1)[0]
+    outputs = {src: out_root / f"{src.stem}.{ext}" for src in inputs}
+    missing = [str(src) for src, out in outputs.items() if not out.exists()]
+    if missing:
+        raise RecalcError(f"LibreOffice did not convert to {ext}: {', '.join(missing)}\n{report}")
+    return {Path(p): outputs[src] for p, src in zip(paths, inputs)}
+
+
 def _convert_chunk(
     exe: str,
     files: List[Path],
@@ -296,8 +334,9 @@ def _run_soffice(
     profile_dir: Path,
     env: Dict[str, str],
     timeout: float,
+    target: str = XLSX_CONVERT_TARGET,
 ) -> str:
-    """Run one ``soffice --convert-to`` process.
+    """Run one ``soffice --convert-to`` process (``target``: a filter such as ``pdf`` or ``xls``).
 
     soffice is started in a new session so that it and all its children
     (``oosplash`` -> ``soffice.bin``) can be killed as one process group on
@@ -319,7 +358,7 @@ def _run_soffice(
         "--nodefault",
         "--nolockcheck",
         "--convert-to",
-        XLSX_CONVERT_TARGET,
+        target,
         "--outdir",
         str(conv_dir),
         *(str(f) for f in files),
