@@ -186,6 +186,13 @@ def _num_text(value: float) -> str:
     return qty(value)
 
 
+def year_of(value: Any) -> int | str | None:
+    """A 年度 cell as the text shows it: 2023.0 -> 2023; other text as typed; empty -> None."""
+    if is_number(value) and float(value) == int(value):
+        return int(value)
+    return as_text(value) or None
+
+
 def as_lines(value: Any) -> list[str]:
     """A text or a list of texts as a list of non-empty strings."""
     if value is None:
@@ -428,7 +435,7 @@ def project_context(inp: ProjectInput) -> tuple[dict, list[Finding]]:
     for text in r.problems:
         warn("check", f"自评表校验：{text.rstrip('；')}")
 
-    year = int(rec.year) if is_number(rec.year) and float(rec.year) == int(rec.year) else (as_text(rec.year) or None)
+    year = year_of(rec.year)
     ctx = {
         "project": {"name": name, "year": year, "department": as_text(rec.department) or None,
                     "unit": as_text(rec.unit) or None, "profile_id": p.id, "profile_name": p.name},

@@ -48,6 +48,7 @@ from .narrative import (
     as_text,
     normalize_info,
     warn_funds_only,
+    year_of,
     pending_findings,
 )
 from .record import read_data_file
@@ -348,7 +349,7 @@ def dept_context(inp: DeptInput) -> tuple[dict, list[Finding]]:
     for text in r.problems:
         warn("check", f"部门整体自评表校验：{text.rstrip('；')}")
 
-    year = int(rec.year) if is_number(rec.year) and float(rec.year) == int(rec.year) else (as_text(rec.year) or None)
+    year = year_of(rec.year)
     ctx = {
         "dept": {"name": name, "supervisor": as_text(rec.supervisor) or None, "year": year,
                  "profile_id": p.id, "profile_name": p.name},
@@ -494,7 +495,7 @@ def hnxm_context(inp: HnxmInput) -> tuple[dict, list[Finding]]:
     warn_funds_only(info, warn, "请结合资金到位、支出和各项指标的完成情况具体分析原因")
     for text in r.problems:
         warn("check", f"自评报告表校验：{text.rstrip('；')}")
-    year = int(rec.year) if is_number(rec.year) and float(rec.year) == int(rec.year) else (as_text(rec.year) or None)
+    year = year_of(rec.year)
     ctx = {
         "project": {"name": name, "year": year, "unit": as_text(rec.unit) or None,
                     "department": as_text(rec.department) or None, "leader": as_text(rec.leader) or None,
