@@ -32,7 +32,8 @@ sys.path.insert(0, str(ROOT / "examples"))
 def make_master(n: int, path: Path) -> None:
     """A master with ``n`` projects: the example master's projects repeated with new codes."""
     import make_master as mm
-    from xlsx_engine.master import write_master
+
+    from xlsx_engine.bureau.master import write_master
     base = mm.build()
     rows: dict[str, list[list]] = {k: [] for k in base}
     rows["单位"] = base["单位"]
@@ -51,7 +52,7 @@ def make_master(n: int, path: Path) -> None:
 
 
 def child(master: str, out: str, jobs: int) -> None:
-    from xlsx_engine.bulk import bulk
+    from xlsx_engine.bureau.bulk import bulk
     t = time.perf_counter()
     report = bulk(master, out, jobs=jobs)
     seconds = time.perf_counter() - t
@@ -61,7 +62,7 @@ def child(master: str, out: str, jobs: int) -> None:
 
 
 def collect_child(folder: str, jobs: int) -> None:
-    from xlsx_engine.collect import collect
+    from xlsx_engine.bureau.collect import collect
     t = time.perf_counter()
     items = collect(folder, jobs=jobs)
     print(json.dumps({"n": len(items), "unreadable": sum(1 for i in items if i.error),
@@ -77,12 +78,14 @@ def run_child(master: Path, out: Path, jobs: int) -> dict:
 def baseline_ms(master: Path, samples: int) -> float:
     """openpyxl load-fill-save of the same template, per workbook (median over ``samples``)."""
     import io
+
     from openpyxl import load_workbook
-    from xlsx_engine.bulk import plan_paths
-    from xlsx_engine.filler import Template
-    from xlsx_engine.master import Master
-    from xlsx_engine.profile import load_profile
-    from xlsx_engine.record import record_from_data
+
+    from xlsx_engine.bureau.bulk import plan_paths
+    from xlsx_engine.bureau.master import Master
+    from xlsx_engine.forms.project.profile import load_profile
+    from xlsx_engine.forms.project.record import record_from_data
+    from xlsx_engine.ooxml.filler import Template
     tpl = Template.open(ROOT / "templates" / "xmzc-national.xlsx")
     projects = [p for p in plan_paths([p for p in Master(master).projects() if not isinstance(p, Exception)],
                                       "project") if p.profile == "national"][:samples]

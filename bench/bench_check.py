@@ -9,7 +9,7 @@ Run from the repository root:
 
 What is measured (the workbooks are written once, untimed, into a temporary folder):
 
-* cli      ``python -m xlsx_engine.cli_check check <folder> --json`` in a fresh process, wall clock:
+* cli      ``python -m xlsx_engine.cli.check check <folder> --json`` in a fresh process, wall clock:
            interpreter start, imports, finding the files, checking every one (2 worker processes),
            writing the JSON report. This is the number the issue's ≤ 10 s is about.
 * api/2    ``checks.check_paths([folder])`` in this process (default: 2 worker processes).
@@ -38,9 +38,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from xlsx_engine.checks import ERROR, check_paths          # noqa: E402
-from xlsx_engine.filler import Template                    # noqa: E402
-from xlsx_engine.record import read_data_file, record_from_data  # noqa: E402
+from xlsx_engine.forms.project.record import read_data_file, record_from_data  # noqa: E402
+from xlsx_engine.integrity.checks import ERROR, check_paths  # noqa: E402
+from xlsx_engine.ooxml.filler import Template  # noqa: E402
 
 SOURCES = [ROOT / "examples" / "2023-城乡医疗救助补助资金.yaml", ROOT / "examples" / "2023-医保基金监管专项.yaml",
            ROOT / "tests" / "data" / "seeds" / "seed003-p1.yaml", ROOT / "tests" / "data" / "seeds" / "seed004.yaml"]
@@ -76,7 +76,7 @@ def time_cli(folder: Path) -> tuple[float, dict]:
     env = {k: v for k, v in os.environ.items() if k != "JXZP_DEBUG"}
     env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "xlsx_engine.cli_check", "check", str(folder), "--json"],
+    proc = subprocess.run([sys.executable, "-m", "xlsx_engine.cli.check", "check", str(folder), "--json"],
                           capture_output=True, env=env, timeout=600)
     elapsed = time.perf_counter() - t0
     if proc.returncode not in (0, 1):

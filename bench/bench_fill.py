@@ -44,9 +44,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:           # allow running without PYTHONPATH=.
     sys.path.insert(0, str(ROOT))
 
-import openpyxl                                     # noqa: E402
-from xlsx_engine.filler import Template            # noqa: E402
-from xlsx_engine.record import load_data           # noqa: E402
+import openpyxl  # noqa: E402
+
+from xlsx_engine.forms.project.record import load_data  # noqa: E402
+from xlsx_engine.ooxml.filler import Template  # noqa: E402
 
 DEFAULT_TEMPLATE = ROOT / "templates" / "xmzc-national.xlsx"
 DEFAULT_DATA = ROOT / "examples" / "2023-城乡医疗救助补助资金.yaml"
@@ -130,7 +131,7 @@ def cached_value(xlsx: bytes, sheet: str, ref: str):
         from python_calamine import CalamineWorkbook
     except ImportError:
         return "(python-calamine not installed)"
-    from openpyxl.utils.cell import coordinate_from_string, column_index_from_string
+    from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
     col, row = coordinate_from_string(ref)
     rows = CalamineWorkbook.from_filelike(io.BytesIO(xlsx)).get_sheet_by_name(sheet).to_python()
     try:

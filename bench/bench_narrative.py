@@ -37,8 +37,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from xlsx_engine.narrative import Narrator, from_data_file, from_workbook   # noqa: E402
-from xlsx_engine.report_docx import multi_docx, report_docx, write_docx      # noqa: E402
+from xlsx_engine.narrative.docx import multi_docx, report_docx, write_docx  # noqa: E402
+from xlsx_engine.narrative.engine import Narrator, from_data_file, from_workbook  # noqa: E402
 
 DEFAULT_DATA = ROOT / "examples" / "2023-城乡医疗救助补助资金.yaml"
 SEEDS = ROOT / "tests" / "data" / "seeds"
@@ -84,9 +84,9 @@ def main(argv=None) -> int:
     inp = from_data_file(args.data, extra=extra)
     with tempfile.TemporaryDirectory(prefix="jxzp-bench-") as tmp:
         if args.workbook:
-            from xlsx_engine.filler import Template
-            from xlsx_engine.builder import template_filename
-            from xlsx_engine.layout import project_layout
+            from xlsx_engine.forms.project.layout import project_layout
+            from xlsx_engine.ooxml.builder import template_filename
+            from xlsx_engine.ooxml.filler import Template
             tpl = Template.open(ROOT / "templates" / template_filename(project_layout(inp.profile.id)))
             path = Path(tmp) / "wb.xlsx"
             tpl.fill_to(inp.record, path)

@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from xlsx_engine.master import write_master  # noqa: E402
+from xlsx_engine.bureau.master import write_master  # noqa: E402
 
 DISTRICTS = ["东城区", "西城区", "南湖区", "北山区", "高新区"]
 DEPARTMENTS = {

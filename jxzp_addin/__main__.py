@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import sys
 
-
-from xlsx_engine.cli import run
+from xlsx_engine.cli.main import run
 
 from .cli_addin import addin_group
 

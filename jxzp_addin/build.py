@@ -30,8 +30,8 @@ from pathlib import Path
 
 from lxml import etree
 
-from xlsx_engine.errors import JxzpError
-from xlsx_engine.safezip import atomic_write_bytes
+from xlsx_engine.kernel.errors import JxzpError
+from xlsx_engine.ooxml.safezip import atomic_write_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
 MACROS_DIR = ROOT / "macros"

@@ -1,6 +1,6 @@
 """``jxzp addin``: build, install and remove the Excel add-in; list its ribbon entry points.
 
-Registered in :mod:`xlsx_engine.cli` with ``cli.add_command(addin_group)``. Errors are
+Registered in :mod:`xlsx_engine.cli.main` with ``cli.add_command(addin_group)``. Errors are
 :class:`~xlsx_engine.errors.JxzpError` (Chinese message, exit code 2 through ``jxzp``'s main).
 Importing this module imports neither xlwings nor pyOpenVBA.
 
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from xlsx_engine.errors import JxzpError
+from xlsx_engine.kernel.errors import JxzpError
 
 
 @click.group("addin")

@@ -22,9 +22,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from xlsx_engine.errors import JxzpError, TemplateError
-from xlsx_engine.reader import parse_name_ref, split_ref
-from xlsx_engine.xlmath import is_number
+from xlsx_engine.kernel.errors import JxzpError, TemplateError
+from xlsx_engine.kernel.xlmath import is_number
+from xlsx_engine.ooxml.reader import parse_name_ref, split_ref
 
 from .registry import Outcome, entry_point
 from .session import Session, a1, com_object, hex_color, now_text, parse_place
@@ -98,7 +98,7 @@ def template_fill(layout, ref: str) -> str | None:
     """The fill the template gives a cell of its main sheet ("#RRGGBB" or None)."""
     from openpyxl.utils import range_boundaries
 
-    from xlsx_engine.builder import HEADER_FILL, INPUT_FILL, TOTAL_FILL
+    from xlsx_engine.ooxml.builder import HEADER_FILL, INPUT_FILL, TOTAL_FILL
     spec = layout.cells.get(ref)
     if spec is None:
         row, col = split_ref(ref)
@@ -157,7 +157,7 @@ def project_layout_of(session: Session, action: str):
 
 def _project_input(session: Session, action: str):
     """The narrative input of the live workbook (its cells, rescored in Python)."""
-    from xlsx_engine.narrative import from_record
+    from xlsx_engine.narrative.engine import from_record
     layout = project_layout_of(session, action)
     return from_record(session.record(layout), layout.profile, source=session.display_name)
 
@@ -175,8 +175,8 @@ def _warnings_text(findings) -> str:
 @entry_point("recalculate", "重新计算", GROUP_TABLE,
              "用 Python 评分程序重新计算本表；被改写的公式按模板恢复，并列出恢复了哪些单元格。")
 def recalculate(session: Session) -> Outcome:
-    from xlsx_engine.layout import CONST, FORMULA
-    from xlsx_engine.tamper import norm_formula
+    from xlsx_engine.forms.project.layout import CONST, FORMULA
+    from xlsx_engine.integrity.tamper import norm_formula
 
     layout = session.layout(same_positions=True)
     sheet_name = layout.sheet
@@ -291,7 +291,7 @@ def _restore_marks(session: Session, sheet) -> list[str]:
 @entry_point("check", "校验", GROUP_TABLE,
              "勾稽校验与防篡改检查：结果写入“校验结果”工作表，有问题的单元格标色（红：错误，黄：警告）。")
 def check(session: Session) -> Outcome:
-    from xlsx_engine.checks import INFO, check_file
+    from xlsx_engine.integrity.checks import INFO, check_file
 
     with session.snapshot() as path:
         report = check_file(path)
@@ -383,8 +383,8 @@ def check(session: Session) -> Outcome:
 @entry_point("summary", "生成综述", GROUP_REPORT,
              "由本表的数据和评分结果生成评价报告综述，写入“综述”工作表（再次生成时替换）。")
 def summary(session: Session) -> Outcome:
-    from xlsx_engine.narrative import render_summary
-    from xlsx_engine.writeback import SHEET_NAME, sheet_rows
+    from xlsx_engine.narrative.engine import render_summary
+    from xlsx_engine.ooxml.writeback import SHEET_NAME, sheet_rows
 
     inp = _project_input(session, "生成综述")
     rendered = render_summary(inp)
@@ -414,7 +414,7 @@ def summary(session: Session) -> Outcome:
 @entry_point("report", "导出自评报告", GROUP_REPORT,
              "生成完整的 Word 自评报告（.docx），保存在本工作簿所在的文件夹。")
 def report(session: Session) -> Outcome:
-    from xlsx_engine.report_docx import report_docx, write_docx
+    from xlsx_engine.narrative.docx import report_docx, write_docx
 
     path = session.require_saved_path()
     inp = _project_input(session, "导出自评报告")
@@ -437,8 +437,8 @@ def report(session: Session) -> Outcome:
 @entry_point("bulk", "批量生成", GROUP_BATCH,
              "由当前打开的总表批量生成每个项目的锁定自评表（每个单位一个文件夹）。")
 def bulk_generate(session: Session) -> Outcome:
-    from xlsx_engine.bulk import bulk
-    from xlsx_engine.master import Master
+    from xlsx_engine.bureau.bulk import bulk
+    from xlsx_engine.bureau.master import Master
 
     with session.snapshot() as master_path:
         total = len(Master(master_path))          # not a master workbook: DataError names what is missing
@@ -463,7 +463,7 @@ def bulk_generate(session: Session) -> Outcome:
 @entry_point("collect", "汇总回收", GROUP_BATCH,
              "选择存放交回自评表的文件夹，逐个校验、重新评分，生成汇总表（与文件夹同级）。")
 def collect_folder(session: Session) -> Outcome:
-    from xlsx_engine.collect import collect, summarise, write_summary
+    from xlsx_engine.bureau.collect import collect, summarise, write_summary
 
     base = session.workbook_path()
     folder = session.ui.choose_folder("选择交回的自评表所在文件夹", base.parent if base else None)

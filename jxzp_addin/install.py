@@ -22,7 +22,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from xlsx_engine.errors import JxzpError
+from xlsx_engine.kernel.errors import JxzpError
 
 from .build import PROJECT_NAME, ROOT, UDF_PYTHON_MODULE
 

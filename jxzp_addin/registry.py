@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xlsx_engine.errors import JxzpError
+from xlsx_engine.kernel.errors import JxzpError
 
 TAG_PATTERN = re.compile(r"^[a-z_]{1,32}$")   #: the same rule the VBA callback enforces
 TITLE = "绩效自评"

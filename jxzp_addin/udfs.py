@@ -2,7 +2,7 @@
 
 The templates never use them: every template computes with native formulas and works without
 Python. These functions give the same numbers as the templates (they call the same Python twin
-of the formulas, :mod:`xlsx_engine.scoring`) for use in one's own analysis sheets::
+of the formulas, :mod:`xlsx_engine.forms.project.scoring`) for use in one's own analysis sheets::
 
     =JXZP_RATE(全年预算数, 全年执行数)                      执行率（预算数为 0 或未填时为“—”）
     =JXZP_SCORE(指标性质, 指标值, 实际完成值, 分值, "national")  一个指标的得分
@@ -21,12 +21,12 @@ from typing import Any
 
 import xlwings as xw
 
-from xlsx_engine.errors import JxzpError
-from xlsx_engine.profile import load_profile
-from xlsx_engine.record import IndicatorRow
-from xlsx_engine.scoring import indicator_score, rate
-from xlsx_engine.targets import normalize_op
-from xlsx_engine.xlmath import is_number, xnum
+from xlsx_engine.forms.project.profile import load_profile
+from xlsx_engine.forms.project.record import IndicatorRow
+from xlsx_engine.forms.project.scoring import indicator_score, rate
+from xlsx_engine.kernel.errors import JxzpError
+from xlsx_engine.kernel.targets import normalize_op
+from xlsx_engine.kernel.xlmath import is_number, xnum
 
 CATEGORY = "绩效自评"
 DEFAULT_PROFILE = "national"
@@ -95,7 +95,7 @@ def JXZP_GRADE(total, profile=DEFAULT_PROFILE):
 @xw.arg("trigger", doc="可选：填总分等单元格，它变化时综述随之重算")
 def JXZP_SUMMARY(caller, trigger=None):
     """本工作簿（由本系统模板生成的自评表）的评价报告综述全文，由表中数据和评分结果生成。"""
-    from xlsx_engine.narrative import from_record, render_summary
+    from xlsx_engine.narrative.engine import from_record, render_summary
 
     from .entry_points import project_layout_of
     from .session import Session

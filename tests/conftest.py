@@ -8,7 +8,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from xlsx_engine.recalc import find_soffice  # noqa: E402
+from xlsx_engine.ooxml.recalc import find_soffice  # noqa: E402
 
 SEEDS = ROOT / "tests" / "data" / "seeds"
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import random
 
-from xlsx_engine.profile import Profile, list_profiles, load_profile
-from xlsx_engine.record import FundLine, Goal, IndicatorRow, ProjectRecord
-from xlsx_engine.targets import OP_EQ, OP_GE, OP_GT, OP_LE, OP_LT, OP_QUAL
+from xlsx_engine.forms.project.profile import Profile, list_profiles, load_profile
+from xlsx_engine.forms.project.record import FundLine, Goal, IndicatorRow, ProjectRecord
+from xlsx_engine.kernel.targets import OP_EQ, OP_GE, OP_GT, OP_LE, OP_LT, OP_QUAL
 
 TARGETS = [0.0, 1.0, 2.0, 3.0, 7.0, 10.0, 90.0, 95.0, 100.0, 108.0, 0.5, 37.5, 1234.56]
 

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from jxzp_addin import build as builder
 from jxzp_addin import install as installer
 from jxzp_addin.cli_addin import addin_group
-from xlsx_engine.errors import JxzpError
+from xlsx_engine.kernel.errors import JxzpError
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -11,12 +11,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_addin_harness import fill_example, overwrite_cells, remote_book, remote_env, serve_formulas  # noqa: F401
+from test_addin_harness import (  # noqa: F401
+    fill_example,
+    overwrite_cells,
+    remote_book,
+    remote_env,
+    serve_formulas,
+)
 
 from jxzp_addin import session as session_module
 from jxzp_addin.registry import dispatch
 from jxzp_addin.session import UI, Session
-from xlsx_engine.errors import JxzpError
+from xlsx_engine.kernel.errors import JxzpError
 
 
 class FakeCOM:

@@ -29,11 +29,11 @@ from test_addin_harness import (
 from jxzp_addin import registry
 from jxzp_addin.entry_points import CHECK_HEADER, MARK_COLORS, SUMMARY_TITLE
 from jxzp_addin.registry import dispatch
-from xlsx_engine.layout import FORMULA, project_layout
-from xlsx_engine.reader import split_ref
-from xlsx_engine.recalc import read_values, recalc_files
-from xlsx_engine.tamper import norm_formula
-from xlsx_engine.xlmath import is_number
+from xlsx_engine.forms.project.layout import FORMULA, project_layout
+from xlsx_engine.integrity.tamper import norm_formula
+from xlsx_engine.kernel.xlmath import is_number
+from xlsx_engine.ooxml.reader import split_ref
+from xlsx_engine.ooxml.recalc import read_values, recalc_files
 
 pytestmark = [pytest.mark.libreoffice, pytest.mark.usefixtures("remote_env")]
 LAYOUT = project_layout("national")
@@ -45,8 +45,8 @@ TYPED_NAME = '=HYPERLINK("http://example.com","点我")'     # what a unit may t
 
 def fill_typed(out: Path) -> Path:
     """A workbook whose text cells hold what Excel would parse if written carelessly."""
-    from xlsx_engine.filler import Template
-    from xlsx_engine.record import load_data
+    from xlsx_engine.forms.project.record import load_data
+    from xlsx_engine.ooxml.filler import Template
     tpl = Template.open(EXAMPLES.parent / "templates" / "xmzc-national.xlsx")
     record = load_data(EXAMPLES / "2023-城乡医疗救助补助资金.yaml", tpl.profile, max_rows=30)
     record.project = TYPED_NAME
@@ -78,7 +78,7 @@ def copy_to(tmp_path: Path, src: Path, name: str | None = None) -> Path:
 
 def expected_values(path: Path):
     """The Python twin's value of every formula cell for the inputs in ``path``."""
-    from xlsx_engine.reader import read_project
+    from xlsx_engine.ooxml.reader import read_project
     rb = read_project(path)
     rec, result = rb.layout.evaluate(rb.record)
     return rb.layout.formula_values(result, rec), result
@@ -197,8 +197,8 @@ def test_recalculate_restores_a_changed_constant(tmp_path, books, soffice):
 @pytest.fixture(scope="module")
 def shipped(tmp_path_factory, soffice):
     """Every shipped template (all forms) with its first formula typed over, recalculated by LibreOffice."""
-    from xlsx_engine.filler import read_custom_properties
-    from xlsx_engine.layout import layout_for_meta
+    from xlsx_engine.forms.project.layout import layout_for_meta
+    from xlsx_engine.ooxml.filler import read_custom_properties
     d = tmp_path_factory.mktemp("shipped")
     made = []
     for template in sorted((EXAMPLES.parent / "templates").glob("*.xlsx")):
@@ -293,8 +293,8 @@ def test_check_of_a_pristine_workbook_finds_nothing(tmp_path, books):
 
 
 def test_original_fills_come_from_the_template_styles():
-    from xlsx_engine.builder import _styles
     from jxzp_addin.entry_points import template_fill
+    from xlsx_engine.ooxml.builder import _styles
     styles = _styles(LAYOUT.form.font, LAYOUT.form.title_font)
     for ref, spec in LAYOUT.cells.items():
         fill = styles[spec.style].get("fill")
@@ -305,8 +305,8 @@ def test_original_fills_come_from_the_template_styles():
 # ============================================================================ 生成综述 / 导出自评报告
 
 def test_summary_writes_the_narrative_sheet_and_replaces_it(tmp_path, books):
-    from xlsx_engine.narrative import from_workbook, render_summary
-    from xlsx_engine.writeback import sheet_rows
+    from xlsx_engine.narrative.engine import from_workbook, render_summary
+    from xlsx_engine.ooxml.writeback import sheet_rows
     path = copy_to(tmp_path, books["filled"])
     book = remote_book(path)
     outcome = dispatch("summary", book)

@@ -27,8 +27,8 @@ import pytest
 from lxml import etree
 
 from jxzp_addin.session import UI
-from xlsx_engine.reader import col_letters, parse_name_ref, split_ref
-from xlsx_engine.recalc import CellError, read_values, recalc_files
+from xlsx_engine.ooxml.reader import col_letters, parse_name_ref, split_ref
+from xlsx_engine.ooxml.recalc import CellError, read_values, recalc_files
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
@@ -213,8 +213,8 @@ def apply_actions(src: str | Path, actions: list[dict], dst: str | Path) -> list
 
 def fill_example(out: Path, example: str = "2023-城乡医疗救助补助资金", profile: str = "national") -> Path:
     """A filled 自评表 from one of the examples (real template, real data)."""
-    from xlsx_engine.filler import Template
-    from xlsx_engine.record import load_data
+    from xlsx_engine.forms.project.record import load_data
+    from xlsx_engine.ooxml.filler import Template
     tpl = Template.open(TEMPLATES / f"xmzc-{profile}.xlsx")
     tpl.fill_to(load_data(EXAMPLES / f"{example}.yaml", tpl.profile, max_rows=len(tpl.layout.indicator_rows)), out)
     return out

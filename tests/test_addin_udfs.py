@@ -7,12 +7,12 @@ import pytest
 from test_addin_harness import fill_example, remote_book, remote_env  # noqa: F401
 
 from jxzp_addin.udfs import JXZP_GRADE, JXZP_RATE, JXZP_SCORE, JXZP_SUMMARY, UDFS
-from xlsx_engine.builder import TEMPLATE_DIR, template_filename
-from xlsx_engine.filler import Template
-from xlsx_engine.layout import project_layout
-from xlsx_engine.profile import list_profiles
-from xlsx_engine.recalc import read_values, recalc_files
-from xlsx_engine.xlmath import is_number
+from xlsx_engine.forms.project.layout import project_layout
+from xlsx_engine.forms.project.profile import list_profiles
+from xlsx_engine.kernel.xlmath import is_number
+from xlsx_engine.ooxml.builder import TEMPLATE_DIR, template_filename
+from xlsx_engine.ooxml.filler import Template
+from xlsx_engine.ooxml.recalc import read_values, recalc_files
 
 SEEDS = range(20)
 
@@ -78,7 +78,7 @@ def test_functions_accept_what_people_type_and_explain_errors():
 
 @pytest.mark.usefixtures("remote_env")
 def test_summary_function_reads_the_calling_workbook(tmp_path):
-    from xlsx_engine.narrative import from_workbook, render_summary
+    from xlsx_engine.narrative.engine import from_workbook, render_summary
     path = fill_example(tmp_path / "a.xlsx")
     book = remote_book(path)
     text = JXZP_SUMMARY(book.sheets["自评表"]["A1"], 94.71)

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from xlsx_engine.bulk import MANIFEST, bulk, safe_name
-from xlsx_engine.cli import main
-from xlsx_engine.filler import read_custom_properties
-from xlsx_engine.master import SHEETS, Master, write_master
-from xlsx_engine.reader import read_project
-from xlsx_engine.recalc import read_values, recalc_files
+from xlsx_engine.bureau.bulk import MANIFEST, bulk, safe_name
+from xlsx_engine.bureau.master import SHEETS, Master, write_master
+from xlsx_engine.cli.main import main
+from xlsx_engine.ooxml.filler import read_custom_properties
+from xlsx_engine.ooxml.reader import read_project
+from xlsx_engine.ooxml.recalc import read_values, recalc_files
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "总表示例.xlsx"

@@ -2,7 +2,7 @@
 
 * Our workbooks: each rule is broken in a filled workbook and the finding must name the cell.
 * Printed tables: a clean Anhui-style table (no findings) is altered one number at a time.
-* The seeds (DOMAIN.md §7) transcribed as printed: every inconsistency a table can show is reported.
+* The seeds (docs/rules.md#seed-errors) transcribed as printed: every inconsistency a table can show is reported.
 * ``jxzp check``: severities, places, Chinese JSON, exit codes 0 / 1 / 2, folders, parallel = serial.
 """
 
@@ -14,11 +14,26 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from test_legacy import build_workbook, load_grid, run
-from xlsx_engine.checks import ERROR, INFO, SEVERITIES, WARNING, Finding, check_file, check_paths, exit_code
-from xlsx_engine.filler import Template
-from xlsx_engine.record import FundLine, Goal, IndicatorRow, ProjectRecord, record_from_data
+
+from xlsx_engine.forms.project.record import (
+    FundLine,
+    Goal,
+    IndicatorRow,
+    ProjectRecord,
+    record_from_data,
+)
+from xlsx_engine.integrity.checks import (
+    ERROR,
+    INFO,
+    SEVERITIES,
+    WARNING,
+    Finding,
+    check_file,
+    check_paths,
+    exit_code,
+)
+from xlsx_engine.ooxml.filler import Template
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
@@ -138,7 +153,7 @@ def test_target_block_and_goals(tmp_path):
 
 
 def test_clean_examples_and_seed_workbooks_only_report_their_data(tmp_path):
-    """Filled seeds: the findings are about what the units typed (DOMAIN.md §7), never about the template."""
+    """Filled seeds: the findings are about what the units typed (docs/rules.md#seed-errors), never about the template."""
     rec, tpl = example_record()
     assert check_file(filled(tmp_path, rec, tpl, "clean.xlsx")).findings == []
     seed = ROOT / "tests" / "data" / "seeds" / "seed004.yaml"
@@ -253,7 +268,7 @@ def test_level1_weight_in_its_label(tmp_path, anhui_spec):
     assert f.place == "Sheet1!B14" and "55" in f.message and "50" in f.message
 
 
-# ============================================================================ the seeds as printed (DOMAIN.md §7)
+# ============================================================================ the seeds as printed (docs/rules.md#seed-errors)
 
 @pytest.fixture(scope="module")
 def seeds(tmp_path_factory) -> dict[str, Path]:

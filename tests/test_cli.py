@@ -24,9 +24,9 @@ import python_calamine
 import yaml
 from lxml import etree
 
-from xlsx_engine.cli import main as cli_main
-from xlsx_engine.layout import FORMULA, project_layout
-from xlsx_engine.profile import list_profiles
+from xlsx_engine.cli.main import main as cli_main
+from xlsx_engine.forms.project.layout import FORMULA, project_layout
+from xlsx_engine.forms.project.profile import list_profiles
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_DIR = ROOT / "templates"
@@ -465,7 +465,7 @@ def test_demo(tmp_path, capsys):
     (["fill", "a.xlsx"], "缺少参数 DATA。"), (["nope"], "没有命令 nope。"), (["check", "--bogus", "x"], "没有选项 --bogus。"),
     (["bulk", "x.xlsx", "--jobs", "z", "-o", "y"], "“z”不是有效的数字"), (["fill", "a", "b"], "缺少选项 -o/--output。")])
 def test_usage_errors_are_in_chinese(capsys, argv, expected):
-    from xlsx_engine.cli import main
+    from xlsx_engine.cli.main import main
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("用法错误：") and expected in err and "Traceback" not in err

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from xlsx_engine.bulk import bulk
-from xlsx_engine.cli import main
-from xlsx_engine.collect import collect, write_summary
-from xlsx_engine.reader import read_project
-from xlsx_engine.recalc import recalc_files
-from xlsx_engine.safezip import parse_xml
+from xlsx_engine.bureau.bulk import bulk
+from xlsx_engine.bureau.collect import collect, write_summary
+from xlsx_engine.cli.main import main
+from xlsx_engine.ooxml.reader import read_project
+from xlsx_engine.ooxml.recalc import recalc_files
+from xlsx_engine.ooxml.safezip import parse_xml
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "总表示例.xlsx"
@@ -143,8 +143,8 @@ def test_summary_figures_equal_the_scorer(returned, tmp_path):
 
 
 def test_unit_text_never_becomes_a_formula(tmp_path):
-    from xlsx_engine.checks import Finding
-    from xlsx_engine.collect import Collected
+    from xlsx_engine.bureau.collect import Collected
+    from xlsx_engine.integrity.checks import Finding
     evil = Collected(path="x.xlsx", unit="=HYPERLINK(\"http://evil\",\"点我\")", code="P1",
                      project="=1+1", profile="national", budget=1.0, spent=1.0, rate=1.0, total=90.0, grade="优",
                      findings=[Finding("警告", "row_check", "A1", "=cmd|' /C calc'!A0")])
@@ -168,7 +168,7 @@ def test_cli_collect(returned, tmp_path, capsys):
 def test_collection_report_figures_come_from_the_collection(returned, tmp_path):
     import docx as python_docx
 
-    from xlsx_engine.collect_report import collection_context
+    from xlsx_engine.narrative.collection import collection_context
     folder, _ = returned
     out = tmp_path / "汇总报告.docx"
     assert main(["collect", str(folder), "-o", str(tmp_path / "汇总.xlsx"), "--report", str(out)]) == 0

@@ -7,15 +7,28 @@ from pathlib import Path
 
 import pytest
 
-from xlsx_engine.builder import TEMPLATE_DIR, render
-from xlsx_engine.department import (DETAIL_ROWS, INCOME, LINES, SANGONG, SANGONG_COLS, DeptRecord, Rule,
-                                    change_rate, dept_evaluate, dept_record_from_data, diff_rate, load_dept_data,
-                                    load_dept_profile, statement_findings)
-from xlsx_engine.department_layout import department_layout
-from xlsx_engine.errors import DataError
-from xlsx_engine.filler import Template
-from xlsx_engine.formulas import ALLOWED_FUNCTIONS, functions_used
-from xlsx_engine.recalc import read_values, recalc_files
+from xlsx_engine.forms.department.layout import department_layout
+from xlsx_engine.forms.department.model import (
+    DETAIL_ROWS,
+    INCOME,
+    LINES,
+    SANGONG,
+    SANGONG_COLS,
+    DeptRecord,
+    Rule,
+    change_rate,
+    dept_evaluate,
+    dept_record_from_data,
+    diff_rate,
+    load_dept_data,
+    load_dept_profile,
+    statement_findings,
+)
+from xlsx_engine.forms.project.formulas import ALLOWED_FUNCTIONS, functions_used
+from xlsx_engine.kernel.errors import DataError
+from xlsx_engine.ooxml.builder import TEMPLATE_DIR, render
+from xlsx_engine.ooxml.filler import Template
+from xlsx_engine.ooxml.recalc import read_values, recalc_files
 
 DATA = Path(__file__).parent / "data" / "department"
 TEMPLATE = TEMPLATE_DIR / "bmzt-dept-hunan.xlsx"
@@ -170,8 +183,8 @@ def _patch_sheet(src: Path, dst: Path, edit) -> None:
 def test_check_handles_department_and_hunan_workbooks(tmp_path, template, data, loader):
     import re
 
-    from xlsx_engine.checks import check_file
-    from xlsx_engine.forms import form_for
+    from xlsx_engine.forms.registry import form_for
+    from xlsx_engine.integrity.checks import check_file
     tpl = Template.open(TEMPLATE_DIR / template)
     clean = tmp_path / "clean.xlsx"
     tpl.fill_to(form_for(tpl.layout.template_id).load_data(data, tpl.profile), clean)

@@ -7,12 +7,12 @@ import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import gen
 import pytest
 
-import gen
-from xlsx_engine.errors import TemplateError
-from xlsx_engine.filler import Template
-from xlsx_engine.record import ProjectRecord
+from xlsx_engine.forms.project.record import ProjectRecord
+from xlsx_engine.kernel.errors import TemplateError
+from xlsx_engine.ooxml.filler import Template
 
 ROOT = Path(__file__).resolve().parent.parent
 NATIONAL = ROOT / "templates" / "xmzc-national.xlsx"
@@ -76,7 +76,7 @@ def test_altered_template_is_refused(tmp_path):
 
 def test_score_refuses_a_name_pointing_at_the_whole_sheet(template, tmp_path):
     """A unit that stretched a name over the whole sheet gets a clear message, not a memory blow-up."""
-    from xlsx_engine.cli import main
+    from xlsx_engine.cli.main import main
 
     data, _ = template.fill_bytes(gen.project(2, "national"))
     src = zipfile.ZipFile(io.BytesIO(data))

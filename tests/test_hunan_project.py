@@ -10,13 +10,8 @@ import openpyxl
 import pytest
 import yaml
 
-from xlsx_engine.builder import INPUT_FILL, TEMPLATE_DIR, build_all, render
-from xlsx_engine.cli import main
-from xlsx_engine.errors import DataError, TemplateError
-from xlsx_engine.filler import Template
-from xlsx_engine.forms import form_for, forms
-from xlsx_engine.formulas import ALLOWED_FUNCTIONS, functions_used
-from xlsx_engine.hunan_layout import (
+from xlsx_engine.cli.main import main
+from xlsx_engine.forms.hunan.layout import (
     MSG,
     HunanLayout,
     hunan_layout,
@@ -24,7 +19,7 @@ from xlsx_engine.hunan_layout import (
     sat_message,
     type_display,
 )
-from xlsx_engine.hunan_project import (
+from xlsx_engine.forms.hunan.model import (
     HnExpense,
     HnFund,
     HnGoal,
@@ -34,9 +29,14 @@ from xlsx_engine.hunan_project import (
     load_hnxm_data,
     load_hunan_profile,
 )
-from xlsx_engine.layout import FORMULA, INPUT, LABEL
-from xlsx_engine.reader import open_workbook
-from xlsx_engine.recalc import read_values, recalc_files
+from xlsx_engine.forms.project.formulas import ALLOWED_FUNCTIONS, functions_used
+from xlsx_engine.forms.project.layout import FORMULA, INPUT, LABEL
+from xlsx_engine.forms.registry import form_for, forms
+from xlsx_engine.kernel.errors import DataError, TemplateError
+from xlsx_engine.ooxml.builder import INPUT_FILL, TEMPLATE_DIR, build_all, render
+from xlsx_engine.ooxml.filler import Template
+from xlsx_engine.ooxml.reader import open_workbook
+from xlsx_engine.ooxml.recalc import read_values, recalc_files
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "tests" / "data" / "hunan" / "seed000.yaml"
@@ -341,7 +341,7 @@ def test_libreoffice_equals_python(soffice, tmp_path):
 
 
 def test_profile_is_validated(tmp_path):
-    from xlsx_engine.errors import ProfileError
+    from xlsx_engine.kernel.errors import ProfileError
     raw = yaml.safe_load((ROOT / "templates" / "profiles" / "hunan" / "hunan-project.yaml").read_text(encoding="utf-8"))
     bad = copy_with(raw, grades=[{"label": "优", "min": 90}, {"label": "差", "min": 10}])
     with pytest.raises(ProfileError, match="最低一档 min 应为 0"):

@@ -16,14 +16,23 @@ import pytest
 import yaml
 from openpyxl.utils import range_boundaries
 
-from xlsx_engine.checks import ERROR, check_file
-from xlsx_engine.cli import main as cli_main
-from xlsx_engine.filler import Template
-from xlsx_engine.legacy import PCell, actual_value, map_source, match_level, norm, rate_value, read_tables, \
-    to_data, to_record
-from xlsx_engine.profile import load_profile
-from xlsx_engine.record import record_from_data
-from xlsx_engine.tamper import open_package
+from xlsx_engine.cli.main import main as cli_main
+from xlsx_engine.forms.project.profile import load_profile
+from xlsx_engine.forms.project.record import record_from_data
+from xlsx_engine.integrity.checks import ERROR, check_file
+from xlsx_engine.integrity.legacy import (
+    PCell,
+    actual_value,
+    map_source,
+    match_level,
+    norm,
+    rate_value,
+    read_tables,
+    to_data,
+    to_record,
+)
+from xlsx_engine.integrity.tamper import open_package
+from xlsx_engine.ooxml.filler import Template
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "check"
@@ -74,8 +83,8 @@ def build_workbook(spec: dict, out: Path, *, down: int = 0, right: int = 0, blan
 
 def run(capsys, *args: str) -> tuple[int, str, str]:
     capsys.readouterr()
-    import xlsx_engine.cli as core
-    from xlsx_engine.cli_check import check_command, import_command
+    import xlsx_engine.cli.main as core
+    from xlsx_engine.cli.check import check_command, import_command
     core.cli.add_command(check_command)
     core.cli.add_command(import_command)
     code = cli_main(list(args))

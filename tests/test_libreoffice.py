@@ -11,16 +11,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import gen
 import pytest
 
-import gen
-from xlsx_engine.builder import TEMPLATE_DIR, template_filename
-from xlsx_engine.filler import Template
-from xlsx_engine.layout import FORMULA, project_layout
-from xlsx_engine.profile import list_profiles
-from xlsx_engine.reader import RESULT_NAMES, read_project
-from xlsx_engine.recalc import read_values, recalc_files
-from xlsx_engine.record import load_data
+from xlsx_engine.forms.project.layout import FORMULA, project_layout
+from xlsx_engine.forms.project.profile import list_profiles
+from xlsx_engine.forms.project.record import load_data
+from xlsx_engine.ooxml.builder import TEMPLATE_DIR, template_filename
+from xlsx_engine.ooxml.filler import Template
+from xlsx_engine.ooxml.reader import RESULT_NAMES, read_project
+from xlsx_engine.ooxml.recalc import read_values, recalc_files
 
 pytestmark = pytest.mark.libreoffice
 

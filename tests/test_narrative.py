@@ -18,19 +18,46 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from xlsx_engine.errors import WorkbookError
-from xlsx_engine.filler import Template
-from xlsx_engine.narrative import (Narrator, NarrativeError, from_data_file, from_record, from_workbook,
-                                   parse_blocks, project_context)
-from xlsx_engine.profile import load_profile
-from xlsx_engine.reader import read_project
-from xlsx_engine.record import load_data
-from xlsx_engine.scoring import is_active
-from xlsx_engine.textfilters import (FilterError, amount, cncount, cndate, cnnum, enum, num, pct, pending, qty,
-                                     rmb, section, sentence, unnumber, wan)
-from xlsx_engine.writeback import password_hash, patch_workbook, sheet_rows, write_back
-from xlsx_engine.xlmath import is_number, xround
-from xlsx_engine.recalc import convert_files
+from xlsx_engine.forms.project.profile import load_profile
+from xlsx_engine.forms.project.record import load_data
+from xlsx_engine.forms.project.scoring import is_active
+from xlsx_engine.kernel.errors import WorkbookError
+from xlsx_engine.kernel.textfilters import (
+    FilterError,
+    amount,
+    cncount,
+    cndate,
+    cnnum,
+    enum,
+    num,
+    pct,
+    pending,
+    qty,
+    rmb,
+    section,
+    sentence,
+    unnumber,
+    wan,
+)
+from xlsx_engine.kernel.xlmath import is_number, xround
+from xlsx_engine.narrative.engine import (
+    NarrativeError,
+    Narrator,
+    from_data_file,
+    from_record,
+    from_workbook,
+    parse_blocks,
+    project_context,
+)
+from xlsx_engine.ooxml.filler import Template
+from xlsx_engine.ooxml.reader import read_project
+from xlsx_engine.ooxml.recalc import convert_files
+from xlsx_engine.ooxml.writeback import (
+    password_hash,
+    patch_workbook,
+    sheet_rows,
+    write_back,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "tests" / "data" / "seeds"
@@ -434,7 +461,7 @@ def test_blocks_markdown_and_text():
                           "| c | d |\n| --- | --- |\n| 3 | 4 |\n")
     assert [b.kind for b in blocks] == ["heading", "para", "heading", "table", "table"]
     assert blocks[3].rows == [["a", "b"], ["1", "2"]] and blocks[4].rows == [["c", "d"], ["3", "4"]]
-    from xlsx_engine.narrative import blocks_to_markdown, blocks_to_text
+    from xlsx_engine.narrative.engine import blocks_to_markdown, blocks_to_text
     assert "| a | b |\n| --- | --- |\n| 1 | 2 |" in blocks_to_markdown(blocks)
     assert blocks_to_text(blocks).splitlines()[:2] == ["一、甲", "\u3000\u3000正文一"]
 
@@ -599,8 +626,8 @@ def test_written_back_workbook_opens_in_libreoffice(seed004_workbook, narrator, 
 
 @pytest.fixture(scope="module")
 def cli_main():
-    from xlsx_engine.cli import cli, main
-    from xlsx_engine.cli_narrative import narrative_command
+    from xlsx_engine.cli.main import cli, main
+    from xlsx_engine.cli.narrative import narrative_command
     cli.add_command(narrative_command)
     return main
 

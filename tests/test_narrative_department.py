@@ -13,15 +13,22 @@ from pathlib import Path
 import pytest
 import yaml
 
-from xlsx_engine.builder import TEMPLATE_DIR
-from xlsx_engine.cli import cli, main
-from xlsx_engine.cli_department import COMMANDS, dept_narrative_command, hnxm_narrative_command
-from xlsx_engine.department import SANGONG_COLS, DeptRecord, load_dept_data, load_dept_profile
-from xlsx_engine.filler import Template
-from xlsx_engine.hunan_layout import hunan_layout
-from xlsx_engine.hunan_project import load_hnxm_data, load_hunan_profile
-from xlsx_engine.narrative import NarrativeError, Narrator, Rendered
-from xlsx_engine.narrative_department import (
+from xlsx_engine.cli.department import (
+    COMMANDS,
+    dept_narrative_command,
+    hnxm_narrative_command,
+)
+from xlsx_engine.cli.main import cli, main
+from xlsx_engine.forms.department.model import (
+    SANGONG_COLS,
+    DeptRecord,
+    load_dept_data,
+    load_dept_profile,
+)
+from xlsx_engine.forms.hunan.layout import hunan_layout
+from xlsx_engine.forms.hunan.model import load_hnxm_data, load_hunan_profile
+from xlsx_engine.kernel.xlmath import is_number, xround
+from xlsx_engine.narrative.department import (
     dept_from_record,
     hnxm_from_record,
     load_dept_input,
@@ -30,8 +37,10 @@ from xlsx_engine.narrative_department import (
     render_hnxm_summary,
     summary_sections,
 )
-from xlsx_engine.reader import open_workbook
-from xlsx_engine.xlmath import is_number, xround
+from xlsx_engine.narrative.engine import NarrativeError, Narrator, Rendered
+from xlsx_engine.ooxml.builder import TEMPLATE_DIR
+from xlsx_engine.ooxml.filler import Template
+from xlsx_engine.ooxml.reader import open_workbook
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPT = ROOT / "tests" / "data" / "department"
@@ -257,7 +266,7 @@ def test_hnxm_summary_reports_an_expense_mismatch():
     data = yaml.safe_load(SEED000.read_text(encoding="utf-8"))
     data["支出明细"][1]["实际支出数"] = 2300
     data.pop("支出合计")
-    from xlsx_engine.hunan_project import hnxm_record_from_data
+    from xlsx_engine.forms.hunan.model import hnxm_record_from_data
     rec = hnxm_record_from_data(data, HP, "x", hunan_layout("hunan-project").row_counts)
     inp = hnxm_from_record(rec, HP)
     text = render_hnxm_summary(inp).text()

@@ -1,4 +1,4 @@
-"""Tests for xlsx_engine.recalc: forced LibreOffice recalculation and read-back.
+"""Tests for xlsx_engine.ooxml.recalc: forced LibreOffice recalculation and read-back.
 
 Tests that start LibreOffice are marked ``libreoffice`` and skipped when soffice
 is not installed.  Every workbook they recalculate carries deliberately WRONG
@@ -16,8 +16,8 @@ import pytest
 from lxml import etree
 from openpyxl.workbook.defined_name import DefinedName
 
-from xlsx_engine import recalc
-from xlsx_engine.recalc import (
+from xlsx_engine.ooxml import recalc
+from xlsx_engine.ooxml.recalc import (
     CellError,
     RecalcError,
     find_soffice,

@@ -13,9 +13,9 @@ from pathlib import Path
 import docx
 import pytest
 
-from xlsx_engine.narrative import Narrator, NarrativeError, from_data_file
-from xlsx_engine.report_docx import multi_docx, render_docx, report_docx, write_docx
-from xlsx_engine.recalc import convert_files
+from xlsx_engine.narrative.docx import multi_docx, render_docx, report_docx, write_docx
+from xlsx_engine.narrative.engine import NarrativeError, Narrator, from_data_file
+from xlsx_engine.ooxml.recalc import convert_files
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "tests" / "data" / "seeds"

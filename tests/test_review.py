@@ -14,16 +14,9 @@ import pytest
 import yaml
 from openpyxl import Workbook, load_workbook
 
-from xlsx_engine.builder import TEMPLATE_DIR
-from xlsx_engine.bulk import bulk
-from xlsx_engine.errors import DataError, ProfileError
-from xlsx_engine.filler import Template
-from xlsx_engine.forms import form_for
-from xlsx_engine.formulas import ALLOWED_FUNCTIONS, functions_used
-from xlsx_engine.master import write_master
-from xlsx_engine.reader import read_project
-from xlsx_engine.recalc import read_values, recalc_files
-from xlsx_engine.review import (
+from xlsx_engine.bureau.bulk import bulk
+from xlsx_engine.bureau.master import write_master
+from xlsx_engine.bureau.review import (
     CHECK,
     NO,
     NOT_FOUND,
@@ -47,6 +40,13 @@ from xlsx_engine.review import (
     working_days_late,
     write_review,
 )
+from xlsx_engine.forms.project.formulas import ALLOWED_FUNCTIONS, functions_used
+from xlsx_engine.forms.registry import form_for
+from xlsx_engine.kernel.errors import DataError, ProfileError
+from xlsx_engine.ooxml.builder import TEMPLATE_DIR
+from xlsx_engine.ooxml.filler import Template
+from xlsx_engine.ooxml.reader import read_project
+from xlsx_engine.ooxml.recalc import read_values, recalc_files
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "review"
@@ -481,8 +481,8 @@ def _formula_refs(path: Path):
 # ----------------------------------------------------------------------------- command line
 
 def test_cli_review(collected, tmp_path, capsys):
-    from xlsx_engine.cli import cli, main
-    from xlsx_engine.cli_review import review_command
+    from xlsx_engine.cli.main import cli, main
+    from xlsx_engine.cli.review import review_command
     if "review" not in cli.commands:
         cli.add_command(review_command)
     _, folder, _ = collected

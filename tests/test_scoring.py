@@ -6,12 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from xlsx_engine.errors import ProfileError
-from xlsx_engine.layout import project_layout
-from xlsx_engine.profile import load_profile, parse_profile
-from xlsx_engine.record import FundLine, IndicatorRow, ProjectRecord, load_data
-from xlsx_engine.scoring import NA, evaluate, fund_score, indicator_score
-from xlsx_engine.xlmath import xround, xtext
+from xlsx_engine.forms.project.layout import project_layout
+from xlsx_engine.forms.project.profile import load_profile, parse_profile
+from xlsx_engine.forms.project.record import (
+    FundLine,
+    IndicatorRow,
+    ProjectRecord,
+    load_data,
+)
+from xlsx_engine.forms.project.scoring import NA, evaluate, fund_score, indicator_score
+from xlsx_engine.kernel.errors import ProfileError
+from xlsx_engine.kernel.xlmath import xround, xtext
 
 SEEDS = Path(__file__).parent / "data" / "seeds"
 NAT = load_profile("national")
@@ -172,7 +177,7 @@ def test_profile_validation_and_extends(tmp_path):
 
 def test_report_figures_are_checked_against_the_table():
     """Seed 004's text says 269 万元 where its own table says 108; the printed 总分 98 agrees."""
-    from xlsx_engine.statements import compare, project_findings
+    from xlsx_engine.kernel.statements import compare, project_findings
     p = load_profile("ningxia-jinfeng")
     rec = load_data(SEEDS / "seed004.yaml", p)
     assert rec.stated == {"全年预算数": 269, "全年执行数": 269, "总分": 98}

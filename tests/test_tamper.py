@@ -18,12 +18,12 @@ import pytest
 import yaml
 from lxml import etree
 
-from xlsx_engine.checks import ERROR, INFO, WARNING, check_file, exit_code
-from xlsx_engine.filler import Template
-from xlsx_engine.layout import project_layout
-from xlsx_engine.profile import list_profiles
-from xlsx_engine.reader import col_index, col_letters, read_project
-from xlsx_engine.record import record_from_data
+from xlsx_engine.forms.project.layout import project_layout
+from xlsx_engine.forms.project.profile import list_profiles
+from xlsx_engine.forms.project.record import record_from_data
+from xlsx_engine.integrity.checks import ERROR, INFO, WARNING, check_file, exit_code
+from xlsx_engine.ooxml.filler import Template
+from xlsx_engine.ooxml.reader import col_index, col_letters, read_project
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
@@ -254,7 +254,7 @@ def test_shared_formulas_and_shared_strings_are_read(filled, tmp_path):
 
 @pytest.mark.libreoffice
 def test_workbook_resaved_by_libreoffice_has_no_errors(filled, tmp_path, soffice):
-    from xlsx_engine.recalc import recalc_files
+    from xlsx_engine.ooxml.recalc import recalc_files
     out = recalc_files([filled], tmp_path / "lo", strip_cached=True, soffice=soffice)[filled]
     report = check_file(out)
     assert report.kind == "本系统模板"
@@ -580,7 +580,7 @@ def test_saved_in_the_old_binary_format(tmp_path, suffix):
 
 @pytest.mark.libreoffice
 def test_saved_as_xls_by_libreoffice(filled, tmp_path, soffice):
-    from xlsx_engine.recalc import convert_files
+    from xlsx_engine.ooxml.recalc import convert_files
     out = convert_files([filled], tmp_path, "xls", soffice=soffice)[filled]
     assert out == tmp_path / "clean.xls" and out.exists()
     report = check_file(out)
@@ -612,8 +612,8 @@ def test_total_typed_over_in_every_profile(profile, tmp_path):
 
 def test_engine_written_summary_sheet_is_not_tampering(filled, tmp_path):
     """jxzp narrative --write-back adds a protected 综述 sheet: that is ours, not an alteration."""
-    from xlsx_engine.narrative import Narrator, from_workbook
-    from xlsx_engine.writeback import write_back
+    from xlsx_engine.narrative.engine import Narrator, from_workbook
+    from xlsx_engine.ooxml.writeback import write_back
 
     path = tmp_path / "with-summary.xlsx"
     shutil.copy(filled, path)

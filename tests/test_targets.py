@@ -1,6 +1,12 @@
 import pytest
 
-from xlsx_engine.targets import TargetSyntaxError, looks_like_target, normalize_op, parse_quantity, parse_target
+from xlsx_engine.kernel.targets import (
+    TargetSyntaxError,
+    looks_like_target,
+    normalize_op,
+    parse_quantity,
+    parse_target,
+)
 
 
 @pytest.mark.parametrize("text,op,value,unit", [

@@ -20,12 +20,13 @@ import pytest
 from lxml import etree
 from openpyxl.utils import range_boundaries
 
-from xlsx_engine import builder, formulas
-from xlsx_engine.cli import main as cli_main
-from xlsx_engine.layout import FORMULA, INPUT, LABEL, project_layout
-from xlsx_engine.profile import list_profiles, load_profile
-from xlsx_engine.record import FundLine, ProjectRecord
-from xlsx_engine.targets import OPERATORS
+from xlsx_engine.cli.main import main as cli_main
+from xlsx_engine.forms.project import formulas
+from xlsx_engine.forms.project.layout import FORMULA, INPUT, LABEL, project_layout
+from xlsx_engine.forms.project.profile import list_profiles, load_profile
+from xlsx_engine.forms.project.record import FundLine, ProjectRecord
+from xlsx_engine.kernel.targets import OPERATORS
+from xlsx_engine.ooxml import builder
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_DIR = ROOT / "templates"

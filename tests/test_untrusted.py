@@ -21,12 +21,18 @@ from pathlib import Path
 
 import pytest
 from lxml import etree
-
 from test_legacy import build_workbook, load_grid
 from test_tamper import alter, read_members, write_members
-from xlsx_engine.checks import ERROR, SEVERITIES, WARNING, check_file, exit_code
-from xlsx_engine.filler import Template
-from xlsx_engine.record import record_from_data
+
+from xlsx_engine.forms.project.record import record_from_data
+from xlsx_engine.integrity.checks import (
+    ERROR,
+    SEVERITIES,
+    WARNING,
+    check_file,
+    exit_code,
+)
+from xlsx_engine.ooxml.filler import Template
 
 ROOT = Path(__file__).resolve().parent.parent
 SHEET, WB = "xl/worksheets/sheet1.xml", "xl/workbook.xml"
@@ -314,7 +320,7 @@ def test_command_line_on_bad_files_never_shows_a_traceback(good, tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "JXZP_DEBUG"}
     env["PYTHONPATH"] = str(ROOT)
     env["PYTHONIOENCODING"] = "utf-8"
-    proc = subprocess.run([sys.executable, "-m", "xlsx_engine.cli_check", "check", str(bad)], env=env,
+    proc = subprocess.run([sys.executable, "-m", "xlsx_engine.cli.check", "check", str(bad)], env=env,
                           capture_output=True, text=True, encoding="utf-8", timeout=120)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stdout + proc.stderr

@@ -1,0 +1,464 @@
+"""The ``jxzp`` command line (click). Messages are in Chinese; errors never show a traceback.
+
+Exit codes: 0 success; 1 findings (e.g. the workbook's cached values disagree with
+the scorer); 2 bad input (file, field, template); 3 internal error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+import click
+
+from xlsx_engine import __version__
+from xlsx_engine.kernel.errors import JxzpError
+from xlsx_engine.kernel.xlmath import is_number
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "（空）"
+    if is_number(value):
+        return f"{value:.2f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
+    return str(value)
+
+
+def _pct(value) -> str:
+    return f"{value * 100:.2f}%" if is_number(value) else str(value)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="jxzp")
+def cli() -> None:
+    """绩效自评 Excel 引擎：生成锁定模板、填报、读回评分。
+
+    \b
+    常用命令：
+      jxzp demo                     用示例数据生成模板和填好的自评表
+      jxzp build                    重新生成 templates/ 中的模板
+      jxzp fill 模板 数据.yaml -o 输出.xlsx
+      jxzp score 自评表.xlsx        读回并复核评分
+      jxzp check 自评表或文件夹      勾稽校验与防篡改检查
+      jxzp import 外来表.xlsx -o 数据.yaml   读取非本系统生成的自评表
+      jxzp names 模板               列出模板的名称（命名区域）
+      jxzp narrative 自评表.xlsx -o 自评报告.docx   生成评价报告综述 / Word 自评报告
+      jxzp master new / bulk / collect           总表、批量下发、回收汇总
+      jxzp review 回收 --deadline 日期 -o 考核评分表.xlsx   自评工作考核评分
+    """
+
+
+@cli.command()
+@click.option("-o", "--outdir", default=None, help="输出文件夹（默认 templates/）")
+@click.option("-p", "--profile", "profiles", multiple=True, help="只生成指定评分规则的模板，可重复")
+def build(outdir, profiles) -> None:
+    """按评分规则和版式声明生成锁定模板（.xlsx，无宏）。"""
+    from xlsx_engine.ooxml.builder import TEMPLATE_DIR, build_all
+    paths = build_all(outdir or TEMPLATE_DIR, list(profiles) or None)
+    for path in paths:
+        click.echo(f"已生成模板：{path}")
+
+
+@cli.command()
+def profiles() -> None:
+    """列出可用的评分规则。"""
+    from xlsx_engine.forms.project.profile import list_profiles, load_profile
+    for pid in list_profiles():
+        p = load_profile(pid)
+        click.echo(f"{pid:20s} {p.name}")
+
+
+@cli.command()
+@click.argument("template")
+@click.argument("data")
+@click.option("-o", "--output", required=True, help="输出的 .xlsx 文件")
+@click.option("--force", is_flag=True, help="输出文件已存在时覆盖")
+def fill(template, data, output, force) -> None:
+    """用数据文件（YAML/JSON）填写模板，写出带计算结果的自评表。"""
+    from xlsx_engine.ooxml.filler import Template
+    out = Path(output)
+    if out.suffix.lower() != ".xlsx":
+        raise JxzpError("输出文件应以 .xlsx 结尾", where=output)
+    if out.exists() and not force:
+        raise JxzpError("输出文件已存在，未覆盖", where=output, hint="换一个文件名，或加 --force 覆盖")
+    from xlsx_engine.forms.registry import form_for
+    tpl = Template.open(template)
+    record = form_for(tpl.layout.template_id).load_data(data, tpl.profile)
+    result = tpl.fill_to(record, out)
+    if hasattr(result, "fund"):
+        _print_summary(out, result)
+        from xlsx_engine.kernel.statements import project_findings
+        contradictions = project_findings(getattr(record, "stated", {}) or {}, result)
+    else:
+        click.echo(f"已生成：{out}\n  总分 {_fmt(result.total)}，评价等次 {result.grade}")
+        for text in result.problems:
+            click.echo(f"  提示：{text}")
+        from xlsx_engine.forms.department.model import DeptRecord, statement_findings
+        contradictions = statement_findings(record, result) if isinstance(record, DeptRecord) else []
+    for text in contradictions:
+        click.echo(f"  报告与表格不一致：{text}")
+
+
+def _print_summary(path: Path, result) -> None:
+    click.echo(f"已生成：{path}")
+    click.echo(f"  执行率 {_pct(result.fund.rate)}，资金得分 {_fmt(result.fund.score)}，"
+               f"总分 {_fmt(result.total)}，评价等次 {result.grade}")
+    for text in result.problems:
+        click.echo(f"  提示：{text}")
+    for i, row in enumerate(result.indicators, 1):
+        if row.message:
+            click.echo(f"  第{i}行指标：{row.message}")
+
+
+@cli.command()
+@click.argument("workbook")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
+def score(workbook, as_json) -> None:
+    """读回自评表，按名称取数，用 Python 重新评分并与工作簿中的缓存值对照。"""
+    from xlsx_engine.ooxml.reader import (
+        RESULT_NAMES,
+        open_workbook,
+        read_form,
+        read_project,
+    )
+    if not str(open_workbook(workbook).meta.get("模板编号", "xmzc-")).startswith("xmzc-"):
+        _score_form(read_form(workbook), workbook, as_json)
+        return
+    rb = read_project(workbook)
+    result = rb.evaluate()
+    rows = []
+    mismatches = 0
+    for name, get in RESULT_NAMES.items():
+        mine, theirs = get(result), rb.cached.get(name)
+        same = _same(mine, theirs)
+        mismatches += not same
+        rows.append({"名称": name, "程序计算": mine, "工作簿": theirs, "一致": same})
+    indicators = []
+    for i, (rec, res, cached) in enumerate(zip(rb.record.indicators, result.indicators, rb.cached["得分"]), 1):
+        if res.score == "" and not res.message:
+            continue
+        same = _same(res.score, cached)
+        mismatches += not same
+        indicators.append({"行": i, "三级指标": rec.name, "分值": rec.weight, "程序得分": res.score,
+                           "工作簿得分": cached, "一致": same, "提示": res.message})
+    if as_json:
+        click.echo(json.dumps({"文件": str(workbook), "评分规则": rb.layout.profile.id,
+                               "模板编号": rb.workbook.meta.get("模板编号"), "模板版本": rb.workbook.meta.get("模板版本"),
+                               "结果": rows, "指标": indicators, "校验提示": result.problems,
+                               "不一致": mismatches}, ensure_ascii=False, indent=2))
+    else:
+        click.echo(f"文件：{workbook}（评分规则 {rb.layout.profile.id}，模板 {rb.workbook.meta.get('模板编号')} "
+                   f"v{rb.workbook.meta.get('模板版本')}）")
+        click.echo(f"{'名称':<8}\t{'程序计算':>10}\t{'工作簿':>10}\t一致")
+        for row in rows:
+            fmt = _pct if row["名称"] == "执行率" else _fmt
+            click.echo(f"{row['名称']:<8}\t{fmt(row['程序计算']):>10}\t{fmt(row['工作簿']):>10}\t"
+                       f"{'✓' if row['一致'] else '✗ 不一致'}")
+        for ind in indicators:
+            mark = "✓" if ind["一致"] else "✗ 不一致"
+            click.echo(f"  第{ind['行']}行 {ind['三级指标'] or ''}：分值 {_fmt(ind['分值'])}，"
+                       f"得分 {_fmt(ind['程序得分'])}（工作簿 {_fmt(ind['工作簿得分'])}）{mark}"
+                       + (f"　{ind['提示']}" if ind["提示"] else ""))
+        for text in result.problems:
+            click.echo(f"提示：{text}")
+        if mismatches:
+            click.echo(f"发现 {mismatches} 处工作簿缓存值与程序计算不一致（可能被改动或未重算）。")
+    if mismatches:
+        sys.exit(1)
+
+
+def _score_form(rb, workbook: str, as_json: bool) -> None:
+    """``score`` for the forms other than 项目支出 (部门整体, 湖南项目报告): every named formula result."""
+    from xlsx_engine.ooxml.reader import parse_name_ref
+    rec, result = rb.layout.evaluate(rb.record)
+    python = rb.layout.formula_values(result, rec)
+    rows = []
+    for name, theirs in rb.cached.items():
+        mine = python[parse_name_ref(rb.layout.names[name]).a1]
+        rows.append({"名称": name, "程序计算": mine, "工作簿": theirs, "一致": _same(mine, theirs)})
+    mismatches = sum(1 for r in rows if not r["一致"])
+    if as_json:
+        click.echo(json.dumps({"文件": str(workbook), "评分规则": rb.layout.profile.id,
+                               "模板编号": rb.workbook.meta.get("模板编号"), "模板版本": rb.workbook.meta.get("模板版本"),
+                               "结果": rows, "指标": [], "校验提示": result.problems, "不一致": mismatches},
+                              ensure_ascii=False, indent=2))
+    else:
+        click.echo(f"文件：{workbook}（{rb.layout.form.title}，评分规则 {rb.layout.profile.id}）")
+        for r in rows:
+            fmt = _pct if r["名称"].startswith("比率_") else _fmt
+            click.echo(f"{r['名称']:<10}\t{fmt(r['程序计算']):>10}\t{fmt(r['工作簿']):>10}\t"
+                       f"{'✓' if r['一致'] else '✗ 不一致'}")
+        for text in result.problems:
+            click.echo(f"提示：{text}")
+        if mismatches:
+            click.echo(f"发现 {mismatches} 处工作簿缓存值与程序计算不一致（可能被改动或未重算）。")
+    if mismatches:
+        sys.exit(1)
+
+
+def _same(a, b) -> bool:
+    if is_number(a) and is_number(b):
+        return abs(a - b) < 0.005
+    return (a if a not in (None, "") else "") == (b if b not in (None, "") else "")
+
+
+@cli.command()
+@click.argument("template")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
+def names(template, as_json) -> None:
+    """列出模板（或自评表）中的名称及其引用位置。"""
+    from xlsx_engine.ooxml.reader import open_workbook
+    wb = open_workbook(template)
+    items = [{"名称": n, "引用": wb.raw_names[n]} for n in wb.raw_names if not n.startswith("_xlnm")]
+    if as_json:
+        click.echo(json.dumps({"文件": str(template), "标识": wb.meta, "名称": items}, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"文件：{template}")
+    for key, value in wb.meta.items():
+        click.echo(f"  {key}：{value}")
+    for item in items:
+        click.echo(f"{item['名称']:<12}\t{item['引用']}")
+
+
+@cli.group()
+def master() -> None:
+    """总表（主工作簿）：单位、项目、资金、指标、目标。"""
+
+
+@master.command("new")
+@click.option("-o", "--output", required=True, help="输出的总表 .xlsx")
+@click.option("--force", is_flag=True, help="文件已存在时覆盖")
+def master_new(output, force) -> None:
+    """生成一张空白总表（含表头、下拉列表和数据验证）。"""
+    from xlsx_engine.bureau.master import write_master
+    if Path(output).exists() and not force:
+        raise JxzpError("文件已存在，未覆盖", where=output, hint="换一个文件名，或加 --force 覆盖")
+    write_master(output)
+    click.echo(f"已生成空白总表：{output}（格式说明见 README“总表”一节）")
+
+
+@cli.command("bulk")
+@click.argument("master_file", metavar="总表.xlsx")
+@click.option("-o", "--outdir", required=True, help="输出文件夹")
+@click.option("--by", type=click.Choice(["project", "unit"]), default="project", show_default=True,
+              help="project：全部文件放在一个文件夹；unit：每个单位一个文件夹")
+@click.option("--jobs", "-j", type=int, default=1, show_default=True, help="并行进程数（0 = CPU 核数）")
+@click.option("--force", is_flag=True, help="覆盖生成后被修改过的文件")
+@click.option("--narrative", is_flag=True, help="同时把评价报告综述写入每张自评表的“综述”工作表")
+@click.option("--docx", is_flag=True, help="同时在每张自评表旁生成 Word 自评报告")
+def bulk_command(master_file, outdir, by, jobs, force, narrative, docx) -> None:
+    """按总表批量生成每个项目的锁定自评表（下发或重新生成）。"""
+    from tqdm import tqdm
+
+    from xlsx_engine.bureau.bulk import bulk, cpu_count
+    from xlsx_engine.bureau.master import Master
+    total = len(Master(master_file))
+    jobs = cpu_count() if jobs == 0 else max(1, jobs)
+    with tqdm(total=total, unit="个", desc="生成自评表", disable=not sys.stderr.isatty(), leave=False) as bar:
+        report = bulk(master_file, outdir, by=by, jobs=jobs, force=force, progress=bar.update,
+                      narrative=narrative, docx=docx)
+    for item in report.items:
+        if item.status == "refused":
+            click.echo(f"未覆盖：{item.message}", err=True)
+    for text in report.errors:
+        click.echo(f"错误：{text}", err=True)
+    n = len(report.items)
+    rate = n / report.seconds if report.seconds else 0
+    click.echo(f"完成：{report.count('written')} 个新生成或已更新，{report.count('unchanged')} 个内容未变，"
+               f"{report.count('refused')} 个因被修改而未覆盖，{len(report.errors)} 个出错；"
+               f"用时 {report.seconds:.1f} 秒（{rate:.0f} 个/秒）。输出：{outdir}")
+    if report.errors or report.count("refused"):
+        sys.exit(1)
+
+
+@cli.command("collect")
+@click.argument("folder", metavar="文件夹")
+@click.option("-o", "--output", required=True, help="输出的汇总表 .xlsx")
+@click.option("--jobs", "-j", type=int, default=0, show_default=True, help="并行进程数（0 = CPU 核数）")
+@click.option("--force", is_flag=True, help="汇总表已存在时覆盖")
+@click.option("--json", "as_json", is_flag=True, help="另以 JSON 输出汇总结果")
+@click.option("--report", default=None, help="同时生成回收汇总报告（.docx、.md 或 .txt）")
+def collect_command(folder, output, jobs, force, as_json, report) -> None:
+    """回收：读取文件夹中所有交回的自评表，校验、重新评分，写出汇总表（含问题清单和图表）。"""
+    from tqdm import tqdm
+
+    from xlsx_engine.bureau.bulk import cpu_count
+    from xlsx_engine.bureau.collect import (
+        collect,
+        iter_workbooks,
+        summarise,
+        write_summary,
+    )
+    out = Path(output)
+    if out.suffix.lower() != ".xlsx":
+        raise JxzpError("汇总表应以 .xlsx 结尾", where=output)
+    if out.exists() and not force:
+        raise JxzpError("汇总表已存在，未覆盖", where=output, hint="换一个文件名，或加 --force 覆盖")
+    if report and Path(report).suffix.lower() not in (".docx", ".md", ".txt"):
+        raise JxzpError("汇总报告应以 .docx、.md 或 .txt 结尾", where=report)
+    if report and Path(report).exists() and not force:
+        raise JxzpError("汇总报告已存在，未覆盖", where=report, hint="换一个文件名，或加 --force 覆盖")
+    jobs = cpu_count() if jobs == 0 else max(1, jobs)
+    folder_path = Path(folder)
+    total = len(iter_workbooks(folder_path)) if folder_path.is_dir() else 0
+    with tqdm(total=total, unit="个", desc="回收", disable=not sys.stderr.isatty(), leave=False) as bar:
+        items = collect(folder_path, jobs=jobs, progress=bar.update)
+    write_summary(items, out)
+    if report:
+        from xlsx_engine.narrative.collection import write_collection_report
+        write_collection_report(items, report)
+    s = summarise(items)
+    if as_json:
+        click.echo(json.dumps(s, ensure_ascii=False, indent=2))
+    else:
+        click.echo(f"已汇总 {s['已读取']} 个自评表（无法读取 {s['无法读取']} 个），发现错误 {s['错误']} 项、警告 {s['警告']} 项；"
+                   f"等次：" + "，".join(f"{k} {v}" for k, v in s["等次"].items()) + f"。汇总表：{out}"
+                   + (f"；汇总报告：{report}" if report else ""))
+        for it in items:
+            if it.error:
+                click.echo(f"  无法读取：{it.error}", err=True)
+
+
+@cli.command()
+@click.option("-o", "--outdir", default="output", show_default=True, help="输出文件夹")
+def demo(outdir) -> None:
+    """主流程演示：生成全部模板；用 examples/ 的示例数据填好自评表并生成 Word 自评报告；由示例总表批量生成
+    200 个项目的自评表，再回收、校验、汇总。"""
+    from xlsx_engine.bureau.bulk import bulk
+    from xlsx_engine.bureau.collect import collect, summarise, write_summary
+    from xlsx_engine.forms.project.record import read_data_file
+    from xlsx_engine.forms.registry import form_for_profile
+    from xlsx_engine.kernel.resources import examples_dir
+    from xlsx_engine.narrative.docx import report_docx, write_docx
+    from xlsx_engine.narrative.engine import from_record
+    from xlsx_engine.ooxml.builder import build_all, template_filename
+    from xlsx_engine.ooxml.filler import Template
+
+    out = Path(outdir)
+    tdir = out / "templates"
+    paths = build_all(tdir)
+    click.echo(f"模板：{len(paths)} 个 → {tdir}（" + "、".join(p.name for p in paths) + "）")
+    examples = sorted(examples_dir().glob("*.yaml"))
+    if not examples:
+        raise JxzpError("没有找到示例数据", where="examples/")
+    for ex in examples:
+        pid = read_data_file(ex).get("评分规则") or "national"
+        form = form_for_profile(pid)
+        tpl = Template.open(tdir / template_filename(form.layout(pid)))
+        record = form.load_data(ex, tpl.profile)
+        target = out / f"{ex.stem}.xlsx"
+        result = tpl.fill_to(record, target)
+        line = f"自评表：{target}　{form.title}，评分规则 {pid}，"
+        if hasattr(result, "fund"):
+            line += f"执行率 {_pct(result.fund.rate)}，"
+        click.echo(line + f"总分 {_fmt(result.total)}，等次 {result.grade}"
+                   + (f"，提示 {len(result.problems)} 条" if result.problems else ""))
+        if form.prefix == "xmzc":
+            docx, _ = report_docx(from_record(record, tpl.profile))
+            write_docx(target.with_suffix(".docx"), docx)
+            click.echo(f"　　Word 自评报告：{target.with_suffix('.docx')}")
+    master_file = examples_dir() / "总表示例.xlsx"
+    sent = out / "批量生成"
+    report = bulk(master_file, sent, by="unit", template_dir=tdir)
+    grades: dict[str, int] = {}
+    for item in report.items:
+        key = (item.grade or "出错") if item.filled else "待单位填报"
+        grades[key] = grades.get(key, 0) + 1
+    click.echo(f"批量生成：由示例总表 {master_file.name} 生成 {len(report.items)} 个项目的自评表，"
+               f"用时 {report.seconds:.1f} 秒 → {sent}（" + "，".join(f"{k} {v}" for k, v in sorted(grades.items())) + "）")
+    for text in report.errors:
+        click.echo(f"  错误：{text}", err=True)
+    items = collect(sent, jobs=2)
+    summary = out / "汇总表.xlsx"
+    write_summary(items, summary)
+    s = summarise(items)
+    waiting = {str((sent / i.relpath).resolve()) for i in report.items if not i.filled}
+    done = [i for i in items if str(Path(i.path).resolve()) not in waiting]
+    click.echo(f"回收汇总：校验并重新评分 {s['已读取']} 个自评表 → {summary}；其中 {len(waiting)} 张是下发后待单位填报的空表"
+               f"（缺实际完成值等，属正常），其余 {len(done)} 张有错误 {sum(i.count('错误') for i in done)} 项、"
+               f"警告 {sum(i.count('警告') for i in done)} 项")
+
+
+from xlsx_engine.cli.check import check_command, import_command  # noqa: E402
+from xlsx_engine.cli.department import COMMANDS as _department_commands  # noqa: E402
+from xlsx_engine.cli.narrative import narrative_command  # noqa: E402  (commands in their own modules, registered here)
+from xlsx_engine.cli.review import review_command  # noqa: E402
+
+cli.add_command(narrative_command)
+cli.add_command(review_command)
+cli.add_command(check_command)
+cli.add_command(import_command)
+for _command in _department_commands:
+    cli.add_command(_command)
+try:  # the add-in shell is a separate package; it imports neither xlwings nor pyopenvba at this point
+    from jxzp_addin.cli_addin import addin_group  # noqa: E402
+    cli.add_command(addin_group)
+except ImportError:  # pragma: no cover - installed without the add-in package
+    pass
+
+
+_USAGE_ZH = [
+    (re.compile(r"^Missing argument '(.+)'\.$"), r"缺少参数 \1。"),
+    (re.compile(r"^Missing option '(.+)'\.$"), r"缺少选项 \1。"),
+    (re.compile(r"^No such command '(.+)'\.$"), r"没有命令 \1。"),
+    (re.compile(r"^No such option:? '?([^'\s]+)'?\.?(?: Did you mean .*)?$"), r"没有选项 \1。"),
+    (re.compile(r"^Option '(.+)' requires an argument\.$"), r"选项 \1 需要一个值。"),
+    (re.compile(r"^Got unexpected extra arguments? \((.+)\)$"), r"多余的参数：\1。"),
+    (re.compile(r"^Invalid value for '(.+?)': '(.+?)' is not one of (.+)\.$", re.S), r"选项 \1 的取值“\2”无效，应为：\3。"),
+    (re.compile(r"^Invalid value for '(.+?)': (.+)$", re.S), r"选项 \1 的取值无效：\2"),
+]
+
+
+def usage_zh(message: str) -> str:
+    """Click's usage errors, in Chinese where we know them (the original text otherwise)."""
+    message = message.replace("' / '", "/")          # "'--jobs' / '-j'" -> "'--jobs/-j'"
+    message = re.sub(r"'([^']*)' is not a valid (integer|float)\.", r"“\1”不是有效的数字。", message)
+    for pattern, repl in _USAGE_ZH:
+        if pattern.match(message):
+            return pattern.sub(repl, message)
+    return message
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``jxzp`` console script."""
+    return run(cli, argv, "jxzp")
+
+
+def run(group: click.Group, argv=None, prog_name: str = "jxzp") -> int:
+    """Run a click group the way users must see it: Chinese messages, exit codes, no traceback.
+
+    Returns:
+        0 success; the error's exit code (2 for bad input); 130 when cancelled; 3 for an internal error.
+    """
+    try:
+        group.main(args=argv, prog_name=prog_name, standalone_mode=False)
+        return 0
+    except JxzpError as exc:
+        click.echo(f"错误：{exc}", err=True)
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("已取消。", err=True)
+        return 130
+    except click.UsageError as exc:
+        click.echo(f"用法错误：{usage_zh(exc.format_message())}\n运行 {prog_name} --help 查看用法。", err=True)
+        return 2
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    except KeyboardInterrupt:
+        click.echo("已中断。", err=True)
+        return 130
+    except Exception as exc:  # a bug: short message, traceback only on request
+        if os.environ.get("JXZP_DEBUG"):
+            raise
+        click.echo(f"内部错误：{type(exc).__name__}: {exc}\n请设置环境变量 JXZP_DEBUG=1 重试并把输出反馈给开发者。",
+                   err=True)
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""``jxzp narrative``: the 评价报告综述 and the 自评报告 from filled workbooks (or data files).
+
+Registered in :mod:`xlsx_engine.cli.main` with ``cli.add_command(narrative_command)``.
+
+    jxzp narrative 自评表.xlsx                       # 综述（纯文本）输出到屏幕
+    jxzp narrative 自评表.xlsx -o 自评报告.docx       # 完整的 Word 自评报告
+    jxzp narrative a.xlsx b.xlsx -o 汇总报告.docx     # 一个单位多个项目的报告（种子 003 样式）
+    jxzp narrative 自评表.xlsx -o 综述.md --write-back    # 同时把综述写入工作簿的“综述”工作表
+    jxzp narrative 自评表.xlsx --template 我的综述.j2 -o 报告.docx
+
+Warnings (missing reasons, “资金不足”-only problems, table checks) go to stderr as ``提示：``;
+with ``--strict`` they make the exit code 1. Errors are :class:`~xlsx_engine.errors.JxzpError`
+(exit code 2, no file written).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from xlsx_engine.forms.project.record import read_data_file
+from xlsx_engine.kernel.errors import JxzpError
+from xlsx_engine.kernel.textfilters import FilterError, to_date
+from xlsx_engine.narrative.engine import FAMILIES, Narrator, load_input
+from xlsx_engine.ooxml.safezip import atomic_write_bytes
+
+OUTPUT_KINDS = (".docx", ".md", ".txt")
+
+
+def _info(path: str | None, date: str | None) -> dict:
+    info = {}
+    if path:
+        data = read_data_file(path)
+        info.update(data.get("其他信息", data) if isinstance(data.get("其他信息"), dict) else data)
+    if date:
+        try:
+            info["报告日期"] = to_date(date)
+        except FilterError as exc:
+            raise JxzpError(str(exc), where="--date") from None
+    return info
+
+
+@click.command("narrative")
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("-o", "--output", default=None,
+              help="输出文件：.docx（Word 自评报告）、.md（Markdown）或 .txt（纯文本）；不写则把综述输出到屏幕")
+@click.option("--write-back", is_flag=True, help="把综述写入各 .xlsx 自评表的“综述”工作表（原文件，受保护）")
+@click.option("--template", default=None,
+              help="自定义模板：.j2 文件（替换综述/各项目章节）、.docx（Word 模板）或覆盖同名文件的模板文件夹")
+@click.option("--family", type=click.Choice(sorted(FAMILIES)), default=None,
+              help="报告类型：project（湖南项目自评报告综述，默认）或 transfer（财政部转移支付口径）")
+@click.option("--info", "info_file", default=None,
+              help="YAML/JSON 文件：报告用的其他信息（单位名称、报告日期、评价机构、评价人员、问题、建议……）")
+@click.option("--date", default=None, help="报告日期，如 2024-03-31（默认今天）")
+@click.option("--force", is_flag=True, help="输出文件已存在时覆盖")
+@click.option("--strict", is_flag=True, help="有提示（如缺偏差原因）时以退出码 1 结束")
+def narrative_command(inputs, output, write_back, template, family, info_file, date, force, strict) -> None:
+    """由自评表数据生成评价报告综述和自评报告（Word / Markdown / 纯文本）。
+
+    输入为填好的自评表（.xlsx），也可以是数据文件（.yaml/.json，其“其他信息”用于报告）。
+    多个输入生成一个单位的多项目报告（汇总表 + 各项目章节）。报告中的每个数字都来自评分结果。
+    """
+    from xlsx_engine.narrative.docx import multi_docx, report_docx
+    from xlsx_engine.ooxml.writeback import write_back as do_write_back
+
+    out = Path(output) if output else None
+    if out is not None:
+        if out.suffix.lower() not in OUTPUT_KINDS:
+            raise JxzpError("输出文件应以 .docx、.md 或 .txt 结尾", where=output)
+        if out.exists() and not force:
+            raise JxzpError("输出文件已存在，未覆盖", where=output, hint="换一个文件名，或加 --force 覆盖")
+    if template and Path(template).suffix.lower() == ".docx" and (out is None or out.suffix.lower() != ".docx"):
+        raise JxzpError("Word 模板（.docx）只用于 .docx 输出", where=template, hint="用 -o 报告.docx 指定输出")
+    if write_back:
+        for path in inputs:
+            if Path(path).suffix.lower() != ".xlsx":
+                raise JxzpError("--write-back 只能写入 .xlsx 自评表", where=path)
+    info = _info(info_file, date)
+    multi = len(inputs) > 1
+    project_extra = {} if multi else info
+    projects = [load_input(path, extra=project_extra) for path in inputs]
+    narrator = Narrator(template)
+
+    warnings: list[str] = []
+    data: bytes | None = None
+    text = ""
+    if multi:
+        if out is not None and out.suffix.lower() == ".docx":
+            data, _ctx, findings = multi_docx(projects, narrator=narrator, info=info)
+        else:
+            rendered = narrator.multi_report(projects, info)
+            findings = rendered.warnings
+            text = rendered.markdown() if out is not None and out.suffix.lower() == ".md" else rendered.text()
+    else:
+        inp = projects[0]
+        if out is not None and out.suffix.lower() == ".docx":
+            data, rendered = report_docx(inp, narrator=narrator, family=family)
+        elif out is not None:
+            rendered = narrator.report(inp, family)
+            text = rendered.markdown() if out.suffix.lower() == ".md" else rendered.text()
+        else:
+            rendered = narrator.summary(inp, family)
+            text = rendered.text()
+        findings = rendered.warnings
+    warnings += [str(f) for f in findings]
+
+    summaries = {}
+    if write_back:           # render every summary before writing anything: an error leaves all files as they were
+        for inp in projects:
+            summaries[inp.source] = (inp, narrator.summary(inp, family))
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        atomic_write_bytes(out, data if data is not None else text.encode("utf-8"))
+        click.echo(f"已生成：{out}（{len(projects)}个项目）", err=True)
+    for inp, summary in summaries.values():
+        do_write_back(inp.path, summary.blocks, subtitle=inp.name)
+        click.echo(f"已写入综述工作表：{inp.path}", err=True)
+    for w in dict.fromkeys(warnings):
+        click.echo(f"提示：{w}", err=True)
+    if strict and warnings:
+        sys.exit(1)

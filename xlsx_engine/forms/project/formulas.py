@@ -1,0 +1,254 @@
+"""The formula emitter: the same rules as :mod:`xlsx_engine.forms.project.scoring`, written as Excel formulas.
+
+Every function takes cell references (strings such as ``"$F$6"`` or ``"I15"``) and the
+profile, and returns a formula with the leading ``=``. Only functions shared by
+Excel 2010, WPS and LibreOffice are used; :data:`ALLOWED_FUNCTIONS` lists them and
+:func:`functions_used` lets the tests check every formula of every template.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from xlsx_engine.forms.project.profile import Profile
+from xlsx_engine.forms.project.scoring import NA, OVER_ROUND, QUANT_OPS, row_messages
+from xlsx_engine.kernel.targets import OP_EQ, OP_GE, OP_GT, OP_LE, OP_LT, OP_QUAL
+from xlsx_engine.kernel.xlmath import xtext
+
+#: Functions the templates may use: present in Excel 2010, WPS and LibreOffice alike.
+ALLOWED_FUNCTIONS = frozenset({
+    "SUM", "ROUND", "IF", "AND", "OR", "NOT", "MIN", "MAX", "N", "LEN", "ISNUMBER", "FIND", "SUMIF",
+    "SUMPRODUCT", "COUNTA", "ABS", "LEFT",
+})
+
+
+def q(text: str) -> str:
+    """A string literal for a formula."""
+    return '"' + text.replace('"', '""') + '"'
+
+
+def n(value: float) -> str:
+    """A number literal for a formula."""
+    return xtext(value)
+
+
+def any_of(ref: str, values) -> str:
+    return "OR(" + ",".join(f"{ref}={q(v)}" for v in values) + ")"
+
+
+_FUNC_RE = re.compile(r"([A-Z][A-Z0-9.]*)\(")
+_STRING_RE = re.compile(r'"(?:[^"]|"")*"')
+
+
+def functions_used(formula: str) -> set[str]:
+    """The function names a formula calls (string literals are skipped)."""
+    return set(_FUNC_RE.findall(_STRING_RE.sub('""', formula)))
+
+
+# ----------------------------------------------------------------------------- fund block
+
+def rate_formula(budget: str, spent: str) -> str:
+    """执行率 = B/A, or "—" when A is not positive."""
+    return f"=IF(N({budget})>0,N({spent})/{budget},{q(NA)})"
+
+
+def fund_score_formula(budget: str, spent: str, weight: str, profile: Profile) -> str:
+    d = profile.digits
+    return f"=IF(N({budget})>0,ROUND(MIN(MAX(N({spent})/{budget},0),1)*{weight},{d}),0)"
+
+
+# ----------------------------------------------------------------------------- indicators
+
+@dataclass(frozen=True)
+class RowRefs:
+    """Cell references of one indicator row."""
+
+    level1: str
+    level2: str
+    name: str
+    op: str
+    target: str
+    unit: str
+    actual: str
+    band: str
+    weight: str
+    manual: str
+    score: str
+    reason: str
+    message: str
+
+
+def active_expr(r: RowRefs) -> str:
+    return f"OR(LEN({r.name})>0,LEN({r.weight})>0,LEN({r.target})>0,LEN({r.actual})>0)"
+
+
+def over_expr(r: RowRefs, profile: Profile) -> str:
+    """Boolean: over-achievement (A ≥ ratio × T, T > 0, positive operator)."""
+    if profile.over_ratio is None:
+        return "FALSE"
+    pos = any_of(r.op, (OP_GE, OP_GT, OP_EQ))
+    return (f"IF(AND({pos},ISNUMBER({r.target}),ISNUMBER({r.actual})),"
+            f"IF({r.target}>0,MAX({r.actual},0)>=ROUND({n(profile.over_ratio)}*{r.target},{OVER_ROUND}),FALSE),FALSE)")
+
+
+def quantitative_expr(r: RowRefs, profile: Profile) -> str:
+    a, t, w, d = f"MAX({r.actual},0)", r.target, r.weight, profile.digits
+    if profile.reverse == "ratio":
+        reverse = f"IF({a}<={t},{w},IF({t}>0,ROUND({t}/{a}*{w},{d}),0))"
+    else:
+        reverse = f"IF({a}<={t},{w},IF({a}<2*{t},ROUND((2-{a}/{t})*{w},{d}),0))"
+    positive = f"IF({a}>={t},{w},ROUND({a}/{t}*{w},{d}))"
+    equal_zero = f"IF({a}<=0,{w},0)"
+    expr = (f"IF({any_of(r.op, (OP_LE, OP_LT))},{reverse},"
+            f"IF(AND({r.op}={q(OP_EQ)},{t}=0),{equal_zero},{positive}))")
+    if profile.over_penalty:
+        expr = f"MAX(0,{expr}-IF({over_expr(r, profile)},{n(profile.over_penalty)},0))"
+    return expr
+
+
+def qualitative_expr(r: RowRefs, profile: Profile) -> str:
+    top = profile.bands[0].label
+    default = f"IF({r.band}={q(top)},{r.weight},0)" if profile.qualitative_default_full else "0"
+    return f"IF(LEN({r.band})=0,0,IF(ISNUMBER({r.manual}),MIN(MAX({r.manual},0),{r.weight}),{default}))"
+
+
+def score_formula(r: RowRefs, profile: Profile) -> str:
+    """得分 of one indicator row (twin of scoring.indicator_score)."""
+    quant = (f"IF(AND({any_of(r.op, QUANT_OPS)},ISNUMBER({r.target}),ISNUMBER({r.actual})),"
+             f"{quantitative_expr(r, profile)},0)")
+    return (f"=IF(NOT({active_expr(r)}),\"\",IF(NOT(ISNUMBER({r.weight})),\"\","
+            f"IF({r.op}={q(OP_QUAL)},{qualitative_expr(r, profile)},{quant})))")
+
+
+def _band_violation(r: RowRefs, profile: Profile) -> str:
+    parts = []
+    d = profile.digits
+    for b in profile.bands:
+        low = f"ROUND({n(b.lower)}*{r.weight},{d})"
+        if b.upper >= 1.0:
+            bad = f"OR({r.manual}<{low},{r.manual}>{r.weight})"
+        else:
+            bad = f"OR({r.manual}<{low},{r.manual}>=ROUND({n(b.upper)}*{r.weight},{d}))"
+        parts.append(f"IF({r.band}={q(b.label)},{bad},FALSE)")
+    return "OR(" + ",".join(parts) + ")"
+
+
+TARGET_CHARS = ("≥", "≤", "<", ">", "=", "≧", "≦", "＞", "＜", "＝")
+
+
+def looks_like_target_expr(ref: str) -> str:
+    return "OR(" + ",".join(f"ISNUMBER(FIND({q(c)},{ref}))" for c in TARGET_CHARS) + ")"
+
+
+def message_formula(r: RowRefs, profile: Profile, names: dict[str, str]) -> str:
+    """The row's 提示 text (twin of scoring.row_flags), "" when the row is fine or blank.
+
+    Args:
+        names: defined names of the lookup lists: ``level1``, ``pairs``, ``ops``, ``bands``.
+    """
+    msg = row_messages(profile)
+    parts = [
+        (f"LEN({r.name})=0", "no_name"),
+        (f"NOT(ISNUMBER({r.weight}))", "no_weight"),
+    ]
+    level1_bad = f"SUMPRODUCT(--({names['level1']}={r.level1}))=0"
+    pair_bad = f"SUMPRODUCT(--({names['pairs']}={r.level1}&{q('·')}&{r.level2}))=0"
+    pieces = [f"IF({cond},{q(msg[key])},\"\")" for cond, key in parts]
+    pieces.append(f"IF({level1_bad},{q(msg['bad_level1'])},IF({pair_bad},{q(msg['bad_level2'])},\"\"))")
+    pieces.append(f"IF(SUMPRODUCT(--({names['ops']}={r.op}))=0,{q(msg['bad_op'])},\"\")")
+    pieces.append(f"IF(AND({any_of(r.op, QUANT_OPS)},NOT(ISNUMBER({r.target}))),{q(msg['bad_target'])},\"\")")
+    pieces.append(
+        f"IF(LEN({r.actual})=0,{q(msg['no_actual'])},IF({looks_like_target_expr(r.actual)},"
+        f"{q(msg['actual_is_target'])},IF(AND({any_of(r.op, QUANT_OPS)},NOT(ISNUMBER({r.actual}))),"
+        f"{q(msg['actual_not_number'])},\"\")))")
+    pieces.append(
+        f"IF({r.op}={q(OP_QUAL)},IF(SUMPRODUCT(--({names['bands']}={r.band}))=0,{q(msg['bad_band'])},"
+        f"IF(AND(ISNUMBER({r.manual}),ISNUMBER({r.weight})),IF({_band_violation(r, profile)},"
+        f"{q(msg['out_of_band'])},\"\"),\"\")),\"\")")
+    below = (f"IF(AND(ISNUMBER({r.score}),ISNUMBER({r.weight})),IF({r.score}<{r.weight},{q(msg['no_reason'])},"
+             f"\"\"),\"\")" if profile.reason_below_full else '""')
+    if profile.over_reason_required:
+        below = f"IF({over_expr(r, profile)},{q(msg['over'])},{below})"
+    pieces.append(f"IF(LEN({r.reason})=0,{below},\"\")")
+    return f"=IF(NOT({active_expr(r)}),\"\"," + "&".join(pieces) + ")"
+
+
+# ----------------------------------------------------------------------------- totals
+
+def total_weight_formula(fund_weight: str | None, target_weight: str | None, weight_sum: str) -> str:
+    parts = [p for p in (fund_weight, target_weight) if p] + [weight_sum]
+    return "=" + "+".join(parts)
+
+
+def raw_total_expr(fund_score: str | None, target_score: str | None, score_sum: str, profile: Profile) -> str:
+    parts = []
+    if fund_score:
+        parts.append(fund_score)
+    if target_score:
+        parts.append(f"MIN(MAX(N({target_score}),0),{n(profile.target_weight)})")
+    parts.append(score_sum)
+    return f"ROUND({'+'.join(parts)},{profile.digits})"
+
+
+def total_formula(raw: str, fund_rate: str, profile: Profile) -> str:
+    """总分, with the platform's caps by 执行率 when the profile has them."""
+    if not profile.rate_caps:
+        return f"={raw}"
+    cap = "100000"
+    for c in sorted(profile.rate_caps, key=lambda c: -c.below):
+        cap = f"IF({fund_rate}<{n(c.below)},{n(c.cap)},{cap})"
+    return f"=IF(ISNUMBER({fund_rate}),MIN({raw},{cap}),{raw})"
+
+
+def grade_formula(total: str, profile: Profile) -> str:
+    expr = q(profile.grades[-1].label)
+    for g in reversed(profile.grades[:-1]):
+        expr = f"IF({total}>={n(g.min)},{q(g.label)},{expr})"
+    return "=" + expr
+
+
+def target_score_formula(target_input: str, profile: Profile) -> str:
+    return f"=MIN(MAX(N({target_input}),0),{n(profile.target_weight)})"
+
+
+# ----------------------------------------------------------------------------- checks
+
+@dataclass(frozen=True)
+class CheckRefs:
+    total_weight: str
+    level1_col: str
+    weight_col: str
+    budget: str
+    spent: str
+    rate_reason: str
+    target_input: str | None
+    message_col: str
+
+
+def check_formulas(c: CheckRefs, profile: Profile) -> list[str]:
+    """The 校验提示 cells (twins of scoring.check_texts), in the same order."""
+    out = [f"=IF(ROUND({c.total_weight}-{n(profile.total)},2)<>0,{q('分值合计为')}&ROUND({c.total_weight},2)&"
+           f"{q('，应为' + xtext(profile.total) + '，请调整各指标分值；')},\"\")"]
+    for l1 in profile.level1:
+        if l1.weight is None:
+            continue
+        s = f"SUMIF({c.level1_col},{q(l1.name)},{c.weight_col})"
+        out.append(f"=IF(ROUND({s}-{n(l1.weight)},2)<>0,{q(l1.name + '分值合计为')}&ROUND({s},2)&"
+                   f"{q('，应为' + xtext(l1.weight) + '；')},\"\")")
+    out.append(f"=IF(N({c.budget})<=0,{q('全年预算数为0或未填，执行率无法计算；')},\"\")")
+    out.append(f"=IF(AND(N({c.budget})>0,N({c.spent})>N({c.budget})),"
+               f"{q('全年执行数大于全年预算数（执行率超过100%），请核实；')},\"\")")
+    if profile.rate_reason_below is not None:
+        pct = xtext(profile.rate_reason_below * 100)
+        out.append(f"=IF(AND(N({c.budget})>0,LEN({c.rate_reason})=0),IF(N({c.spent})/{c.budget}<"
+                   f"{n(profile.rate_reason_below)},{q('执行率低于' + pct + '%，请填写执行率说明；')},\"\"),\"\")")
+    if profile.has_target_block:
+        out.append(f"=IF(ISNUMBER({c.target_input}),\"\",{q('请填写' + profile.target_label + '自评分；')})")
+    count = f"SUMPRODUCT(--(LEN({c.message_col})>0))"
+    out.append(f"=IF({count}>0,{q('有')}&{count}&{q('行指标存在问题，见“提示”列；')},\"\")")
+    return out
+
+
+def verdict_formula(check_range: str) -> str:
+    return f"=IF(SUMPRODUCT(--(LEN({check_range})>0))=0,{q('未发现问题')},{q('存在问题，请查看下方提示')})"

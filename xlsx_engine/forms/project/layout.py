@@ -1,0 +1,545 @@
+"""The layout of a template: every cell, its role, its formula and the formula's Python twin.
+
+A layout is a pure function of the form spec (``templates/forms/*.yaml``) and a
+profile. The builder renders it with openpyxl; the filler patches a copy of the
+rendered template with a record's inputs and, for every formula cell, the value
+computed by the Python twin; the reader reads a workbook back through it.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+from openpyxl.utils import get_column_letter
+
+from xlsx_engine.forms.project import formulas as fx
+from xlsx_engine.forms.project.profile import Profile, load_profile
+from xlsx_engine.forms.project.record import (
+    Cell,
+    FundLine,
+    Goal,
+    IndicatorRow,
+    ProjectRecord,
+)
+from xlsx_engine.forms.project.scoring import Result, evaluate
+from xlsx_engine.kernel.errors import TemplateError
+from xlsx_engine.kernel.resources import data_dir
+from xlsx_engine.kernel.targets import OPERATORS
+from xlsx_engine.kernel.xlmath import xnum
+
+FORMS_DIR = data_dir("forms")
+
+# Cell roles
+LABEL, INPUT, FORMULA, CONST = "label", "input", "formula", "const"
+#: The template identity: document properties, and named cells H1:H4 of the hidden dictionary sheet.
+IDENTITY_KEYS = ("模板编号", "模板版本", "评分规则", "版式指纹")
+
+
+@dataclass
+class CellSpec:
+    """One cell of the layout.
+
+    ``style`` is a key of the builder's style table; ``value`` is the label or
+    constant; ``formula`` starts with "="; ``twin`` computes the formula's value
+    from the :class:`~xlsx_engine.scoring.Result` and the record.
+    """
+
+    ref: str
+    role: str
+    style: str
+    value: Any = None
+    formula: str | None = None
+    twin: Callable[[Result, ProjectRecord], Any] | None = None
+    kind: str = "text"     #: for inputs: "text" | "number" | "year"
+
+
+@dataclass
+class Validation:
+    sqref: str
+    type: str               #: "list" | "decimal" | "whole"
+    formula1: str
+    formula2: str | None = None
+    operator: str | None = None
+    title: str = ""
+    error: str = ""
+
+
+@dataclass
+class FormSpec:
+    form: str
+    version: str
+    title: str
+    sheet: str
+    dictionary_sheet: str
+    indicator_rows: int
+    goal_rows: int
+    font: str
+    title_font: str
+    protection_password: str
+    columns: list[dict]
+
+    @property
+    def col(self) -> dict[str, str]:
+        return {c["key"]: get_column_letter(i) for i, c in enumerate(self.columns, 1)}
+
+
+@functools.lru_cache(maxsize=8)
+def load_form(name: str = "project") -> FormSpec:
+    path = FORMS_DIR / f"{name}.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return FormSpec(**{k: data[k] for k in FormSpec.__dataclass_fields__})
+
+
+def _abs(ref: str) -> str:
+    col = "".join(ch for ch in ref if ch.isalpha())
+    row = ref[len(col):]
+    return f"${col}${row}"
+
+
+@dataclass
+class Layout:
+    """Cells, names, merges and validations of one template (form × profile)."""
+
+    form: FormSpec
+    profile: Profile
+    cells: dict[str, CellSpec] = field(default_factory=dict)
+    merges: list[str] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)          #: name -> "'sheet'!$A$1:$A$3"
+    dict_cells: dict[str, Any] = field(default_factory=dict)     #: dictionary sheet cells
+    validations: list[Validation] = field(default_factory=list)
+    row_heights: dict[int, float] = field(default_factory=dict)
+    # positions the record mapping needs
+    fund_rows: list[int] = field(default_factory=list)
+    fund_total_row: int = 0
+    goal_rows: list[int] = field(default_factory=list)
+    indicator_rows: list[int] = field(default_factory=list)
+    target_input: str | None = None
+    header_rows: tuple[int, int] = (1, 2)
+    freeze: str = "A5"
+    last_row: int = 0
+
+    # ------------------------------------------------------------------ identity
+    @property
+    def template_id(self) -> str:
+        return f"{self.form.form}-{self.profile.id}"
+
+    @property
+    def sheet(self) -> str:
+        return self.form.sheet
+
+    def fingerprint(self) -> str:
+        """A hash of every formula and input position: changes when the layout changes."""
+        h = hashlib.sha256()
+        for ref in sorted(self.cells, key=_ref_key):
+            c = self.cells[ref]
+            if c.role in (FORMULA, INPUT, CONST):
+                h.update(f"{ref}|{c.role}|{c.formula or ''}|{c.value if c.role == CONST else ''}\n".encode())
+        return h.hexdigest()[:16]
+
+    def meta(self) -> dict[str, str]:
+        return {"模板编号": self.template_id, "模板版本": self.form.version, "评分规则": self.profile.id,
+                "版式指纹": self.fingerprint()}
+
+    # ------------------------------------------------------------------ building helpers
+    def qname(self, ref: str, sheet: str | None = None) -> str:
+        return f"'{sheet or self.sheet}'!{ref}"
+
+    def label(self, ref: str, text: str, style: str = "label", merge: str | None = None) -> None:
+        self.cells[ref] = CellSpec(ref, LABEL, style, text)
+        if merge:
+            self.merges.append(merge)
+
+    def const(self, ref: str, value: Any, style: str = "const_num") -> None:
+        self.cells[ref] = CellSpec(ref, CONST, style, value)
+
+    def input(self, ref: str, style: str = "input_text", kind: str = "text", merge: str | None = None) -> None:
+        self.cells[ref] = CellSpec(ref, INPUT, style, kind=kind)
+        if merge:
+            self.merges.append(merge)
+
+    def formula(self, ref: str, formula: str, twin: Callable, style: str = "formula_num",
+                merge: str | None = None) -> None:
+        self.cells[ref] = CellSpec(ref, FORMULA, style, formula=formula, twin=twin)
+        if merge:
+            self.merges.append(merge)
+
+    def name(self, name: str, first: str, last: str | None = None, sheet: str | None = None) -> None:
+        rng = _abs(first) if last is None or last == first else f"{_abs(first)}:{_abs(last)}"
+        self.names[name] = self.qname(rng, sheet)
+
+    def dictionary_lists(self, columns: dict[str, tuple[str, tuple, str]]) -> None:
+        """Write dropdown lists on the hidden dictionary sheet: column -> (header, values, defined name)."""
+        for col, (head, values, name) in columns.items():
+            self.dict_cells[f"{col}1"] = head
+            for k, value in enumerate(values, 2):
+                self.dict_cells[f"{col}{k}"] = value
+            self.name(name, f"{col}2", f"{col}{len(values) + 1}", sheet=self.form.dictionary_sheet)
+
+    def identity_cells(self) -> None:
+        """Keys in G1:G4 and named cells H1:H4 of the template identity (the builder writes the values,
+        because the fingerprint needs the finished layout)."""
+        for k, key in enumerate(IDENTITY_KEYS, 1):
+            self.dict_cells[f"G{k}"] = key
+            self.name(key, f"H{k}", sheet=self.form.dictionary_sheet)
+
+    def self_check_block(self, row: int, checks: list[str], last_col: str) -> int:
+        """The 校验结论 cell and one 校验提示 cell per check formula, from ``row`` down.
+
+        The Python twins are the result's ``checks`` list (same order) and ``verdict(checks)``.
+
+        Returns:
+            The last row used.
+        """
+        from xlsx_engine.forms.project.scoring import verdict
+        c0, c1 = row + 1, row + len(checks)
+        self.label(f"A{row}", "校验结论", "label_bold", f"A{row}:B{row}")
+        self.formula(f"C{row}", fx.verdict_formula(f"C{c0}:C{c1}"), lambda r, rec: verdict(r.checks), "verdict",
+                     f"C{row}:{last_col}{row}")
+        self.name("校验结论", f"C{row}")
+        self.label(f"A{c0}", "校验提示", "label", f"A{c0}:B{c1}")
+        for k, formula in enumerate(checks):
+            self.formula(f"C{c0 + k}", formula, lambda r, rec, k=k: r.checks[k], "warn",
+                         f"C{c0 + k}:{last_col}{c0 + k}")
+        self.name("校验提示", f"C{c0}", f"C{c1}")
+        return c1
+
+    # ------------------------------------------------------------------ record mapping
+    def input_values(self, record: ProjectRecord) -> dict[str, Cell]:
+        """The value of every input cell for a record (None for empty)."""
+        c = self.form.col
+        out: dict[str, Cell] = {"B2": record.year, "C3": record.project, "C4": record.department,
+                                "I4": record.unit, f"K{self.fund_total_row}": record.rate_reason}
+        for row, line in zip(self.fund_rows, record.funds):
+            out[f"E{row}"], out[f"F{row}"], out[f"G{row}"] = line.initial, line.budget, line.spent
+        for row, goal in zip(self.goal_rows, record.goals):
+            out[f"C{row}"], out[f"H{row}"] = goal.expected, goal.actual
+        if self.target_input:
+            out[self.target_input] = record.target_score
+        keys = ("level1", "level2", "name", "op", "target", "unit", "actual", "band", "weight", "manual", "reason")
+        for row, ind in zip(self.indicator_rows, record.indicators):
+            for key in keys:
+                out[f"{c[key]}{row}"] = getattr(ind, key)
+        return {ref: value for ref, value in out.items() if ref in self.cells}
+
+    def record_from_cells(self, get: Callable[[str], Cell]) -> ProjectRecord:
+        """Rebuild a record from cell values (``get(ref)`` returns a cell's value or None)."""
+        c = self.form.col
+        rec = ProjectRecord(self.profile.id, year=get("B2"), project=get("C3"), department=get("C4"),
+                            unit=get("I4"), rate_reason=get(f"K{self.fund_total_row}"))
+        for row, source in zip(self.fund_rows, self.profile.fund_sources):
+            rec.funds.append(FundLine(source, get(f"E{row}"), get(f"F{row}"), get(f"G{row}")))
+        for row in self.goal_rows:
+            rec.goals.append(Goal(get(f"C{row}"), get(f"H{row}")))
+        if self.target_input:
+            rec.target_score = get(self.target_input)
+        for row in self.indicator_rows:
+            rec.indicators.append(IndicatorRow(**{k: get(f"{c[k]}{row}") for k in (
+                "level1", "level2", "name", "op", "target", "unit", "actual", "band", "weight", "manual", "reason")}))
+        return rec
+
+    def padded(self, record: ProjectRecord) -> ProjectRecord:
+        """The record as the template sees it.
+
+        Indicator and goal lists are padded to the template's rows, and every number is
+        reduced to the 15 significant digits a spreadsheet cell keeps, so Python scores
+        exactly the values Excel and LibreOffice will see.
+        """
+        rec = ProjectRecord(**{k: getattr(record, k) for k in record.__dataclass_fields__})
+        rec.year, rec.target_score = xnum(rec.year), xnum(rec.target_score)
+        given = {f.source: f for f in record.funds}
+        rec.funds = [FundLine(src, *(xnum(getattr(given[src], k)) for k in ("initial", "budget", "spent")))
+                     if src in given else FundLine(src) for src in self.profile.fund_sources]
+        rec.indicators = [IndicatorRow(**{k: xnum(getattr(r, k)) for k in IndicatorRow.__dataclass_fields__})
+                          for r in record.indicators]
+        rec.indicators += [IndicatorRow()] * (len(self.indicator_rows) - len(record.indicators))
+        rec.goals = list(record.goals) + [Goal()] * (len(self.goal_rows) - len(record.goals))
+        return rec
+
+    def formula_values(self, result: Result, record: ProjectRecord) -> dict[str, Any]:
+        """The Python twin's value of every formula cell."""
+        return {ref: c.twin(result, record) for ref, c in self.cells.items() if c.role == FORMULA}
+
+    def evaluate(self, record: ProjectRecord) -> tuple[ProjectRecord, Result]:
+        rec = self.padded(record)
+        return rec, evaluate(rec, self.profile)
+
+
+def _ref_key(ref: str) -> tuple[int, str]:
+    col = "".join(ch for ch in ref if ch.isalpha())
+    return int(ref[len(col):]), col.rjust(3)
+
+
+def _dash(_r: Result, _rec: ProjectRecord) -> str:
+    return "—"
+
+
+@functools.lru_cache(maxsize=32)
+def project_layout(profile_id: str, form_name: str = "project") -> Layout:
+    """Lay out the 项目支出绩效自评表 for a profile.
+
+    Raises:
+        ProfileError: the profile cannot be loaded.
+    """
+    profile = load_profile(profile_id)
+    form = load_form(form_name)
+    L = Layout(form, profile)
+    c = form.col
+    last = get_column_letter(len(form.columns))
+    p = profile
+
+    # --- title and project
+    L.label("A1", form.title, "title", f"A1:{last}1")
+    L.row_heights[1] = 30
+    L.label("A2", "评价年度", "label")
+    L.input("B2", "input_year", "year")
+    L.name("年度", "B2")
+    L.label("C2", "年度　　黄色单元格为填报区，其余单元格自动计算并已锁定", "note", "C2:J2")
+    L.label("K2", "单位：万元", "label_right", f"K2:{last}2")
+    L.label("A3", "项目名称", "label", "A3:B3")
+    L.input("C3", merge=f"C3:{last}3")
+    L.name("项目名称", "C3")
+    L.label("A4", "主管部门", "label", "A4:B4")
+    L.input("C4", merge="C4:F4")
+    L.name("主管部门", "C4")
+    L.label("G4", "实施单位", "label", "G4:H4")
+    L.input("I4", merge=f"I4:{last}4")
+    L.name("实施单位", "I4")
+
+    # --- fund block
+    r0 = 5
+    n_src = len(p.fund_sources)
+    total = r0 + 1
+    L.fund_total_row = total
+    L.fund_rows = list(range(total + 1, total + 1 + n_src))
+    first, lastsrc = L.fund_rows[0], L.fund_rows[-1]
+    block_label = "项目资金（万元）" if p.fund_in_total else "项目资金（万元）（资金得分单列，不计入总分）"
+    L.label(f"A{r0}", block_label, "header", f"A{r0}:B{lastsrc}")
+    L.label(f"C{r0}", "", "header", f"C{r0}:D{r0}")
+    for col, text in (("E", "年初预算数"), ("F", f"{p.fund_base}（A）"), ("G", "全年执行数（B）"), ("H", "分值"),
+                      ("I", "执行率（B/A）"), ("J", "得分")):
+        L.label(f"{col}{r0}", text, "header")
+    L.label(f"K{r0}", "执行率偏差说明", "header", f"K{r0}:{last}{r0}")
+    L.row_heights[r0] = 30
+    L.label(f"C{total}", "年度资金总额", "label_bold", f"C{total}:D{total}")
+    for col in "EFG":
+        L.formula(f"{col}{total}", f"=SUM({col}{first}:{col}{lastsrc})",
+                  lambda r, rec, col=col: {"E": r.fund.initial, "F": r.fund.budget, "G": r.fund.spent}[col],
+                  "formula_amount")
+    L.const(f"H{total}", p.fund_weight)
+    L.formula(f"I{total}", fx.rate_formula(f"F{total}", f"G{total}"), lambda r, rec: r.fund.rate, "formula_pct")
+    L.formula(f"J{total}", fx.fund_score_formula(f"F{total}", f"G{total}", f"H{total}", p),
+              lambda r, rec: r.fund.score)
+    L.input(f"K{total}", "input_text", merge=f"K{total}:{last}{lastsrc}")
+    for i, (row, source) in enumerate(zip(L.fund_rows, p.fund_sources)):
+        L.label(f"C{row}", ("其中：" if i == 0 else "") + source, "label_indent", f"C{row}:D{row}")
+        for col in "EFG":
+            L.input(f"{col}{row}", "input_amount", "number")
+        L.label(f"H{row}", "—", "label_center")
+        L.formula(f"I{row}", fx.rate_formula(f"F{row}", f"G{row}"),
+                  lambda r, rec, i=i: r.fund.source_rates[i], "formula_pct")
+        L.label(f"J{row}", "—", "label_center")
+    L.name("年初预算数", f"E{total}")
+    L.name("全年预算数", f"F{total}")
+    L.name("全年执行数", f"G{total}")
+    L.name("资金分值", f"H{total}")
+    L.name("执行率", f"I{total}")
+    L.name("资金得分", f"J{total}")
+    L.name("执行率说明", f"K{total}")
+    L.name("资金来源", f"C{first}", f"C{lastsrc}")
+    L.name("来源年初预算数", f"E{first}", f"E{lastsrc}")
+    L.name("来源全年预算数", f"F{first}", f"F{lastsrc}")
+    L.name("来源全年执行数", f"G{first}", f"G{lastsrc}")
+    L.name("来源执行率", f"I{first}", f"I{lastsrc}")
+
+    # --- goals
+    g0 = lastsrc + 1
+    L.goal_rows = list(range(g0 + 1, g0 + 1 + form.goal_rows))
+    gl = L.goal_rows[-1]
+    L.label(f"A{g0}", "年度总体目标", "header", f"A{g0}:B{gl}")
+    L.label(f"C{g0}", "预期目标", "header", f"C{g0}:G{g0}")
+    actual_end = "K" if p.has_target_block else last
+    L.label(f"H{g0}", "实际完成情况", "header", f"H{g0}:{actual_end}{g0}")
+    if p.has_target_block:
+        L.label(f"L{g0}", f"{p.target_label}分值", "header")
+        L.label(f"M{g0}", f"{p.target_label}自评分", "header")
+        L.row_heights[g0] = 30
+    for row in L.goal_rows:
+        L.input(f"C{row}", merge=f"C{row}:G{row}")
+        L.input(f"H{row}", merge=f"H{row}:{actual_end}{row}")
+    if p.has_target_block:
+        L.const(f"L{L.goal_rows[0]}", p.target_weight)
+        L.merges.append(f"L{L.goal_rows[0]}:L{gl}")
+        L.target_input = f"M{L.goal_rows[0]}"
+        L.input(L.target_input, "input_number", "number", merge=f"M{L.goal_rows[0]}:M{gl}")
+        L.name("目标分值", f"L{L.goal_rows[0]}")
+        L.name("目标自评分", L.target_input)
+    L.name("预期目标", f"C{L.goal_rows[0]}", f"C{gl}")
+    L.name("实际完成情况", f"H{L.goal_rows[0]}", f"H{gl}")
+
+    # --- indicator table
+    s0 = gl + 1
+    L.label(f"A{s0}", f"绩效指标（{fx.n(p.indicator_weight)}分）", "section", f"A{s0}:{last}{s0}")
+    h = s0 + 1
+    for spec in form.columns:
+        L.label(f"{c[spec['key']]}{h}", spec["header"], "header")
+    L.row_heights[h] = 30
+    L.header_rows = (h, h)
+    L.freeze = f"D{h + 1}"
+    L.indicator_rows = list(range(h + 1, h + 1 + form.indicator_rows))
+    i0, i1 = L.indicator_rows[0], L.indicator_rows[-1]
+    lists = {"level1": "列表_一级指标", "pairs": "列表_指标对应", "ops": "列表_指标性质", "bands": "列表_完成等级"}
+    input_styles = {"weight": ("input_number", "number"), "manual": ("input_number", "number"),
+                    "target": ("input_center", "text"), "actual": ("input_center", "text"),
+                    "op": ("input_center", "text"), "unit": ("input_center", "text"),
+                    "band": ("input_center", "text")}
+    for idx, row in enumerate(L.indicator_rows):
+        L.row_heights[row] = 27
+        refs = fx.RowRefs(**{k: f"{c[k]}{row}" for k in fx.RowRefs.__dataclass_fields__})
+        for key in ("level1", "level2", "name", "op", "target", "unit", "actual", "band", "weight", "manual",
+                    "reason"):
+            style, kind = input_styles.get(key, ("input_text", "text"))
+            L.input(f"{c[key]}{row}", style, kind)
+        L.formula(refs.score, fx.score_formula(refs, p), lambda r, rec, i=idx: r.indicators[i].score)
+        L.formula(refs.message, fx.message_formula(refs, p, lists), lambda r, rec, i=idx: r.indicators[i].message,
+                  "warn")
+    for spec in form.columns:
+        L.name(spec["name"], f"{c[spec['key']]}{i0}", f"{c[spec['key']]}{i1}")
+
+    # --- totals
+    t1 = i1 + 1
+    L.label(f"A{t1}", "绩效指标合计", "label_bold", f"A{t1}:H{t1}")
+    L.formula(f"I{t1}", f"=SUM(I{i0}:I{i1})", lambda r, rec: r.weight_sum, "formula_bold")
+    L.label(f"J{t1}", "", "label")
+    L.formula(f"K{t1}", f"=SUM(K{i0}:K{i1})", lambda r, rec: r.score_sum, "formula_bold")
+    L.label(f"L{t1}", "", "label", f"L{t1}:{last}{t1}")
+    L.name("指标分值合计", f"I{t1}")
+    L.name("指标得分合计", f"K{t1}")
+    t2 = t1 + 1
+    parts = []
+    if p.fund_in_total:
+        parts.append(f"{p.fund_label}{fx.n(p.fund_weight)}分")
+    if p.has_target_block:
+        parts.append(f"{p.target_label}{fx.n(p.target_weight)}分")
+    parts.append(f"绩效指标{fx.n(p.indicator_weight)}分")
+    L.label(f"A{t2}", "总分（" + "＋".join(parts) + "）", "label_bold", f"A{t2}:H{t2}")
+    L.formula(f"I{t2}", fx.total_weight_formula(f"H{total}" if p.fund_in_total else None,
+                                                f"L{L.goal_rows[0]}" if p.has_target_block else None, f"I{t1}"),
+              lambda r, rec: r.total_weight, "formula_bold")
+    L.label(f"J{t2}", "", "label")
+    raw = fx.raw_total_expr(f"J{total}" if p.fund_in_total else None, L.target_input, f"K{t1}", p)
+    if p.rate_caps:
+        L.formula(f"K{t2}", fx.total_formula(raw, f"I{total}", p), lambda r, rec: r.total, "formula_total")
+        L.label(f"L{t2}", "执行率低于" + "、".join(f"{fx.n(cp.below * 100)}%" for cp in reversed(p.rate_caps))
+                + "时总分分别不超过" + "、".join(fx.n(cp.cap) for cp in reversed(p.rate_caps)), "note",
+                f"L{t2}:{last}{t2}")
+    else:
+        L.formula(f"K{t2}", "=" + raw, lambda r, rec: r.total, "formula_total")
+        L.label(f"L{t2}", "", "label", f"L{t2}:{last}{t2}")
+    L.name("总分分值", f"I{t2}")
+    L.name("总分", f"K{t2}")
+    t3 = t2 + 1
+    grade_text = "；".join(f"{g.label}≥{fx.n(g.min)}" for g in p.grades[:-1]) + f"；其余为{p.grades[-1].label}"
+    L.label(f"A{t3}", "评价等次", "label_bold", f"A{t3}:H{t3}")
+    L.formula(f"I{t3}", fx.grade_formula(f"K{t2}", p), lambda r, rec: r.grade, "formula_total", f"I{t3}:K{t3}")
+    L.label(f"L{t3}", grade_text, "note", f"L{t3}:{last}{t3}")
+    L.name("评价等次", f"I{t3}")
+
+    # --- self-checks
+    v = t3 + 2
+    checks = fx.check_formulas(fx.CheckRefs(
+        total_weight=f"I{t2}", level1_col=f"$A${i0}:$A${i1}", weight_col=f"$I${i0}:$I${i1}",
+        budget=f"F{total}", spent=f"G{total}", rate_reason=f"K{total}", target_input=L.target_input,
+        message_col=f"$M${i0}:$M${i1}"), p)
+    c1 = L.self_check_block(v, checks, last)
+
+    # --- explanation of the rules, in words
+    n0 = c1 + 2
+    notes = rules_in_words(p)
+    for k, text in enumerate(notes):
+        L.label(f"A{n0 + k}", text, "note", f"A{n0 + k}:{last}{n0 + k}")
+    L.last_row = n0 + len(notes) - 1
+
+    # --- dictionary sheet (hidden): dropdown lists, lookup pairs, template identity
+    cols = {"A": ("一级指标", p.level1_names, "列表_一级指标"), "B": ("二级指标", p.level2_names, "列表_二级指标"),
+            "C": ("一级·二级", p.level_pairs, "列表_指标对应"), "D": ("指标性质", OPERATORS, "列表_指标性质"),
+            "E": ("完成等级", tuple(b.label for b in p.bands), "列表_完成等级")}
+    L.dictionary_lists(cols)
+    L.identity_cells()
+
+    # --- data validation
+    rows = f"{i0}:{i1}"
+    def col_range(key: str) -> str:
+        return f"{c[key]}{i0}:{c[key]}{i1}"
+    amount_refs = " ".join(f"{col}{first}:{col}{lastsrc}" for col in "EFG")
+    L.validations += [
+        Validation("B2", "whole", "2000", "2100", "between", "评价年度", "请填写四位年份，如 2024"),
+        Validation(amount_refs, "decimal", "0", None, "greaterThanOrEqual", "金额（万元）",
+                   "金额应为大于或等于 0 的数字（单位：万元）"),
+        Validation(col_range("weight"), "decimal", "0", fx.n(p.total), "between", "分值",
+                   f"分值应为 0 到 {fx.n(p.total)} 之间的数字"),
+        Validation(col_range("manual"), "decimal", "0", fx.n(p.total), "between", "定性指标自评分",
+                   "自评分应为 0 到该指标分值之间的数字，并符合所选完成等级的分数范围"),
+        Validation(col_range("level1"), "list", "列表_一级指标", title="一级指标", error="请从下拉列表选择一级指标"),
+        Validation(col_range("level2"), "list", "列表_二级指标", title="二级指标", error="请从下拉列表选择二级指标"),
+        Validation(col_range("op"), "list", "列表_指标性质", title="指标性质",
+                   error="请从下拉列表选择：≥ ＞ ＝ 为正向，≤ ＜ 为反向，定性指标选“定性”"),
+        Validation(col_range("band"), "list", "列表_完成等级", title="完成等级（仅定性指标）",
+                   error="请从下拉列表选择完成等级"),
+    ]
+    if L.target_input:
+        L.validations.append(Validation(L.target_input, "decimal", "0", fx.n(p.target_weight), "between",
+                                        f"{p.target_label}自评分", f"自评分应为 0 到 {fx.n(p.target_weight)} 之间的数字"))
+    del rows
+    return L
+
+
+def rules_in_words(p: Profile) -> list[str]:
+    """The profile's rules as printed under the table, so an accountant can check the formulas by hand."""
+    bands = "，".join(
+        f"{b.label} {fx.n(b.lower * 100)}%{'（含）' if True else ''}–{fx.n(b.upper * 100)}%"
+        + ("（含）" if b.upper >= 1 else "") for b in p.bands)
+    rev = ("反向指标（≤、＜）：完成值≤指标值得满分；超过时线性扣分，达到指标值2倍时为0"
+           if p.reverse == "linear" else "反向指标（≤、＜）：完成值≤指标值得满分；超过时得分＝分值×指标值/完成值")
+    lines = [
+        f"评分规则：{p.name}（{p.source}）",
+        f"1. {p.fund_label}得分＝分值×MIN(全年执行数/{p.fund_base}，1)，保留两位小数"
+        + ("" if p.fund_in_total else "；资金得分单列，不计入总分") + "。",
+        "2. 正向指标（≥、＞、＝）：完成值≥指标值得满分，否则得分＝分值×完成值/指标值（保留两位小数）；"
+        "＝且指标值为0时，完成值≤0得满分。负数完成值按0计。",
+        f"3. {rev}。",
+        f"4. 定性指标：选择完成等级并填写自评分，{bands}"
+        + ("；选“达成”未填自评分按满分计" if p.qualitative_default_full else "") + "。",
+    ]
+    k = 5
+    if p.over_ratio is not None:
+        lines.append(f"{k}. 完成值超过指标值{fx.n((p.over_ratio - 1) * 100)}%及以上视为偏离"
+                     + (f"，扣{fx.n(p.over_penalty)}分" if p.over_penalty else "") + "，须说明原因。")
+        k += 1
+    if p.reason_below_full:
+        lines.append(f"{k}. 未得满分的指标须填写偏差原因分析及改进措施。")
+        k += 1
+    lines.append(f"{k}. 评价等次：" + "；".join(f"{g.label}≥{fx.n(g.min)}分" for g in p.grades[:-1])
+                 + f"；低于{fx.n(p.grades[-2].min)}分为{p.grades[-1].label}。")
+    return lines
+
+
+def layout_for_meta(meta: dict[str, str]) -> Layout:
+    """The layout a template claims to be (by its 评分规则 and 模板版本).
+
+    Raises:
+        TemplateError: the template's version is not the one this engine builds.
+    """
+    profile_id = meta.get("评分规则")
+    if not profile_id:
+        raise TemplateError("工作簿中没有模板标识（评分规则），不是本系统生成的模板")
+    from xlsx_engine.forms.registry import form_for
+    layout = form_for(meta.get("模板编号") or f"xmzc-{profile_id}").layout(profile_id)
+    if meta.get("模板版本") != layout.form.version:
+        raise TemplateError(f"模板版本为“{meta.get('模板版本')}”，本程序为“{layout.form.version}”",
+                            hint="请用 jxzp build 重新生成模板，或使用匹配版本的程序")
+    return layout

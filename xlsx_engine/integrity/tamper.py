@@ -1,0 +1,1174 @@
+"""Template integrity: read any .xlsx package safely and find every alteration of one of our templates.
+
+Two parts:
+
+* **A safe, sparse package reader** (:class:`Package`, :class:`SheetXML`) used by every check and by the
+  legacy import. Everything goes through :func:`~xlsx_engine.safezip.open_workbook_zip` (size, ratio,
+  encryption, OLE) and :func:`~xlsx_engine.safezip.parse_xml` (no DTD, no entities); each zip member is
+  read with its own size limit; cells are kept in a dict (a stray cell at XFD1048576 costs one entry, not a
+  dense grid). Cached values are read from the XML exactly as stored; nothing is recalculated or executed.
+* **Integrity checks** (:func:`check_template`) of a workbook that claims to come from one of our templates,
+  against the :class:`~xlsx_engine.layout.Layout` that built it: identity (template/version/profile/
+  fingerprint), sheets, protection, defined names, inserted/deleted rows and columns (inferred from where the
+  names and the fixed labels went), every formula cell (typed-over or edited), every label and locked
+  constant, the hidden dictionary sheet, merges, data validation, content outside the form, macros.
+
+The findings model lives in :mod:`xlsx_engine.integrity.checks`; this module only adds findings to a collector.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+import zipfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from lxml import etree
+
+from xlsx_engine.kernel.errors import WorkbookError
+from xlsx_engine.ooxml.reader import NameRef, col_index, col_letters, parse_name_ref
+from xlsx_engine.ooxml.safezip import (
+    OLE_MAGIC,
+    open_workbook_zip,
+    parse_xml,
+    read_member,
+)
+
+M = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+PR_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+CP_NS = "http://schemas.openxmlformats.org/officeDocument/2006/custom-properties"
+_ROW, _C, _V, _F, _IS, _T, _RPH = (f"{{{M}}}{t}" for t in ("row", "c", "v", "f", "is", "t", "rPh"))
+
+MAX_SHEET_BYTES = 32 << 20      #: one worksheet's XML, expanded (a filled 自评表 is about 100 KB)
+MAX_CELLS = 500_000             #: cells kept from one worksheet
+MAX_PART_BYTES = 16 << 20       #: workbook.xml, styles, shared strings, rels, custom properties
+MAX_ROW, MAX_COL = 1048576, 16384
+#: Sheets the engine itself adds to a filled workbook: the 综述 (narrative write-back) and the add-in's 校验结果.
+ENGINE_SHEETS = ("综述", "校验结果")
+MACRO_SUFFIXES = (".xlsm", ".xltm", ".xlam")
+LEGACY_SUFFIXES = (".xls", ".et", ".ett", ".xlt")
+
+_REF = re.compile(r"^\$?([A-Z]{1,3})\$?([0-9]{1,7})$")
+
+
+@functools.lru_cache(maxsize=65536)
+def parse_ref(ref: str | None) -> tuple[int, int] | None:
+    """"C3" → (3, 3); None for anything that is not a valid A1 reference inside the sheet limits."""
+    if not ref or len(ref) > 16:
+        return None
+    m = _REF.match(ref)
+    if not m:
+        return None
+    row, col = int(m.group(2)), col_index(m.group(1))
+    if not (1 <= row <= MAX_ROW and 1 <= col <= MAX_COL):
+        return None
+    return row, col
+
+
+def a1(row: int, col: int) -> str:
+    return f"{col_letters(col)}{row}"
+
+
+def span_text(ref: NameRef) -> str:
+    """"C3" or "C3:C5" for a name's range (without enumerating its cells)."""
+    first, last = a1(*ref.first), a1(*ref.last)
+    return first if first == last else f"{first}:{last}"
+
+
+# ============================================================================ file sniffing
+
+def sniff(path: Path) -> tuple[str, str]:
+    """What a file is, from its bytes: (kind, Chinese description).
+
+    kind: "zip", "encrypted" (OLE with an EncryptedPackage stream: a password-protected .xlsx), "xls"
+    (OLE with a Workbook/Book stream: .xls or WPS .et), "ole" (another OLE file, e.g. a Word .doc),
+    "empty", "other".
+    """
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+            if head.startswith(OLE_MAGIC):
+                body = head + fh.read(32 << 20)
+            else:
+                body = head
+    except OSError:
+        return "other", "无法读取"
+    if not head:
+        return "empty", "空文件"
+    if head.startswith(b"PK"):
+        return "zip", "zip 压缩包"
+    if head.startswith(OLE_MAGIC):
+        if "EncryptedPackage".encode("utf-16-le") in body:
+            return "encrypted", "设置了打开密码的加密工作簿"
+        if "Workbook".encode("utf-16-le") in body or "Book".encode("utf-16-le") in body:
+            return "xls", "旧版 Excel/WPS 工作簿（.xls/.et）"
+        if "WordDocument".encode("utf-16-le") in body:
+            return "ole", "Word 文档（.doc）"
+        return "ole", "OLE 复合文档（旧版 Office 格式）"
+    return "other", "非 Excel 文件"
+
+
+# ============================================================================ sheet XML
+
+@dataclass
+class XCell:
+    """One cell as stored: its cached value, its formula text (without "=") and its style index."""
+
+    row: int
+    col: int
+    value: Any = None        #: float | str | bool | None; errors are kept as their text ("#DIV/0!")
+    formula: str | None = None
+    has_v: bool = False      #: a value or cached result is stored (False: a formula saved without result)
+    style: int = 0
+    error: bool = False
+
+    @property
+    def ref(self) -> str:
+        return a1(self.row, self.col)
+
+    @property
+    def empty(self) -> bool:
+        return self.formula is None and (self.value is None or self.value == "")
+
+
+@dataclass
+class SheetXML:
+    """The parts of one worksheet the checks need."""
+
+    name: str
+    cells: dict[tuple[int, int], XCell] = field(default_factory=dict)
+    protection: dict[str, str] | None = None
+    merges: list[str] = field(default_factory=list)
+    validations: list[tuple[str, str, str]] = field(default_factory=list)   #: (type, formula1, sqref)
+    bad_refs: int = 0        #: cells whose reference was missing or invalid
+
+    def get(self, ref: str) -> XCell | None:
+        rc = parse_ref(ref)
+        return self.cells.get(rc) if rc else None
+
+    def value(self, ref: str) -> Any:
+        cell = self.get(ref)
+        if cell is None or cell.value == "":
+            return None
+        return cell.value
+
+
+def _text_of(element) -> str:
+    """Text of an <is> or <si>: every <t>, skipping phonetic runs (<rPh>)."""
+    parts = []
+    for t in element.iter(_T):
+        parent = t.getparent()
+        if parent is not None and parent.tag == _RPH:
+            continue
+        parts.append(t.text or "")
+    return "".join(parts)
+
+
+def _number(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    if value != value or value in (float("inf"), float("-inf")):
+        return None
+    return value
+
+
+def parse_sheet(data: bytes, name: str, shared: list[str], where: str) -> SheetXML:
+    """Parse a worksheet's XML into a sparse :class:`SheetXML`.
+
+    Shared formulas are expanded (the master's text translated to each cell). Cells with an invalid
+    reference are placed after their row's previous cell, as Excel does for cells without ``r``.
+    Empty (styled-only) cells are skipped. The XML goes through :func:`~xlsx_engine.safezip.parse_xml`,
+    which refuses DTDs and entity declarations.
+    """
+    root = parse_xml(data, where)
+    sheet = SheetXML(name)
+    masters: dict[str, tuple[str, str]] = {}
+    children: list[tuple[XCell, str]] = []
+    if _X_UNNAMED(root) == 0:       # the usual case: select the cells with content in C, skip the styled empties
+        located = ((parse_ref(c.get("r")), c) for c in _X_FILLED(root))
+    else:
+        located = _cells_by_position(root, sheet)
+    for rc, c in located:
+        if rc is None:
+            sheet.bad_refs += 1
+            continue
+        if len(c) == 0:           # an empty (styled) cell: nothing to read
+            continue
+        if len(sheet.cells) >= MAX_CELLS:
+            raise WorkbookError(f"工作表“{name}”的单元格超过 {MAX_CELLS} 个，不像自评表，拒绝读取", where=where,
+                                hint="请删除表格以外的内容后重新提交")
+        cell = XCell(rc[0], rc[1])
+        s = c.get("s")
+        if s:
+            cell.style = int(s) if s.isdigit() and len(s) < 7 else 0
+        t = c.get("t") or "n"
+        v_el = f_el = None
+        for child in c:
+            tag = child.tag
+            if tag == _V:
+                v_el = child
+            elif tag == _F:
+                f_el = child
+        if v_el is None and f_el is None and t != "inlineStr":
+            sheet.cells[rc] = cell
+            continue
+        if f_el is not None:
+            ftext = f_el.text or ""
+            if f_el.get("t") == "shared":
+                si = f_el.get("si") or ""
+                if ftext:
+                    masters[si] = (cell.ref, ftext)
+                else:
+                    children.append((cell, si))
+            cell.formula = ftext
+        if t == "inlineStr":
+            is_el = c.find(_IS)
+            if is_el is not None:
+                cell.value, cell.has_v = _text_of(is_el), True
+            elif v_el is not None:
+                cell.value, cell.has_v = v_el.text or "", True
+        elif v_el is not None:
+            cell.has_v = True
+            text = v_el.text
+            if t == "s":
+                idx = _number(text)
+                cell.value = shared[int(idx)] if idx is not None and idx == int(idx) and 0 <= idx < len(shared) \
+                    else None
+            elif t in ("str", "d"):
+                cell.value = text or ""
+            elif t == "b":
+                cell.value = text in ("1", "true")
+            elif t == "e":
+                cell.value, cell.error = text or "#N/A", True
+            else:
+                cell.value = _number(text)
+                if not text:          # <v></v> on a number cell: no result stored (openpyxl writes this)
+                    cell.has_v = False
+        sheet.cells[rc] = cell
+    for cell, si in children:
+        master = masters.get(si)
+        cell.formula = translate_formula(master[1], master[0], cell.ref) if master else ""
+    prot = root.find(f"{{{M}}}sheetProtection")
+    sheet.protection = dict(prot.attrib) if prot is not None else None
+    for mc in root.iterfind(f"{{{M}}}mergeCells/{{{M}}}mergeCell"):
+        ref = mc.get("ref")
+        if ref:
+            sheet.merges.append(ref)
+    for dv in root.iterfind(f"{{{M}}}dataValidations/{{{M}}}dataValidation"):
+        f1 = dv.find(f"{{{M}}}formula1")
+        formula1 = (f1.text or "") if f1 is not None else ""
+        sheet.validations.append((dv.get("type") or "", formula1, dv.get("sqref") or ""))
+    return sheet
+
+
+_X_FILLED = etree.XPath("m:sheetData/m:row/m:c[*]", namespaces={"m": M})
+_X_UNNAMED = etree.XPath("count(m:sheetData/m:row/m:c[not(@r)])", namespaces={"m": M})
+
+
+def _cells_by_position(root, sheet: SheetXML):
+    """(position, element) of every cell, placing cells without a valid ``r`` after their row's previous cell."""
+    data_el = root.find(f"{{{M}}}sheetData")
+    last_row = 0
+    for row_el in (data_el if data_el is not None else ()):
+        if row_el.tag != _ROW:
+            continue
+        r_attr = row_el.get("r")
+        row_no = int(r_attr) if r_attr and r_attr.isdigit() and 0 < int(r_attr) <= MAX_ROW else last_row + 1
+        last_row = min(row_no, MAX_ROW)
+        col_no = 0
+        for c in row_el:
+            if c.tag != _C:
+                continue
+            rc = parse_ref(c.get("r"))
+            if rc is None:
+                sheet.bad_refs += 1
+                rc = (row_no, min(col_no + 1, MAX_COL))
+            col_no = rc[1]
+            yield rc, c
+
+
+def translate_formula(formula: str, origin: str, dest: str) -> str:
+    """A shared formula's text as seen from another cell (relative references move)."""
+    o, d = parse_ref(origin), parse_ref(dest)
+    if not o or not d:
+        return formula
+    drow, dcol = d[0] - o[0], d[1] - o[1]
+
+    def shift(m: re.Match) -> str:
+        cabs, col, rabs, row = m.group(1), m.group(2), m.group(3), m.group(4)
+        c = col_index(col) + (0 if cabs else dcol)
+        r = int(row) + (0 if rabs else drow)
+        if not (1 <= c <= MAX_COL and 1 <= r <= MAX_ROW):
+            return "#REF!"
+        return f"{cabs}{col_letters(c)}{rabs}{r}"
+
+    return map_refs(formula, shift)
+
+
+_STRING = re.compile(r'"(?:[^"]|"")*"')
+_A1_IN_FORMULA = re.compile(r"(?<![A-Za-z0-9_.\u0080-\uffff!'])(\$?)([A-Z]{1,3})(\$?)([0-9]{1,7})"
+                            r"(?![0-9A-Za-z_(\u0080-\uffff])")
+
+
+def map_refs(formula: str, fn: Callable[[re.Match], str]) -> str:
+    """Apply ``fn`` to every A1 reference outside string literals."""
+    out, pos = [], 0
+    for m in _STRING.finditer(formula):
+        out.append(_A1_IN_FORMULA.sub(fn, formula[pos:m.start()]))
+        out.append(m.group(0))
+        pos = m.end()
+    out.append(_A1_IN_FORMULA.sub(fn, formula[pos:]))
+    return "".join(out)
+
+
+def norm_formula(formula: str | None) -> str:
+    """A formula compared the way a spreadsheet sees it: no "=", no spaces, upper case outside strings."""
+    if formula is None:
+        return ""
+    return _norm_formula(formula) if len(formula) <= 4096 else _norm_formula.__wrapped__(formula)
+
+
+@functools.lru_cache(maxsize=8192)
+def _norm_formula(formula: str) -> str:
+    text = formula.strip()
+    if text.startswith("="):
+        text = text[1:]
+    out, pos = [], 0
+    for m in _STRING.finditer(text):
+        out.append(re.sub(r"\s+", "", text[pos:m.start()]).upper())
+        out.append(m.group(0))
+        pos = m.end()
+    out.append(re.sub(r"\s+", "", text[pos:]).upper())
+    # LibreOffice writes the logical constants as functions: FALSE() / TRUE()
+    return _LOGICAL_CALL.sub(r"\1", "".join(out).replace("_XLFN.", "").replace("_XLWS.", ""))
+
+
+_LOGICAL_CALL = re.compile(r'(?<![A-Z0-9_."])(TRUE|FALSE)\(\)')
+
+
+# ============================================================================ package
+
+class Package:
+    """An opened .xlsx package: workbook parts, defined names, sheets (parsed on demand).
+
+    Raises:
+        WorkbookError: the file cannot be read (see :func:`open_package`).
+    """
+
+    def __init__(self, path: Path, zf: zipfile.ZipFile):
+        self.path = path
+        self.where = str(path)
+        self.zf = zf
+        self.members = zf.namelist()
+        self.member_set = set(self.members)
+        wb = self.xml("xl/workbook.xml")
+        rels = self.xml("xl/_rels/workbook.xml.rels") if "xl/_rels/workbook.xml.rels" in self.member_set else None
+        targets: dict[str, str] = {}
+        if rels is not None:
+            for rel in rels.iter(f"{{{PR_NS}}}Relationship"):
+                target = rel.get("Target") or ""
+                target = target.lstrip("/") if target.startswith("/") else "xl/" + target
+                targets[rel.get("Id") or ""] = _normpath(target)
+        #: (name, state, zip path or None)
+        self.sheets: list[tuple[str, str, str | None]] = []
+        for s in wb.iterfind(f"{{{M}}}sheets/{{{M}}}sheet"):
+            self.sheets.append((s.get("name") or "", s.get("state") or "visible",
+                                targets.get(s.get(f"{{{R_NS}}}id") or "")))
+        self.raw_names: dict[str, str] = {}
+        self.local_names: list[str] = []
+        for dn in wb.iterfind(f"{{{M}}}definedNames/{{{M}}}definedName"):
+            name = dn.get("name") or ""
+            if dn.get("localSheetId") is not None or name.startswith("_xlnm."):
+                self.local_names.append(name)
+                continue
+            self.raw_names[name] = dn.text or ""
+        self.names: dict[str, NameRef] = {}
+        for name, text in self.raw_names.items():
+            ref = parse_name_ref(text)
+            if ref is not None and 1 <= ref.first[0] <= ref.last[0] <= MAX_ROW \
+                    and 1 <= ref.first[1] <= ref.last[1] <= MAX_COL:
+                self.names[name] = ref
+        prot = wb.find(f"{{{M}}}workbookProtection")
+        self.workbook_protection: dict[str, str] | None = dict(prot.attrib) if prot is not None else None
+        self._shared: list[str] | None = None
+        self._sheets: dict[str, SheetXML] = {}
+        self._pct: set[int] | None = None
+        self._custom: dict[str, str] | None = None
+
+    # ------------------------------------------------------------------ members
+    def read(self, name: str, limit: int = MAX_PART_BYTES) -> bytes:
+        try:
+            return read_member(self.zf, name, self.where, limit)
+        except WorkbookError:
+            raise
+        except Exception as exc:   # zlib.error, NotImplementedError (compression method), ...: a damaged archive
+            raise WorkbookError(f"{name} 已损坏，无法解压（{type(exc).__name__}）", where=self.where,
+                                hint="文件可能已损坏，请重新保存后提交") from None
+
+    def xml(self, name: str, limit: int = MAX_PART_BYTES):
+        return parse_xml(self.read(name, limit), f"{self.where}:{name}")
+
+    @property
+    def custom_properties(self) -> dict[str, str]:
+        if self._custom is None:
+            out: dict[str, str] = {}
+            if "docProps/custom.xml" in self.member_set:
+                root = self.xml("docProps/custom.xml", 1 << 20)
+                for prop in root.iter(f"{{{CP_NS}}}property"):
+                    values = [child.text or "" for child in prop]
+                    name = prop.get("name")
+                    if name:
+                        out[name] = values[0] if values else ""
+            self._custom = out
+        return self._custom
+
+    @property
+    def shared_strings(self) -> list[str]:
+        if self._shared is None:
+            out: list[str] = []
+            path = next((m for m in self.members if m.lower() == "xl/sharedstrings.xml"), None)
+            if path:
+                root = self.xml(path, MAX_SHEET_BYTES)
+                for si in root.iter(f"{{{M}}}si"):
+                    out.append(_text_of(si))
+            self._shared = out
+        return self._shared
+
+    @property
+    def percent_styles(self) -> set[int]:
+        """Indexes of cell styles whose number format shows a percentage."""
+        if self._pct is None:
+            pct: set[int] = set()
+            if "xl/styles.xml" in self.member_set:
+                root = self.xml("xl/styles.xml")
+                custom = {}
+                for nf in root.iterfind(f"{{{M}}}numFmts/{{{M}}}numFmt"):
+                    code = _STRING.sub("", nf.get("formatCode") or "")
+                    custom[nf.get("numFmtId")] = "%" in code
+                for i, xf in enumerate(root.iterfind(f"{{{M}}}cellXfs/{{{M}}}xf")):
+                    fid = xf.get("numFmtId") or "0"
+                    if fid in ("9", "10") or custom.get(fid):
+                        pct.add(i)
+            self._pct = pct
+        return self._pct
+
+    def sheet(self, name: str) -> SheetXML:
+        if name not in self._sheets:
+            path = next((p for n, _s, p in self.sheets if n == name), None)
+            if not path or path not in self.member_set:
+                raise WorkbookError(f"工作表“{name}”的内容缺失", where=self.where)
+            self._sheets[name] = parse_sheet(self.read(path, MAX_SHEET_BYTES), name, self.shared_strings,
+                                             f"{self.where}:{path}")
+        return self._sheets[name]
+
+    @property
+    def sheet_names(self) -> list[str]:
+        return [n for n, _s, _p in self.sheets]
+
+    def macro_parts(self) -> list[str]:
+        """Members that carry macros (VBA project, Excel 4 macro sheets, ActiveX binaries)."""
+        out = []
+        for m in self.members:
+            low = m.lower()
+            if low.endswith("vbaproject.bin") or low.startswith("xl/macrosheets/") or \
+                    (low.startswith("xl/activex/") and low.endswith(".bin")):
+                out.append(m)
+        if "[Content_Types].xml" in self.member_set and not out:
+            ct = self.read("[Content_Types].xml", 1 << 20)
+            if b"macroEnabled" in ct:
+                out.append("[Content_Types].xml")
+        return out
+
+    def close(self) -> None:
+        self.zf.close()
+
+    def __enter__(self) -> "Package":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _normpath(path: str) -> str:
+    parts: list[str] = []
+    for part in path.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if parts:
+                parts.pop()
+            continue
+        parts.append(part)
+    return "/".join(parts)
+
+
+def open_package(path: str | Path) -> Package:
+    """Open a workbook package safely, with a precise Chinese message for everything unreadable.
+
+    Raises:
+        WorkbookError: not a file, empty, encrypted, legacy .xls/.et, another format, corrupt, too large,
+        a zip bomb, XML with entity declarations.
+    """
+    path = Path(path)
+    where = str(path)
+    if path.is_dir():
+        raise WorkbookError("这是一个文件夹，不是工作簿", where=where)
+    if not path.exists():
+        raise WorkbookError("找不到文件", where=where)
+    kind, desc = sniff(path)
+    if kind == "empty":
+        raise WorkbookError("文件是空的（0 字节）", where=where, hint="请重新保存后提交")
+    if kind == "encrypted":
+        raise WorkbookError("工作簿设置了打开密码（已加密），无法读取", where=where,
+                            hint="请在 Excel/WPS 中取消“用密码加密”后另存为 .xlsx 再提交")
+    if kind == "xls":
+        raise WorkbookError(f"这是{desc}，无法核对模板、公式和保护", where=where,
+                            hint="请使用下发的 .xlsx 模板填报，或在 Excel/WPS 中另存为“Excel 工作簿（.xlsx）”")
+    if kind == "ole":
+        raise WorkbookError(f"这是{desc}，不是 Excel 工作簿", where=where, hint="请提交 .xlsx 格式的自评表")
+    if kind != "zip":
+        raise WorkbookError("不是 Excel 工作簿（.xlsx）文件", where=where, hint="请提交 .xlsx 格式的自评表")
+    try:
+        zf = open_workbook_zip(path)
+    except WorkbookError as exc:
+        if "xl/workbook.xml" in exc.message:
+            raise WorkbookError(_not_workbook_message(path), where=where, hint="请提交 .xlsx 格式的自评表") from None
+        raise
+    except Exception as exc:   # zipfile raises struct.error, NotImplementedError... on damaged directories
+        raise WorkbookError(f"文件已损坏，无法解压（{type(exc).__name__}）", where=where,
+                            hint="请重新保存或重新下发模板") from None
+    try:
+        return Package(path, zf)
+    except BaseException:
+        zf.close()
+        raise
+
+
+def _not_workbook_message(path: Path) -> str:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+    except Exception:
+        names = set()
+    if "xl/workbook.bin" in names:
+        return "这是 Excel 二进制工作簿（.xlsb），无法核对"
+    if "content.xml" in names:
+        return "这是 OpenDocument 表格（.ods），不是 .xlsx 工作簿"
+    if "word/document.xml" in names:
+        return "这是 Word 文档（.docx），不是 Excel 工作簿"
+    return "压缩包中没有 xl/workbook.xml，不是 Excel 工作簿"
+
+
+# ============================================================================ expected template content
+
+def norm_label(value: Any) -> str:
+    if value is None:
+        return ""
+    return unicodedata.normalize("NFKC", str(value)).strip()
+
+
+@dataclass
+class Expected:
+    """What a layout puts where, precomputed once per profile."""
+
+    layout: Any
+    formulas: dict[tuple[int, int], str]     #: (row, col) -> normalised formula
+    raw_formulas: dict[tuple[int, int], str]
+    labels: dict[tuple[int, int], str]
+    consts: dict[tuple[int, int], Any]
+    inputs: set[tuple[int, int]]
+    names_main: dict[str, NameRef]
+    names_dict: dict[str, NameRef]
+    anchors: dict[str, tuple[int, int]]      #: unique label text -> position
+    dict_cells: dict[tuple[int, int], Any]
+    merges: set[str]
+    validation_cells: set[tuple[int, int]]
+    name_of_cell: dict[tuple[int, int], str]
+    last_row: int
+    last_col: int
+    password_hash: str
+    fingerprint: str = ""
+    raw_text: dict = field(default_factory=dict)   #: (row, col) -> formula text as stored (no "=")
+
+
+@functools.lru_cache(maxsize=32)
+def expected_for(profile_id: str, template_id: str | None = None) -> Expected:
+    """What a workbook made from a template must contain.
+
+    Args:
+        profile_id: the profile (评分规则).
+        template_id: the 模板编号 (``<form>-<profile>``) when it is not a 项目支出 (xmzc) template.
+    """
+    from openpyxl.utils.protection import hash_password
+
+    from xlsx_engine.forms.project.layout import (
+        CONST,
+        FORMULA,
+        IDENTITY_KEYS,
+        INPUT,
+        LABEL,
+    )
+    from xlsx_engine.forms.registry import form_for
+    layout = form_for(template_id or f"xmzc-{profile_id}").layout(profile_id)
+    formulas, raw, labels, consts, inputs = {}, {}, {}, {}, set()
+    for ref, spec in layout.cells.items():
+        rc = parse_ref(ref)
+        if spec.role == FORMULA:
+            formulas[rc] = norm_formula(spec.formula)
+            raw[rc] = spec.formula
+        elif spec.role == LABEL:
+            labels[rc] = norm_label(spec.value)
+        elif spec.role == CONST:
+            consts[rc] = spec.value
+        elif spec.role == INPUT:
+            inputs.add(rc)
+    counts = Counter(v for v in labels.values() if len(v) >= 2)
+    anchors = {text: rc for rc, text in labels.items() if counts.get(text) == 1}
+    names_main, names_dict = {}, {}
+    for name, text in layout.names.items():
+        ref = parse_name_ref(text)
+        (names_main if ref.sheet == layout.sheet else names_dict)[name] = ref
+    meta = layout.meta()
+    dict_cells = {parse_ref(k): v for k, v in layout.dict_cells.items()}
+    for k, key in enumerate(IDENTITY_KEYS, 1):
+        dict_cells[(k, 8)] = meta[key]
+    validation_cells: set[tuple[int, int]] = set()
+    for v in layout.validations:
+        validation_cells |= _sqref_cells(v.sqref)
+    name_of_cell = {}
+    for name, ref in names_main.items():
+        if ref.first == ref.last:
+            name_of_cell[ref.first] = name
+    return Expected(layout, formulas, raw, labels, consts, inputs, names_main, names_dict, anchors, dict_cells,
+                    set(layout.merges), validation_cells, name_of_cell, layout.last_row,
+                    len(layout.form.columns), hash_password(layout.form.protection_password).upper(),
+                    layout.fingerprint(), {rc: f[1:] for rc, f in raw.items()})
+
+
+def _sqref_cells(sqref: str, limit: int = 20000) -> set[tuple[int, int]]:
+    out: set[tuple[int, int]] = set()
+    for part in sqref.split():
+        ends = part.split(":")
+        a = parse_ref(ends[0])
+        b = parse_ref(ends[-1])
+        if not a or not b:
+            continue
+        for r in range(min(a[0], b[0]), min(max(a[0], b[0]), min(a[0], b[0]) + limit) + 1):
+            for c in range(min(a[1], b[1]), max(a[1], b[1]) + 1):
+                out.add((r, c))
+                if len(out) > limit:
+                    return out
+    return out
+
+
+# ============================================================================ row / column mapping
+
+class AxisMap:
+    """Where template rows (or columns) went: a step function built from names and fixed labels.
+
+    Each point says "template index e is now at e + d". Inserting k rows between two points makes d step up
+    by k; deleting makes it step down. Between two points with different deltas the position is unknown.
+    """
+
+    def __init__(self, votes: dict[int, Counter]):
+        self.delta: dict[int, int] = {}
+        prev = 0
+        for e in sorted(votes):
+            counter = votes[e]
+            best = max(counter.values())
+            tied = [d for d, n in counter.items() if n == best]
+            d = prev if prev in tied else min(tied, key=abs)
+            self.delta[e] = d
+            prev = d
+        self.keys = sorted(self.delta)
+
+    def __call__(self, e: int) -> int | None:
+        if not self.keys:
+            return e
+        if e in self.delta:
+            return e + self.delta[e]
+        import bisect
+        i = bisect.bisect_left(self.keys, e)
+        before = self.keys[i - 1] if i > 0 else None
+        after = self.keys[i] if i < len(self.keys) else None
+        if before is None:
+            return e + self.delta[after] if self.delta[after] == 0 else None
+        if after is None:
+            return e + self.delta[before]
+        if self.delta[before] == self.delta[after]:
+            return e + self.delta[before]
+        return None
+
+    @property
+    def shifted(self) -> bool:
+        return any(self.delta.values())
+
+    def events(self) -> list[tuple[int, int, int, int]]:
+        """(template index before, template index after, change, actual index of the first moved one)."""
+        out = []
+        prev_e, prev_d = None, 0
+        for e in self.keys:
+            d = self.delta[e]
+            if d != prev_d:
+                out.append((prev_e if prev_e is not None else 0, e, d - prev_d, e + d))
+            prev_e, prev_d = e, d
+        return out
+
+
+@dataclass
+class Located:
+    """Where the template's parts are in the workbook being checked."""
+
+    sheet: SheetXML
+    rows: AxisMap
+    cols: AxisMap
+    name_ok: dict[str, bool]
+    main_name: str = ""
+    dict_name: str | None = None
+    replaced: set = field(default_factory=set)    #: template positions whose formula was typed over
+    edited: set = field(default_factory=set)      #: template positions whose formula was changed
+
+    def __post_init__(self) -> None:
+        self.structural = self.rows.shifted or self.cols.shifted
+
+    def where(self, rc: tuple[int, int]) -> tuple[int, int] | None:
+        if not self.structural:
+            return rc
+        r, c = self.rows(rc[0]), self.cols(rc[1])
+        if r is None or c is None or not (1 <= r <= MAX_ROW and 1 <= c <= MAX_COL):
+            return None
+        return r, c
+
+    def ref(self, ref: str) -> str | None:
+        rc = parse_ref(ref)
+        got = self.where(rc) if rc else None
+        return a1(*got) if got else None
+
+
+# ============================================================================ integrity checks
+
+def _fmt(value: Any) -> str:
+    if value is None or value == "":
+        return "（空）"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        return f"{value:.4f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
+    text = str(value)
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
+def _short(formula: str) -> str:
+    return formula if len(formula) <= 80 else formula[:77] + "…"
+
+
+def find_main_sheet(pkg: Package, exp: Expected) -> tuple[str | None, str | None]:
+    """(main sheet name, dictionary sheet name) in the workbook, following renames through the names."""
+    layout = exp.layout
+    names = pkg.sheet_names
+
+    def by_names(expected: dict[str, NameRef], wanted: str) -> str | None:
+        if wanted in names:
+            return wanted
+        votes = Counter(pkg.names[n].sheet for n in expected if n in pkg.names and pkg.names[n].sheet in names)
+        return votes.most_common(1)[0][0] if votes else None
+
+    main = by_names(exp.names_main, layout.sheet)
+    dictionary = by_names(exp.names_dict, layout.form.dictionary_sheet)
+    if main is None:
+        visible = [n for n, state, _p in pkg.sheets if state == "visible" and n != dictionary]
+        main = visible[0] if len(pkg.sheets) == 2 and visible else None
+    if dictionary == main:
+        dictionary = None
+    return main, dictionary
+
+
+def locate(pkg: Package, exp: Expected, add: Callable[..., None]) -> Located | None:
+    """Identify the template's sheets, check protection and names, and map template rows/columns.
+
+    Args:
+        pkg: the opened package.
+        exp: :func:`expected_for` of the workbook's profile.
+        add: ``add(severity, code, place, message, hint)`` of a findings collector.
+
+    Returns:
+        Where the template's parts are, or None when the main sheet is gone.
+    """
+    from xlsx_engine.integrity.checks import ERROR, INFO, WARNING
+    layout = exp.layout
+    main_name, dict_name = find_main_sheet(pkg, exp)
+    expected_sheets = (layout.sheet, layout.form.dictionary_sheet)
+
+    # --- sheets
+    if main_name is None:
+        add(ERROR, "sheet_deleted", layout.sheet, f"模板的工作表“{layout.sheet}”已被删除或无法识别",
+            "请使用原模板重新填报")
+        return None
+    if main_name != layout.sheet:
+        add(ERROR, "sheet_renamed", main_name, f"工作表“{layout.sheet}”被改名为“{main_name}”",
+            f"请改回“{layout.sheet}”，或使用原模板重新填报")
+    if dict_name is None:
+        add(ERROR, "sheet_deleted", layout.form.dictionary_sheet,
+            f"隐藏的工作表“{layout.form.dictionary_sheet}”（下拉列表和模板标识）已被删除", "请使用原模板重新填报")
+    elif dict_name != layout.form.dictionary_sheet:
+        add(ERROR, "sheet_renamed", dict_name, f"工作表“{layout.form.dictionary_sheet}”被改名为“{dict_name}”",
+            "请使用原模板重新填报")
+    for name, state, _p in pkg.sheets:
+        if name in ENGINE_SHEETS:   # written by jxzp narrative --write-back / the add-in's 校验
+            continue
+        if name not in (main_name, dict_name):
+            add(WARNING, "sheet_added", name, f"新增了工作表“{name}”（模板只有“{'”“'.join(expected_sheets)}”）",
+                "请删除新增的工作表，或核实其内容是否应报送")
+        elif name == dict_name and state == "visible":
+            add(INFO, "sheet_unhidden", name, f"隐藏的工作表“{name}”被取消隐藏", "")
+    sheet = pkg.sheet(main_name)
+
+    # --- protection
+    prot = sheet.protection
+    if prot is None or prot.get("sheet") not in ("1", "true"):
+        add(ERROR, "protection_removed", main_name, f"工作表“{main_name}”的保护已被解除（公式和标签可被随意改动）",
+            "请使用原模板重新填报；如确需修改版式，请联系财政局")
+    elif prot.get("password") and prot["password"].upper() != exp.password_hash:
+        add(WARNING, "password_changed", main_name, "工作表保护密码与模板不同（保护曾被解除后重新设置）",
+            "请核实表中公式和标签是否被改动")
+    if dict_name is not None:
+        dprot = pkg.sheet(dict_name).protection
+        if dprot is None or dprot.get("sheet") not in ("1", "true"):
+            add(WARNING, "protection_removed", dict_name, f"工作表“{dict_name}”的保护已被解除", "")
+    wprot = pkg.workbook_protection or {}
+    if wprot.get("lockStructure") not in ("1", "true"):
+        add(WARNING, "structure_unprotected", "工作簿",
+            "工作簿结构保护已解除（可增删、改名工作表）",
+            "用 LibreOffice 另存也会去掉结构保护；请核实工作表是否被增删或改名")
+
+    # --- the row/column mapping, voted by the names and the fixed labels
+    row_votes: dict[int, Counter] = {}
+    col_votes: dict[int, Counter] = {}
+
+    def vote(axis: str, e: int, a: int) -> None:
+        votes = (row_votes if axis == "r" else col_votes).setdefault(e, {})
+        votes[a - e] = votes.get(a - e, 0) + 1
+
+    for name, eref in exp.names_main.items():
+        aref = pkg.names.get(name)
+        if aref is None or aref.sheet != main_name:
+            continue
+        for axis, i in (("r", 0), ("c", 1)):
+            vote(axis, eref.first[i], aref.first[i])
+            vote(axis, eref.last[i], aref.last[i])
+    index = None
+    for text, rc in exp.anchors.items():
+        cell = sheet.cells.get(rc)
+        if cell is not None and isinstance(cell.value, str) and norm_label(cell.value) == text:
+            hits = [rc]
+        else:
+            if index is None:
+                index = _label_index(sheet)
+            hits = index.get(text, [])
+        if len(hits) == 1:
+            vote("r", rc[0], hits[0][0])
+            vote("c", rc[1], hits[0][1])
+    rows, cols = AxisMap(row_votes), AxisMap(col_votes)
+    if rows.events():
+        rows = _refine_rows(row_votes, rows, cols, exp, sheet)
+
+    # --- names
+    name_ok: dict[str, bool] = {}
+    for name, eref in {**exp.names_main, **exp.names_dict}.items():
+        expected_sheet = main_name if name in exp.names_main else dict_name
+        text = pkg.raw_names.get(name)
+        place = f"名称“{name}”"
+        name_ok[name] = False
+        if text is None:
+            add(ERROR, "name_deleted", place, f"名称“{name}”（{layout.names[name]}）已被删除",
+                "请使用原模板重新填报")
+            continue
+        aref = pkg.names.get(name)
+        if aref is None:
+            add(ERROR, "name_broken", place, f"名称“{name}”的引用已失效（{_fmt(text)}），所指的行、列或工作表被删除",
+                "请使用原模板重新填报")
+            continue
+        if aref.sheet != expected_sheet:
+            add(ERROR, "name_moved", place, f"名称“{name}”应指向工作表“{expected_sheet}”，现指向“{aref.sheet}”",
+                "请使用原模板重新填报")
+            continue
+        if name in exp.names_main:
+            want = (rows(eref.first[0]), cols(eref.first[1]), rows(eref.last[0]), cols(eref.last[1]))
+        else:
+            want = (eref.first[0], eref.first[1], eref.last[0], eref.last[1])
+        got = (aref.first[0], aref.first[1], aref.last[0], aref.last[1])
+        if want == got:
+            name_ok[name] = True
+            continue
+        if None in want:     # position unknown (between an insertion's bounds): trust a sane-sized name
+            name_ok[name] = (aref.last[0] - aref.first[0]) < 5000 and (aref.last[1] - aref.first[1]) < 50
+            continue
+        add(ERROR, "name_moved", place,
+            f"名称“{name}”原指向 {expected_sheet}!{span_text(eref)}，现指向 {aref.sheet}!{span_text(aref)}",
+            "名称被改到了别处，程序按原位置读数；请使用原模板重新填报")
+    for name in pkg.raw_names:
+        if name not in layout.names and not name.startswith("_"):
+            add(INFO, "name_added", f"名称“{name}”", f"新增了名称“{name}”（{_fmt(pkg.raw_names[name])}）", "")
+
+    # --- inserted / deleted rows and columns
+    for axis, amap, noun in (("r", rows, "行"), ("c", cols, "列")):
+        fmt = (lambda i: f"第{i}行") if axis == "r" else (lambda i: f"{col_letters(max(i, 1))}列")
+        for e_before, e_after, change, a_first in amap.events():
+            if change > 0:
+                first = max(a_first - change, 1)
+                place = (f"{main_name}!{first}:{a_first - 1}" if axis == "r"
+                         else f"{main_name}!{col_letters(first)}:{col_letters(max(a_first - 1, 1))}")
+                add(ERROR, "rows_inserted" if axis == "r" else "cols_inserted", place,
+                    f"在模板{fmt(e_before)}与{fmt(e_after)}之间插入了 {change} {noun}"
+                    + (f"（现为{fmt(first)}）" if change == 1 else f"（现为{fmt(first)}至{fmt(a_first - 1)}）"),
+                    f"模板的{noun}不得增删；请使用原模板重新填报")
+            else:
+                place = (f"{main_name}!{max(a_first - 1, 1)}:{a_first}" if axis == "r"
+                         else f"{main_name}!{col_letters(max(a_first - 1, 1))}:{col_letters(a_first)}")
+                add(ERROR, "rows_deleted" if axis == "r" else "cols_deleted", place,
+                    f"模板{fmt(e_before)}与{fmt(e_after)}之间删除了 {-change} {noun}",
+                    f"模板的{noun}不得增删；请使用原模板重新填报")
+    return Located(sheet, rows, cols, name_ok, main_name, dict_name)
+
+
+def compare_cells(pkg: Package, exp: Expected, loc: Located, add: Callable[..., None],
+                  twins: dict[tuple[int, int], Any] | None = None) -> None:
+    """Check every cell of the form where :func:`locate` says it now is.
+
+    Formula cells must still hold the template's formula (typed-over and edited formulas are reported,
+    with the recomputed value when ``twins`` gives it); labels and locked constants must be unchanged;
+    nothing may be written outside the form. Fills ``loc.replaced`` and ``loc.edited``.
+    """
+    from xlsx_engine.integrity.checks import ERROR, WARNING
+    sheet, main_name, dict_name = loc.sheet, loc.main_name, loc.dict_name
+    twins = twins or {}
+    accounted: set[tuple[int, int]] = set()
+    for rc, formula in exp.formulas.items():
+        at = loc.where(rc)
+        if at is None:
+            continue
+        accounted.add(at)
+        cell = sheet.cells.get(at)
+        if cell is not None and not loc.structural and cell.formula == exp.raw_text[rc]:
+            continue
+        place = f"{main_name}!{a1(*at)}"
+        label = _cell_label(exp, rc)
+        should = f"按规则重算应为 {_fmt(twins[rc])}；" if rc in twins else ""
+        if cell is None or cell.formula is None:
+            value = cell.value if cell is not None else None
+            loc.replaced.add(rc)
+            add(ERROR, "formula_replaced", place,
+                f"{label}的公式被替换为{'数值 ' + _fmt(value) if value not in (None, '') else '空白'}"
+                f"（{should}原公式 ={_short(exp.raw_formulas[rc][1:])}）",
+                "请使用原模板重新填报，不要在公式单元格中直接填写结果")
+            continue
+        want = formula
+        if loc.structural:
+            shifted = _shift_expected(exp.raw_formulas[rc], loc)
+            if shifted is None:
+                continue
+            want = norm_formula(shifted)
+        if norm_formula(cell.formula) != want:
+            loc.edited.add(rc)
+            add(ERROR, "formula_edited", place,
+                f"{label}的公式被修改：现为 ={_short(cell.formula)}，模板为 ={_short(exp.raw_formulas[rc][1:])}"
+                + (f"（表中显示 {_fmt(cell.value)}，{should.rstrip('；')}）" if should else ""),
+                "请使用原模板重新填报")
+    for rc, text in exp.labels.items():
+        at = loc.where(rc)
+        if at is None:
+            continue
+        accounted.add(at)
+        cell = sheet.cells.get(at)
+        place = f"{main_name}!{a1(*at)}"
+        if cell is not None and cell.formula is not None:
+            add(ERROR, "formula_added", place, f"固定文字单元格被写入公式 ={_short(cell.formula)}", "请使用原模板重新填报")
+            continue
+        got = norm_label(cell.value if cell is not None else None)
+        if got != text:
+            if text:
+                add(ERROR, "label_changed", place, f"固定文字“{_fmt(text)}”被改为“{_fmt(got)}”",
+                    "请使用原模板重新填报")
+            else:
+                add(WARNING, "extra_content", place, f"锁定的空白单元格被写入“{_fmt(got)}”", "请删除该内容")
+    for rc, value in exp.consts.items():
+        at = loc.where(rc)
+        if at is None:
+            continue
+        accounted.add(at)
+        cell = sheet.cells.get(at)
+        place = f"{main_name}!{a1(*at)}"
+        got = cell.value if cell is not None else None
+        if cell is not None and cell.formula is not None:
+            add(ERROR, "const_changed", place,
+                f"锁定的{_const_name(exp, rc)}（{_fmt(float(value))}）被改为公式 ={_short(cell.formula)}",
+                "请使用原模板重新填报")
+        elif not isinstance(got, float) or abs(got - float(value)) > 1e-9:
+            add(ERROR, "const_changed", place,
+                f"锁定的{_const_name(exp, rc)}被改为 {_fmt(got)}（模板规定为 {_fmt(float(value))}）",
+                "分值由评分规则确定，不得修改；请使用原模板重新填报")
+    for rc in exp.inputs:
+        at = loc.where(rc)
+        if at is not None:
+            accounted.add(at)
+
+    # --- content outside the form
+    last_row = loc.rows(exp.last_row) or exp.last_row
+    last_col = loc.cols(exp.last_col) or exp.last_col
+    extra = sorted((c for rc, c in sheet.cells.items() if rc not in accounted and not c.empty),
+                   key=lambda c: (c.row, c.col))
+    outside = [c for c in extra if c.row > last_row or c.col > last_col]
+    inside = [c for c in extra if not (c.row > last_row or c.col > last_col)]
+    if outside:
+        add(WARNING, "content_outside", f"{main_name}!{outside[0].ref}",
+            f"表格区域（A1:{col_letters(last_col)}{last_row}）外有 {len(outside)} 个单元格有内容"
+            f"（如 {'、'.join(c.ref for c in outside[:5])}）",
+            "请删除表格外的内容；自评数据只认模板中的单元格")
+    if inside:
+        add(WARNING, "extra_content", f"{main_name}!{inside[0].ref}",
+            f"模板的锁定区域中有 {len(inside)} 个单元格被写入内容（如 {'、'.join(c.ref for c in inside[:5])}）",
+            "请删除这些内容，或使用原模板重新填报")
+
+    # --- merges and validation (only meaningful when nothing moved)
+    if not loc.structural:
+        got_merges = {m.replace("$", "") for m in sheet.merges}
+        lost = sorted(exp.merges - got_merges, key=_ref_sort)
+        added = sorted(got_merges - exp.merges, key=_ref_sort)
+        if lost or added:
+            parts = []
+            if lost:
+                parts.append(f"取消合并 {len(lost)} 处（如 {'、'.join(lost[:3])}）")
+            if added:
+                parts.append(f"新增合并 {len(added)} 处（如 {'、'.join(added[:3])}）")
+            add(WARNING, "merges_changed", f"{main_name}!{(lost or added)[0]}", "合并单元格被改动：" + "，".join(parts),
+                "请使用原模板重新填报")
+        have: set[tuple[int, int]] = set()
+        for _t, _f, sqref in sheet.validations[:200]:
+            have |= _sqref_cells(sqref) & exp.validation_cells
+        missing = exp.validation_cells - have
+        if missing:
+            first = min(missing)
+            add(WARNING, "validation_removed", f"{main_name}!{a1(*first)}",
+                f"{len(missing)} 个填报单元格的数据有效性（下拉列表、数值范围）被删除",
+                "请使用原模板重新填报，下拉列表可防止填错指标性质和一级、二级指标")
+
+    # --- the dictionary sheet: dropdown lists and the template's identity
+    if dict_name is not None:
+        dsheet = pkg.sheet(dict_name)
+        changed = []
+        for rc, value in exp.dict_cells.items():
+            got = dsheet.value(a1(*rc))
+            if norm_label(got) != norm_label(value):
+                changed.append((rc, value, got))
+        for rc, cell in dsheet.cells.items():
+            if rc not in exp.dict_cells and not cell.empty:
+                changed.append((rc, None, cell.value))
+        changed.sort()
+        for rc, value, got in changed[:10]:
+            add(ERROR, "dict_changed", f"{dict_name}!{a1(*rc)}",
+                f"下拉列表/模板标识单元格被改动：应为“{_fmt(value)}”，现为“{_fmt(got)}”", "请使用原模板重新填报")
+        if len(changed) > 10:
+            add(ERROR, "dict_changed", dict_name, f"另有 {len(changed) - 10} 处被改动", "")
+
+
+def _refine_rows(votes: dict[int, Counter], rows: AxisMap, cols: AxisMap, exp: Expected, sheet: SheetXML) -> AxisMap:
+    """Place inserted/deleted rows inside a stretch the names only bound (e.g. the 30 indicator rows).
+
+    Every template row has a signature, the columns holding formulas; a row Excel inserts has none. Walking
+    the template rows and the workbook's rows of the stretch side by side, rows whose signature does not
+    match are the inserted ones (or, for a deletion, the missing template rows). Rows that all look alike
+    are matched from the top.
+    """
+    template_sig: dict[int, set[int]] = {}
+    for (r, c) in exp.formulas:
+        template_sig.setdefault(r, set()).add(c)
+    actual_sig: dict[int, set[int]] = {}
+    for (r, c), cell in sheet.cells.items():
+        if cell.formula is not None:
+            actual_sig.setdefault(r, set()).add(c)
+    refined = {e: Counter(v) for e, v in votes.items()}
+    keys = rows.keys
+    for e1, e2 in zip(keys, keys[1:]):
+        d1, d2 = rows.delta[e1], rows.delta[e2]
+        if d1 == d2 or e2 - e1 > 5000 or abs(d2 - d1) > 5000:
+            continue
+        template = list(range(e1 + 1, e2))
+        actual = list(range(e1 + d1 + 1, e2 + d2))
+        spare = len(actual) - len(template)
+
+        def sig(e: int) -> set:
+            return {cols(c) for c in template_sig.get(e, ())}
+
+        i = j = 0
+        while i < len(actual) and j < len(template):
+            if spare == 0 or actual_sig.get(actual[i], set()) == sig(template[j]):
+                refined[template[j]] = Counter({actual[i] - template[j]: 1})
+                i += 1
+                j += 1
+            elif spare > 0:
+                i += 1
+                spare -= 1
+            else:
+                j += 1
+                spare += 1
+    return AxisMap(refined)
+
+
+def _label_index(sheet: SheetXML) -> dict[str, list[tuple[int, int]]]:
+    out: dict[str, list[tuple[int, int]]] = {}
+    for rc, cell in sheet.cells.items():
+        if isinstance(cell.value, str) and cell.value:
+            out.setdefault(norm_label(cell.value), []).append(rc)
+    return out
+
+
+def _ref_sort(ref: str) -> tuple[int, int]:
+    rc = parse_ref(ref.split(":")[0])
+    return rc or (0, 0)
+
+
+def _shift_expected(formula: str, loc: Located) -> str | None:
+    bad = []
+
+    def shift(m: re.Match) -> str:
+        cabs, col, rabs, row = m.group(1), m.group(2), m.group(3), m.group(4)
+        at = loc.where((int(row), col_index(col)))
+        if at is None:
+            bad.append(m.group(0))
+            return m.group(0)
+        return f"{cabs}{col_letters(at[1])}{rabs}{at[0]}"
+
+    out = map_refs(formula, shift)
+    return None if bad else out
+
+
+def _cell_label(exp: Expected, rc: tuple[int, int]) -> str:
+    """A readable name for a formula cell: its defined name, or the column header and row number."""
+    name = exp.name_of_cell.get(rc)
+    if name:
+        return f"“{name}”"
+    layout = exp.layout
+    if rc[0] in layout.indicator_rows:
+        i = layout.indicator_rows.index(rc[0]) + 1
+        col = col_letters(rc[1])
+        header = next((spec["header"] for spec, letter in zip(layout.form.columns, layout.form.col.values())
+                       if letter == col), col)
+        return f"第{i}行指标的“{header}”"
+    if rc[0] in layout.fund_rows:
+        src = layout.profile.fund_sources[layout.fund_rows.index(rc[0])]
+        return f"“{src}”的执行率"
+    return f"单元格 {a1(*rc)}"
+
+
+def _const_name(exp: Expected, rc: tuple[int, int]) -> str:
+    name = exp.name_of_cell.get(rc)
+    return f"“{name}”" if name else "分值"

@@ -1,0 +1,210 @@
+"""The 自评报告 as a Word document, rendered with docxtpl from a bureau-editable ``.docx`` template.
+
+``templates/narrative/report.docx`` (one project: cover as in seed 000, 项目基本概况, 支出明细,
+自评表, 评价人员, 综述) and ``multi.docx`` (several projects of a unit, seed 003) are generated
+by ``templates/narrative/make_docx_template.py`` and may be edited in Word or WPS. They are
+rendered in the same sandboxed, strict Jinja2 environment as the text templates (with XML
+escaping on), so a bureau's template cannot reach Python internals, and a mistake raises
+:class:`~xlsx_engine.narrative.NarrativeError` naming the .docx file, the paragraph and the
+variable or tag at fault.
+
+Speed: the template bytes are read once, docxtpl's XML pre-processing and the compiled Jinja2
+template are cached per template, so a report costs one python-docx load, one render and one save.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import re
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from docxtpl import DocxTemplate
+
+from xlsx_engine.kernel.textfilters import FILTERS
+from xlsx_engine.narrative.engine import (
+    TEMPLATE_DIR,
+    Block,
+    NarrativeError,
+    Narrator,
+    ProjectInput,
+    Rendered,
+    SafeEnvironment,
+    _detail,
+    _finalize,
+    parse_blocks,
+    pending_findings,
+)
+from xlsx_engine.ooxml.safezip import atomic_write_bytes
+
+REPORT_DOCX = "report.docx"
+MULTI_DOCX = "multi.docx"
+
+
+class _CachingEnv(SafeEnvironment):
+    """The docx environment: sandboxed, strict, XML-escaping; compiled templates cached by source text."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._compiled: OrderedDict[str, jinja2.Template] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def from_string(self, source, globals=None, template_class=None):  # noqa: A002 - Jinja's signature
+        if globals is not None or template_class is not None or not isinstance(source, str):
+            return super().from_string(source, globals, template_class)
+        with self._lock:
+            hit = self._compiled.get(source)
+            if hit is not None:
+                self._compiled.move_to_end(source)
+                return hit
+        template = super().from_string(source)
+        with self._lock:
+            self._compiled[source] = template
+            while len(self._compiled) > 64:
+                self._compiled.popitem(last=False)
+        return template
+
+
+@functools.lru_cache(maxsize=1)
+def docx_env() -> _CachingEnv:
+    env = _CachingEnv(undefined=jinja2.StrictUndefined, autoescape=True, finalize=_finalize)
+    env.filters.update(FILTERS)
+    return env
+
+
+class _Template(DocxTemplate):
+    """docxtpl with its (pure) XML pre-processing memoised: the same template body is patched once."""
+
+    _patched: dict[str, str] = {}
+    _patched_lock = threading.Lock()
+
+    def patch_xml(self, src_xml):
+        hit = self._patched.get(src_xml)
+        if hit is None:
+            hit = super().patch_xml(src_xml)
+            with self._patched_lock:
+                if len(self._patched) > 64:
+                    self._patched.clear()
+                self._patched[src_xml] = hit
+        return hit
+
+
+@functools.lru_cache(maxsize=16)
+def _template_bytes(path: str, mtime: float) -> bytes:
+    return Path(path).read_bytes()
+
+
+def _load(path: Path) -> bytes:
+    try:
+        return _template_bytes(str(path.resolve()), path.stat().st_mtime)
+    except FileNotFoundError:
+        raise NarrativeError("找不到 Word 模板", where=str(path)) from None
+
+
+def _paragraph_text(xml_line: str) -> str:
+    text = re.sub(r"<[^>]+>", "", xml_line)
+    for a, b in (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&amp;", "&")):
+        text = text.replace(a, b)
+    return text.strip()
+
+
+def _docx_error(exc: BaseException, tpl: _Template, path: Path) -> NarrativeError:
+    """Name the .docx, the paragraph (line of docxtpl's pre-processed XML) and the culprit."""
+    line = getattr(exc, "lineno", None) if isinstance(exc, jinja2.TemplateSyntaxError) else None
+    if line is None:
+        tb = exc.__traceback__
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename == "<template>":
+                line = tb.tb_lineno
+            tb = tb.tb_next
+    snippet = ""
+    if line:
+        try:
+            tpl.init_docx(reload=False)
+            src = re.sub(r"<w:p([ >])", r"\n<w:p\1", tpl.patch_xml(tpl.get_xml()))
+            lines = src.splitlines()
+            if 0 < line <= len(lines):
+                snippet = _paragraph_text(lines[line - 1])
+        except Exception:  # the message stays useful without the snippet
+            snippet = ""
+    detail = _detail(exc)
+    where = f"Word 模板 {path}" + (f" 第{line}段" if line else "")
+    return NarrativeError(detail, where=where, hint=f"该段内容：{snippet}" if snippet else None,
+                          template=str(path), line=line, detail=detail)
+
+
+def _blocks(markup_or_blocks: str | list[Block]) -> list[dict]:
+    """Rendered text → paragraph dicts for the .docx loop, heading levels normalised to start at 1."""
+    blocks = parse_blocks(markup_or_blocks) if isinstance(markup_or_blocks, str) else markup_or_blocks
+    levels = [b.level for b in blocks if b.kind == "heading"]
+    top = min(levels) if levels else 1
+    out = []
+    for b in blocks:
+        if b.kind == "table":
+            out.extend({"kind": "para", "level": 0, "text": "　".join(r)} for r in b.rows)
+        else:
+            out.append({"kind": b.kind, "level": b.level - top + 1 if b.kind == "heading" else 0, "text": b.text})
+    return out
+
+
+def render_docx(template: str | Path, context: dict[str, Any]) -> bytes:
+    """Render a docxtpl template with a context in the sandboxed environment.
+
+    Raises:
+        NarrativeError: the template is missing, or a tag/variable in it is wrong (file, paragraph, culprit).
+    """
+    path = Path(template)
+    tpl = _Template(io.BytesIO(_load(path)))
+    try:
+        tpl.render(context, jinja_env=docx_env(), autoescape=True)
+    except NarrativeError:
+        raise
+    except Exception as exc:   # Jinja2 errors, sandbox violations, filter errors
+        raise _docx_error(exc, tpl, path) from None
+    out = io.BytesIO()
+    tpl.save(out)
+    return out.getvalue()
+
+
+def _docx_template(narrator: Narrator, name: str) -> Path:
+    if narrator.docx_template is not None:
+        return narrator.docx_template
+    for folder in narrator.search_path:
+        candidate = Path(folder) / name
+        if candidate.exists():
+            return candidate
+    return TEMPLATE_DIR / name
+
+
+def report_docx(inp: ProjectInput, *, narrator: Narrator | None = None, family: str | None = None
+                ) -> tuple[bytes, Rendered]:
+    """The complete 自评报告 of one project as .docx bytes, with the rendered 综述 (and its warnings)."""
+    narrator = narrator or Narrator()
+    summary = narrator.summary(inp, family)
+    ctx = dict(summary.context, summary_blocks=_blocks(summary.blocks))
+    return render_docx(_docx_template(narrator, REPORT_DOCX), ctx), summary
+
+
+def multi_docx(inputs: list[ProjectInput], *, narrator: Narrator | None = None, info: dict | None = None
+               ) -> tuple[bytes, dict, list]:
+    """The report covering several projects of a unit as .docx bytes; returns (bytes, context, warnings)."""
+    narrator = narrator or Narrator()
+    ctx, findings = narrator.project_sections(inputs, info)
+    year = ctx["unit"]["year"]
+    ctx = dict(ctx,
+               title=ctx["info"]["title"] or (f"{year}年度" if year else "") + "项目支出绩效自评报告",
+               intro_blocks=_blocks(ctx["intro"]),
+               projects_blocks=_blocks("\n".join(p["section"] for p in ctx["projects"])),
+               closing_blocks=_blocks(ctx["closing"]))
+    text = "\n".join([ctx["intro"], *(p["section"] for p in ctx["projects"]), ctx["closing"]])
+    findings = findings + pending_findings(text, findings)
+    return render_docx(_docx_template(narrator, MULTI_DOCX), ctx), ctx, findings
+
+
+def write_docx(path: str | Path, data: bytes) -> None:
+    """Write a report atomically (temporary file, fsync, rename)."""
+    atomic_write_bytes(path, data)

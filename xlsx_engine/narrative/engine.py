@@ -1,0 +1,887 @@
+"""The narrative layer: the 评价报告综述 and the 自评报告, generated from the scored table.
+
+Every figure a template can print comes from the :class:`~xlsx_engine.scoring.Result`
+that also fills the workbook (budget, 执行数, 执行率, 结余, scores, total, grade), so
+the text can never contradict the table. What the table cannot know (背景, 组织实施,
+问题, 建议, 评价机构 …) comes from the data file's ``其他信息`` mapping
+(``record.extra``); it is optional — a workbook alone gives a complete report, and a
+required explanation the unit has not given (偏差原因, 结余原因) is printed as a
+visible placeholder such as ``（待补充偏差原因）`` and reported as a warning, never
+invented.
+
+Templates are Jinja2 files under ``templates/narrative/`` (one set per report
+family, see its README.md), rendered by an :class:`jinja2.sandbox.ImmutableSandboxedEnvironment`
+with :class:`jinja2.StrictUndefined`, so a finance bureau may edit them safely: a
+mistake raises :class:`NarrativeError` naming the template file, the line and the
+variable or tag at fault.
+
+Rendered text is a small Markdown subset — ``#``/``##``/``###`` headings, paragraphs
+(one per line) and ``|`` tables — parsed into :class:`Block` objects that the
+Markdown/text writers, the Word report (:mod:`xlsx_engine.narrative.docx`) and the
+workbook write-back (:mod:`xlsx_engine.ooxml.writeback`) share.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import jinja2
+from jinja2 import FileSystemLoader, StrictUndefined
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+
+from xlsx_engine.forms.project.profile import Profile, load_profile
+from xlsx_engine.forms.project.record import (
+    ProjectRecord,
+    read_data_file,
+    record_from_data,
+)
+from xlsx_engine.forms.project.scoring import Result, evaluate, is_active
+from xlsx_engine.kernel.errors import JxzpError, ProfileError
+from xlsx_engine.kernel.resources import data_dir
+from xlsx_engine.kernel.targets import (
+    OP_EQ,
+    OP_GE,
+    OP_GT,
+    OP_LE,
+    OP_LT,
+    OP_QUAL,
+    looks_like_target,
+)
+from xlsx_engine.kernel.textfilters import FILTERS, FilterError, qty, unnumber
+from xlsx_engine.kernel.xlmath import is_number, xround
+
+TEMPLATE_DIR = data_dir("narrative")
+
+#: report family -> its 综述 template (single-project reports)
+FAMILIES = {"project": "project/summary.j2", "transfer": "transfer/summary.j2"}
+MULTI = "multi"
+MULTI_PROJECT = "multi/project.j2"
+REPORT_MD = "report.md.j2"
+MULTI_REPORT_MD = "multi/report.md.j2"
+DEFAULT_OVER_RATIO = 1.3      #: over-achievement that must be explained when the profile sets none
+
+
+class NarrativeError(JxzpError):
+    """A narrative template is missing or wrong, or an input cannot be turned into a report.
+
+    Attributes:
+        template: the template file at fault (path or name), if any.
+        line: the line of that file, if known.
+        detail: what is wrong (the variable, attribute or tag), in Chinese.
+    """
+
+    def __init__(self, message: str, *, where: str | None = None, hint: str | None = None,
+                 template: str | None = None, line: int | None = None, detail: str | None = None):
+        self.template, self.line, self.detail = template, line, detail
+        super().__init__(message, where=where, hint=hint)
+
+
+@dataclass
+class Finding:
+    """A warning about the narrative: something the unit should supply or fix."""
+
+    code: str
+    message: str
+    project: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.project}：{self.message}" if self.project else self.message
+
+
+# ----------------------------------------------------------------------------- inputs
+
+@dataclass
+class ProjectInput:
+    """One scored project: the record as the workbook sees it, its profile, result and extra information."""
+
+    record: ProjectRecord
+    profile: Profile
+    result: Result
+    extra: dict = field(default_factory=dict)
+    source: str = ""
+    path: Path | None = None          #: the workbook read, for write-back
+
+    @property
+    def name(self) -> str:
+        return as_text(self.record.project) or Path(self.source).stem or "项目"
+
+
+def _evaluate(record: ProjectRecord, profile: Profile) -> tuple[ProjectRecord, Result]:
+    """Score as the template does (padded rows, 15 significant digits) when the profile is a shipped one."""
+    from xlsx_engine.forms.project.layout import project_layout
+    try:
+        layout = project_layout(profile.id)
+    except (ProfileError, OSError):
+        layout = None
+    if layout is not None and layout.profile == profile:
+        return layout.evaluate(record)
+    return record, evaluate(record, profile)
+
+
+def from_record(record: ProjectRecord, profile: Profile, *, extra: dict | None = None,
+                source: str = "") -> ProjectInput:
+    """A narrative input from a record and its profile (the API used with data files and tests)."""
+    rec, result = _evaluate(record, profile)
+    merged = dict(record.extra or {})
+    merged.update(extra or {})
+    return ProjectInput(rec, profile, result, merged, source or str(as_text(record.project) or ""))
+
+
+def from_workbook(path: str | Path, *, extra: dict | None = None) -> ProjectInput:
+    """A narrative input from a filled workbook (read by name, rescored in Python).
+
+    Raises:
+        WorkbookError, TemplateError: the file cannot be read or is not one of our workbooks.
+    """
+    from xlsx_engine.ooxml.reader import read_project
+    rb = read_project(path)
+    rec, result = rb.layout.evaluate(rb.record)
+    return ProjectInput(rec, rb.layout.profile, result, dict(extra or {}), str(path), Path(path))
+
+
+def from_data_file(path: str | Path, *, extra: dict | None = None) -> ProjectInput:
+    """A narrative input from a YAML/JSON data file (its ``评分规则``, default ``national``; ``其他信息`` → extra).
+
+    Raises:
+        DataError, ProfileError: invalid file or unknown profile.
+    """
+    data = read_data_file(path)
+    profile = load_profile(str(data.get("评分规则") or "national"))
+    record = record_from_data(data, profile, source=str(path))
+    return from_record(record, profile, extra=extra, source=str(path))
+
+
+def load_input(path: str | Path, *, extra: dict | None = None) -> ProjectInput:
+    """A workbook (.xlsx) or a data file (.yaml/.yml/.json)."""
+    suffix = Path(path).suffix.lower()
+    if suffix in (".yaml", ".yml", ".json"):
+        return from_data_file(path, extra=extra)
+    return from_workbook(path, extra=extra)
+
+
+# ----------------------------------------------------------------------------- other information (其他信息)
+
+#: canonical key -> the 其他信息 keys accepted for it (first is the documented one)
+INFO_KEYS: dict[str, tuple[str, ...]] = {
+    "leader": ("项目负责人",), "phone": ("联系电话",), "address": ("项目地址",), "postcode": ("邮编", "邮政编码"),
+    "period": ("项目起止时间", "起止时间"), "background": ("项目背景", "背景"), "basis": ("立项依据",),
+    "components": ("项目构成",), "fund_management": ("资金管理情况", "项目资金使用及管理情况"),
+    "implementation": ("组织实施情况", "项目组织实施情况"), "performance": ("主要绩效", "项目主要绩效情况分析"),
+    "experience": ("经验做法", "主要经验及做法"), "problems": ("存在问题", "问题"),
+    "suggestions": ("改进建议", "建议", "改进措施"), "eval_type": ("评价类型",), "eval_method": ("评价方式",),
+    "eval_agency": ("评价机构",), "report_date": ("报告日期",), "bureau": ("财政局",), "evaluators": ("评价人员",),
+    "filler": ("填报人",), "filler_phone": ("填报人电话",), "expenses": ("支出明细",),
+    "application": ("结果应用", "绩效自评结果拟应用和公开情况"), "other": ("其他说明", "其他需要说明的问题"),
+    "title": ("报告标题",), "family": ("报告类型",), "unit_name": ("单位名称",), "work": ("自评工作开展情况",),
+    "work_basis": ("自评依据",), "unit_budget": ("预算资金总额",),
+}
+INFO_DEFAULTS = {"eval_type": "项目完成结果评价", "eval_method": "部门（单位）绩效自评",
+                 "eval_agency": "部门（单位）评价组", "bureau": "XX财政局"}
+EVAL_TYPES = ("项目实施过程评价", "项目完成结果评价")
+_LIST_KEYS = ("problems", "suggestions", "work", "experience")
+
+
+def as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if is_number(value):
+        return _num_text(value)
+    return str(value).strip()
+
+
+def _num_text(value: float) -> str:
+    return qty(value)
+
+
+def year_of(value: Any) -> int | str | None:
+    """A 年度 cell as the text shows it: 2023.0 -> 2023; other text as typed; empty -> None."""
+    if is_number(value) and float(value) == int(value):
+        return int(value)
+    return as_text(value) or None
+
+
+def as_lines(value: Any) -> list[str]:
+    """A text or a list of texts as a list of non-empty strings."""
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return [t for t in (as_text(v) for v in value) if t]
+    return [t.strip() for t in str(value).splitlines() if t.strip()]
+
+
+def normalize_info(extra: dict | None, where: str = "") -> tuple[dict, list[Finding]]:
+    """Map the ``其他信息`` mapping onto canonical keys, with defaults; unknown keys become warnings."""
+    extra = dict(extra or {})
+    lookup = {alias: key for key, aliases in INFO_KEYS.items() for alias in aliases}
+    info: dict[str, Any] = {key: None for key in INFO_KEYS}
+    findings = []
+    for k, v in extra.items():
+        key = lookup.get(str(k))
+        if key is None:
+            findings.append(Finding("unknown_info", f"其他信息中的“{k}”不是报告使用的字段，已忽略"
+                                                    f"（可用字段见 templates/narrative/README.md）", where))
+            continue
+        info[key] = v
+    for key in _LIST_KEYS:
+        info[key] = as_lines(info[key])
+    for key, value in INFO_DEFAULTS.items():
+        if not as_text(info[key]):
+            info[key] = value
+    if info["eval_type"] not in EVAL_TYPES:
+        findings.append(Finding("eval_type", f"评价类型应为“{'”或“'.join(EVAL_TYPES)}”，实际为“{info['eval_type']}”",
+                                where))
+    info["evaluators"] = [
+        {"name": as_text(e.get("姓名")), "title": as_text(e.get("职称职务", e.get("职称/职务", e.get("职务")))),
+         "unit": as_text(e.get("单位"))} for e in (info["evaluators"] or []) if isinstance(e, dict)]
+    info["expenses"] = [
+        {"item": as_text(e.get("支出内容")), "amount": e.get("实际支出数"), "voucher": as_text(e.get("会计凭证号")),
+         "note": as_text(e.get("备注"))} for e in (info["expenses"] or []) if isinstance(e, dict)]
+    comps = info["components"]
+    if isinstance(comps, list):
+        info["components"] = [
+            {"name": as_text(c.get("名称", c.get("合并明细项目"))), "budget": c.get("预算数"),
+             "adjust": c.get("调整数"), "total": c.get("合计", c.get("预算数"))} if isinstance(c, dict)
+            else {"name": as_text(c), "budget": None, "adjust": None, "total": None} for c in comps]
+    elif comps:
+        info["components"] = [{"name": as_text(comps), "budget": None, "adjust": None, "total": None}]
+    else:
+        info["components"] = []
+    if info["report_date"] is None:
+        info["report_date"] = _dt.date.today()
+    for key in ("title", "unit_name", "leader", "phone", "address", "postcode", "period", "background", "basis",
+                "fund_management", "implementation", "performance", "application", "other", "filler",
+                "filler_phone", "work_basis", "family"):
+        info[key] = as_text(info[key]) or None
+    return info, findings
+
+
+# ----------------------------------------------------------------------------- context
+
+FUNDS_ONLY_PROBLEM = re.compile(
+    r"^(项目)?(财政)?(资金|经费|预算)(投入|保障)?(严重|相对|较为|比较|明显|仍然|仍)?(不足|短缺|紧张|有限|不够|缺口大|缺乏)$")
+FUNDS_ONLY_SUGGESTION = re.compile(
+    r"^(建议)?(上级|财政|各级)?(部门)?(继续|进一步)?(加大|增加|提高|加强)(财政|上级)?(资金|经费|预算)?(投入|支持|保障|安排)"
+    r"(力度)?$")
+_PUNCT = re.compile(r"[\s，,。．.；;：:、!！“”\"'（）()]")
+_LEAD = re.compile(r"^(存在的问题|存在问题|主要问题|问题|改进建议|建议|措施)(是|为|有)?")
+
+
+def warn_funds_only(info: dict, warn: Callable[[str, str], None], problem_hint: str) -> None:
+    """Warn when the unit's own problems only say 资金不足, or its suggestions only 加大资金投入:
+    the bureau's review rubric (seed 001 附件5) gives such a report 0 points for that item."""
+    if only_funding(info["problems"], FUNDS_ONLY_PROBLEM):
+        warn("funds_only_problem", "单位填写的存在问题只有“资金不足”：按自评工作考核评分表，问题仅为“资金不足”的得0分。"
+             + problem_hint)
+    if only_funding(info["suggestions"], FUNDS_ONLY_SUGGESTION):
+        warn("funds_only_suggestion", "单位填写的改进建议只有“加大资金投入”：按自评工作考核评分表，建议仅为"
+                                      "“加大资金投入”的得0分。请针对所列问题逐条提出改进措施")
+
+
+def only_funding(texts: list[str], pattern: re.Pattern) -> bool:
+    """True when every text, once numbering and punctuation are removed, says only 资金不足 / 加大资金投入."""
+    cleaned = [_LEAD.sub("", _PUNCT.sub("", unnumber(t))) for t in texts]
+    cleaned = [c for c in cleaned if c]
+    return bool(cleaned) and all(pattern.match(c) for c in cleaned)
+
+
+def _score(value: Any) -> float | None:
+    return float(value) if is_number(value) else None
+
+
+def target_text(row) -> str:
+    """The 指标值 as printed: "≥2次", "100%", "≤90万元", "及时" (＝ prints the value alone)."""
+    if row.op in (OP_GE, OP_GT, OP_LE, OP_LT, OP_EQ) and is_number(row.target):
+        return ("" if row.op == OP_EQ else row.op) + qty(row.target, row.unit or "")
+    return as_text(row.target)
+
+
+def _over(row, ratio: float) -> tuple[bool, float | None]:
+    if row.op not in (OP_GE, OP_GT, OP_EQ) or not (is_number(row.target) and is_number(row.actual)):
+        return False, None
+    t, a = float(row.target), max(float(row.actual), 0.0)
+    if t <= 0 or a < xround(ratio * t, 6):
+        return False, None
+    return True, xround((a / t - 1) * 100, 2)
+
+
+def indicator_context(index: int, row, res, profile: Profile) -> dict:
+    weight, score = _score(row.weight), _score(res.score)
+    ratio = profile.over_ratio or DEFAULT_OVER_RATIO
+    over, over_pct = _over(row, ratio)
+    actual_missing = row.actual is None or row.actual == ""
+    actual_is_target = looks_like_target(row.actual)
+    full = weight is not None and score is not None and score >= weight
+    below = weight is not None and score is not None and score < weight
+    reason = as_text(row.reason) or None
+    return {
+        "no": index, "level1": as_text(row.level1), "level2": as_text(row.level2),
+        "name": as_text(row.name) or f"第{index}项指标",
+        "op": row.op, "qualitative": row.op == OP_QUAL,
+        "kind": "定性" if row.op == OP_QUAL else ("反向" if row.op in (OP_LE, OP_LT) else "正向"),
+        "target": row.target, "unit": as_text(row.unit), "target_text": target_text(row),
+        "actual": row.actual, "actual_text": qty(row.actual, row.unit or "") if is_number(row.actual)
+        else as_text(row.actual),
+        "actual_missing": actual_missing, "actual_is_target": actual_is_target,
+        "band": as_text(row.band) or None, "weight": weight, "score": score, "full": full, "below": below,
+        "lost": xround(weight - score, 2) if below else 0.0,
+        "over": over, "over_pct": over_pct, "over_ratio_pct": xround((ratio - 1) * 100, 2),
+        "over_penalty": profile.over_penalty if over else 0.0,
+        "reason": reason, "reason_needed": below or over, "reason_missing": (below or over) and reason is None,
+        "message": res.message,
+    }
+
+
+def project_context(inp: ProjectInput) -> tuple[dict, list[Finding]]:
+    """The template context of one project and the warnings found while building it.
+
+    The context holds plain data (dicts, lists, strings, numbers). Numbers are raw
+    (the templates format them with the filters of :mod:`xlsx_engine.kernel.textfilters`);
+    every number is a figure of the :class:`~xlsx_engine.scoring.Result` or of the record.
+    """
+    rec, p, r = inp.record, inp.profile, inp.result
+    name = inp.name
+    info, findings = normalize_info(inp.extra, name)
+    warn = lambda code, msg: findings.append(Finding(code, msg, name))  # noqa: E731
+
+    # --- funds
+    f = r.fund
+    budget, spent = f.budget, f.spent
+    balance = xround(budget - spent, 2)
+    rate = f.rate if is_number(f.rate) else None
+    sources = []
+    for line, src_rate in zip(rec.funds, f.source_rates):
+        vals = [line.initial, line.budget, line.spent]
+        if not any(is_number(v) and v != 0 for v in vals):
+            continue
+        b = float(line.budget) if is_number(line.budget) else 0.0
+        s = float(line.spent) if is_number(line.spent) else 0.0
+        sources.append({"name": line.source, "initial": _score(line.initial), "budget": b, "spent": s,
+                        "balance": xround(b - s, 2), "rate": src_rate if is_number(src_rate) else None})
+    reason = as_text(rec.rate_reason) or None
+    fund = {"label": p.fund_label, "base": p.fund_base, "weight": p.fund_weight, "in_total": p.fund_in_total,
+            "initial": f.initial if any(is_number(x.initial) for x in rec.funds) else None,
+            "budget": budget, "spent": spent, "balance": balance, "excess": xround(-balance, 2),
+            "rate": rate, "score": f.score, "sources": sources, "reason": reason,
+            "na": budget <= 0, "under": budget > 0 and spent < budget, "over": budget > 0 and spent > budget,
+            "reason_below": p.rate_reason_below}
+    if fund["under"] and reason is None:
+        warn("balance_reason", f"预算执行率{FILTERS['pct'](rate)}，结余{FILTERS['wan'](balance)}，"
+                               "未填写执行率说明（结余原因），"
+                               "报告中已标注“（待补充结余原因）”")
+    if fund["over"] and reason is None:
+        warn("excess_reason", f"执行数超过预算数{FILTERS['wan'](-balance)}，未填写原因，"
+                              "报告中已标注“（待补充超支原因）”")
+    if fund["na"]:
+        warn("no_budget", "全年预算数为0或未填写，执行率无法计算")
+
+    if info["expenses"]:
+        total = xround(sum(float(e["amount"]) for e in info["expenses"] if is_number(e["amount"])), 2)
+        if abs(total - xround(spent, 2)) >= 0.005:
+            warn("expenses_total", f"其他信息“支出明细”合计{FILTERS['wan'](total)}，"
+                                   f"与自评表全年执行数{FILTERS['wan'](spent)}不一致")
+
+    # --- goals
+    goals = [{"no": i, "expected": as_text(g.expected), "actual": as_text(g.actual) or None}
+             for i, g in enumerate((g for g in rec.goals if as_text(g.expected) or as_text(g.actual)), 1)]
+    for g in goals:
+        if g["actual"] is None:
+            warn("goal_actual", f"年度总体目标第{g['no']}项未填写实际完成情况，报告中已标注“（待补充实际完成情况）”")
+    target_block = ({"label": p.target_label, "weight": p.target_weight, "score": r.target_score}
+                    if p.has_target_block else None)
+
+    # --- indicators
+    inds = [indicator_context(i, row, res, p)
+            for i, (row, res) in enumerate(((row, res) for row, res in zip(rec.indicators, r.indicators)
+                                            if is_active(row)), 1)]
+    for ind in inds:
+        if ind["below"] and ind["reason_missing"] and not ind["over"]:
+            warn("reason_missing", f"指标“{ind['name']}”未得满分（得{FILTERS['num'](ind['score'])}分，"
+                                   f"分值{FILTERS['num'](ind['weight'])}分），未填写偏差原因，报告中已标注“（待补充偏差原因）”")
+        if ind["over"] and ind["reason_missing"]:
+            warn("over_reason_missing", f"指标“{ind['name']}”完成值超过指标值{FILTERS['num'](ind['over_pct'])}%，"
+                                        "未说明原因，报告中已标注“（待补充超额完成原因）”")
+        if ind["actual_missing"]:
+            warn("actual_missing", f"指标“{ind['name']}”未填写实际完成值，报告中已标注“（待补充实际完成值）”")
+        elif ind["actual_is_target"]:
+            warn("actual_is_target", f"指标“{ind['name']}”的实际完成值“{ind['actual_text']}”是目标值写法，"
+                                     "请填写实际测量值")
+    groups = []
+    known = set(p.level1_names)
+    for l1 in list(p.level1_names) + (["其他指标"] if any(i["level1"] not in known for i in inds) else []):
+        members = [i for i in inds if (i["level1"] == l1 or (l1 == "其他指标" and i["level1"] not in known))]
+        if not members:
+            continue
+        groups.append({"name": l1, "indicators": members,
+                       "weight": xround(sum(i["weight"] or 0 for i in members), 2),
+                       "score": xround(sum(i["score"] or 0 for i in members), 2),
+                       "below": [i for i in members if i["below"]]})
+    below = [i for i in inds if i["below"]]
+    overs = [i for i in inds if i["over"]]
+    gaps = [i for i in inds if i["actual_missing"] or i["actual_is_target"]]
+
+    # --- problems and suggestions: from the shortfalls, then the unit's own
+    problems: list[dict] = []
+    if fund["na"]:
+        problems.append({"kind": "no_budget"})
+    elif fund["under"]:
+        problems.append({"kind": "balance"})
+    elif fund["over"]:
+        problems.append({"kind": "excess"})
+    problems += [{"kind": "shortfall", "ind": i} for i in below if not i["over"]]
+    problems += [{"kind": "over", "ind": i} for i in overs]
+    if gaps:
+        problems.append({"kind": "data_gap", "inds": gaps,
+                         "satisfaction": any("满意" in (i["level1"] + i["level2"] + i["name"]) for i in gaps)})
+    missing_goals = [g for g in goals if g["actual"] is None]
+    if missing_goals:
+        problems.append({"kind": "goal_gap", "goals": missing_goals})
+    suggestions = [dict(pr) for pr in problems]
+    problems += [{"kind": "unit", "text": t} for t in info["problems"]]
+    suggestions += [{"kind": "unit", "text": t} for t in info["suggestions"]]
+    warn_funds_only(info, warn, "请结合指标偏差和管理环节具体分析原因（报告已列出由表中数据得出的问题）")
+    for text in r.problems:
+        warn("check", f"自评表校验：{text.rstrip('；')}")
+
+    year = year_of(rec.year)
+    ctx = {
+        "project": {"name": name, "year": year, "department": as_text(rec.department) or None,
+                    "unit": as_text(rec.unit) or None, "profile_id": p.id, "profile_name": p.name},
+        "fund": fund,
+        "goals": goals,
+        "target_block": target_block,
+        "indicators": inds,
+        "groups": groups,
+        "below": below,
+        "overs": overs,
+        "gaps": gaps,
+        "full_count": sum(1 for i in inds if i["full"]),
+        "result": {"total": r.total, "raw_total": r.raw_total, "total_weight": r.total_weight, "cap": r.cap,
+                   "capped": r.cap is not None and r.raw_total > r.cap, "grade": r.grade,
+                   "score_sum": r.score_sum, "weight_sum": r.weight_sum, "verdict": r.verdict,
+                   "grades": [{"label": g.label, "min": g.min} for g in p.grades]},
+        "problems": problems,
+        "suggestions": suggestions,
+        "info": info,
+        "expense_rows": info["expenses"] or [{"item": s["name"], "amount": s["spent"], "voucher": "", "note": ""}
+                                             for s in sources],
+        "evaluator_rows": info["evaluators"] or [{"name": "", "title": "", "unit": ""}] * 3,
+        "warnings": [f.message for f in findings],
+    }
+    return ctx, findings
+
+
+def multi_context(inputs: list[ProjectInput], info: dict | None = None) -> tuple[dict, list[Finding]]:
+    """The context of a report covering several projects of one unit (seed 003 form)."""
+    unit_info, findings = normalize_info(info, "")
+    projects = []
+    for inp in inputs:
+        ctx, found = project_context(inp)
+        findings += found
+        projects.append(ctx)
+    if only_funding(unit_info["problems"], FUNDS_ONLY_PROBLEM):
+        findings.append(Finding("funds_only_problem", "报告填写的主要问题只有“资金不足”：按自评质量考核评分表，问题仅为"
+                                                      "“资金不足”的得0分，请结合各项目偏差具体分析原因"))
+    if only_funding(unit_info["suggestions"], FUNDS_ONLY_SUGGESTION):
+        findings.append(Finding("funds_only_suggestion", "报告填写的建议只有“加大资金投入”："
+                                                         "按自评质量考核评分表，建议仅为"
+                                                         "“加大资金投入”的得0分，请针对问题逐条提出措施"))
+    budget = xround(sum(c["fund"]["budget"] for c in projects), 2)
+    spent = xround(sum(c["fund"]["spent"] for c in projects), 2)
+    units = [c["project"]["unit"] or c["project"]["department"] for c in projects]
+    unit_name = unit_info["unit_name"] or (units[0] if units and all(u == units[0] for u in units) else None)
+    years = {c["project"]["year"] for c in projects}
+    unit_budget = unit_info["unit_budget"]
+    coverage = budget / float(unit_budget) if is_number(unit_budget) and float(unit_budget) > 0 else None
+    ctx = {
+        "unit": {"name": unit_name, "year": years.pop() if len(years) == 1 else None},
+        "projects": projects,
+        "totals": {"count": len(projects), "budget": budget, "spent": spent,
+                   "rate": spent / budget if budget > 0 else None, "coverage": coverage,
+                   "below_count": sum(len(c["below"]) for c in projects)},
+        "info": unit_info,
+        "warnings": [str(f) for f in findings],
+    }
+    return ctx, findings
+
+
+# ----------------------------------------------------------------------------- blocks (rendered text)
+
+@dataclass
+class Block:
+    """A piece of rendered text: a heading (level 1–3), a paragraph, or a table (rows of cells)."""
+
+    kind: str            #: "heading" | "para" | "table"
+    text: str = ""
+    level: int = 0
+    rows: list[list[str]] = field(default_factory=list)
+
+    @property
+    def heading(self) -> bool:
+        return self.kind == "heading"
+
+
+_HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
+_TABLE_RULE = re.compile(r"^\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?$")
+
+
+def parse_blocks(markup: str) -> list[Block]:
+    """Split rendered Markdown-subset text into blocks (each non-blank line is one paragraph).
+
+    Table rows may be separated by blank lines (template loops leave them); a ``| --- |`` rule
+    after a row starts a new table whose header is that row.
+    """
+    blocks: list[Block] = []
+    for raw in markup.splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        m = _HEADING.match(line)
+        if m:
+            blocks.append(Block("heading", m.group(2).strip(), len(m.group(1))))
+        elif line.startswith("|"):
+            last = blocks[-1] if blocks and blocks[-1].kind == "table" else None
+            if _TABLE_RULE.match(line):
+                if last is not None and len(last.rows) > 1:
+                    blocks.append(Block("table", rows=[last.rows.pop()]))
+                continue
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if last is not None:
+                last.rows.append(cells)
+            else:
+                blocks.append(Block("table", rows=[cells]))
+        else:
+            blocks.append(Block("para", line))
+    return blocks
+
+
+def blocks_to_markdown(blocks: list[Block]) -> str:
+    out = []
+    for b in blocks:
+        if b.kind == "heading":
+            out.append("#" * b.level + " " + b.text)
+        elif b.kind == "table":
+            rows = ["| " + " | ".join(r) + " |" for r in b.rows]
+            if rows:
+                rows.insert(1, "|" + "|".join(" --- " for _ in b.rows[0]) + "|")
+            out.append("\n".join(rows))
+        else:
+            out.append(b.text)
+    return "\n\n".join(out) + "\n"
+
+
+def blocks_to_text(blocks: list[Block]) -> str:
+    """Plain text: headings on their own line after a blank line, paragraphs indented by two
+    full-width spaces, table rows tab-separated."""
+    out: list[str] = []
+    for b in blocks:
+        if b.kind == "heading":
+            if out:
+                out.append("")
+            out.append(b.text)
+        elif b.kind == "table":
+            out.extend("\t".join(r) for r in b.rows)
+        else:
+            out.append("\u3000\u3000" + b.text)
+    return "\n".join(out) + "\n"
+
+
+@dataclass
+class Rendered:
+    """A rendered narrative: its Markdown-subset source, blocks, the context used and the warnings."""
+
+    markup: str
+    context: dict
+    warnings: list[Finding]
+    template: str = ""
+
+    @functools.cached_property
+    def blocks(self) -> list[Block]:
+        return parse_blocks(self.markup)
+
+    def markdown(self) -> str:
+        return blocks_to_markdown(self.blocks)
+
+    def text(self) -> str:
+        return blocks_to_text(self.blocks)
+
+
+# ----------------------------------------------------------------------------- environment and errors
+
+def _finalize(value: Any) -> Any:
+    """Printing a raw float would show binary noise (0.30000000000000004): format numbers by default."""
+    if isinstance(value, float):
+        return FILTERS["num"](value)
+    return value
+
+
+MAX_REPEAT = 100_000   #: longest string/list a template may build with ``*``
+MAX_POWER = 64         #: largest exponent of ``**``
+
+
+class SafeEnvironment(ImmutableSandboxedEnvironment):
+    """The sandbox, plus limits on ``*`` and ``**`` so a template cannot exhaust memory or CPU."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context, operator, left, right):
+        if operator == "**" and is_number(right) and abs(right) > MAX_POWER:
+            raise SecurityError(f"乘方的指数 {right} 过大（上限 {MAX_POWER}）")
+        if operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                if isinstance(seq, (str, list, tuple)) and isinstance(times, int) and len(seq) * times > MAX_REPEAT:
+                    raise SecurityError(f"重复生成的内容过长（上限 {MAX_REPEAT} 个字符或元素）")
+        return super().call_binop(context, operator, left, right)
+
+
+class OneFileLoader(jinja2.BaseLoader):
+    """Loads exactly one file, by its file name (a bureau's single custom template)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path).resolve()
+
+    def get_source(self, environment, template):
+        if template != self.path.name:
+            raise jinja2.TemplateNotFound(template)
+        try:
+            source = self.path.read_text(encoding="utf-8")
+            mtime = self.path.stat().st_mtime
+        except OSError:
+            raise jinja2.TemplateNotFound(template) from None
+
+        def uptodate() -> bool:
+            try:
+                return self.path.stat().st_mtime == mtime
+            except OSError:
+                return False
+        return source, str(self.path), uptodate
+
+
+@functools.lru_cache(maxsize=32)
+def make_env(search_path: tuple[str, ...], autoescape: bool = False, single: str | None = None) -> SafeEnvironment:
+    """A sandboxed, strict Jinja2 environment with the official-writing filters.
+
+    ``search_path`` lists template folders, first match wins (a bureau's folder before the built-in one);
+    ``single`` is one custom template file, loadable by its file name, looked up before the folders.
+    """
+    loader = FileSystemLoader(list(search_path)) if search_path else None
+    if single is not None:
+        loader = jinja2.ChoiceLoader([OneFileLoader(single)] + ([loader] if loader else []))
+    env = SafeEnvironment(
+        loader=loader,
+        undefined=StrictUndefined, autoescape=autoescape, trim_blocks=False, lstrip_blocks=True,
+        keep_trailing_newline=True, finalize=_finalize, auto_reload=True)
+    env.filters.update(FILTERS)
+    return env
+
+
+_UNDEFINED_PATTERNS = (
+    (re.compile(r"^'([^']*)' is undefined$"), "变量“{0}”未定义"),
+    (re.compile(r"^'([^']*)' has no attribute '([^']*)'$"), "“{0}”没有属性“{1}”"),
+    (re.compile(r"^'([^']*)' object has no attribute '([^']*)'$"), "“{0}”对象没有属性“{1}”"),
+    (re.compile(r"^'([^']*)' has no element (.*)$"), "“{0}”没有元素 {1}"),
+)
+_SECURITY = re.compile(r"access to attribute '([^']*)' of '([^']*)' object is unsafe")
+
+
+def _detail(exc: BaseException) -> str:
+    msg = str(getattr(exc, "message", None) or exc)
+    if isinstance(exc, SecurityError):
+        m = _SECURITY.search(msg)
+        if m:
+            return (f"模板试图访问“{m.group(2)}”对象的属性“{m.group(1)}”，沙箱已禁止"
+                    "（模板只能读取报告数据，不能调用内部属性或修改数据）")
+        return f"沙箱已禁止该操作：{msg}"
+    if isinstance(exc, jinja2.UndefinedError):
+        for rx, fmt in _UNDEFINED_PATTERNS:
+            m = rx.match(msg)
+            if m:
+                return fmt.format(*m.groups()) + "（请检查拼写，可用变量见 templates/narrative/README.md）"
+        return f"变量未定义：{msg}"
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        return f"语法错误：{msg}"
+    if isinstance(exc, FilterError):
+        return str(exc)
+    return f"{type(exc).__name__}：{msg}"
+
+
+def _template_frame(exc: BaseException) -> tuple[str | None, int | None]:
+    """The deepest traceback frame that belongs to a template file (Jinja rewrites them to template lines)."""
+    found = (None, None)
+    tb = exc.__traceback__
+    while tb is not None:
+        fname = tb.tb_frame.f_code.co_filename
+        if fname and not fname.endswith(".py") and not fname.startswith("<") and os.path.isfile(fname):
+            found = (fname, tb.tb_lineno)
+        elif fname == "<template>":
+            found = (fname, tb.tb_lineno)
+        tb = tb.tb_next
+    return found
+
+
+def _source_line(filename: str | None, line: int | None, source: str | None = None) -> str:
+    if not line:
+        return ""
+    try:
+        text = source if source is not None else Path(filename).read_text(encoding="utf-8")
+    except (OSError, TypeError):
+        return ""
+    lines = text.splitlines()
+    return lines[line - 1].strip() if 0 < line <= len(lines) else ""
+
+
+def template_error(exc: BaseException, name: str) -> NarrativeError:
+    """Turn a Jinja2 (or filter) exception into a :class:`NarrativeError` naming file, line and culprit."""
+    if isinstance(exc, jinja2.TemplateNotFound):
+        return NarrativeError(f"找不到模板“{exc.name}”", where=name, template=name, detail=str(exc.name),
+                              hint="检查文件名，或用 --template 指定模板文件/文件夹")
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        filename, line = exc.filename or name, exc.lineno
+    else:
+        filename, line = _template_frame(exc)
+        filename = filename or name
+    detail = _detail(exc)
+    src = _source_line(filename, line)
+    where = f"模板 {filename}" + (f" 第{line}行" if line else "")
+    return NarrativeError(detail, where=where, hint=f"该行内容：{src}" if src else None, template=filename,
+                          line=line, detail=detail)
+
+
+# ----------------------------------------------------------------------------- the narrator
+
+_PENDING = re.compile(r"（待补充([^（）]{1,20})）")
+
+
+def pending_findings(markup: str, findings: list[Finding], project: str = "") -> list[Finding]:
+    """A warning for each kind of “（待补充…）” placeholder in the text that no specific warning covers yet."""
+    covered = " ".join(f.message for f in findings)
+    out = []
+    for label in dict.fromkeys(_PENDING.findall(markup)):
+        if f"待补充{label}" not in covered:
+            count = markup.count(f"（待补充{label}）")
+            out.append(Finding("pending", f"报告中有{count}处“（待补充{label}）”，"
+                                          "请在数据文件“其他信息”或自评表中补充后重新生成", project))
+    return out
+
+
+class Narrator:
+    """Renders narratives from the built-in templates, optionally overridden by a bureau's own.
+
+    Args:
+        template: None (built-in set); a folder whose files override built-in ones of the same
+            relative name (``project/summary.j2`` …); or one ``.j2`` file that replaces the 综述
+            template of single-project reports and the per-project section of multi-project reports.
+            A ``.docx`` is a Word template and is handled by :mod:`xlsx_engine.narrative.docx`.
+        template_dir: the built-in folder (tests may point elsewhere).
+
+    Raises:
+        NarrativeError: the custom template does not exist.
+    """
+
+    def __init__(self, template: str | Path | None = None, *, template_dir: str | Path = TEMPLATE_DIR):
+        self.template_dir = Path(template_dir)
+        self.custom_file: str | None = None
+        self.custom_path: Path | None = None
+        self.docx_template: Path | None = None
+        search = [str(self.template_dir)]
+        if template is not None:
+            path = Path(template)
+            if not path.exists():
+                raise NarrativeError("找不到模板文件", where=str(path))
+            if path.is_dir():
+                search.insert(0, str(path.resolve()))
+            elif path.suffix.lower() == ".docx":
+                self.docx_template = path
+            else:
+                self.custom_path = path.resolve()
+                self.custom_file = path.name
+        self.search_path = tuple(search)
+        self.env = make_env(self.search_path, single=str(self.custom_path) if self.custom_path else None)
+
+    # -- low level
+    def render_template(self, name: str, context: dict) -> str:
+        """Render one template by name with a context.
+
+        Raises:
+            NarrativeError: naming the template file, line and variable or tag at fault.
+        """
+        try:
+            template = self.env.get_template(name)
+        except jinja2.TemplateError as exc:
+            raise template_error(exc, self.path_of(name)) from None
+        try:
+            return template.render(context)
+        except NarrativeError:
+            raise
+        except Exception as exc:   # anything a template or a filter raises: report where it happened
+            raise template_error(exc, template.filename or name) from None
+
+    def path_of(self, name: str) -> str:
+        if self.custom_path is not None and name == self.custom_file:
+            return str(self.custom_path)
+        for folder in self.search_path:
+            candidate = Path(folder) / name
+            if candidate.exists():
+                return str(candidate)
+        return name
+
+    def family_of(self, inp: ProjectInput, family: str | None) -> str:
+        fam = family or as_text(inp.extra.get("报告类型")) or "project"
+        fam = {"项目": "project", "转移支付": "transfer"}.get(fam, fam)
+        if fam not in FAMILIES:
+            raise NarrativeError(f"未知的报告类型“{fam}”",
+                                 hint="可用：" + "、".join(FAMILIES) + "（多个项目自动使用 multi）")
+        return fam
+
+    def summary_template(self, family: str) -> str:
+        return self.custom_file or FAMILIES[family]
+
+    # -- single project
+    def summary(self, inp: ProjectInput, family: str | None = None) -> Rendered:
+        """The 评价报告综述 of one project (what goes into the 综述 sheet and the report's 综述 section)."""
+        fam = self.family_of(inp, family)
+        ctx, findings = project_context(inp)
+        name = self.summary_template(fam)
+        markup = self.render_template(name, ctx)
+        findings = findings + pending_findings(markup, findings, inp.name)
+        return Rendered(markup, ctx, findings, self.path_of(name))
+
+    def report(self, inp: ProjectInput, family: str | None = None) -> Rendered:
+        """The complete 自评报告 of one project as Markdown (cover, sections, 自评表, 综述)."""
+        summary = self.summary(inp, family)
+        ctx = dict(summary.context, summary=summary.markup)
+        markup = self.render_template(REPORT_MD, ctx)
+        findings = summary.warnings + pending_findings(markup, summary.warnings, inp.name)
+        return Rendered(markup, ctx, findings, self.path_of(REPORT_MD))
+
+    # -- several projects
+    def project_sections(self, inputs: list[ProjectInput], info: dict | None = None) -> tuple[dict, list[Finding]]:
+        """The multi-project context with each project's rendered section (``projects[i].section``)."""
+        ctx, findings = multi_context(inputs, info)
+        name = self.custom_file or MULTI_PROJECT
+        for i, pctx in enumerate(ctx["projects"], 1):
+            pctx["index"] = i
+            pctx["section"] = self.render_template(name, dict(pctx, index=i))
+        ctx["intro"] = self.render_template("multi/intro.j2", ctx)
+        ctx["closing"] = self.render_template("multi/closing.j2", ctx)
+        return ctx, findings
+
+    def multi_report(self, inputs: list[ProjectInput], info: dict | None = None) -> Rendered:
+        """The report covering several projects of a unit (seed 003 form), as Markdown."""
+        ctx, findings = self.project_sections(inputs, info)
+        markup = self.render_template(MULTI_REPORT_MD, ctx)
+        return Rendered(markup, ctx, findings + pending_findings(markup, findings), self.path_of(MULTI_REPORT_MD))
+
+
+def render_summary(inp: ProjectInput, *, family: str | None = None, template: str | Path | None = None) -> Rendered:
+    """Shortcut: the 综述 of one project with the built-in (or given) templates."""
+    return Narrator(template).summary(inp, family)
+
+
+def iter_warnings(findings: Iterable[Finding]) -> list[str]:
+    return [str(f) for f in findings]

@@ -1,0 +1,199 @@
+"""Render a :class:`~xlsx_engine.layout.Layout` into a locked, macro-free .xlsx template.
+
+Templates are *authored* with openpyxl (never filled with it). The output is made
+byte-for-byte reproducible: fixed document timestamps and zip entry dates, so
+``jxzp build`` regenerates exactly the files shipped in ``templates/``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import io
+import re
+import zipfile
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.packaging.custom import StringProperty
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
+from openpyxl.utils import get_column_letter, range_boundaries
+from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.workbook.protection import WorkbookProtection
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from xlsx_engine.forms.project.layout import CONST, FORMULA, IDENTITY_KEYS, Layout
+from xlsx_engine.kernel.resources import data_root
+from xlsx_engine.ooxml.safezip import atomic_write_bytes
+
+TEMPLATE_DIR = data_root()
+FIXED_TIME = _dt.datetime(2020, 1, 1, 0, 0, 0)
+INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")
+HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+TOTAL_FILL = PatternFill("solid", fgColor="E2EFDA")
+THIN = Side(style="thin", color="808080")
+BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+
+
+def _styles(font: str, title_font: str) -> dict[str, dict]:
+    wrap_c = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    wrap_l = Alignment(horizontal="left", vertical="center", wrap_text=True)
+    f = Font(name=font, size=10)
+    locked, unlocked = Protection(locked=True), Protection(locked=False)
+    base = {"font": f, "border": BORDER, "protection": locked}
+    inp = {"font": Font(name=font, size=10, color="1F3864"), "border": BORDER, "protection": unlocked,
+           "fill": INPUT_FILL}
+    return {
+        "title": {"font": Font(name=title_font, size=16, bold=True), "alignment": wrap_c, "protection": locked},
+        "note": {"font": Font(name=font, size=9, color="595959"), "alignment": wrap_l, "protection": locked},
+        "label": {**base, "alignment": wrap_c},
+        "label_right": {"font": f, "alignment": Alignment(horizontal="right", vertical="center"),
+                        "protection": locked},
+        "label_bold": {**base, "font": Font(name=font, size=10, bold=True), "alignment": wrap_c},
+        "label_indent": {**base, "alignment": Alignment(horizontal="left", vertical="center", indent=1)},
+        "label_center": {**base, "alignment": wrap_c},
+        "section": {**base, "font": Font(name=font, size=11, bold=True), "alignment": wrap_l, "fill": HEADER_FILL},
+        "header": {**base, "font": Font(name=font, size=10, bold=True), "alignment": wrap_c, "fill": HEADER_FILL},
+        "input_text": {**inp, "alignment": wrap_l},
+        "input_center": {**inp, "alignment": wrap_c},
+        "input_amount": {**inp, "alignment": Alignment(horizontal="right", vertical="center"),
+                         "number_format": "#,##0.00"},
+        "input_number": {**inp, "alignment": wrap_c, "number_format": "0.##"},
+        "input_year": {**inp, "alignment": wrap_c, "number_format": "0"},
+        "const_num": {**base, "alignment": wrap_c, "number_format": "0.##"},
+        "formula_num": {**base, "alignment": wrap_c, "number_format": "0.00"},
+        "formula_amount": {**base, "alignment": Alignment(horizontal="right", vertical="center"),
+                           "number_format": "#,##0.00"},
+        "formula_pct": {**base, "alignment": wrap_c, "number_format": "0.00%"},
+        "formula_bold": {**base, "font": Font(name=font, size=10, bold=True), "alignment": wrap_c,
+                         "number_format": "0.00"},
+        "formula_total": {**base, "font": Font(name=font, size=12, bold=True, color="C00000"), "alignment": wrap_c,
+                          "number_format": "0.00", "fill": TOTAL_FILL},
+        "warn": {**base, "font": Font(name=font, size=9, color="C00000"), "alignment": wrap_l},
+        "verdict": {**base, "font": Font(name=font, size=10, bold=True, color="C00000"), "alignment": wrap_l},
+    }
+
+
+def _apply(cell, style: dict) -> None:
+    for attr, value in style.items():
+        setattr(cell, attr, value)
+
+
+def render(layout: Layout) -> bytes:
+    """Render a layout with openpyxl and return the normalised .xlsx bytes."""
+    form, profile = layout.form, layout.profile
+    styles = _styles(form.font, form.title_font)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = layout.sheet
+    for i, spec in enumerate(form.columns, 1):
+        ws.column_dimensions[get_column_letter(i)].width = spec["width"]
+    merged_style: dict[str, str] = {}
+    for rng in layout.merges:
+        top_left = rng.split(":")[0]
+        spec = layout.cells.get(top_left)
+        if spec:
+            merged_style[rng] = spec.style
+    for ref, spec in layout.cells.items():
+        cell = ws[ref]
+        if spec.role == FORMULA:
+            cell.value = spec.formula
+        elif spec.role in (CONST,) or spec.role == "label":
+            cell.value = spec.value if spec.value != "" else None
+        _apply(cell, styles[spec.style])
+    for rng, style in merged_style.items():
+        min_col, min_row, max_col, max_row = range_boundaries(rng)
+        for row in ws.iter_rows(min_row=min_row, max_row=max_row, min_col=min_col, max_col=max_col):
+            for cell in row:
+                _apply(cell, styles[style])
+        ws.merge_cells(rng)
+    for row, height in layout.row_heights.items():
+        ws.row_dimensions[row].height = height
+    for v in layout.validations:
+        dv = DataValidation(type=v.type, formula1=v.formula1, formula2=v.formula2, operator=v.operator,
+                            allow_blank=True, showErrorMessage=True, showInputMessage=bool(v.title),
+                            errorTitle="输入无效", error=v.error, promptTitle=v.title[:32], prompt=v.error[:255],
+                            errorStyle="stop")
+        for part in v.sqref.split():
+            dv.add(part)
+        ws.add_data_validation(dv)
+    ws.freeze_panes = layout.freeze
+    ws.print_title_rows = f"{layout.header_rows[0]}:{layout.header_rows[1]}"
+    ws.print_area = f"A1:{get_column_letter(len(form.columns))}{layout.last_row}"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.horizontalCentered = True
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
+    ws.protection.sheet = True
+    ws.protection.password = form.protection_password
+    ws.protection.formatColumns = False      # column widths may still be changed
+    ws.protection.formatRows = False
+    ws.protection.selectLockedCells = False
+    ws.protection.selectUnlockedCells = False
+
+    dsheet = wb.create_sheet(form.dictionary_sheet)
+    meta = layout.meta()
+    for ref, value in layout.dict_cells.items():
+        dsheet[ref] = value
+    for k, key in enumerate(IDENTITY_KEYS, 1):
+        dsheet[f"H{k}"] = meta[key]
+    dsheet.sheet_state = "hidden"
+    dsheet.protection.sheet = True
+    dsheet.protection.password = form.protection_password
+
+    for name, ref in layout.names.items():
+        wb.defined_names[name] = DefinedName(name, attr_text=ref)
+    wb.security = WorkbookProtection(workbookPassword=form.protection_password, lockStructure=True)
+    wb.calculation.fullCalcOnLoad = True
+    props = wb.properties
+    props.creator = "jxzp 绩效自评 Excel 引擎"
+    props.title = f"{form.title}（{profile.name}）"
+    props.created = props.modified = FIXED_TIME
+    props.lastModifiedBy = "jxzp"
+    for key, value in meta.items():
+        wb.custom_doc_props.append(StringProperty(name=key, value=value))
+    buf = io.BytesIO()
+    wb.save(buf)
+    return normalise_zip(buf.getvalue())
+
+
+def normalise_zip(data: bytes) -> bytes:
+    """Rewrite a zip with fixed entry dates and deterministic compression."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            content = src.read(info.filename)
+            if info.filename == "docProps/core.xml":   # openpyxl stamps the save time here
+                content = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2020-01-01T00:00:00Z", content)
+            zi = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            zi.external_attr = 0o600 << 16
+            dst.writestr(zi, content, compresslevel=6)
+    return out.getvalue()
+
+
+def template_filename(layout: Layout) -> str:
+    return f"{layout.template_id}.xlsx"
+
+
+def build_all(outdir: str | Path = TEMPLATE_DIR, profiles: list[str] | None = None) -> list[Path]:
+    """Build the template of every form and profile (or of the profiles named) into ``outdir``.
+
+    Returns:
+        The paths written.
+    """
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    written = []
+    from xlsx_engine.forms.registry import forms
+    layouts = [form.layout(pid) for form in forms() for pid in form.profile_ids()
+               if not profiles or pid in profiles]
+    for layout in layouts:
+        path = outdir / template_filename(layout)
+        atomic_write_bytes(path, render(layout))
+        written.append(path)
+    return written

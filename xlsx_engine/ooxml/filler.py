@@ -1,0 +1,242 @@
+"""Fill a template by patching its sheet XML inside the zip — never through openpyxl.
+
+Loading a template (once) splits its worksheet XML into fixed text and one slot per
+input or formula cell. Filling a record is then string assembly: each input slot
+gets the record's value, each formula slot keeps its formula and gets the value the
+Python scorer computed as its cached result, so readers that never recalculate
+(previewers, python-calamine, pandas) see the right numbers. Everything else in
+the package — styles, validations, names, protection — is copied byte for byte.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from xlsx_engine.forms.project.layout import FORMULA, INPUT, Layout, layout_for_meta
+from xlsx_engine.forms.project.record import ProjectRecord
+from xlsx_engine.forms.project.scoring import Result
+from xlsx_engine.kernel.errors import TemplateError
+from xlsx_engine.ooxml.safezip import (
+    atomic_write_bytes,
+    open_workbook_zip,
+    parse_xml,
+    read_member,
+)
+from xlsx_engine.ooxml.zipwriter import Member, build_zip
+
+NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+      "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+      "pr": "http://schemas.openxmlformats.org/package/2006/relationships",
+      "cp": "http://schemas.openxmlformats.org/officeDocument/2006/custom-properties",
+      "vt": "http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes"}
+_ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_SLOT = "\x00SLOT{}\x00"
+
+
+def xml_escape(text: str) -> str:
+    text = _ILLEGAL_XML.sub("", text)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def number_text(value: float) -> str:
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return repr(float(value))
+
+
+def read_custom_properties(zf: zipfile.ZipFile, where: str = "") -> dict[str, str]:
+    """The workbook's custom document properties (模板编号, 模板版本, 评分规则, 版式指纹)."""
+    if "docProps/custom.xml" not in zf.namelist():
+        return {}
+    root = parse_xml(read_member(zf, "docProps/custom.xml", where, 1 << 20), where)
+    out = {}
+    for prop in root.findall("cp:property", NS):
+        values = [child.text or "" for child in prop]
+        out[prop.get("name")] = values[0] if values else ""
+    return out
+
+
+def custom_properties_xml(props: dict[str, str]) -> bytes:
+    """docProps/custom.xml holding string properties (as Excel, WPS and LibreOffice write them)."""
+    items = "".join(
+        f'<property fmtid="{{D5CDD505-2E9C-101B-9397-08002B2CF9AE}}" pid="{pid}" name="{xml_escape(name)}">'
+        f"<vt:lpwstr>{xml_escape(str(value))}</vt:lpwstr></property>"
+        for pid, (name, value) in enumerate(props.items(), 2))
+    return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            f'<Properties xmlns="{NS["cp"]}" xmlns:vt="{NS["vt"]}">{items}</Properties>').encode("utf-8")
+
+
+def sheet_paths(zf: zipfile.ZipFile, where: str = "") -> dict[str, str]:
+    """Sheet name -> zip path of its XML, resolved through the workbook's relationships."""
+    wb = parse_xml(read_member(zf, "xl/workbook.xml", where, 8 << 20), where)
+    rels = parse_xml(read_member(zf, "xl/_rels/workbook.xml.rels", where, 1 << 20), where)
+    targets = {}
+    for rel in rels.findall("pr:Relationship", NS):
+        target = rel.get("Target", "")
+        target = target.lstrip("/") if target.startswith("/") else "xl/" + target
+        targets[rel.get("Id")] = target
+    out = {}
+    for sheet in wb.iterfind("m:sheets/m:sheet", NS):
+        rid = sheet.get(f"{{{NS['r']}}}id")
+        if rid in targets:
+            out[sheet.get("name")] = targets[rid]
+    return out
+
+
+@dataclass
+class _Slot:
+    ref: str
+    role: str
+    attrs: str        #: r="..." s="..." as in the template
+    formula: str      #: escaped formula text (formula cells)
+
+
+class Template:
+    """A loaded template, ready to be filled many times.
+
+    Use :meth:`open`; then :meth:`fill_bytes` or :meth:`fill_to`.
+    """
+
+    def __init__(self, path: Path, layout: Layout, members: list[Member | None],
+                 sheet_member: str, pieces: list[str], slots: list[_Slot]):
+        self.path = path
+        self.layout = layout
+        self._members = members
+        self._sheet_member = sheet_member
+        self._pieces = pieces
+        self._slots = slots
+        self._meta: dict[str, str] = {}
+
+    @property
+    def profile(self):
+        return self.layout.profile
+
+    @classmethod
+    def open(cls, path: str | Path) -> "Template":
+        """Load and verify a template.
+
+        Raises:
+            WorkbookError: the file cannot be read.
+            TemplateError: the file is not one of our templates, or its layout was altered.
+        """
+        path = Path(path)
+        where = str(path)
+        with open_workbook_zip(path) as zf:
+            meta = read_custom_properties(zf, where)
+            if "评分规则" not in meta:
+                raise TemplateError("不是本系统生成的模板（缺少模板标识）", where=where,
+                                    hint="请使用 templates/ 中的模板，或用 jxzp build 生成")
+            layout = layout_for_meta(meta)
+            if meta.get("版式指纹") != layout.fingerprint():
+                raise TemplateError("模板的版式指纹与程序不一致，模板可能被改动或版本不匹配", where=where,
+                                    hint="请用 jxzp build 重新生成模板")
+            paths = sheet_paths(zf, where)
+            if layout.sheet not in paths:
+                raise TemplateError(f"找不到工作表“{layout.sheet}”", where=where)
+            sheet_member = paths[layout.sheet]
+            sheet_xml = zf.read(sheet_member)
+            # every member but the worksheet is compressed once, here; None marks the worksheet's place
+            members = [None if info.filename == sheet_member else Member.deflate(info.filename, zf.read(info.filename))
+                       for info in zf.infolist()]
+        pieces, slots = cls._split(sheet_xml, layout, where)
+        template = cls(path, layout, members, sheet_member, pieces, slots)
+        template._meta = meta
+        return template
+
+    @staticmethod
+    def _split(sheet_xml: bytes, layout: Layout, where: str) -> tuple[list[str], list[_Slot]]:
+        root = parse_xml(sheet_xml, where)
+        slots: list[_Slot] = []
+        wanted = {ref: c for ref, c in layout.cells.items() if c.role in (INPUT, FORMULA)}
+        found = set()
+        for cell in root.iterfind("m:sheetData/m:row/m:c", NS):
+            ref = cell.get("r")
+            spec = wanted.get(ref)
+            if spec is None:
+                continue
+            f = cell.find("m:f", NS)
+            if spec.role == FORMULA:
+                if f is None or "=" + (f.text or "") != spec.formula:
+                    raise TemplateError(f"单元格 {layout.sheet}!{ref} 的公式与版式不一致", where=where,
+                                        hint="模板被改动过，请使用原始模板")
+            style = cell.get("s")
+            attrs = f'r="{ref}"' + (f' s="{style}"' if style is not None else "")
+            slots.append(_Slot(ref, spec.role, attrs, xml_escape(f.text or "") if f is not None else ""))
+            marker = etree.Element(cell.tag)
+            marker.tail = cell.tail
+            parent = cell.getparent()
+            parent.replace(cell, marker)
+            marker.set("r", _SLOT.format(len(slots) - 1).replace("\x00", "@@"))
+            found.add(ref)
+        missing = set(wanted) - found
+        if missing:
+            raise TemplateError(f"模板缺少 {len(missing)} 个单元格（如 {sorted(missing)[0]}）", where=where)
+        text = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True).decode("utf-8")
+        parts = re.split(r'<c r="@@SLOT(\d+)@@"/>', text)
+        pieces = parts[0::2]
+        order = [int(i) for i in parts[1::2]]
+        if order != list(range(len(slots))):
+            raise TemplateError("模板工作表结构异常", where=where)
+        return pieces, slots
+
+    # ------------------------------------------------------------------ filling
+    def _cell_xml(self, slot: _Slot, value: Any) -> str:
+        if slot.role == INPUT:
+            if value is None or value == "":
+                return f"<c {slot.attrs}/>"
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return f"<c {slot.attrs}><v>{number_text(value)}</v></c>"
+            return (f'<c {slot.attrs} t="inlineStr"><is><t xml:space="preserve">{xml_escape(str(value))}'
+                    f"</t></is></c>")
+        if isinstance(value, bool):
+            return f'<c {slot.attrs} t="b"><f>{slot.formula}</f><v>{int(value)}</v></c>'
+        if isinstance(value, (int, float)):
+            return f"<c {slot.attrs}><f>{slot.formula}</f><v>{number_text(value)}</v></c>"
+        return f'<c {slot.attrs} t="str"><f>{slot.formula}</f><v>{xml_escape(str(value))}</v></c>'
+
+    def evaluate(self, record: ProjectRecord) -> tuple[ProjectRecord, Result]:
+        """Pad the record to the template's rows and score it."""
+        return self.layout.evaluate(record)
+
+    def sheet_xml(self, record: ProjectRecord) -> tuple[bytes, Result]:
+        rec, result = self.evaluate(record)
+        values = self.layout.input_values(rec)
+        values.update(self.layout.formula_values(result, rec))
+        out = [self._pieces[0]]
+        for slot, piece in zip(self._slots, self._pieces[1:]):
+            out.append(self._cell_xml(slot, values.get(slot.ref)))
+            out.append(piece)
+        return "".join(out).encode("utf-8"), result
+
+    def fill_bytes(self, record: ProjectRecord, *, compresslevel: int = 6,
+                   identity: dict[str, str] | None = None) -> tuple[bytes, Result]:
+        """Fill the template with a record. Thread-safe: the template is never modified.
+
+        Args:
+            record: the project's cell values.
+            compresslevel: zlib level for the worksheet (the other members were compressed at load).
+            identity: extra document properties (e.g. 项目编码, 单位名称) that let a returned copy be
+                matched to the master workbook; added to the template's 模板编号/版本/规则/指纹.
+
+        Returns:
+            (the .xlsx bytes, the scorer's result).
+        """
+        sheet, result = self.sheet_xml(record)
+        filled = Member.deflate(self._sheet_member, sheet, compresslevel)
+        members = [m if m is not None else filled for m in self._members]
+        if identity:
+            props = Member.deflate("docProps/custom.xml", custom_properties_xml({**self._meta, **identity}))
+            members = [props if m.name == "docProps/custom.xml" else m for m in members]
+        return build_zip(members), result
+
+    def fill_to(self, record: ProjectRecord, out: str | Path, *, identity: dict[str, str] | None = None) -> Result:
+        """Fill and write atomically to ``out`` (a temporary file, then a rename)."""
+        data, result = self.fill_bytes(record, identity=identity)
+        atomic_write_bytes(out, data)
+        return result

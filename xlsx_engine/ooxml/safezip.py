@@ -1,0 +1,138 @@
+"""Safe handling of workbook files: bounded zip reading, entity-free XML, atomic writes.
+
+Workbooks from subordinate units are untrusted. Everything that opens one goes
+through :func:`open_workbook_zip`, which refuses encrypted files, files that are
+not zips, legacy/macro formats and archives that would expand past
+:data:`MAX_UNCOMPRESSED`; XML is parsed by :func:`parse_xml`, which never resolves
+entities and rejects DTDs.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import zipfile
+import zlib
+from pathlib import Path
+
+from lxml import etree
+
+from xlsx_engine.kernel.errors import WorkbookError
+
+MAX_UNCOMPRESSED = 200 * 1024 * 1024   #: total expanded size allowed for one workbook
+MAX_ENTRIES = 5000
+MAX_RATIO = 200                         #: expanded/compressed ratio allowed for a large entry
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, dtd_validation=False, load_dtd=False,
+                          huge_tree=False, remove_blank_text=False)
+
+
+def parse_xml(data: bytes, where: str = ""):
+    """Parse XML without DTDs or entity expansion.
+
+    Raises:
+        WorkbookError: the XML declares a DTD/entities or is malformed.
+    """
+    head = data[:4096]
+    if b"<!DOCTYPE" in head or b"<!ENTITY" in data:
+        raise WorkbookError("文件内含 XML 实体声明（DOCTYPE/ENTITY），出于安全原因拒绝读取", where=where,
+                            hint="请在 Excel/WPS 中打开后另存为 .xlsx 再提交")
+    try:
+        return etree.fromstring(data, _PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise WorkbookError(f"XML 结构损坏：{exc}", where=where, hint="文件可能已损坏，请重新保存或重新下发模板") from None
+
+
+def open_workbook_zip(path: str | Path) -> zipfile.ZipFile:
+    """Open an .xlsx as a zip after checking it is one and that it stays small when expanded.
+
+    Raises:
+        WorkbookError: with a Chinese message for each kind of unreadable file.
+    """
+    path = Path(path)
+    where = str(path)
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(8)
+    except FileNotFoundError:
+        raise WorkbookError("找不到文件", where=where) from None
+    except IsADirectoryError:
+        raise WorkbookError("这是一个文件夹，不是工作簿", where=where) from None
+    except OSError as exc:
+        raise WorkbookError(f"无法读取文件：{exc.strerror}", where=where) from None
+    suffix = path.suffix.lower()
+    if magic.startswith(OLE_MAGIC):
+        if suffix in (".xls", ".et"):
+            raise WorkbookError("这是旧版 .xls/.et 格式，无法核对模板", where=where,
+                                hint="请用下发的 .xlsx 模板填报，或在 Excel/WPS 中另存为 .xlsx")
+        raise WorkbookError("文件已加密（设置了打开密码）或为旧版 Office 格式，无法读取", where=where,
+                            hint="请取消打开密码后另存为 .xlsx 再提交")
+    if not magic.startswith(b"PK"):
+        raise WorkbookError("不是 Excel 工作簿（.xlsx）文件", where=where, hint="请提交 .xlsx 格式的自评表")
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise WorkbookError(f"文件已损坏，无法解压（{exc}）", where=where, hint="请重新保存或重新下发模板") from None
+    infos = zf.infolist()
+    if len(infos) > MAX_ENTRIES:
+        zf.close()
+        raise WorkbookError(f"压缩包内文件过多（{len(infos)} 个），拒绝读取", where=where)
+    total = 0
+    for info in infos:
+        total += info.file_size
+        if info.flag_bits & 0x1:
+            zf.close()
+            raise WorkbookError("压缩包内容已加密，无法读取", where=where)
+        if info.file_size > 10 * 1024 * 1024 and info.compress_size and \
+                info.file_size / info.compress_size > MAX_RATIO:
+            zf.close()
+            raise WorkbookError(f"压缩比异常（{info.filename}），疑似压缩炸弹，拒绝读取", where=where)
+    if total > MAX_UNCOMPRESSED:
+        zf.close()
+        raise WorkbookError(f"解压后大小 {total // (1024 * 1024)} MB 超过上限 {MAX_UNCOMPRESSED // (1024 * 1024)} MB，"
+                            "拒绝读取", where=where)
+    names = {i.filename for i in infos}
+    if "xl/workbook.xml" not in names:
+        zf.close()
+        raise WorkbookError("压缩包中没有 xl/workbook.xml，不是 Excel 工作簿", where=where)
+    return zf
+
+
+def read_member(zf: zipfile.ZipFile, name: str, where: str = "", limit: int = MAX_UNCOMPRESSED) -> bytes:
+    """Read one zip member, refusing to expand more than ``limit`` bytes (the header may lie)."""
+    try:
+        with zf.open(name) as fh:
+            data = fh.read(limit + 1)
+    except KeyError:
+        raise WorkbookError(f"缺少 {name}", where=where) from None
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error, NotImplementedError, RuntimeError) as exc:
+        raise WorkbookError(f"{name} 已损坏（{exc}）", where=where) from None
+    if len(data) > limit:
+        raise WorkbookError(f"{name} 解压后超过大小上限，拒绝读取", where=where)
+    return data
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
+
+    A crash leaves either the old file or the new one, never half a file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
