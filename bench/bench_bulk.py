@@ -85,8 +85,8 @@ def baseline_ms(master: Path, samples: int) -> float:
     from xlsx_engine.bureau.master import Master
     from xlsx_engine.forms.project.profile import load_profile
     from xlsx_engine.forms.project.record import record_from_data
-    from xlsx_engine.ooxml.filler import Template
-    tpl = Template.open(ROOT / "templates" / "xmzc-national.xlsx")
+    from xlsx_engine.forms.registry import open_template
+    tpl = open_template(ROOT / "templates" / "xmzc-national.xlsx")
     projects = [p for p in plan_paths([p for p in Master(master).projects() if not isinstance(p, Exception)],
                                       "project") if p.profile == "national"][:samples]
     times = []

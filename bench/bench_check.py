@@ -38,9 +38,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from xlsx_engine.forms.project.record import read_data_file, record_from_data  # noqa: E402
+from xlsx_engine.forms.project.record import record_from_data
+from xlsx_engine.forms.registry import open_template
 from xlsx_engine.integrity.checks import ERROR, check_paths  # noqa: E402
-from xlsx_engine.ooxml.filler import Template  # noqa: E402
+from xlsx_engine.kernel.datafile import read_data_file
 
 SOURCES = [ROOT / "examples" / "2023-城乡医疗救助补助资金.yaml", ROOT / "examples" / "2023-医保基金监管专项.yaml",
            ROOT / "tests" / "data" / "seeds" / "seed003-p1.yaml", ROOT / "tests" / "data" / "seeds" / "seed004.yaml"]
@@ -52,7 +53,7 @@ def make_folder(folder: Path, n: int, seed: int = 4) -> dict[str, int]:
     bases = []
     for src in SOURCES:
         data = read_data_file(src)
-        tpl = Template.open(ROOT / "templates" / f"xmzc-{data.get('评分规则', 'national')}.xlsx")
+        tpl = open_template(ROOT / "templates" / f"xmzc-{data.get('评分规则', 'national')}.xlsx")
         bases.append((data, tpl))
     counts: dict[str, int] = {}
     for i in range(n):

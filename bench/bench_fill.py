@@ -47,6 +47,7 @@ if str(ROOT) not in sys.path:           # allow running without PYTHONPATH=.
 import openpyxl  # noqa: E402
 
 from xlsx_engine.forms.project.record import load_data  # noqa: E402
+from xlsx_engine.forms.registry import open_template
 from xlsx_engine.ooxml.filler import Template  # noqa: E402
 
 DEFAULT_TEMPLATE = ROOT / "templates" / "xmzc-national.xlsx"
@@ -275,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
             print(msg, file=sys.stderr, flush=True)
 
     t0 = time.perf_counter()
-    template = Template.open(args.template)
+    template = open_template(args.template)
     open_ms = (time.perf_counter() - t0) * 1000.0
     record = load_data(args.data, template.profile)
     disable_gc = not args.keep_gc

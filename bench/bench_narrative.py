@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from xlsx_engine.forms.registry import open_template
 from xlsx_engine.narrative.docx import multi_docx, report_docx, write_docx  # noqa: E402
 from xlsx_engine.narrative.engine import Narrator, from_data_file, from_workbook  # noqa: E402
 
@@ -86,8 +87,7 @@ def main(argv=None) -> int:
         if args.workbook:
             from xlsx_engine.forms.project.layout import project_layout
             from xlsx_engine.ooxml.builder import template_filename
-            from xlsx_engine.ooxml.filler import Template
-            tpl = Template.open(ROOT / "templates" / template_filename(project_layout(inp.profile.id)))
+            tpl = open_template(ROOT / "templates" / template_filename(project_layout(inp.profile.id)))
             path = Path(tmp) / "wb.xlsx"
             tpl.fill_to(inp.record, path)
             inp = from_workbook(path, extra=extra)

@@ -24,7 +24,7 @@ from typing import Any
 
 from xlsx_engine.kernel.errors import JxzpError, TemplateError
 from xlsx_engine.kernel.xlmath import is_number
-from xlsx_engine.ooxml.reader import parse_name_ref, split_ref
+from xlsx_engine.ooxml.cells import parse_name_ref, split_ref
 
 from .registry import Outcome, entry_point
 from .session import Session, a1, com_object, hex_color, now_text, parse_place
@@ -175,8 +175,8 @@ def _warnings_text(findings) -> str:
 @entry_point("recalculate", "重新计算", GROUP_TABLE,
              "用 Python 评分程序重新计算本表；被改写的公式按模板恢复，并列出恢复了哪些单元格。")
 def recalculate(session: Session) -> Outcome:
-    from xlsx_engine.forms.project.layout import CONST, FORMULA
     from xlsx_engine.integrity.tamper import norm_formula
+    from xlsx_engine.ooxml.sheetmodel import CONST, FORMULA
 
     layout = session.layout(same_positions=True)
     sheet_name = layout.sheet

@@ -24,9 +24,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from xlsx_engine.forms.project.layout import IDENTITY_KEYS
 from xlsx_engine.kernel.errors import JxzpError, TemplateError
-from xlsx_engine.ooxml.reader import NameRef, col_letters, parse_name_ref, split_ref
+from xlsx_engine.ooxml.cells import NameRef, col_letters, parse_name_ref, split_ref
+from xlsx_engine.ooxml.sheetmodel import IDENTITY_KEYS
 
 IDENTITY_NAMES = IDENTITY_KEYS
 DEFAULT_PASSWORD = "jxzp"            #: templates/forms/project.yaml protection_password
@@ -289,7 +289,7 @@ class Session:
         Raises:
             TemplateError: not one of our workbooks, another template version, or rows/columns moved.
         """
-        from xlsx_engine.forms.project.layout import layout_for_meta
+        from xlsx_engine.forms.registry import layout_for_meta
         meta = self.identity()
         if "评分规则" not in meta:
             raise TemplateError("不是本系统模板生成的工作簿（找不到模板标识“评分规则”）", where=self.display_name,
@@ -315,7 +315,7 @@ class Session:
 
     def record(self, layout):
         """The project record, read by name exactly as the core reads a saved file."""
-        from xlsx_engine.ooxml.reader import record_by_names
+        from xlsx_engine.forms.project.readback import record_by_names
         self.prefetch(list(layout.names))
         return record_by_names(self, layout)
 

@@ -29,11 +29,13 @@ from test_addin_harness import (
 from jxzp_addin import registry
 from jxzp_addin.entry_points import CHECK_HEADER, MARK_COLORS, SUMMARY_TITLE
 from jxzp_addin.registry import dispatch
-from xlsx_engine.forms.project.layout import FORMULA, project_layout
+from xlsx_engine.forms.project.layout import project_layout
+from xlsx_engine.forms.registry import open_template
 from xlsx_engine.integrity.tamper import norm_formula
 from xlsx_engine.kernel.xlmath import is_number
-from xlsx_engine.ooxml.reader import split_ref
+from xlsx_engine.ooxml.cells import split_ref
 from xlsx_engine.ooxml.recalc import read_values, recalc_files
+from xlsx_engine.ooxml.sheetmodel import FORMULA
 
 pytestmark = [pytest.mark.libreoffice, pytest.mark.usefixtures("remote_env")]
 LAYOUT = project_layout("national")
@@ -46,8 +48,7 @@ TYPED_NAME = '=HYPERLINK("http://example.com","点我")'     # what a unit may t
 def fill_typed(out: Path) -> Path:
     """A workbook whose text cells hold what Excel would parse if written carelessly."""
     from xlsx_engine.forms.project.record import load_data
-    from xlsx_engine.ooxml.filler import Template
-    tpl = Template.open(EXAMPLES.parent / "templates" / "xmzc-national.xlsx")
+    tpl = open_template(EXAMPLES.parent / "templates" / "xmzc-national.xlsx")
     record = load_data(EXAMPLES / "2023-城乡医疗救助补助资金.yaml", tpl.profile, max_rows=30)
     record.project = TYPED_NAME
     record.goals[0].actual = "95%"
@@ -78,7 +79,7 @@ def copy_to(tmp_path: Path, src: Path, name: str | None = None) -> Path:
 
 def expected_values(path: Path):
     """The Python twin's value of every formula cell for the inputs in ``path``."""
-    from xlsx_engine.ooxml.reader import read_project
+    from xlsx_engine.forms.registry import read_project
     rb = read_project(path)
     rec, result = rb.layout.evaluate(rb.record)
     return rb.layout.formula_values(result, rec), result
@@ -197,7 +198,7 @@ def test_recalculate_restores_a_changed_constant(tmp_path, books, soffice):
 @pytest.fixture(scope="module")
 def shipped(tmp_path_factory, soffice):
     """Every shipped template (all forms) with its first formula typed over, recalculated by LibreOffice."""
-    from xlsx_engine.forms.project.layout import layout_for_meta
+    from xlsx_engine.forms.registry import layout_for_meta
     from xlsx_engine.ooxml.filler import read_custom_properties
     d = tmp_path_factory.mktemp("shipped")
     made = []

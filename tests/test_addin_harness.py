@@ -27,7 +27,8 @@ import pytest
 from lxml import etree
 
 from jxzp_addin.session import UI
-from xlsx_engine.ooxml.reader import col_letters, parse_name_ref, split_ref
+from xlsx_engine.forms.registry import open_template
+from xlsx_engine.ooxml.cells import col_letters, parse_name_ref, split_ref
 from xlsx_engine.ooxml.recalc import CellError, read_values, recalc_files
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -214,8 +215,7 @@ def apply_actions(src: str | Path, actions: list[dict], dst: str | Path) -> list
 def fill_example(out: Path, example: str = "2023-城乡医疗救助补助资金", profile: str = "national") -> Path:
     """A filled 自评表 from one of the examples (real template, real data)."""
     from xlsx_engine.forms.project.record import load_data
-    from xlsx_engine.ooxml.filler import Template
-    tpl = Template.open(TEMPLATES / f"xmzc-{profile}.xlsx")
+    tpl = open_template(TEMPLATES / f"xmzc-{profile}.xlsx")
     tpl.fill_to(load_data(EXAMPLES / f"{example}.yaml", tpl.profile, max_rows=len(tpl.layout.indicator_rows)), out)
     return out
 

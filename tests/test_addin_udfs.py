@@ -9,9 +9,9 @@ from test_addin_harness import fill_example, remote_book, remote_env  # noqa: F4
 from jxzp_addin.udfs import JXZP_GRADE, JXZP_RATE, JXZP_SCORE, JXZP_SUMMARY, UDFS
 from xlsx_engine.forms.project.layout import project_layout
 from xlsx_engine.forms.project.profile import list_profiles
+from xlsx_engine.forms.registry import open_template
 from xlsx_engine.kernel.xlmath import is_number
 from xlsx_engine.ooxml.builder import TEMPLATE_DIR, template_filename
-from xlsx_engine.ooxml.filler import Template
 from xlsx_engine.ooxml.recalc import read_values, recalc_files
 
 SEEDS = range(20)
@@ -26,7 +26,7 @@ def recalculated(tmp_path_factory, soffice):
         rec = gen.project(seed)
         layout = project_layout(rec.profile_id)
         path = d / f"{seed}.xlsx"
-        Template.open(TEMPLATE_DIR / template_filename(layout)).fill_to(rec, path)
+        open_template(TEMPLATE_DIR / template_filename(layout)).fill_to(rec, path)
         made.append((layout, path))
     out = recalc_files([p for _, p in made], d / "lo", soffice=soffice)
     return [(layout, read_values(out[path])[layout.sheet]) for layout, path in made]

@@ -42,7 +42,7 @@ def layer_of(module: str) -> str | None:
 
 def form_of(module: str) -> str | None:
     parts = module.split(".")
-    if len(parts) > 3 and parts[:2] == ["xlsx_engine", "forms"]:
+    if len(parts) >= 3 and parts[:2] == ["xlsx_engine", "forms"] and parts[2] not in ("base", "registry"):
         return parts[2]
     return None
 

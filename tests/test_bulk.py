@@ -11,8 +11,8 @@ import pytest
 from xlsx_engine.bureau.bulk import MANIFEST, bulk, safe_name
 from xlsx_engine.bureau.master import SHEETS, Master, write_master
 from xlsx_engine.cli.main import main
+from xlsx_engine.forms.registry import read_project
 from xlsx_engine.ooxml.filler import read_custom_properties
-from xlsx_engine.ooxml.reader import read_project
 from xlsx_engine.ooxml.recalc import read_values, recalc_files
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -23,6 +23,7 @@ from xlsx_engine.forms.project.record import (
     ProjectRecord,
     record_from_data,
 )
+from xlsx_engine.forms.registry import open_template
 from xlsx_engine.integrity.checks import (
     ERROR,
     INFO,
@@ -50,7 +51,7 @@ def find(report, code: str) -> list[Finding]:
 
 def example_record(name: str = "2023-城乡医疗救助补助资金") -> tuple[ProjectRecord, Template]:
     data = yaml.safe_load((EXAMPLES / f"{name}.yaml").read_text(encoding="utf-8"))
-    tpl = Template.open(TEMPLATES / f"xmzc-{data['评分规则']}.xlsx")
+    tpl = open_template(TEMPLATES / f"xmzc-{data['评分规则']}.xlsx")
     return record_from_data(data, tpl.profile), tpl
 
 
@@ -140,7 +141,7 @@ def test_platform_rules(tmp_path):
 
 def test_target_block_and_goals(tmp_path):
     data = yaml.safe_load((ROOT / "tests" / "data" / "seeds" / "seed003-p1.yaml").read_text(encoding="utf-8"))
-    tpl = Template.open(TEMPLATES / "xmzc-hubei-wuhan.xlsx")
+    tpl = open_template(TEMPLATES / "xmzc-hubei-wuhan.xlsx")
     rec = record_from_data(data, tpl.profile)
     rec.target_score = None
     rec.goals.append(Goal("第二个目标", None))
@@ -158,7 +159,7 @@ def test_clean_examples_and_seed_workbooks_only_report_their_data(tmp_path):
     assert check_file(filled(tmp_path, rec, tpl, "clean.xlsx")).findings == []
     seed = ROOT / "tests" / "data" / "seeds" / "seed004.yaml"
     data = yaml.safe_load(seed.read_text(encoding="utf-8"))
-    tpl = Template.open(TEMPLATES / "xmzc-ningxia-jinfeng.xlsx")
+    tpl = open_template(TEMPLATES / "xmzc-ningxia-jinfeng.xlsx")
     report = check_file(filled(tmp_path, record_from_data(data, tpl.profile), tpl, "s4.xlsx"))
     assert {f.place for f in find(report, "score_without_actual")} == {"自评表!G21", "自评表!G22", "自评表!G23"}
     assert len(find(report, "actual_is_target")) == 2

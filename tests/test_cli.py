@@ -25,8 +25,9 @@ import yaml
 from lxml import etree
 
 from xlsx_engine.cli.main import main as cli_main
-from xlsx_engine.forms.project.layout import FORMULA, project_layout
+from xlsx_engine.forms.project.layout import project_layout
 from xlsx_engine.forms.project.profile import list_profiles
+from xlsx_engine.ooxml.sheetmodel import FORMULA
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_DIR = ROOT / "templates"

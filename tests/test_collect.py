@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from xlsx_engine.bureau.bulk import bulk
 from xlsx_engine.bureau.collect import collect, write_summary
 from xlsx_engine.cli.main import main
-from xlsx_engine.ooxml.reader import read_project
+from xlsx_engine.forms.registry import read_project
 from xlsx_engine.ooxml.recalc import recalc_files
 from xlsx_engine.ooxml.safezip import parse_xml
 

@@ -24,10 +24,10 @@ from xlsx_engine.forms.department.model import (
     load_dept_profile,
     statement_findings,
 )
-from xlsx_engine.forms.project.formulas import ALLOWED_FUNCTIONS, functions_used
+from xlsx_engine.forms.registry import open_template
 from xlsx_engine.kernel.errors import DataError
+from xlsx_engine.kernel.excel import ALLOWED_FUNCTIONS, functions_used
 from xlsx_engine.ooxml.builder import TEMPLATE_DIR, render
-from xlsx_engine.ooxml.filler import Template
 from xlsx_engine.ooxml.recalc import read_values, recalc_files
 
 DATA = Path(__file__).parent / "data" / "department"
@@ -142,7 +142,7 @@ def generated(seed: int) -> DeptRecord:
 
 @pytest.mark.libreoffice
 def test_libreoffice_equals_python_on_generated_departments(soffice, tmp_path):
-    tpl = Template.open(TEMPLATE)
+    tpl = open_template(TEMPLATE)
     items = []
     for seed in range(60):
         rec = generated(seed)
@@ -185,7 +185,7 @@ def test_check_handles_department_and_hunan_workbooks(tmp_path, template, data, 
 
     from xlsx_engine.forms.registry import form_for
     from xlsx_engine.integrity.checks import check_file
-    tpl = Template.open(TEMPLATE_DIR / template)
+    tpl = open_template(TEMPLATE_DIR / template)
     clean = tmp_path / "clean.xlsx"
     tpl.fill_to(form_for(tpl.layout.template_id).load_data(data, tpl.profile), clean)
     report = check_file(clean)

@@ -11,8 +11,8 @@ import gen
 import pytest
 
 from xlsx_engine.forms.project.record import ProjectRecord
+from xlsx_engine.forms.registry import open_template
 from xlsx_engine.kernel.errors import TemplateError
-from xlsx_engine.ooxml.filler import Template
 
 ROOT = Path(__file__).resolve().parent.parent
 NATIONAL = ROOT / "templates" / "xmzc-national.xlsx"
@@ -20,7 +20,7 @@ NATIONAL = ROOT / "templates" / "xmzc-national.xlsx"
 
 @pytest.fixture(scope="module")
 def template():
-    return Template.open(NATIONAL)
+    return open_template(NATIONAL)
 
 
 def test_only_the_worksheet_changes(template):
@@ -71,7 +71,7 @@ def test_altered_template_is_refused(tmp_path):
     bad = tmp_path / "bad.xlsx"
     bad.write_bytes(buf.getvalue())
     with pytest.raises(TemplateError, match="公式与版式不一致"):
-        Template.open(bad)
+        open_template(bad)
 
 
 def test_score_refuses_a_name_pointing_at_the_whole_sheet(template, tmp_path):

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from xlsx_engine.cli.main import main
+from xlsx_engine.forms.hunan.data import load_hnxm_data
 from xlsx_engine.forms.hunan.layout import (
     MSG,
     HunanLayout,
@@ -26,17 +27,16 @@ from xlsx_engine.forms.hunan.model import (
     HnIndicator,
     HunanProjectRecord,
     hnxm_record_from_data,
-    load_hnxm_data,
     load_hunan_profile,
 )
-from xlsx_engine.forms.project.formulas import ALLOWED_FUNCTIONS, functions_used
-from xlsx_engine.forms.project.layout import FORMULA, INPUT, LABEL
-from xlsx_engine.forms.registry import form_for, forms
+from xlsx_engine.forms.registry import form_for, forms, open_template
 from xlsx_engine.kernel.errors import DataError, TemplateError
-from xlsx_engine.ooxml.builder import INPUT_FILL, TEMPLATE_DIR, build_all, render
-from xlsx_engine.ooxml.filler import Template
+from xlsx_engine.kernel.excel import ALLOWED_FUNCTIONS, functions_used
+from xlsx_engine.forms.registry import build_all
+from xlsx_engine.ooxml.builder import INPUT_FILL, TEMPLATE_DIR, render
 from xlsx_engine.ooxml.reader import open_workbook
 from xlsx_engine.ooxml.recalc import read_values, recalc_files
+from xlsx_engine.ooxml.sheetmodel import FORMULA, INPUT, LABEL
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "tests" / "data" / "hunan" / "seed000.yaml"
@@ -260,7 +260,7 @@ def test_altered_template_is_refused(tmp_path):
     wb[L.sheet]["C13"] = "=SUM(C14:C17)"            # a unit "fixes" the total to skip 其它
     wb.save(tmp_path / "t.xlsx")
     with pytest.raises(TemplateError, match="公式与版式不一致|版式指纹"):
-        Template.open(tmp_path / "t.xlsx")
+        open_template(tmp_path / "t.xlsx")
 
 
 # ----------------------------------------------------------------------------- 4. LibreOffice proof
@@ -304,7 +304,7 @@ def generated(seed: int) -> HunanProjectRecord:
 
 @pytest.mark.libreoffice
 def test_libreoffice_equals_python(soffice, tmp_path):
-    tpl = Template.open(TEMPLATE)
+    tpl = open_template(TEMPLATE)
     items = []
     for seed in range(48):
         rec = generated(seed)

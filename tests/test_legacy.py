@@ -19,6 +19,7 @@ from openpyxl.utils import range_boundaries
 from xlsx_engine.cli.main import main as cli_main
 from xlsx_engine.forms.project.profile import load_profile
 from xlsx_engine.forms.project.record import record_from_data
+from xlsx_engine.forms.registry import open_template
 from xlsx_engine.integrity.checks import ERROR, check_file
 from xlsx_engine.integrity.legacy import (
     PCell,
@@ -32,7 +33,6 @@ from xlsx_engine.integrity.legacy import (
     to_record,
 )
 from xlsx_engine.integrity.tamper import open_package
-from xlsx_engine.ooxml.filler import Template
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "check"
@@ -259,7 +259,7 @@ def test_check_runs_on_the_legacy_file(anhui, capsys):
 
 def test_our_own_workbook_imports_by_name(tmp_path, capsys):
     example = ROOT / "examples" / "2023-城乡医疗救助补助资金.yaml"
-    tpl = Template.open(TEMPLATES / "xmzc-national.xlsx")
+    tpl = open_template(TEMPLATES / "xmzc-national.xlsx")
     rec = record_from_data(yaml.safe_load(example.read_text(encoding="utf-8")), tpl.profile)
     first = tmp_path / "a.xlsx"
     tpl.fill_to(rec, first)

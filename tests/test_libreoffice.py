@@ -14,13 +14,14 @@ from pathlib import Path
 import gen
 import pytest
 
-from xlsx_engine.forms.project.layout import FORMULA, project_layout
+from xlsx_engine.forms.project.layout import project_layout
 from xlsx_engine.forms.project.profile import list_profiles
+from xlsx_engine.forms.project.readback import RESULT_NAMES
 from xlsx_engine.forms.project.record import load_data
+from xlsx_engine.forms.registry import open_template, read_project
 from xlsx_engine.ooxml.builder import TEMPLATE_DIR, template_filename
-from xlsx_engine.ooxml.filler import Template
-from xlsx_engine.ooxml.reader import RESULT_NAMES, read_project
 from xlsx_engine.ooxml.recalc import read_values, recalc_files
+from xlsx_engine.ooxml.sheetmodel import FORMULA
 
 pytestmark = pytest.mark.libreoffice
 
@@ -41,7 +42,7 @@ def batch(soffice, tmp_path_factory):
     """Fill N_PROJECTS generated projects plus the seeds, recalc them all in one LibreOffice run."""
     src = tmp_path_factory.mktemp("filled")
     out = tmp_path_factory.mktemp("recalculated")
-    templates = {pid: Template.open(TEMPLATE_DIR / template_filename(project_layout(pid))) for pid in list_profiles()}
+    templates = {pid: open_template(TEMPLATE_DIR / template_filename(project_layout(pid))) for pid in list_profiles()}
     items = []
     for seed in range(N_PROJECTS):
         rec = gen.project(seed)

@@ -21,6 +21,7 @@ from lxml import etree
 from xlsx_engine.forms.project.profile import load_profile
 from xlsx_engine.forms.project.record import load_data
 from xlsx_engine.forms.project.scoring import is_active
+from xlsx_engine.forms.registry import open_template, read_project
 from xlsx_engine.kernel.errors import WorkbookError
 from xlsx_engine.kernel.textfilters import (
     FilterError,
@@ -49,8 +50,6 @@ from xlsx_engine.narrative.engine import (
     parse_blocks,
     project_context,
 )
-from xlsx_engine.ooxml.filler import Template
-from xlsx_engine.ooxml.reader import read_project
 from xlsx_engine.ooxml.recalc import convert_files
 from xlsx_engine.ooxml.writeback import (
     password_hash,
@@ -356,7 +355,7 @@ def test_context_from_workbook_equals_context_from_data(tmp_path):
     p = load_profile("ningxia-jinfeng")
     rec = load_data(SEEDS / "seed004.yaml", p)
     path = tmp_path / "s4.xlsx"
-    Template.open(TEMPLATES / "xmzc-ningxia-jinfeng.xlsx").fill_to(rec, path)
+    open_template(TEMPLATES / "xmzc-ningxia-jinfeng.xlsx").fill_to(rec, path)
     a, _ = project_context(from_workbook(path))
     b, _ = project_context(from_record(rec, p))
     assert a["fund"] == b["fund"] and a["indicators"] == b["indicators"] and a["result"] == b["result"]
@@ -517,7 +516,7 @@ def test_multi_report_warns_on_funding_only_unit_problems(narrator):
 def seed004_workbook(tmp_path):
     p = load_profile("ningxia-jinfeng")
     path = tmp_path / "seed004.xlsx"
-    Template.open(TEMPLATES / "xmzc-ningxia-jinfeng.xlsx").fill_to(load_data(SEEDS / "seed004.yaml", p), path)
+    open_template(TEMPLATES / "xmzc-ningxia-jinfeng.xlsx").fill_to(load_data(SEEDS / "seed004.yaml", p), path)
     return path
 
 

@@ -25,8 +25,10 @@ from xlsx_engine.forms.department.model import (
     load_dept_data,
     load_dept_profile,
 )
+from xlsx_engine.forms.hunan.data import load_hnxm_data
 from xlsx_engine.forms.hunan.layout import hunan_layout
-from xlsx_engine.forms.hunan.model import load_hnxm_data, load_hunan_profile
+from xlsx_engine.forms.hunan.model import load_hunan_profile
+from xlsx_engine.forms.registry import open_template
 from xlsx_engine.kernel.xlmath import is_number, xround
 from xlsx_engine.narrative.department import (
     dept_from_record,
@@ -39,7 +41,6 @@ from xlsx_engine.narrative.department import (
 )
 from xlsx_engine.narrative.engine import NarrativeError, Narrator, Rendered
 from xlsx_engine.ooxml.builder import TEMPLATE_DIR
-from xlsx_engine.ooxml.filler import Template
 from xlsx_engine.ooxml.reader import open_workbook
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -298,7 +299,7 @@ def test_narrative_dept_command(tmp_path, capsys):
 
 def test_narrative_dept_reads_the_department_workbook(tmp_path, capsys):
     book = tmp_path / "北塔.xlsx"
-    Template.open(TEMPLATE_DIR / "bmzt-dept-hunan.xlsx").fill_to(load_dept_data(DEPT / "seed002.yaml", DP), book)
+    open_template(TEMPLATE_DIR / "bmzt-dept-hunan.xlsx").fill_to(load_dept_data(DEPT / "seed002.yaml", DP), book)
     from_book = render_dept_report(load_dept_input(book), "2020").text()
     from_yaml = render_dept_report(load_dept_input(DEPT / "seed002.yaml"), "2020").text()
     assert from_book == from_yaml
@@ -324,6 +325,6 @@ def test_narrative_hnxm_command_writes_back_into_the_form(tmp_path, capsys):
     wb = open_workbook(book)
     assert "实际支出28545.3万元" in wb.value(L.sheet, ref)
     assert wb.name_value("评价等次") == "优" and wb.name_value("计划安排资金") == 28545.3
-    Template.open(book)                                  # still one of our workbooks, formulas intact
+    open_template(book)                                  # still one of our workbooks, formulas intact
     assert load_hnxm_input(book).record.summary["项目资金使用及管理情况"] == wb.value(L.sheet, ref)
     assert main(["narrative-hnxm", str(src), "--write-back"]) == 2     # only into .xlsx

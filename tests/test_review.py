@@ -40,12 +40,10 @@ from xlsx_engine.bureau.review import (
     working_days_late,
     write_review,
 )
-from xlsx_engine.forms.project.formulas import ALLOWED_FUNCTIONS, functions_used
-from xlsx_engine.forms.registry import form_for
+from xlsx_engine.forms.registry import form_for, open_template, read_project
 from xlsx_engine.kernel.errors import DataError, ProfileError
+from xlsx_engine.kernel.excel import ALLOWED_FUNCTIONS, functions_used
 from xlsx_engine.ooxml.builder import TEMPLATE_DIR
-from xlsx_engine.ooxml.filler import Template
-from xlsx_engine.ooxml.reader import read_project
 from xlsx_engine.ooxml.recalc import read_values, recalc_files
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -239,7 +237,7 @@ def alter_project(path: Path) -> None:
     rec.indicators[2].weight = 20.0
     rec.indicators[1].level2 = None
     meta = rb.workbook.meta
-    Template.open(TEMPLATE_DIR / "xmzc-national.xlsx").fill_to(
+    open_template(TEMPLATE_DIR / "xmzc-national.xlsx").fill_to(
         rec, path, identity={k: meta[k] for k in ("项目编码", "单位名称", "项目名称")})
 
 
@@ -274,7 +272,7 @@ def collected(tmp_path_factory):
     alter_project(next((folder / "乙局").glob("P003_*.xlsx")))
     # 丙中心: no report; its 部门整体支出绩效自评表 (our workbook: 基础数据表 + 整体自评表) and project tables,
     # sent on Monday 8 April (after 清明; Sunday 7 April was a workday)
-    dept = Template.open(TEMPLATE_DIR / "bmzt-dept-hunan.xlsx")
+    dept = open_template(TEMPLATE_DIR / "bmzt-dept-hunan.xlsx")
     dept.fill_to(form_for("bmzt").load_data(ROOT / "tests" / "data" / "department" / "seed001.yaml", dept.profile),
                  folder / "丙中心" / "整体支出.xlsx")
     set_mtime(folder / "丙中心", dt.date(2024, 4, 8))

@@ -14,8 +14,9 @@ from xlsx_engine.forms.project.record import (
     ProjectRecord,
     load_data,
 )
-from xlsx_engine.forms.project.scoring import NA, evaluate, fund_score, indicator_score
+from xlsx_engine.forms.project.scoring import evaluate, fund_score, indicator_score
 from xlsx_engine.kernel.errors import ProfileError
+from xlsx_engine.kernel.excel import NA
 from xlsx_engine.kernel.xlmath import xround, xtext
 
 SEEDS = Path(__file__).parent / "data" / "seeds"

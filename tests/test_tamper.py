@@ -21,9 +21,9 @@ from lxml import etree
 from xlsx_engine.forms.project.layout import project_layout
 from xlsx_engine.forms.project.profile import list_profiles
 from xlsx_engine.forms.project.record import record_from_data
+from xlsx_engine.forms.registry import open_template, read_project
 from xlsx_engine.integrity.checks import ERROR, INFO, WARNING, check_file, exit_code
-from xlsx_engine.ooxml.filler import Template
-from xlsx_engine.ooxml.reader import col_index, col_letters, read_project
+from xlsx_engine.ooxml.cells import col_index, col_letters
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
@@ -167,7 +167,7 @@ def same(x):
 @pytest.fixture(scope="module")
 def filled(tmp_path_factory) -> Path:
     """A clean filled national workbook (examples/2023-城乡医疗救助补助资金.yaml)."""
-    tpl = Template.open(TEMPLATES / "xmzc-national.xlsx")
+    tpl = open_template(TEMPLATES / "xmzc-national.xlsx")
     rec = record_from_data(yaml.safe_load(EXAMPLE.read_text(encoding="utf-8")), tpl.profile)
     path = tmp_path_factory.mktemp("filled") / "clean.xlsx"
     tpl.fill_to(rec, path)
@@ -203,7 +203,7 @@ RULE_CODES = {"no_name", "no_weight", "bad_level1", "bad_level2", "bad_op", "bad
 def test_generated_workbooks_never_look_tampered(tmp_path):
     """200 generated projects (every profile, messy input): rule findings only, never a tamper finding."""
     import gen
-    templates = {p: Template.open(TEMPLATES / f"xmzc-{p}.xlsx") for p in list_profiles()}
+    templates = {p: open_template(TEMPLATES / f"xmzc-{p}.xlsx") for p in list_profiles()}
     seen = set()
     for i in range(200):
         rec = gen.project(i)

@@ -22,11 +22,12 @@ from openpyxl.utils import range_boundaries
 
 from xlsx_engine.cli.main import main as cli_main
 from xlsx_engine.forms.project import formulas
-from xlsx_engine.forms.project.layout import FORMULA, INPUT, LABEL, project_layout
+from xlsx_engine.forms.project.layout import project_layout
 from xlsx_engine.forms.project.profile import list_profiles, load_profile
 from xlsx_engine.forms.project.record import FundLine, ProjectRecord
 from xlsx_engine.kernel.targets import OPERATORS
 from xlsx_engine.ooxml import builder
+from xlsx_engine.ooxml.sheetmodel import FORMULA, INPUT, LABEL
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_DIR = ROOT / "templates"

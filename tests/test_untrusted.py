@@ -25,6 +25,7 @@ from test_legacy import build_workbook, load_grid
 from test_tamper import alter, read_members, write_members
 
 from xlsx_engine.forms.project.record import record_from_data
+from xlsx_engine.forms.registry import open_template
 from xlsx_engine.integrity.checks import (
     ERROR,
     SEVERITIES,
@@ -32,7 +33,6 @@ from xlsx_engine.integrity.checks import (
     check_file,
     exit_code,
 )
-from xlsx_engine.ooxml.filler import Template
 
 ROOT = Path(__file__).resolve().parent.parent
 SHEET, WB = "xl/worksheets/sheet1.xml", "xl/workbook.xml"
@@ -43,7 +43,7 @@ M = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 def good(tmp_path_factory) -> Path:
     import yaml
     d = tmp_path_factory.mktemp("good")
-    tpl = Template.open(ROOT / "templates" / "xmzc-national.xlsx")
+    tpl = open_template(ROOT / "templates" / "xmzc-national.xlsx")
     data = yaml.safe_load((ROOT / "examples" / "2023-城乡医疗救助补助资金.yaml").read_text(encoding="utf-8"))
     path = d / "good.xlsx"
     tpl.fill_to(record_from_data(data, tpl.profile), path)

@@ -25,6 +25,7 @@ from xlsx_engine.bureau.master import Master, MasterProject
 from xlsx_engine.forms.project.layout import project_layout
 from xlsx_engine.forms.project.profile import load_profile
 from xlsx_engine.forms.project.record import record_from_data
+from xlsx_engine.forms.registry import open_template
 from xlsx_engine.kernel.errors import DataError, JxzpError
 from xlsx_engine.ooxml.builder import TEMPLATE_DIR, template_filename
 from xlsx_engine.ooxml.filler import Template
@@ -79,7 +80,7 @@ _TEMPLATES: dict[str, Template] = {}
 def _template(profile_id: str, template_dir: str) -> Template:
     key = f"{template_dir}|{profile_id}"
     if key not in _TEMPLATES:
-        _TEMPLATES[key] = Template.open(Path(template_dir) / template_filename(project_layout(profile_id)))
+        _TEMPLATES[key] = open_template(Path(template_dir) / template_filename(project_layout(profile_id)))
     return _TEMPLATES[key]
 
 

@@ -48,10 +48,11 @@ from typing import Any
 
 import yaml
 
-from xlsx_engine.forms.project.formulas import n, q
-from xlsx_engine.forms.project.profile import PROFILE_DIR, load_profile
+from xlsx_engine.forms.project.profile import load_profile
 from xlsx_engine.forms.project.scoring import is_active
 from xlsx_engine.kernel.errors import DataError, JxzpError, ProfileError, WorkbookError
+from xlsx_engine.kernel.excel import n, q
+from xlsx_engine.kernel.profiles import PROFILE_DIR
 from xlsx_engine.kernel.textfilters import FilterError, to_date
 from xlsx_engine.kernel.xlmath import is_number, xround
 from xlsx_engine.narrative.engine import (
@@ -852,7 +853,8 @@ def scan_folder(folder: Path, rubric: Rubric, known_units: Iterable[str] = ()) -
     实施单位 cell; other files belong to the unit of their top-level subfolder, or — at the top
     level — to the unit whose name their file name contains.
     """
-    from xlsx_engine.ooxml.reader import open_workbook, read_project
+    from xlsx_engine.forms.registry import read_project
+    from xlsx_engine.ooxml.reader import open_workbook
     units: dict[str, UnitFiles] = {}
     unreadable: list[tuple[str, str]] = []
     unassigned: list[str] = []

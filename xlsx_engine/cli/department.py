@@ -25,7 +25,8 @@ from pathlib import Path
 
 import click
 
-from xlsx_engine.forms.project.record import read_data_file
+from xlsx_engine.forms.registry import open_template
+from xlsx_engine.kernel.datafile import read_data_file
 from xlsx_engine.kernel.errors import JxzpError
 from xlsx_engine.kernel.textfilters import FilterError, to_date
 from xlsx_engine.narrative.engine import Narrator
@@ -147,8 +148,7 @@ def hnxm_narrative_command(source, output, write_back, keep_existing, info_file,
         texts = summary_sections(rendered, hunan_layout(inp.profile.id).row_counts.sections)
     _emit(rendered, out, f"{inp.name}评价报告综述")
     if write_back:
-        from xlsx_engine.ooxml.filler import Template
-        tpl = Template.open(source)              # the filled workbook is its own template
+        tpl = open_template(source)              # the filled workbook is its own template
         record = inp.record
         for sec, text in texts.items():
             if not (keep_existing and isinstance(record.summary.get(sec), str) and record.summary[sec].strip()):

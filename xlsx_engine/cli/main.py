@@ -56,7 +56,8 @@ def cli() -> None:
 @click.option("-p", "--profile", "profiles", multiple=True, help="只生成指定评分规则的模板，可重复")
 def build(outdir, profiles) -> None:
     """按评分规则和版式声明生成锁定模板（.xlsx，无宏）。"""
-    from xlsx_engine.ooxml.builder import TEMPLATE_DIR, build_all
+    from xlsx_engine.forms.registry import build_all
+    from xlsx_engine.ooxml.builder import TEMPLATE_DIR
     paths = build_all(outdir or TEMPLATE_DIR, list(profiles) or None)
     for path in paths:
         click.echo(f"已生成模板：{path}")
@@ -78,14 +79,13 @@ def profiles() -> None:
 @click.option("--force", is_flag=True, help="输出文件已存在时覆盖")
 def fill(template, data, output, force) -> None:
     """用数据文件（YAML/JSON）填写模板，写出带计算结果的自评表。"""
-    from xlsx_engine.ooxml.filler import Template
     out = Path(output)
     if out.suffix.lower() != ".xlsx":
         raise JxzpError("输出文件应以 .xlsx 结尾", where=output)
     if out.exists() and not force:
         raise JxzpError("输出文件已存在，未覆盖", where=output, hint="换一个文件名，或加 --force 覆盖")
     from xlsx_engine.forms.registry import form_for
-    tpl = Template.open(template)
+    tpl = open_template(template)
     record = form_for(tpl.layout.template_id).load_data(data, tpl.profile)
     result = tpl.fill_to(record, out)
     if hasattr(result, "fund"):
@@ -118,16 +118,12 @@ def _print_summary(path: Path, result) -> None:
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
 def score(workbook, as_json) -> None:
     """读回自评表，按名称取数，用 Python 重新评分并与工作簿中的缓存值对照。"""
-    from xlsx_engine.ooxml.reader import (
-        RESULT_NAMES,
-        open_workbook,
-        read_form,
-        read_project,
-    )
-    if not str(open_workbook(workbook).meta.get("模板编号", "xmzc-")).startswith("xmzc-"):
-        _score_form(read_form(workbook), workbook, as_json)
+    from xlsx_engine.forms.registry import form_of_layout, read_workbook
+    rb = read_workbook(workbook)
+    RESULT_NAMES = form_of_layout(rb.layout).result_names
+    if not RESULT_NAMES:
+        _score_form(rb, workbook, as_json)
         return
-    rb = read_project(workbook)
     result = rb.evaluate()
     rows = []
     mismatches = 0
@@ -172,7 +168,7 @@ def score(workbook, as_json) -> None:
 
 def _score_form(rb, workbook: str, as_json: bool) -> None:
     """``score`` for the forms other than 项目支出 (部门整体, 湖南项目报告): every named formula result."""
-    from xlsx_engine.ooxml.reader import parse_name_ref
+    from xlsx_engine.ooxml.cells import parse_name_ref
     rec, result = rb.layout.evaluate(rb.record)
     python = rb.layout.formula_values(result, rec)
     rows = []
@@ -329,13 +325,12 @@ def demo(outdir) -> None:
     200 个项目的自评表，再回收、校验、汇总。"""
     from xlsx_engine.bureau.bulk import bulk
     from xlsx_engine.bureau.collect import collect, summarise, write_summary
-    from xlsx_engine.forms.project.record import read_data_file
-    from xlsx_engine.forms.registry import form_for_profile
+    from xlsx_engine.forms.registry import build_all, form_for_profile
+    from xlsx_engine.kernel.datafile import read_data_file
     from xlsx_engine.kernel.resources import examples_dir
     from xlsx_engine.narrative.docx import report_docx, write_docx
     from xlsx_engine.narrative.engine import from_record
-    from xlsx_engine.ooxml.builder import build_all, template_filename
-    from xlsx_engine.ooxml.filler import Template
+    from xlsx_engine.ooxml.builder import template_filename
 
     out = Path(outdir)
     tdir = out / "templates"
@@ -347,7 +342,7 @@ def demo(outdir) -> None:
     for ex in examples:
         pid = read_data_file(ex).get("评分规则") or "national"
         form = form_for_profile(pid)
-        tpl = Template.open(tdir / template_filename(form.layout(pid)))
+        tpl = open_template(tdir / template_filename(form.layout(pid)))
         record = form.load_data(ex, tpl.profile)
         target = out / f"{ex.stem}.xlsx"
         result = tpl.fill_to(record, target)
@@ -356,7 +351,7 @@ def demo(outdir) -> None:
             line += f"执行率 {_pct(result.fund.rate)}，"
         click.echo(line + f"总分 {_fmt(result.total)}，等次 {result.grade}"
                    + (f"，提示 {len(result.problems)} 条" if result.problems else ""))
-        if form.prefix == "xmzc":
+        if hasattr(result, "fund"):          # the project form's Word 自评报告
             docx, _ = report_docx(from_record(record, tpl.profile))
             write_docx(target.with_suffix(".docx"), docx)
             click.echo(f"　　Word 自评报告：{target.with_suffix('.docx')}")
@@ -386,6 +381,7 @@ from xlsx_engine.cli.check import check_command, import_command  # noqa: E402
 from xlsx_engine.cli.department import COMMANDS as _department_commands  # noqa: E402
 from xlsx_engine.cli.narrative import narrative_command  # noqa: E402  (commands in their own modules, registered here)
 from xlsx_engine.cli.review import review_command  # noqa: E402
+from xlsx_engine.forms.registry import open_template
 
 cli.add_command(narrative_command)
 cli.add_command(review_command)
@@ -393,11 +389,28 @@ cli.add_command(check_command)
 cli.add_command(import_command)
 for _command in _department_commands:
     cli.add_command(_command)
-try:  # the add-in shell is a separate package; it imports neither xlwings nor pyopenvba at this point
-    from jxzp_addin.cli_addin import addin_group  # noqa: E402
-    cli.add_command(addin_group)
-except ImportError:  # pragma: no cover - installed without the add-in package
-    pass
+
+#: Packages above the command line (the add-in) register their command groups as entry points of this
+#: group (setup.cfg), so the core never imports them.
+PLUGIN_GROUP = "jxzp.commands"
+
+
+def _load_plugins() -> None:
+    from importlib.metadata import entry_points
+    try:
+        found = entry_points(group=PLUGIN_GROUP)
+    except TypeError:  # Python < 3.10
+        found = entry_points().get(PLUGIN_GROUP, [])
+    for ep in found:
+        if ep.name in cli.commands:
+            continue
+        try:
+            cli.add_command(ep.load(), ep.name)
+        except ImportError:  # pragma: no cover - a plugin whose package is not installed
+            continue
+
+
+_load_plugins()
 
 
 _USAGE_ZH = [

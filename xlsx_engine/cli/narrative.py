@@ -20,7 +20,7 @@ from pathlib import Path
 
 import click
 
-from xlsx_engine.forms.project.record import read_data_file
+from xlsx_engine.kernel.datafile import read_data_file
 from xlsx_engine.kernel.errors import JxzpError
 from xlsx_engine.kernel.textfilters import FilterError, to_date
 from xlsx_engine.narrative.engine import FAMILIES, Narrator, load_input

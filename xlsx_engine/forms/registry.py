@@ -1,81 +1,149 @@
-"""The registry of forms the engine can build, fill and read.
+"""The registry of forms: the only place that knows every form.
 
-Each form kind names its template-id prefix, how to lay it out for a profile, which
-profiles exist, and how to load its data file. ``jxzp build`` builds every profile of
-every form; a filled workbook's 模板编号 (``<prefix>-<profile>``) selects its form.
-Adding a form means adding an entry here, not editing the builder or the filler.
+Each entry of :data:`FORMS` is a form package's ``FORM`` (a :class:`~xlsx_engine.forms.base.Form`).
+``jxzp build`` builds every profile of every form; a workbook's 模板编号 (``<prefix>-<profile>``)
+selects its form. Adding a form means adding one line here, not editing the builder, the filler,
+the checks or the command line.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
+from xlsx_engine.forms import department, hunan, project
+from xlsx_engine.forms.base import Form, read_by_cells
 from xlsx_engine.kernel.errors import TemplateError
+from xlsx_engine.ooxml.builder import TEMPLATE_DIR, render, template_filename
+from xlsx_engine.ooxml.filler import Template
+from xlsx_engine.ooxml.reader import ReadBack, Workbook, open_workbook
+from xlsx_engine.ooxml.safezip import atomic_write_bytes
+from xlsx_engine.ooxml.sheetmodel import SheetLayout
+
+#: Every form the engine knows, one line each.
+FORMS: list[Form] = [
+    project.FORM,
+    department.FORM,
+    hunan.FORM,
+]
 
 
-@dataclass(frozen=True)
-class FormKind:
-    prefix: str                                  #: 模板编号 prefix, e.g. "xmzc"
-    title: str                                   #: Chinese name shown to users
-    layout: Callable[[str], Any]                 #: profile id -> Layout
-    profile_ids: Callable[[], list[str]]         #: the shipped profiles of this form
-    load_data: Callable[[Path, Any], Any]        #: (data file, profile) -> record
+def forms() -> list[Form]:
+    return list(FORMS)
 
 
-def _project() -> FormKind:
-    from xlsx_engine.forms.project.layout import project_layout
-    from xlsx_engine.forms.project.profile import list_profiles
-    from xlsx_engine.forms.project.record import load_data
-
-    def load(path, profile, layout=None):
-        return load_data(path, profile, max_rows=len(project_layout(profile.id).indicator_rows))
-    return FormKind("xmzc", "项目支出绩效自评表", project_layout, list_profiles, load)
-
-
-def _department() -> FormKind:
-    from xlsx_engine.forms.department.layout import department_layout
-    from xlsx_engine.forms.department.model import DEPT_PROFILE_DIR, load_dept_data
-    return FormKind("bmzt", "部门整体支出绩效自评表", department_layout,
-                    lambda: sorted(p.stem for p in DEPT_PROFILE_DIR.glob("*.yaml")), load_dept_data)
-
-
-def _hunan_project() -> FormKind:
-    from xlsx_engine.forms.hunan.layout import hunan_layout
-    from xlsx_engine.forms.hunan.model import hunan_profile_ids, load_hnxm_data
-    return FormKind("hnxm", "湖南财政支出项目绩效评价自评报告", hunan_layout, hunan_profile_ids, load_hnxm_data)
-
-
-#: Factories, so importing this module stays cheap.
-FORM_FACTORIES: list[Callable[[], FormKind]] = [_project, _department, _hunan_project]
-
-
-def forms() -> list[FormKind]:
-    return [factory() for factory in FORM_FACTORIES]
-
-
-def form_for_profile(profile_id: str) -> FormKind:
+def form_for_profile(profile_id: str) -> Form:
     """The form whose shipped profiles include ``profile_id`` (a data file's 评分规则).
 
     Raises:
         TemplateError: no form has that profile.
     """
-    for form in forms():
+    for form in FORMS:
         if profile_id in form.profile_ids():
             return form
     raise TemplateError(f"没有评分规则“{profile_id}”对应的模板",
-                        hint="可用：" + "、".join(pid for f in forms() for pid in f.profile_ids()))
+                        hint="可用：" + "、".join(pid for f in FORMS for pid in f.profile_ids()))
 
 
-def form_for(template_id: str) -> FormKind:
+def form_for(template_id: str) -> Form:
     """The form of a template id such as "xmzc-national".
 
     Raises:
         TemplateError: no form has that prefix.
     """
     prefix = str(template_id).split("-", 1)[0]
-    for form in forms():
+    for form in FORMS:
         if form.prefix == prefix:
             return form
     raise TemplateError(f"未知的模板编号“{template_id}”", hint="请使用本系统生成的模板")
+
+
+def form_of_layout(layout: SheetLayout) -> Form:
+    """The form a layout belongs to."""
+    return form_for(layout.template_id)
+
+
+def layout_for_meta(meta: dict[str, str]) -> SheetLayout:
+    """The layout a workbook claims to be (by its 模板编号, 评分规则 and 模板版本).
+
+    The 评分规则 is only ever an id among the shipped profiles of the form, never a path.
+
+    Raises:
+        TemplateError: no identity, an unknown form or profile, or another version of the template.
+    """
+    profile_id = meta.get("评分规则")
+    if not profile_id:
+        raise TemplateError("工作簿中没有模板标识（评分规则），不是本系统生成的模板")
+    form = form_for(meta.get("模板编号") or f"{project.FORM.prefix}-{profile_id}")
+    if profile_id not in form.profile_ids():
+        raise TemplateError(f"评分规则“{profile_id[:40]}”不存在（模板标识被改动）",
+                            hint="可用：" + "、".join(form.profile_ids()))
+    layout = form.layout(profile_id)
+    if meta.get("模板版本") != layout.form.version:
+        raise TemplateError(f"模板版本为“{meta.get('模板版本')}”，本程序为“{layout.form.version}”",
+                            hint="请用 jxzp build 重新生成模板，或使用匹配版本的程序")
+    return layout
+
+
+def open_template(path: str | Path) -> Template:
+    """Load and verify one of our templates (any form), ready to be filled many times."""
+    return Template.open(path, layout_for_meta)
+
+
+def _identified(path: str | Path) -> Workbook:
+    wb = open_workbook(path)
+    if "评分规则" not in wb.meta:
+        raise TemplateError("不是本系统模板生成的工作簿（缺少模板标识）", where=str(path),
+                            hint="其他来源的自评表请先用 jxzp import 转换")
+    return wb
+
+
+def read_form(path: str | Path) -> ReadBack:
+    """Read any workbook made from one of our templates (every form), cell by cell through its layout.
+
+    ``cached`` maps every single-cell defined name that holds a formula to the workbook's cached value.
+
+    Raises:
+        WorkbookError: unreadable file. TemplateError: not one of our templates.
+    """
+    wb = _identified(path)
+    return read_by_cells(wb, layout_for_meta(wb.meta))
+
+
+def read_workbook(path: str | Path) -> ReadBack:
+    """Read a filled workbook the way its form reads itself back (the project form by defined names)."""
+    wb = _identified(path)
+    layout = layout_for_meta(wb.meta)
+    return form_of_layout(layout).read(wb, layout)
+
+
+def read_project(path: str | Path) -> ReadBack:
+    """Read a filled 项目支出绩效自评表 by its defined names.
+
+    Raises:
+        WorkbookError: unreadable file. TemplateError: not one of our templates, or names missing.
+    """
+    return read_workbook(path)
+
+
+def load_record(form: Form, path: str | Path, profile: Any) -> Any:
+    """A data file read for a form (convenience for the layers above)."""
+    return form.load_data(Path(path), profile)
+
+
+def build_all(outdir: str | Path = TEMPLATE_DIR, profiles: list[str] | None = None) -> list[Path]:
+    """Build the template of every form and profile (or of the profiles named) into ``outdir``.
+
+    Returns:
+        The paths written.
+    """
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    written = []
+    layouts = [form.layout(pid) for form in FORMS for pid in form.profile_ids()
+               if not profiles or pid in profiles]
+    for layout in layouts:
+        path = outdir / template_filename(layout)
+        atomic_write_bytes(path, render(layout))
+        written.append(path)
+    return written

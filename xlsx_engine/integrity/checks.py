@@ -23,25 +23,45 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from xlsx_engine.forms.project.layout import project_layout
 from xlsx_engine.forms.project.profile import Profile, list_profiles, load_profile
-from xlsx_engine.forms.project.record import ProjectRecord
+from xlsx_engine.forms.project.readback import RESULT_NAMES
+from xlsx_engine.forms.project.record import FundLine, Goal, IndicatorRow, ProjectRecord
 from xlsx_engine.forms.project.scoring import (
-    NA,
     QUANT_OPS,
     Result,
     evaluate,
     fund_score,
     is_active,
-    nonblank,
     quantitative_score,
 )
+from xlsx_engine.forms.registry import form_for
+from xlsx_engine.integrity.legacy import (
+    norm,
+    number,
+    rate_value,
+    read_tables,
+    to_record,
+)
+from xlsx_engine.integrity.tamper import (
+    LEGACY_SUFFIXES,
+    MACRO_SUFFIXES,
+    _cell_label,
+    a1,
+    compare_cells,
+    expected_for,
+    locate,
+    norm_label,
+    open_package,
+    parse_ref,
+)
 from xlsx_engine.kernel.errors import JxzpError, ProfileError, WorkbookError
+from xlsx_engine.kernel.excel import NA, nonblank
+from xlsx_engine.kernel.findings import ERROR, INFO, WARNING, Finding
 from xlsx_engine.kernel.targets import OP_QUAL, parse_quantity
 from xlsx_engine.kernel.xlmath import is_number, xnum, xround
-from xlsx_engine.ooxml.reader import RESULT_NAMES
+from xlsx_engine.ooxml.sheetmodel import IDENTITY_KEYS as keys
 
-ERROR, WARNING, INFO = "错误", "警告", "提示"
-SEVERITIES = (ERROR, WARNING, INFO)
 _RANK = {ERROR: 0, WARNING: 1, INFO: 2}
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm", ".xls", ".et", ".ett", ".xlsb", ".ods")
 MAX_PER_CODE = 40           #: findings of one code listed per file; the rest are counted
@@ -49,29 +69,6 @@ MONEY_TOL = 0.005           #: amounts and scores are printed to the cent
 
 
 # ============================================================================ model
-
-@dataclass
-class Finding:
-    """One problem found in a file."""
-
-    severity: str           #: 错误 | 警告 | 提示
-    code: str               #: stable identifier, e.g. "formula_replaced", "total_mismatch"
-    place: str              #: "自评表!K49", "名称“总分”", a sheet name, or "" for the whole file
-    message: str            #: what is wrong, in Chinese
-    hint: str = ""          #: what to do
-    file: str = ""
-
-    def to_dict(self) -> dict[str, str]:
-        return {"级别": self.severity, "代码": self.code, "文件": self.file, "位置": self.place,
-                "问题": self.message, "处理建议": self.hint}
-
-    def text(self) -> str:
-        where = self.place or Path(self.file).name
-        out = f"[{self.severity}] {where}：{self.message}"
-        if self.hint:
-            out += f"（处理：{self.hint}）"
-        return out
-
 
 @dataclass
 class FileReport:
@@ -196,7 +193,6 @@ def check_file(path: str | Path, profile: str | None = None) -> FileReport:
     report = FileReport(str(path))
     coll = Collector(str(path))
     try:
-        from xlsx_engine.integrity.tamper import open_package
         try:
             pkg = open_package(path)
         except WorkbookError as exc:
@@ -250,7 +246,6 @@ def check_paths(paths: Iterable[str | Path], profile: str | None = None, workers
         from concurrent.futures import ProcessPoolExecutor
         from concurrent.futures.process import BrokenProcessPool
 
-        from xlsx_engine.integrity.tamper import expected_for
         expected_for(profile or "national")            # warm the caches before forking
         try:
             ctx = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
@@ -266,8 +261,6 @@ def check_paths(paths: Iterable[str | Path], profile: str | None = None, workers
 
 def identify(pkg, add: Callable[..., None]) -> dict[str, str]:
     """The template identity of a workbook: document properties, or the 字典 sheet's copy of them."""
-    from xlsx_engine.forms.project.layout import IDENTITY_KEYS as keys
-    from xlsx_engine.integrity.tamper import norm_label
     props = pkg.custom_properties
     mirror: dict[str, str] = {}
     where = ""
@@ -294,7 +287,6 @@ def identify(pkg, add: Callable[..., None]) -> dict[str, str]:
 
 
 def _check_package(pkg, report: FileReport, coll: Collector, profile: str | None) -> None:
-    from xlsx_engine.integrity.tamper import LEGACY_SUFFIXES, MACRO_SUFFIXES
     suffix = pkg.path.suffix.lower()
     macro = pkg.macro_parts()
     meta = identify(pkg, coll.add)
@@ -358,7 +350,6 @@ class _OursReader:
         return [self.value(rc) for rc in self.cells(name)]
 
     def place(self, name: str, i: int = 0) -> str:
-        from xlsx_engine.integrity.tamper import a1
         cells = self.cells(name)
         rc = cells[i] if i < len(cells) else None
         if rc is None:
@@ -366,7 +357,6 @@ class _OursReader:
         return f"{self.loc.main_name}!{a1(*rc)}"
 
     def record(self, layout) -> ProjectRecord:
-        from xlsx_engine.forms.project.record import FundLine, Goal, IndicatorRow
         p = layout.profile
         one = lambda n: self.values(n)[0]  # noqa: E731
         rec = ProjectRecord(p.id, year=one("年度"), project=one("项目名称"), department=one("主管部门"),
@@ -388,8 +378,6 @@ class _OursReader:
 def read_ours(pkg, meta: dict[str, str]):
     """(layout, record) of one of our workbooks, read by name where the names are intact; None when the
     template cannot be identified (unknown profile or version, main sheet gone)."""
-    from xlsx_engine.forms.project.layout import project_layout
-    from xlsx_engine.integrity.tamper import expected_for, locate
     try:
         layout = project_layout(meta.get("评分规则") or "")
     except ProfileError:
@@ -406,13 +394,6 @@ def read_ours(pkg, meta: dict[str, str]):
 def _check_other_form(pkg, report: FileReport, coll: Collector, meta: dict[str, str]) -> None:
     """Our templates other than the 项目支出 form (部门整体, 湖南项目报告...): integrity, every formula's
     cached value against the recomputation from the inputs, and the form's own self-checks."""
-    from xlsx_engine.forms.registry import form_for
-    from xlsx_engine.integrity.tamper import (
-        compare_cells,
-        expected_for,
-        locate,
-        parse_ref,
-    )
     add = coll.add
     pid, tid = meta.get("评分规则") or "", meta.get("模板编号") or ""
     try:
@@ -441,7 +422,6 @@ def _check_other_form(pkg, report: FileReport, coll: Collector, meta: dict[str, 
     rec, result = layout.evaluate(layout.record_from_cells(value))
     twins = {} if loc.structural else {parse_ref(ref): v for ref, v in layout.formula_values(result, rec).items()}
     compare_cells(pkg, exp, loc, add, twins)
-    from xlsx_engine.integrity.tamper import a1
     for rc, want in twins.items():
         if rc in loc.replaced or rc in loc.edited:
             continue
@@ -459,14 +439,6 @@ def _check_other_form(pkg, report: FileReport, coll: Collector, meta: dict[str, 
 
 
 def _check_ours(pkg, report: FileReport, coll: Collector, meta: dict[str, str], wanted: str | None) -> None:
-    from xlsx_engine.forms.project.layout import project_layout
-    from xlsx_engine.integrity.tamper import (
-        a1,
-        compare_cells,
-        expected_for,
-        locate,
-        parse_ref,
-    )
     add = coll.add
     report.template = dict(meta)
     pid = meta.get("评分规则") or ""
@@ -518,7 +490,6 @@ def _check_ours(pkg, report: FileReport, coll: Collector, meta: dict[str, str], 
     pct_cells = {exp.names_main["执行率"].first} | _cells_of(exp.names_main["来源执行率"])
     missing = 0
     if not loc.structural:
-        from xlsx_engine.integrity.tamper import _cell_label
         for rc, want in twins.items():
             if rc in loc.replaced or rc in loc.edited:
                 continue
@@ -766,7 +737,6 @@ def heuristic_findings(add, p: Profile, rec: ProjectRecord, result: Result, plac
 # ============================================================================ tables not made by us
 
 def _check_legacy(pkg, report: FileReport, coll: Collector, wanted: str | None) -> None:
-    from xlsx_engine.integrity.legacy import read_tables
     tables = read_tables(pkg)
     if not tables:
         coll.add(ERROR, "not_recognised", "",
@@ -797,7 +767,6 @@ def check_table(t, p: Profile, add, *, explicit: bool = False) -> dict[str, Any]
     Returns:
         A summary (printed and recomputed totals).
     """
-    from xlsx_engine.integrity.legacy import number, to_record
     rec, conv = to_record(t, p)
     result = evaluate(_normalised(rec), p)
     sheet = t.sheet
@@ -1042,19 +1011,16 @@ def _printed_total(total, sources, key: str) -> float | None:
 
 
 def _norm_text(value: Any) -> str:
-    from xlsx_engine.integrity.legacy import norm
     return norm(value)
 
 
 def _header_ref(t) -> str:
-    from xlsx_engine.integrity.tamper import a1
     c = t.columns.get("name", t.columns.get("level1", (1, 1)))[0]
     return a1(t.header_row or 1, c)
 
 
 def _normalised(rec: ProjectRecord) -> ProjectRecord:
     """Numbers reduced to the 15 digits a cell keeps, as the template sees them."""
-    from xlsx_engine.forms.project.record import FundLine, IndicatorRow
     out = ProjectRecord(**{k: getattr(rec, k) for k in rec.__dataclass_fields__})
     out.funds = [FundLine(f.source, xnum(f.initial), xnum(f.budget), xnum(f.spent)) for f in rec.funds]
     out.indicators = [IndicatorRow(**{k: xnum(getattr(r, k)) for k in IndicatorRow.__dataclass_fields__})
@@ -1065,7 +1031,6 @@ def _normalised(rec: ProjectRecord) -> ProjectRecord:
 
 def _rate_checks(add, label: str, pc, A: float | None, B: float | None, base: str, place: str, *,
                  source: bool = False) -> None:
-    from xlsx_engine.integrity.legacy import rate_value
     value, how, tol = rate_value(pc)
     a = A or 0.0
     if a <= 0:

@@ -29,14 +29,17 @@ from typing import Any, Callable
 
 from lxml import etree
 
+from xlsx_engine.forms.registry import form_for
 from xlsx_engine.kernel.errors import WorkbookError
-from xlsx_engine.ooxml.reader import NameRef, col_index, col_letters, parse_name_ref
+from xlsx_engine.kernel.findings import ERROR, INFO, WARNING
+from xlsx_engine.ooxml.cells import NameRef, col_index, col_letters, parse_name_ref
 from xlsx_engine.ooxml.safezip import (
     OLE_MAGIC,
     open_workbook_zip,
     parse_xml,
     read_member,
 )
+from xlsx_engine.ooxml.sheetmodel import CONST, FORMULA, IDENTITY_KEYS, INPUT, LABEL
 
 M = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -610,14 +613,6 @@ def expected_for(profile_id: str, template_id: str | None = None) -> Expected:
     """
     from openpyxl.utils.protection import hash_password
 
-    from xlsx_engine.forms.project.layout import (
-        CONST,
-        FORMULA,
-        IDENTITY_KEYS,
-        INPUT,
-        LABEL,
-    )
-    from xlsx_engine.forms.registry import form_for
     layout = form_for(template_id or f"xmzc-{profile_id}").layout(profile_id)
     formulas, raw, labels, consts, inputs = {}, {}, {}, {}, set()
     for ref, spec in layout.cells.items():
@@ -803,7 +798,6 @@ def locate(pkg: Package, exp: Expected, add: Callable[..., None]) -> Located | N
     Returns:
         Where the template's parts are, or None when the main sheet is gone.
     """
-    from xlsx_engine.integrity.checks import ERROR, INFO, WARNING
     layout = exp.layout
     main_name, dict_name = find_main_sheet(pkg, exp)
     expected_sheets = (layout.sheet, layout.form.dictionary_sheet)
@@ -948,7 +942,6 @@ def compare_cells(pkg: Package, exp: Expected, loc: Located, add: Callable[..., 
     with the recomputed value when ``twins`` gives it); labels and locked constants must be unchanged;
     nothing may be written outside the form. Fills ``loc.replaced`` and ``loc.edited``.
     """
-    from xlsx_engine.integrity.checks import ERROR, WARNING
     sheet, main_name, dict_name = loc.sheet, loc.main_name, loc.dict_name
     twins = twins or {}
     accounted: set[tuple[int, int]] = set()

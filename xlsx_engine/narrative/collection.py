@@ -11,8 +11,16 @@ from collections import Counter
 from pathlib import Path
 
 from xlsx_engine.bureau.collect import SEVERITIES, Collected
+from xlsx_engine.kernel.errors import JxzpError
 from xlsx_engine.kernel.xlmath import is_number, xround
-from xlsx_engine.narrative.engine import Narrator, parse_blocks
+from xlsx_engine.narrative.department import blocks_docx
+from xlsx_engine.narrative.engine import (
+    Narrator,
+    blocks_to_markdown,
+    blocks_to_text,
+    parse_blocks,
+)
+from xlsx_engine.ooxml.safezip import atomic_write_bytes
 
 TEMPLATE = "collection/summary.j2"
 
@@ -70,14 +78,10 @@ def write_collection_report(items: list[Collected], out: str | Path) -> None:
     Raises:
         JxzpError: unsupported extension.
     """
-    from xlsx_engine.kernel.errors import JxzpError
-    from xlsx_engine.narrative.engine import blocks_to_markdown, blocks_to_text
-    from xlsx_engine.ooxml.safezip import atomic_write_bytes
     out = Path(out)
     blocks = parse_blocks(render_collection(items))
     suffix = out.suffix.lower()
     if suffix == ".docx":
-        from xlsx_engine.narrative.department import blocks_docx
         data = blocks_docx(blocks)
     elif suffix == ".md":
         data = blocks_to_markdown(blocks).encode("utf-8")

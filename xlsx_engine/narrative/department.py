@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from xlsx_engine.forms.department.layout import department_layout
 from xlsx_engine.forms.department.model import (
     INCOME,
     LINES,
@@ -34,17 +35,25 @@ from xlsx_engine.forms.department.model import (
     DeptProfile,
     DeptRecord,
     DeptResult,
+    dept_evaluate,
     load_dept_data,
     load_dept_profile,
+)
+from xlsx_engine.forms.hunan.data import load_hnxm_data
+from xlsx_engine.forms.hunan.layout import (
+    hunan_layout,
+    indicator_active,
+    satisfaction_misfiled,
 )
 from xlsx_engine.forms.hunan.model import (
     HunanProfile,
     HunanProjectRecord,
     load_hunan_profile,
 )
-from xlsx_engine.forms.project.record import read_data_file
-from xlsx_engine.forms.project.scoring import NA, nonblank, num
+from xlsx_engine.forms.registry import layout_for_meta
+from xlsx_engine.kernel.datafile import read_data_file
 from xlsx_engine.kernel.errors import JxzpError
+from xlsx_engine.kernel.excel import NA, nonblank, num
 from xlsx_engine.kernel.textfilters import FILTERS
 from xlsx_engine.kernel.xlmath import is_number, xround
 from xlsx_engine.narrative.engine import (
@@ -59,6 +68,7 @@ from xlsx_engine.narrative.engine import (
     warn_funds_only,
     year_of,
 )
+from xlsx_engine.ooxml.reader import open_workbook
 
 #: outline -> template (docs/rules.md#report-outlines)
 DEPT_OUTLINES = {"2024": "department/hunan2024.j2", "2020": "department/hunan2020.j2"}
@@ -132,7 +142,6 @@ class DeptInput:
 def dept_from_record(record: DeptRecord, profile: DeptProfile, *, extra: dict | None = None,
                      source: str = "") -> DeptInput:
     """A department input scored exactly as the workbook scores it (15 significant digits, padded rows)."""
-    from xlsx_engine.forms.department.layout import department_layout
     try:
         layout = department_layout(profile.id)
     except (JxzpError, OSError):
@@ -140,7 +149,6 @@ def dept_from_record(record: DeptRecord, profile: DeptProfile, *, extra: dict | 
     if layout is not None and layout.profile == profile:
         rec, result = layout.evaluate(record)
     else:
-        from xlsx_engine.forms.department.model import dept_evaluate
         rec, result = record, dept_evaluate(record, profile)
     merged = dict(record.extra or {})
     merged.update(extra or {})
@@ -149,8 +157,6 @@ def dept_from_record(record: DeptRecord, profile: DeptProfile, *, extra: dict | 
 
 def _read_form_workbook(path: str | Path, prefix: str):
     """(layout, record) of one of our workbooks of form ``prefix``, read cell by cell (cached values)."""
-    from xlsx_engine.forms.project.layout import layout_for_meta
-    from xlsx_engine.ooxml.reader import open_workbook
     wb = open_workbook(path)
     template_id = wb.meta.get("模板编号", "")
     if not template_id.startswith(prefix + "-"):
@@ -412,7 +418,6 @@ class HnxmInput:
 
 def hnxm_from_record(record: HunanProjectRecord, profile: HunanProfile, *, extra: dict | None = None,
                      source: str = "") -> HnxmInput:
-    from xlsx_engine.forms.hunan.layout import hunan_layout
     rec, result = hunan_layout(profile.id).evaluate(record)
     merged = dict(record.extra or {})
     merged.update(extra or {})
@@ -423,7 +428,6 @@ def load_hnxm_input(path: str | Path, *, extra: dict | None = None) -> HnxmInput
     """A Hunan project workbook (.xlsx, 模板编号 hnxm-…) or data file (.yaml/.json)."""
     suffix = Path(path).suffix.lower()
     if suffix in (".yaml", ".yml", ".json"):
-        from xlsx_engine.forms.hunan.model import load_hnxm_data
         data = read_data_file(path)
         profile = load_hunan_profile(str(data.get("评分规则") or "hunan-project"))
         record = load_hnxm_data(path, profile, summary=False)
@@ -435,7 +439,6 @@ def load_hnxm_input(path: str | Path, *, extra: dict | None = None) -> HnxmInput
 
 def hnxm_context(inp: HnxmInput) -> tuple[dict, list[Finding]]:
     """The context of the Hunan project 综述: every number is a figure of :class:`HunanResult` or the record."""
-    from xlsx_engine.forms.hunan.layout import indicator_active, satisfaction_misfiled
     rec, p, r = inp.record, inp.profile, inp.result
     name = inp.name
     info, findings = normalize_info(inp.extra, name)
@@ -553,7 +556,6 @@ def summary_sections(rendered: Rendered, sections: tuple[str, ...]) -> dict[str,
 def fill_hnxm_summary(record: HunanProjectRecord, profile: HunanProfile, narrator: Narrator | None = None
                       ) -> Rendered:
     """Write the generated 综述 into the record's sections the unit has not supplied (``record.summary``)."""
-    from xlsx_engine.forms.hunan.layout import hunan_layout
     sections = hunan_layout(profile.id).row_counts.sections
     rendered = render_hnxm_summary(hnxm_from_record(record, profile), narrator)
     texts = summary_sections(rendered, sections)

@@ -35,13 +35,12 @@ import jinja2
 from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
+from xlsx_engine.forms.project.layout import project_layout
 from xlsx_engine.forms.project.profile import Profile, load_profile
-from xlsx_engine.forms.project.record import (
-    ProjectRecord,
-    read_data_file,
-    record_from_data,
-)
+from xlsx_engine.forms.project.record import ProjectRecord, record_from_data
 from xlsx_engine.forms.project.scoring import Result, evaluate, is_active
+from xlsx_engine.forms.registry import read_project
+from xlsx_engine.kernel.datafile import read_data_file
 from xlsx_engine.kernel.errors import JxzpError, ProfileError
 from xlsx_engine.kernel.resources import data_dir
 from xlsx_engine.kernel.targets import (
@@ -114,7 +113,6 @@ class ProjectInput:
 
 def _evaluate(record: ProjectRecord, profile: Profile) -> tuple[ProjectRecord, Result]:
     """Score as the template does (padded rows, 15 significant digits) when the profile is a shipped one."""
-    from xlsx_engine.forms.project.layout import project_layout
     try:
         layout = project_layout(profile.id)
     except (ProfileError, OSError):
@@ -139,7 +137,6 @@ def from_workbook(path: str | Path, *, extra: dict | None = None) -> ProjectInpu
     Raises:
         WorkbookError, TemplateError: the file cannot be read or is not one of our workbooks.
     """
-    from xlsx_engine.ooxml.reader import read_project
     rb = read_project(path)
     rec, result = rb.layout.evaluate(rb.record)
     return ProjectInput(rec, rb.layout.profile, result, dict(extra or {}), str(path), Path(path))

@@ -1,4 +1,4 @@
-"""Render a :class:`~xlsx_engine.layout.Layout` into a locked, macro-free .xlsx template.
+"""Render a :class:`~xlsx_engine.layout.SheetLayout` into a locked, macro-free .xlsx template.
 
 Templates are *authored* with openpyxl (never filled with it). The output is made
 byte-for-byte reproducible: fixed document timestamps and zip entry dates, so
@@ -11,7 +11,6 @@ import datetime as _dt
 import io
 import re
 import zipfile
-from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.packaging.custom import StringProperty
@@ -21,9 +20,8 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from xlsx_engine.forms.project.layout import CONST, FORMULA, IDENTITY_KEYS, Layout
 from xlsx_engine.kernel.resources import data_root
-from xlsx_engine.ooxml.safezip import atomic_write_bytes
+from xlsx_engine.ooxml.sheetmodel import CONST, FORMULA, IDENTITY_KEYS, SheetLayout
 
 TEMPLATE_DIR = data_root()
 FIXED_TIME = _dt.datetime(2020, 1, 1, 0, 0, 0)
@@ -78,7 +76,7 @@ def _apply(cell, style: dict) -> None:
         setattr(cell, attr, value)
 
 
-def render(layout: Layout) -> bytes:
+def render(layout: SheetLayout) -> bytes:
     """Render a layout with openpyxl and return the normalised .xlsx bytes."""
     form, profile = layout.form, layout.profile
     styles = _styles(form.font, form.title_font)
@@ -176,24 +174,5 @@ def normalise_zip(data: bytes) -> bytes:
     return out.getvalue()
 
 
-def template_filename(layout: Layout) -> str:
+def template_filename(layout: SheetLayout) -> str:
     return f"{layout.template_id}.xlsx"
-
-
-def build_all(outdir: str | Path = TEMPLATE_DIR, profiles: list[str] | None = None) -> list[Path]:
-    """Build the template of every form and profile (or of the profiles named) into ``outdir``.
-
-    Returns:
-        The paths written.
-    """
-    outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
-    written = []
-    from xlsx_engine.forms.registry import forms
-    layouts = [form.layout(pid) for form in forms() for pid in form.profile_ids()
-               if not profiles or pid in profiles]
-    for layout in layouts:
-        path = outdir / template_filename(layout)
-        atomic_write_bytes(path, render(layout))
-        written.append(path)
-    return written

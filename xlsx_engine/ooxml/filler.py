@@ -14,13 +14,10 @@ import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from lxml import etree
 
-from xlsx_engine.forms.project.layout import FORMULA, INPUT, Layout, layout_for_meta
-from xlsx_engine.forms.project.record import ProjectRecord
-from xlsx_engine.forms.project.scoring import Result
 from xlsx_engine.kernel.errors import TemplateError
 from xlsx_engine.ooxml.safezip import (
     atomic_write_bytes,
@@ -28,6 +25,7 @@ from xlsx_engine.ooxml.safezip import (
     parse_xml,
     read_member,
 )
+from xlsx_engine.ooxml.sheetmodel import FORMULA, INPUT, SheetLayout
 from xlsx_engine.ooxml.zipwriter import Member, build_zip
 
 NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
@@ -103,7 +101,7 @@ class Template:
     Use :meth:`open`; then :meth:`fill_bytes` or :meth:`fill_to`.
     """
 
-    def __init__(self, path: Path, layout: Layout, members: list[Member | None],
+    def __init__(self, path: Path, layout: SheetLayout, members: list[Member | None],
                  sheet_member: str, pieces: list[str], slots: list[_Slot]):
         self.path = path
         self.layout = layout
@@ -118,8 +116,13 @@ class Template:
         return self.layout.profile
 
     @classmethod
-    def open(cls, path: str | Path) -> "Template":
+    def open(cls, path: str | Path, layout_for_meta: Callable[[dict[str, str]], SheetLayout]) -> "Template":
         """Load and verify a template.
+
+        Args:
+            path: the template file.
+            layout_for_meta: the layout a template's identity properties name (``forms.registry.layout_for_meta``;
+                ``forms.registry.open_template`` passes it).
 
         Raises:
             WorkbookError: the file cannot be read.
@@ -150,7 +153,7 @@ class Template:
         return template
 
     @staticmethod
-    def _split(sheet_xml: bytes, layout: Layout, where: str) -> tuple[list[str], list[_Slot]]:
+    def _split(sheet_xml: bytes, layout: SheetLayout, where: str) -> tuple[list[str], list[_Slot]]:
         root = parse_xml(sheet_xml, where)
         slots: list[_Slot] = []
         wanted = {ref: c for ref, c in layout.cells.items() if c.role in (INPUT, FORMULA)}
@@ -200,11 +203,11 @@ class Template:
             return f"<c {slot.attrs}><f>{slot.formula}</f><v>{number_text(value)}</v></c>"
         return f'<c {slot.attrs} t="str"><f>{slot.formula}</f><v>{xml_escape(str(value))}</v></c>'
 
-    def evaluate(self, record: ProjectRecord) -> tuple[ProjectRecord, Result]:
+    def evaluate(self, record: Any) -> tuple[Any, Any]:
         """Pad the record to the template's rows and score it."""
         return self.layout.evaluate(record)
 
-    def sheet_xml(self, record: ProjectRecord) -> tuple[bytes, Result]:
+    def sheet_xml(self, record: Any) -> tuple[bytes, Any]:
         rec, result = self.evaluate(record)
         values = self.layout.input_values(rec)
         values.update(self.layout.formula_values(result, rec))
@@ -214,8 +217,8 @@ class Template:
             out.append(piece)
         return "".join(out).encode("utf-8"), result
 
-    def fill_bytes(self, record: ProjectRecord, *, compresslevel: int = 6,
-                   identity: dict[str, str] | None = None) -> tuple[bytes, Result]:
+    def fill_bytes(self, record: Any, *, compresslevel: int = 6,
+                   identity: dict[str, str] | None = None) -> tuple[bytes, Any]:
         """Fill the template with a record. Thread-safe: the template is never modified.
 
         Args:
@@ -235,7 +238,7 @@ class Template:
             members = [props if m.name == "docProps/custom.xml" else m for m in members]
         return build_zip(members), result
 
-    def fill_to(self, record: ProjectRecord, out: str | Path, *, identity: dict[str, str] | None = None) -> Result:
+    def fill_to(self, record: Any, out: str | Path, *, identity: dict[str, str] | None = None) -> Any:
         """Fill and write atomically to ``out`` (a temporary file, then a rename)."""
         data, result = self.fill_bytes(record, identity=identity)
         atomic_write_bytes(out, data)

@@ -44,7 +44,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from lxml import etree
 
-from xlsx_engine.ooxml.reader import col_letters, parse_name_ref, split_ref
+from xlsx_engine.ooxml.cells import col_letters, parse_name_ref, split_ref
 
 __all__ = [
     "CellError",

@@ -19,7 +19,6 @@ from pathlib import Path
 from lxml import etree
 
 from xlsx_engine.kernel.errors import WorkbookError
-from xlsx_engine.narrative.engine import Block
 from xlsx_engine.ooxml.filler import NS, xml_escape
 from xlsx_engine.ooxml.safezip import (
     atomic_write_bytes,
@@ -108,7 +107,7 @@ def _height(text: str, size: float) -> float:
     return round(lines * size * 1.45 + 4, 1)
 
 
-def sheet_rows(blocks: list[Block], title: str, subtitle: str = "") -> list[tuple[str, str]]:
+def sheet_rows(blocks: list, title: str, subtitle: str = "") -> list[tuple[str, str]]:
     """(kind, text) rows of the 综述 sheet: title, subtitle, then headings and paragraphs."""
     rows = [("title", title)]
     if subtitle:
@@ -263,7 +262,7 @@ def patch_workbook(path: str | Path, rows: list[tuple[str, str]]) -> bytes:
     return build_zip(members)
 
 
-def write_back(path: str | Path, blocks: list[Block], *, title: str = "评价报告综述（文字部分）",
+def write_back(path: str | Path, blocks: list, *, title: str = "评价报告综述（文字部分）",
                subtitle: str = "") -> None:
     """Write the 综述 into the workbook's 综述 sheet, atomically (temporary file, fsync, rename).
 

@@ -1,6 +1,6 @@
 """Layout of the 部门整体支出绩效自评表: every cell, formula and Python twin (see department.py).
 
-It is a :class:`~xlsx_engine.layout.Layout`, so the same builder renders it and the same
+It is a :class:`~xlsx_engine.ooxml.sheetmodel.SheetLayout`, so the same builder renders it and the same
 filler patches it; only the record mapping differs.
 """
 
@@ -21,9 +21,10 @@ from xlsx_engine.forms.department.model import (
     dept_evaluate,
     load_dept_profile,
 )
-from xlsx_engine.forms.project import formulas as fx
-from xlsx_engine.forms.project.layout import Layout, Validation, load_form
+from xlsx_engine.kernel import excel as fx
 from xlsx_engine.kernel.xlmath import xnum
+from xlsx_engine.ooxml.sheetmodel import SheetLayout as Layout
+from xlsx_engine.ooxml.sheetmodel import Validation, load_form
 
 NA_Q = fx.q("—")
 
@@ -66,7 +67,7 @@ def department_layout(profile_id: str) -> DeptLayout:
     """Lay out the department workbook for a department profile."""
     p = load_dept_profile(profile_id)
     form = load_form("department")
-    L = DeptLayout(form, p)  # type: ignore[arg-type]
+    L = DeptLayout(form, p)
     L.inputs, L.setters = {}, {}
     last = "I"
 
@@ -274,7 +275,7 @@ def department_layout(profile_id: str) -> DeptLayout:
     L.name("总分", f"H{t}")
     g = t + 1
     L.label(f"A{g}", "评价等次", "label_bold", f"A{g}:G{g}")
-    L.formula(f"H{g}", fx.grade_formula(f"H{t}", p), lambda res, rec: res.grade, "formula_total")
+    L.formula(f"H{g}", fx.grade_formula(f"H{t}", p.grades), lambda res, rec: res.grade, "formula_total")
     L.label(f"I{g}", "；".join(f"{x.label}≥{fx.n(x.min)}" for x in p.grades[:-1]), "note")
     L.name("评价等次", f"H{g}")
 

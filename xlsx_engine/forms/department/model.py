@@ -15,8 +15,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from xlsx_engine.forms.project.profile import PROFILE_DIR, Grade, read_profile_yaml
-from xlsx_engine.forms.project.record import (
+from xlsx_engine.kernel.datafile import (
     Cell,
     _amount,
     _number,
@@ -24,8 +23,9 @@ from xlsx_engine.forms.project.record import (
     _text,
     read_data_file,
 )
-from xlsx_engine.forms.project.scoring import NA, nonblank, num
 from xlsx_engine.kernel.errors import DataError, ProfileError
+from xlsx_engine.kernel.excel import NA, nonblank, num
+from xlsx_engine.kernel.profiles import PROFILE_DIR, Grade, grade_for, read_profile_yaml
 from xlsx_engine.kernel.statements import compare, pct_text, stated_number
 from xlsx_engine.kernel.xlmath import is_number, xround, xtext
 
@@ -124,10 +124,7 @@ class DeptProfile:
     path: str = ""
 
     def grade_for(self, score: float) -> str:
-        for g in self.grades:
-            if score >= g.min:
-                return g.label
-        return self.grades[-1].label
+        return grade_for(self.grades, score)
 
 
 @functools.lru_cache(maxsize=16)

@@ -7,7 +7,7 @@ One locked sheet in the order of seed 000: cover (评价类型 dropdown, 项目�
 unit, 评价等次 from the profile's cut-points), 四、评价人员, 五、评价报告综述 (text areas the
 narrative layer fills), then 校验结论/校验提示 and the rules in words.
 
-It is a :class:`~xlsx_engine.layout.Layout`, so the same builder renders it and the same filler
+It is a :class:`~xlsx_engine.ooxml.sheetmodel.SheetLayout`, so the same builder renders it and the same filler
 patches it; :func:`hunan_evaluate` is the Python twin the filler writes as cached values and the
 LibreOffice test compares with a real recalculation, cell by cell.
 """
@@ -31,10 +31,11 @@ from xlsx_engine.forms.hunan.model import (
     RowCounts,
     load_hunan_profile,
 )
-from xlsx_engine.forms.project import formulas as fx
-from xlsx_engine.forms.project.layout import FORMS_DIR, Layout, Validation, load_form
-from xlsx_engine.forms.project.scoring import NA, nonblank, num, ssum, verdict
+from xlsx_engine.kernel import excel as fx
+from xlsx_engine.kernel.excel import NA, nonblank, num, ssum, verdict
 from xlsx_engine.kernel.xlmath import is_number, xnum, xround, xtext
+from xlsx_engine.ooxml.sheetmodel import FORMS_DIR, Validation, load_form
+from xlsx_engine.ooxml.sheetmodel import SheetLayout as Layout
 
 NA_Q = fx.q(NA)
 
@@ -318,7 +319,7 @@ def hunan_layout(profile_id: str) -> HunanLayout:
     p = load_hunan_profile(profile_id)
     form = load_form("hunan-project")
     counts, heights = _spec_counts()
-    L = HunanLayout(form, p)  # type: ignore[arg-type]
+    L = HunanLayout(form, p)
     L.inputs, L.setters, L.row_counts, L.summary_cells = {}, {}, counts, {}
     last = "H"
 
@@ -485,7 +486,7 @@ def hunan_layout(profile_id: str) -> HunanLayout:
     L.row_heights[sc] = 30
     gr = sc + 1
     L.label(f"A{gr}", "评价等次", "label_bold", f"A{gr}:B{gr}")
-    grade_expr = fx.grade_formula(f"C{sc}", p)[1:]
+    grade_expr = fx.grade_formula(f"C{sc}", p.grades)[1:]
     L.formula(f"C{gr}", f"=IF(ISNUMBER(C{sc}),IF(AND(C{sc}>=0,C{sc}<={fx.n(p.total)}),{grade_expr},{NA_Q}),{NA_Q})",
               lambda res, rec: res.grade, "formula_total")
     L.name("评价等次", f"C{gr}")

@@ -20,16 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xlsx_engine.forms.project.profile import PROFILE_DIR, Grade, read_profile_yaml
-from xlsx_engine.forms.project.record import (
-    Cell,
-    _amount,
-    _number,
-    _Problems,
-    _text,
-    read_data_file,
-)
+from xlsx_engine.kernel.datafile import Cell, _amount, _number, _Problems, _text
 from xlsx_engine.kernel.errors import DataError, ProfileError
+from xlsx_engine.kernel.profiles import PROFILE_DIR, Grade, grade_for, read_profile_yaml
 from xlsx_engine.kernel.xlmath import is_number, xround, xtext
 
 HUNAN_PROFILE_DIR = PROFILE_DIR / "hunan"
@@ -88,10 +81,7 @@ class HunanProfile:
         return tuple(l1.name for l1 in self.level1 if not l1.satisfaction)
 
     def grade_for(self, score: float) -> str:
-        for g in self.grades:
-            if score >= g.min:
-                return g.label
-        return self.grades[-1].label
+        return grade_for(self.grades, score)
 
 
 def hunan_profile_ids() -> list[str]:
@@ -479,19 +469,3 @@ def _amount_signed(value: Any, where: str, pr: _Problems) -> Cell:
     except ValueError:
         pr.add(where, f"应为数字（单位：万元），实际为“{value}”")
         return None
-
-
-def load_hnxm_data(path, profile: HunanProfile, *, summary: bool = True) -> HunanProjectRecord:
-    """Read and validate a data file for the Hunan project form.
-
-    With ``summary`` (the default, what ``jxzp fill`` uses) the 五、评价报告综述 sections the file
-    does not supply are written by the narrative layer from the record (every figure from the
-    table); ``评价报告综述: false`` in the file leaves them blank.
-    """
-    from xlsx_engine.forms.hunan.layout import hunan_layout
-    layout = hunan_layout(profile.id)
-    rec = hnxm_record_from_data(read_data_file(path), profile, str(path), layout.row_counts)
-    if summary:
-        from xlsx_engine.narrative.department import fill_hnxm_summary
-        fill_hnxm_summary(rec, profile)
-    return rec

@@ -8,43 +8,24 @@ Excel 2010, WPS and LibreOffice are used; :data:`ALLOWED_FUNCTIONS` lists them a
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from xlsx_engine.forms.project.profile import Profile
-from xlsx_engine.forms.project.scoring import NA, OVER_ROUND, QUANT_OPS, row_messages
+from xlsx_engine.forms.project.scoring import OVER_ROUND, QUANT_OPS, row_messages
+from xlsx_engine.kernel import excel as kx
+from xlsx_engine.kernel.excel import (  # noqa: F401  (shared helpers, used by this module's callers too)
+    ALLOWED_FUNCTIONS,
+    NA,
+    TARGET_CHARS,
+    any_of,
+    functions_used,
+    looks_like_target_expr,
+    n,
+    q,
+    verdict_formula,
+)
 from xlsx_engine.kernel.targets import OP_EQ, OP_GE, OP_GT, OP_LE, OP_LT, OP_QUAL
 from xlsx_engine.kernel.xlmath import xtext
-
-#: Functions the templates may use: present in Excel 2010, WPS and LibreOffice alike.
-ALLOWED_FUNCTIONS = frozenset({
-    "SUM", "ROUND", "IF", "AND", "OR", "NOT", "MIN", "MAX", "N", "LEN", "ISNUMBER", "FIND", "SUMIF",
-    "SUMPRODUCT", "COUNTA", "ABS", "LEFT",
-})
-
-
-def q(text: str) -> str:
-    """A string literal for a formula."""
-    return '"' + text.replace('"', '""') + '"'
-
-
-def n(value: float) -> str:
-    """A number literal for a formula."""
-    return xtext(value)
-
-
-def any_of(ref: str, values) -> str:
-    return "OR(" + ",".join(f"{ref}={q(v)}" for v in values) + ")"
-
-
-_FUNC_RE = re.compile(r"([A-Z][A-Z0-9.]*)\(")
-_STRING_RE = re.compile(r'"(?:[^"]|"")*"')
-
-
-def functions_used(formula: str) -> set[str]:
-    """The function names a formula calls (string literals are skipped)."""
-    return set(_FUNC_RE.findall(_STRING_RE.sub('""', formula)))
-
 
 # ----------------------------------------------------------------------------- fund block
 
@@ -134,13 +115,6 @@ def _band_violation(r: RowRefs, profile: Profile) -> str:
     return "OR(" + ",".join(parts) + ")"
 
 
-TARGET_CHARS = ("≥", "≤", "<", ">", "=", "≧", "≦", "＞", "＜", "＝")
-
-
-def looks_like_target_expr(ref: str) -> str:
-    return "OR(" + ",".join(f"ISNUMBER(FIND({q(c)},{ref}))" for c in TARGET_CHARS) + ")"
-
-
 def message_formula(r: RowRefs, profile: Profile, names: dict[str, str]) -> str:
     """The row's 提示 text (twin of scoring.row_flags), "" when the row is fine or blank.
 
@@ -202,10 +176,7 @@ def total_formula(raw: str, fund_rate: str, profile: Profile) -> str:
 
 
 def grade_formula(total: str, profile: Profile) -> str:
-    expr = q(profile.grades[-1].label)
-    for g in reversed(profile.grades[:-1]):
-        expr = f"IF({total}>={n(g.min)},{q(g.label)},{expr})"
-    return "=" + expr
+    return kx.grade_formula(total, profile.grades)
 
 
 def target_score_formula(target_input: str, profile: Profile) -> str:
@@ -248,7 +219,3 @@ def check_formulas(c: CheckRefs, profile: Profile) -> list[str]:
     count = f"SUMPRODUCT(--(LEN({c.message_col})>0))"
     out.append(f"=IF({count}>0,{q('有')}&{count}&{q('行指标存在问题，见“提示”列；')},\"\")")
     return out
-
-
-def verdict_formula(check_range: str) -> str:
-    return f"=IF(SUMPRODUCT(--(LEN({check_range})>0))=0,{q('未发现问题')},{q('存在问题，请查看下方提示')})"

@@ -9,204 +9,23 @@ computed by the Python twin; the reader reads a workbook back through it.
 from __future__ import annotations
 
 import functools
-import hashlib
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Callable
-
-import yaml
-from openpyxl.utils import get_column_letter
+from dataclasses import dataclass
+from typing import Callable
 
 from xlsx_engine.forms.project import formulas as fx
 from xlsx_engine.forms.project.profile import Profile, load_profile
-from xlsx_engine.forms.project.record import (
-    Cell,
-    FundLine,
-    Goal,
-    IndicatorRow,
-    ProjectRecord,
-)
+from xlsx_engine.forms.project.record import FundLine, Goal, IndicatorRow, ProjectRecord
 from xlsx_engine.forms.project.scoring import Result, evaluate
-from xlsx_engine.kernel.errors import TemplateError
-from xlsx_engine.kernel.resources import data_dir
+from xlsx_engine.kernel.datafile import Cell
 from xlsx_engine.kernel.targets import OPERATORS
 from xlsx_engine.kernel.xlmath import xnum
-
-FORMS_DIR = data_dir("forms")
-
-# Cell roles
-LABEL, INPUT, FORMULA, CONST = "label", "input", "formula", "const"
-#: The template identity: document properties, and named cells H1:H4 of the hidden dictionary sheet.
-IDENTITY_KEYS = ("模板编号", "模板版本", "评分规则", "版式指纹")
+from xlsx_engine.ooxml.cells import col_letters
+from xlsx_engine.ooxml.sheetmodel import SheetLayout, Validation, load_form
 
 
 @dataclass
-class CellSpec:
-    """One cell of the layout.
-
-    ``style`` is a key of the builder's style table; ``value`` is the label or
-    constant; ``formula`` starts with "="; ``twin`` computes the formula's value
-    from the :class:`~xlsx_engine.scoring.Result` and the record.
-    """
-
-    ref: str
-    role: str
-    style: str
-    value: Any = None
-    formula: str | None = None
-    twin: Callable[[Result, ProjectRecord], Any] | None = None
-    kind: str = "text"     #: for inputs: "text" | "number" | "year"
-
-
-@dataclass
-class Validation:
-    sqref: str
-    type: str               #: "list" | "decimal" | "whole"
-    formula1: str
-    formula2: str | None = None
-    operator: str | None = None
-    title: str = ""
-    error: str = ""
-
-
-@dataclass
-class FormSpec:
-    form: str
-    version: str
-    title: str
-    sheet: str
-    dictionary_sheet: str
-    indicator_rows: int
-    goal_rows: int
-    font: str
-    title_font: str
-    protection_password: str
-    columns: list[dict]
-
-    @property
-    def col(self) -> dict[str, str]:
-        return {c["key"]: get_column_letter(i) for i, c in enumerate(self.columns, 1)}
-
-
-@functools.lru_cache(maxsize=8)
-def load_form(name: str = "project") -> FormSpec:
-    path = FORMS_DIR / f"{name}.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return FormSpec(**{k: data[k] for k in FormSpec.__dataclass_fields__})
-
-
-def _abs(ref: str) -> str:
-    col = "".join(ch for ch in ref if ch.isalpha())
-    row = ref[len(col):]
-    return f"${col}${row}"
-
-
-@dataclass
-class Layout:
-    """Cells, names, merges and validations of one template (form × profile)."""
-
-    form: FormSpec
-    profile: Profile
-    cells: dict[str, CellSpec] = field(default_factory=dict)
-    merges: list[str] = field(default_factory=list)
-    names: dict[str, str] = field(default_factory=dict)          #: name -> "'sheet'!$A$1:$A$3"
-    dict_cells: dict[str, Any] = field(default_factory=dict)     #: dictionary sheet cells
-    validations: list[Validation] = field(default_factory=list)
-    row_heights: dict[int, float] = field(default_factory=dict)
-    # positions the record mapping needs
-    fund_rows: list[int] = field(default_factory=list)
-    fund_total_row: int = 0
-    goal_rows: list[int] = field(default_factory=list)
-    indicator_rows: list[int] = field(default_factory=list)
-    target_input: str | None = None
-    header_rows: tuple[int, int] = (1, 2)
-    freeze: str = "A5"
-    last_row: int = 0
-
-    # ------------------------------------------------------------------ identity
-    @property
-    def template_id(self) -> str:
-        return f"{self.form.form}-{self.profile.id}"
-
-    @property
-    def sheet(self) -> str:
-        return self.form.sheet
-
-    def fingerprint(self) -> str:
-        """A hash of every formula and input position: changes when the layout changes."""
-        h = hashlib.sha256()
-        for ref in sorted(self.cells, key=_ref_key):
-            c = self.cells[ref]
-            if c.role in (FORMULA, INPUT, CONST):
-                h.update(f"{ref}|{c.role}|{c.formula or ''}|{c.value if c.role == CONST else ''}\n".encode())
-        return h.hexdigest()[:16]
-
-    def meta(self) -> dict[str, str]:
-        return {"模板编号": self.template_id, "模板版本": self.form.version, "评分规则": self.profile.id,
-                "版式指纹": self.fingerprint()}
-
-    # ------------------------------------------------------------------ building helpers
-    def qname(self, ref: str, sheet: str | None = None) -> str:
-        return f"'{sheet or self.sheet}'!{ref}"
-
-    def label(self, ref: str, text: str, style: str = "label", merge: str | None = None) -> None:
-        self.cells[ref] = CellSpec(ref, LABEL, style, text)
-        if merge:
-            self.merges.append(merge)
-
-    def const(self, ref: str, value: Any, style: str = "const_num") -> None:
-        self.cells[ref] = CellSpec(ref, CONST, style, value)
-
-    def input(self, ref: str, style: str = "input_text", kind: str = "text", merge: str | None = None) -> None:
-        self.cells[ref] = CellSpec(ref, INPUT, style, kind=kind)
-        if merge:
-            self.merges.append(merge)
-
-    def formula(self, ref: str, formula: str, twin: Callable, style: str = "formula_num",
-                merge: str | None = None) -> None:
-        self.cells[ref] = CellSpec(ref, FORMULA, style, formula=formula, twin=twin)
-        if merge:
-            self.merges.append(merge)
-
-    def name(self, name: str, first: str, last: str | None = None, sheet: str | None = None) -> None:
-        rng = _abs(first) if last is None or last == first else f"{_abs(first)}:{_abs(last)}"
-        self.names[name] = self.qname(rng, sheet)
-
-    def dictionary_lists(self, columns: dict[str, tuple[str, tuple, str]]) -> None:
-        """Write dropdown lists on the hidden dictionary sheet: column -> (header, values, defined name)."""
-        for col, (head, values, name) in columns.items():
-            self.dict_cells[f"{col}1"] = head
-            for k, value in enumerate(values, 2):
-                self.dict_cells[f"{col}{k}"] = value
-            self.name(name, f"{col}2", f"{col}{len(values) + 1}", sheet=self.form.dictionary_sheet)
-
-    def identity_cells(self) -> None:
-        """Keys in G1:G4 and named cells H1:H4 of the template identity (the builder writes the values,
-        because the fingerprint needs the finished layout)."""
-        for k, key in enumerate(IDENTITY_KEYS, 1):
-            self.dict_cells[f"G{k}"] = key
-            self.name(key, f"H{k}", sheet=self.form.dictionary_sheet)
-
-    def self_check_block(self, row: int, checks: list[str], last_col: str) -> int:
-        """The 校验结论 cell and one 校验提示 cell per check formula, from ``row`` down.
-
-        The Python twins are the result's ``checks`` list (same order) and ``verdict(checks)``.
-
-        Returns:
-            The last row used.
-        """
-        from xlsx_engine.forms.project.scoring import verdict
-        c0, c1 = row + 1, row + len(checks)
-        self.label(f"A{row}", "校验结论", "label_bold", f"A{row}:B{row}")
-        self.formula(f"C{row}", fx.verdict_formula(f"C{c0}:C{c1}"), lambda r, rec: verdict(r.checks), "verdict",
-                     f"C{row}:{last_col}{row}")
-        self.name("校验结论", f"C{row}")
-        self.label(f"A{c0}", "校验提示", "label", f"A{c0}:B{c1}")
-        for k, formula in enumerate(checks):
-            self.formula(f"C{c0 + k}", formula, lambda r, rec, k=k: r.checks[k], "warn",
-                         f"C{c0 + k}:{last_col}{c0 + k}")
-        self.name("校验提示", f"C{c0}", f"C{c1}")
-        return c1
+class Layout(SheetLayout):
+    """The 项目支出绩效自评表 layout: the generic sheet model plus the project record mapping."""
 
     # ------------------------------------------------------------------ record mapping
     def input_values(self, record: ProjectRecord) -> dict[str, Cell]:
@@ -260,18 +79,9 @@ class Layout:
         rec.goals = list(record.goals) + [Goal()] * (len(self.goal_rows) - len(record.goals))
         return rec
 
-    def formula_values(self, result: Result, record: ProjectRecord) -> dict[str, Any]:
-        """The Python twin's value of every formula cell."""
-        return {ref: c.twin(result, record) for ref, c in self.cells.items() if c.role == FORMULA}
-
     def evaluate(self, record: ProjectRecord) -> tuple[ProjectRecord, Result]:
         rec = self.padded(record)
         return rec, evaluate(rec, self.profile)
-
-
-def _ref_key(ref: str) -> tuple[int, str]:
-    col = "".join(ch for ch in ref if ch.isalpha())
-    return int(ref[len(col):]), col.rjust(3)
 
 
 def _dash(_r: Result, _rec: ProjectRecord) -> str:
@@ -289,7 +99,7 @@ def project_layout(profile_id: str, form_name: str = "project") -> Layout:
     form = load_form(form_name)
     L = Layout(form, profile)
     c = form.col
-    last = get_column_letter(len(form.columns))
+    last = col_letters(len(form.columns))
     p = profile
 
     # --- title and project
@@ -526,20 +336,3 @@ def rules_in_words(p: Profile) -> list[str]:
     lines.append(f"{k}. 评价等次：" + "；".join(f"{g.label}≥{fx.n(g.min)}分" for g in p.grades[:-1])
                  + f"；低于{fx.n(p.grades[-2].min)}分为{p.grades[-1].label}。")
     return lines
-
-
-def layout_for_meta(meta: dict[str, str]) -> Layout:
-    """The layout a template claims to be (by its 评分规则 and 模板版本).
-
-    Raises:
-        TemplateError: the template's version is not the one this engine builds.
-    """
-    profile_id = meta.get("评分规则")
-    if not profile_id:
-        raise TemplateError("工作簿中没有模板标识（评分规则），不是本系统生成的模板")
-    from xlsx_engine.forms.registry import form_for
-    layout = form_for(meta.get("模板编号") or f"xmzc-{profile_id}").layout(profile_id)
-    if meta.get("模板版本") != layout.form.version:
-        raise TemplateError(f"模板版本为“{meta.get('模板版本')}”，本程序为“{layout.form.version}”",
-                            hint="请用 jxzp build 重新生成模板，或使用匹配版本的程序")
-    return layout

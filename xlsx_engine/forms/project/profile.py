@@ -16,10 +16,8 @@ from typing import Any
 import yaml
 
 from xlsx_engine.kernel.errors import ProfileError
-from xlsx_engine.kernel.resources import data_dir
+from xlsx_engine.kernel.profiles import PROFILE_DIR, Grade, _merge, grade_for
 from xlsx_engine.kernel.xlmath import xround
-
-PROFILE_DIR = data_dir("profiles")
 
 
 @dataclass(frozen=True)
@@ -46,12 +44,6 @@ class RateCap:
 
     below: float
     cap: float
-
-
-@dataclass(frozen=True)
-class Grade:
-    label: str
-    min: float
 
 
 @dataclass(frozen=True)
@@ -125,50 +117,7 @@ class Profile:
         return low <= score and (score <= high if inclusive else score < high)
 
     def grade_for(self, score: float) -> str:
-        for grade in self.grades:
-            if score >= grade.min:
-                return grade.label
-        return self.grades[-1].label
-
-
-def _merge(base: dict, override: dict) -> dict:
-    out = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
-def read_profile_yaml(name_or_path: str, directory: Path, what: str) -> tuple[dict, str]:
-    """Read a rules file given by id (``<directory>/<id>.yaml``) or by path.
-
-    Args:
-        name_or_path: a profile id or a .yaml path.
-        directory: where ids are looked up.
-        what: the kind of rules, for messages (e.g. "部门整体评分规则").
-
-    Returns:
-        (the mapping, the file path as text).
-
-    Raises:
-        ProfileError: missing file, YAML error, or not a mapping.
-    """
-    path = Path(name_or_path)
-    if path.suffix not in (".yaml", ".yml"):
-        path = directory / f"{name_or_path}.yaml"
-    where = str(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ProfileError(f"找不到{what}", where=where,
-                           hint="可用：" + "、".join(sorted(p.stem for p in directory.glob("*.yaml")))) from None
-    except yaml.YAMLError as exc:
-        raise ProfileError(f"YAML 格式错误：{exc}", where=where) from None
-    if not isinstance(data, dict):
-        raise ProfileError("评分规则文件应为键值结构", where=where)
-    return data, where
+        return grade_for(self.grades, score)
 
 
 def _load_raw(path: Path, seen: tuple[str, ...] = ()) -> dict:

@@ -12,15 +12,21 @@ into one :class:`~xlsx_engine.errors.DataError`.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
-
-import yaml
+from typing import Any
 
 from xlsx_engine.forms.project.profile import Profile
+from xlsx_engine.kernel.datafile import (
+    Cell,
+    _amount,
+    _number,
+    _Problems,
+    _text,
+    read_data_file,
+)
 from xlsx_engine.kernel.errors import DataError
+from xlsx_engine.kernel.statements import PROJECT_STATABLE
 from xlsx_engine.kernel.targets import (
     OP_QUAL,
     OPERATORS,
@@ -31,8 +37,6 @@ from xlsx_engine.kernel.targets import (
     parse_quantity,
     parse_target,
 )
-
-Cell = Union[float, str, None]
 
 
 @dataclass
@@ -105,77 +109,6 @@ FUND_FIELDS = {"年初预算数": "initial", "全年预算数": "budget", "全�
 GOAL_FIELDS = {"预期目标": "expected", "实际完成情况": "actual"}
 INDICATOR_FIELDS = {"一级指标", "二级指标", "三级指标", "指标性质", "指标值", "度量单位", "实际完成值", "完成等级",
                     "分值", "自评分", "偏差原因", "偏差原因分析及改进措施"}
-
-
-def read_data_file(path: str | Path) -> dict:
-    """Read a YAML or JSON data file into a mapping.
-
-    Raises:
-        DataError: the file is missing, unreadable or not a mapping.
-    """
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise DataError("找不到数据文件", where=str(path)) from None
-    except UnicodeDecodeError:
-        raise DataError("数据文件不是 UTF-8 编码的文本", where=str(path), hint="请另存为 UTF-8 编码") from None
-    try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise DataError(f"格式错误：{exc}", where=str(path)) from None
-    if not isinstance(data, dict):
-        raise DataError("数据文件的最外层应为“字段: 值”的结构", where=str(path))
-    return data
-
-
-class _Problems:
-    def __init__(self) -> None:
-        self.items: list[str] = []
-
-    def add(self, where: str, message: str) -> None:
-        self.items.append(f"{where}：{message}")
-
-
-def _text(value: Any) -> Cell:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, (int, float)):
-        return float(value)
-    text = str(value)
-    return text if text.strip() else None
-
-
-def _amount(value: Any, where: str, problems: _Problems) -> Cell:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        qty = parse_quantity(str(value))
-        if qty is None or qty[1] not in ("", "万元"):
-            problems.add(where, f"应为数字（单位：万元），实际为“{value}”")
-            return None
-        value = qty[0]
-    if value < 0:
-        problems.add(where, f"金额不能为负数（{value}）")
-        return None
-    return float(value)
-
-
-def _number(value: Any, where: str, problems: _Problems, *, minimum: float = 0.0) -> Cell:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        try:
-            value = float(str(value).strip())
-        except ValueError:
-            problems.add(where, f"应为数字，实际为“{value}”")
-            return None
-    if value < minimum:
-        problems.add(where, f"不能小于 {minimum:g}（{value}）")
-        return None
-    return float(value)
 
 
 def _indicator(raw: Any, where: str, profile: Profile, problems: _Problems) -> IndicatorRow:
@@ -349,7 +282,6 @@ def record_from_data(data: dict, profile: Profile, *, source: str = "数据文�
     _check_weights(rec, profile, problems)
     extra = data.get("其他信息") or {}
     rec.extra = extra if isinstance(extra, dict) else {"说明": extra}
-    from xlsx_engine.kernel.statements import PROJECT_STATABLE
     stated = data.get("报告所列") or {}
     if not isinstance(stated, dict):
         problems.add("报告所列", "应为“名称: 数值”的结构")

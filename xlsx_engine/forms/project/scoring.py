@@ -8,11 +8,12 @@ LibreOffice and proves that every formula cell equals the value computed here.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 from xlsx_engine.forms.project.profile import Profile
-from xlsx_engine.forms.project.record import Cell, IndicatorRow, ProjectRecord
+from xlsx_engine.forms.project.record import IndicatorRow, ProjectRecord
+from xlsx_engine.kernel.datafile import Cell
+from xlsx_engine.kernel.excel import NA, nonblank, num, ssum, verdict  # noqa: F401
 from xlsx_engine.kernel.targets import (
     OP_EQ,
     OP_GE,
@@ -25,24 +26,8 @@ from xlsx_engine.kernel.targets import (
 )
 from xlsx_engine.kernel.xlmath import is_number, xround, xtext
 
-NA = "—"  #: shown where a ratio cannot be computed (denominator 0)
 QUANT_OPS = (OP_GE, OP_GT, OP_EQ, OP_LE, OP_LT)
 OVER_ROUND = 6  #: digits used when comparing A with ratio × T, so 1.3 × 3 is exactly 3.9 everywhere
-
-
-def num(value: Cell) -> float:
-    """Spreadsheet ``N()``: numbers stay, everything else is 0."""
-    return float(value) if is_number(value) else 0.0
-
-
-def nonblank(value: Cell) -> bool:
-    """``LEN(cell)>0``."""
-    return value is not None and value != ""
-
-
-def ssum(values) -> float:
-    """Spreadsheet ``SUM``: adds the numbers and ignores text and blanks."""
-    return math.fsum(float(v) for v in values if is_number(v))
 
 
 # ----------------------------------------------------------------------------- fund block
@@ -273,10 +258,6 @@ def check_texts(record: ProjectRecord, profile: Profile, fund: FundResult, weigh
         out.append("" if is_number(record.target_score) else f"请填写{profile.target_label}自评分；")
     out.append(f"有{flagged_rows}行指标存在问题，见“提示”列；" if flagged_rows > 0 else "")
     return out
-
-
-def verdict(checks: list[str]) -> str:
-    return "未发现问题" if not "".join(checks) else "存在问题，请查看下方提示"
 
 
 def evaluate(record: ProjectRecord, profile: Profile) -> Result:

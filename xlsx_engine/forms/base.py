@@ -1,0 +1,98 @@
+"""The one interface every form implements (项目支出, 部门整体, 湖南项目 …).
+
+A form is a package under ``xlsx_engine/forms/`` that exposes ``FORM``, an object satisfying
+:class:`Form`. Everything above the forms layer (checks, collect, review, narrative, the command
+line and the add-in) reaches a form only through :mod:`xlsx_engine.forms.registry`, never by its id.
+Adding a form = one package + one line in ``registry.FORMS`` (see README, 开发者说明).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Protocol, runtime_checkable
+
+from xlsx_engine.ooxml.reader import ReadBack, Workbook, cached_formula_values
+from xlsx_engine.ooxml.sheetmodel import SheetLayout
+
+
+@runtime_checkable
+class Form(Protocol):
+    """What the engine needs from a form."""
+
+    prefix: str          #: 模板编号 prefix, e.g. "xmzc"; a template id is ``<prefix>-<profile id>``
+    title: str           #: Chinese name shown to users
+
+    def profile_ids(self) -> list[str]:
+        """The ids of the shipped profiles (rules files) of this form."""
+
+    def load_profile(self, profile_id: str) -> Any:
+        """A shipped profile by id. Raises ProfileError."""
+
+    def layout(self, profile_id: str) -> SheetLayout:
+        """Build: the layout of the template for a profile (rendered by ``ooxml.builder``)."""
+
+    def load_data(self, path: Path, profile: Any) -> Any:
+        """Fill: a data file (YAML/JSON) read and validated into a record. Raises DataError."""
+
+    def read(self, workbook: Workbook, layout: SheetLayout) -> ReadBack:
+        """Read back: the record and cached results of an opened workbook of this form."""
+
+    def score(self, record: Any, profile: Any) -> Any:
+        """Score: the Python twin's result for a record."""
+
+    def statement_findings(self, record: Any, result: Any) -> list:
+        """Check: figures the unit stated elsewhere (报告所列) that contradict the table."""
+
+    def narrative_context(self, readback: ReadBack) -> dict:
+        """The figures a narrative template may use, as plain data (read-only for templates)."""
+
+
+@dataclass(frozen=True)
+class FormKind:
+    """A :class:`Form` assembled from plain functions (what each form package exposes as ``FORM``)."""
+
+    prefix: str
+    title: str
+    profile_ids_fn: Callable[[], list[str]]
+    load_profile_fn: Callable[[str], Any]
+    layout_fn: Callable[[str], SheetLayout]
+    load_data_fn: Callable[[Path, Any], Any]
+    read_fn: Callable[[Workbook, SheetLayout], ReadBack]
+    statement_findings_fn: Callable[[Any, Any], list] = lambda record, result: []
+    narrative_context_fn: Callable[[ReadBack], dict] | None = None
+    #: named results ``jxzp score`` compares with the workbook's cached values (name -> getter on the result);
+    #: empty: every named formula cell is compared
+    result_names: dict = field(default_factory=dict)
+
+    def profile_ids(self) -> list[str]:
+        return self.profile_ids_fn()
+
+    def load_profile(self, profile_id: str) -> Any:
+        return self.load_profile_fn(profile_id)
+
+    def layout(self, profile_id: str) -> SheetLayout:
+        return self.layout_fn(profile_id)
+
+    def load_data(self, path: Path, profile: Any) -> Any:
+        return self.load_data_fn(path, profile)
+
+    def read(self, workbook: Workbook, layout: SheetLayout) -> ReadBack:
+        return self.read_fn(workbook, layout)
+
+    def score(self, record: Any, profile: Any) -> Any:
+        return self.layout(profile.id).evaluate(record)[1]
+
+    def statement_findings(self, record: Any, result: Any) -> list:
+        return self.statement_findings_fn(record, result)
+
+    def narrative_context(self, readback: ReadBack) -> dict:
+        if self.narrative_context_fn is not None:
+            return self.narrative_context_fn(readback)
+        return {"record": readback.record, "result": readback.evaluate()}
+
+
+def read_by_cells(workbook: Workbook, layout: SheetLayout) -> ReadBack:
+    """The default read-back: every input cell through the layout, cached values of named formula cells."""
+    record = layout.record_from_cells(lambda ref: workbook.value(layout.sheet, ref))
+    return ReadBack(workbook, layout, record, cached_formula_values(workbook, layout))

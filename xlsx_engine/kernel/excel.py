@@ -1,0 +1,94 @@
+"""Spreadsheet semantics in Python and the formula-writing helpers every form shares.
+
+Each pair here is one rule twin: :func:`num` is ``N()``, :func:`nonblank` is ``LEN(x)>0``,
+:func:`verdict` is :func:`verdict_formula`, :func:`grade_for` is :func:`grade_formula`. Forms build
+their own rules from these (``xlsx_engine/forms/<form>/rules.py`` or ``scoring.py``/``formulas.py``).
+
+Only functions that Excel 2010, WPS, LibreOffice and Gnumeric evaluate alike are allowed in a
+template: :data:`ALLOWED_FUNCTIONS` lists them and the tests check every formula of every template.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Iterable, Sequence
+
+from xlsx_engine.kernel.profiles import Grade, grade_for  # noqa: F401  (the Python twin of grade_formula)
+from xlsx_engine.kernel.xlmath import is_number, xtext
+
+NA = "—"  #: shown where a ratio cannot be computed (denominator 0)
+
+#: Functions the templates may use: present in Excel 2010, WPS, LibreOffice and Gnumeric alike.
+ALLOWED_FUNCTIONS = frozenset({
+    "SUM", "ROUND", "IF", "AND", "OR", "NOT", "MIN", "MAX", "N", "LEN", "ISNUMBER", "FIND", "SUMIF",
+    "SUMPRODUCT", "COUNTA", "ABS", "LEFT",
+})
+
+# ----------------------------------------------------------------------------- Python side
+
+
+def num(value) -> float:
+    """Spreadsheet ``N()``: numbers stay, everything else is 0."""
+    return float(value) if is_number(value) else 0.0
+
+
+def nonblank(value) -> bool:
+    """``LEN(cell)>0``."""
+    return value is not None and value != ""
+
+
+def ssum(values: Iterable) -> float:
+    """Spreadsheet ``SUM``: adds the numbers and ignores text and blanks."""
+    return math.fsum(float(v) for v in values if is_number(v))
+
+
+def verdict(checks: Sequence[str]) -> str:
+    """The 校验结论 cell: twin of :func:`verdict_formula`."""
+    return "未发现问题" if not "".join(checks) else "存在问题，请查看下方提示"
+
+
+# ----------------------------------------------------------------------------- formula side
+
+
+def q(text: str) -> str:
+    """A string literal for a formula."""
+    return '"' + text.replace('"', '""') + '"'
+
+
+def n(value: float) -> str:
+    """A number literal for a formula."""
+    return xtext(value)
+
+
+def any_of(ref: str, values) -> str:
+    return "OR(" + ",".join(f"{ref}={q(v)}" for v in values) + ")"
+
+
+_FUNC_RE = re.compile(r"([A-Z][A-Z0-9.]*)\(")
+_STRING_RE = re.compile(r'"(?:[^"]|"")*"')
+
+
+def functions_used(formula: str) -> set[str]:
+    """The function names a formula calls (string literals are skipped)."""
+    return set(_FUNC_RE.findall(_STRING_RE.sub('""', formula)))
+
+
+def verdict_formula(check_range: str) -> str:
+    return f"=IF(SUMPRODUCT(--(LEN({check_range})>0))=0,{q('未发现问题')},{q('存在问题，请查看下方提示')})"
+
+
+def grade_formula(total: str, grades: Sequence[Grade]) -> str:
+    """等次 from a total: twin of :func:`grade_for`."""
+    expr = q(grades[-1].label)
+    for g in reversed(grades[:-1]):
+        expr = f"IF({total}>={n(g.min)},{q(g.label)},{expr})"
+    return "=" + expr
+
+
+TARGET_CHARS = ("≥", "≤", "<", ">", "=", "≧", "≦", "＞", "＜", "＝")
+
+
+def looks_like_target_expr(ref: str) -> str:
+    """Boolean: the cell's text contains an operator sign (an actual written as a target)."""
+    return "OR(" + ",".join(f"ISNUMBER(FIND({q(c)},{ref}))" for c in TARGET_CHARS) + ")"

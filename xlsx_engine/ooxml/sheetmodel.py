@@ -1,0 +1,221 @@
+"""The sheet model every template is made of: cells with roles, formulas and their Python twins.
+
+A form's layout (``xlsx_engine/forms/<form>/layout.py``) subclasses :class:`SheetLayout`; the
+builder renders it with openpyxl, the filler patches a copy of the rendered template with a
+record's inputs and, for every formula cell, the value computed by the twin; the reader reads a
+workbook back through it. This module knows nothing about any particular form.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import yaml
+
+from xlsx_engine.kernel.excel import verdict, verdict_formula
+from xlsx_engine.kernel.resources import data_dir
+from xlsx_engine.ooxml.cells import col_letters
+
+FORMS_DIR = data_dir("forms")
+
+# Cell roles
+LABEL, INPUT, FORMULA, CONST = "label", "input", "formula", "const"
+#: The template identity: document properties, and named cells H1:H4 of the hidden dictionary sheet.
+IDENTITY_KEYS = ("模板编号", "模板版本", "评分规则", "版式指纹")
+
+
+@dataclass
+class CellSpec:
+    """One cell of the layout.
+
+    ``style`` is a key of the builder's style table; ``value`` is the label or
+    constant; ``formula`` starts with "="; ``twin`` computes the formula's value
+    from the form's result and record.
+    """
+
+    ref: str
+    role: str
+    style: str
+    value: Any = None
+    formula: str | None = None
+    twin: Callable[[Any, Any], Any] | None = None   #: (result, record) -> value
+    kind: str = "text"     #: for inputs: "text" | "number" | "year"
+
+
+@dataclass
+class Validation:
+    sqref: str
+    type: str               #: "list" | "decimal" | "whole"
+    formula1: str
+    formula2: str | None = None
+    operator: str | None = None
+    title: str = ""
+    error: str = ""
+
+
+@dataclass
+class FormSpec:
+    form: str
+    version: str
+    title: str
+    sheet: str
+    dictionary_sheet: str
+    indicator_rows: int
+    goal_rows: int
+    font: str
+    title_font: str
+    protection_password: str
+    columns: list[dict]
+
+    @property
+    def col(self) -> dict[str, str]:
+        return {c["key"]: col_letters(i) for i, c in enumerate(self.columns, 1)}
+
+
+@functools.lru_cache(maxsize=8)
+def load_form(name: str = "project") -> FormSpec:
+    path = FORMS_DIR / f"{name}.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return FormSpec(**{k: data[k] for k in FormSpec.__dataclass_fields__})
+
+
+def _abs(ref: str) -> str:
+    col = "".join(ch for ch in ref if ch.isalpha())
+    row = ref[len(col):]
+    return f"${col}${row}"
+
+
+@dataclass
+class SheetLayout:
+    """Cells, names, merges and validations of one template (form × profile).
+
+    Each form subclasses it (``forms/<form>/layout.py``) and supplies the record mapping:
+    :meth:`input_values`, :meth:`record_from_cells` and :meth:`evaluate`.
+    """
+
+    form: FormSpec
+    profile: Any                     #: the form's profile (has ``.id``)
+    cells: dict[str, CellSpec] = field(default_factory=dict)
+    merges: list[str] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)          #: name -> "'sheet'!$A$1:$A$3"
+    dict_cells: dict[str, Any] = field(default_factory=dict)     #: dictionary sheet cells
+    validations: list[Validation] = field(default_factory=list)
+    row_heights: dict[int, float] = field(default_factory=dict)
+    # positions the record mapping needs
+    fund_rows: list[int] = field(default_factory=list)
+    fund_total_row: int = 0
+    goal_rows: list[int] = field(default_factory=list)
+    indicator_rows: list[int] = field(default_factory=list)
+    target_input: str | None = None
+    header_rows: tuple[int, int] = (1, 2)
+    freeze: str = "A5"
+    last_row: int = 0
+
+    # ------------------------------------------------------------------ identity
+    @property
+    def template_id(self) -> str:
+        return f"{self.form.form}-{self.profile.id}"
+
+    @property
+    def sheet(self) -> str:
+        return self.form.sheet
+
+    def fingerprint(self) -> str:
+        """A hash of every formula and input position: changes when the layout changes."""
+        h = hashlib.sha256()
+        for ref in sorted(self.cells, key=_ref_key):
+            c = self.cells[ref]
+            if c.role in (FORMULA, INPUT, CONST):
+                h.update(f"{ref}|{c.role}|{c.formula or ''}|{c.value if c.role == CONST else ''}\n".encode())
+        return h.hexdigest()[:16]
+
+    def meta(self) -> dict[str, str]:
+        return {"模板编号": self.template_id, "模板版本": self.form.version, "评分规则": self.profile.id,
+                "版式指纹": self.fingerprint()}
+
+    # ------------------------------------------------------------------ building helpers
+    def qname(self, ref: str, sheet: str | None = None) -> str:
+        return f"'{sheet or self.sheet}'!{ref}"
+
+    def label(self, ref: str, text: str, style: str = "label", merge: str | None = None) -> None:
+        self.cells[ref] = CellSpec(ref, LABEL, style, text)
+        if merge:
+            self.merges.append(merge)
+
+    def const(self, ref: str, value: Any, style: str = "const_num") -> None:
+        self.cells[ref] = CellSpec(ref, CONST, style, value)
+
+    def input(self, ref: str, style: str = "input_text", kind: str = "text", merge: str | None = None) -> None:
+        self.cells[ref] = CellSpec(ref, INPUT, style, kind=kind)
+        if merge:
+            self.merges.append(merge)
+
+    def formula(self, ref: str, formula: str, twin: Callable, style: str = "formula_num",
+                merge: str | None = None) -> None:
+        self.cells[ref] = CellSpec(ref, FORMULA, style, formula=formula, twin=twin)
+        if merge:
+            self.merges.append(merge)
+
+    def name(self, name: str, first: str, last: str | None = None, sheet: str | None = None) -> None:
+        rng = _abs(first) if last is None or last == first else f"{_abs(first)}:{_abs(last)}"
+        self.names[name] = self.qname(rng, sheet)
+
+    def dictionary_lists(self, columns: dict[str, tuple[str, tuple, str]]) -> None:
+        """Write dropdown lists on the hidden dictionary sheet: column -> (header, values, defined name)."""
+        for col, (head, values, name) in columns.items():
+            self.dict_cells[f"{col}1"] = head
+            for k, value in enumerate(values, 2):
+                self.dict_cells[f"{col}{k}"] = value
+            self.name(name, f"{col}2", f"{col}{len(values) + 1}", sheet=self.form.dictionary_sheet)
+
+    def identity_cells(self) -> None:
+        """Keys in G1:G4 and named cells H1:H4 of the template identity (the builder writes the values,
+        because the fingerprint needs the finished layout)."""
+        for k, key in enumerate(IDENTITY_KEYS, 1):
+            self.dict_cells[f"G{k}"] = key
+            self.name(key, f"H{k}", sheet=self.form.dictionary_sheet)
+
+    def self_check_block(self, row: int, checks: list[str], last_col: str) -> int:
+        """The 校验结论 cell and one 校验提示 cell per check formula, from ``row`` down.
+
+        The Python twins are the result's ``checks`` list (same order) and ``verdict(checks)``.
+
+        Returns:
+            The last row used.
+        """
+        c0, c1 = row + 1, row + len(checks)
+        self.label(f"A{row}", "校验结论", "label_bold", f"A{row}:B{row}")
+        self.formula(f"C{row}", verdict_formula(f"C{c0}:C{c1}"), lambda r, rec: verdict(r.checks), "verdict",
+                     f"C{row}:{last_col}{row}")
+        self.name("校验结论", f"C{row}")
+        self.label(f"A{c0}", "校验提示", "label", f"A{c0}:B{c1}")
+        for k, formula in enumerate(checks):
+            self.formula(f"C{c0 + k}", formula, lambda r, rec, k=k: r.checks[k], "warn",
+                         f"C{c0 + k}:{last_col}{c0 + k}")
+        self.name("校验提示", f"C{c0}", f"C{c1}")
+        return c1
+
+    # ------------------------------------------------------------------ what each form supplies
+    def input_values(self, record: Any) -> dict[str, Any]:
+        """The value of every input cell for a record (None for empty)."""
+        raise NotImplementedError
+
+    def record_from_cells(self, get: Callable[[str], Any]) -> Any:
+        """Rebuild a record from cell values (``get(ref)`` returns a cell's value or None)."""
+        raise NotImplementedError
+
+    def evaluate(self, record: Any) -> tuple[Any, Any]:
+        """(the record as the template sees it, the Python twin's result)."""
+        raise NotImplementedError
+
+    def formula_values(self, result: Any, record: Any) -> dict[str, Any]:
+        """The Python twin's value of every formula cell."""
+        return {ref: c.twin(result, record) for ref, c in self.cells.items() if c.role == FORMULA}
+
+
+def _ref_key(ref: str) -> tuple[int, str]:
+    col = "".join(ch for ch in ref if ch.isalpha())
+    return int(ref[len(col):]), col.rjust(3)
