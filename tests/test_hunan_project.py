@@ -12,6 +12,7 @@ import yaml
 
 from xlsx_engine.cli.main import main
 from xlsx_engine.forms.hunan.data import load_hnxm_data
+from xlsx_engine.narrative.department import complete_record
 from xlsx_engine.forms.hunan.layout import (
     MSG,
     HunanLayout,
@@ -130,7 +131,7 @@ def test_sheet_has_every_section_of_seed000_and_says_it_cannot_derive_the_score(
 # ----------------------------------------------------------------------------- 2. seed 000
 
 def test_seed000_arithmetic_checks_pass():
-    rec = load_hnxm_data(SEED, P, summary=False)
+    rec = load_hnxm_data(SEED, P)
     _padded, r = L.evaluate(rec)
     assert round(15761.30 + 7276 + 5508, 2) == 28545.30
     assert (r.plan, r.arrived, r.spent) == (28545.3, 28545.3, 28545.3)
@@ -144,7 +145,7 @@ def test_seed000_arithmetic_checks_pass():
 
 
 def test_seed000_flags_what_the_table_can_show():
-    rec = load_hnxm_data(SEED, P, summary=False)
+    rec = load_hnxm_data(SEED, P)
     _padded, r = L.evaluate(rec)
     assert r.score == 98 and r.grade == "优"
     problems = r.problems
@@ -233,7 +234,7 @@ def test_cli_fill_writes_the_summary_and_the_cached_values(tmp_path):
     assert "实际支出28545.3万元" in money and "与实际支出合计一致" in money
     assert "扣分原因：（待补充扣分原因）" in v(L.summary_cells["综合评价情况及评价结论"])
     # the record read back cell by cell equals what was filled
-    rec = load_hnxm_data(SEED, P)
+    rec = complete_record(load_hnxm_data(SEED, P), P)
     padded, result = L.evaluate(rec)
     back = L.record_from_cells(v)
     back.extra = rec.extra                      # 其他信息 feeds the narrative only; it is not on the sheet
@@ -246,11 +247,11 @@ def test_summary_can_be_left_blank_and_unit_text_is_kept(tmp_path):
     data = seed_data()
     data["评价报告综述"] = False
     (tmp_path / "a.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    rec = load_hnxm_data(tmp_path / "a.yaml", P)
+    rec = complete_record(load_hnxm_data(tmp_path / "a.yaml", P), P)
     assert set(rec.summary.values()) == {None}
     data["评价报告综述"] = {"项目基本概况": "单位自己写的概况。"}
     (tmp_path / "b.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    rec = load_hnxm_data(tmp_path / "b.yaml", P)
+    rec = complete_record(load_hnxm_data(tmp_path / "b.yaml", P), P)
     assert rec.summary["项目基本概况"] == "单位自己写的概况。"
     assert "28545.3" in rec.summary["项目资金使用及管理情况"]
 
@@ -311,7 +312,7 @@ def test_libreoffice_equals_python(soffice, tmp_path):
         path = tmp_path / f"h{seed:03d}.xlsx"
         tpl.fill_to(rec, path)
         items.append((path, rec))
-    seed_rec = load_hnxm_data(SEED, P)
+    seed_rec = complete_record(load_hnxm_data(SEED, P), P)
     tpl.fill_to(seed_rec, tmp_path / "seed000.xlsx")
     items.append((tmp_path / "seed000.xlsx", seed_rec))
     mapping = recalc_files([p for p, _ in items], tmp_path / "lo", strip_cached=True)

@@ -239,7 +239,7 @@ def test_template_error_names_file_and_line(tmp_path):
 # ----------------------------------------------------------------------------- 2. the Hunan project 综述
 
 def test_hnxm_summary_figures_are_table_figures():
-    inp = hnxm_from_record(load_hnxm_data(SEED000, HP, summary=False), HP)
+    inp = hnxm_from_record(load_hnxm_data(SEED000, HP), HP)
     rendered = render_hnxm_summary(inp)
     text = rendered.text()
     assert "项目计划安排资金28545.3万元，其中中央财政15761.3万元、省财政7276万元、县市区财政5508万元" in text
@@ -253,7 +253,7 @@ def test_hnxm_summary_figures_are_table_figures():
 
 
 def test_hnxm_summary_splits_into_the_forms_text_areas():
-    inp = hnxm_from_record(load_hnxm_data(SEED000, HP, summary=False), HP)
+    inp = hnxm_from_record(load_hnxm_data(SEED000, HP), HP)
     sections = hunan_layout("hunan-project").row_counts.sections
     texts = summary_sections(render_hnxm_summary(inp), sections)
     assert list(texts) == list(sections)

@@ -85,8 +85,9 @@ def fill(template, data, output, force) -> None:
     if out.exists() and not force:
         raise JxzpError("输出文件已存在，未覆盖", where=output, hint="换一个文件名，或加 --force 覆盖")
     from xlsx_engine.forms.registry import form_for
+    from xlsx_engine.narrative.department import complete_record
     tpl = open_template(template)
-    record = form_for(tpl.layout.template_id).load_data(data, tpl.profile)
+    record = complete_record(form_for(tpl.layout.template_id).load_data(data, tpl.profile), tpl.profile)
     result = tpl.fill_to(record, out)
     if hasattr(result, "fund"):
         _print_summary(out, result)
@@ -328,6 +329,7 @@ def demo(outdir) -> None:
     from xlsx_engine.forms.registry import build_all, form_for_profile
     from xlsx_engine.kernel.datafile import read_data_file
     from xlsx_engine.kernel.resources import examples_dir
+    from xlsx_engine.narrative.department import complete_record
     from xlsx_engine.narrative.docx import report_docx, write_docx
     from xlsx_engine.narrative.engine import from_record
     from xlsx_engine.ooxml.builder import template_filename
@@ -343,7 +345,7 @@ def demo(outdir) -> None:
         pid = read_data_file(ex).get("评分规则") or "national"
         form = form_for_profile(pid)
         tpl = open_template(tdir / template_filename(form.layout(pid)))
-        record = form.load_data(ex, tpl.profile)
+        record = complete_record(form.load_data(ex, tpl.profile), tpl.profile)
         target = out / f"{ex.stem}.xlsx"
         result = tpl.fill_to(record, target)
         line = f"自评表：{target}　{form.title}，评分规则 {pid}，"

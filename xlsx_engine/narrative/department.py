@@ -565,6 +565,17 @@ def fill_hnxm_summary(record: HunanProjectRecord, profile: HunanProfile, narrato
     return rendered
 
 
+def complete_record(record, profile):
+    """Fill what a form leaves to the narrative layer before the record is written to a workbook.
+
+    The Hunan form's 五、评价报告综述 sections the unit did not write are generated from its figures;
+    other records pass unchanged.
+    """
+    if isinstance(record, HunanProjectRecord):
+        fill_hnxm_summary(record, profile)
+    return record
+
+
 # ----------------------------------------------------------------------------- Word output
 
 def blocks_docx(blocks, title: str | None = None) -> bytes:
@@ -614,5 +625,5 @@ def dept_title(rendered: Rendered) -> str:
 
 
 __all__ = ["DEPT_OUTLINES", "DeptInput", "HnxmInput", "blocks_docx", "dept_context", "dept_from_record",
-           "dept_title", "fill_hnxm_summary", "hnxm_context", "hnxm_from_record", "load_dept_input",
+           "complete_record", "dept_title", "fill_hnxm_summary", "hnxm_context", "hnxm_from_record", "load_dept_input",
            "load_hnxm_input", "normalize_dept_info", "render_dept_report", "render_hnxm_summary", "summary_sections"]
