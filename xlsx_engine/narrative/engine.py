@@ -43,6 +43,7 @@ from xlsx_engine.forms.project.record import (
 )
 from xlsx_engine.forms.project.scoring import Result, evaluate, is_active
 from xlsx_engine.kernel.errors import JxzpError, ProfileError
+from xlsx_engine.kernel.messages import FUNDS_ONLY_PROBLEM, FUNDS_ONLY_SUGGESTION, only_funding
 from xlsx_engine.kernel.resources import data_dir
 from xlsx_engine.kernel.targets import (
     OP_EQ,
@@ -53,7 +54,6 @@ from xlsx_engine.kernel.targets import (
     OP_QUAL,
     looks_like_target,
 )
-from xlsx_engine.kernel.messages import FUNDS_ONLY_PROBLEM, FUNDS_ONLY_SUGGESTION, only_funding
 from xlsx_engine.kernel.textfilters import FILTERS, FilterError, qty
 from xlsx_engine.kernel.xlmath import is_number, xround
 
