@@ -10,7 +10,7 @@ import pytest
 
 from xlsx_engine.bureau.bulk import MANIFEST, bulk, safe_name
 from xlsx_engine.bureau.master import SHEETS, Master, write_master
-from xlsx_engine.cli.main import main
+from xlsx_engine.cli.main import main, narrative_hook
 from xlsx_engine.forms.registry import read_project
 from xlsx_engine.ooxml.filler import read_custom_properties
 from xlsx_engine.ooxml.recalc import read_values, recalc_files
@@ -155,11 +155,36 @@ def test_bulk_with_narrative_and_docx(tmp_path):
     import docx as python_docx
     master = small_master(tmp_path / "总表.xlsx")
     out = tmp_path / "out"
-    report = bulk(master, out, narrative=True, docx=True)
+    report = bulk(master, out, after_write=narrative_hook(narrative=True, docx=True))
     assert report.count("written") == 3 and not report.errors
     book = next(out.glob("甲单位_P1_*.xlsx"))
     assert "综述" in read_project(book).workbook.sheet_names
     assert read_project(book).cached["总分"] == 99.5                         # the scores are untouched
     text = "\n".join(p.text for p in python_docx.Document(book.with_suffix(".docx")).paragraphs)
     assert "救助资金" in text and "99.5" in text
-    assert bulk(master, out, narrative=True, docx=True).count("unchanged") == 3
+    assert bulk(master, out, after_write=narrative_hook(narrative=True, docx=True)).count("unchanged") == 3
+
+
+def test_bulk_hook_runs_in_worker_processes(tmp_path):
+    """The CLI's --narrative/--docx hook pickles to bulk's workers; the manifest hashes the file the hook left."""
+    import docx as python_docx
+    master = small_master(tmp_path / "总表.xlsx")
+    out = tmp_path / "out"
+    report = bulk(master, out, jobs=2, after_write=narrative_hook(narrative=True, docx=True))
+    assert report.count("written") == 3 and not report.errors
+    for book in out.glob("*.xlsx"):
+        assert "综述" in read_project(book).workbook.sheet_names
+        assert python_docx.Document(book.with_suffix(".docx")).paragraphs
+    assert bulk(master, out, jobs=2, after_write=narrative_hook(narrative=True, docx=False)).count("unchanged") == 3
+    assert narrative_hook(narrative=False, docx=False) is None
+
+
+def test_bulk_hook_must_pickle_for_workers(tmp_path):
+    master = small_master(tmp_path / "总表.xlsx")
+    seen = []
+    with pytest.raises(TypeError, match="picklable"):
+        bulk(master, tmp_path / "out", jobs=2, after_write=lambda w: seen.append(w))
+    report = bulk(master, tmp_path / "out", after_write=lambda w: seen.append(w))   # in-process: any callable
+    assert report.count("written") == 3
+    assert sorted(w.identity["项目编码"] for w in seen) == ["P1", "P2", "P3"]
+    assert all(w.path.exists() and w.result.total is not None for w in seen)

@@ -12,7 +12,6 @@ import yaml
 
 from xlsx_engine.cli.main import main
 from xlsx_engine.forms.hunan.data import load_hnxm_data
-from xlsx_engine.narrative.department import complete_record
 from xlsx_engine.forms.hunan.layout import (
     MSG,
     HunanLayout,
@@ -30,10 +29,10 @@ from xlsx_engine.forms.hunan.model import (
     hnxm_record_from_data,
     load_hunan_profile,
 )
-from xlsx_engine.forms.registry import form_for, forms, open_template
+from xlsx_engine.forms.registry import build_all, form_for, forms, open_template
 from xlsx_engine.kernel.errors import DataError, TemplateError
 from xlsx_engine.kernel.excel import ALLOWED_FUNCTIONS, functions_used
-from xlsx_engine.forms.registry import build_all
+from xlsx_engine.narrative.department import complete_record
 from xlsx_engine.ooxml.builder import INPUT_FILL, TEMPLATE_DIR, render
 from xlsx_engine.ooxml.reader import open_workbook
 from xlsx_engine.ooxml.recalc import read_values, recalc_files

@@ -6,6 +6,10 @@ manifest (``.jxzp-bulk.json``) records the hash of each generated file so a re-r
 regenerates identical files but refuses to overwrite one that was changed since
 (unless ``force``). A bad project is reported with its master sheet and row and
 does not stop the others.
+
+Anything more per workbook (the narrative's 综述 sheet, a Word report beside it) is the caller's: bulk
+takes an ``after_write`` hook, called in the worker with a :class:`Written` once the workbook is on disk.
+The bureau layer does not know the narrative; the command line builds the hook from it.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 import re
 import time
 from collections import deque
@@ -23,8 +28,9 @@ from typing import Callable, Iterable, Iterator
 
 from xlsx_engine.bureau.master import Master, MasterProject
 from xlsx_engine.forms.project.layout import project_layout
-from xlsx_engine.forms.project.profile import load_profile
-from xlsx_engine.forms.project.record import record_from_data
+from xlsx_engine.forms.project.profile import Profile, load_profile
+from xlsx_engine.forms.project.record import ProjectRecord, record_from_data
+from xlsx_engine.forms.project.scoring import Result
 from xlsx_engine.forms.registry import open_template
 from xlsx_engine.kernel.errors import DataError, JxzpError
 from xlsx_engine.ooxml.builder import TEMPLATE_DIR, template_filename
@@ -70,6 +76,24 @@ class BulkReport:
         return sum(1 for i in self.items if i.status == status)
 
 
+@dataclass(frozen=True)
+class Written:
+    """One workbook bulk has just written, as handed to the ``after_write`` hook (in the worker process)."""
+
+    path: Path                    #: the .xlsx on disk
+    record: ProjectRecord         #: what was filled in
+    profile: Profile              #: its 评分规则
+    result: Result                #: the scorer's result (总分, 等次 …)
+    identity: dict[str, str]      #: 项目编码, 单位名称, 项目名称 (also written as document properties)
+
+
+#: bulk's per-workbook hook. With ``jobs > 1`` it runs in worker processes, so it must be picklable:
+#: a module-level function, or a :func:`functools.partial` of one with plain arguments (no lambda, no closure).
+#: It may rewrite the workbook (the manifest hashes the file as the hook leaves it) or write files beside it;
+#: a :class:`JxzpError` it raises is reported for that project like any other.
+AfterWrite = Callable[[Written], None]
+
+
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -90,7 +114,7 @@ def _work(task: tuple) -> tuple[str, str | None, float | None, str | None, bool,
     Returns:
         (relpath, sha256, total, grade, has actual values, error message or "").
     """
-    project, outdir, template_dir, narrative, docx = task
+    project, outdir, template_dir, after_write = task
     try:
         tpl = _template(project.profile, template_dir)
         try:
@@ -98,22 +122,13 @@ def _work(task: tuple) -> tuple[str, str | None, float | None, str | None, bool,
                                       max_rows=len(tpl.layout.indicator_rows))
         except DataError as err:
             raise project.explain(err) from None
-        data, result = tpl.fill_bytes(record, identity={"项目编码": project.code, "单位名称": project.unit,
-                                                         "项目名称": project.name})
+        identity = {"项目编码": project.code, "单位名称": project.unit, "项目名称": project.name}
+        data, result = tpl.fill_bytes(record, identity=identity)
         target = Path(outdir) / project.relpath
         atomic_write_bytes(target, data)
-        if narrative or docx:
-            from xlsx_engine.narrative.engine import Narrator, from_record
-            narrator = Narrator()
-            inp = from_record(record, tpl.profile, extra={"单位名称": project.unit})
-            if narrative:
-                from xlsx_engine.ooxml.writeback import write_back
-                write_back(target, narrator.summary(inp).blocks)
-                data = target.read_bytes()
-            if docx:
-                from xlsx_engine.narrative.docx import report_docx
-                report, _ = report_docx(inp, narrator=narrator)
-                atomic_write_bytes(target.with_suffix(".docx"), report)
+        if after_write is not None:
+            after_write(Written(target, record, tpl.profile, result, identity))
+            data = target.read_bytes()            # the hook may have rewritten it
         filled = any(r.actual not in (None, "") for r in record.indicators)
         return project.relpath, _sha(data), result.total, result.grade, filled, ""
     except JxzpError as err:
@@ -139,7 +154,7 @@ def plan_paths(projects: Iterable[MasterProject], by: str) -> Iterator[MasterPro
 
 def bulk(master_path: str | Path, outdir: str | Path, *, by: str = "project", jobs: int = 1, force: bool = False,
          template_dir: str | Path = TEMPLATE_DIR, progress: Callable[[int], None] | None = None,
-         narrative: bool = False, docx: bool = False) -> BulkReport:
+         after_write: AfterWrite | None = None) -> BulkReport:
     """Generate one workbook per project of a master workbook.
 
     Args:
@@ -150,15 +165,22 @@ def bulk(master_path: str | Path, outdir: str | Path, *, by: str = "project", jo
         force: overwrite files that were changed after they were generated.
         template_dir: where the templates are.
         progress: called with the number of projects finished since the last call.
-        narrative: also write the 评价报告综述 into each workbook's 综述 sheet.
-        docx: also write the Word 自评报告 beside each workbook (same name, .docx).
+        after_write: called with a :class:`Written` after each workbook is written (see :data:`AfterWrite`;
+            picklable when ``jobs > 1``), e.g. to add the 综述 sheet or a Word report.
 
     Returns:
         A :class:`BulkReport`; each project has a status, errors have their master sheet and row.
 
     Raises:
         WorkbookError / DataError: the master cannot be read or its format is wrong.
+        TypeError: ``after_write`` cannot be sent to worker processes (``jobs > 1``).
     """
+    if after_write is not None and jobs > 1:
+        try:
+            pickle.dumps(after_write)
+        except (pickle.PicklingError, TypeError, AttributeError) as exc:
+            raise TypeError(f"after_write must be picklable to run in worker processes (jobs={jobs}): use a "
+                            f"module-level function or functools.partial of one ({exc})") from None
     start = time.perf_counter()
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
@@ -194,7 +216,7 @@ def bulk(master_path: str | Path, outdir: str | Path, *, by: str = "project", jo
                     if progress:
                         progress(1)
                     continue
-            yield (p, str(outdir), str(template_dir), narrative, docx)
+            yield (p, str(outdir), str(template_dir), after_write)
 
     if jobs > 1:
         with ProcessPoolExecutor(max_workers=jobs) as pool:

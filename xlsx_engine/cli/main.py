@@ -6,6 +6,7 @@ the scorer); 2 bad input (file, field, template); 3 internal error.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -237,6 +238,33 @@ def master_new(output, force) -> None:
     click.echo(f"已生成空白总表：{output}（格式说明见 README“总表”一节）")
 
 
+def narrative_hook(narrative: bool, docx: bool):
+    """bulk's ``after_write`` hook for ``--narrative`` / ``--docx`` (None when neither is asked for).
+
+    A :func:`functools.partial` of a module-level function with two booleans, so it pickles by reference
+    and runs in bulk's worker processes (``--jobs``); the narrative layer is imported there, on first use.
+    """
+    if not (narrative or docx):
+        return None
+    return functools.partial(_narrative_after_write, narrative=narrative, docx=docx)
+
+
+def _narrative_after_write(written, *, narrative: bool, docx: bool) -> None:
+    """Write the 评价报告综述 into the 综述 sheet of a workbook bulk has just written, and/or the Word 自评报告
+    beside it (same name, .docx)."""
+    from xlsx_engine.narrative.docx import report_docx
+    from xlsx_engine.narrative.engine import Narrator, from_record
+    from xlsx_engine.ooxml.safezip import atomic_write_bytes
+    from xlsx_engine.ooxml.writeback import write_back
+    narrator = Narrator()
+    inp = from_record(written.record, written.profile, extra={"单位名称": written.identity["单位名称"]})
+    if narrative:
+        write_back(written.path, narrator.summary(inp).blocks)
+    if docx:
+        report, _ = report_docx(inp, narrator=narrator)
+        atomic_write_bytes(written.path.with_suffix(".docx"), report)
+
+
 @cli.command("bulk")
 @click.argument("master_file", metavar="总表.xlsx")
 @click.option("-o", "--outdir", required=True, help="输出文件夹")
@@ -256,7 +284,7 @@ def bulk_command(master_file, outdir, by, jobs, force, narrative, docx) -> None:
     jobs = cpu_count() if jobs == 0 else max(1, jobs)
     with tqdm(total=total, unit="个", desc="生成自评表", disable=not sys.stderr.isatty(), leave=False) as bar:
         report = bulk(master_file, outdir, by=by, jobs=jobs, force=force, progress=bar.update,
-                      narrative=narrative, docx=docx)
+                      after_write=narrative_hook(narrative, docx))
     for item in report.items:
         if item.status == "refused":
             click.echo(f"未覆盖：{item.message}", err=True)

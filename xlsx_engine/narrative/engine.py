@@ -42,6 +42,11 @@ from xlsx_engine.forms.project.scoring import Result, evaluate, is_active
 from xlsx_engine.forms.registry import read_project
 from xlsx_engine.kernel.datafile import read_data_file
 from xlsx_engine.kernel.errors import JxzpError, ProfileError
+from xlsx_engine.kernel.messages import (
+    FUNDS_ONLY_PROBLEM,
+    FUNDS_ONLY_SUGGESTION,
+    only_funding,
+)
 from xlsx_engine.kernel.resources import data_dir
 from xlsx_engine.kernel.targets import (
     OP_EQ,
@@ -52,7 +57,7 @@ from xlsx_engine.kernel.targets import (
     OP_QUAL,
     looks_like_target,
 )
-from xlsx_engine.kernel.textfilters import FILTERS, FilterError, qty, unnumber
+from xlsx_engine.kernel.textfilters import FILTERS, FilterError, qty
 from xlsx_engine.kernel.xlmath import is_number, xround
 
 TEMPLATE_DIR = data_dir("narrative")
@@ -260,13 +265,6 @@ def normalize_info(extra: dict | None, where: str = "") -> tuple[dict, list[Find
 
 # ----------------------------------------------------------------------------- context
 
-FUNDS_ONLY_PROBLEM = re.compile(
-    r"^(项目)?(财政)?(资金|经费|预算)(投入|保障)?(严重|相对|较为|比较|明显|仍然|仍)?(不足|短缺|紧张|有限|不够|缺口大|缺乏)$")
-FUNDS_ONLY_SUGGESTION = re.compile(
-    r"^(建议)?(上级|财政|各级)?(部门)?(继续|进一步)?(加大|增加|提高|加强)(财政|上级)?(资金|经费|预算)?(投入|支持|保障|安排)"
-    r"(力度)?$")
-_PUNCT = re.compile(r"[\s，,。．.；;：:、!！“”\"'（）()]")
-_LEAD = re.compile(r"^(存在的问题|存在问题|主要问题|问题|改进建议|建议|措施)(是|为|有)?")
 
 
 def warn_funds_only(info: dict, warn: Callable[[str, str], None], problem_hint: str) -> None:
@@ -278,13 +276,6 @@ def warn_funds_only(info: dict, warn: Callable[[str, str], None], problem_hint: 
     if only_funding(info["suggestions"], FUNDS_ONLY_SUGGESTION):
         warn("funds_only_suggestion", "单位填写的改进建议只有“加大资金投入”：按自评工作考核评分表，建议仅为"
                                       "“加大资金投入”的得0分。请针对所列问题逐条提出改进措施")
-
-
-def only_funding(texts: list[str], pattern: re.Pattern) -> bool:
-    """True when every text, once numbering and punctuation are removed, says only 资金不足 / 加大资金投入."""
-    cleaned = [_LEAD.sub("", _PUNCT.sub("", unnumber(t))) for t in texts]
-    cleaned = [c for c in cleaned if c]
-    return bool(cleaned) and all(pattern.match(c) for c in cleaned)
 
 
 def _score(value: Any) -> float | None:

@@ -1,0 +1,274 @@
+"""The review itself: every unit's automatic values computed from its files and 提交记录, its judgement
+cells pre-filled, and its row graded (:func:`review`, :func:`assess_unit`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from xlsx_engine.bureau.review.calendar import working_days_late
+from xlsx_engine.bureau.review.intake import (
+    Submission,
+    UnitFiles,
+    read_submissions,
+    scan_folder,
+)
+from xlsx_engine.bureau.review.reports import (
+    _SPLIT,
+    ReportRead,
+    analyse_report,
+    funding_flag,
+    read_text_paragraphs,
+)
+from xlsx_engine.bureau.review.rubric import (
+    DEFAULT_RUBRIC,
+    NO,
+    NOT_FOUND,
+    YES,
+    Rubric,
+    evaluate_row,
+    load_rubric,
+)
+from xlsx_engine.kernel.errors import JxzpError
+from xlsx_engine.kernel.messages import FUNDS_SHORT, MORE_FUNDING
+from xlsx_engine.kernel.textfilters import FilterError, to_date
+from xlsx_engine.kernel.xlmath import is_number
+
+
+@dataclass
+class UnitReview:
+    """One unit's row: its cell values (automatic and pre-filled judgement), the Python results and the evidence."""
+
+    unit: str
+    values: dict[str, Any]
+    result: dict[str, Any]
+    submitted: dt.date | None
+    submitted_source: str
+    notes: dict[str, str]                      #: part/flag key -> how the automatic value was found
+    files: UnitFiles
+    report: ReportRead | None = None
+    report_error: str = ""
+
+
+@dataclass
+class ReviewRun:
+    rubric: Rubric
+    deadline: dt.date
+    units: list[UnitReview]
+    unreadable: list[tuple[str, str]]
+    unassigned: list[str]
+    folder: str
+    warnings: list[str] = field(default_factory=list)
+
+    def unit(self, name: str) -> UnitReview:
+        for u in self.units:
+            if u.unit == name:
+                return u
+        raise KeyError(name)
+
+
+def _mtime(path: str) -> dt.date:
+    return dt.date.fromtimestamp(Path(path).stat().st_mtime)
+
+
+def _pick_report(uf: UnitFiles, rubric: Rubric) -> tuple[ReportRead | None, str]:
+    best: ReportRead | None = None
+    errors = []
+    for path in uf.texts:
+        try:
+            read = analyse_report(read_text_paragraphs(Path(path)), rubric, path)
+        except (JxzpError, OSError) as err:
+            if "报告" in Path(path).stem:
+                errors.append(str(err))
+            continue
+        better = len(read.found) > len(best.found) if best is not None else \
+            bool(read.found) or "报告" in Path(path).stem          # no section found: only a file called 报告
+        if better:
+            best = read
+    return best, "；".join(errors)
+
+
+def assess_unit(uf: UnitFiles, rubric: Rubric, deadline: dt.date, *, submission: Submission | None = None,
+                holidays: Iterable[dt.date] = (), workdays: Iterable[dt.date] = (),
+                judgements: dict[str, Any] | None = None) -> UnitReview:
+    """Compute a unit's automatic values and pre-fill its judgement cells.
+
+    Args:
+        uf: the unit's files (see :func:`scan_folder`).
+        submission: its row of the 提交记录, if any (date, texts, pre-filled or overriding values).
+        judgements: extra cell values by part key or name (API use, not validated: the sheet shows warnings).
+    """
+    hol = rubric.holidays | frozenset(holidays)
+    work = rubric.workdays | frozenset(workdays)
+    values: dict[str, Any] = {"unit": uf.unit}
+    notes: dict[str, str] = {}
+    report, report_error = _pick_report(uf, rubric)
+
+    # submission date
+    if submission is not None and submission.date is not None:
+        submitted, how = submission.date, "提交记录"
+    elif report is not None:
+        submitted, how = _mtime(report.path), "自评报告文件的修改时间"
+    elif uf.all_files:
+        submitted, how = max(_mtime(p) for p in uf.all_files), "所交文件中最晚的修改时间"
+    else:
+        submitted, how = None, ""
+    values["submitted"] = submitted if submitted is not None else "未报送"
+
+    texts = {"problems": None, "suggestions": None}
+    text_source = {}
+    for role, col in (("problems", "problems"), ("suggestions", "suggestions")):
+        given = getattr(submission, col, "") if submission is not None else ""
+        if given:
+            texts[role] = [s.strip() for s in _SPLIT.split(given) if s.strip()]
+            text_source[role] = "提交记录"
+        elif report is not None and report.texts.get(role):
+            texts[role] = report.texts[role]
+            text_source[role] = "自评报告"
+
+    for part in rubric.parts:
+        if part.rule == "automatic":
+            src = part.source
+            if src == "late_working_days":
+                if submitted is None:
+                    cap = math.ceil(part.points / part.per)
+                    values[part.key] = float(cap)
+                    notes[part.key] = f"未找到报送的文件或提交日期，按未报送计（{cap} 个工作日）"
+                else:
+                    late = working_days_late(deadline, submitted, hol, work)
+                    values[part.key] = float(late)
+                    notes[part.key] = (f"提交日期 {submitted.isoformat()}（{how}），截止 {deadline.isoformat()}，"
+                                       + (f"推迟 {late} 个工作日" if late else "按时报送"))
+            elif src == "report_body":
+                if report is None:
+                    values[part.key] = float(len(rubric.sections))
+                    notes[part.key] = "未找到自评报告（.docx/.txt/.md/.pdf）" + (f"：{report_error}" if report_error else "")
+                else:
+                    values[part.key] = float(len(report.missing))
+                    notes[part.key] = (f"自评报告 {Path(report.path).name}：" +
+                                       (f"缺少 {'、'.join(report.missing)}" if report.missing else "正文各部分齐全"))
+            elif src == "report_attachments":
+                missing, found = _attachments(uf, rubric, report)
+                values[part.key] = float(len(missing))
+                notes[part.key] = (f"缺少附件：{'、'.join(missing)}" if missing else "附件齐全") + \
+                                  (f"（已有：{'；'.join(found)}）" if found else "")
+            elif src == "weights":
+                values[f"{part.key}_ok"] = float(sum(p.ok_pairs for p in uf.projects))
+                values[f"{part.key}_total"] = float(sum(len(p.weights) for p in uf.projects))
+                bad = [f"{p.code or Path(p.path).stem} {p.project}：{'，'.join(p.mismatches)}"
+                       for p in uf.projects if p.mismatches]
+                notes[part.key] = ("未找到项目支出绩效自评表" if not uf.projects else
+                                   f"{len(uf.projects)} 张项目支出绩效自评表，" +
+                                   ("权重均符合规程" if not bad else "权重不符：" + "；".join(bad)))
+            elif src == "level3":
+                values[f"{part.key}_ok"] = float(sum(p.rows_level3 for p in uf.projects))
+                values[f"{part.key}_total"] = float(sum(p.rows for p in uf.projects))
+                bad = [x for p in uf.projects for x in p.incomplete]
+                notes[part.key] = ("未找到项目支出绩效自评表" if not uf.projects else
+                                   "指标均已细化到三级" if not bad else "未细化到三级：" + "；".join(bad[:20]) +
+                                   (f" 等 {len(bad)} 行" if len(bad) > 20 else ""))
+        if part.flag:
+            role = "problems" if part.flag.source == "problems_funding_only" else "suggestions"
+            flag = funding_flag(texts[role], role)
+            values[part.flag.key] = flag
+            what = "存在问题" if role == "problems" else "改进建议"
+            only = FUNDS_SHORT if role == "problems" else MORE_FUNDING
+            notes[part.flag.key] = {
+                YES: f"{what}（取自{text_source.get(role)}）只提出“{only}”，本项0分",
+                NO: f"{what}取自{text_source.get(role)}，由评审评分",
+                NOT_FOUND: f"未找到{what}（自评报告中没有此部分，提交记录也未填写）"}[flag]
+    if submission is not None:
+        for key, v in submission.values.items():
+            values[key] = v
+            if key in notes:
+                notes[key] = f"按提交记录：{v if not is_number(v) else f'{v:g}'}（程序核对：{notes[key]}）"
+    for key, v in (judgements or {}).items():
+        part_key = next((p.key for p in rubric.parts if key in (p.key, p.name)), None) or \
+            next((p.flag.key for p in rubric.parts if p.flag and key in (p.flag.key, p.flag.name)), None)
+        if part_key is None:
+            raise JxzpError(f"考核规则中没有名为“{key}”的评分要素", where=uf.unit)
+        values[part_key] = v
+    result = evaluate_row(rubric, values)
+    return UnitReview(uf.unit, values, result, submitted, how, notes, uf, report, report_error)
+
+
+def _attachments(uf: UnitFiles, rubric: Rubric, report: ReportRead | None) -> tuple[list[str], list[str]]:
+    candidates = [p for p in uf.others + uf.texts + uf.department_workbooks
+                  if report is None or p != report.path]
+    missing, found = [], []
+    for att in rubric.attachments:
+        how = ""
+        if att.satisfied_by == "project_workbook" and uf.projects:
+            how = f"{len(uf.projects)} 张项目支出绩效自评表"
+        elif att.satisfied_by == "department_workbook" and uf.department_workbooks:
+            how = "部门整体支出绩效自评表（本系统）"
+        else:
+            hit = next((p for p in candidates if att.pattern.search(Path(p).stem)), None)
+            if hit:
+                how = Path(hit).name
+            elif att.waived_by and report is not None and att.waived_by.search(report.full_text):
+                how = "报告写明无此类支出"
+        if how:
+            found.append(f"{att.name}：{how}")
+        else:
+            missing.append(att.name)
+    return missing, found
+
+
+def review(folder: str | Path, *, deadline: dt.date | str, submissions: str | Path | dict | None = None,
+           rubric: Rubric | str | None = None, holidays: Iterable = (), workdays: Iterable = (),
+           judgements: dict[str, dict[str, Any]] | None = None) -> ReviewRun:
+    """Score every unit found in ``folder`` (and every unit of the 提交记录) on the rubric.
+
+    Args:
+        folder: the collection folder (units' returned workbooks, reports and attachments).
+        deadline: the 报送截止日期.
+        submissions: a 提交记录 file, or an already-read ``{unit: Submission}``.
+        rubric: a :class:`Rubric`, a rubric id or a YAML path (default ``review-yueyang``).
+        holidays, workdays: extra dates for the working-day calendar.
+        judgements: ``{unit: {part key or name: value}}`` pre-filled into the reviewer's cells.
+
+    Raises:
+        JxzpError: no such folder, no unit found; DataError: bad 提交记录.
+    """
+    rub = rubric if isinstance(rubric, Rubric) else load_rubric(rubric or DEFAULT_RUBRIC)
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise JxzpError("找不到回收文件夹", where=str(folder))
+    try:
+        deadline = to_date(deadline)
+    except FilterError as exc:
+        raise JxzpError(str(exc), where="报送截止日期") from None
+    extra_h = _parse_dates(holidays, "节假日")
+    extra_w = _parse_dates(workdays, "调休上班日")
+    subs = submissions if isinstance(submissions, dict) else \
+        (read_submissions(submissions, rub) if submissions else {})
+    scan = scan_folder(folder, rub, subs.keys())
+    order = list(subs) + sorted(u for u in scan.units if u not in subs)
+    if not order:
+        raise JxzpError("回收文件夹中没有找到任何单位的文件", where=str(folder),
+                        hint="请检查文件夹，或用 --submissions 提供提交记录（单位名称）")
+    units = [assess_unit(scan.units.get(u) or UnitFiles(u), rub, deadline, submission=subs.get(u),
+                         holidays=extra_h, workdays=extra_w, judgements=(judgements or {}).get(u))
+             for u in order]
+    run = ReviewRun(rub, deadline, units, scan.unreadable, scan.unassigned, str(folder))
+    for u in units:
+        if u.report_error:
+            run.warnings.append(f"{u.unit}：{u.report_error}")
+    for path in scan.unassigned:
+        run.warnings.append(f"无法确定所属单位，未计入：{path}")
+    return run
+
+
+def _parse_dates(values: Iterable, what: str) -> frozenset:
+    out = set()
+    for v in values or ():
+        try:
+            out.add(to_date(v))
+        except FilterError:
+            raise JxzpError(f"{what}“{v}”不是有效日期（应写作 2024-04-04）") from None
+    return frozenset(out)
