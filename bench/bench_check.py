@@ -40,8 +40,9 @@ if str(ROOT) not in sys.path:
 
 from xlsx_engine.forms.project.record import record_from_data
 from xlsx_engine.forms.registry import open_template
-from xlsx_engine.integrity.checks import ERROR, check_paths  # noqa: E402
+from xlsx_engine.integrity.checks import check_paths
 from xlsx_engine.kernel.datafile import read_data_file
+from xlsx_engine.kernel.findings import ERROR
 
 SOURCES = [ROOT / "examples" / "2023-城乡医疗救助补助资金.yaml", ROOT / "examples" / "2023-医保基金监管专项.yaml",
            ROOT / "tests" / "data" / "seeds" / "seed003-p1.yaml", ROOT / "tests" / "data" / "seeds" / "seed004.yaml"]

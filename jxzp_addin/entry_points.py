@@ -291,7 +291,8 @@ def _restore_marks(session: Session, sheet) -> list[str]:
 @entry_point("check", "校验", GROUP_TABLE,
              "勾稽校验与防篡改检查：结果写入“校验结果”工作表，有问题的单元格标色（红：错误，黄：警告）。")
 def check(session: Session) -> Outcome:
-    from xlsx_engine.integrity.checks import INFO, check_file
+    from xlsx_engine.integrity.checks import check_file
+    from xlsx_engine.kernel.findings import INFO
 
     with session.snapshot() as path:
         report = check_file(path)

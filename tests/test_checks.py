@@ -24,16 +24,8 @@ from xlsx_engine.forms.project.record import (
     record_from_data,
 )
 from xlsx_engine.forms.registry import open_template
-from xlsx_engine.integrity.checks import (
-    ERROR,
-    INFO,
-    SEVERITIES,
-    WARNING,
-    Finding,
-    check_file,
-    check_paths,
-    exit_code,
-)
+from xlsx_engine.integrity.checks import check_file, check_paths, exit_code
+from xlsx_engine.kernel.findings import ERROR, INFO, SEVERITIES, WARNING, Finding
 from xlsx_engine.ooxml.filler import Template
 
 ROOT = Path(__file__).resolve().parent.parent

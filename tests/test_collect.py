@@ -144,7 +144,7 @@ def test_summary_figures_equal_the_scorer(returned, tmp_path):
 
 def test_unit_text_never_becomes_a_formula(tmp_path):
     from xlsx_engine.bureau.collect import Collected
-    from xlsx_engine.integrity.checks import Finding
+    from xlsx_engine.kernel.findings import Finding
     evil = Collected(path="x.xlsx", unit="=HYPERLINK(\"http://evil\",\"点我\")", code="P1",
                      project="=1+1", profile="national", budget=1.0, spent=1.0, rate=1.0, total=90.0, grade="优",
                      findings=[Finding("警告", "row_check", "A1", "=cmd|' /C calc'!A0")])

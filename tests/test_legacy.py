@@ -20,7 +20,7 @@ from xlsx_engine.cli.main import main as cli_main
 from xlsx_engine.forms.project.profile import load_profile
 from xlsx_engine.forms.project.record import record_from_data
 from xlsx_engine.forms.registry import open_template
-from xlsx_engine.integrity.checks import ERROR, check_file
+from xlsx_engine.integrity.checks import check_file
 from xlsx_engine.integrity.legacy import (
     PCell,
     actual_value,
@@ -33,6 +33,7 @@ from xlsx_engine.integrity.legacy import (
     to_record,
 )
 from xlsx_engine.integrity.tamper import open_package
+from xlsx_engine.kernel.findings import ERROR
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "check"

@@ -22,7 +22,8 @@ from xlsx_engine.forms.project.layout import project_layout
 from xlsx_engine.forms.project.profile import list_profiles
 from xlsx_engine.forms.project.record import record_from_data
 from xlsx_engine.forms.registry import open_template, read_project
-from xlsx_engine.integrity.checks import ERROR, INFO, WARNING, check_file, exit_code
+from xlsx_engine.integrity.checks import check_file, exit_code
+from xlsx_engine.kernel.findings import ERROR, INFO, WARNING
 from xlsx_engine.ooxml.cells import col_index, col_letters
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -26,13 +26,8 @@ from test_tamper import alter, read_members, write_members
 
 from xlsx_engine.forms.project.record import record_from_data
 from xlsx_engine.forms.registry import open_template
-from xlsx_engine.integrity.checks import (
-    ERROR,
-    SEVERITIES,
-    WARNING,
-    check_file,
-    exit_code,
-)
+from xlsx_engine.integrity.checks import check_file, exit_code
+from xlsx_engine.kernel.findings import ERROR, SEVERITIES, WARNING
 
 ROOT = Path(__file__).resolve().parent.parent
 SHEET, WB = "xl/worksheets/sheet1.xml", "xl/workbook.xml"

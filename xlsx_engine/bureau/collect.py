@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Callable
 
 from xlsx_engine.forms.registry import read_project
-from xlsx_engine.integrity.checks import Finding, check_file
+from xlsx_engine.integrity.checks import check_file
 from xlsx_engine.kernel.errors import JxzpError
+from xlsx_engine.kernel.findings import Finding
 from xlsx_engine.kernel.xlmath import is_number
 from xlsx_engine.ooxml.safezip import atomic_write_bytes
 

@@ -21,9 +21,6 @@ import click
 import yaml
 
 from xlsx_engine.integrity.checks import (
-    ERROR,
-    INFO,
-    WARNING,
     FileReport,
     check_paths,
     exit_code,
@@ -33,6 +30,7 @@ from xlsx_engine.integrity.checks import (
     read_ours,
 )
 from xlsx_engine.kernel.errors import DataError, JxzpError, WorkbookError
+from xlsx_engine.kernel.findings import ERROR, INFO, WARNING
 
 
 def _summary_line(r: FileReport) -> str:

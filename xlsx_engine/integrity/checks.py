@@ -34,6 +34,7 @@ from xlsx_engine.forms.project.scoring import (
     fund_score,
     is_active,
     quantitative_score,
+    row_messages,
 )
 from xlsx_engine.forms.registry import form_for
 from xlsx_engine.integrity.legacy import (
@@ -608,7 +609,7 @@ def _row_rule(flag: str, row, res, p: Profile, legacy: bool) -> tuple[str, str, 
         return (WARNING, "reason", f"完成值超过指标值{fmt(xround((r - 1) * 100, 2))}%及以上，缺偏差原因",
                 "说明“实际完成情况超计划较大”的原因；目标设定过低的，今后应合理设定")
     if flag == "no_reason":
-        return (WARNING, "reason", f"未得满分（{fmt(res.score)}/{fmt(row.weight)}），缺偏差原因分析及改进措施",
+        return (WARNING, "reason", f"未得满分（{fmt(res.score)}/{fmt(row.weight)}），" + row_messages(p)["no_reason"].rstrip("；"),
                 "说明未完成的原因和改进措施")
     return WARNING, "name", flag, ""
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xlsx_engine.forms.project.profile import Profile
+from xlsx_engine.forms.project.rules import EQUAL_ZERO, POSITIVE, REVERSE
 from xlsx_engine.forms.project.scoring import OVER_ROUND, QUANT_OPS, row_messages
 from xlsx_engine.kernel import excel as kx
 from xlsx_engine.kernel.excel import (  # noqa: F401  (shared helpers, used by this module's callers too)
@@ -75,12 +76,9 @@ def over_expr(r: RowRefs, profile: Profile) -> str:
 
 def quantitative_expr(r: RowRefs, profile: Profile) -> str:
     a, t, w, d = f"MAX({r.actual},0)", r.target, r.weight, profile.digits
-    if profile.reverse == "ratio":
-        reverse = f"IF({a}<={t},{w},IF({t}>0,ROUND({t}/{a}*{w},{d}),0))"
-    else:
-        reverse = f"IF({a}<={t},{w},IF({a}<2*{t},ROUND((2-{a}/{t})*{w},{d}),0))"
-    positive = f"IF({a}>={t},{w},ROUND({a}/{t}*{w},{d}))"
-    equal_zero = f"IF({a}<=0,{w},0)"
+    reverse = REVERSE[profile.reverse].formula(a, t, w, d)
+    positive = POSITIVE.formula(a, t, w, d)
+    equal_zero = EQUAL_ZERO.formula(a, t, w, d)
     expr = (f"IF({any_of(r.op, (OP_LE, OP_LT))},{reverse},"
             f"IF(AND({r.op}={q(OP_EQ)},{t}=0),{equal_zero},{positive}))")
     if profile.over_penalty:

@@ -15,6 +15,7 @@ from typing import Callable
 from xlsx_engine.forms.project import formulas as fx
 from xlsx_engine.forms.project.profile import Profile, load_profile
 from xlsx_engine.forms.project.record import FundLine, Goal, IndicatorRow, ProjectRecord
+from xlsx_engine.forms.project.rules import EQUAL_ZERO, POSITIVE, REVERSE
 from xlsx_engine.forms.project.scoring import Result, evaluate
 from xlsx_engine.kernel.datafile import Cell
 from xlsx_engine.kernel.targets import OPERATORS
@@ -313,14 +314,12 @@ def rules_in_words(p: Profile) -> list[str]:
     bands = "，".join(
         f"{b.label} {fx.n(b.lower * 100)}%{'（含）' if True else ''}–{fx.n(b.upper * 100)}%"
         + ("（含）" if b.upper >= 1 else "") for b in p.bands)
-    rev = ("反向指标（≤、＜）：完成值≤指标值得满分；超过时线性扣分，达到指标值2倍时为0"
-           if p.reverse == "linear" else "反向指标（≤、＜）：完成值≤指标值得满分；超过时得分＝分值×指标值/完成值")
+    rev = REVERSE[p.reverse].text
     lines = [
         f"评分规则：{p.name}（{p.source}）",
         f"1. {p.fund_label}得分＝分值×MIN(全年执行数/{p.fund_base}，1)，保留两位小数"
         + ("" if p.fund_in_total else "；资金得分单列，不计入总分") + "。",
-        "2. 正向指标（≥、＞、＝）：完成值≥指标值得满分，否则得分＝分值×完成值/指标值（保留两位小数）；"
-        "＝且指标值为0时，完成值≤0得满分。负数完成值按0计。",
+        f"2. {POSITIVE.text}；{EQUAL_ZERO.text}。负数完成值按0计。",
         f"3. {rev}。",
         f"4. 定性指标：选择完成等级并填写自评分，{bands}"
         + ("；选“达成”未填自评分按满分计" if p.qualitative_default_full else "") + "。",

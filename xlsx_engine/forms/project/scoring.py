@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from xlsx_engine.forms.project.profile import Profile
 from xlsx_engine.forms.project.record import IndicatorRow, ProjectRecord
+from xlsx_engine.forms.project.rules import EQUAL_ZERO, POSITIVE, REVERSE
 from xlsx_engine.kernel.datafile import Cell
 from xlsx_engine.kernel.excel import NA, nonblank, num, ssum, verdict  # noqa: F401
 from xlsx_engine.kernel.targets import (
@@ -84,14 +85,10 @@ def quantitative_score(op: str, target: float, actual: float, weight: float, pro
     """Score of a 定量 indicator (docs/rules.md#indicator-scoring), before the over-achievement penalty."""
     a, t, w, d = max(actual, 0.0), target, weight, profile.digits
     if op in (OP_LE, OP_LT):
-        if a <= t:
-            return w
-        if profile.reverse == "ratio":
-            return xround(t / a * w, d) if t > 0 else 0.0
-        return xround((2 - a / t) * w, d) if a < 2 * t else 0.0
+        return REVERSE[profile.reverse].value(a, t, w, d)
     if op == OP_EQ and t == 0:
-        return w if a <= 0 else 0.0
-    return w if a >= t else xround(a / t * w, d)
+        return EQUAL_ZERO.value(a, t, w, d)
+    return POSITIVE.value(a, t, w, d)
 
 
 def qualitative_score(row: IndicatorRow, weight: float, profile: Profile) -> float:
