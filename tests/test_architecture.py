@@ -71,10 +71,14 @@ def project_imports(path: Path):
             targets = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom):
             base = resolve(module, node, path.name == "__init__.py")
-            targets = [base]
-            targets += [f"{base}.{a.name}" for a in node.names if (ROOT / (base + "." + a.name).replace(".", "/")).with_suffix(".py").exists()
-                        or (ROOT / (base + "." + a.name).replace(".", "/")).is_dir()]
+            subs = [f"{base}.{a.name}" for a in node.names
+                    if (ROOT / (base + "." + a.name).replace(".", "/")).with_suffix(".py").exists()
+                    or (ROOT / (base + "." + a.name).replace(".", "/")).is_dir()]
+            # `from pkg import submodule` depends on the submodule; `from pkg import name` on pkg itself
+            targets = subs if subs and len(subs) == len(node.names) else [base] + subs
         for t in targets:
+            if module.startswith(t + "."):     # a parent package: imported first anyway, not a dependency
+                continue
             if t.split(".")[0] in ("xlsx_engine", "jxzp_addin"):
                 yield t, node.lineno, id(node) in top
 
