@@ -407,6 +407,7 @@ def demo(outdir) -> None:
                f"警告 {sum(i.count('警告') for i in done)} 项")
 
 
+from xlsx_engine.cli.archive import COMMANDS as _archive_commands  # noqa: E402
 from xlsx_engine.cli.check import check_command, import_command  # noqa: E402
 from xlsx_engine.cli.department import COMMANDS as _department_commands  # noqa: E402
 from xlsx_engine.cli.narrative import narrative_command  # noqa: E402  (commands in their own modules, registered here)
@@ -417,7 +418,7 @@ cli.add_command(narrative_command)
 cli.add_command(review_command)
 cli.add_command(check_command)
 cli.add_command(import_command)
-for _command in _department_commands:
+for _command in [*_department_commands, *_archive_commands]:
     cli.add_command(_command)
 
 #: Packages above the command line (the add-in) register their command groups as entry points of this

@@ -1,0 +1,252 @@
+"""The yearly archive (issue #15): three generated years of returned workbooks, units joining and leaving,
+projects renamed, targets lowered; a real SQLite file on disk, migration from the first schema, two writers."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from xlsx_engine.bureau.archive import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    Archive,
+    IndicatorSnap,
+    Submission,
+    name_key,
+    target_quality,
+    year_over_year,
+)
+from xlsx_engine.bureau.archive_import import import_sources
+from xlsx_engine.cli.main import main
+from xlsx_engine.forms.project.record import FundLine, Goal, IndicatorRow, ProjectRecord
+from xlsx_engine.forms.registry import open_template
+from xlsx_engine.kernel.errors import JxzpError
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "templates" / "xmzc-national.xlsx"
+
+# unit -> years it returns in; 丙局 joins in 2023, 丁局 never returns in 2023 and 2024 (listed as 未交回)
+UNITS = {"甲局": (2022, 2023, 2024), "乙局": (2022, 2023, 2024), "丙局": (2023, 2024)}
+
+
+def record(year: int, unit: str, k: int, *, target: float, actual: float, spent: float, name: str) -> ProjectRecord:
+    rows = [
+        IndicatorRow("产出指标", "数量指标", "救助人次", "≥", target, "人次", actual, None, 30, None, "原因"),
+        IndicatorRow("产出指标", "质量指标", "资金发放准确率", "≥", 100, "%", 100, None, 20, None, None),
+        IndicatorRow("效益指标", "社会效益指标", "困难群众负担减轻", "定性", None, None, "明显减轻", "达成", 30, 30, None),
+        IndicatorRow("满意度指标", "服务对象满意度指标", "受助对象满意度", "≥", 90, "%", 95, None, 10, None, None),
+    ]
+    if year == 2022:          # an indicator that is dropped later
+        rows.append(IndicatorRow("产出指标", "时效指标", "按时发放率", "≥", 100, "%", 100, None, 0, None, None))
+    return ProjectRecord("national", year=float(year), project=name, department="某区财政局", unit=unit,
+                         funds=[FundLine("当年财政拨款", 100, 100, spent)], goals=[Goal("救助困难群众", "完成")],
+                         indicators=rows)
+
+
+def write_year(folder: Path, year: int) -> None:
+    tpl = open_template(TEMPLATE)
+    folder.mkdir(parents=True)
+    for unit, years in UNITS.items():
+        if year not in years:
+            continue
+        for k in (1, 2):
+            code = f"{unit}-{k:02d}"
+            # project 2 of 乙局 is renamed each year and has no code after 2022: matched by name
+            name = f"{year}年{unit}项目{k}"
+            ident = {"项目编码": code if not (unit == "乙局" and k == 2 and year > 2022) else "", "单位名称": unit}
+            # 甲局 project 1: 2023 target 900 below 2022's actual 1000
+            target = {2022: 800.0, 2023: 900.0, 2024: 1200.0}[year] if (unit, k) == ("甲局", 1) else 500.0
+            actual = {2022: 1000.0, 2023: 1100.0, 2024: 1250.0}[year] if (unit, k) == ("甲局", 1) else 520.0
+            spent = {2022: 95, 2023: 80, 2024: 99}[year]
+            tpl.fill_to(record(year, unit, k, target=target, actual=actual, spent=spent, name=name),
+                        folder / f"{code or unit + '-x'}-{year}.xlsx", identity=ident)
+
+
+@pytest.fixture(scope="module")
+def years(tmp_path_factory):
+    base = tmp_path_factory.mktemp("years")
+    for y in (2022, 2023, 2024):
+        write_year(base / str(y), y)
+    return base
+
+
+@pytest.fixture(scope="module")
+def archive_file(years, tmp_path_factory):
+    db = tmp_path_factory.mktemp("db") / "档案.sqlite"
+    with Archive(db) as a:
+        for y in (2022, 2023, 2024):
+            added, kept, problems = import_sources(a, [years / str(y)], year=None, round_name="回收")
+            assert problems == [] and kept == 0 and added > 0
+        # projects of 丁局 that were sent but never returned, in 2023 and 2024
+        for y in (2023, 2024):
+            a.record(y, "回收", [Submission(y, "未交回", unit="丁局", code="丁局-01", project=f"{y}年丁局项目1")])
+    return db
+
+
+def test_real_file_on_disk_with_every_input_and_finding(archive_file):
+    db = sqlite3.connect(archive_file)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert db.execute("SELECT count(*) FROM submissions").fetchone()[0] == 4 + 6 + 6 + 2
+    row = db.execute("SELECT year, unit, code, status, template, profile, version, file_hash, total, grade, inputs "
+                     "FROM submissions WHERE code='甲局-01' AND year=2023").fetchone()
+    year, unit, code, status, template, profile, version, fhash, total, grade, inputs = row
+    assert (year, unit, profile) == (2023, "甲局", "national") and template.startswith("xmzc-national")
+    assert len(fhash) == 64 and version and total and grade
+    assert json.loads(inputs)["indicators"][0]["target"] == 900.0
+    # 执行率 80% → every 2023 project carries the reason-less findings of the scorer
+    assert db.execute("SELECT count(*) FROM indicators i JOIN submissions s ON s.id=i.submission_id "
+                      "WHERE s.code='甲局-01' AND s.year=2022").fetchone()[0] == 5
+
+
+def test_reimport_is_idempotent_and_a_new_round_adds(archive_file, years):
+    with Archive(archive_file) as a:
+        before = a.count()
+        added, kept, _ = import_sources(a, [years / "2024"], year=None, round_name="回收")
+        assert (added, kept) == (0, 6) and a.count() == before
+        added, kept, _ = import_sources(a, [years / "2024"], year=None, round_name="补报")
+        assert (added, kept) == (6, 0) and a.count() == before + 6
+        # the newest round counts once per project
+        assert len(a.latest(2024)) == 7
+
+
+def test_year_over_year(archive_file):
+    with Archive(archive_file, readonly=True) as a:
+        yoy = year_over_year(a, 2023)
+    assert yoy.prev == 2022
+    by = {(c.unit, c.project): c for c in yoy.projects}
+    c = by[("甲局", "2023年甲局项目1")]
+    assert c.matched_by == "编码" and c.rate_prev == pytest.approx(0.95) and c.rate_now == pytest.approx(0.80)
+    assert c.total_now < c.total_prev
+    assert by[("乙局", "2023年乙局项目2")].matched_by == "名称"          # renamed by year, no code: by name
+    low = [t for t in yoy.targets if t.kind == "目标低于上年实际"]
+    assert [(t.unit, t.indicator) for t in low] == [("甲局", "救助人次")]
+    dropped = {(t.unit, t.indicator) for t in yoy.targets if t.kind == "指标取消"}
+    assert ("甲局", "按时发放率") in dropped and len(dropped) == 4
+    assert ("丙局", "", "2023年丙局项目1") not in yoy.unmatched_now
+    assert {u for u, _c, _p in yoy.unmatched_now} == {"丙局", "丁局"}
+    units = {u.unit: u for u in yoy.units}
+    assert units["丙局"].projects_prev == 0 and units["丙局"].projects_now == 2
+    with Archive(archive_file, readonly=True) as a:
+        assert year_over_year(a, 2024).missing_units == ["丁局"]
+        assert year_over_year(a, 2024, 2022).prev == 2022
+
+
+def test_repeated_problems(archive_file):
+    with Archive(archive_file, readonly=True) as a:
+        yoy = year_over_year(a, 2023)
+    # 2023 has 执行率 80 % with no reason in a platform profile? national: no; 效益 rows get no reason finding
+    assert all(codes for _u, _p, codes in yoy.repeated)
+
+
+def test_compare_command_writes_workbook_and_paragraph(archive_file, tmp_path, capsys):
+    out = tmp_path / "对比.xlsx"
+    assert main(["compare", "--year", "2023", "--db", str(archive_file), "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "平均预算执行率由95.00%变为80.00%" in text
+    assert "目标低于上年实际完成值" in text and "甲局" in text
+    from openpyxl import load_workbook
+    wb = load_workbook(out)
+    assert wb.sheetnames == ["说明", "项目对比", "单位对比", "目标设置", "重复问题", "连续未交回", "未匹配"]
+    ws = wb["项目对比"]
+    assert ws.print_title_rows == "$2:$2" and ws.page_setup.orientation == "landscape"
+    assert main(["compare", "--year", "2023", "--db", str(archive_file), "-o", str(out)]) == 2   # no overwrite
+    assert main(["compare", "--year", "2019", "--db", str(archive_file), "-o", str(tmp_path / "x.xlsx")]) == 2
+    assert "档案中没有 2019 年的记录" in capsys.readouterr().err
+
+
+def test_archive_commands(years, tmp_path, capsys):
+    db = tmp_path / "a.sqlite"
+    assert main(["archive", "import", str(years / "2022"), "--db", str(db)]) == 0
+    assert "新记录 4 条" in capsys.readouterr().out
+    assert main(["archive", "info", "--db", str(db), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["各年度记录数"] == {"2022": 4}
+    bad = tmp_path / "not.sqlite"
+    bad.write_text("hello", encoding="utf-8")
+    assert main(["archive", "info", "--db", str(bad)]) == 2
+    assert "不是有效的档案文件" in capsys.readouterr().err
+
+
+def test_earlier_summary_workbook_is_imported(years, tmp_path):
+    from xlsx_engine.bureau.collect import collect, write_summary
+    summary = tmp_path / "2022汇总表.xlsx"
+    write_summary(collect(years / "2022"), summary)
+    with Archive(tmp_path / "s.sqlite") as a:
+        added, _kept, _ = import_sources(a, [summary], year=2022, round_name="往年汇总表")
+        assert added == 4
+        rows = a.latest(2022)
+        assert {r["code"] for r in rows.values()} == {"甲局-01", "甲局-02", "乙局-01", "乙局-02"}
+    with Archive(tmp_path / "s.sqlite") as a, pytest.raises(JxzpError, match="需要指定年度"):
+        import_sources(a, [summary], year=None, round_name="x")
+
+
+def test_migration_from_the_first_schema(tmp_path):
+    db_path = tmp_path / "v1.sqlite"
+    db = sqlite3.connect(db_path)
+    for stmt in MIGRATIONS[1]:
+        db.execute(stmt)
+    db.execute("PRAGMA user_version=1")
+    db.execute("INSERT INTO rounds (year, name) VALUES (2021, '回收')")
+    db.execute("INSERT INTO submissions (round_id, year, unit, code, project, status, file_hash, total) "
+               "VALUES (1, 2021, '甲局', '', '2021年 甲局项目1', '已填报', 'h1', 91.5)")
+    db.commit()
+    db.close()
+    with pytest.raises(JxzpError, match="需要先升级"):
+        Archive(db_path, readonly=True)
+    with Archive(db_path) as a:
+        assert a.schema_version() == SCHEMA_VERSION
+        (key,) = a.db.execute("SELECT name_key FROM submissions").fetchone()
+        assert key == name_key("2022年甲局项目1") == "甲局项目1"
+        assert a.count(2021) == 1
+
+
+def test_newer_archive_and_foreign_database_are_refused(tmp_path):
+    newer = tmp_path / "newer.sqlite"
+    sqlite3.connect(newer).execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+    with pytest.raises(JxzpError, match="请升级 jxzp"):
+        Archive(newer)
+    foreign = tmp_path / "foreign.sqlite"
+    c = sqlite3.connect(foreign)
+    c.execute("CREATE TABLE t (x)")
+    c.commit()
+    with pytest.raises(JxzpError, match="不是绩效自评档案"):
+        Archive(foreign)
+
+
+def _writer(args):
+    path, year, start = args
+    subs = [Submission(year, "已填报", unit=f"单位{n % 7}", code=f"P{n:05d}", project=f"项目{n}", total=80 + n % 20,
+                       indicators=[IndicatorSnap("产出指标", "数量指标", "人次", "≥", 10, "10", "人次", 12, 50, 50)])
+            for n in range(start, start + 400)]
+    added = 0
+    with Archive(path) as a:
+        for k in range(0, 400, 50):             # many small transactions, interleaved with the other writer
+            added += a.record(year, "回收", subs[k:k + 50])[0]
+    return added
+
+
+def test_two_writers_on_one_archive(tmp_path):
+    path = tmp_path / "two.sqlite"
+    Archive(path).close()
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(2) as pool:
+        results = pool.map(_writer, [(str(path), 2023, 0), (str(path), 2023, 400)])
+    assert results == [400, 400]
+    with Archive(path, readonly=True) as a:
+        assert a.count(2023) == 800
+        assert a.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert a.db.execute("SELECT count(*) FROM indicators").fetchone()[0] == 800
+
+
+def test_target_quality_flags():
+    rows = [
+        IndicatorSnap("产出指标", "数量指标", "救助人次", "≥", 100, "100", "人次", 140, 40, 40),
+        IndicatorSnap("产出指标", "数量指标", "", "≥", 10, "10", "次", 10, 10, 10),
+        IndicatorSnap("产出指标", "时效指标", "发放及时", "定性", None, "及时", "", None, 10, 10),
+    ]
+    kinds = [f.kind for f in target_quality(rows, level1_weights={"产出指标": 50, "效益指标": 30})]
+    assert kinds == ["目标偏低", "未细化到三级", "定性代替定量", "缺少效益指标", "缺少满意度指标", "分值不合规则"]
+    assert target_quality(rows[:1], settings={"over_ratio": 1.5, "required_level1": []}) == []

@@ -1,0 +1,163 @@
+"""Filling the archive: from a collection just made, from folders of earlier years' returned workbooks, and
+from earlier 汇总表 files (``jxzp archive import``).
+
+Every returned file is read through the same path as ``jxzp collect`` (:func:`~xlsx_engine.bureau.collect.collect`:
+checks, rescoring from the inputs, never the cached values), then its indicator rows are read back through
+the form registry for the year-over-year target comparison.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+from typing import Iterable
+
+from xlsx_engine.bureau.archive import Archive, IndicatorSnap, Submission, file_sha256
+from xlsx_engine.bureau.collect import Collected, collect, collect_one
+from xlsx_engine.forms.registry import read_workbook
+from xlsx_engine.kernel.errors import JxzpError
+from xlsx_engine.kernel.xlmath import is_number
+from xlsx_engine.ooxml.reader import open_workbook
+
+SUMMARY_SHEET = "汇总"
+SUMMARY_HEADERS = ("单位", "项目编码", "项目名称", "评分规则", "全年预算数", "全年执行数", "执行率", "总分", "等次", "错误数")
+
+
+def status_of(item: Collected) -> str:
+    """The archive status of a collected file (the collection's own status when it has one)."""
+    own = getattr(item, "status", "")
+    if own:
+        return own
+    if item.error:
+        return "无法读取"
+    if item.count("错误"):
+        return "有错误"
+    return "已通过" if not item.count("警告") else "已填报"
+
+
+def _year_of(value) -> int | None:
+    if is_number(value) and 1990 <= float(value) <= 2100:
+        return int(value)
+    m = re.search(r"(19|20)\d{2}", str(value or ""))
+    return int(m.group(0)) if m else None
+
+
+def submission_from_item(item: Collected, year: int | None = None) -> Submission:
+    """An archive row from one collected file; the indicator rows are read back from the workbook.
+
+    Raises:
+        JxzpError: no year given and the workbook states none.
+    """
+    path = Path(item.path)
+    indicators: list[IndicatorSnap] = []
+    inputs: dict = {}
+    stated_year = None
+    version = ""
+    if not item.error:
+        try:
+            rb = read_workbook(path)
+        except JxzpError:
+            rb = None
+        if rb is not None:
+            record = rb.record
+            stated_year = _year_of(getattr(record, "year", None))
+            version = rb.workbook.meta.get("模板版本", "")
+            if dataclasses.is_dataclass(record):
+                inputs = dataclasses.asdict(record)
+            result = rb.evaluate()
+            scores = [getattr(r, "score", None) for r in getattr(result, "indicators", [])]
+            for k, row in enumerate(getattr(record, "indicators", [])):
+                if row.is_blank():
+                    continue
+                score = scores[k] if k < len(scores) else None
+                indicators.append(IndicatorSnap(
+                    str(row.level1 or ""), str(row.level2 or ""), str(row.name or ""), str(row.op or ""),
+                    float(row.target) if is_number(row.target) else None,
+                    str(row.target if row.target is not None else ""), str(row.unit or ""),
+                    float(row.actual) if is_number(row.actual) else None,
+                    float(row.weight) if is_number(row.weight) else None,
+                    float(score) if is_number(score) else None))
+    year = year or stated_year
+    if year is None:
+        raise JxzpError("无法确定年度：工作簿中没有“年度”", where=str(path), hint="请用 --year 指定年度")
+    rate = item.rate if is_number(item.rate) else None
+    return Submission(
+        year=year, status=status_of(item), unit=item.unit, code=item.code, project=item.project,
+        template=item.template, profile=item.profile, version=version, file_name=path.name,
+        file_hash=file_sha256(path) if path.is_file() else "",
+        submitted_at=str(getattr(item, "submitted_at", "") or ""),
+        budget=item.budget, spent=item.spent, rate=rate, total=item.total, grade=item.grade, inputs=inputs,
+        indicators=indicators,
+        findings=[(f.severity, f.code, f.place, f.message) for f in item.findings])
+
+
+def submissions_from_summary(path: Path, year: int) -> list[Submission]:
+    """Rows of an earlier 汇总表 (sheet “汇总”, headers on row 2) as archive submissions (no indicator rows).
+
+    Raises:
+        JxzpError: not a 汇总表 made by ``jxzp collect``.
+    """
+    try:
+        wb = open_workbook(path)                   # bounded: size, entries, grid
+        if SUMMARY_SHEET not in wb.sheet_names:
+            raise KeyError(SUMMARY_SHEET)
+        _origin, rows = wb.grid(SUMMARY_SHEET)
+    except (JxzpError, KeyError):
+        raise JxzpError(f"不是 jxzp 生成的汇总表（找不到工作表“{SUMMARY_SHEET}”）", where=str(path),
+                        hint="请指定 jxzp collect 生成的 汇总表.xlsx，或交回的自评表所在文件夹") from None
+    if len(rows) < 2 or not all(h in rows[1] for h in SUMMARY_HEADERS):
+        raise JxzpError("汇总表的表头与 jxzp 生成的格式不一致", where=f"{path}!{SUMMARY_SHEET}!2",
+                        hint="表头应包括：" + "、".join(SUMMARY_HEADERS))
+    col = {h: rows[1].index(h) for h in SUMMARY_HEADERS}
+    out = []
+    file_hash = file_sha256(path)
+    for n, row in enumerate(rows[2:], 3):
+        unit = str(row[col["单位"]] or "").strip()
+        if not unit or unit == "合计":
+            continue
+        def num(h):
+            v = row[col[h]]
+            return float(v) if is_number(v) else None
+        errors = num("错误数") or 0
+        out.append(Submission(
+            year=year, status="有错误" if errors else "已填报", unit=unit, code=str(row[col["项目编码"]] or ""),
+            project=str(row[col["项目名称"]] or ""), profile=str(row[col["评分规则"]] or ""),
+            file_name=f"{path.name}#{n}", file_hash=f"{file_hash}:{n}", budget=num("全年预算数"),
+            spent=num("全年执行数"), rate=num("执行率"), total=num("总分"), grade=str(row[col["等次"]] or "")))
+    return out
+
+
+def import_sources(archive: Archive, sources: Iterable[str | Path], *, year: int | None, round_name: str,
+                   jobs: int = 1) -> tuple[int, int, list[str]]:
+    """Record folders of returned workbooks and earlier 汇总表 files; returns (added, already there, problems).
+
+    A file whose year cannot be determined is reported, not recorded; it never stops the others.
+    """
+    added = kept = 0
+    problems: list[str] = []
+    for source in sources:
+        src = Path(source)
+        subs: list[Submission] = []
+        if src.is_dir():
+            for item in collect(src, jobs=jobs):
+                try:
+                    subs.append(submission_from_item(item, year))
+                except JxzpError as exc:
+                    problems.append(str(exc))
+        elif src.is_file() and src.suffix.lower() == ".xlsx":
+            if year is None:
+                raise JxzpError("导入汇总表或单个文件时需要指定年度", where=str(src), hint="加 --year 2023")
+            try:
+                subs = submissions_from_summary(src, year)
+            except JxzpError:
+                subs = [submission_from_item(collect_one(str(src)), year)]      # a single returned workbook
+        else:
+            raise JxzpError("找不到文件或文件夹", where=str(src))
+        by_year: dict[int, list[Submission]] = {}
+        for s in subs:
+            by_year.setdefault(s.year, []).append(s)
+        for y, items in sorted(by_year.items()):
+            a, k = archive.record(y, round_name, items, source=str(src))
+            added, kept = added + a, kept + k
+    return added, kept, problems

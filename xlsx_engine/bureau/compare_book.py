@@ -1,0 +1,91 @@
+"""The year-over-year workbook (``jxzp compare``): one sheet per question a leader asks, printable.
+
+Text from units is written as text (never a formula); sheets are A4 landscape, fitted to width, with the
+header row repeated on every page.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+from xlsx_engine.bureau.archive import YearOverYear
+from xlsx_engine.ooxml.safezip import atomic_write_bytes
+
+
+def _pct(value: float | None) -> Any:
+    return value if value is not None else "—"
+
+
+def _sheet(wb, title: str, heading: str, headers: Sequence[str], rows: Sequence[Sequence[Any]],
+           widths: Sequence[int], pct_cols: Sequence[int] = ()) -> None:
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.worksheet.properties import PageSetupProperties
+
+    ws = wb.create_sheet(title)
+    for k, w in enumerate(widths, 1):
+        ws.column_dimensions[chr(64 + k)].width = w
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = 9            # A4
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    ws.print_title_rows = "2:2"
+    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
+    head = WriteOnlyCell(ws, heading)
+    head.font = Font(name="黑体", size=14, bold=True)
+    ws.append([head])
+    fill, bold = PatternFill("solid", fgColor="DDEBF7"), Font(name="宋体", bold=True)
+    cells = []
+    for h in headers:
+        c = WriteOnlyCell(ws, h)
+        c.font, c.fill, c.alignment = bold, fill, Alignment(horizontal="center", wrap_text=True)
+        cells.append(c)
+    ws.append(cells)
+    for row in rows:
+        out = []
+        for k, v in enumerate(row, 1):
+            if isinstance(v, str) and v.startswith(("=", "+", "-", "@")):
+                c = WriteOnlyCell(ws, v)
+                c.data_type = "s"          # a unit's text never becomes a formula
+            else:
+                c = WriteOnlyCell(ws, v)
+            if k in pct_cols and isinstance(v, float):
+                c.number_format = "0.00%"
+            out.append(c)
+        ws.append(out)
+    if not rows:
+        ws.append(["（无）"])
+
+
+def write_compare(yoy: YearOverYear, out: str | Path, paragraph: str) -> None:
+    """Write the comparison workbook atomically."""
+    import io
+
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    y, p = yoy.year, yoy.prev
+    _sheet(wb, "说明", f"{y} 年与 {p} 年绩效自评对比", ["说明"], [[line] for line in paragraph.split("\n") if line],
+           [120])
+    _sheet(wb, "项目对比", f"项目：{y} 年与 {p} 年对比",
+           ["单位", "项目编码", "项目名称", "匹配方式", f"{p}状态", f"{y}状态", f"{p}执行率", f"{y}执行率",
+            f"{p}总分", f"{y}总分", "增减", f"{p}等次", f"{y}等次"],
+           [[c.unit, c.code, c.project, c.matched_by, c.status_prev, c.status_now, _pct(c.rate_prev), _pct(c.rate_now),
+             c.total_prev, c.total_now, c.total_delta, c.grade_prev, c.grade_now] for c in yoy.projects],
+           [18, 14, 30, 8, 8, 8, 10, 10, 8, 8, 8, 6, 6], pct_cols=(7, 8))
+    _sheet(wb, "单位对比", f"单位：{y} 年与 {p} 年对比",
+           ["单位", f"{p}项目数", f"{y}项目数", f"{p}平均总分", f"{y}平均总分", f"{p}平均执行率", f"{y}平均执行率"],
+           [[u.unit, u.projects_prev, u.projects_now, u.avg_total_prev, u.avg_total_now, _pct(u.rate_prev),
+             _pct(u.rate_now)] for u in yoy.units], [24, 10, 10, 12, 12, 12, 12], pct_cols=(6, 7))
+    _sheet(wb, "目标设置", "目标设置：低于上年实际、降低或取消的指标",
+           ["单位", "项目名称", "指标", "情况", f"{p}", f"{y}"],
+           [[t.unit, t.project, t.indicator, t.kind, t.prev, t.now] for t in yoy.targets], [18, 30, 30, 16, 18, 18])
+    _sheet(wb, "重复问题", "连续两年出现的问题（错误、警告）", ["单位", "项目名称", "问题代码"],
+           [[u, pname, "、".join(codes)] for u, pname, codes in yoy.repeated], [20, 40, 50])
+    _sheet(wb, "连续未交回", "连续两年未交回自评表的单位", ["单位"], [[u] for u in yoy.missing_units], [40])
+    _sheet(wb, "未匹配", "未能与上年对应的项目", ["年度", "单位", "项目编码", "项目名称"],
+           [[y, *r] for r in yoy.unmatched_now] + [[p, *r] for r in yoy.unmatched_prev], [8, 20, 16, 40])
+    buf = io.BytesIO()
+    wb.save(buf)
+    atomic_write_bytes(out, buf.getvalue())

@@ -1,0 +1,47 @@
+"""The year-over-year paragraph for the 回收汇总报告 (``jxzp compare``): every figure from the archive."""
+
+from __future__ import annotations
+
+from xlsx_engine.bureau.archive import YearOverYear
+
+
+def _avg(values) -> float | None:
+    values = [v for v in values if v is not None]
+    return round(sum(values) / len(values), 2) if values else None
+
+
+def compare_paragraph(yoy: YearOverYear) -> str:
+    """A few sentences, in Chinese, that say what changed; no sentence for what has no data."""
+    y, p = yoy.year, yoy.prev
+    lines = []
+    matched = [c for c in yoy.projects if c.total_prev is not None and c.total_now is not None]
+    if matched:
+        up = sum(1 for c in matched if c.total_delta and c.total_delta > 0)
+        down = sum(1 for c in matched if c.total_delta and c.total_delta < 0)
+        before, after = _avg(c.total_prev for c in matched), _avg(c.total_now for c in matched)
+        lines.append(f"{y}年与{p}年均有自评结果的项目{len(matched)}个，平均总分由{before:g}分变为{after:g}分，"
+                     f"其中提高{up}个、下降{down}个、持平{len(matched) - up - down}个。")
+        rates = [(c.rate_prev, c.rate_now) for c in matched if c.rate_prev is not None and c.rate_now is not None]
+        if rates:
+            rp, rn = _avg(r for r, _ in rates), _avg(r for _, r in rates)
+            lines.append(f"这些项目的平均预算执行率由{rp * 100:.2f}%变为{rn * 100:.2f}%。")
+        worse = [c for c in matched if c.grade_prev and c.grade_now and c.grade_prev != c.grade_now
+                 and "优良中差".find(c.grade_now[0]) > "优良中差".find(c.grade_prev[0])]
+        if worse:
+            names = "、".join(f"{c.unit}“{c.project}”（{c.grade_prev}→{c.grade_now}）" for c in worse[:5])
+            lines.append(f"等次下降的项目{len(worse)}个：{names}{'等' if len(worse) > 5 else ''}。")
+    low = [t for t in yoy.targets if t.kind == "目标低于上年实际"]
+    if low:
+        lines.append(f"有{len(low)}项指标本年目标低于上年实际完成值（如{low[0].unit}“{low[0].project}”的"
+                     f"“{low[0].indicator}”：{low[0].prev}，{low[0].now}），目标设置偏低，应据实调整。")
+    cut = [t for t in yoy.targets if t.kind != "目标低于上年实际"]
+    if cut:
+        lines.append(f"有{len(cut)}项指标较上年降低或取消。")
+    if yoy.repeated:
+        lines.append(f"{len(yoy.repeated)}个项目连续两年出现同类问题，应作为整改重点。")
+    if yoy.missing_units:
+        lines.append("连续两年未交回自评表的单位：" + "、".join(yoy.missing_units) + "。")
+    if yoy.unmatched_now or yoy.unmatched_prev:
+        lines.append(f"另有本年新增或无法与上年对应的项目{len(yoy.unmatched_now)}个，"
+                     f"上年有而本年没有的项目{len(yoy.unmatched_prev)}个，见“未匹配”表。")
+    return "\n".join(lines) if lines else f"{y}年与{p}年没有可对比的项目。"
