@@ -26,6 +26,7 @@ import shutil
 import tempfile
 import zipfile
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 from lxml import etree
@@ -34,7 +35,19 @@ from xlsx_engine.kernel.errors import JxzpError
 from xlsx_engine.ooxml.safezip import atomic_write_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
-MACROS_DIR = ROOT / "macros"
+
+
+def find_macros_dir() -> Path:
+    """The VBA / ribbon sources: the copy packaged at ``jxzp_addin/macros`` (an installed wheel,
+    see ``package_dir`` in setup.cfg) first, then ``macros/`` in the source tree (editable install,
+    ``PYTHONPATH=.``) — the same lookup order as :mod:`xlsx_engine.kernel.resources`."""
+    packaged = Path(str(resources.files("jxzp_addin"))) / "macros"
+    if (packaged / "customUI.xml").is_file():
+        return packaged
+    return ROOT / "macros"
+
+
+MACROS_DIR = find_macros_dir()
 SCAFFOLD_NAME = "quickstart_addin_ribbon.xlam"
 SCAFFOLD_RIBBON_MODULE = "RibbonMyAddin"
 RIBBON_MODULE = "JxzpRibbon"
