@@ -38,7 +38,7 @@ def record(year: int, unit: str, k: int, *, target: float, actual: float, spent:
         IndicatorRow("产出指标", "数量指标", "救助人次", "≥", target, "人次", actual, None, 30, None, "原因"),
         IndicatorRow("产出指标", "质量指标", "资金发放准确率", "≥", 100, "%", 100, None, 20, None, None),
         IndicatorRow("效益指标", "社会效益指标", "困难群众负担减轻", "定性", None, None, "明显减轻", "达成", 30, 30, None),
-        IndicatorRow("满意度指标", "服务对象满意度指标", "受助对象满意度", "≥", 90, "%", 95, None, 10, None, None),
+        IndicatorRow("满意度指标", "服务对象满意度指标", "受助对象满意度", "≥", 90, "%", 90, None, 10, None, None),
     ]
     if year == 2022:          # an indicator that is dropped later
         rows.append(IndicatorRow("产出指标", "时效指标", "按时发放率", "≥", 100, "%", 100, None, 0, None, None))
@@ -60,7 +60,9 @@ def write_year(folder: Path, year: int) -> None:
             ident = {"项目编码": code if not (unit == "乙局" and k == 2 and year > 2022) else "", "单位名称": unit}
             # 甲局 project 1: 2023 target 900 below 2022's actual 1000
             target = {2022: 800.0, 2023: 900.0, 2024: 1200.0}[year] if (unit, k) == ("甲局", 1) else 500.0
-            actual = {2022: 1000.0, 2023: 1100.0, 2024: 1250.0}[year] if (unit, k) == ("甲局", 1) else 520.0
+            actual = {2022: 1000.0, 2023: 1100.0, 2024: 1250.0}[year] if (unit, k) == ("甲局", 1) else 500.0
+            if (unit, k, year) == ("乙局", 1, 2023):
+                actual = 700.0            # 140 % of the target: the target was set too low
             spent = {2022: 95, 2023: 80, 2024: 99}[year]
             tpl.fill_to(record(year, unit, k, target=target, actual=actual, spent=spent, name=name),
                         folder / f"{code or unit + '-x'}-{year}.xlsx", identity=ident)
@@ -124,10 +126,12 @@ def test_year_over_year(archive_file):
     assert by[("乙局", "2023年乙局项目2")].matched_by == "名称"          # renamed by year, no code: by name
     low = [t for t in yoy.targets if t.kind == "目标低于上年实际"]
     assert [(t.unit, t.indicator) for t in low] == [("甲局", "救助人次")]
-    dropped = {(t.unit, t.indicator) for t in yoy.targets if t.kind == "指标取消"}
-    assert ("甲局", "按时发放率") in dropped and len(dropped) == 4
+    dropped = [(t.unit, t.project, t.indicator) for t in yoy.targets if t.kind == "指标取消"]
+    assert ("甲局", "2023年甲局项目1", "按时发放率") in dropped and len(dropped) == 4     # 2 units × 2 projects
     assert ("丙局", "", "2023年丙局项目1") not in yoy.unmatched_now
     assert {u for u, _c, _p in yoy.unmatched_now} == {"丙局", "丁局"}
+    # 乙局 project 1 reached 140 % of its target (甲局's 1100/900 = 122 % is below the 130 % line)
+    assert [(u, p, f.kind, f.indicator) for u, p, f in yoy.quality] == [("乙局", "2023年乙局项目1", "目标偏低", "救助人次")]
     units = {u.unit: u for u in yoy.units}
     assert units["丙局"].projects_prev == 0 and units["丙局"].projects_now == 2
     with Archive(archive_file, readonly=True) as a:
@@ -150,7 +154,7 @@ def test_compare_command_writes_workbook_and_paragraph(archive_file, tmp_path, c
     assert "目标低于上年实际完成值" in text and "甲局" in text
     from openpyxl import load_workbook
     wb = load_workbook(out)
-    assert wb.sheetnames == ["说明", "项目对比", "单位对比", "目标设置", "重复问题", "连续未交回", "未匹配"]
+    assert wb.sheetnames == ["说明", "项目对比", "单位对比", "目标设置", "目标质量", "重复问题", "连续未交回", "未匹配"]
     ws = wb["项目对比"]
     assert ws.print_title_rows == "$2:$2" and ws.page_setup.orientation == "landscape"
     assert main(["compare", "--year", "2023", "--db", str(archive_file), "-o", str(out)]) == 2   # no overwrite
@@ -248,5 +252,5 @@ def test_target_quality_flags():
         IndicatorSnap("产出指标", "时效指标", "发放及时", "定性", None, "及时", "", None, 10, 10),
     ]
     kinds = [f.kind for f in target_quality(rows, level1_weights={"产出指标": 50, "效益指标": 30})]
-    assert kinds == ["目标偏低", "未细化到三级", "定性代替定量", "缺少效益指标", "缺少满意度指标", "分值不合规则"]
+    assert kinds == ["目标偏低", "未细化到三级", "定性代替定量", "缺少效益指标", "缺少满意度指标", "分值不合规则", "分值不合规则"]
     assert target_quality(rows[:1], settings={"over_ratio": 1.5, "required_level1": []}) == []

@@ -21,6 +21,7 @@ name within the same unit after normalising it (spaces, punctuation and 4-digit 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -29,6 +30,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from xlsx_engine.forms.registry import form_for_profile
 from xlsx_engine.kernel.errors import JxzpError
 from xlsx_engine.kernel.targets import OP_EQ, OP_GE, OP_GT, OP_LE, OP_LT, OP_QUAL
 from xlsx_engine.kernel.xlmath import is_number
@@ -358,6 +360,7 @@ class YearOverYear:
     missing_units: list[str] = field(default_factory=list)    #: did not return in both years
     unmatched_now: list[tuple[str, str, str]] = field(default_factory=list)     #: (unit, code, project)
     unmatched_prev: list[tuple[str, str, str]] = field(default_factory=list)
+    quality: list[tuple[str, str, "QualityFlag"]] = field(default_factory=list)    #: (unit, project, flag), this year
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -407,12 +410,31 @@ def year_over_year(archive: Archive, year: int, prev: int | None = None) -> Year
     ids_now = [n["id"] for _, n in pairs]
     ind_prev, ind_now = archive.indicators(ids_prev), archive.indicators(ids_now)
     codes_prev, codes_now = archive.finding_codes(ids_prev), archive.finding_codes(ids_now)
+    filled_now = [r for r in now_rows.values() if r["status"] in FILLED]
+    ind_all = archive.indicators([r["id"] for r in filled_now])
+    for r in sorted(filled_now, key=lambda r: (r["unit"], r["code"], r["project"])):
+        weights, settings = _profile_quality(r["profile"])
+        for flag in target_quality(ind_all[r["id"]], level1_weights=weights, settings=settings):
+            out.quality.append((r["unit"], r["project"], flag))
     for p, n in pairs:
         out.targets.extend(_target_notes(n, ind_prev[p["id"]], ind_now[n["id"]]))
         both = sorted(codes_prev[p["id"]] & codes_now[n["id"]])
         if both:
             out.repeated.append((n["unit"], n["project"], both))
     return out
+
+
+@functools.lru_cache(maxsize=64)
+def _profile_quality(profile_id: str) -> tuple[dict[str, float] | None, dict | None]:
+    """The level-1 weights and ``quality:`` settings of an installed profile (by id only; unknown: none)."""
+    try:
+        form = form_for_profile(profile_id)
+        profile = form.load_profile(profile_id)
+    except JxzpError:
+        return None, None
+    weights = {l1.name: l1.weight for l1 in getattr(profile, "level1", ()) if l1.weight is not None} or None
+    raw = getattr(profile, "raw", {}) or {}
+    return weights, raw.get("quality") if isinstance(raw.get("quality"), dict) else None
 
 
 def _units(prev_rows: dict, now_rows: dict) -> list[UnitChange]:

@@ -81,6 +81,9 @@ def write_compare(yoy: YearOverYear, out: str | Path, paragraph: str) -> None:
     _sheet(wb, "目标设置", "目标设置：低于上年实际、降低或取消的指标",
            ["单位", "项目名称", "指标", "情况", f"{p}", f"{y}"],
            [[t.unit, t.project, t.indicator, t.kind, t.prev, t.now] for t in yoy.targets], [18, 30, 30, 16, 18, 18])
+    _sheet(wb, "目标质量", f"{y} 年目标设置质量（目标偏低、未细化、缺少效益或满意度指标、定性代替定量、分值不合规则）",
+           ["单位", "项目名称", "指标", "问题", "说明"],
+           [[u, pname, f.indicator, f.kind, f.detail] for u, pname, f in yoy.quality], [18, 30, 26, 14, 50])
     _sheet(wb, "重复问题", "连续两年出现的问题（错误、警告）", ["单位", "项目名称", "问题代码"],
            [[u, pname, "、".join(codes)] for u, pname, codes in yoy.repeated], [20, 40, 50])
     _sheet(wb, "连续未交回", "连续两年未交回自评表的单位", ["单位"], [[u] for u in yoy.missing_units], [40])

@@ -37,6 +37,12 @@ def compare_paragraph(yoy: YearOverYear) -> str:
     cut = [t for t in yoy.targets if t.kind != "目标低于上年实际"]
     if cut:
         lines.append(f"有{len(cut)}项指标较上年降低或取消。")
+    if yoy.quality:
+        kinds: dict[str, int] = {}
+        for _u, _p, flag in yoy.quality:
+            kinds[flag.kind] = kinds.get(flag.kind, 0) + 1
+        lines.append(f"{y}年目标设置质量问题{len(yoy.quality)}处：" + "，".join(f"{k}{v}处" for k, v in kinds.items())
+                     + "，见“目标质量”表。")
     if yoy.repeated:
         lines.append(f"{len(yoy.repeated)}个项目连续两年出现同类问题，应作为整改重点。")
     if yoy.missing_units:
