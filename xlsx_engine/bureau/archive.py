@@ -74,10 +74,14 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
 SCHEMA_VERSION = max(MIGRATIONS)
 
 
+_YEAR = re.compile(r"(19|20)\d{2}\s*年度?")
+_NOISE = re.compile(r"[\s\W_]+")
+
+
+@functools.lru_cache(maxsize=65536)
 def name_key(project: str) -> str:
     """The project name as matched across years: years, spaces and punctuation removed."""
-    text = re.sub(r"(19|20)\d{2}\s*年度?", "", str(project or ""))
-    return re.sub(r"[\s\W_]+", "", text)
+    return _NOISE.sub("", _YEAR.sub("", str(project or "")))
 
 
 @dataclass
@@ -255,28 +259,32 @@ class Archive:
         return {v["id"]: v for v in chosen.values()}
 
     def indicators(self, ids: Sequence[int]) -> dict[int, list[IndicatorSnap]]:
+        """The indicator rows of the given submissions, in table order."""
         out: dict[int, list[IndicatorSnap]] = {i: [] for i in ids}
         if not ids:
             return out
-        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (id INTEGER PRIMARY KEY)")
-        self.db.execute("DELETE FROM wanted")
-        self.db.executemany("INSERT INTO wanted (id) VALUES (?)", [(i,) for i in ids])
-        for row in self.db.execute(
-                "SELECT i.submission_id, i.level1, i.level2, i.name, i.op, i.target, i.target_text, i.unit, i.actual,"
-                " i.weight, i.score FROM indicators i JOIN wanted w ON w.id = i.submission_id ORDER BY i.row"):
-            out[row[0]].append(IndicatorSnap(*row[1:]))
+        wanted = set(ids)
+        # one pass over the years concerned (indexed), filtered here: cheaper than a join on a temporary table
+        query = ("SELECT i.submission_id, i.level1, i.level2, i.name, i.op, i.target, i.target_text, i.unit, i.actual,"
+                 " i.weight, i.score FROM submissions s JOIN indicators i ON i.submission_id = s.id"
+                 " WHERE s.year = ? ORDER BY i.rowid")
+        years = {y for (y,) in self.db.execute(
+            "SELECT DISTINCT year FROM submissions WHERE id IN (SELECT value FROM json_each(?))",
+            (json.dumps(sorted(wanted)),))}
+        for year in sorted(years):
+            for row in self.db.execute(query, (year,)):
+                if row[0] in wanted:
+                    out[row[0]].append(IndicatorSnap(*row[1:]))
         return out
 
     def finding_codes(self, ids: Sequence[int]) -> dict[int, set[str]]:
+        """The codes of the errors and warnings of the given submissions."""
         out: dict[int, set[str]] = {i: set() for i in ids}
         if not ids:
             return out
-        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted2 (id INTEGER PRIMARY KEY)")
-        self.db.execute("DELETE FROM wanted2")
-        self.db.executemany("INSERT INTO wanted2 (id) VALUES (?)", [(i,) for i in ids])
-        for sid, sev, code in self.db.execute(
-                "SELECT f.submission_id, f.severity, f.code FROM findings f JOIN wanted2 w ON w.id = f.submission_id"
-                " WHERE f.severity IN ('错误', '警告')"):
+        for sid, code in self.db.execute(
+                "SELECT f.submission_id, f.code FROM findings f WHERE f.severity IN ('错误', '警告')"
+                " AND f.submission_id IN (SELECT value FROM json_each(?))", (json.dumps(list(ids)),)):
             out[sid].add(code)
         return out
 
@@ -402,19 +410,22 @@ def year_over_year(archive: Archive, year: int, prev: int | None = None) -> Year
             match["rate"], r["rate"], match["total"], r["total"], match["grade"], r["grade"]))
     out.unmatched_prev = sorted((r["unit"], r["code"], r["project"]) for r in prev_rows.values() if r["id"] not in used)
     out.units = _units(prev_rows, now_rows)
-    out.missing_units = sorted(
-        u for u in {r["unit"] for r in now_rows.values()} & {r["unit"] for r in prev_rows.values()}
-        if all(r["status"] == "未交回" for r in now_rows.values() if r["unit"] == u)
-        and all(r["status"] == "未交回" for r in prev_rows.values() if r["unit"] == u))
+    def returned(rows) -> dict[str, bool]:
+        seen: dict[str, bool] = {}
+        for r in rows.values():
+            seen[r["unit"]] = seen.get(r["unit"], False) or r["status"] != "未交回"
+        return seen
+    ret_now, ret_prev = returned(now_rows), returned(prev_rows)
+    out.missing_units = sorted(u for u in set(ret_now) & set(ret_prev) if not ret_now[u] and not ret_prev[u])
     ids_prev = [p["id"] for p, _ in pairs]
     ids_now = [n["id"] for _, n in pairs]
-    ind_prev, ind_now = archive.indicators(ids_prev), archive.indicators(ids_now)
-    codes_prev, codes_now = archive.finding_codes(ids_prev), archive.finding_codes(ids_now)
     filled_now = [r for r in now_rows.values() if r["status"] in FILLED]
-    ind_all = archive.indicators([r["id"] for r in filled_now])
+    ind_prev = archive.indicators(ids_prev)
+    ind_now = archive.indicators(sorted(set(ids_now) | {r["id"] for r in filled_now}))
+    codes_prev, codes_now = archive.finding_codes(ids_prev), archive.finding_codes(ids_now)
     for r in sorted(filled_now, key=lambda r: (r["unit"], r["code"], r["project"])):
         weights, settings = _profile_quality(r["profile"])
-        for flag in target_quality(ind_all[r["id"]], level1_weights=weights, settings=settings):
+        for flag in target_quality(ind_now[r["id"]], level1_weights=weights, settings=settings):
             out.quality.append((r["unit"], r["project"], flag))
     for p, n in pairs:
         out.targets.extend(_target_notes(n, ind_prev[p["id"]], ind_now[n["id"]]))
@@ -438,18 +449,24 @@ def _profile_quality(profile_id: str) -> tuple[dict[str, float] | None, dict | N
 
 
 def _units(prev_rows: dict, now_rows: dict) -> list[UnitChange]:
-    def stats(rows, unit):
-        mine = [r for r in rows.values() if r["unit"] == unit and r["status"] in FILLED]
-        totals = [r["total"] for r in mine if r["total"] is not None]
-        rates = [r["rate"] for r in mine if r["rate"] is not None]
-        return (len(mine), round(sum(totals) / len(totals), 2) if totals else None,
-                round(sum(rates) / len(rates), 4) if rates else None)
-    out = []
-    for unit in sorted({r["unit"] for r in prev_rows.values()} | {r["unit"] for r in now_rows.values()}):
-        n_prev, t_prev, r_prev = stats(prev_rows, unit)
-        n_now, t_now, r_now = stats(now_rows, unit)
-        out.append(UnitChange(unit, n_prev, n_now, t_prev, t_now, r_prev, r_now))
-    return out
+    def stats(rows) -> dict[str, tuple[int, float | None, float | None]]:
+        groups: dict[str, list[dict]] = {}
+        for r in rows.values():
+            groups.setdefault(r["unit"], []).append(r)
+        out = {}
+        for unit, mine in groups.items():
+            mine = [r for r in mine if r["status"] in FILLED]
+            totals = [r["total"] for r in mine if r["total"] is not None]
+            rates = [r["rate"] for r in mine if r["rate"] is not None]
+            out[unit] = (len(mine), round(sum(totals) / len(totals), 2) if totals else None,
+                         round(sum(rates) / len(rates), 4) if rates else None)
+        return out
+    before, after = stats(prev_rows), stats(now_rows)
+    empty = (0, None, None)
+    return [UnitChange(unit, *before.get(unit, empty)[:1], *after.get(unit, empty)[:1],
+                       before.get(unit, empty)[1], after.get(unit, empty)[1],
+                       before.get(unit, empty)[2], after.get(unit, empty)[2])
+            for unit in sorted(set(before) | set(after))]
 
 
 def _target_notes(now: dict, prev_ind: list[IndicatorSnap], now_ind: list[IndicatorSnap]) -> list[TargetNote]:
