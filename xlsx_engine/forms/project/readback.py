@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from xlsx_engine.forms.project.layout import Layout
-from xlsx_engine.forms.project.record import FundLine, Goal, IndicatorRow, ProjectRecord
+from xlsx_engine.forms.project.record import ProjectRecord
 from xlsx_engine.kernel.errors import TemplateError
 from xlsx_engine.ooxml.cells import parse_name_ref
 from xlsx_engine.ooxml.reader import ReadBack, Workbook
+from xlsx_engine.ooxml.sheetmodel import INPUT
 
 #: Named results compared by ``jxzp score``: name -> how to get the Python value.
 RESULT_NAMES = {
@@ -44,23 +45,18 @@ def record_by_names(wb: Workbook, layout: Layout) -> ProjectRecord:
                                 where=str(wb.path), hint="表格的行或列被插入或删除，请使用原始模板重新填报")
         return got
 
-    def one(name: str) -> Any:
-        return values(name)[0]
-
-    p = layout.profile
-    rec = ProjectRecord(p.id, year=one("年度"), project=one("项目名称"), department=one("主管部门"),
-                        unit=one("实施单位"), rate_reason=one("执行率说明"))
-    for source, a, b, c in zip(p.fund_sources, values("来源年初预算数"), values("来源全年预算数"),
-                               values("来源全年执行数")):
-        rec.funds.append(FundLine(source, a, b, c))
-    rec.goals = [Goal(e, a) for e, a in zip(values("预期目标"), values("实际完成情况"))]
-    if p.has_target_block:
-        rec.target_score = one("目标自评分")
-    cols = {spec["key"]: values(spec["name"]) for spec in layout.form.columns}
-    keys = ("level1", "level2", "name", "op", "target", "unit", "actual", "band", "weight", "manual", "reason")
-    for i in range(len(cols["name"])):
-        rec.indicators.append(IndicatorRow(**{k: cols[k][i] for k in keys}))
-    return rec
+    # every defined name that covers input cells only, read through the workbook's own name (so a table whose
+    # rows moved is read where the name now points), then one record builder for every way of reading
+    cells: dict[str, Any] = {}
+    for name, text in layout.names.items():
+        ref = parse_name_ref(text)
+        if ref is None or ref.sheet != layout.sheet:
+            continue
+        refs = ref.cells
+        if not all(r in layout.cells and layout.cells[r].role == INPUT for r in refs):
+            continue
+        cells.update(zip(refs, values(name)))
+    return layout.record_from_cells(cells.get)
 
 
 def read_by_names(wb: Workbook, layout: Layout) -> ReadBack:
