@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import yaml
 
@@ -24,6 +24,27 @@ PROFILE_DIR = data_dir("profiles")
 class Grade:
     label: str
     min: float
+
+
+def parse_grades(raw: Any, where: str) -> tuple[Grade, ...]:
+    """The ``grades:`` list of a rules file (``[{label: 优, min: 90}, …]``), highest first.
+
+    Raises:
+        ProfileError: not a list of label/min pairs, a min that is not a number, or no grade starting at 0.
+    """
+    if not isinstance(raw, list) or not raw:
+        raise ProfileError("grades 应为等次列表，如 [{label: 优, min: 90}, …]", where=where)
+    grades = []
+    for k, g in enumerate(raw, 1):
+        if not isinstance(g, dict) or "label" not in g or "min" not in g:
+            raise ProfileError(f"grades 第{k}项应有 label 和 min", where=where)
+        if isinstance(g["min"], bool) or not isinstance(g["min"], (int, float)):
+            raise ProfileError(f"grades 第{k}项的 min 应为数字，实际为 {g['min']!r}", where=where)
+        grades.append(Grade(str(g["label"]), float(g["min"])))
+    grades.sort(key=lambda g: -g.min)
+    if grades[-1].min != 0:
+        raise ProfileError("等次的最低一档 min 应为 0", where=where)
+    return tuple(grades)
 
 
 def grade_for(grades: Sequence[Grade], score: float) -> str:

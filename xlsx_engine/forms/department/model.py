@@ -25,7 +25,13 @@ from xlsx_engine.kernel.datafile import (
 )
 from xlsx_engine.kernel.errors import DataError, ProfileError
 from xlsx_engine.kernel.excel import NA, nonblank, num
-from xlsx_engine.kernel.profiles import PROFILE_DIR, Grade, grade_for, read_profile_yaml
+from xlsx_engine.kernel.profiles import (
+    PROFILE_DIR,
+    Grade,
+    grade_for,
+    parse_grades,
+    read_profile_yaml,
+)
 from xlsx_engine.kernel.statements import compare, pct_text, stated_number
 from xlsx_engine.kernel.xlmath import is_number, xround, xtext
 
@@ -149,7 +155,7 @@ def load_dept_profile(name_or_path: str) -> DeptProfile:
                 raise ProfileError(f"第{i}个指标的比率“{raw.get('ratio')}”未知（可用：{'、'.join(RATIOS)}）", where=where)
         inds.append(DeptIndicator(str(raw["level1"]), str(raw["level2"]), str(raw["name"]), float(raw["weight"]),
                                   rule, raw.get("ratio") if rule else None, str(raw.get("standard", ""))))
-    grades = tuple(sorted((Grade(str(g["label"]), float(g["min"])) for g in data["grades"]), key=lambda g: -g.min))
+    grades = parse_grades(data["grades"], where)
     prof = DeptProfile(str(data.get("id", Path(where).stem)), str(data.get("name", "")), str(data.get("source", "")),
                        float(data["total"]), int(data.get("rounding", 2)), dict(data.get("bases", {})), tuple(inds),
                        grades, where)

@@ -22,7 +22,13 @@ from typing import Any
 
 from xlsx_engine.kernel.datafile import Cell, _amount, _number, _Problems, _text
 from xlsx_engine.kernel.errors import DataError, ProfileError
-from xlsx_engine.kernel.profiles import PROFILE_DIR, Grade, grade_for, read_profile_yaml
+from xlsx_engine.kernel.profiles import (
+    PROFILE_DIR,
+    Grade,
+    grade_for,
+    parse_grades,
+    read_profile_yaml,
+)
 from xlsx_engine.kernel.xlmath import is_number, xround, xtext
 
 HUNAN_PROFILE_DIR = PROFILE_DIR / "hunan"
@@ -99,8 +105,7 @@ def load_hunan_profile(name_or_path: str) -> HunanProfile:
     try:
         level1 = tuple(HnLevel1(str(x["name"]), tuple(str(n) for n in x.get("level2", [])),
                                 bool(x.get("satisfaction", False))) for x in data["level1"])
-        grades = tuple(sorted((Grade(str(g["label"]), float(g["min"])) for g in data["grades"]),
-                              key=lambda g: -g.min))
+        grades = parse_grades(data["grades"], where)
         prof = HunanProfile(str(data.get("id", Path(where).stem)), str(data.get("name", "")), str(data.get("source", "")),
                             float(data.get("total", 100)), tuple(str(t) for t in data["eval_types"]),
                             tuple(str(s) for s in data["fund_sources"]), level1, grades,

@@ -16,7 +16,13 @@ from typing import Any
 import yaml
 
 from xlsx_engine.kernel.errors import ProfileError
-from xlsx_engine.kernel.profiles import PROFILE_DIR, Grade, _merge, grade_for
+from xlsx_engine.kernel.profiles import (
+    PROFILE_DIR,
+    Grade,
+    _merge,
+    grade_for,
+    parse_grades,
+)
 from xlsx_engine.kernel.xlmath import xround
 
 
@@ -181,10 +187,7 @@ def parse_profile(data: dict, where: str = "<profile>") -> Profile:
         bands.append(Band(label, lower, upper))
         upper = lower
     over = rules.get("over_achievement") or None
-    grades = [Grade(str(g["label"]), float(g["min"])) for g in grades_raw]
-    grades.sort(key=lambda g: -g.min)
-    if grades[-1].min != 0:
-        raise ProfileError("等次的最低一档 min 应为 0", where=where)
+    grades = parse_grades(grades_raw, where)
     reverse = rules.get("reverse", "linear")
     if reverse not in ("linear", "ratio"):
         raise ProfileError(f"rules.reverse 只能是 linear 或 ratio，实际为 {reverse!r}", where=where)
