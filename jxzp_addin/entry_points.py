@@ -117,7 +117,7 @@ def template_fill(layout, ref: str) -> str | None:
         fill = TOTAL_FILL
     else:
         return None
-    return hex_color(fill.fgColor.rgb)
+    return hex_color(fill)
 
 
 def _extent(layout) -> tuple[int, int]:

@@ -13,10 +13,8 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-import yaml
-
 from xlsx_engine.kernel.excel import verdict, verdict_formula
-from xlsx_engine.kernel.resources import data_dir
+from xlsx_engine.kernel.resources import data_dir, load_yaml
 from xlsx_engine.ooxml.cells import col_letters
 
 FORMS_DIR = data_dir("forms")
@@ -78,7 +76,7 @@ class FormSpec:
 @functools.lru_cache(maxsize=8)
 def load_form(name: str = "project") -> FormSpec:
     path = FORMS_DIR / f"{name}.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = load_yaml(path.read_text(encoding="utf-8"))
     return FormSpec(**{k: data[k] for k in FormSpec.__dataclass_fields__})
 
 
