@@ -211,7 +211,12 @@ class SheetLayout:
 
     def formula_values(self, result: Any, record: Any) -> dict[str, Any]:
         """The Python twin's value of every formula cell."""
-        return {ref: c.twin(result, record) for ref, c in self.cells.items() if c.role == FORMULA}
+        return {ref: twin(result, record) for ref, twin in self.formula_twins}
+
+    @functools.cached_property
+    def formula_twins(self) -> tuple[tuple[str, Callable[[Any, Any], Any]], ...]:
+        """(ref, Python twin) of every formula cell, in layout order (collected once: fill calls it per workbook)."""
+        return tuple((ref, c.twin) for ref, c in self.cells.items() if c.role == FORMULA)
 
 
 def _ref_key(ref: str) -> tuple[int, str]:
