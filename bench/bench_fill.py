@@ -13,6 +13,12 @@ What is timed (one sample = one finished workbook; see bench/README.md):
 * ours/disk  ``Template.fill_to(record, path)`` the same, then the product's atomic write (tmp file + rename)
 * base/mem   openpyxl ``load_workbook(template)`` → set every input cell → ``save(BytesIO)``
 * base/disk  openpyxl ``load_workbook(template)`` → set every input cell → ``save(path)``
+* floors     what no filler can avoid, for the same finished workbook: *raw zip* = deflate the filled
+             worksheet XML and assemble the zip from the template's pre-compressed members; *string
+             replace* = the same after joining the template's XML pieces with the finished cell strings
+             (values known in advance: no scoring, no formatting)
+* deflate    the filled worksheet alone with zlib level 6 / 1, zlib-ng and isal (what the filler's choice
+             rests on; see ``xlsx_engine/ooxml/zipwriter.py``)
 
 The template is opened once (``Template.open``) and is *not* part of the per-workbook time
 of ours; openpyxl has no equivalent, so its load is part of every baseline sample.
@@ -49,6 +55,7 @@ import openpyxl  # noqa: E402
 from xlsx_engine.forms.project.record import load_data  # noqa: E402
 from xlsx_engine.forms.registry import open_template
 from xlsx_engine.ooxml.filler import Template  # noqa: E402
+from xlsx_engine.ooxml.zipwriter import Member, build_zip  # noqa: E402
 
 DEFAULT_TEMPLATE = ROOT / "templates" / "xmzc-national.xlsx"
 DEFAULT_DATA = ROOT / "examples" / "2023-城乡医疗救助补助资金.yaml"
@@ -123,6 +130,51 @@ def make_baseline(template: Template, record, out_path: Path):
         filled_workbook().save(out_path)
 
     return mem, disk
+
+
+def make_floors(template: Template, record):
+    """The raw-zip and string-replace floors (see the module doc); they use the filler's private parts."""
+    sheet, _ = template.sheet_xml(record)
+    rec, result = template.evaluate(record)
+    values = template.layout.input_values(rec)
+    values.update(template.layout.formula_values(result, rec))
+    cells = [template._cell_xml(slot, values.get(slot.ref)) for slot in template._slots]
+    pieces = template._pieces
+    name = template._sheet_member
+
+    def zipped(xml: bytes) -> bytes:
+        filled = Member.deflate_fast(name, xml)
+        return build_zip([m if m is not None else filled for m in template._members])
+
+    def raw_zip(_i: int) -> bytes:
+        return zipped(sheet)
+
+    def string_replace(_i: int) -> bytes:
+        out = [pieces[0]]
+        for cell, piece in zip(cells, pieces[1:]):
+            out.append(cell)
+            out.append(piece)
+        return zipped("".join(out).encode("utf-8"))
+
+    return raw_zip, string_replace, sheet
+
+
+def deflaters(sheet: bytes) -> dict[str, Callable[[int], bytes]]:
+    """The worksheet deflated by each available library (raw deflate, as in a zip)."""
+    import zlib
+    libs = [("zlib level 6", zlib, 6), ("zlib level 1", zlib, 1)]
+    for label, module, attr in (("zlib-ng level 1", "zlib_ng", "zlib_ng"), ("isal level 1", "isal", "isal_zlib")):
+        try:
+            libs.append((label, getattr(__import__(module, fromlist=[attr]), attr), 1))
+        except ImportError:
+            pass
+
+    def make(lib, level):
+        def run(_i: int) -> bytes:
+            comp = lib.compressobj(level, lib.DEFLATED, -15)
+            return comp.compress(sheet) + comp.flush()
+        return run
+    return {label: make(lib, level) for label, lib, level in libs}
 
 
 # --------------------------------------------------------------------------- functional side-check (untimed)
@@ -210,8 +262,11 @@ def print_table(report: dict) -> None:
     print("  " + "-" * (_width(line) - 2))
     labels = {"ours_mem": "本引擎 ours fill_bytes（内存 mem）",
               "ours_disk": "本引擎 ours fill_to（磁盘 disk）",
+              "floor_raw_zip": "下限 floor: raw zip",
+              "floor_string_replace": "下限 floor: string replace",
               "baseline_mem": "openpyxl 基线 baseline（内存 mem）",
               "baseline_disk": "openpyxl 基线 baseline（磁盘 disk）"}
+    labels.update({key: f"压缩工作表 deflate: {key[8:]}" for key in r if key.startswith("deflate:")})
     for key, label in labels.items():
         s = r.get(key)
         if not s or not s.get("n"):
@@ -224,6 +279,10 @@ def print_table(report: dict) -> None:
         ratio = report["ratio_baseline_over_ours"].get(key)
         if ratio is not None:
             print(f"  倍数 ratio baseline/ours ({label}, 中位数 median): {ratio:.1f}×")
+    for key, label in (("raw_zip", "raw zip"), ("string_replace", "string replace")):
+        ratio = report["ratio_ours_over_floor"].get(key)
+        if ratio is not None:
+            print(f"  倍数 ratio ours/floor ({label}, 中位数 median): {ratio:.2f}×")
     chk = report.get("side_check")
     if chk:
         print()
@@ -289,6 +348,12 @@ def main(argv: list[str] | None = None) -> int:
 
         progress(f"ours/mem ×{args.n} …")
         results["ours_mem"] = summarize(run_timed(ours_mem, args.n, args.warmup, disable_gc))
+        raw_zip, string_replace, sheet = make_floors(template, record)
+        progress(f"floors ×{args.n} …")
+        results["floor_raw_zip"] = summarize(run_timed(raw_zip, args.n, args.warmup, disable_gc))
+        results["floor_string_replace"] = summarize(run_timed(string_replace, args.n, args.warmup, disable_gc))
+        for label, run in deflaters(sheet).items():
+            results[f"deflate:{label}"] = summarize(run_timed(run, args.n, args.warmup, disable_gc))
         if not args.no_disk:
             progress(f"ours/disk ×{args.n} …")
             results["ours_disk"] = summarize(run_timed(ours_disk, args.n, args.warmup, disable_gc))
@@ -313,6 +378,8 @@ def main(argv: list[str] | None = None) -> int:
         if o and b and o.get("n") and b.get("n"):
             ratios[key] = b["median_ms"] / o["median_ms"]
 
+    floors = {key: results["ours_mem"]["median_ms"] / results[f"floor_{key}"]["median_ms"]
+              for key in ("raw_zip", "string_replace")}
     report = {
         "benchmark": "fill",
         "params": {"template": str(args.template), "data": str(args.data), "n": args.n,
@@ -323,6 +390,8 @@ def main(argv: list[str] | None = None) -> int:
         "template_open_ms": open_ms,
         "results": results,
         "ratio_baseline_over_ours": ratios,
+        "ratio_ours_over_floor": floors,
+        "sheet_xml_bytes": len(sheet),
         "side_check": side,
     }
     if args.json_out:

@@ -24,7 +24,7 @@ from typing import Any
 
 from xlsx_engine.kernel.errors import JxzpError, TemplateError
 from xlsx_engine.kernel.xlmath import is_number
-from xlsx_engine.ooxml.cells import parse_name_ref, split_ref
+from xlsx_engine.ooxml.cells import parse_name_ref, split_range, split_ref
 
 from .registry import Outcome, entry_point
 from .session import Session, a1, com_object, hex_color, now_text, parse_place
@@ -96,14 +96,12 @@ def next_free(path: Path) -> Path:
 
 def template_fill(layout, ref: str) -> str | None:
     """The fill the template gives a cell of its main sheet ("#RRGGBB" or None)."""
-    from openpyxl.utils import range_boundaries
-
     from xlsx_engine.ooxml.builder import HEADER_FILL, INPUT_FILL, TOTAL_FILL
     spec = layout.cells.get(ref)
     if spec is None:
         row, col = split_ref(ref)
         for rng in layout.merges:
-            c0, r0, c1, r1 = range_boundaries(rng)
+            (r0, c0), (r1, c1) = split_range(rng)
             if r0 <= row <= r1 and c0 <= col <= c1:
                 spec = layout.cells.get(a1(r0, c0))
                 break
@@ -117,18 +115,17 @@ def template_fill(layout, ref: str) -> str | None:
         fill = TOTAL_FILL
     else:
         return None
-    return hex_color(fill.fgColor.rgb)
+    return hex_color(fill)
 
 
 def _extent(layout) -> tuple[int, int]:
     """(rows, columns) covering every cell and merged range of the layout's main sheet."""
-    from openpyxl.utils import range_boundaries
     rows = cols = 1
     for ref in layout.cells:
         r, c = split_ref(ref)
         rows, cols = max(rows, r), max(cols, c)
     for rng in layout.merges:
-        _c0, _r0, c1, r1 = range_boundaries(rng)
+        _first, (r1, c1) = split_range(rng)
         rows, cols = max(rows, r1), max(cols, c1)
     return rows, cols
 

@@ -5,7 +5,8 @@ The add-in's only VBA procedure, ``JxzpRibbon.Dispatch`` (``macros/JxzpRibbon.ba
     RunPython "import jxzp_addin.registry as registry; registry.dispatch('<tag>')"
 
 with the tag of the ribbon button that was clicked (lower-case letters and underscores only,
-checked in VBA). :func:`dispatch` looks the tag up in :data:`REGISTRY` — filled only by the
+checked in VBA), after its guard ``JxzpReady`` found a workbook Python can act on (none open,
+Protected View, read-only or not one of ours end in a message box there, without starting Python). :func:`dispatch` looks the tag up in :data:`REGISTRY` — filled only by the
 :func:`entry_point` decorator in :mod:`jxzp_addin.entry_points` — and runs that function on the
 calling workbook (``xw.Book.caller()``). A tag that is not registered runs nothing: the user
 sees a message. Every message is in Chinese; errors never show a Python traceback (an internal

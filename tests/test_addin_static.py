@@ -2,6 +2,9 @@
 
 * the ribbon XML is well-formed, in the customUI namespace, and its buttons are exactly the whitelist;
 * the VBA module is ASCII-only with a single ``Dispatch(control)`` that hands the tag to the whitelist;
+* every ribbon callback runs the guard ``JxzpReady`` before ``RunPython`` (no workbook, Protected View,
+  read-only where the button writes, not one of ours → a Chinese message box, no VBA error), and the
+  guard's Chinese texts (UTF-16 code points in the ASCII source) say what to do;
 * the .xlam built from xlwings' scaffold holds exactly ``macros/`` (read back with olevba), the scaffold's
   xlwings module with only PROJECT_NAME changed, and UDF wrappers identical to xlwings' own generator;
 * the core never imports xlwings; the add-in's CLI, registry and builder do not either; the product
@@ -90,12 +93,101 @@ def test_vba_module_is_ascii_with_a_single_dispatch():
     data.decode("ascii")
     assert b"\r\n" in data and b"\n" not in data.replace(b"\r\n", b"")
     text = data.decode("ascii")
-    procedures = re.findall(r"(?im)^\s*(?:public |private )?(sub|function)\s+(\w+)\s*\(([^)]*)\)", text)
-    assert procedures == [("Sub", "Dispatch", "control As IRibbonControl")]
+    procedures = re.findall(r"(?im)^\s*(public |private )?(sub|function)\s+(\w+)\s*\(([^)]*)\)", text)
+    public = [(kind, name, args) for scope, kind, name, args in procedures if scope.strip().lower() != "private"]
+    assert public == [("Sub", "Dispatch", "control As IRibbonControl")]
+    assert sum("RunPython" in line for line in code_lines(text.replace("\r\n", "\n"))) == 1
     assert re.search(r"""RunPython "import jxzp_addin\.registry as registry; registry\.dispatch\('" & tagName & "'\)\"""",
                      text)
     assert 'Like "[a-z_]"' in text and "> 32" in text      # the same rule as registry.TAG_PATTERN
     assert TAG_PATTERN.pattern == r"^[a-z_]{1,32}$"
+
+
+# ---------------------------------------------------------------------------- the guard before RunPython
+
+def vba_procedures() -> dict[str, str]:
+    """{procedure name: its body} of macros/JxzpRibbon.bas."""
+    text = (MACROS / "JxzpRibbon.bas").read_text("ascii").replace("\r\n", "\n")
+    found = re.findall(r"(?ims)^(?:public |private )?(sub|function) (\w+)\(.*?\)[^\n]*\n(.*?)^end \1", text)
+    return {name: body for _kind, name, body in found}
+
+
+def vba_texts() -> dict[str, str]:
+    """The Chinese texts VBA shows itself: ``Private Const NAME As String = "<UTF-16 code points>"``, decoded."""
+    text = (MACROS / "JxzpRibbon.bas").read_text("ascii")
+    return {name: "".join(chr(int(code, 16)) for code in codes.split(" "))
+            for name, codes in re.findall(r'(?m)^Private Const (\w+) As String = "([0-9A-F ]+)"', text)}
+
+
+def code_lines(body: str) -> list[str]:
+    """Statements of a VBA body, comments and blank lines dropped."""
+    return [line.split("'")[0].strip() for line in body.split("\n") if line.split("'")[0].strip()]
+
+
+def test_every_ribbon_callback_runs_the_guard_before_python():
+    """Each onAction of customUI.xml names a procedure of JxzpRibbon.bas that calls JxzpReady first and
+    leaves without RunPython when it says no."""
+    procedures = vba_procedures()
+    callbacks = {el.get("onAction") for el in ribbon().iter() if el.get("onAction")}
+    assert callbacks == {"JxzpRibbon.Dispatch"}
+    for callback in callbacks:
+        module, _, name = callback.partition(".")
+        assert module == "JxzpRibbon" and name in procedures, callback
+        lines = code_lines(procedures[name])
+        guard = [i for i, line in enumerate(lines) if line == "If Not JxzpReady(tagName) Then Exit Sub"]
+        run = [i for i, line in enumerate(lines) if line.startswith("RunPython ")]
+        assert len(guard) == 1 and len(run) == 1 and guard[0] < run[0], callback
+        assert not any("tagName =" in line for line in lines[guard[0]:]), "the tag changes after the guard"
+    for name, body in procedures.items():             # no other way into Python
+        assert name in {"Dispatch"} or "RunPython" not in body, name
+
+
+def test_the_guard_checks_every_case_and_shows_a_message_instead_of_an_error():
+    procedures = vba_procedures()
+    ready = code_lines(procedures["JxzpReady"])
+    assert "message = GuardMessage(tagName)" in ready
+    assert "If Len(message) > 0 Then MsgBox message, vbExclamation, Zh(TITLE_TEXT)" in ready
+    guard = "\n".join(code_lines(procedures["GuardMessage"]))
+    # Protected View first (ActiveWorkbook is Nothing there too), then no workbook
+    assert guard.index("InProtectedView()") < guard.index("Set wb = Application.ActiveWorkbook") \
+        < guard.index("If wb Is Nothing Then")
+    assert "Application.ActiveProtectedViewWindow" in procedures["InProtectedView"]
+    assert "wb.ReadOnly" in procedures["IsReadOnly"]
+    assert "wb.CustomDocumentProperties(propName)" in procedures["HasProperty"]
+    # every helper that touches Excel's object model traps its own errors
+    for name in ("InProtectedView", "IsReadOnly", "HasProperty", "HasSheet"):
+        assert "On Error Resume Next" in procedures[name], name
+    assert "On Error Resume Next" in guard.split("Set wb = Application.ActiveWorkbook")[0]
+    # which buttons need what: every tag named is a registered entry point
+    cases = dict(re.findall(r'Case ("[a-z_]+"(?:, "[a-z_]+")*)\n(.*?)(?=\nCase |\nEnd Select)', guard, re.S))
+    groups = {tuple(re.findall(r'"([a-z_]+)"', tags)): body for tags, body in cases.items()}
+    points = entry_points()
+    assert all(tag in points for tags in groups for tag in tags)
+    writes = next(tags for tags, body in groups.items() if "IsReadOnly(wb)" in body)
+    ours = next(tags for tags, body in groups.items() if "HasProperty(wb, Zh(PROP_TEMPLATE_ID))" in body)
+    master = next(tags for tags, body in groups.items() if "HasSheet(wb, Zh(SHEET_PROJECTS))" in body)
+    assert set(writes) == {"recalculate", "check", "summary"}        # they write cells or sheets
+    assert set(ours) == {"recalculate", "summary", "report"}         # 校验 also reads foreign tables
+    assert set(master) == {"bulk"}
+
+
+def test_the_guard_messages_are_chinese_and_say_what_to_do():
+    from xlsx_engine.bureau.master import SHEETS
+    from xlsx_engine.ooxml.sheetmodel import IDENTITY_KEYS
+    texts = vba_texts()
+    assert texts["TITLE_TEXT"] == "绩效自评"
+    assert texts["PROP_TEMPLATE_ID"] == IDENTITY_KEYS[0] == "模板编号"
+    assert texts["SHEET_PROJECTS"] in SHEETS and texts["SHEET_INDICATORS"] in SHEETS
+    assert "启用编辑" in texts["MSG_PROTECTED_VIEW"]
+    assert "请先打开" in texts["MSG_NO_WORKBOOK"]
+    assert "只读" in texts["MSG_READ_ONLY"] and "另存为" in texts["MSG_READ_ONLY"]
+    assert "模板编号" in texts["MSG_NOT_OURS"] and "校验" in texts["MSG_NOT_OURS"]
+    assert "总表" in texts["MSG_NOT_MASTER"] and "jxzp master new" in texts["MSG_NOT_MASTER"]
+    used = (MACROS / "JxzpRibbon.bas").read_text("ascii")
+    for name in texts:
+        assert f"Zh({name})" in used, f"{name} is never shown"
+    # VBA keeps a physical line to 1023 characters
+    assert max(len(line) for line in used.splitlines()) <= 1023
 
 
 def test_udf_wrappers_are_up_to_date_and_identical_to_xlwings_generator(monkeypatch):

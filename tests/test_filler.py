@@ -13,6 +13,7 @@ import pytest
 from xlsx_engine.forms.project.record import ProjectRecord
 from xlsx_engine.forms.registry import open_template
 from xlsx_engine.kernel.errors import TemplateError
+from xlsx_engine.ooxml.filler import read_custom_properties
 
 ROOT = Path(__file__).resolve().parent.parent
 NATIONAL = ROOT / "templates" / "xmzc-national.xlsx"
@@ -88,3 +89,65 @@ def test_score_refuses_a_name_pointing_at_the_whole_sheet(template, tmp_path):
                 content = content.decode().replace(">'自评表'!$C$3<", ">'自评表'!$A$1:$XFD$1048576<").encode()
             dst.writestr(info, content)
     assert main(["score", str(out)]) == 2
+
+
+# ============================================================================ the fast deflate opens everywhere
+
+@pytest.fixture(scope="module")
+def bulk_like(template, tmp_path_factory):
+    """A filled workbook as bulk writes it: the worksheet and the identity properties deflated per fill."""
+    rec = gen.project(7, "national")
+    data, result = template.fill_bytes(rec, identity={"项目编码": "P-001", "单位名称": "某单位＆<测试>"})
+    path = tmp_path_factory.mktemp("readers") / "filled.xlsx"
+    path.write_bytes(data)
+    total_ref = template.layout.names["总分"].split("!")[-1].replace("$", "")
+    return path, result, total_ref
+
+
+def test_the_filled_zip_is_plain_deflate(bulk_like):
+    path, _result, _ref = bulk_like
+    with zipfile.ZipFile(path) as zf:
+        assert zf.testzip() is None
+        assert {i.compress_type for i in zf.infolist()} == {zipfile.ZIP_DEFLATED}
+        assert read_custom_properties(zf)["单位名称"] == "某单位＆<测试>"
+
+
+def test_openpyxl_and_calamine_read_the_cached_values(bulk_like, template):
+    import openpyxl
+    from python_calamine import CalamineWorkbook
+    path, result, ref = bulk_like
+    ws = openpyxl.load_workbook(path, data_only=True)[template.layout.sheet]
+    assert ws[ref].value == pytest.approx(result.total)
+    assert openpyxl.load_workbook(path)[template.layout.sheet][ref].value.startswith("=")
+    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name(template.layout.sheet).to_python()
+    row, col = ref_rc(ref)
+    assert rows[row - 1][col - 1] == pytest.approx(result.total)
+
+
+def ref_rc(ref: str) -> tuple[int, int]:
+    from xlsx_engine.ooxml.cells import split_ref
+    return split_ref(ref)
+
+
+@pytest.mark.libreoffice
+def test_libreoffice_opens_it_and_recalculates_the_same_total(bulk_like, template, soffice, tmp_path):
+    from xlsx_engine.ooxml.recalc import read_values, recalc_files
+    path, result, ref = bulk_like
+    out = recalc_files([path], tmp_path, strip_cached=True)[path]
+    assert read_values(out)[template.layout.sheet][ref] == pytest.approx(result.total)
+
+
+def test_gnumeric_opens_it(bulk_like, template, tmp_path):
+    import csv
+    import shutil
+    import subprocess
+    ssconvert = shutil.which("ssconvert")
+    assert ssconvert, "Gnumeric (ssconvert) 未安装：请运行 ./run-tests.sh，它会安装 gnumeric"
+    path, result, ref = bulk_like
+    proc = subprocess.run([ssconvert, "-S", str(path), str(tmp_path / "sheet%n.csv")], capture_output=True,
+                          text=True, timeout=120)
+    out = tmp_path / "sheet0.csv"
+    assert proc.returncode == 0 and out.exists(), proc.stderr
+    rows = list(csv.reader(out.read_text(encoding="utf-8").splitlines()))
+    row, col = ref_rc(ref)
+    assert float(rows[row - 1][col - 1]) == pytest.approx(result.total, abs=0.005)

@@ -9,6 +9,9 @@
   nothing could be read.
 
 Both commands can also run on their own: ``python -m xlsx_engine.cli.check check 文件夹``.
+
+The integrity layer (and the form registry under it) is imported inside the commands, so that
+``jxzp --help`` and the other commands do not load it.
 """
 
 from __future__ import annotations
@@ -17,23 +20,19 @@ import json
 import sys
 from pathlib import Path
 
-import click
-import yaml
+from typing import TYPE_CHECKING
 
-from xlsx_engine.integrity.checks import (
-    FileReport,
-    check_paths,
-    exit_code,
-    fmt,
-    identify,
-    pct,
-    read_ours,
-)
+import click
+
 from xlsx_engine.kernel.errors import DataError, JxzpError, WorkbookError
 from xlsx_engine.kernel.findings import ERROR, INFO, WARNING
 
+if TYPE_CHECKING:
+    from xlsx_engine.integrity.checks import FileReport
+
 
 def _summary_line(r: FileReport) -> str:
+    from xlsx_engine.integrity.checks import fmt, pct
     s = r.summary
     parts = []
     if r.kind == "本系统模板":
@@ -85,6 +84,7 @@ def check_command(paths, as_json, profile, workers) -> None:
     \b
     退出码：0 未发现错误；1 发现错误；2 有文件无法读取。
     """
+    from xlsx_engine.integrity.checks import check_paths, exit_code
     for p in paths:
         if not Path(p).exists():
             raise JxzpError("找不到文件或文件夹", where=p)
@@ -112,8 +112,11 @@ def check_command(paths, as_json, profile, workers) -> None:
 @click.option("--force", is_flag=True, help="输出文件已存在时覆盖")
 def import_command(workbook, output, profile, sheet, force) -> None:
     """读取外来的项目支出绩效自评表（按标签定位，不依赖固定单元格），写成 jxzp fill 使用的数据文件。"""
+    import yaml
+
     from xlsx_engine.forms.project.profile import load_profile
     from xlsx_engine.forms.project.record import record_from_data
+    from xlsx_engine.integrity.checks import identify, read_ours
     from xlsx_engine.integrity.legacy import read_tables, to_data
     from xlsx_engine.integrity.tamper import open_package
     from xlsx_engine.ooxml.safezip import atomic_write_bytes

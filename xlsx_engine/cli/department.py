@@ -22,20 +22,21 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from xlsx_engine.forms.registry import open_template
-from xlsx_engine.kernel.datafile import read_data_file
 from xlsx_engine.kernel.errors import JxzpError
-from xlsx_engine.kernel.textfilters import FilterError, to_date
-from xlsx_engine.narrative.engine import Narrator
-from xlsx_engine.ooxml.safezip import atomic_write_bytes
+
+if TYPE_CHECKING:
+    from xlsx_engine.narrative.engine import Narrator
 
 OUTPUT_KINDS = (".docx", ".md", ".txt")
 
 
 def _info(path: str | None, date: str | None) -> dict:
+    from xlsx_engine.kernel.datafile import read_data_file
+    from xlsx_engine.kernel.textfilters import FilterError, to_date
     info: dict = {}
     if path:
         data = read_data_file(path)
@@ -59,6 +60,7 @@ def _check_output(output: str | None, force: bool) -> Path | None:
 
 
 def _narrator(template: str | None) -> Narrator:
+    from xlsx_engine.narrative.engine import Narrator
     if template and Path(template).suffix.lower() == ".docx":
         raise JxzpError("这两种报告的 Word 文件由程序排版，--template 只接受 .j2 文件或模板文件夹", where=template)
     return Narrator(template)
@@ -66,6 +68,7 @@ def _narrator(template: str | None) -> Narrator:
 
 def _emit(rendered, out: Path | None, title: str) -> None:
     from xlsx_engine.narrative.department import blocks_docx
+    from xlsx_engine.ooxml.safezip import atomic_write_bytes
     if out is None:
         click.echo(rendered.text(), nl=False)
         return
@@ -148,6 +151,8 @@ def hnxm_narrative_command(source, output, write_back, keep_existing, info_file,
         texts = summary_sections(rendered, hunan_layout(inp.profile.id).row_counts.sections)
     _emit(rendered, out, f"{inp.name}评价报告综述")
     if write_back:
+        from xlsx_engine.forms.registry import open_template
+        from xlsx_engine.ooxml.safezip import atomic_write_bytes
         tpl = open_template(source)              # the filled workbook is its own template
         record = inp.record
         for sec, text in texts.items():

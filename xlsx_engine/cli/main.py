@@ -32,7 +32,47 @@ def _pct(value) -> str:
     return f"{value * 100:.2f}%" if is_number(value) else str(value)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+#: Packages above the command line (the add-in) register their command groups as entry points of this
+#: group (setup.cfg), so the core never imports them.
+PLUGIN_GROUP = "jxzp.commands"
+
+
+class _Cli(click.Group):
+    """``jxzp``'s group. Plugins are looked up (importlib.metadata, ~30 ms) only when the command line names a
+    command that is not built in, or when every command is listed (``--help``)."""
+
+    plugins_loaded = False
+
+    def load_plugins(self) -> None:
+        if self.plugins_loaded:
+            return
+        self.plugins_loaded = True
+        from importlib.metadata import entry_points
+        try:
+            found = entry_points(group=PLUGIN_GROUP)
+        except TypeError:  # Python < 3.10
+            found = entry_points().get(PLUGIN_GROUP, [])
+        for ep in found:
+            if ep.name in self.commands:
+                continue
+            try:
+                self.add_command(ep.load(), ep.name)
+            except ImportError:  # pragma: no cover - a plugin whose package is not installed
+                continue
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and not self.plugins_loaded:
+            self.load_plugins()
+            command = super().get_command(ctx, cmd_name)
+        return command
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self.load_plugins()
+        return super().list_commands(ctx)
+
+
+@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="jxzp")
 def cli() -> None:
     """绩效自评 Excel 引擎：生成锁定模板、填报、读回评分。
@@ -85,7 +125,7 @@ def fill(template, data, output, force) -> None:
         raise JxzpError("输出文件应以 .xlsx 结尾", where=output)
     if out.exists() and not force:
         raise JxzpError("输出文件已存在，未覆盖", where=output, hint="换一个文件名，或加 --force 覆盖")
-    from xlsx_engine.forms.registry import form_for
+    from xlsx_engine.forms.registry import form_for, open_template
     from xlsx_engine.narrative.department import complete_record
     tpl = open_template(template)
     record = complete_record(form_for(tpl.layout.template_id).load_data(data, tpl.profile), tpl.profile)
@@ -354,7 +394,7 @@ def demo(outdir) -> None:
     200 个项目的自评表，再回收、校验、汇总。"""
     from xlsx_engine.bureau.bulk import bulk
     from xlsx_engine.bureau.collect import collect, summarise, write_summary
-    from xlsx_engine.forms.registry import build_all, form_for_profile
+    from xlsx_engine.forms.registry import build_all, form_for_profile, open_template
     from xlsx_engine.kernel.datafile import read_data_file
     from xlsx_engine.kernel.resources import examples_dir
     from xlsx_engine.narrative.department import complete_record
@@ -412,7 +452,6 @@ from xlsx_engine.cli.check import check_command, import_command  # noqa: E402
 from xlsx_engine.cli.department import COMMANDS as _department_commands  # noqa: E402
 from xlsx_engine.cli.narrative import narrative_command  # noqa: E402  (commands in their own modules, registered here)
 from xlsx_engine.cli.review import review_command  # noqa: E402
-from xlsx_engine.forms.registry import open_template
 
 cli.add_command(narrative_command)
 cli.add_command(review_command)
@@ -421,27 +460,6 @@ cli.add_command(import_command)
 for _command in [*_department_commands, *_archive_commands]:
     cli.add_command(_command)
 
-#: Packages above the command line (the add-in) register their command groups as entry points of this
-#: group (setup.cfg), so the core never imports them.
-PLUGIN_GROUP = "jxzp.commands"
-
-
-def _load_plugins() -> None:
-    from importlib.metadata import entry_points
-    try:
-        found = entry_points(group=PLUGIN_GROUP)
-    except TypeError:  # Python < 3.10
-        found = entry_points().get(PLUGIN_GROUP, [])
-    for ep in found:
-        if ep.name in cli.commands:
-            continue
-        try:
-            cli.add_command(ep.load(), ep.name)
-        except ImportError:  # pragma: no cover - a plugin whose package is not installed
-            continue
-
-
-_load_plugins()
 
 
 _USAGE_ZH = [

@@ -20,16 +20,14 @@ from pathlib import Path
 
 import click
 
-from xlsx_engine.kernel.datafile import read_data_file
 from xlsx_engine.kernel.errors import JxzpError
-from xlsx_engine.kernel.textfilters import FilterError, to_date
-from xlsx_engine.narrative.engine import FAMILIES, Narrator, load_input
-from xlsx_engine.ooxml.safezip import atomic_write_bytes
 
 OUTPUT_KINDS = (".docx", ".md", ".txt")
 
 
 def _info(path: str | None, date: str | None) -> dict:
+    from xlsx_engine.kernel.datafile import read_data_file
+    from xlsx_engine.kernel.textfilters import FilterError, to_date
     info = {}
     if path:
         data = read_data_file(path)
@@ -49,7 +47,7 @@ def _info(path: str | None, date: str | None) -> dict:
 @click.option("--write-back", is_flag=True, help="把综述写入各 .xlsx 自评表的“综述”工作表（原文件，受保护）")
 @click.option("--template", default=None,
               help="自定义模板：.j2 文件（替换综述/各项目章节）、.docx（Word 模板）或覆盖同名文件的模板文件夹")
-@click.option("--family", type=click.Choice(sorted(FAMILIES)), default=None,
+@click.option("--family", default=None, metavar="project|transfer",
               help="报告类型：project（湖南项目自评报告综述，默认）或 transfer（财政部转移支付口径）")
 @click.option("--info", "info_file", default=None,
               help="YAML/JSON 文件：报告用的其他信息（单位名称、报告日期、评价机构、评价人员、问题、建议……）")
@@ -63,8 +61,12 @@ def narrative_command(inputs, output, write_back, template, family, info_file, d
     多个输入生成一个单位的多项目报告（汇总表 + 各项目章节）。报告中的每个数字都来自评分结果。
     """
     from xlsx_engine.narrative.docx import multi_docx, report_docx
+    from xlsx_engine.narrative.engine import FAMILIES, Narrator, load_input
+    from xlsx_engine.ooxml.safezip import atomic_write_bytes
     from xlsx_engine.ooxml.writeback import write_back as do_write_back
 
+    if family is not None and family not in FAMILIES:
+        raise JxzpError(f"未知的报告类型“{family}”", where="--family", hint="可用：" + "、".join(sorted(FAMILIES)))
     out = Path(output) if output else None
     if out is not None:
         if out.suffix.lower() not in OUTPUT_KINDS:

@@ -13,6 +13,7 @@ from typing import Any, Union
 import yaml
 
 from xlsx_engine.kernel.errors import DataError
+from xlsx_engine.kernel.resources import load_yaml
 from xlsx_engine.kernel.targets import parse_quantity
 
 #: A cell value as the engine sees it: a number, a text, or None for an empty cell.
@@ -33,7 +34,7 @@ def read_data_file(path: str | Path) -> dict:
     except UnicodeDecodeError:
         raise DataError("数据文件不是 UTF-8 编码的文本", where=str(path), hint="请另存为 UTF-8 编码") from None
     try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+        data = json.loads(text) if path.suffix.lower() == ".json" else load_yaml(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         raise DataError(f"格式错误：{exc}", where=str(path)) from None
     if not isinstance(data, dict):

@@ -14,7 +14,7 @@ from typing import Any, Sequence
 import yaml
 
 from xlsx_engine.kernel.errors import ProfileError
-from xlsx_engine.kernel.resources import data_dir
+from xlsx_engine.kernel.resources import data_dir, load_yaml
 
 #: Shipped rules: ``templates/profiles/`` (project profiles at the top, other forms in sub-folders).
 PROFILE_DIR = data_dir("profiles")
@@ -87,7 +87,7 @@ def read_profile_yaml(name_or_path: str, directory: Path, what: str) -> tuple[di
         path = directory / f"{name_or_path}.yaml"
     where = str(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ProfileError(f"找不到{what}", where=where,
                            hint="可用：" + "、".join(sorted(p.stem for p in directory.glob("*.yaml")))) from None

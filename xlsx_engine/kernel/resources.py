@@ -10,6 +10,13 @@ from __future__ import annotations
 import functools
 from importlib import resources
 from pathlib import Path
+from typing import Any
+
+import yaml
+
+#: PyYAML's libyaml-based safe loader where PyYAML was built with it (the wheels are): the same
+#: constructors as ``yaml.safe_load``, 5–10× faster; a form spec or profile parses in milliseconds.
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @functools.lru_cache(maxsize=1)
@@ -33,3 +40,8 @@ def examples_dir() -> Path:
     if packaged.is_dir():
         return packaged
     return Path(__file__).resolve().parents[2] / "examples"
+
+
+def load_yaml(text: str) -> Any:
+    """``yaml.safe_load`` through libyaml when available (raises :class:`yaml.YAMLError` like it)."""
+    return yaml.load(text, Loader=_SAFE_LOADER)

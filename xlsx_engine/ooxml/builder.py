@@ -3,6 +3,10 @@
 Templates are *authored* with openpyxl (never filled with it). The output is made
 byte-for-byte reproducible: fixed document timestamps and zip entry dates, so
 ``jxzp build`` regenerates exactly the files shipped in ``templates/``.
+
+openpyxl (and the numpy it loads) is imported inside the functions that author: importing this module
+for :data:`TEMPLATE_DIR` or :func:`template_filename` costs nothing, so commands that only fill or read
+start without it.
 """
 
 from __future__ import annotations
@@ -12,34 +16,30 @@ import io
 import re
 import zipfile
 
-from openpyxl import Workbook
-from openpyxl.packaging.custom import StringProperty
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
-from openpyxl.utils import get_column_letter, range_boundaries
-from openpyxl.workbook.defined_name import DefinedName
-from openpyxl.workbook.protection import WorkbookProtection
-from openpyxl.worksheet.datavalidation import DataValidation
-
 from xlsx_engine.kernel.resources import data_root
 from xlsx_engine.ooxml.sheetmodel import CONST, FORMULA, IDENTITY_KEYS, SheetLayout
 
 TEMPLATE_DIR = data_root()
 FIXED_TIME = _dt.datetime(2020, 1, 1, 0, 0, 0)
-INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")
-HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
-TOTAL_FILL = PatternFill("solid", fgColor="E2EFDA")
-THIN = Side(style="thin", color="808080")
-BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+INPUT_FILL = "FFF2CC"       #: RGB of the input cells' fill (yellow)
+HEADER_FILL = "DDEBF7"      #: RGB of header and section rows
+TOTAL_FILL = "E2EFDA"       #: RGB of the 总分 cell
+BORDER_COLOR = "808080"
 
 
 def _styles(font: str, title_font: str) -> dict[str, dict]:
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
+    thin = Side(style="thin", color=BORDER_COLOR)
+    border = Border(left=thin, right=thin, top=thin, bottom=thin)
+    input_fill, header_fill, total_fill = (PatternFill("solid", fgColor=rgb)
+                                           for rgb in (INPUT_FILL, HEADER_FILL, TOTAL_FILL))
     wrap_c = Alignment(horizontal="center", vertical="center", wrap_text=True)
     wrap_l = Alignment(horizontal="left", vertical="center", wrap_text=True)
     f = Font(name=font, size=10)
     locked, unlocked = Protection(locked=True), Protection(locked=False)
-    base = {"font": f, "border": BORDER, "protection": locked}
-    inp = {"font": Font(name=font, size=10, color="1F3864"), "border": BORDER, "protection": unlocked,
-           "fill": INPUT_FILL}
+    base = {"font": f, "border": border, "protection": locked}
+    inp = {"font": Font(name=font, size=10, color="1F3864"), "border": border, "protection": unlocked,
+           "fill": input_fill}
     return {
         "title": {"font": Font(name=title_font, size=16, bold=True), "alignment": wrap_c, "protection": locked},
         "note": {"font": Font(name=font, size=9, color="595959"), "alignment": wrap_l, "protection": locked},
@@ -49,8 +49,8 @@ def _styles(font: str, title_font: str) -> dict[str, dict]:
         "label_bold": {**base, "font": Font(name=font, size=10, bold=True), "alignment": wrap_c},
         "label_indent": {**base, "alignment": Alignment(horizontal="left", vertical="center", indent=1)},
         "label_center": {**base, "alignment": wrap_c},
-        "section": {**base, "font": Font(name=font, size=11, bold=True), "alignment": wrap_l, "fill": HEADER_FILL},
-        "header": {**base, "font": Font(name=font, size=10, bold=True), "alignment": wrap_c, "fill": HEADER_FILL},
+        "section": {**base, "font": Font(name=font, size=11, bold=True), "alignment": wrap_l, "fill": header_fill},
+        "header": {**base, "font": Font(name=font, size=10, bold=True), "alignment": wrap_c, "fill": header_fill},
         "input_text": {**inp, "alignment": wrap_l},
         "input_center": {**inp, "alignment": wrap_c},
         "input_amount": {**inp, "alignment": Alignment(horizontal="right", vertical="center"),
@@ -65,7 +65,7 @@ def _styles(font: str, title_font: str) -> dict[str, dict]:
         "formula_bold": {**base, "font": Font(name=font, size=10, bold=True), "alignment": wrap_c,
                          "number_format": "0.00"},
         "formula_total": {**base, "font": Font(name=font, size=12, bold=True, color="C00000"), "alignment": wrap_c,
-                          "number_format": "0.00", "fill": TOTAL_FILL},
+                          "number_format": "0.00", "fill": total_fill},
         "warn": {**base, "font": Font(name=font, size=9, color="C00000"), "alignment": wrap_l},
         "verdict": {**base, "font": Font(name=font, size=10, bold=True, color="C00000"), "alignment": wrap_l},
     }
@@ -78,6 +78,13 @@ def _apply(cell, style: dict) -> None:
 
 def render(layout: SheetLayout) -> bytes:
     """Render a layout with openpyxl and return the normalised .xlsx bytes."""
+    from openpyxl import Workbook
+    from openpyxl.packaging.custom import StringProperty
+    from openpyxl.utils import get_column_letter, range_boundaries
+    from openpyxl.workbook.defined_name import DefinedName
+    from openpyxl.workbook.protection import WorkbookProtection
+    from openpyxl.worksheet.datavalidation import DataValidation
+
     form, profile = layout.form, layout.profile
     styles = _styles(form.font, form.title_font)
     wb = Workbook()

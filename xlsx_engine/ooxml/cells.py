@@ -31,6 +31,12 @@ def split_ref(ref: str) -> tuple[int, int]:
     return int(m.group(2)), col_index(m.group(1))
 
 
+def split_range(rng: str) -> tuple[tuple[int, int], tuple[int, int]]:
+    """"A1:C3" -> ((row 1, column 1), (row 3, column 3)); a single cell is a range of one."""
+    first, _, last = rng.partition(":")
+    return split_ref(first), split_ref(last or first)
+
+
 @dataclass(frozen=True)
 class NameRef:
     """Where a defined name points: a sheet and a rectangular range (1-based, inclusive)."""

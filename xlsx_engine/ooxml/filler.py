@@ -87,12 +87,32 @@ def sheet_paths(zf: zipfile.ZipFile, where: str = "") -> dict[str, str]:
     return out
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Slot:
+    """One input or formula cell of the worksheet, its XML pre-built around the value.
+
+    A blank value writes ``empty``; a number goes between ``number`` and ``number_end``, a text (escaped)
+    between ``text`` and ``text_end``, a formula's boolean between ``boolean`` and ``number_end``.
+    """
+
     ref: str
     role: str
-    attrs: str        #: r="..." s="..." as in the template
-    formula: str      #: escaped formula text (formula cells)
+    empty: str
+    number: str
+    number_end: str
+    text: str
+    text_end: str
+    boolean: str = ""
+
+    @classmethod
+    def build(cls, ref: str, role: str, attrs: str, formula: str) -> "_Slot":
+        """``attrs``: r="..." s="..." as in the template; ``formula``: escaped formula text."""
+        if role == INPUT:
+            return cls(ref, role, f"<c {attrs}/>", f"<c {attrs}><v>", "</v></c>",
+                       f'<c {attrs} t="inlineStr"><is><t xml:space="preserve">', "</t></is></c>")
+        f = f"<f>{formula}</f>"
+        return cls(ref, role, f'<c {attrs} t="str">{f}<v></v></c>', f"<c {attrs}>{f}<v>", "</v></c>",
+                   f'<c {attrs} t="str">{f}<v>', "</v></c>", f'<c {attrs} t="b">{f}<v>')
 
 
 class Template:
@@ -170,7 +190,7 @@ class Template:
                                         hint="模板被改动过，请使用原始模板")
             style = cell.get("s")
             attrs = f'r="{ref}"' + (f' s="{style}"' if style is not None else "")
-            slots.append(_Slot(ref, spec.role, attrs, xml_escape(f.text or "") if f is not None else ""))
+            slots.append(_Slot.build(ref, spec.role, attrs, xml_escape(f.text or "") if f is not None else ""))
             marker = etree.Element(cell.tag)
             marker.tail = cell.tail
             parent = cell.getparent()
@@ -189,19 +209,17 @@ class Template:
         return pieces, slots
 
     # ------------------------------------------------------------------ filling
-    def _cell_xml(self, slot: _Slot, value: Any) -> str:
-        if slot.role == INPUT:
-            if value is None or value == "":
-                return f"<c {slot.attrs}/>"
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                return f"<c {slot.attrs}><v>{number_text(value)}</v></c>"
-            return (f'<c {slot.attrs} t="inlineStr"><is><t xml:space="preserve">{xml_escape(str(value))}'
-                    f"</t></is></c>")
+    @staticmethod
+    def _cell_xml(slot: _Slot, value: Any) -> str:
+        if value is None or value == "":
+            return slot.empty
         if isinstance(value, bool):
-            return f'<c {slot.attrs} t="b"><f>{slot.formula}</f><v>{int(value)}</v></c>'
+            if slot.role == INPUT:
+                return slot.text + str(value) + slot.text_end
+            return slot.boolean + str(int(value)) + slot.number_end
         if isinstance(value, (int, float)):
-            return f"<c {slot.attrs}><f>{slot.formula}</f><v>{number_text(value)}</v></c>"
-        return f'<c {slot.attrs} t="str"><f>{slot.formula}</f><v>{xml_escape(str(value))}</v></c>'
+            return slot.number + number_text(value) + slot.number_end
+        return slot.text + xml_escape(str(value)) + slot.text_end
 
     def evaluate(self, record: Any) -> tuple[Any, Any]:
         """Pad the record to the template's rows and score it."""
@@ -211,19 +229,19 @@ class Template:
         rec, result = self.evaluate(record)
         values = self.layout.input_values(rec)
         values.update(self.layout.formula_values(result, rec))
+        cell = self._cell_xml
+        get = values.get
         out = [self._pieces[0]]
         for slot, piece in zip(self._slots, self._pieces[1:]):
-            out.append(self._cell_xml(slot, values.get(slot.ref)))
+            out.append(cell(slot, get(slot.ref)))
             out.append(piece)
         return "".join(out).encode("utf-8"), result
 
-    def fill_bytes(self, record: Any, *, compresslevel: int = 6,
-                   identity: dict[str, str] | None = None) -> tuple[bytes, Any]:
+    def fill_bytes(self, record: Any, *, identity: dict[str, str] | None = None) -> tuple[bytes, Any]:
         """Fill the template with a record. Thread-safe: the template is never modified.
 
         Args:
             record: the project's cell values.
-            compresslevel: zlib level for the worksheet (the other members were compressed at load).
             identity: extra document properties (e.g. 项目编码, 单位名称) that let a returned copy be
                 matched to the master workbook; added to the template's 模板编号/版本/规则/指纹.
 
@@ -231,10 +249,10 @@ class Template:
             (the .xlsx bytes, the scorer's result).
         """
         sheet, result = self.sheet_xml(record)
-        filled = Member.deflate(self._sheet_member, sheet, compresslevel)
+        filled = Member.deflate_fast(self._sheet_member, sheet)
         members = [m if m is not None else filled for m in self._members]
         if identity:
-            props = Member.deflate("docProps/custom.xml", custom_properties_xml({**self._meta, **identity}))
+            props = Member.deflate_fast("docProps/custom.xml", custom_properties_xml({**self._meta, **identity}))
             members = [props if m.name == "docProps/custom.xml" else m for m in members]
         return build_zip(members), result
 

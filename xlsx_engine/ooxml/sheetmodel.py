@@ -13,10 +13,8 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-import yaml
-
 from xlsx_engine.kernel.excel import verdict, verdict_formula
-from xlsx_engine.kernel.resources import data_dir
+from xlsx_engine.kernel.resources import data_dir, load_yaml
 from xlsx_engine.ooxml.cells import col_letters
 
 FORMS_DIR = data_dir("forms")
@@ -78,7 +76,7 @@ class FormSpec:
 @functools.lru_cache(maxsize=8)
 def load_form(name: str = "project") -> FormSpec:
     path = FORMS_DIR / f"{name}.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = load_yaml(path.read_text(encoding="utf-8"))
     return FormSpec(**{k: data[k] for k in FormSpec.__dataclass_fields__})
 
 
@@ -213,7 +211,12 @@ class SheetLayout:
 
     def formula_values(self, result: Any, record: Any) -> dict[str, Any]:
         """The Python twin's value of every formula cell."""
-        return {ref: c.twin(result, record) for ref, c in self.cells.items() if c.role == FORMULA}
+        return {ref: twin(result, record) for ref, twin in self.formula_twins}
+
+    @functools.cached_property
+    def formula_twins(self) -> tuple[tuple[str, Callable[[Any, Any], Any]], ...]:
+        """(ref, Python twin) of every formula cell, in layout order (collected once: fill calls it per workbook)."""
+        return tuple((ref, c.twin) for ref, c in self.cells.items() if c.role == FORMULA)
 
 
 def _ref_key(ref: str) -> tuple[int, str]:

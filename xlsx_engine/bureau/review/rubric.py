@@ -21,6 +21,7 @@ from xlsx_engine.forms.project.profile import load_profile
 from xlsx_engine.kernel.errors import ProfileError
 from xlsx_engine.kernel.excel import n, q
 from xlsx_engine.kernel.profiles import PROFILE_DIR
+from xlsx_engine.kernel.resources import load_yaml
 from xlsx_engine.kernel.textfilters import FilterError, to_date
 from xlsx_engine.kernel.xlmath import is_number, xround
 
@@ -339,7 +340,7 @@ def load_rubric(name_or_path: str = DEFAULT_RUBRIC) -> Rubric:
             known = "、".join(sorted(p.stem for p in REVIEW_DIR.glob("*.yaml")))
             raise ProfileError(f"没有名为“{name_or_path}”的考核规则", hint=f"可用的考核规则：{known}")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ProfileError("找不到考核规则文件", where=str(path)) from None
     except yaml.YAMLError as exc:

@@ -18,8 +18,6 @@ import functools
 from dataclasses import dataclass
 from typing import Any, Callable
 
-import yaml
-
 from xlsx_engine.forms.hunan.model import (
     HnEvaluator,
     HnExpense,
@@ -33,6 +31,7 @@ from xlsx_engine.forms.hunan.model import (
 )
 from xlsx_engine.kernel import excel as fx
 from xlsx_engine.kernel.excel import NA, nonblank, num, ssum, verdict
+from xlsx_engine.kernel.resources import load_yaml
 from xlsx_engine.kernel.xlmath import is_number, xnum, xround, xtext
 from xlsx_engine.ooxml.sheetmodel import FORMS_DIR, Validation, load_form
 from xlsx_engine.ooxml.sheetmodel import SheetLayout as Layout
@@ -298,7 +297,7 @@ class HunanLayout(Layout):
 
 
 def _spec_counts() -> tuple[RowCounts, dict[str, float]]:
-    raw = yaml.safe_load((FORMS_DIR / "hunan-project.yaml").read_text(encoding="utf-8"))
+    raw = load_yaml((FORMS_DIR / "hunan-project.yaml").read_text(encoding="utf-8"))
     sections = raw.get("summary_sections", [])
     counts = RowCounts(int(raw["indicator_rows"]), int(raw["goal_rows"]), int(raw["expense_rows"]),
                        int(raw["evaluator_rows"]), tuple(str(s["name"]) for s in sections))

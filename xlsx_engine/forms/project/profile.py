@@ -16,13 +16,8 @@ from typing import Any
 import yaml
 
 from xlsx_engine.kernel.errors import ProfileError
-from xlsx_engine.kernel.profiles import (
-    PROFILE_DIR,
-    Grade,
-    _merge,
-    grade_for,
-    parse_grades,
-)
+from xlsx_engine.kernel.profiles import PROFILE_DIR, Grade, _merge, grade_for, parse_grades
+from xlsx_engine.kernel.resources import load_yaml
 from xlsx_engine.kernel.xlmath import xround
 
 
@@ -128,7 +123,7 @@ class Profile:
 
 def _load_raw(path: Path, seen: tuple[str, ...] = ()) -> dict:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ProfileError("找不到评分规则文件", where=str(path)) from None
     except yaml.YAMLError as exc:
