@@ -247,7 +247,8 @@ def check_paths(paths: Iterable[str | Path], profile: str | None = None, workers
         from concurrent.futures import ProcessPoolExecutor
         from concurrent.futures.process import BrokenProcessPool
 
-        expected_for(profile or "national")            # warm the caches before forking
+        warm = project_layout(profile or "national")
+        expected_for(warm.profile.id, warm.template_id)   # warm the caches before forking
         try:
             ctx = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
             with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
@@ -385,7 +386,7 @@ def read_ours(pkg, meta: dict[str, str]):
         return None
     if meta.get("模板版本") != layout.form.version:
         return None
-    exp = expected_for(layout.profile.id)
+    exp = expected_for(layout.profile.id, layout.template_id)
     loc = locate(pkg, exp, lambda *a: None)
     if loc is None:
         return None
@@ -444,9 +445,15 @@ def _check_ours(pkg, report: FileReport, coll: Collector, meta: dict[str, str], 
     report.template = dict(meta)
     pid = meta.get("评分规则") or ""
     report.profile = pid
-    if not str(meta.get("模板编号") or "xmzc-").startswith("xmzc-"):
-        _check_other_form(pkg, report, coll, meta)
-        return
+    tid = meta.get("模板编号") or ""
+    if tid:
+        try:
+            by_names = bool(form_for(tid).result_names)
+        except JxzpError:
+            by_names = False
+        if not by_names:       # a form read cell by cell (部门整体, 湖南项目报告...), or an unknown 模板编号
+            _check_other_form(pkg, report, coll, meta)
+            return
     try:
         layout = project_layout(pid)
     except ProfileError:
@@ -457,7 +464,7 @@ def _check_ours(pkg, report: FileReport, coll: Collector, meta: dict[str, str], 
     if wanted and wanted != pid:
         add(ERROR, "profile_mismatch", "docProps/custom.xml",
             f"本表使用评分规则“{pid}”（{layout.profile.name}），而本次要求的规则为“{wanted}”",
-            f"请使用“{wanted}”规则的模板（xmzc-{wanted}.xlsx）重新填报")
+            f"请使用“{wanted}”规则的模板（{form_for(layout.template_id).prefix}-{wanted}.xlsx）重新填报")
     if meta.get("模板版本") != layout.form.version:
         add(ERROR, "version_mismatch", "docProps/custom.xml",
             f"模板版本为“{meta.get('模板版本')}”，与本程序的版本“{layout.form.version}”不一致",
@@ -468,7 +475,7 @@ def _check_ours(pkg, report: FileReport, coll: Collector, meta: dict[str, str], 
         add(ERROR, "meta_inconsistent", "docProps/custom.xml",
             f"模板编号“{meta.get('模板编号')}”与评分规则“{pid}”不符（应为“{layout.template_id}”）",
             "模板标识被改动；请使用原模板重新填报")
-    exp = expected_for(pid)
+    exp = expected_for(pid, layout.template_id)
     if meta.get("版式指纹") != exp.fingerprint:
         add(ERROR, "fingerprint_mismatch", "docProps/custom.xml",
             f"版式指纹“{meta.get('版式指纹')}”与规则“{pid}”的模板（{exp.fingerprint}）不符，"

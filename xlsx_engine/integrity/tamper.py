@@ -604,16 +604,16 @@ class Expected:
 
 
 @functools.lru_cache(maxsize=32)
-def expected_for(profile_id: str, template_id: str | None = None) -> Expected:
+def expected_for(profile_id: str, template_id: str) -> Expected:
     """What a workbook made from a template must contain.
 
     Args:
         profile_id: the profile (评分规则).
-        template_id: the 模板编号 (``<form>-<profile>``) when it is not a 项目支出 (xmzc) template.
+        template_id: the 模板编号 (``<form>-<profile>``); it selects the form through the registry.
     """
     from openpyxl.utils.protection import hash_password
 
-    layout = form_for(template_id or f"xmzc-{profile_id}").layout(profile_id)
+    layout = form_for(template_id).layout(profile_id)
     formulas, raw, labels, consts, inputs = {}, {}, {}, {}, set()
     for ref, spec in layout.cells.items():
         rc = parse_ref(ref)
