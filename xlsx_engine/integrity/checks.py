@@ -44,6 +44,7 @@ from xlsx_engine.integrity.legacy import (
     read_tables,
     to_record,
 )
+from xlsx_engine.integrity.severity import severity_of
 from xlsx_engine.integrity.tamper import (
     LEGACY_SUFFIXES,
     MACRO_SUFFIXES,
@@ -97,7 +98,8 @@ class FileReport:
 
 
 class Collector:
-    """Gathers the findings of one file: drops exact duplicates and caps each code at :data:`MAX_PER_CODE`."""
+    """Gathers the findings of one file: drops exact duplicates and caps each code at :data:`MAX_PER_CODE`.
+    The severity comes from :data:`xlsx_engine.integrity.severity.SEVERITY` (the README's table)."""
 
     def __init__(self, file: str):
         self.file = file
@@ -107,6 +109,7 @@ class Collector:
         self._dropped: dict[str, int] = {}
 
     def add(self, severity: str, code: str, place: str, message: str, hint: str = "") -> None:
+        severity = severity_of(code, severity)
         key = (code, place, message)
         if key in self._seen:
             return
@@ -462,7 +465,7 @@ def _check_ours(pkg, report: FileReport, coll: Collector, meta: dict[str, str], 
         _check_legacy(pkg, report, coll, wanted)
         return
     if wanted and wanted != pid:
-        add(ERROR, "profile_mismatch", "docProps/custom.xml",
+        add(WARNING, "profile_mismatch", "docProps/custom.xml",
             f"本表使用评分规则“{pid}”（{layout.profile.name}），而本次要求的规则为“{wanted}”",
             f"请使用“{wanted}”规则的模板（{form_for(layout.template_id).prefix}-{wanted}.xlsx）重新填报")
     if meta.get("模板版本") != layout.form.version:
@@ -575,40 +578,40 @@ def _row_label(rec_row, i: int) -> str:
 def _row_rule(flag: str, row, res, p: Profile, legacy: bool) -> tuple[str, str, str, str]:
     """(severity, field key, message, hint) of one row flag of :func:`xlsx_engine.scoring.row_flags`."""
     if flag == "no_name":
-        return ERROR, "name", "有分值或指标值，但缺三级指标名称", "填写指标名称；不用的行请清空"
+        return INFO, "name", "有分值或指标值，但缺三级指标名称", "填写指标名称；不用的行请清空"
     if flag == "no_weight":
-        return ERROR, "weight", "缺分值" if row.weight is None else f"分值“{fmt(row.weight)}”不是数字", "填写该指标的分值"
+        return INFO, "weight", "缺分值" if row.weight is None else f"分值“{fmt(row.weight)}”不是数字", "填写该指标的分值"
     if flag == "bad_level1":
-        return (ERROR, "level1", f"一级指标“{fmt(row.level1)}”不在规则“{p.id}”中（应为：{'、'.join(p.level1_names)}）",
+        return (WARNING, "level1", f"一级指标“{fmt(row.level1)}”不在规则“{p.id}”中（应为：{'、'.join(p.level1_names)}）",
                 "从下拉列表选择一级指标" if not legacy else "一级指标应为规则中的名称；错列的行请改正")
     if flag == "bad_level2":
         allowed = next((l1.level2 for l1 in p.level1 if l1.name == row.level1), ())
-        return (ERROR, "level2", f"二级指标“{fmt(row.level2)}”不属于“{fmt(row.level1)}”（应为：{'、'.join(allowed)}）",
+        return (WARNING, "level2", f"二级指标“{fmt(row.level2)}”不属于“{fmt(row.level1)}”（应为：{'、'.join(allowed)}）",
                 "按规则把指标放到正确的一级、二级指标下")
     if flag == "bad_op":
         if legacy:
             if row.target is None:
-                return ERROR, "target", "缺年度指标值", "填写年度指标值（如“≥95%”“≤90万元”或文字目标）"
-            return ERROR, "target", f"年度指标值“{fmt(row.target)}”无法识别", "写作“≥95%”“≤90万元”“=8个”或文字目标"
-        return ERROR, "op", f"指标性质“{fmt(row.op)}”无效", "从下拉列表选择 ≥ ＞ ＝ ≤ ＜ 或 定性"
+                return INFO, "target", "缺年度指标值", "填写年度指标值（如“≥95%”“≤90万元”或文字目标）"
+            return INFO, "target", f"年度指标值“{fmt(row.target)}”无法识别", "写作“≥95%”“≤90万元”“=8个”或文字目标"
+        return INFO, "op", f"指标性质“{fmt(row.op)}”无效", "从下拉列表选择 ≥ ＞ ＝ ≤ ＜ 或 定性"
     if flag == "bad_target":
         if row.target is None:
-            return ERROR, "target", "缺指标值", "填写指标值"
-        return ERROR, "target", f"定量指标的指标值“{fmt(row.target)}”不是数字", "填写数字，单位写在度量单位中"
+            return INFO, "target", "缺指标值", "填写指标值"
+        return INFO, "target", f"定量指标的指标值“{fmt(row.target)}”不是数字", "填写数字，单位写在度量单位中"
     if flag == "no_actual":
-        return ERROR, "actual", "缺实际完成值", "填写实际完成值（定量指标填实测数，定性指标填完成情况）"
+        return INFO, "actual", "缺实际完成值", "填写实际完成值（定量指标填实测数，定性指标填完成情况）"
     if flag == "actual_is_target":
-        return (ERROR, "actual", f"实际完成值“{fmt(row.actual)}”写成了目标值，不是实测值",
+        return (WARNING, "actual", f"实际完成值“{fmt(row.actual)}”写成了目标值，不是实测值",
                 "填写实际测得的数值（如 96%）；达标应得满分，未达标按实际值计分")
     if flag == "actual_not_number":
-        return ERROR, "actual", f"定量指标的实际完成值“{fmt(row.actual)}”不是数字", "填写数字（百分比填 95 表示 95%）"
+        return INFO, "actual", f"定量指标的实际完成值“{fmt(row.actual)}”不是数字", "填写数字（百分比填 95 表示 95%）"
     if flag == "bad_band":
         if legacy:
-            return ERROR, "score", "定性指标没有得分，无法确定完成等级", "按达成/部分达成/未达成档次给出得分"
-        return ERROR, "band", "定性指标未选择完成等级（得 0 分）", "从下拉列表选择 达成 / 部分达成 / 未达成"
+            return INFO, "score", "定性指标没有得分，无法确定完成等级", "按达成/部分达成/未达成档次给出得分"
+        return INFO, "band", "定性指标未选择完成等级（得 0 分）", "从下拉列表选择 达成 / 部分达成 / 未达成"
     if flag == "out_of_band":
         low, high, incl = p.band_bounds(row.band, float(row.weight))
-        return (ERROR, "manual" if not legacy else "score",
+        return (WARNING, "manual" if not legacy else "score",
                 f"自评分 {fmt(row.manual)} 不在“{row.band}”档的范围 [{fmt(low)}, {fmt(high)}{']' if incl else ')'} 内",
                 "调整自评分或完成等级")
     if flag == "over":
@@ -616,7 +619,7 @@ def _row_rule(flag: str, row, res, p: Profile, legacy: bool) -> tuple[str, str, 
         return (WARNING, "reason", f"完成值超过指标值{fmt(xround((r - 1) * 100, 2))}%及以上，缺偏差原因",
                 "说明“实际完成情况超计划较大”的原因；目标设定过低的，今后应合理设定")
     if flag == "no_reason":
-        return (WARNING, "reason", f"未得满分（{fmt(res.score)}/{fmt(row.weight)}），" + row_messages(p)["no_reason"].rstrip("；"),
+        return (INFO, "reason", f"未得满分（{fmt(res.score)}/{fmt(row.weight)}），" + row_messages(p)["no_reason"].rstrip("；"),
                 "说明未完成的原因和改进措施")
     return WARNING, "name", flag, ""
 
@@ -630,7 +633,7 @@ def row_findings(add, p: Profile, rec: ProjectRecord, result: Result, place_row:
             if skip and skip(flag, i):
                 continue
             if flag == "no_actual" and is_number(res.score) and res.score > 0:
-                add(ERROR, "score_without_actual", place_row("actual", i),
+                add(WARNING, "score_without_actual", place_row("actual", i),
                     f"{_row_label(row, i)}：实际完成值为空，却得 {fmt(res.score)} 分（分值 {fmt(row.weight)}）",
                     "没有完成值不能得分；请填写实际完成值并按规则计分")
                 continue
@@ -659,13 +662,13 @@ def rule_findings(add, p: Profile, rec: ProjectRecord, result: Result, place_row
         if p.has_target_block:
             parts.append(f"{p.target_label} {fmt(p.target_weight)}")
         parts.append(f"绩效指标 {fmt(xround(result.weight_sum, 2))}")
-        add(ERROR, "weight_total", place_name("总分分值"),
+        add(WARNING, "weight_total", place_name("总分分值"),
             f"分值合计为 {fmt(tw)}（{' ＋ '.join(parts)}），规则“{p.id}”要求 {fmt(p.total)}",
             f"调整各指标分值，使绩效指标合计为 {fmt(p.indicator_weight)}")
     _level1_findings(add, p, rec, result, lambda: place_name("分值"))
     fund = result.fund
     if fund.budget <= 0:
-        add(WARNING, "rate_na", place_name("执行率"), "全年预算数为0或未填，执行率无法计算（显示“—”，资金得分为0）",
+        add(INFO, "rate_na", place_name("执行率"), "全年预算数为0或未填，执行率无法计算（显示“—”，资金得分为0）",
             "填写全年预算数")
     elif fund.spent > fund.budget:
         add(WARNING, "rate_over_100", place_name("执行率"),
@@ -673,16 +676,16 @@ def rule_findings(add, p: Profile, rec: ProjectRecord, result: Result, place_row
             "核实执行数与预算数；资金得分按100%封顶")
     for i, line in enumerate(rec.funds):
         if is_number(line.spent) and line.spent > 0 and not (is_number(line.budget) and line.budget > 0):
-            add(WARNING, "rate_na", place_name("来源执行率", i),
+            add(INFO, "rate_na", place_name("来源执行率", i),
                 f"“{line.source}”有执行数 {fmt(line.spent)}，但全年预算数为0或未填，执行率无法计算（不是100%）",
                 "填写该来源的全年预算数")
     if p.rate_reason_below is not None and fund.budget > 0 and fund.spent / fund.budget < p.rate_reason_below \
             and not nonblank(rec.rate_reason):
-        add(WARNING, "rate_reason_missing", place_name("执行率说明"),
+        add(INFO, "rate_reason_missing", place_name("执行率说明"),
             f"执行率 {pct(fund.rate)} 低于 {fmt(p.rate_reason_below * 100)}%，缺执行率偏差说明", "说明预算未执行的原因")
     if p.has_target_block:
         if not is_number(rec.target_score):
-            add(ERROR, "target_score_missing", place_name("目标自评分"), f"未填写{p.target_label}自评分（{fmt(p.target_weight)}分）",
+            add(INFO, "target_score_missing", place_name("目标自评分"), f"未填写{p.target_label}自评分（{fmt(p.target_weight)}分）",
                 "填写自评分")
         elif rec.target_score > p.target_weight or rec.target_score < 0:
             add(WARNING, "target_score_range", place_name("目标自评分"),
@@ -697,7 +700,7 @@ def _level1_findings(add, p: Profile, rec: ProjectRecord, result: Result, place:
         got = xround(result.level1_weights.get(l1.name, 0.0), 2)
         if l1.weight is not None:
             if xround(got - l1.weight, 2) != 0:
-                add(ERROR, "weight_level1", place(), f"{l1.name}分值合计为 {fmt(got)}，规则“{p.id}”规定为 {fmt(l1.weight)}",
+                add(WARNING, "weight_level1", place(), f"{l1.name}分值合计为 {fmt(got)}，规则“{p.id}”规定为 {fmt(l1.weight)}",
                     f"调整{l1.name}下各指标的分值")
         elif active and not any(r.level1 == l1.name for r in active):
             add(WARNING, "level1_missing", place(), f"未设置{l1.name}", f"按规则应设置{l1.name}")
@@ -707,7 +710,7 @@ def goal_findings(add, goals: list[tuple[Any, Any]], place: Callable[[int], str]
     missing = [i for i, (e, a) in enumerate(goals) if nonblank(e) and not nonblank(a)]
     if missing:
         items = "、".join(f"第{i + 1}项" for i in missing)
-        add(WARNING, "goal_actual_missing", place(missing[0]),
+        add(INFO, "goal_actual_missing", place(missing[0]),
             f"年度总体目标{items}只有预期目标，缺实际完成情况（共 {sum(1 for e, _a in goals if nonblank(e))} 项目标）",
             "逐项填写实际完成情况")
 
@@ -747,7 +750,7 @@ def heuristic_findings(add, p: Profile, rec: ProjectRecord, result: Result, plac
 def _check_legacy(pkg, report: FileReport, coll: Collector, wanted: str | None) -> None:
     tables = read_tables(pkg)
     if not tables:
-        coll.add(ERROR, "not_recognised", "",
+        coll.add(WARNING, "not_recognised", "",
                  "未找到项目支出绩效自评表（没有“一级指标”“三级指标”“全年预算数”等表头），无法核对",
                  "请确认文件是项目支出绩效自评表；本系统模板生成的表会被自动识别")
         report.kind = report.kind or "外来表格"
@@ -822,7 +825,7 @@ def check_table(t, p: Profile, add, *, explicit: bool = False) -> dict[str, Any]
                     f"执行率未注明计算口径（表头为“{fmt(rate_header.value)}”，没有写明是 全年执行数/{base_label}）",
                     "表头应写明“执行率（B/A）”和“全年预算数（A）”")
         if shown_weight is not None and abs(shown_weight - p.fund_weight) > 1e-9:
-            add(ERROR, "fund_weight", fund_w_place,
+            add(WARNING, "fund_weight", fund_w_place,
                 f"资金（{p.fund_label}）分值为 {fmt(shown_weight)}，规则“{p.id}”规定为 {fmt(p.fund_weight)}",
                 "按规则设置资金分值" + ("" if explicit else "，或用 --profile 指定适用的评分规则"))
         score_pc = ft.values.get("score") if ft is not None else None
@@ -832,28 +835,28 @@ def check_table(t, p: Profile, add, *, explicit: bool = False) -> dict[str, Any]
             want = fund_score(A or 0.0, B or 0.0, w, p.digits)
             if abs(shown_fs - want) > MONEY_TOL:
                 rate_text = pct((B or 0.0) / A) if A else "无法计算"
-                add(ERROR, "fund_score", score_pc.ref,
+                add(WARNING, "fund_score", score_pc.ref,
                     f"资金得分为 {fmt(shown_fs)}，按 分值×执行率（{fmt(w)}×{rate_text}，执行率超过100%按100%计）应为 {fmt(want)}",
                     "按规则重新计算资金得分")
     # --- the target block (项目绩效目标, Hubei)
     shown_ts = number(t.target_score)
     if t.target_weight_label or shown_ts is not None:
         if not p.has_target_block:
-            add(ERROR, "target_block", (t.target_weight_label or (0, t.target_score.ref))[1],
+            add(WARNING, "target_block", (t.target_weight_label or (0, t.target_score.ref))[1],
                 f"表中有“{fmt(t.goal_label.value if t.goal_label else '项目绩效目标')}”的自评分，规则“{p.id}”没有此项",
                 "" if explicit else "用 --profile 指定适用的评分规则（如 hubei-wuhan）")
         else:
             if t.target_weight_label and abs(t.target_weight_label[0] - p.target_weight) > 1e-9:
-                add(ERROR, "target_weight", t.target_weight_label[1],
+                add(WARNING, "target_weight", t.target_weight_label[1],
                     f"{p.target_label}分值为 {fmt(t.target_weight_label[0])}，规则“{p.id}”规定为 {fmt(p.target_weight)}", "")
             if shown_ts is None:
-                add(ERROR, "target_score_missing", t.goal_label.ref if t.goal_label else sheet,
+                add(INFO, "target_score_missing", t.goal_label.ref if t.goal_label else sheet,
                     f"未给出{p.target_label}自评分", "填写自评分")
             elif shown_ts > (t.target_weight_label[0] if t.target_weight_label else p.target_weight) + 1e-9:
                 add(ERROR, "score_over_weight", t.target_score.ref,
                     f"{p.target_label}自评分 {fmt(shown_ts)} 超过分值 {fmt(p.target_weight)}", "改正自评分")
     elif p.has_target_block:
-        add(ERROR, "target_score_missing", t.goal_label.ref if t.goal_label else sheet,
+        add(INFO, "target_score_missing", t.goal_label.ref if t.goal_label else sheet,
             f"表中没有{p.target_label}自评分（规则“{p.id}”为 {fmt(p.target_weight)} 分）", "")
 
     # --- indicator rows: the rules and the printed scores
@@ -867,7 +870,7 @@ def check_table(t, p: Profile, add, *, explicit: bool = False) -> dict[str, Any]
         s = shown[i]
         if "no_actual" in res.flags and s is not None and s > 0:
             no_actual_scored.add(i)
-            add(ERROR, "score_without_actual", place_row("actual", i),
+            add(WARNING, "score_without_actual", place_row("actual", i),
                 f"{_row_label(row, i)}：实际完成值为空，却得 {fmt(s)} 分（分值 {fmt(row.weight)}）",
                 "没有完成值不能得分；请填写实际完成值并按规则计分")
 
@@ -904,12 +907,12 @@ def check_table(t, p: Profile, add, *, explicit: bool = False) -> dict[str, Any]
         if not is_number(rule) or abs(s - rule) <= MONEY_TOL or i in no_actual_scored:
             continue
         if "actual_is_target" in res.flags:
-            add(ERROR, "score_mismatch", place_row("score", i),
+            add(WARNING, "score_mismatch", place_row("score", i),
                 f"{_row_label(row, i)}：实际完成值“{fmt(row.actual)}”不是实测值，按规则无法计分（0 分），表中却得 {fmt(s)} 分；"
                 f"若已达标应为满分 {fmt(row.weight)} 分，若未达标须填写实测值", "填写实测的完成值，按规则重新计分")
         else:
             why = f"指标值 {fmt(conv[i].target_text)}，实际完成值 {fmt(row.actual)}"
-            add(ERROR, "score_mismatch", place_row("score", i),
+            add(WARNING, "score_mismatch", place_row("score", i),
                 f"{_row_label(row, i)}：得分 {fmt(s)}，按规则应为 {fmt(rule)}（{why}）", "按计分规则重新计算")
 
     # --- weights
@@ -917,7 +920,7 @@ def check_table(t, p: Profile, add, *, explicit: bool = False) -> dict[str, Any]
         ws = xround(result.weight_sum, 2)
         weight_place = t.total_weight.ref if t.total_weight is not None else t.place("weight", 0) if t.rows else sheet
         if abs(ws - p.indicator_weight) > MONEY_TOL and t.rows:
-            add(ERROR, "weight_indicators", weight_place,
+            add(WARNING, "weight_indicators", weight_place,
                 f"各指标分值合计为 {fmt(ws)}，规则“{p.id}”要求绩效指标合计 {fmt(p.indicator_weight)}",
                 "按规则调整各指标分值" + ("" if explicit else "，或用 --profile 指定适用的评分规则"))
         _level1_findings(add, p, rec, result, lambda: weight_place)
@@ -971,24 +974,24 @@ def check_table(t, p: Profile, add, *, explicit: bool = False) -> dict[str, Any]
             add(ERROR, "total_sum", final_pc.ref, f"总分为 {fmt(final)}，但{'、'.join(parts_s)} 之和为 {fmt(total_s)}",
                 "总分应等于各部分得分之和")
         if t.has_weights and abs(final - result.total) > MONEY_TOL:
-            add(ERROR, "total_mismatch", final_pc.ref,
+            add(WARNING, "total_mismatch", final_pc.ref,
                 f"总分为 {fmt(final)}，按规则“{p.id}”由表中数据重算为 {fmt(result.total)}（等次 {result.grade}）",
                 "按计分规则逐项重新计算")
     if not t.has_scores or not t.has_weights:
         missing = "、".join(x for x, ok in (("分值", t.has_weights), ("得分", t.has_scores)) if not ok)
-        add(WARNING, "no_score_columns", f"{sheet}!{_header_ref(t)}",
+        add(INFO, "no_score_columns", f"{sheet}!{_header_ref(t)}",
             f"指标表没有{missing}列，各指标得分" + (f"和总分 {fmt(final)} " if final is not None else "") + "无法复核",
             "按规则在表中列出每个指标的分值和得分")
         if final is not None and final < p.total - MONEY_TOL and rec.indicators and \
                 all(_achieved(c, p) for c in conv if is_active(c.row)):
-            add(ERROR, "unexplained_deduction", final_pc.ref,
+            add(WARNING, "unexplained_deduction", final_pc.ref,
                 f"各指标实际完成值均已达到目标（或为100%），总分却为 {fmt(final)}，扣了 {fmt(xround(p.total - final, 2))} 分，"
                 "扣分依据未说明", "说明扣分的指标和原因，或按规则计分")
     if t.grade is not None:
         g = _norm_text(t.grade.value)
         labels = [gr.label for gr in p.grades]
         if g not in labels:
-            add(ERROR, "grade_invalid", t.grade.ref, f"评价等次“{fmt(t.grade.value)}”不是规则规定的等次（{'、'.join(labels)}）",
+            add(WARNING, "grade_invalid", t.grade.ref, f"评价等次“{fmt(t.grade.value)}”不是规则规定的等次（{'、'.join(labels)}）",
                 "等次只能是" + "、".join(labels))
         elif final is not None and p.grade_for(final) != g:
             add(ERROR, "grade_mismatch", t.grade.ref, f"总分 {fmt(final)} 对应的等次为“{p.grade_for(final)}”，表中为“{g}”",
@@ -1048,7 +1051,7 @@ def _rate_checks(add, label: str, pc, A: float | None, B: float | None, base: st
                     f"“{label}”的{base}为0或未填，执行率无法计算，表中却显示为“{pc.text}”",
                     "分母为0时执行率应写“—”（无法计算），不能写成100%")
             elif not source:
-                add(WARNING, "rate_na", place, f"“{label}”的{base}为0或未填，执行率无法计算", "填写全年预算数")
+                add(INFO, "rate_na", place, f"“{label}”的{base}为0或未填，执行率无法计算", "填写全年预算数")
         return
     true = (B or 0.0) / a
     if true > 1 + 1e-12 and not source:
