@@ -1113,7 +1113,7 @@ def check_table(t, p: Profile, add, *, explicit: bool = False) -> dict[str, Any]
                 f"{_row_label(row, i)}：得分 {fmt(s)} 超过分值 {fmt(row.weight)}", "得分不能大于分值")
             continue
         rule = res.score
-        if is_number(row.weight) and row.target is None and is_number(row.actual) and isinstance(row.name, str) \
+        if is_number(row.weight) and not is_number(row.target) and is_number(row.actual) and isinstance(row.name, str) \
                 and any(w in row.name for w in _RATE_NAME):        # 预算执行率 as an indicator: 分值 × 执行率
             rule = fund_score(100.0, float(row.actual), float(row.weight), p.digits)
         if not is_number(row.weight) or not is_number(rule) or i in no_actual_scored:
