@@ -217,8 +217,12 @@ def test_zero_denominator_printed_as_100_percent(tmp_path, anhui_spec):
 
 
 def test_fund_score_and_rate_over_100(tmp_path, anhui_spec):
-    [f] = find(legacy(tmp_path, anhui_spec, set_cell("I7", 10)), "fund_score")
-    assert f.place == "Sheet1!I7" and "应为 9.5" in f.message
+    [f] = find(legacy(tmp_path, anhui_spec, set_cell("I7", 9)), "fund_score")
+    assert f.place == "Sheet1!I7" and "应为 9.5" in f.message and f.severity == WARNING
+    # the precision rule: 10 is 9.5 rounded to an integer — consistent, but the profile keeps 2 decimals
+    [r] = find(legacy(tmp_path, anhui_spec, set_cell("I7", 10)), "fund_score")
+    assert "取整" not in r.message and "印为 10（整数）" in r.message and "保留 2 位小数" in r.message
+    assert not find(legacy(tmp_path, anhui_spec, set_cell("I7", 9.5)), "fund_score")
 
     def overspent(rows):
         rows[6][5] = 110
@@ -240,7 +244,7 @@ def test_scores_against_the_rules(tmp_path, anhui_spec):
     [wrong] = find(report, "score_mismatch")
     assert wrong.place == "Sheet1!H14" and "按规则应为 8" in wrong.message
     assert find(report, "no_reason")[0].place == "Sheet1!I14"
-    assert "total_sum" in codes(report) and "total_mismatch" in codes(report)
+    assert "total_sum" in codes(report)      # the printed total no longer adds up: the rule recomputation is not repeated
 
 
 def test_grade_and_total(tmp_path, anhui_spec):
@@ -252,8 +256,10 @@ def test_grade_and_total(tmp_path, anhui_spec):
     assert f.place == "Sheet1!B23" and "良好" in f.message
     [g] = find(legacy(tmp_path, anhui_spec, grade("良")), "grade_mismatch")
     assert "99.5" in g.message and "“优”" in g.message
-    [t] = find(legacy(tmp_path, anhui_spec, set_cell("H22", 100)), "total_sum")
-    assert t.place == "Sheet1!H22" and "99.5" in t.message
+    [t] = find(legacy(tmp_path, anhui_spec, set_cell("H22", 98)), "total_sum")
+    assert t.place == "Sheet1!H22" and "99.5" in t.message and t.severity == ERROR
+    rounded = legacy(tmp_path, anhui_spec, set_cell("H22", 100))    # 99.5 printed as an integer
+    assert not find(rounded, "total_sum") and "保留 2 位小数" in find(rounded, "total_mismatch")[0].message
 
 
 def test_level1_weight_in_its_label(tmp_path, anhui_spec):
@@ -272,14 +278,20 @@ def seeds(tmp_path_factory) -> dict[str, Path]:
 
 
 def test_seed004_fund_block_outside_a_total_of_100(seeds):
-    report = check_file(seeds["seed004"])
+    report = check_file(seeds["seed004"], "national")
     [f] = find(report, "total_weight_mismatch")
     assert f.place == "自评表!G30" and "总分的分值为 100" in f.message and "110" in f.message
     [s] = find(report, "total_sum")
     assert s.place == "自评表!H30" and "98" in s.message and "108" in s.message     # 98 = indicator points only
     assert {f.message.split("，")[0] for f in find(report, "weight_level1")} == {
         "产出指标分值合计为 40", "效益指标分值合计为 40", "满意度指标分值合计为 20"}     # 40/40/20 ≠ 50/30/10
-    assert "ningxia-jinfeng" in find(report, "profile_suggest")[0].message
+
+
+def test_seed004_inferred_profile_reads_the_fund_inside_the_total(seeds):
+    report = check_file(seeds["seed004"])                 # fund 10 + indicators 100 printed as a total of 100
+    [why] = find(report, "profile_inferred")
+    assert "national" in why.message and "指标分值合计 100≠90" in why.message
+    assert find(report, "total_weight_mismatch") and find(report, "total_sum")     # never silently "fund outside"
 
 
 def test_seed004_actual_written_as_target_scored_9_of_10(seeds):
@@ -326,10 +338,12 @@ def test_seed003_satisfaction_scored_with_an_empty_actual(seeds):
     assert not find(report, "fund_score") and not find(report, "rate_mismatch")   # 20×39.96/40 = 19.98 ✓
 
 
-def test_seed003_default_profile_suggests_hubei(seeds):
+def test_seed003_profile_inferred_as_hubei(seeds):
     report = check_file(seeds["seed003-p1"])
-    assert find(report, "fund_weight")[0].place == "附件1.1!A7"
-    assert "hubei-wuhan" in find(report, "profile_suggest")[0].message
+    [why] = find(report, "profile_inferred")
+    assert "hubei-wuhan" in why.message and "资金分值 20" in why.message
+    assert report.profile == "hubei-wuhan" and not find(report, "fund_weight")
+    assert not [f for f in report.findings if f.severity == ERROR]
 
 
 def test_seed003_p2_misaligned_rows(seeds):

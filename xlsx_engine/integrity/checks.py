@@ -1182,8 +1182,7 @@ def check_table(t, p: Profile, add, *, explicit: bool = False) -> dict[str, Any]
                               if (match_level(name, _LEVEL1_NAMES) or name) == l1.name), weight_place)
                 add(WARNING, "weight_level1", label,
                     f"{l1.name}分值合计为 {fmt(got)}，规则“{p.id}”规定为 {fmt(l1.weight)}", f"调整{l1.name}下各指标的分值")
-            elif l1.weight is not None and got is None and pw.source == "分值列" and \
-                    not any(r.level1 == l1.name for r in rec.indicators):
+            elif got is None and pw.source == "分值列" and not any(r.level1 == l1.name for r in rec.indicators):
                 add(WARNING, "level1_missing", weight_place, f"未设置{l1.name}", f"按规则应设置{l1.name}")
     if not t.weights_printed and not t.level1_weights and t.rows:
         add(INFO, "no_weights", f"{sheet}!{_header_ref(t)}",
@@ -1212,9 +1211,14 @@ def check_table(t, p: Profile, add, *, explicit: bool = False) -> dict[str, Any]
         row_sum = math.fsum(s for s in shown if s is not None)
         parts_s.append(f"指标得分合计 {fmt(xround(row_sum, 6))}")
         total_s = xround(total_s + row_sum, 6)
-        if not agrees(final, places(final_pc), total_s):
+        n = places(final_pc)
+        if not agrees(final, n, total_s):
             add(ERROR, "total_sum", final_pc.ref, f"总分为 {fmt(final)}，但{'、'.join(parts_s)} 之和为 {fmt(total_s)}",
                 "总分应等于各部分得分之和")
+        elif n < p.digits and abs(final - total_s) > 1e-9:
+            add(WARNING, "total_mismatch", final_pc.ref,
+                f"总分印为 {fmt(final)}（{_places_text(n)}），{'、'.join(parts_s)} 之和为 {fmt(total_s)}；"
+                f"规则“{p.id}”保留 {p.digits} 位小数", "按规则的小数位填写总分")
         elif t.weights_printed and not agrees(final, places(final_pc), result.total):
             add(WARNING, "total_mismatch", final_pc.ref,
                 f"总分为 {fmt(final)}，按规则“{p.id}”由表中数据重算为 {fmt(result.total)}（等次 {result.grade}）",
