@@ -447,3 +447,21 @@ def test_findings_are_sorted_and_capped(tmp_path):
     grouped = find(report, "actual_is_target")
     assert len(grouped) == 1 and "30 行指标" in grouped[0].message       # one finding for a problem of every row
     assert INFO in SEVERITIES
+
+
+def test_every_finding_code_is_classified_and_documented():
+    """The README's 校验级别 table is the severity table, and every code the checks emit is in it."""
+    import re
+
+    from xlsx_engine.integrity.severity import SEVERITY
+
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    for code, (sev, meaning) in SEVERITY.items():
+        assert f"| {sev or '随位置'} | `{code}` | {meaning} |" in readme, code
+    emitted = set()
+    for src in (root / "xlsx_engine" / "integrity").glob("*.py"):
+        emitted |= set(re.findall(r'add\(\s*(?:ERROR|WARNING|INFO|sev),\s*"([a-z_0-9]+)"', src.read_text(encoding="utf-8")))
+    flags = set(re.findall(r'flag == "([a-z_0-9]+)"', (root / "xlsx_engine" / "integrity" / "checks.py")
+                           .read_text(encoding="utf-8")))
+    assert emitted and flags and not (emitted | flags) - set(SEVERITY), (emitted | flags) - set(SEVERITY)

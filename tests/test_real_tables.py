@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_legacy import build_workbook
+from test_legacy import build_workbook, run
 
 from xlsx_engine.integrity.checks import check_file, exit_code
 from xlsx_engine.kernel.findings import ERROR, WARNING
@@ -113,3 +113,37 @@ def test_recall_over_the_corpus(reports):
             found += any(_cell(f.place) == hand["where"] and f.severity == want for f in reports[name].findings)
     assert total >= 28
     assert found == total - len(NOT_YET)
+
+
+def test_check_infers_the_fund20_profile(tmp_path):
+    """隆阳: 资金 20 (得分 20×执行率) + 指标 80 in the block label, no 分值 column: read as fund20, no weight invented."""
+    report = check_file(build_workbook(_spec("yunnan-2022-longyang-huafei"), tmp_path / "t.xlsx"))
+    assert report.profile == "fund20"
+    codes = {f.code for f in report.findings}
+    assert "no_weights" in codes and not codes & {"weight_indicators", "total_mismatch", "fund_weight"}
+    [fs] = [f for f in report.findings if f.code == "fund_score"]
+    assert "2.16" in fs.message and "2.15" in fs.message          # 20 × 30/278.4449 = 2.155 → 2.15
+
+
+def test_import_writes_a_derived_profile_that_checks_the_table(tmp_path, capsys):
+    wb = build_workbook(_spec("sichuan-2022-zhongjiang-shuibiaochi"), tmp_path / "t.xlsx")
+    out, prof = tmp_path / "d.yaml", tmp_path / "zhongjiang.yaml"
+    code, stdout, _ = run(capsys, "import", str(wb), "-o", str(out), "--profile-out", str(prof))
+    assert "最接近的“national”" in stdout and "已写出派生评分规则" in stdout
+    derived = yaml.safe_load(prof.read_text(encoding="utf-8"))
+    assert derived["extends"] == "national" and derived["id"] == "zhongjiang"
+    assert derived["indicators"]["weight"] == 100 and derived["total"] == 110
+    assert [(x["name"], x["weight"]) for x in derived["indicators"]["level1"]] == [
+        ("产出指标", 70), ("效益指标", 20), ("满意度指标", 10)]
+    report = check_file(wb, str(prof))
+    codes = {f.code for f in report.findings}
+    assert not codes & {"weight_indicators", "weight_level1"}            # the derived rules fit the table
+    assert "total_weight_mismatch" in codes                              # 10 + 100 printed as 100 is still wrong
+
+
+@pytest.mark.parametrize("arg, words", [("templates/profiles/national.yaml", "不接受文件路径"),
+                                        ("no-such-profile", "没有评分规则")])
+def test_build_refuses_a_path_or_an_unknown_profile(tmp_path, capsys, arg, words):
+    code, _, err = run(capsys, "build", "-p", arg, "-o", str(tmp_path))
+    assert code == 2 and words in err and "national" in err
+    assert not list(tmp_path.iterdir())

@@ -950,7 +950,18 @@ def derived_profile(t, base: Profile, new_id: str) -> dict[str, Any]:
         (base.target_weight if base.has_target_block else 0)
     if abs(total - base.total) > 1e-9:
         out["total"] = total
-    return out
+    return _plain_numbers(out)
+
+
+def _plain_numbers(value: Any) -> Any:
+    """Whole floats as ints (a profile file reads "weight: 20", not "20.0")."""
+    if isinstance(value, dict):
+        return {k: _plain_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain_numbers(v) for v in value]
+    if isinstance(value, float) and value == int(value):
+        return int(value)
+    return value
 
 
 # ============================================================================ tables not made by us
