@@ -147,3 +147,59 @@ def test_build_refuses_a_path_or_an_unknown_profile(tmp_path, capsys, arg, words
     code, _, err = run(capsys, "build", "-p", arg, "-o", str(tmp_path))
     assert code == 2 and words in err and "national" in err
     assert not list(tmp_path.iterdir())
+
+
+# ----------------------------------------------------------------------------- other formats
+
+def build_docx(spec: dict, out: Path, paragraphs: list[str]) -> Path:
+    """A Word 自评报告: paragraphs, then the grid as a Word table with its merged cells (python-docx)."""
+    import docx
+    from openpyxl.utils import range_boundaries
+
+    document = docx.Document()
+    for text in paragraphs:
+        document.add_paragraph(text)
+    rows = [list(r) if r else [] for r in spec["rows"]]
+    width = max(len(r) for r in rows)
+    table = document.add_table(rows=len(rows), cols=width)
+    for m in spec.get("merges", []):
+        c1, r1, c2, r2 = range_boundaries(m)
+        table.cell(r1 - 1, c1 - 1).merge(table.cell(r2 - 1, c2 - 1))
+    for i, row in enumerate(rows):
+        for j, value in enumerate(row):
+            if value is not None and table.cell(i, j).text == "":
+                table.cell(i, j).text = str(value["pct"] * 100) + "%" if isinstance(value, dict) else \
+                    (f"{value:g}" if isinstance(value, float) else str(value))
+    document.save(str(out))
+    return out
+
+
+def test_word_report_table_is_checked_like_a_workbook(tmp_path):
+    """山西吉县 as a Word 自评报告: the table's findings are those of the workbook; the text is compared too."""
+    spec = _spec("shanxi-2020-jishan-jiandang")
+    text = ["一、项目基本情况", "项目预算执行率为99%，自评得分为95分，评价等次为良。"]
+    report = check_file(build_docx(spec, tmp_path / "自评报告.docx", text))
+    book = check_file(build_workbook(spec, tmp_path / "t.xlsx"))
+    assert report.kind == "Word 自评报告"
+    assert {(f.code, f.place.replace("表1", "Sheet1")) for f in report.findings if f.code != "report_text"} == \
+        {(f.code, f.place) for f in book.findings}
+    stated = [f.message for f in report.findings if f.code == "report_text"]
+    assert len(stated) == 2, stated                     # 99% = ROUND(65.07/65.66×100, 0) ✓
+    assert any("总分 95 分" in m and "94" in m for m in stated)
+    assert any("等次“良”" in m and "“优”" in m for m in stated)
+
+
+@pytest.mark.libreoffice
+def test_xls_and_et_are_read(tmp_path, soffice):
+    from xlsx_engine.ooxml.recalc import convert_files
+
+    wb = build_workbook(_spec("yunnan-2023-linxiang-shourongsuo"), tmp_path / "t.xlsx")
+    xls = convert_files([wb], tmp_path / "xls", "xls", soffice=soffice)[wb]
+    want = {(f.code, f.place, f.severity) for f in check_file(wb).findings}
+    for suffix in (".xls", ".et"):                           # WPS's .et: the same BIFF workbook
+        path = xls.rename(xls.with_suffix(suffix))
+        report = check_file(path)
+        got = {(f.code, f.place, f.severity) for f in report.findings}
+        assert got - want == {("legacy_format", "", WARNING)} and not want - got, path
+        assert exit_code([report]) == 1                     # 97.80% ≠ 31.69/32.4
+        xls = path

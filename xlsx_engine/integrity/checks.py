@@ -47,6 +47,14 @@ from xlsx_engine.integrity.legacy import (
     read_tables,
     to_record,
 )
+from xlsx_engine.integrity.formats import (
+    GridBook,
+    convert_with_libreoffice,
+    has_libreoffice,
+    read_calamine,
+    read_docx,
+    temp_dir,
+)
 from xlsx_engine.integrity.severity import severity_of
 from xlsx_engine.integrity.tamper import (
     LEGACY_SUFFIXES,
@@ -59,6 +67,7 @@ from xlsx_engine.integrity.tamper import (
     norm_label,
     open_package,
     parse_ref,
+    sniff,
 )
 from xlsx_engine.kernel.errors import JxzpError, ProfileError, WorkbookError
 from xlsx_engine.kernel.excel import NA, nonblank
@@ -200,6 +209,8 @@ def check_file(path: str | Path, profile: str | None = None) -> FileReport:
     report = FileReport(str(path))
     coll = Collector(str(path))
     try:
+        if _check_other_format(path, report, coll, profile):
+            return _done(report, coll)
         try:
             pkg = open_package(path)
         except WorkbookError as exc:
@@ -229,6 +240,45 @@ def check_file(path: str | Path, profile: str | None = None) -> FileReport:
         coll.add(ERROR, "internal", "", f"内部错误：{type(exc).__name__}: {exc}",
                  "请设置 JXZP_DEBUG=1 重试，并把文件反馈给开发者")
     return _done(report, coll)
+
+
+def _check_other_format(path: Path, report: FileReport, coll: Collector, profile: str | None) -> bool:
+    """A Word 自评报告 (.docx), an .xls or a WPS .et: read into grids and checked by labels. False when the
+    file is none of these, or cannot be read so (then :func:`open_package` gives the precise message)."""
+    suffix = path.suffix.lower()
+    if suffix == ".docx" and path.is_file():
+        book = read_docx(path)
+        report.kind = "Word 自评报告"
+        _check_legacy(book, report, coll, profile)
+        return True
+    if not path.is_file() or sniff(path)[0] != "xls":
+        return False
+    try:
+        book = read_calamine(path)
+    except WorkbookError:
+        if suffix not in (".et", ".ett"):
+            return False
+        if not has_libreoffice():
+            report.unreadable, report.kind = True, "无法读取"
+            coll.add(ERROR, "unreadable", "", "这是 WPS 表格（.et）文件，读取需要 LibreOffice，本机没有安装",
+                     "请在 WPS 中另存为“Excel 工作簿（.xlsx）”后提交，或安装 LibreOffice")
+            return True
+        with temp_dir() as tmp:
+            try:
+                converted = convert_with_libreoffice(path, Path(tmp))
+            except WorkbookError:
+                return False              # not a workbook LibreOffice reads either: open_package says what it is
+            with open_package(converted) as pkg:
+                report.kind = "外来表格"
+                coll.add(WARNING, "legacy_format", "", "WPS 表格（.et）文件，经 LibreOffice 转换后按标签核对印出的数字；"
+                         "模板标识、公式和保护无法核对", "请另存为“Excel 工作簿（.xlsx）”后提交")
+                _check_legacy(pkg, report, coll, profile)
+        return True
+    report.kind = "外来表格"
+    coll.add(WARNING, "legacy_format", "", f"旧版工作簿（{suffix or '.xls'}），按标签核对印出的数字；模板标识、公式和保护无法核对",
+             "请使用下发的 .xlsx 模板，或另存为“Excel 工作簿（.xlsx）”后提交")
+    _check_legacy(book, report, coll, profile)
+    return True
 
 
 def _done(report: FileReport, coll: Collector) -> FileReport:
@@ -802,9 +852,45 @@ def _check_legacy(pkg, report: FileReport, coll: Collector, wanted: str | None) 
                      "" if fit.exact else "用 jxzp import --profile-out 生成与本表相符的派生规则，或用 --profile 指定")
         report.profile = report.profile or p.id
         summaries.append(check_table(t, p, coll.add, explicit=wanted is not None))
+        if isinstance(pkg, GridBook) and pkg.paragraphs and t is tables[0]:
+            report_text_findings(coll.add, pkg.paragraphs, t, p)
         for note in t.notes:
             coll.add(INFO, "import_note", t.sheet, note, "")
     report.summary = summaries[0] if len(summaries) == 1 else {"表格": summaries}
+
+
+_REPORT_RATE = re.compile(r"(?:预算|资金)?执行率[为是达到约:：\s]*(\d+(?:\.\d+)?)\s*%")
+_REPORT_TOTAL = re.compile(r"(?:自评(?:得分|总分|综合得分|分)|综合得分|总得分|总分)[为是:：\s]*(\d+(?:\.\d+)?)\s*分")
+_REPORT_GRADE = re.compile(r"(?:评价等次|自评等次|评价等级|自评等级|等次|等级|结果)[为是:：\s]*[“\"「]?(优秀|优|良好|良|中等|中|合格|差)")
+
+
+def report_text_findings(add, paragraphs: list[str], t, p: Profile) -> None:
+    """A Word report's stated 执行率, 总分 and 等次 against its own 自评表."""
+    A, B = _printed_total(t.fund_total, t.fund_sources, "budget"), _printed_total(t.fund_total, t.fund_sources, "spent")
+    total_pc = t.total if number(t.total) is not None else t.overall
+    total = number(total_pc)
+    grade = norm(t.grade.value) if t.grade is not None and not t.grade.blank else \
+        (p.grade_for(total) if total is not None else None)
+    seen: set[tuple[str, str]] = set()
+    for k, text in enumerate(paragraphs):
+        where = f"正文第{k + 1}段"
+        for m in _REPORT_RATE.finditer(text):
+            n = len(m.group(1).split(".", 1)[1]) if "." in m.group(1) else 0
+            if A and B is not None and not agrees(float(m.group(1)), n, B / A * 100) and ("rate", m.group(1)) not in seen:
+                seen.add(("rate", m.group(1)))
+                add(WARNING, "report_text", where, f"报告写执行率 {m.group(1)}%，自评表 {fmt(B)}/{fmt(A)} 为 {pct(B / A)}",
+                    "核对报告正文与自评表")
+        for m in _REPORT_TOTAL.finditer(text):
+            n = len(m.group(1).split(".", 1)[1]) if "." in m.group(1) else 0
+            if total is not None and not agrees(float(m.group(1)), n, total) and ("total", m.group(1)) not in seen:
+                seen.add(("total", m.group(1)))
+                add(WARNING, "report_text", where, f"报告写总分 {m.group(1)} 分，自评表总分为 {fmt(total)}（{total_pc.ref}）",
+                    "核对报告正文与自评表")
+        for m in _REPORT_GRADE.finditer(text):
+            said = {"优秀": "优", "良好": "良", "中等": "中"}.get(m.group(1), m.group(1))
+            if grade and said != grade and said in [g.label for g in p.grades] and ("grade", said) not in seen:
+                seen.add(("grade", said))
+                add(WARNING, "report_text", where, f"报告写等次“{m.group(1)}”，自评表为“{grade}”", "核对报告正文与自评表")
 
 
 # ============================================================================ printed weights, profile inference

@@ -81,6 +81,8 @@ SEVERITY: dict[str, tuple[str | None, str]] = {
     "row_misaligned": (WARNING, "指标行可能错列"),
     "source_scored": (WARNING, "资金来源子行重复印了分值或得分"),
     "goal_text": (WARNING, "目标文字中的金额、数量与表中数字不符"),
+    "report_text": (WARNING, "Word 自评报告正文中的执行率、总分、等次与其自评表不符"),
+    "legacy_format": (WARNING, "旧版 .xls/.et：只按标签核对印出的数字"),
     "not_recognised": (WARNING, "未找到自评表，无法核对"),
     "file_format": (WARNING, "扩展名与内容不符"),
     "meta_missing": (WARNING, "文档属性中的模板标识缺失"),
