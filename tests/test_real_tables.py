@@ -203,3 +203,15 @@ def test_xls_and_et_are_read(tmp_path, soffice):
         assert got - want == {("legacy_format", "", WARNING)} and not want - got, path
         assert exit_code([report]) == 1                     # 97.80% ≠ 31.69/32.4
         xls = path
+
+
+def test_import_reads_the_table_of_a_word_report(tmp_path, capsys):
+    """The Word table imports to the same data file as the workbook (cells are text in Word)."""
+    spec = _spec("hebei-2019-langfang-nuantong")
+    docx_out, xlsx_out = tmp_path / "d.yaml", tmp_path / "x.yaml"
+    run(capsys, "import", str(build_docx(spec, tmp_path / "报告.docx", ["绩效自评报告"])), "-o", str(docx_out))
+    run(capsys, "import", str(build_workbook(spec, tmp_path / "t.xlsx")), "-o", str(xlsx_out))
+    from_docx, from_xlsx = (yaml.safe_load(p.read_text(encoding="utf-8")) for p in (docx_out, xlsx_out))
+    assert from_docx["资金"] and len(from_docx["绩效指标"]) == 17
+    from_docx.pop("其他信息"), from_xlsx.pop("其他信息")
+    assert from_docx == from_xlsx

@@ -13,6 +13,7 @@ Both commands can also run on their own: ``python -m xlsx_engine.cli.check check
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -28,6 +29,7 @@ from xlsx_engine.integrity.checks import (
     fmt,
     identify,
     infer_profile,
+    other_format_tables,
     pct,
     read_ours,
 )
@@ -129,14 +131,15 @@ def import_command(workbook, output, profile, profile_out, sheet, force) -> None
     if profile_out and Path(profile_out).suffix.lower() not in (".yaml", ".yml"):
         raise JxzpError("派生评分规则应以 .yaml 或 .yml 结尾", where=profile_out)
     derived = None
-    with open_package(workbook) as pkg:
-        meta = identify(pkg, lambda *a: None)
+    other = other_format_tables(workbook)
+    with contextlib.nullcontext() if other is not None else open_package(workbook) as pkg:
+        meta = identify(pkg, lambda *a: None) if pkg is not None else {}
         ours = read_ours(pkg, meta) if meta and profile in (None, meta.get("评分规则")) else None
         if ours is not None:
             data = _data_from_record(*ours)
             tables_note = "本系统模板，按名称读取"
         else:
-            tables = read_tables(pkg)
+            tables = other if other is not None else read_tables(pkg)
             if sheet is not None:
                 tables = [t for t in tables if t.sheet == sheet]
             if not tables:

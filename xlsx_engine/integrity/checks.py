@@ -281,6 +281,26 @@ def _check_other_format(path: Path, report: FileReport, coll: Collector, profile
     return True
 
 
+def other_format_tables(path: str | Path) -> list | None:
+    """The 自评表 of a Word report, an .xls or a WPS .et (what ``jxzp import`` reads); None for other files.
+
+    Raises:
+        WorkbookError: such a file that cannot be read.
+    """
+    path = Path(path)
+    if path.suffix.lower() == ".docx" and path.is_file():
+        return read_tables(read_docx(path))
+    if not path.is_file() or sniff(path)[0] != "xls":
+        return None
+    try:
+        return read_tables(read_calamine(path))
+    except WorkbookError:
+        if path.suffix.lower() not in (".et", ".ett") or not has_libreoffice():
+            raise
+        with temp_dir() as tmp, open_package(convert_with_libreoffice(path, Path(tmp))) as pkg:
+            return read_tables(pkg)
+
+
 def _done(report: FileReport, coll: Collector) -> FileReport:
     report.findings = coll.finish()
     return report

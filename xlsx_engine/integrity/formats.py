@@ -11,6 +11,7 @@ Limits: at most :data:`MAX_CELLS` cells per sheet and :data:`MAX_SHEETS` sheets 
 
 from __future__ import annotations
 
+import re
 import tempfile
 import zipfile
 from pathlib import Path
@@ -24,6 +25,8 @@ from xlsx_engine.ooxml.recalc import RecalcError, convert_files, find_soffice
 
 MAX_CELLS = 200_000         #: cells read from one sheet / table
 MAX_SHEETS = 64
+_NUMBER_TEXT = re.compile(r"^-?\d{1,15}(?:\.(\d{1,10}))?$")
+_TEXT_STYLE = 1000          #: style index of a number read from text with n decimals: _TEXT_STYLE + n
 
 
 class GridBook:
@@ -34,15 +37,22 @@ class GridBook:
         self._sheets = {s.name: s for s in sheets}
         self.sheets = [(s.name, "visible", s.name) for s in sheets]
         self.member_set = set(self._sheets)
-        self.style_formats: dict[int, tuple[bool, int | None]] = {}
+        #: numbers read from text keep the decimals they were written with ("9.50" shows 2)
+        self.style_formats: dict[int, tuple[bool, int | None]] = {_TEXT_STYLE + n: (False, n) for n in range(11)}
         self.paragraphs = paragraphs or []     #: the text of a Word report outside its tables
 
     def sheet(self, name: str) -> SheetXML:
         return self._sheets[name]
 
 
-def _put(sheet: SheetXML, r: int, c: int, value) -> None:
+def _put(sheet: SheetXML, r: int, c: int, value, *, text_numbers: bool = False) -> None:
+    """One cell; with ``text_numbers`` a plain number written as text ("9.50") becomes the number, shown with
+    the decimals written."""
     if value is None or value == "":
+        return
+    m = _NUMBER_TEXT.match(value) if text_numbers and isinstance(value, str) else None
+    if m:
+        sheet.cells[(r, c)] = XCell(r, c, float(value), None, True, _TEXT_STYLE + len(m.group(1) or ""))
         return
     if isinstance(value, bool):
         value = "TRUE" if value else "FALSE"
@@ -125,7 +135,7 @@ def read_docx(path: Path) -> GridBook:
                 box = spans.get(key)
                 if box is None:
                     spans[key] = [r, c, r, c]
-                    _put(sheet, r, c, cell.text.strip())
+                    _put(sheet, r, c, cell.text.strip(), text_numbers=True)
                 else:
                     box[2], box[3] = max(box[2], r), max(box[3], c)
         sheet.merges = [f"{a1(r0, c0)}:{a1(r1, c1)}" for r0, c0, r1, c1 in spans.values() if (r0, c0) != (r1, c1)]
