@@ -465,3 +465,46 @@ def test_every_finding_code_is_classified_and_documented():
     flags = set(re.findall(r'flag == "([a-z_0-9]+)"', (root / "xlsx_engine" / "integrity" / "checks.py")
                            .read_text(encoding="utf-8")))
     assert emitted and flags and not (emitted | flags) - set(SEVERITY), (emitted | flags) - set(SEVERITY)
+
+
+def _without_weight_column(rows):
+    rows[12][6] = "自评得分"          # header: the 分值 column gone, scores move left
+    rows[12][7] = "偏差原因分析及改进措施"
+    for r in range(13, 21):
+        rows[r][6:8] = [rows[r][7]]
+    rows[21][6:8] = [99.5]
+
+
+def test_weights_only_in_the_level1_labels(tmp_path, anhui_spec):
+    """No 分值 column: the labels "产出指标(50分)" are the weights; nothing is recomputed to 0 or invented."""
+    report = legacy(tmp_path, anhui_spec, _without_weight_column)
+    assert not [f for f in report.findings if f.severity == ERROR], report.findings
+    assert not find(report, "no_weights") and not find(report, "total_mismatch")
+    assert "一级指标标签" in find(report, "profile_inferred")[0].message
+
+    def over(rows):
+        _without_weight_column(rows)
+        rows[13][6] = 25                # 产出: 25 + 10 + 10 + 10 + 10 = 65 > 50
+        rows[21][6] = 114.5
+    [f] = find(legacy(tmp_path, anhui_spec, over), "label_score_over")
+    assert f.place == "Sheet1!B14" and "65" in f.message and f.severity == ERROR
+
+    def labels_exceed(rows):
+        _without_weight_column(rows)
+        rows[13][1] = "产出指标(60分)"   # 10 + 60 + 30 + 10 = 110 > 100
+        rows[21][0] = "合计"
+    [g] = find(legacy(tmp_path, anhui_spec, labels_exceed), "label_total_over")
+    assert "110" in g.message and g.severity == ERROR
+
+
+def test_no_weights_anywhere_is_one_hint(tmp_path, anhui_spec):
+    def bare(rows):
+        _without_weight_column(rows)
+        for r in (13, 18, 20):
+            rows[r][1] = rows[r][1].split("(")[0]
+        rows[6][6] = "—"                # no fund weight either: the fund score 9.5 cannot be recomputed
+    report = legacy(tmp_path, anhui_spec, bare)
+    [hint] = find(report, "no_weights")
+    assert hint.severity == INFO
+    assert not find(report, "fund_score") and not find(report, "fund_weight") and not find(report, "total_mismatch")
+    assert not [f for f in report.findings if f.severity == ERROR]
