@@ -46,8 +46,8 @@ def _summary_line(r: FileReport) -> str:
         if "总分" in s:
             rate = f"执行率 {pct(s['执行率']) if s['执行率'] != '—' else '—'}，" if "执行率" in s else ""
             parts.append(f"{rate}总分 {fmt(s['总分'])}，等次 {s.get('评价等次')}")
-    elif r.kind == "外来表格":
-        parts.append(f"外来表格（按标签读取），按规则 {r.profile} 核对")
+    elif r.kind in ("外来表格", "Word 自评报告"):
+        parts.append(f"{r.kind}（按标签读取），按规则 {r.profile} 核对")
         tables = s.get("表格", [s]) if s else []
         for t in tables:
             bits = []
