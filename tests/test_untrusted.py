@@ -265,7 +265,7 @@ def test_100000_garbage_cells(tmp_path):
     assert time.perf_counter() - t < 20
     assert [f.code for f in report.findings] == ["not_recognised"]
     assert "未找到项目支出绩效自评表" in report.findings[0].message
-    assert exit_code([report]) == 1
+    assert exit_code([report]) == 0          # a 警告: nothing contradicts itself (README 校验级别)
 
 
 def test_100000_garbage_cells_under_a_filled_form(good, tmp_path):

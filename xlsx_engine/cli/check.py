@@ -16,6 +16,7 @@ The integrity layer (and the form registry under it) is imported inside the comm
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -41,8 +42,8 @@ def _summary_line(r: FileReport) -> str:
         if "总分" in s:
             rate = f"执行率 {pct(s['执行率']) if s['执行率'] != '—' else '—'}，" if "执行率" in s else ""
             parts.append(f"{rate}总分 {fmt(s['总分'])}，等次 {s.get('评价等次')}")
-    elif r.kind == "外来表格":
-        parts.append(f"外来表格（按标签读取），按规则 {r.profile} 核对")
+    elif r.kind in ("外来表格", "Word 自评报告"):
+        parts.append(f"{r.kind}（按标签读取），按规则 {r.profile} 核对")
         tables = s.get("表格", [s]) if s else []
         for t in tables:
             bits = []
@@ -107,40 +108,53 @@ def check_command(paths, as_json, profile, workers) -> None:
 @click.command("import")
 @click.argument("workbook")
 @click.option("-o", "--output", required=True, help="输出的数据文件（.yaml/.yml/.json）")
-@click.option("-p", "--profile", default=None, help="评分规则（决定资金来源、一级/二级指标的名称），默认 national")
+@click.option("-p", "--profile", default=None, help="评分规则（决定资金来源、一级/二级指标的名称）；默认按表中分值推定")
+@click.option("--profile-out", default=None, help="另写出一份与本表分值相符的派生评分规则（.yaml，extends 最接近的规则）")
 @click.option("--sheet", default=None, help="工作表名称（工作簿中有多张自评表时）")
 @click.option("--force", is_flag=True, help="输出文件已存在时覆盖")
-def import_command(workbook, output, profile, sheet, force) -> None:
+def import_command(workbook, output, profile, profile_out, sheet, force) -> None:
     """读取外来的项目支出绩效自评表（按标签定位，不依赖固定单元格），写成 jxzp fill 使用的数据文件。"""
     import yaml
 
     from xlsx_engine.forms.project.profile import load_profile
     from xlsx_engine.forms.project.record import record_from_data
-    from xlsx_engine.integrity.checks import identify, read_ours
+    from xlsx_engine.integrity.checks import derived_profile, identify, infer_profile, other_format_tables, read_ours
     from xlsx_engine.integrity.legacy import read_tables, to_data
     from xlsx_engine.integrity.tamper import open_package
     from xlsx_engine.ooxml.safezip import atomic_write_bytes
     out = Path(output)
     if out.suffix.lower() not in (".yaml", ".yml", ".json"):
         raise JxzpError("输出文件应以 .yaml、.yml 或 .json 结尾", where=output)
-    if out.exists() and not force:
-        raise JxzpError("输出文件已存在，未覆盖", where=output, hint="换一个文件名，或加 --force 覆盖")
-    with open_package(workbook) as pkg:
-        meta = identify(pkg, lambda *a: None)
+    for target in [out] + ([Path(profile_out)] if profile_out else []):
+        if target.exists() and not force:
+            raise JxzpError("输出文件已存在，未覆盖", where=str(target), hint="换一个文件名，或加 --force 覆盖")
+    if profile_out and Path(profile_out).suffix.lower() not in (".yaml", ".yml"):
+        raise JxzpError("派生评分规则应以 .yaml 或 .yml 结尾", where=profile_out)
+    derived = None
+    other = other_format_tables(workbook)
+    with contextlib.nullcontext() if other is not None else open_package(workbook) as pkg:
+        meta = identify(pkg, lambda *a: None) if pkg is not None else {}
         ours = read_ours(pkg, meta) if meta and profile in (None, meta.get("评分规则")) else None
         if ours is not None:
             data = _data_from_record(*ours)
             tables_note = "本系统模板，按名称读取"
         else:
-            tables = read_tables(pkg)
+            tables = other if other is not None else read_tables(pkg)
             if sheet is not None:
                 tables = [t for t in tables if t.sheet == sheet]
             if not tables:
                 raise WorkbookError("未找到项目支出绩效自评表（没有“一级指标”“三级指标”“全年预算数”等表头）",
                                     where=workbook + (f" 工作表“{sheet}”" if sheet else ""),
                                     hint="请确认文件是项目支出绩效自评表")
-            p = load_profile(profile or "national")
             table = tables[0]
+            if profile:
+                p = load_profile(profile)
+            else:
+                fit = infer_profile(table)
+                p = fit.profile
+                click.echo(f"评分规则：{fit.why}")
+            if profile_out:
+                derived = derived_profile(table, p, Path(profile_out).stem)
             data = to_data(table, p)
             tables_note = f"工作表“{table.sheet}”，指标 {len(table.rows)} 行"
             if len(tables) > 1:
@@ -160,6 +174,18 @@ def import_command(workbook, output, profile, sheet, force) -> None:
         head = (f"# 由 jxzp import 从 {Path(workbook).name} 导入（{tables_note}）。\n"
                 "# 原表印出的得分、总分和等次在“其他信息.原表”中，供核对；jxzp fill 会按规则重新计算。\n")
         text = head + yaml.safe_dump(data, allow_unicode=True, sort_keys=False, default_flow_style=False, width=1000)
+    if derived is not None:
+        head = (f"# 由 jxzp import 按 {Path(workbook).name} 印出的分值派生（extends: {derived['extends']}）。\n"
+                f"# 核对：jxzp check 表.xlsx --profile {profile_out}；生成模板：把本文件放入 templates/profiles/ 后"
+                f"运行 jxzp build -p {derived['id']}\n")
+        body = head + yaml.safe_dump(derived, allow_unicode=True, sort_keys=False, default_flow_style=False, width=1000)
+        atomic_write_bytes(Path(profile_out), body.encode("utf-8"))
+        try:
+            load_profile(profile_out)
+        except JxzpError as exc:
+            click.echo(f"注意：派生评分规则 {profile_out} 需要修改：{exc}")
+        else:
+            click.echo(f"已写出派生评分规则：{profile_out}（extends {derived['extends']}）")
     atomic_write_bytes(out, text.encode("utf-8"))
     n = len(data.get("绩效指标", []))
     click.echo(f"已导入：{output}（评分规则 {p.id}，{tables_note}，写出 {n} 个指标）")

@@ -97,8 +97,17 @@ def cli() -> None:
 @click.option("-p", "--profile", "profiles", multiple=True, help="只生成指定评分规则的模板，可重复")
 def build(outdir, profiles) -> None:
     """按评分规则和版式声明生成锁定模板（.xlsx，无宏）。"""
-    from xlsx_engine.forms.registry import build_all
+    from xlsx_engine.forms.registry import build_all, forms
+    from xlsx_engine.kernel.errors import TemplateError
     from xlsx_engine.ooxml.builder import TEMPLATE_DIR
+    known = [pid for form in forms() for pid in form.profile_ids()]
+    for pid in profiles:
+        if pid not in known:
+            path_like = "/" in pid or "\\" in pid or pid.lower().endswith((".yaml", ".yml"))
+            raise TemplateError(
+                (f"-p 只接受评分规则编号，不接受文件路径“{pid}”" if path_like else f"没有评分规则“{pid}”"),
+                hint="可用：" + "、".join(known) + ("；自定义规则请放入 templates/profiles/ 后按编号生成"
+                                                   if path_like else ""))
     paths = build_all(outdir or TEMPLATE_DIR, list(profiles) or None)
     for path in paths:
         click.echo(f"已生成模板：{path}")

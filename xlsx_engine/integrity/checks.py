@@ -38,12 +38,24 @@ from xlsx_engine.forms.project.scoring import (
 )
 from xlsx_engine.forms.registry import form_for
 from xlsx_engine.integrity.legacy import (
+    agrees,
+    match_level,
     norm,
     number,
+    places,
     rate_value,
     read_tables,
     to_record,
 )
+from xlsx_engine.integrity.formats import (
+    GridBook,
+    convert_with_libreoffice,
+    has_libreoffice,
+    read_calamine,
+    read_docx,
+    temp_dir,
+)
+from xlsx_engine.integrity.severity import severity_of
 from xlsx_engine.integrity.tamper import (
     LEGACY_SUFFIXES,
     MACRO_SUFFIXES,
@@ -55,6 +67,7 @@ from xlsx_engine.integrity.tamper import (
     norm_label,
     open_package,
     parse_ref,
+    sniff,
 )
 from xlsx_engine.kernel.errors import JxzpError, ProfileError, WorkbookError
 from xlsx_engine.kernel.excel import NA, nonblank
@@ -97,7 +110,8 @@ class FileReport:
 
 
 class Collector:
-    """Gathers the findings of one file: drops exact duplicates and caps each code at :data:`MAX_PER_CODE`."""
+    """Gathers the findings of one file: drops exact duplicates and caps each code at :data:`MAX_PER_CODE`.
+    The severity comes from :data:`xlsx_engine.integrity.severity.SEVERITY` (the README's table)."""
 
     def __init__(self, file: str):
         self.file = file
@@ -107,6 +121,7 @@ class Collector:
         self._dropped: dict[str, int] = {}
 
     def add(self, severity: str, code: str, place: str, message: str, hint: str = "") -> None:
+        severity = severity_of(code, severity)
         key = (code, place, message)
         if key in self._seen:
             return
@@ -194,6 +209,8 @@ def check_file(path: str | Path, profile: str | None = None) -> FileReport:
     report = FileReport(str(path))
     coll = Collector(str(path))
     try:
+        if _check_other_format(path, report, coll, profile):
+            return _done(report, coll)
         try:
             pkg = open_package(path)
         except WorkbookError as exc:
@@ -225,6 +242,65 @@ def check_file(path: str | Path, profile: str | None = None) -> FileReport:
     return _done(report, coll)
 
 
+def _check_other_format(path: Path, report: FileReport, coll: Collector, profile: str | None) -> bool:
+    """A Word 自评报告 (.docx), an .xls or a WPS .et: read into grids and checked by labels. False when the
+    file is none of these, or cannot be read so (then :func:`open_package` gives the precise message)."""
+    suffix = path.suffix.lower()
+    if suffix == ".docx" and path.is_file():
+        book = read_docx(path)
+        report.kind = "Word 自评报告"
+        _check_legacy(book, report, coll, profile)
+        return True
+    if not path.is_file() or sniff(path)[0] != "xls":
+        return False
+    try:
+        book = read_calamine(path)
+    except WorkbookError:
+        if suffix not in (".et", ".ett"):
+            return False
+        if not has_libreoffice():
+            report.unreadable, report.kind = True, "无法读取"
+            coll.add(ERROR, "unreadable", "", "这是 WPS 表格（.et）文件，读取需要 LibreOffice，本机没有安装",
+                     "请在 WPS 中另存为“Excel 工作簿（.xlsx）”后提交，或安装 LibreOffice")
+            return True
+        with temp_dir() as tmp:
+            try:
+                converted = convert_with_libreoffice(path, Path(tmp))
+            except WorkbookError:
+                return False              # not a workbook LibreOffice reads either: open_package says what it is
+            with open_package(converted) as pkg:
+                report.kind = "外来表格"
+                coll.add(WARNING, "legacy_format", "", "WPS 表格（.et）文件，经 LibreOffice 转换后按标签核对印出的数字；"
+                         "模板标识、公式和保护无法核对", "请另存为“Excel 工作簿（.xlsx）”后提交")
+                _check_legacy(pkg, report, coll, profile)
+        return True
+    report.kind = "外来表格"
+    coll.add(WARNING, "legacy_format", "", f"旧版工作簿（{suffix or '.xls'}），按标签核对印出的数字；模板标识、公式和保护无法核对",
+             "请使用下发的 .xlsx 模板，或另存为“Excel 工作簿（.xlsx）”后提交")
+    _check_legacy(book, report, coll, profile)
+    return True
+
+
+def other_format_tables(path: str | Path) -> list | None:
+    """The 自评表 of a Word report, an .xls or a WPS .et (what ``jxzp import`` reads); None for other files.
+
+    Raises:
+        WorkbookError: such a file that cannot be read.
+    """
+    path = Path(path)
+    if path.suffix.lower() == ".docx" and path.is_file():
+        return read_tables(read_docx(path))
+    if not path.is_file() or sniff(path)[0] != "xls":
+        return None
+    try:
+        return read_tables(read_calamine(path))
+    except WorkbookError:
+        if path.suffix.lower() not in (".et", ".ett") or not has_libreoffice():
+            raise
+        with temp_dir() as tmp, open_package(convert_with_libreoffice(path, Path(tmp))) as pkg:
+            return read_tables(pkg)
+
+
 def _done(report: FileReport, coll: Collector) -> FileReport:
     report.findings = coll.finish()
     return report
@@ -247,7 +323,8 @@ def check_paths(paths: Iterable[str | Path], profile: str | None = None, workers
         from concurrent.futures import ProcessPoolExecutor
         from concurrent.futures.process import BrokenProcessPool
 
-        expected_for(profile or "national")            # warm the caches before forking
+        warm = project_layout(profile or "national")
+        expected_for(warm.profile.id, warm.template_id)   # warm the caches before forking
         try:
             ctx = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
             with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
@@ -385,7 +462,7 @@ def read_ours(pkg, meta: dict[str, str]):
         return None
     if meta.get("模板版本") != layout.form.version:
         return None
-    exp = expected_for(layout.profile.id)
+    exp = expected_for(layout.profile.id, layout.template_id)
     loc = locate(pkg, exp, lambda *a: None)
     if loc is None:
         return None
@@ -444,9 +521,15 @@ def _check_ours(pkg, report: FileReport, coll: Collector, meta: dict[str, str], 
     report.template = dict(meta)
     pid = meta.get("评分规则") or ""
     report.profile = pid
-    if not str(meta.get("模板编号") or "xmzc-").startswith("xmzc-"):
-        _check_other_form(pkg, report, coll, meta)
-        return
+    tid = meta.get("模板编号") or ""
+    if tid:
+        try:
+            by_names = bool(form_for(tid).result_names)
+        except JxzpError:
+            by_names = False
+        if not by_names:       # a form read cell by cell (部门整体, 湖南项目报告...), or an unknown 模板编号
+            _check_other_form(pkg, report, coll, meta)
+            return
     try:
         layout = project_layout(pid)
     except ProfileError:
@@ -455,9 +538,9 @@ def _check_ours(pkg, report: FileReport, coll: Collector, meta: dict[str, str], 
         _check_legacy(pkg, report, coll, wanted)
         return
     if wanted and wanted != pid:
-        add(ERROR, "profile_mismatch", "docProps/custom.xml",
+        add(WARNING, "profile_mismatch", "docProps/custom.xml",
             f"本表使用评分规则“{pid}”（{layout.profile.name}），而本次要求的规则为“{wanted}”",
-            f"请使用“{wanted}”规则的模板（xmzc-{wanted}.xlsx）重新填报")
+            f"请使用“{wanted}”规则的模板（{form_for(layout.template_id).prefix}-{wanted}.xlsx）重新填报")
     if meta.get("模板版本") != layout.form.version:
         add(ERROR, "version_mismatch", "docProps/custom.xml",
             f"模板版本为“{meta.get('模板版本')}”，与本程序的版本“{layout.form.version}”不一致",
@@ -468,7 +551,7 @@ def _check_ours(pkg, report: FileReport, coll: Collector, meta: dict[str, str], 
         add(ERROR, "meta_inconsistent", "docProps/custom.xml",
             f"模板编号“{meta.get('模板编号')}”与评分规则“{pid}”不符（应为“{layout.template_id}”）",
             "模板标识被改动；请使用原模板重新填报")
-    exp = expected_for(pid)
+    exp = expected_for(pid, layout.template_id)
     if meta.get("版式指纹") != exp.fingerprint:
         add(ERROR, "fingerprint_mismatch", "docProps/custom.xml",
             f"版式指纹“{meta.get('版式指纹')}”与规则“{pid}”的模板（{exp.fingerprint}）不符，"
@@ -568,40 +651,40 @@ def _row_label(rec_row, i: int) -> str:
 def _row_rule(flag: str, row, res, p: Profile, legacy: bool) -> tuple[str, str, str, str]:
     """(severity, field key, message, hint) of one row flag of :func:`xlsx_engine.scoring.row_flags`."""
     if flag == "no_name":
-        return ERROR, "name", "有分值或指标值，但缺三级指标名称", "填写指标名称；不用的行请清空"
+        return INFO, "name", "有分值或指标值，但缺三级指标名称", "填写指标名称；不用的行请清空"
     if flag == "no_weight":
-        return ERROR, "weight", "缺分值" if row.weight is None else f"分值“{fmt(row.weight)}”不是数字", "填写该指标的分值"
+        return INFO, "weight", "缺分值" if row.weight is None else f"分值“{fmt(row.weight)}”不是数字", "填写该指标的分值"
     if flag == "bad_level1":
-        return (ERROR, "level1", f"一级指标“{fmt(row.level1)}”不在规则“{p.id}”中（应为：{'、'.join(p.level1_names)}）",
+        return (WARNING, "level1", f"一级指标“{fmt(row.level1)}”不在规则“{p.id}”中（应为：{'、'.join(p.level1_names)}）",
                 "从下拉列表选择一级指标" if not legacy else "一级指标应为规则中的名称；错列的行请改正")
     if flag == "bad_level2":
         allowed = next((l1.level2 for l1 in p.level1 if l1.name == row.level1), ())
-        return (ERROR, "level2", f"二级指标“{fmt(row.level2)}”不属于“{fmt(row.level1)}”（应为：{'、'.join(allowed)}）",
+        return (WARNING, "level2", f"二级指标“{fmt(row.level2)}”不属于“{fmt(row.level1)}”（应为：{'、'.join(allowed)}）",
                 "按规则把指标放到正确的一级、二级指标下")
     if flag == "bad_op":
         if legacy:
             if row.target is None:
-                return ERROR, "target", "缺年度指标值", "填写年度指标值（如“≥95%”“≤90万元”或文字目标）"
-            return ERROR, "target", f"年度指标值“{fmt(row.target)}”无法识别", "写作“≥95%”“≤90万元”“=8个”或文字目标"
-        return ERROR, "op", f"指标性质“{fmt(row.op)}”无效", "从下拉列表选择 ≥ ＞ ＝ ≤ ＜ 或 定性"
+                return INFO, "target", "缺年度指标值", "填写年度指标值（如“≥95%”“≤90万元”或文字目标）"
+            return INFO, "target", f"年度指标值“{fmt(row.target)}”无法识别", "写作“≥95%”“≤90万元”“=8个”或文字目标"
+        return INFO, "op", f"指标性质“{fmt(row.op)}”无效", "从下拉列表选择 ≥ ＞ ＝ ≤ ＜ 或 定性"
     if flag == "bad_target":
         if row.target is None:
-            return ERROR, "target", "缺指标值", "填写指标值"
-        return ERROR, "target", f"定量指标的指标值“{fmt(row.target)}”不是数字", "填写数字，单位写在度量单位中"
+            return INFO, "target", "缺指标值", "填写指标值"
+        return INFO, "target", f"定量指标的指标值“{fmt(row.target)}”不是数字", "填写数字，单位写在度量单位中"
     if flag == "no_actual":
-        return ERROR, "actual", "缺实际完成值", "填写实际完成值（定量指标填实测数，定性指标填完成情况）"
+        return INFO, "actual", "缺实际完成值", "填写实际完成值（定量指标填实测数，定性指标填完成情况）"
     if flag == "actual_is_target":
-        return (ERROR, "actual", f"实际完成值“{fmt(row.actual)}”写成了目标值，不是实测值",
+        return (WARNING, "actual", f"实际完成值“{fmt(row.actual)}”写成了目标值，不是实测值",
                 "填写实际测得的数值（如 96%）；达标应得满分，未达标按实际值计分")
     if flag == "actual_not_number":
-        return ERROR, "actual", f"定量指标的实际完成值“{fmt(row.actual)}”不是数字", "填写数字（百分比填 95 表示 95%）"
+        return INFO, "actual", f"定量指标的实际完成值“{fmt(row.actual)}”不是数字", "填写数字（百分比填 95 表示 95%）"
     if flag == "bad_band":
         if legacy:
-            return ERROR, "score", "定性指标没有得分，无法确定完成等级", "按达成/部分达成/未达成档次给出得分"
-        return ERROR, "band", "定性指标未选择完成等级（得 0 分）", "从下拉列表选择 达成 / 部分达成 / 未达成"
+            return INFO, "score", "定性指标没有得分，无法确定完成等级", "按达成/部分达成/未达成档次给出得分"
+        return INFO, "band", "定性指标未选择完成等级（得 0 分）", "从下拉列表选择 达成 / 部分达成 / 未达成"
     if flag == "out_of_band":
         low, high, incl = p.band_bounds(row.band, float(row.weight))
-        return (ERROR, "manual" if not legacy else "score",
+        return (WARNING, "manual" if not legacy else "score",
                 f"自评分 {fmt(row.manual)} 不在“{row.band}”档的范围 [{fmt(low)}, {fmt(high)}{']' if incl else ')'} 内",
                 "调整自评分或完成等级")
     if flag == "over":
@@ -609,7 +692,7 @@ def _row_rule(flag: str, row, res, p: Profile, legacy: bool) -> tuple[str, str, 
         return (WARNING, "reason", f"完成值超过指标值{fmt(xround((r - 1) * 100, 2))}%及以上，缺偏差原因",
                 "说明“实际完成情况超计划较大”的原因；目标设定过低的，今后应合理设定")
     if flag == "no_reason":
-        return (WARNING, "reason", f"未得满分（{fmt(res.score)}/{fmt(row.weight)}），" + row_messages(p)["no_reason"].rstrip("；"),
+        return (INFO, "reason", f"未得满分（{fmt(res.score)}/{fmt(row.weight)}），" + row_messages(p)["no_reason"].rstrip("；"),
                 "说明未完成的原因和改进措施")
     return WARNING, "name", flag, ""
 
@@ -623,7 +706,7 @@ def row_findings(add, p: Profile, rec: ProjectRecord, result: Result, place_row:
             if skip and skip(flag, i):
                 continue
             if flag == "no_actual" and is_number(res.score) and res.score > 0:
-                add(ERROR, "score_without_actual", place_row("actual", i),
+                add(WARNING, "score_without_actual", place_row("actual", i),
                     f"{_row_label(row, i)}：实际完成值为空，却得 {fmt(res.score)} 分（分值 {fmt(row.weight)}）",
                     "没有完成值不能得分；请填写实际完成值并按规则计分")
                 continue
@@ -652,13 +735,13 @@ def rule_findings(add, p: Profile, rec: ProjectRecord, result: Result, place_row
         if p.has_target_block:
             parts.append(f"{p.target_label} {fmt(p.target_weight)}")
         parts.append(f"绩效指标 {fmt(xround(result.weight_sum, 2))}")
-        add(ERROR, "weight_total", place_name("总分分值"),
+        add(WARNING, "weight_total", place_name("总分分值"),
             f"分值合计为 {fmt(tw)}（{' ＋ '.join(parts)}），规则“{p.id}”要求 {fmt(p.total)}",
             f"调整各指标分值，使绩效指标合计为 {fmt(p.indicator_weight)}")
     _level1_findings(add, p, rec, result, lambda: place_name("分值"))
     fund = result.fund
     if fund.budget <= 0:
-        add(WARNING, "rate_na", place_name("执行率"), "全年预算数为0或未填，执行率无法计算（显示“—”，资金得分为0）",
+        add(INFO, "rate_na", place_name("执行率"), "全年预算数为0或未填，执行率无法计算（显示“—”，资金得分为0）",
             "填写全年预算数")
     elif fund.spent > fund.budget:
         add(WARNING, "rate_over_100", place_name("执行率"),
@@ -666,16 +749,16 @@ def rule_findings(add, p: Profile, rec: ProjectRecord, result: Result, place_row
             "核实执行数与预算数；资金得分按100%封顶")
     for i, line in enumerate(rec.funds):
         if is_number(line.spent) and line.spent > 0 and not (is_number(line.budget) and line.budget > 0):
-            add(WARNING, "rate_na", place_name("来源执行率", i),
+            add(INFO, "rate_na", place_name("来源执行率", i),
                 f"“{line.source}”有执行数 {fmt(line.spent)}，但全年预算数为0或未填，执行率无法计算（不是100%）",
                 "填写该来源的全年预算数")
     if p.rate_reason_below is not None and fund.budget > 0 and fund.spent / fund.budget < p.rate_reason_below \
             and not nonblank(rec.rate_reason):
-        add(WARNING, "rate_reason_missing", place_name("执行率说明"),
+        add(INFO, "rate_reason_missing", place_name("执行率说明"),
             f"执行率 {pct(fund.rate)} 低于 {fmt(p.rate_reason_below * 100)}%，缺执行率偏差说明", "说明预算未执行的原因")
     if p.has_target_block:
         if not is_number(rec.target_score):
-            add(ERROR, "target_score_missing", place_name("目标自评分"), f"未填写{p.target_label}自评分（{fmt(p.target_weight)}分）",
+            add(INFO, "target_score_missing", place_name("目标自评分"), f"未填写{p.target_label}自评分（{fmt(p.target_weight)}分）",
                 "填写自评分")
         elif rec.target_score > p.target_weight or rec.target_score < 0:
             add(WARNING, "target_score_range", place_name("目标自评分"),
@@ -690,7 +773,7 @@ def _level1_findings(add, p: Profile, rec: ProjectRecord, result: Result, place:
         got = xround(result.level1_weights.get(l1.name, 0.0), 2)
         if l1.weight is not None:
             if xround(got - l1.weight, 2) != 0:
-                add(ERROR, "weight_level1", place(), f"{l1.name}分值合计为 {fmt(got)}，规则“{p.id}”规定为 {fmt(l1.weight)}",
+                add(WARNING, "weight_level1", place(), f"{l1.name}分值合计为 {fmt(got)}，规则“{p.id}”规定为 {fmt(l1.weight)}",
                     f"调整{l1.name}下各指标的分值")
         elif active and not any(r.level1 == l1.name for r in active):
             add(WARNING, "level1_missing", place(), f"未设置{l1.name}", f"按规则应设置{l1.name}")
@@ -700,9 +783,44 @@ def goal_findings(add, goals: list[tuple[Any, Any]], place: Callable[[int], str]
     missing = [i for i, (e, a) in enumerate(goals) if nonblank(e) and not nonblank(a)]
     if missing:
         items = "、".join(f"第{i + 1}项" for i in missing)
-        add(WARNING, "goal_actual_missing", place(missing[0]),
+        add(INFO, "goal_actual_missing", place(missing[0]),
             f"年度总体目标{items}只有预期目标，缺实际完成情况（共 {sum(1 for e, _a in goals if nonblank(e))} 项目标）",
             "逐项填写实际完成情况")
+
+
+_AMOUNT = r"(\d+(?:,\d{3})*(?:\.\d+)?)\s*(万元|元)"
+_STATED = re.compile(r"(预算资金|下达资金|项目资金|资金总额|总投资|安排资金|拨付资金|到位资金|预算)[^0-9，,。；;]{0,6}?" + _AMOUNT)
+_TOTAL_THEN_PARTS = re.compile(r"(?:共|合计|总计)[^0-9。；;]{0,10}?" + _AMOUNT + r"[,，]?\s*其中(.*)")
+
+
+def _yuan(number_text: str, unit: str) -> float:
+    x = float(number_text.replace(",", ""))
+    return x * 10000 if unit == "万元" else x
+
+
+def goal_text_findings(add, pc, figures) -> None:
+    """Amounts a goal text states (年度总体目标/实际完成情况) against the table: a "共 X 元，其中 a 元、b 元…"
+    whose parts do not add up to X, and a stated 预算/下达/到位资金 that is none of the table's fund figures."""
+    text = norm(pc.value)
+    for sentence in re.split(r"[。；;]", text):
+        m = _TOTAL_THEN_PARTS.search(sentence)
+        if m:
+            parts = [_yuan(x, u) for x, u in re.findall(_AMOUNT, m.group(3))]
+            total = _yuan(m.group(1), m.group(2))
+            if len(parts) >= 2 and abs(math.fsum(parts) - total) > 0.5:
+                add(WARNING, "goal_text", pc.ref,
+                    f"文字中“共 {m.group(1)}{m.group(2)}”，其后所列分项合计 {fmt(math.fsum(parts))} 元，与之不符",
+                    "核对目标文字中的金额")
+    if not figures:
+        return
+    for m in _STATED.finditer(text):
+        stated = _yuan(m.group(2), m.group(3))         # in 元; the table's figures are in 万元 (or in 元)
+        candidates = [number(f) for f in figures]
+        if not any(agrees(c, places(f), stated / 10000) or agrees(c, places(f), stated)
+                   for f, c in zip(figures, candidates)):
+            add(WARNING, "goal_text", pc.ref,
+                f"文字中“{m.group(0)}”与表中资金数（{'、'.join(fmt(c) for c in candidates[:6])}）都不相符",
+                "核对目标文字与资金表")
 
 
 _RATE_NAME = ("预算执行率", "资金执行率", "资金使用率", "支出进度")
@@ -735,35 +853,237 @@ def heuristic_findings(add, p: Profile, rec: ProjectRecord, result: Result, plac
                 "成本指标应反映单位成本或成本节约（如“人均救助成本≤900元”）")
 
 
-# ============================================================================ tables not made by us
-
 def _check_legacy(pkg, report: FileReport, coll: Collector, wanted: str | None) -> None:
     tables = read_tables(pkg)
     if not tables:
-        coll.add(ERROR, "not_recognised", "",
+        coll.add(WARNING, "not_recognised", "",
                  "未找到项目支出绩效自评表（没有“一级指标”“三级指标”“全年预算数”等表头），无法核对",
                  "请确认文件是项目支出绩效自评表；本系统模板生成的表会被自动识别")
         report.kind = report.kind or "外来表格"
         return
-    pid = wanted or "national"
-    p = load_profile(pid)
-    report.profile = report.profile or pid
     summaries = []
     for t in tables:
+        if wanted:
+            p = load_profile(wanted)
+        else:
+            fit = infer_profile(t)
+            p = fit.profile
+            coll.add(INFO, "profile_inferred", t.sheet, fit.why,
+                     "" if fit.exact else "用 jxzp import --profile-out 生成与本表相符的派生规则，或用 --profile 指定")
+        report.profile = report.profile or p.id
         summaries.append(check_table(t, p, coll.add, explicit=wanted is not None))
+        if isinstance(pkg, GridBook) and pkg.paragraphs and t is tables[0]:
+            report_text_findings(coll.add, pkg.paragraphs, t, p)
         for note in t.notes:
             coll.add(INFO, "import_note", t.sheet, note, "")
     report.summary = summaries[0] if len(summaries) == 1 else {"表格": summaries}
 
 
+_REPORT_RATE = re.compile(r"(?:预算|资金)?执行率[为是达到约:：\s]*(\d+(?:\.\d+)?)\s*%")
+_REPORT_TOTAL = re.compile(r"(?:自评(?:得分|总分|综合得分|分)|综合得分|总得分|总分)[为是:：\s]*(\d+(?:\.\d+)?)\s*分")
+_REPORT_GRADE = re.compile(r"(?:评价等次|自评等次|评价等级|自评等级|等次|等级|结果)[为是:：\s]*[“\"「]?(优秀|优|良好|良|中等|中|合格|差)")
+
+
+def report_text_findings(add, paragraphs: list[str], t, p: Profile) -> None:
+    """A Word report's stated 执行率, 总分 and 等次 against its own 自评表."""
+    A, B = _printed_total(t.fund_total, t.fund_sources, "budget"), _printed_total(t.fund_total, t.fund_sources, "spent")
+    total_pc = t.total if number(t.total) is not None else t.overall
+    total = number(total_pc)
+    grade = norm(t.grade.value) if t.grade is not None and not t.grade.blank else \
+        (p.grade_for(total) if total is not None else None)
+    seen: set[tuple[str, str]] = set()
+    for k, text in enumerate(paragraphs):
+        where = f"正文第{k + 1}段"
+        for m in _REPORT_RATE.finditer(text):
+            n = len(m.group(1).split(".", 1)[1]) if "." in m.group(1) else 0
+            if A and B is not None and not agrees(float(m.group(1)), n, B / A * 100) and ("rate", m.group(1)) not in seen:
+                seen.add(("rate", m.group(1)))
+                add(WARNING, "report_text", where, f"报告写执行率 {m.group(1)}%，自评表 {fmt(B)}/{fmt(A)} 为 {pct(B / A)}",
+                    "核对报告正文与自评表")
+        for m in _REPORT_TOTAL.finditer(text):
+            n = len(m.group(1).split(".", 1)[1]) if "." in m.group(1) else 0
+            if total is not None and not agrees(float(m.group(1)), n, total) and ("total", m.group(1)) not in seen:
+                seen.add(("total", m.group(1)))
+                add(WARNING, "report_text", where, f"报告写总分 {m.group(1)} 分，自评表总分为 {fmt(total)}（{total_pc.ref}）",
+                    "核对报告正文与自评表")
+        for m in _REPORT_GRADE.finditer(text):
+            said = {"优秀": "优", "良好": "良", "中等": "中"}.get(m.group(1), m.group(1))
+            if grade and said != grade and said in [g.label for g in p.grades] and ("grade", said) not in seen:
+                seen.add(("grade", said))
+                add(WARNING, "report_text", where, f"报告写等次“{m.group(1)}”，自评表为“{grade}”", "核对报告正文与自评表")
+
+
+# ============================================================================ printed weights, profile inference
+
+@dataclass
+class PrintedWeights:
+    """The weights a table prints: fund, level-1 (by profile name), indicators, target block, total."""
+
+    source: str                                   #: "分值列" | "一级指标标签" | "" (none printed)
+    fund: float | None = None
+    level1: dict[str, float] = field(default_factory=dict)
+    indicators: float | None = None
+    target: float | None = None
+    has_target: bool = False
+    total: float | None = None
+
+    def describe(self) -> str:
+        parts = []
+        if self.fund is not None:
+            parts.append(f"资金分值 {fmt(self.fund)}")
+        if self.has_target:
+            parts.append("有目标自评分" + (f"（{fmt(self.target)}分）" if self.target is not None else ""))
+        if self.level1:
+            parts.append("一级指标 " + "、".join(f"{k} {fmt(v)}" for k, v in self.level1.items())
+                         + f"（{self.source}）")
+        elif self.indicators is not None:
+            parts.append(f"指标分值合计 {fmt(self.indicators)}（{self.source}）")
+        if self.total is not None:
+            parts.append(f"总分分值 {fmt(self.total)}")
+        return "、".join(parts) or "表中没有印出分值"
+
+
+def printed_weights(t) -> PrintedWeights:
+    """What the table prints about weights — never a weight it does not print."""
+    ft = t.fund_total
+    fund = number(ft.values.get("weight")) if ft is not None else None
+    if fund is None and t.fund_weight_label:
+        fund = t.fund_weight_label[0]
+    level1: dict[str, float] = {}
+    if t.weights_printed:
+        source = "分值列"
+        for r in t.rows:
+            w = number(r.cells.get("weight"))
+            name = match_level(r.level1, _LEVEL1_NAMES) or r.level1
+            if w is not None:
+                level1[name] = xround(level1.get(name, 0.0) + w, 2)
+        indicators = xround(math.fsum(level1.values()), 2)
+    elif t.level1_weights:
+        source = "一级指标标签"
+        for name, (w, _ref) in t.level1_weights.items():
+            key = match_level(name, _LEVEL1_NAMES) or name
+            level1[key] = xround(level1.get(key, 0.0) + w, 2)
+        indicators = xround(math.fsum(level1.values()), 2)
+    elif t.indicator_weight_label:
+        source, indicators = "指标块标签", t.indicator_weight_label[0]
+    else:
+        source, indicators = "", None
+    has_target = bool(t.target_weight_label or t.target_score is not None)
+    return PrintedWeights(source, fund, level1, indicators, t.target_weight_label[0] if t.target_weight_label else None,
+                          has_target, number(t.total_weight))
+
+
+_LEVEL1_NAMES = ("产出指标", "效益指标", "满意度指标", "项目决策", "项目过程", "项目管理", "项目产出", "项目效益")
+
+
+@dataclass
+class ProfileFit:
+    profile: Profile
+    exact: bool
+    why: str
+    differences: list[str]
+
+
+#: how much a difference weighs when choosing the closest profile: the target block and the fund weight tell
+#: the layouts apart; the indicator total and level-1 weights are often set by the unit
+_DIFF_WEIGHT = {"target": 100, "fund": 10, "indicators": 3, "level1": 1}
+
+
+def _differences(w: PrintedWeights, q: Profile) -> list[tuple[int, str]]:
+    out = []
+    if w.has_target != q.has_target_block:
+        out.append((_DIFF_WEIGHT["target"], "目标自评分块" + ("（表中有）" if w.has_target else "（表中没有）")))
+    if w.fund is not None and abs(w.fund - q.fund_weight) > 1e-9:
+        out.append((_DIFF_WEIGHT["fund"], f"资金分值 {fmt(w.fund)}≠{fmt(q.fund_weight)}"))
+    if w.indicators is not None and abs(w.indicators - q.indicator_weight) > 1e-9:
+        out.append((_DIFF_WEIGHT["indicators"], f"指标分值合计 {fmt(w.indicators)}≠{fmt(q.indicator_weight)}"))
+    for l1 in q.level1:
+        got = w.level1.get(l1.name)
+        if l1.weight is not None and got is not None and abs(got - l1.weight) > 1e-9:
+            out.append((_DIFF_WEIGHT["level1"], f"{l1.name} {fmt(got)}≠{fmt(l1.weight)}"))
+    for name in w.level1:
+        if name not in q.level1_names:
+            out.append((_DIFF_WEIGHT["level1"], f"一级指标“{name}”不在规则中"))
+    return out
+
+
+def infer_profile(t) -> ProfileFit:
+    """The shipped profile that fits the weights a table prints (fund weight, indicator and level-1 weights,
+    target block); the closest one when none fits, with the differences.
+
+    A fund block outside the total (ningxia-jinfeng) is never inferred: a table that prints a fund weight and
+    a total weight equal to its indicator weights alone is read the national way (资金计入总分), so its sums
+    are reported; ``--profile`` chooses the other reading.
+    """
+    w = printed_weights(t)
+    best: tuple[int, int, str] | None = None
+    order = ["national"] + [x for x in list_profiles() if x != "national"]
+    for k, pid in enumerate(order):
+        q = load_profile(pid)
+        if not q.fund_in_total:
+            continue
+        key = (sum(d for d, _text in _differences(w, q)), k, pid)
+        if best is None or key < best:
+            best = key
+    q = load_profile(best[2])
+    diff = [text for _d, text in _differences(w, q)]
+    if not w.source and w.fund is None and not w.has_target:
+        return ProfileFit(q, False, f"表中没有印出分值，按规则“{q.id}”（{q.name}）核对，分值类核对从略", [])
+    if diff:
+        why = (f"表中{w.describe()}，没有完全相符的评分规则；按最接近的“{q.id}”（{q.name}）核对，"
+               f"不同之处：{'；'.join(diff)}")
+    else:
+        why = f"按表中{w.describe()}，推定评分规则为“{q.id}”（{q.name}）"
+    return ProfileFit(q, not diff, why, diff)
+
+
+def derived_profile(t, base: Profile, new_id: str) -> dict[str, Any]:
+    """A profile (YAML mapping) that ``extends`` the closest shipped one with the weights the table prints."""
+    w = printed_weights(t)
+    out: dict[str, Any] = {"extends": base.id, "id": new_id,
+                           "name": f"{base.name}（按 {Path(t.file).name} 的分值派生）",
+                           "source": f"由 jxzp import 按 {Path(t.file).name} 印出的分值派生"}
+    if w.fund is not None:
+        out["fund"] = {"weight": w.fund}
+    if w.indicators is not None:
+        ind: dict[str, Any] = {"weight": w.indicators}
+        if w.level1 and all(n in base.level1_names for n in w.level1):
+            ind["level1"] = [{"name": l1.name, "weight": w.level1.get(l1.name), "level2": list(l1.level2)}
+                             for l1 in base.level1 if l1.name in w.level1]
+        out["indicators"] = ind
+    total = ((w.fund if w.fund is not None else base.fund_weight) if base.fund_in_total else 0) + \
+        (w.indicators if w.indicators is not None else base.indicator_weight) + \
+        (base.target_weight if base.has_target_block else 0)
+    if abs(total - base.total) > 1e-9:
+        out["total"] = total
+    return _plain_numbers(out)
+
+
+def _plain_numbers(value: Any) -> Any:
+    """Whole floats as ints (a profile file reads "weight: 20", not "20.0")."""
+    if isinstance(value, dict):
+        return {k: _plain_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain_numbers(v) for v in value]
+    if isinstance(value, float) and value == int(value):
+        return int(value)
+    return value
+
+
+# ============================================================================ tables not made by us
+
 def check_table(t, p: Profile, add, *, explicit: bool = False) -> dict[str, Any]:
     """Recompute a printed table from its printed inputs and compare everything it shows.
 
+    Every printed figure follows one precision rule (README 校验级别): printed with n decimals, it must equal
+    the recomputation rounded to n decimals. Weights are taken only where the table prints them (the 分值
+    column, the level-1 labels "产出指标(50分)", the fund block); none printed → the weight checks are skipped.
+
     Args:
-        t: a :class:`xlsx_engine.legacy.Table`.
-        p: the profile to check against.
+        t: a :class:`xlsx_engine.integrity.legacy.Table`.
+        p: the profile to check against (stated with --profile or inferred).
         add: ``add(severity, code, place, message, hint)``.
-        explicit: the profile was chosen by the user (otherwise a better-fitting one is suggested).
+        explicit: the profile was chosen by the user.
 
     Returns:
         A summary (printed and recomputed totals).
@@ -773,6 +1093,8 @@ def check_table(t, p: Profile, add, *, explicit: bool = False) -> dict[str, Any]
     sheet = t.sheet
     ft = t.fund_total
     sources = t.fund_sources
+    pw = printed_weights(t)
+    how = "" if explicit else "，或用 --profile 指定适用的评分规则"
 
     # --- money: 年度资金总额 = Σ sources, 执行率 = B/A, 资金得分 = 分值 × 执行率
     base_label = "全年预算数"
@@ -784,20 +1106,26 @@ def check_table(t, p: Profile, add, *, explicit: bool = False) -> dict[str, Any]
         for key, label in names.items():
             vals = [(s.label, s.num(key)) for s in sources if s.num(key) is not None]
             tot = ft.num(key)
-            if vals and tot is not None and abs(math.fsum(v for _l, v in vals) - tot) > MONEY_TOL:
+            total_of = math.fsum(v for _l, v in vals)
+            if vals and tot is not None and not agrees(tot, places(ft.values[key]), total_of):
                 add(ERROR, "fund_sum", ft.values[key].ref,
-                    f"年度资金总额的{label}为 {fmt(tot)}，但各资金来源合计为 {fmt(xround(math.fsum(v for _l, v in vals), 2))}"
+                    f"年度资金总额的{label}为 {fmt(tot)}，但各资金来源合计为 {fmt(xround(total_of, 6))}"
                     f"（{' ＋ '.join(f'{l} {fmt(v)}' for l, v in vals)}）", "核对资金来源各行与总额")
     for line in ([ft] if ft is not None else []) + sources:
         arrived, spent, balance = line.num("arrived"), line.num("spent"), line.num("balance")
-        if None not in (arrived, spent, balance) and abs(arrived - spent - balance) > MONEY_TOL:
+        if None not in (arrived, spent, balance) and not agrees(balance, places(line.values["balance"]),
+                                                                 arrived - spent):
             add(ERROR, "fund_balance", line.values["balance"].ref,
                 f"“{line.label}”结余为 {fmt(balance)}，但实际到位 {fmt(arrived)} − 实际支出 {fmt(spent)} = "
-                f"{fmt(xround(arrived - spent, 2))}", "核对结余")
+                f"{fmt(xround(arrived - spent, 6))}", "核对结余")
     A, B = _printed_total(ft, sources, "budget"), _printed_total(ft, sources, "spent")
-    shown_weight = number(ft.values.get("weight")) if ft is not None else None
-    if shown_weight is None and t.fund_weight_label:
-        shown_weight = t.fund_weight_label[0]
+    for s in sources:
+        shown = [k for k in ("weight", "score") if number(s.values.get(k)) is not None]
+        if ft is not None and shown:
+            add(WARNING, "source_scored", s.values[shown[-1]].ref,
+                f"资金来源“{s.label}”一行也印了{'和'.join({'weight': '分值', 'score': '得分'}[k] for k in shown)}"
+                f"（{'、'.join(fmt(s.num(k)) for k in shown)}），与“{ft.label}”行重复；资金只计一次分",
+                "分值和得分只填在年度资金总额一行")
     fund_w_place = (ft.values["weight"].ref if ft is not None and "weight" in ft.values else
                     (t.fund_weight_label[1] if t.fund_weight_label else (ft.ref if ft is not None else sheet)))
     rate_header = t.fund_headers.get("rate")
@@ -814,39 +1142,44 @@ def check_table(t, p: Profile, add, *, explicit: bool = False) -> dict[str, Any]
                 add(INFO, "rate_base_unstated", rate_header.ref,
                     f"执行率未注明计算口径（表头为“{fmt(rate_header.value)}”，没有写明是 全年执行数/{base_label}）",
                     "表头应写明“执行率（B/A）”和“全年预算数（A）”")
-        if shown_weight is not None and abs(shown_weight - p.fund_weight) > 1e-9:
-            add(ERROR, "fund_weight", fund_w_place,
-                f"资金（{p.fund_label}）分值为 {fmt(shown_weight)}，规则“{p.id}”规定为 {fmt(p.fund_weight)}",
-                "按规则设置资金分值" + ("" if explicit else "，或用 --profile 指定适用的评分规则"))
+        if pw.fund is not None and abs(pw.fund - p.fund_weight) > 1e-9:
+            add(WARNING, "fund_weight", fund_w_place,
+                f"资金（{p.fund_label}）分值为 {fmt(pw.fund)}，规则“{p.id}”规定为 {fmt(p.fund_weight)}",
+                "按规则设置资金分值" + how)
         score_pc = ft.values.get("score") if ft is not None else None
         shown_fs = number(score_pc)
-        if shown_fs is not None:
-            w = shown_weight if shown_weight is not None else p.fund_weight
-            want = fund_score(A or 0.0, B or 0.0, w, p.digits)
-            if abs(shown_fs - want) > MONEY_TOL:
-                rate_text = pct((B or 0.0) / A) if A else "无法计算"
-                add(ERROR, "fund_score", score_pc.ref,
-                    f"资金得分为 {fmt(shown_fs)}，按 分值×执行率（{fmt(w)}×{rate_text}，执行率超过100%按100%计）应为 {fmt(want)}",
-                    "按规则重新计算资金得分")
+        if shown_fs is not None and pw.fund is not None:     # no printed fund weight: nothing to recompute with
+            want = fund_score(A or 0.0, B or 0.0, pw.fund, p.digits)
+            n = places(score_pc)
+            rate_text = pct((B or 0.0) / A) if A else "无法计算"
+            if not agrees(shown_fs, n, want):
+                add(WARNING, "fund_score", score_pc.ref,
+                    f"资金得分为 {fmt(shown_fs)}，按 分值×执行率（{fmt(pw.fund)}×{rate_text}，执行率超过100%按100%计）"
+                    f"应为 {fmt(want)}", "按规则重新计算资金得分")
+            elif n < p.digits and abs(shown_fs - want) > 1e-9:
+                add(WARNING, "fund_score", score_pc.ref,
+                    f"资金得分印为 {fmt(shown_fs)}（{_places_text(n)}），按 分值×执行率（{fmt(pw.fund)}×{rate_text}）"
+                    f"为 {fmt(want)}；规则“{p.id}”保留 {p.digits} 位小数", "按规则的小数位填写资金得分")
     # --- the target block (项目绩效目标, Hubei)
     shown_ts = number(t.target_score)
     if t.target_weight_label or shown_ts is not None:
         if not p.has_target_block:
-            add(ERROR, "target_block", (t.target_weight_label or (0, t.target_score.ref))[1],
+            add(WARNING, "target_block", (t.target_weight_label or (0, t.target_score.ref))[1],
                 f"表中有“{fmt(t.goal_label.value if t.goal_label else '项目绩效目标')}”的自评分，规则“{p.id}”没有此项",
                 "" if explicit else "用 --profile 指定适用的评分规则（如 hubei-wuhan）")
         else:
             if t.target_weight_label and abs(t.target_weight_label[0] - p.target_weight) > 1e-9:
-                add(ERROR, "target_weight", t.target_weight_label[1],
+                add(WARNING, "target_weight", t.target_weight_label[1],
                     f"{p.target_label}分值为 {fmt(t.target_weight_label[0])}，规则“{p.id}”规定为 {fmt(p.target_weight)}", "")
             if shown_ts is None:
-                add(ERROR, "target_score_missing", t.goal_label.ref if t.goal_label else sheet,
+                add(INFO, "target_score_missing", t.goal_label.ref if t.goal_label else sheet,
                     f"未给出{p.target_label}自评分", "填写自评分")
-            elif shown_ts > (t.target_weight_label[0] if t.target_weight_label else p.target_weight) + 1e-9:
-                add(ERROR, "score_over_weight", t.target_score.ref,
-                    f"{p.target_label}自评分 {fmt(shown_ts)} 超过分值 {fmt(p.target_weight)}", "改正自评分")
+        if shown_ts is not None and t.target_weight_label and shown_ts > t.target_weight_label[0] + 1e-9:
+            add(ERROR, "score_over_weight", t.target_score.ref,
+                f"{fmt(t.goal_label.value if t.goal_label else '目标')}自评分 {fmt(shown_ts)} 超过其分值 "
+                f"{fmt(t.target_weight_label[0])}", "改正自评分")
     elif p.has_target_block:
-        add(ERROR, "target_score_missing", t.goal_label.ref if t.goal_label else sheet,
+        add(INFO, "target_score_missing", t.goal_label.ref if t.goal_label else sheet,
             f"表中没有{p.target_label}自评分（规则“{p.id}”为 {fmt(p.target_weight)} 分）", "")
 
     # --- indicator rows: the rules and the printed scores
@@ -860,14 +1193,17 @@ def check_table(t, p: Profile, add, *, explicit: bool = False) -> dict[str, Any]
         s = shown[i]
         if "no_actual" in res.flags and s is not None and s > 0:
             no_actual_scored.add(i)
-            add(ERROR, "score_without_actual", place_row("actual", i),
-                f"{_row_label(row, i)}：实际完成值为空，却得 {fmt(s)} 分（分值 {fmt(row.weight)}）",
+            add(WARNING, "score_without_actual", place_row("actual", i),
+                f"{_row_label(row, i)}：实际完成值为空，却得 {fmt(s)} 分" +
+                (f"（分值 {fmt(row.weight)}）" if is_number(row.weight) else ""),
                 "没有完成值不能得分；请填写实际完成值并按规则计分")
 
     def skip(flag: str, i: int) -> bool:
         if flag == "no_actual" and i in no_actual_scored:
             return True
-        if flag == "no_weight" and not t.has_weights:
+        if flag == "no_weight" and not t.weights_printed:
+            return True
+        if flag == "no_reason" and not t.weights_printed:
             return True
         if flag == "bad_band" and not t.has_scores:
             return True
@@ -894,120 +1230,173 @@ def check_table(t, p: Profile, add, *, explicit: bool = False) -> dict[str, Any]
                 f"{_row_label(row, i)}：得分 {fmt(s)} 超过分值 {fmt(row.weight)}", "得分不能大于分值")
             continue
         rule = res.score
-        if not is_number(rule) or abs(s - rule) <= MONEY_TOL or i in no_actual_scored:
+        if is_number(row.weight) and not is_number(row.target) and is_number(row.actual) and isinstance(row.name, str) \
+                and any(w in row.name for w in _RATE_NAME):        # 预算执行率 as an indicator: 分值 × 执行率
+            rule = fund_score(100.0, float(row.actual), float(row.weight), p.digits)
+        if not is_number(row.weight) or not is_number(rule) or i in no_actual_scored:
+            continue
+        n = places(t.rows[i].cells.get("score"))
+        if agrees(s, n, rule) and (n >= p.digits or abs(s - rule) <= 1e-9):
             continue
         if "actual_is_target" in res.flags:
-            add(ERROR, "score_mismatch", place_row("score", i),
+            add(WARNING, "score_mismatch", place_row("score", i),
                 f"{_row_label(row, i)}：实际完成值“{fmt(row.actual)}”不是实测值，按规则无法计分（0 分），表中却得 {fmt(s)} 分；"
                 f"若已达标应为满分 {fmt(row.weight)} 分，若未达标须填写实测值", "填写实测的完成值，按规则重新计分")
+        elif agrees(s, n, rule):
+            add(WARNING, "score_mismatch", place_row("score", i),
+                f"{_row_label(row, i)}：得分印为 {fmt(s)}（{_places_text(n)}），按规则为 {fmt(rule)}；"
+                f"规则“{p.id}”保留 {p.digits} 位小数", "按规则的小数位填写得分")
         else:
             why = f"指标值 {fmt(conv[i].target_text)}，实际完成值 {fmt(row.actual)}"
-            add(ERROR, "score_mismatch", place_row("score", i),
+            add(WARNING, "score_mismatch", place_row("score", i),
                 f"{_row_label(row, i)}：得分 {fmt(s)}，按规则应为 {fmt(rule)}（{why}）", "按计分规则重新计算")
 
-    # --- weights
-    if t.has_weights:
-        ws = xround(result.weight_sum, 2)
-        weight_place = t.total_weight.ref if t.total_weight is not None else t.place("weight", 0) if t.rows else sheet
-        if abs(ws - p.indicator_weight) > MONEY_TOL and t.rows:
-            add(ERROR, "weight_indicators", weight_place,
-                f"各指标分值合计为 {fmt(ws)}，规则“{p.id}”要求绩效指标合计 {fmt(p.indicator_weight)}",
-                "按规则调整各指标分值" + ("" if explicit else "，或用 --profile 指定适用的评分规则"))
-        _level1_findings(add, p, rec, result, lambda: weight_place)
-        for name, (w, ref) in t.level1_weights.items():
-            got = xround(math.fsum(r.weight for r in rec.indicators if r.level1 == name and is_number(r.weight)), 2)
-            if abs(got - w) > MONEY_TOL:
-                add(ERROR, "weight_label", ref, f"“{name}（{fmt(w)}分）”下各指标分值合计为 {fmt(got)}，与标注的 {fmt(w)} 分不符",
-                    "调整指标分值或改正标注")
-        if t.indicator_weight_label and abs(ws - t.indicator_weight_label[0]) > MONEY_TOL:
-            add(ERROR, "weight_label", t.indicator_weight_label[1],
-                f"绩效指标标注为 {fmt(t.indicator_weight_label[0])} 分，各指标分值合计为 {fmt(ws)}", "")
-        shown_tw = number(t.total_weight)
-        fund_in = (shown_weight if shown_weight is not None else p.fund_weight) if p.fund_in_total else 0.0
-        target_in = 0.0
-        if p.has_target_block:
-            target_in = t.target_weight_label[0] if t.target_weight_label else p.target_weight
+    # --- weights, from wherever the table prints them
+    ws = pw.indicators
+    weight_place = (t.total_weight.ref if t.total_weight is not None else
+                    t.place("weight", 0) if t.rows and t.has_weights else
+                    next(iter(t.level1_weights.values()))[1] if t.level1_weights else sheet)
+    label_rows = t.label_rows()
+    for name, (w, ref) in t.level1_weights.items():
+        rows = label_rows.get(name, [])
+        if t.weights_printed:
+            got = xround(math.fsum(number(t.rows[i].cells.get("weight")) or 0.0 for i in rows), 2)
+            if not agrees(w, places_of(w), got):
+                add(ERROR, "weight_label", ref,
+                    f"“{name}（{fmt(w)}分）”下各指标分值合计为 {fmt(got)}，与标注的 {fmt(w)} 分不符", "调整指标分值或改正标注")
+        scored = xround(math.fsum(shown[i] for i in rows if shown[i] is not None), 2)
+        if scored > w + 1e-9:
+            add(ERROR, "label_score_over", ref,
+                f"“{name}（{fmt(w)}分）”下各指标得分合计为 {fmt(scored)}，超过标注的 {fmt(w)} 分", "改正得分或标注")
+    if t.weights_printed and t.indicator_weight_label and ws is not None and \
+            not agrees(t.indicator_weight_label[0], places_of(t.indicator_weight_label[0]), ws):
+        add(ERROR, "weight_label", t.indicator_weight_label[1],
+            f"绩效指标标注为 {fmt(t.indicator_weight_label[0])} 分，各指标分值合计为 {fmt(ws)}", "")
+    fund_in = pw.fund if (pw.fund is not None and p.fund_in_total) else 0.0
+    target_in = pw.target or 0.0
+    if ws is not None and pw.source:
         parts_w = xround(fund_in + target_in + ws, 2)
-        if shown_tw is not None and abs(shown_tw - parts_w) > MONEY_TOL:
-            parts = []
-            if p.fund_in_total:
-                parts.append(f"资金分值 {fmt(fund_in)}")
-            if p.has_target_block:
-                parts.append(f"{p.target_label}分值 {fmt(target_in)}")
-            parts.append(f"指标分值合计 {fmt(ws)}")
+        parts = ([f"资金分值 {fmt(fund_in)}"] if fund_in else []) + \
+            ([f"{p.target_label or '目标'}分值 {fmt(target_in)}"] if target_in else []) + \
+            [f"指标分值合计 {fmt(ws)}" if pw.source == "分值列" else
+             f"一级指标标签分值合计 {fmt(ws)}" if pw.source == "一级指标标签" else f"绩效指标分值 {fmt(ws)}"]
+        if pw.total is not None and not agrees(pw.total, places(t.total_weight), parts_w):
             add(ERROR, "total_weight_mismatch", t.total_weight.ref,
-                f"总分的分值为 {fmt(shown_tw)}，但{'、'.join(parts)} 之和为 {fmt(parts_w)}",
-                "分值合计应与总分的分值一致" + ("" if p.fund_in_total else "") +
+                f"总分的分值为 {fmt(pw.total)}，但{'、'.join(parts)} 之和为 {fmt(parts_w)}",
+                "分值合计应与总分的分值一致" +
                 ("" if explicit else "；资金分值若单列、不计入总分，请用 --profile 指定相应规则（如 ningxia-jinfeng）"))
+        elif pw.total is None and pw.source == "一级指标标签" and parts_w > p.total + 1e-9:
+            add(ERROR, "label_total_over", weight_place,
+                f"{'、'.join(parts)} 之和为 {fmt(parts_w)}，超过满分 {fmt(p.total)}", "改正一级指标标签的分值")
+        if abs(ws - p.indicator_weight) > 1e-9:
+            add(WARNING, "weight_indicators", (t.indicator_weight_label[1] if pw.source == "指标块标签" else weight_place),
+                f"{ {'分值列': '各指标分值合计', '一级指标标签': '一级指标标签分值合计'}.get(pw.source, '绩效指标分值')}为 {fmt(ws)}，"
+                f"规则“{p.id}”要求绩效指标合计 {fmt(p.indicator_weight)}", "按规则调整各指标分值" + how)
+        for l1 in p.level1:
+            got = pw.level1.get(l1.name)
+            if l1.weight is not None and got is not None and abs(got - l1.weight) > 1e-9:
+                label = next((ref for name, (_w, ref) in t.level1_weights.items()
+                              if (match_level(name, _LEVEL1_NAMES) or name) == l1.name), weight_place)
+                add(WARNING, "weight_level1", label,
+                    f"{l1.name}分值合计为 {fmt(got)}，规则“{p.id}”规定为 {fmt(l1.weight)}", f"调整{l1.name}下各指标的分值")
+            elif got is None and pw.source == "分值列" and not any(r.level1 == l1.name for r in rec.indicators):
+                add(WARNING, "level1_missing", weight_place, f"未设置{l1.name}", f"按规则应设置{l1.name}")
+    if not t.weights_printed and not t.level1_weights and t.rows:
+        add(INFO, "no_weights", f"{sheet}!{_header_ref(t)}",
+            "各指标行没有印出分值（没有分值列，一级指标标签也不带分值），各行得分与总分按规则的复核从略", "")
 
     # --- totals and grade
     shown_total = number(t.total)
     shown_overall = number(t.overall)
-    if shown_total is not None and shown_overall is not None and abs(shown_total - shown_overall) > MONEY_TOL:
+    if shown_total is not None and shown_overall is not None and \
+            not agrees(shown_total, places(t.total), shown_overall) and \
+            not agrees(shown_overall, places(t.overall), shown_total):
         add(ERROR, "total_conflict", t.overall.ref,
             f"表中两处总分不一致：{fmt(shown_total)}（{t.total.ref}）与 {fmt(shown_overall)}", "核对总分")
     final = shown_total if shown_total is not None else shown_overall
     final_pc = t.total if shown_total is not None else t.overall
-    if t.has_scores and final is not None:
+    if t.has_scores and final is not None and any(s is not None for s in shown):
         parts_s = []
         total_s = 0.0
-        if p.fund_in_total and ft is not None and number(ft.values.get("score")) is not None:
-            parts_s.append(f"资金得分 {fmt(number(ft.values['score']))}")
-            total_s += number(ft.values["score"])
+        fund_shown = number(ft.values.get("score")) if ft is not None else None
+        if fund_shown is not None and p.fund_in_total:
+            parts_s.append(f"资金得分 {fmt(fund_shown)}")
+            total_s += fund_shown
         if shown_ts is not None:
             parts_s.append(f"{p.target_label or '项目绩效目标'}自评分 {fmt(shown_ts)}")
             total_s += shown_ts
         row_sum = math.fsum(s for s in shown if s is not None)
-        parts_s.append(f"指标得分合计 {fmt(xround(row_sum, 2))}")
-        total_s = xround(total_s + row_sum, 2)
-        if abs(final - total_s) > MONEY_TOL:
+        parts_s.append(f"指标得分合计 {fmt(xround(row_sum, 6))}")
+        total_s = xround(total_s + row_sum, 6)
+        n = places(final_pc)
+        if not agrees(final, n, total_s):
             add(ERROR, "total_sum", final_pc.ref, f"总分为 {fmt(final)}，但{'、'.join(parts_s)} 之和为 {fmt(total_s)}",
                 "总分应等于各部分得分之和")
-        if t.has_weights and abs(final - result.total) > MONEY_TOL:
-            add(ERROR, "total_mismatch", final_pc.ref,
+        elif n < p.digits and abs(final - total_s) > 1e-9:
+            add(WARNING, "total_mismatch", final_pc.ref,
+                f"总分印为 {fmt(final)}（{_places_text(n)}），{'、'.join(parts_s)} 之和为 {fmt(total_s)}；"
+                f"规则“{p.id}”保留 {p.digits} 位小数", "按规则的小数位填写总分")
+        elif t.weights_printed and not agrees(final, places(final_pc), result.total):
+            add(WARNING, "total_mismatch", final_pc.ref,
                 f"总分为 {fmt(final)}，按规则“{p.id}”由表中数据重算为 {fmt(result.total)}（等次 {result.grade}）",
                 "按计分规则逐项重新计算")
-    if not t.has_scores or not t.has_weights:
-        missing = "、".join(x for x, ok in (("分值", t.has_weights), ("得分", t.has_scores)) if not ok)
-        add(WARNING, "no_score_columns", f"{sheet}!{_header_ref(t)}",
-            f"指标表没有{missing}列，各指标得分" + (f"和总分 {fmt(final)} " if final is not None else "") + "无法复核",
+    if final is not None and pw.total is not None and final > pw.total + 1e-9:
+        add(ERROR, "score_over_weight", final_pc.ref, f"总分 {fmt(final)} 超过总分的分值 {fmt(pw.total)}", "改正总分")
+    if not t.has_scores and t.rows:
+        add(INFO, "no_score_columns", f"{sheet}!{_header_ref(t)}",
+            "指标表没有得分列，各指标得分" + (f"和总分 {fmt(final)} " if final is not None else "") + "无法复核",
             "按规则在表中列出每个指标的分值和得分")
-        if final is not None and final < p.total - MONEY_TOL and rec.indicators and \
+        if final is not None and final < p.total - 1e-9 and rec.indicators and \
                 all(_achieved(c, p) for c in conv if is_active(c.row)):
-            add(ERROR, "unexplained_deduction", final_pc.ref,
+            add(WARNING, "unexplained_deduction", final_pc.ref,
                 f"各指标实际完成值均已达到目标（或为100%），总分却为 {fmt(final)}，扣了 {fmt(xround(p.total - final, 2))} 分，"
                 "扣分依据未说明", "说明扣分的指标和原因，或按规则计分")
     if t.grade is not None:
         g = _norm_text(t.grade.value)
         labels = [gr.label for gr in p.grades]
         if g not in labels:
-            add(ERROR, "grade_invalid", t.grade.ref, f"评价等次“{fmt(t.grade.value)}”不是规则规定的等次（{'、'.join(labels)}）",
+            add(WARNING, "grade_invalid", t.grade.ref, f"评价等次“{fmt(t.grade.value)}”不是规则规定的等次（{'、'.join(labels)}）",
                 "等次只能是" + "、".join(labels))
         elif final is not None and p.grade_for(final) != g:
             add(ERROR, "grade_mismatch", t.grade.ref, f"总分 {fmt(final)} 对应的等次为“{p.grade_for(final)}”，表中为“{g}”",
                 "按总分确定等次")
 
-    # --- goals, words, profile
+    # --- goals, words
     goal_findings(add, [(e.value if not e.blank else None, a.value if not a.blank else None) for e, a in t.goals],
                   lambda i: t.goals[i][1].ref)
+    figures = [pc for line in ([ft] if ft is not None else []) + sources
+               for k, pc in line.values.items() if k in names and number(pc) is not None]
+    for e, a in t.goals:
+        for pc in (e, a):
+            if not pc.blank and isinstance(pc.value, str):
+                goal_text_findings(add, pc, figures)
     heuristic_findings(add, p, rec, result, place_row)
-    if not explicit:
-        _suggest_profile(add, t, p, shown_weight, xround(result.weight_sum, 2), sheet)
-    summary = {"工作表": sheet, "指标行数": len(t.rows)}
+    summary = {"工作表": sheet, "指标行数": len(t.rows), "评分规则": p.id}
     if final is not None:
         summary["原表总分"] = final
     if t.grade is not None:
         summary["原表等次"] = t.grade.text
-    if t.has_weights:
+    if t.weights_printed:
         summary.update({"重算总分": result.total, "重算等次": result.grade})
     return summary
 
 
+def places_of(value: float) -> int:
+    """Decimals of a number written out (a weight read from a label such as "(12.5分)")."""
+    text = f"{value:.10g}"
+    return len(text.split(".", 1)[1]) if "." in text else 0
+
+
+def _places_text(n: int) -> str:
+    return "整数" if n == 0 else f"{n} 位小数"
+
+
 def _printed_total(total, sources, key: str) -> float | None:
-    """The 年度资金总额 row's figure, or the sum of the sources when the total row does not print it."""
-    if total is not None and total.num(key) is not None:
-        return total.num(key)
+    """The 年度资金总额 row's figure; the sum of the sources when the total row prints nothing or 0 while the
+    sources print figures (the 0 is reported by ``fund_sum``; the rate and score are recomputed from the sources)."""
     values = [s.num(key) for s in sources if s.num(key) is not None]
+    if total is not None and total.num(key) is not None and (total.num(key) != 0 or not any(values)):
+        return total.num(key)
     return math.fsum(values) if values else None
 
 
@@ -1032,18 +1421,24 @@ def _normalised(rec: ProjectRecord) -> ProjectRecord:
 
 def _rate_checks(add, label: str, pc, A: float | None, B: float | None, base: str, place: str, *,
                  source: bool = False) -> None:
-    value, how, tol = rate_value(pc)
+    """执行率 = B/A by the precision rule: printed "97.80%" must equal ROUND(B/A×100, 2); a fraction "0.98"
+    is a percentage with two decimals fewer (never fewer than 0): ROUND(B/A×100, 0) = 98."""
+    value, how, n = rate_value(pc)
     a = A or 0.0
     if a <= 0:
         if (B or 0) > 0 or value is not None:
+            if value == 0 and not B:
+                return                    # 0/0 printed as 0%: says nothing was executed, which is true
             if value is not None:
                 add(ERROR, "rate_na_shown", pc.ref,
                     f"“{label}”的{base}为0或未填，执行率无法计算，表中却显示为“{pc.text}”",
                     "分母为0时执行率应写“—”（无法计算），不能写成100%")
             elif not source:
-                add(WARNING, "rate_na", place, f"“{label}”的{base}为0或未填，执行率无法计算", "填写全年预算数")
+                add(INFO, "rate_na", place, f"“{label}”的{base}为0或未填，执行率无法计算", "填写全年预算数")
         return
-    true = (B or 0.0) / a
+    if B is None:                     # no 执行数 printed: nothing to recompute the rate from
+        return
+    true = B / a
     if true > 1 + 1e-12 and not source:
         add(WARNING, "rate_over_100", place,
             f"全年执行数 {fmt(B)} 大于{base} {fmt(A)}，执行率 {pct(true)} 超过100%", "核实执行数与预算数；资金得分按100%封顶")
@@ -1052,19 +1447,19 @@ def _rate_checks(add, label: str, pc, A: float | None, B: float | None, base: st
     if how == "text":
         add(ERROR, "rate_mismatch", pc.ref, f"“{label}”的执行率“{pc.text}”不是数字，按 B/A 应为 {pct(true)}", "填写执行率")
         return
-    if how == "no_pct":
-        if abs(value - true) <= tol:
-            add(WARNING, "rate_no_percent", pc.ref, f"“{label}”的执行率写成“{pc.text}”，缺少%号（应为 {pct(true)}）",
-                "写成百分数，如 79.27%")
-            return
-    elif how == "fraction" and abs(value - true) > tol and abs(value / 100 - true) <= tol / 100 + 1e-9:
+    ok = agrees(value * 100, n, true * 100)
+    if how == "no_pct" and ok:
+        add(WARNING, "rate_no_percent", pc.ref, f"“{label}”的执行率写成“{pc.text}”，缺少%号（应为 {pct(true)}）",
+            "写成百分数，如 79.27%")
+        return
+    if how == "fraction" and not ok and agrees(value, places(pc), true * 100):
         add(WARNING, "rate_no_percent", pc.ref, f"“{label}”的执行率写成“{pc.text}”，没有%号，含义不明确（应为 {pct(true)}）",
             "写成百分数")
         return
-    if abs(value - true) > tol:
+    if not ok:
         add(ERROR, "rate_mismatch", pc.ref,
-            f"“{label}”的执行率显示为 {pc.text}，按 全年执行数/{base} = {fmt(B)}/{fmt(A)} 应为 {pct(true)}",
-            "按 B/A 重新计算执行率")
+            f"“{label}”的执行率显示为 {pc.text}，按 全年执行数/{base} = {fmt(B)}/{fmt(A)} 应为 {pct(true)}"
+            f"（按印出的 {_places_text(n)}为 {fmt(xround(true * 100, n))}%）", "按 B/A 重新计算执行率")
 
 
 def _achieved(c, p: Profile) -> bool:
@@ -1076,29 +1471,3 @@ def _achieved(c, p: Profile) -> bool:
     if row.op == OP_QUAL and isinstance(row.actual, str) and isinstance(row.target, str):
         return _norm_text(row.actual) == _norm_text(row.target)
     return False
-
-
-def _suggest_profile(add, t, p: Profile, fund_w: float | None, ws: float, sheet: str) -> None:
-    mismatch = (fund_w is not None and abs(fund_w - p.fund_weight) > 1e-9) or \
-               (t.has_weights and t.rows and abs(ws - p.indicator_weight) > MONEY_TOL)
-    if not mismatch:
-        return
-    has_target = bool(t.target_weight_label or t.target_score is not None)
-    fits = []
-    weights_known = bool(t.has_weights and t.rows)
-    for pid in list_profiles():
-        if pid == p.id:
-            continue
-        q = load_profile(pid)
-        if fund_w is not None and abs(q.fund_weight - fund_w) > 1e-9:
-            continue
-        if weights_known and abs(q.indicator_weight - ws) > MONEY_TOL:
-            continue
-        if q.has_target_block != has_target:
-            continue
-        fits.append(pid)
-    if fits:
-        add(INFO, "profile_suggest", sheet,
-            f"表中资金分值 {fmt(fund_w)}" + (f"、指标分值合计 {fmt(ws)}" if weights_known else "")
-            + f"，与评分规则 {'、'.join(fits)} 相符",
-            f"如适用，请加 --profile {fits[0]} 重新核对")

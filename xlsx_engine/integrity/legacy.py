@@ -36,7 +36,7 @@ from xlsx_engine.kernel.targets import (
     parse_quantity,
     parse_target,
 )
-from xlsx_engine.kernel.xlmath import is_number, xnum
+from xlsx_engine.kernel.xlmath import is_number, xnum, xround
 
 MAX_TABLE_ROWS = 200      #: indicator rows read from one table
 MAX_MERGE_AREA = 20000    #: merged ranges larger than this are treated as their top-left cell only
@@ -74,8 +74,8 @@ FUND_KEYS = {
     "rate": _rx(r"^(预算)?执行率(\(.*\))?$"),
     "score": _rx(r"^(得分|自评分|评分|自评得分)(\(.*\))?$"),
 }
-FUND_TOTAL = _rx(r"^(其中:)?(年度资金总额|资金总额|项目资金总额|合计|总计)$")
-FUND_BLOCK = _rx(r"^(项目资金|资金)(\(万元\))?(\((\d+(?:\.\d+)?)分\))?")
+FUND_TOTAL = _rx(r"^(其中:)?(年度资金总额|年度财政资金总额|资金总额|项目资金总额|合计|总计)$")
+FUND_BLOCK = _rx(r"^(项目资金|资金|资金情况|预算执行情况)(\(万元\))?(\((\d+(?:\.\d+)?)分\))?")
 
 GOAL_BLOCK = _rx(r"^(年度总体目标|项目绩效目标|项目绩效总目标|总体目标|年度绩效目标|项目绩效定性目标)")
 GOAL_EXPECTED = _rx(r"^(预期目标|年初设定目标|年度目标|目标内容|预期目标内容)")
@@ -90,9 +90,10 @@ IND_KEYS = [   # order matters: the first pattern that matches a header cell win
     ("level2", _rx(r"^二级指标$")),
     ("name", _rx(r"^(三级指标|指标内容|指标名称|三级指标名称|绩效指标名称|三级指标内容)$")),
     ("op", _rx(r"^(指标性质|计算符号|比较符号)$")),
-    ("target", _rx(r"^(年度指标值|指标值|年度目标值|目标值|指标\(目标\)值|预期指标值|年度预期指标值|绩效目标值|年度指标)$")),
+    ("target", _rx(r"^(年度指标值|指标值|年度目标值|目标值|指标\(目标\)值|预期指标值|年度预期指标值|绩效目标值|年度指标|"
+                   r"年初目标值)(\([A-Z]\))?$")),
     ("unit", _rx(r"^(度量单位|计量单位|单位)$")),
-    ("actual", _rx(r"^(实际完成值|全年完成值|完成值|全年实际完成值|实际值|实际完成情况|实际完成)$")),
+    ("actual", _rx(r"^(实际完成值|全年完成值|完成值|全年实际完成值|实际值|全年实际值|实际完成情况|实际完成)(\([A-Z]\))?$")),
     ("weight", _rx(r"^(分值|权重|指标分值|权重分值)(\(.*\))?$")),
     ("score", _rx(r"^(得分|自评分|评分|自评得分|实际得分)(\(.*\))?$")),
     ("reason", _rx(r"^(偏差原因|未完成原因|偏差原因分析|原因分析|偏差分析)")),
@@ -121,6 +122,7 @@ class PCell:
     value: Any
     ref: str
     pct: bool = False        #: a number shown with a percent format (0.95 shown as 95%)
+    format_places: int | None = None   #: decimals the number format shows (None: General)
 
     @property
     def text(self) -> str:
@@ -128,7 +130,7 @@ class PCell:
             return ""
         if isinstance(self.value, float):
             v = self.value * 100 if self.pct else self.value
-            s = f"{v:.10g}"
+            s = f"{v:.{self.format_places}f}" if self.format_places is not None else f"{v:.10g}"
             return s + ("%" if self.pct else "")
         return str(self.value).strip()
 
@@ -147,48 +149,60 @@ def number(pc: PCell | None) -> float | None:
     if isinstance(v, float):
         return v
     text = norm(v).replace(",", "")
-    text = re.sub(r"(分|万元|元)$", "", text)
+    text = re.sub(r"(分|万元|万|元)$", "", text)
     try:
         return float(text)
     except ValueError:
         return None
 
 
-def rate_value(pc: PCell | None) -> tuple[float | None, str, float]:
-    """A printed 执行率 as a fraction: (value, how it was written, tolerance).
+def places(pc: PCell | None) -> int:
+    """The decimals a printed figure shows, in the units printed (percent points for "97.80%"): the number
+    format's fixed decimals, else the digits written (General format, text)."""
+    if pc is None or pc.blank:
+        return 0
+    if isinstance(pc.value, float) and pc.format_places is not None:
+        return pc.format_places
+    text = pc.text.rstrip("%")
+    text = re.sub(r"(分|万元|万|元)$", "", norm(text).replace(",", ""))
+    if "e" in text.lower():
+        return 15
+    return len(text.split(".", 1)[1]) if "." in text else 0
 
-    how: "pct" (with a % sign or a percent format), "fraction" (a plain number ≤ 1.5), "no_pct" (a plain
-    number > 1.5 — "79.27" meaning 79.27%), "text" (not a number), "blank".
+
+def agrees(printed: float, digits: int, value: float) -> bool:
+    """The precision rule (README 校验级别): a figure printed with ``digits`` decimals agrees with a
+    recomputed ``value`` when it equals the value rounded (Excel ROUND) to those decimals."""
+    return xround(value, digits) == xround(printed, digits)
+
+
+def rate_value(pc: PCell | None) -> tuple[float | None, str, int]:
+    """A printed 执行率 as a fraction: (value, how it was written, decimals of the percentage).
+
+    how: "pct" (with a % sign or a percent format: "97.80%" has 2 decimals), "fraction" (a plain number
+    ≤ 1.5: "0.98" means 98% and has 0 decimals of a percentage — two fewer than written, never fewer than 0),
+    "no_pct" (a plain number > 1.5 — "79.27" meaning 79.27%), "text" (not a number), "blank".
     """
     if pc is None or pc.blank:
-        return None, "blank", 0.0
+        return None, "blank", 0
     v = pc.value
+    n = places(pc)
     if isinstance(v, float) and not isinstance(v, bool):
-        tol = _tolerance(repr(v))
         if pc.pct:
-            return v, "pct", max(tol, 5e-5)
-        return (v, "fraction", tol) if v <= 1.5 else (v / 100, "no_pct", tol / 100)
+            return v, "pct", n
+        return (v, "fraction", max(n - 2, 0)) if v <= 1.5 else (v / 100, "no_pct", n)
     text = norm(v).replace(",", "")
     if text.endswith("%"):
         try:
             x = float(text[:-1])
         except ValueError:
-            return None, "text", 0.0
-        return x / 100, "pct", _tolerance(text[:-1]) / 100
+            return None, "text", 0
+        return x / 100, "pct", n
     try:
         x = float(text)
     except ValueError:
-        return None, "text", 0.0
-    tol = _tolerance(text)
-    return (x, "fraction", tol) if x <= 1.5 else (x / 100, "no_pct", tol / 100)
-
-
-def _tolerance(text: str) -> float:
-    """Half a unit of the last printed digit."""
-    if "e" in text.lower():
-        return 1e-9
-    decimals = len(text.split(".", 1)[1]) if "." in text else 0
-    return 0.5 * 10 ** -decimals + 1e-9
+        return None, "text", 0
+    return (x, "fraction", max(n - 2, 0)) if x <= 1.5 else (x / 100, "no_pct", n)
 
 
 # --------------------------------------------------------------------------- grid
@@ -196,10 +210,10 @@ def _tolerance(text: str) -> float:
 class Grid:
     """A worksheet for label finding: sparse cells, merges resolved, normalised label text."""
 
-    def __init__(self, sheet: SheetXML, pct_styles: set[int]):
+    def __init__(self, sheet: SheetXML, formats: dict[int, tuple[bool, int | None]]):
         self.name = sheet.name
         self.cells = sheet.cells
-        self.pct_styles = pct_styles
+        self.formats = formats      #: style index -> (percentage?, decimals shown)
         self.span: dict[tuple[int, int], tuple[int, int, int, int]] = {}
         area = 0
         for m in sheet.merges:
@@ -249,8 +263,9 @@ class Grid:
             r, c = self.top_left(r, c)
         cell = self.cells.get((r, c))
         value = None if cell is None or cell.value == "" else cell.value
-        pct = bool(cell is not None and isinstance(value, float) and cell.style in self.pct_styles)
-        return PCell(value, self.ref(r, c), pct)
+        pct, shown = self.formats.get(cell.style, (False, None)) if cell is not None else (False, None)
+        number = isinstance(value, float)
+        return PCell(value, self.ref(r, c), pct and number, shown if number else None)
 
     def label(self, r: int, c: int) -> str:
         return self.text.get((r, c), "")
@@ -369,6 +384,20 @@ class Table:
     def has_scores(self) -> bool:
         return "score" in self.columns
 
+    def label_rows(self) -> dict[str, list[int]]:
+        """The rows under each level-1 label that prints a weight ("产出指标(50分)"), by the label as printed."""
+        out: dict[str, list[int]] = {name: [] for name in self.level1_weights}
+        for i, row in enumerate(self.rows):
+            key = _clean_level(row.level1)
+            if key in out:
+                out[key].append(i)
+        return out
+
+    @property
+    def weights_printed(self) -> bool:
+        """Some indicator row prints a number in a 分值 column."""
+        return self.has_weights and any(number(r.cells.get("weight")) is not None for r in self.rows)
+
     def place(self, key: str, i: int) -> str:
         """Where field ``key`` of row ``i`` is printed."""
         row = self.rows[i]
@@ -385,7 +414,7 @@ def read_tables(pkg: Package) -> list[Table]:
     for name, _state, path in pkg.sheets:
         if not path or path not in pkg.member_set:
             continue
-        grid = Grid(pkg.sheet(name), pkg.percent_styles)
+        grid = Grid(pkg.sheet(name), pkg.style_formats)
         table = read_grid(grid, pkg.where)
         if table is not None:
             out.append(table)
@@ -603,6 +632,8 @@ def _read_indicators(g: Grid, t: Table, hr: int, cols: dict[str, tuple[int, int]
             m = IND_BLOCK.match(text)
             if m and m.group(3):
                 t.indicator_weight_label = (float(m.group(3)), g.ref(r, c))
+            elif r == hr and GOAL_BLOCK.match(text) and WEIGHT_IN_LABEL.match(text):   # "年度绩效目标(80分)"
+                t.indicator_weight_label = (float(WEIGHT_IN_LABEL.match(text).group(2)), g.ref(r, c))
     end = max(g.bounds(hr, c0)[2] for c0, _ in cols.values())
     l1_prev = l2_prev = ""
     name_col = cols.get("name", cols.get("level2"))[0]

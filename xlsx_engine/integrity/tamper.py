@@ -318,6 +318,21 @@ def translate_formula(formula: str, origin: str, dest: str) -> str:
 
 
 _STRING = re.compile(r'"(?:[^"]|"")*"')
+#: built-in number formats: id -> (shows a percentage, decimals shown; None for General/scientific)
+_BUILTIN_FORMATS = {"1": (False, 0), "2": (False, 2), "3": (False, 0), "4": (False, 2), "9": (True, 0),
+                    "10": (True, 2), "37": (False, 0), "38": (False, 0), "39": (False, 2), "40": (False, 2)}
+_DIGITS = re.compile(r"[0#?][0#?,]*(?:\.([0#?]*))?")
+
+
+def _format_of(code: str) -> tuple[bool, int | None]:
+    """(percentage?, decimals shown) of a custom number format code (first section; quoted text removed)."""
+    first = code.split(";", 1)[0]
+    if "general" in first.lower() or "e+" in first.lower():
+        return "%" in first, None
+    m = _DIGITS.search(first)
+    return "%" in first, (len(m.group(1) or "") if m else None)
+
+
 _A1_IN_FORMULA = re.compile(r"(?<![A-Za-z0-9_.\u0080-\uffff!'])(\$?)([A-Z]{1,3})(\$?)([0-9]{1,7})"
                             r"(?![0-9A-Za-z_(\u0080-\uffff])")
 
@@ -404,7 +419,7 @@ class Package:
         self.workbook_protection: dict[str, str] | None = dict(prot.attrib) if prot is not None else None
         self._shared: list[str] | None = None
         self._sheets: dict[str, SheetXML] = {}
-        self._pct: set[int] | None = None
+        self._pct: dict[int, tuple[bool, int | None]] | None = None
         self._custom: dict[str, str] | None = None
 
     # ------------------------------------------------------------------ members
@@ -449,19 +464,21 @@ class Package:
     @property
     def percent_styles(self) -> set[int]:
         """Indexes of cell styles whose number format shows a percentage."""
+        return {i for i, (pct, _places) in self.style_formats.items() if pct}
+
+    @property
+    def style_formats(self) -> dict[int, tuple[bool, int | None]]:
+        """Cell style index -> (its number format shows a percentage, the decimals it shows; None for General)."""
         if self._pct is None:
-            pct: set[int] = set()
+            formats: dict[int, tuple[bool, int | None]] = {}
             if "xl/styles.xml" in self.member_set:
                 root = self.xml("xl/styles.xml")
-                custom = {}
-                for nf in root.iterfind(f"{{{M}}}numFmts/{{{M}}}numFmt"):
-                    code = _STRING.sub("", nf.get("formatCode") or "")
-                    custom[nf.get("numFmtId")] = "%" in code
+                custom = {nf.get("numFmtId"): _format_of(_STRING.sub("", nf.get("formatCode") or ""))
+                          for nf in root.iterfind(f"{{{M}}}numFmts/{{{M}}}numFmt")}
                 for i, xf in enumerate(root.iterfind(f"{{{M}}}cellXfs/{{{M}}}xf")):
                     fid = xf.get("numFmtId") or "0"
-                    if fid in ("9", "10") or custom.get(fid):
-                        pct.add(i)
-            self._pct = pct
+                    formats[i] = custom.get(fid) or _BUILTIN_FORMATS.get(fid, (False, None))
+            self._pct = formats
         return self._pct
 
     def sheet(self, name: str) -> SheetXML:
@@ -604,16 +621,16 @@ class Expected:
 
 
 @functools.lru_cache(maxsize=32)
-def expected_for(profile_id: str, template_id: str | None = None) -> Expected:
+def expected_for(profile_id: str, template_id: str) -> Expected:
     """What a workbook made from a template must contain.
 
     Args:
         profile_id: the profile (评分规则).
-        template_id: the 模板编号 (``<form>-<profile>``) when it is not a 项目支出 (xmzc) template.
+        template_id: the 模板编号 (``<form>-<profile>``); it selects the form through the registry.
     """
     from openpyxl.utils.protection import hash_password
 
-    layout = form_for(template_id or f"xmzc-{profile_id}").layout(profile_id)
+    layout = form_for(template_id).layout(profile_id)
     formulas, raw, labels, consts, inputs = {}, {}, {}, {}, set()
     for ref, spec in layout.cells.items():
         rc = parse_ref(ref)
