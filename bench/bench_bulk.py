@@ -64,8 +64,8 @@ def child(master: str, out: str, jobs: int) -> None:
 def collect_child(folder: str, jobs: int) -> None:
     from xlsx_engine.bureau.collect import collect
     t = time.perf_counter()
-    items = collect(folder, jobs=jobs)
-    print(json.dumps({"n": len(items), "unreadable": sum(1 for i in items if i.error),
+    coll = collect(folder, jobs=jobs)
+    print(json.dumps({"n": len(coll.rows), "unreadable": len(coll.unreadable),
                       "seconds": time.perf_counter() - t}))
 
 

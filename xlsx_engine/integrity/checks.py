@@ -182,13 +182,16 @@ def collect_files(paths: Iterable[str | Path]) -> list[Path]:
     return out
 
 
-def check_file(path: str | Path, profile: str | None = None) -> FileReport:
+def check_file(path: str | Path, profile: str | None = None,
+               then: Callable[[Any, FileReport], None] | None = None) -> FileReport:
     """Check one workbook. Never raises for a bad file.
 
     Args:
         path: the workbook.
         profile: the scoring profile the file must follow (for our templates: a mismatch is an error; for
             other tables: the rules to check against; default ``national``).
+        then: called with the open package and the report after the checks, so a caller reads more from
+            the same parse (``collect``); what it raises is reported like any other failure.
     """
     path = Path(path)
     report = FileReport(str(path))
@@ -202,6 +205,8 @@ def check_file(path: str | Path, profile: str | None = None) -> FileReport:
             return _done(report, coll)
         with pkg:
             _check_package(pkg, report, coll, profile)
+            if then is not None:
+                then(pkg, report)
     except WorkbookError as exc:
         report.unreadable, report.kind = True, "无法读取"
         coll.add(ERROR, "unreadable", exc.where if exc.where and exc.where != str(path) else "", exc.message,
@@ -379,10 +384,9 @@ class _OursReader:
 def read_ours(pkg, meta: dict[str, str]):
     """(layout, record) of one of our workbooks, read by name where the names are intact; None when the
     template cannot be identified (unknown profile or version, main sheet gone)."""
-    try:
-        layout = project_layout(meta.get("评分规则") or "")
-    except ProfileError:
-        return None
+    if (meta.get("评分规则") or "") not in list_profiles():
+        return None                    # ids among the installed profiles only, never a path from the workbook
+    layout = project_layout(meta["评分规则"])
     if meta.get("模板版本") != layout.form.version:
         return None
     exp = expected_for(layout.profile.id)
@@ -398,7 +402,10 @@ def _check_other_form(pkg, report: FileReport, coll: Collector, meta: dict[str, 
     add = coll.add
     pid, tid = meta.get("评分规则") or "", meta.get("模板编号") or ""
     try:
-        layout = form_for(tid).layout(pid)
+        form = form_for(tid)
+        if pid not in form.profile_ids():           # an id among the installed profiles, never a path
+            raise ProfileError(pid)
+        layout = form.layout(pid)
     except (JxzpError, OSError):
         add(ERROR, "profile_unknown", "docProps/custom.xml", f"模板标识“{tid}”（评分规则“{pid}”）无法识别",
             "请使用下发的模板重新填报")
@@ -448,9 +455,11 @@ def _check_ours(pkg, report: FileReport, coll: Collector, meta: dict[str, str], 
         _check_other_form(pkg, report, coll, meta)
         return
     try:
+        if pid not in list_profiles():             # an id among the installed profiles, never a path
+            raise ProfileError(pid)
         layout = project_layout(pid)
     except ProfileError:
-        add(ERROR, "profile_unknown", "docProps/custom.xml", f"模板标识中的评分规则“{pid}”不存在（模板标识被改动）",
+        add(ERROR, "profile_unknown", "docProps/custom.xml", f"模板标识中的评分规则“{pid[:40]}”不存在（模板标识被改动）",
             "请使用下发的模板重新填报")
         _check_legacy(pkg, report, coll, wanted)
         return

@@ -1,6 +1,6 @@
 """The 回收汇总报告: a narrative of a whole collection, rendered through the sandboxed narrator.
 
-Every figure comes from :func:`xlsx_engine.collect.collect` (rescored inputs and check findings);
+Every figure comes from :func:`xlsx_engine.bureau.collect.collect` (rescored inputs and check findings);
 the template is ``templates/narrative/collection/summary.j2`` (a bureau may edit it).
 """
 
@@ -10,7 +10,9 @@ import math
 from collections import Counter
 from pathlib import Path
 
-from xlsx_engine.bureau.collect import SEVERITIES, Collected
+from xlsx_engine.bureau.collect import FAILED, GRADES, MISSING, SEVERITIES, STATUSES, Collection
+from xlsx_engine.bureau.output import write_output
+from xlsx_engine.bureau.summary import reminders
 from xlsx_engine.kernel.errors import JxzpError
 from xlsx_engine.kernel.xlmath import is_number, xround
 from xlsx_engine.narrative.department import blocks_docx
@@ -20,15 +22,14 @@ from xlsx_engine.narrative.engine import (
     blocks_to_text,
     parse_blocks,
 )
-from xlsx_engine.ooxml.safezip import atomic_write_bytes
 
 TEMPLATE = "collection/summary.j2"
 
 
-def collection_context(items: list[Collected], title: str = "绩效自评回收汇总报告") -> dict:
-    """The template variables (see the template's header comment)."""
-    good = [i for i in items if not i.error]
-    scored = [i for i in good if is_number(i.total)]
+def collection_context(coll: Collection, title: str = "绩效自评回收汇总报告") -> dict:
+    """The template variables (see the template's header comment). Figures, grades and averages come from the
+    filled forms only (状态 已填报 / 有错误 / 已通过); every status is counted."""
+    scored = [i for i in coll.filled if is_number(i.total)]
     budget = math.fsum(i.budget or 0 for i in scored)
     spent = math.fsum(i.spent or 0 for i in scored)
     units = []
@@ -42,7 +43,7 @@ def collection_context(items: list[Collected], title: str = "绩效自评回收�
     grade_counts = Counter(i.grade for i in scored)
     order = {s: k for k, s in enumerate(SEVERITIES)}
     groups: dict[tuple[str, str], dict] = {}
-    for it in good:
+    for it in coll.rows:
         for f in it.findings:
             if f.severity == "提示":
                 continue
@@ -53,33 +54,37 @@ def collection_context(items: list[Collected], title: str = "绩效自评回收�
     problems = sorted(groups.values(), key=lambda g: (order.get(g["severity"], 9), -g["count"]))[:12]
     for g in problems:
         g["files"] = len(g["files"])
+    counts = coll.counts()
     return {
         "title": title,
-        "n": {"files": len(items), "read": len(good), "unreadable": len(items) - len(good), "projects": len(scored),
-              "errors": sum(i.count("错误") for i in good), "warnings": sum(i.count("警告") for i in good),
-              "files_with_errors": sum(1 for i in good if i.count("错误"))},
+        "n": {"projects": len(coll.rows), "returned": len(coll.rows) - counts[MISSING], "scored": len(scored),
+              "unreadable": len(coll.unreadable), "unused": len(coll.unused),
+              "errors": sum(i.count("错误") for i in coll.rows), "warnings": sum(i.count("警告") for i in coll.rows),
+              "files_with_errors": counts[FAILED]},
+        "statuses": [{"label": s, "count": counts[s]} for s in STATUSES],
         "totals": {"budget": xround(budget, 2), "spent": xround(spent, 2), "rate": spent / budget if budget > 0 else None,
                    "average": xround(math.fsum(i.total for i in scored) / len(scored), 2) if scored else None},
-        "grades": [{"label": g, "count": grade_counts.get(g, 0)} for g in ("优", "良", "中", "差")],
+        "grades": [{"label": g, "count": grade_counts.get(g, 0)} for g in GRADES],
         "units": units,
+        "chase": reminders(coll),
         "problems": problems,
-        "unreadable": [i.error for i in items if i.error],
+        "unreadable": [f"{u.path}：{u.error}" for u in coll.unreadable],
     }
 
 
-def render_collection(items: list[Collected], narrator: Narrator | None = None) -> str:
+def render_collection(coll: Collection, narrator: Narrator | None = None) -> str:
     """The report as Markdown-subset markup (headings, paragraphs, tables)."""
-    return (narrator or Narrator()).render_template(TEMPLATE, collection_context(items))
+    return (narrator or Narrator()).render_template(TEMPLATE, collection_context(coll))
 
 
-def write_collection_report(items: list[Collected], out: str | Path) -> None:
+def write_collection_report(coll: Collection, out: str | Path) -> None:
     """Write the report as .docx, .md or .txt (atomically).
 
     Raises:
         JxzpError: unsupported extension.
     """
     out = Path(out)
-    blocks = parse_blocks(render_collection(items))
+    blocks = parse_blocks(render_collection(coll))
     suffix = out.suffix.lower()
     if suffix == ".docx":
         data = blocks_docx(blocks)
@@ -89,4 +94,4 @@ def write_collection_report(items: list[Collected], out: str | Path) -> None:
         data = blocks_to_text(blocks).encode("utf-8")
     else:
         raise JxzpError("汇总报告应为 .docx、.md 或 .txt", where=str(out))
-    atomic_write_bytes(out, data)
+    write_output(out, data)
