@@ -317,3 +317,31 @@ def test_summary_prints_on_a4_landscape(tmp_path):
     values = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
     assert not any("national" in v or "/" in v for v in values)       # rule names in Chinese, no paths here
     assert any("全国通用" in v for v in values)
+
+
+def _crash_or_allocate(path, profile=None, *, original):
+    if path.endswith("crash.xlsx"):
+        os._exit(9)                                   # a library crashing the whole worker process
+    if path.endswith("greedy.xlsx"):
+        bytearray(4 << 30)                            # more than the worker's memory limit
+    return original(path, profile)
+
+
+def test_a_worker_crash_or_the_memory_limit_costs_one_file_only(tmp_path, monkeypatch):
+    """Workers are forked: the patched reader runs in them, under the real memory limit."""
+    import functools
+
+    from xlsx_engine.bureau import collect as collect_module
+    master = loop_master(tmp_path / "总表.xlsx")
+    sent = tmp_path / "sent"
+    bulk(master, sent)
+    src = next(sent.glob("*_P1_*.xlsx"))
+    shutil.copy(src, sent / "crash.xlsx")
+    shutil.copy(src, sent / "greedy.xlsx")
+    monkeypatch.setattr(collect_module, "read_returned", functools.partial(
+        _crash_or_allocate, original=collect_module.read_returned))
+    paths = sorted(str(p) for p in sent.glob("*.xlsx"))
+    got = {Path(c.path).name: c for c in read_all(paths, 2)}
+    assert len(got) == len(paths) == 8
+    assert "进程异常终止" in got["crash.xlsx"].error and "内存" in got["greedy.xlsx"].error
+    assert all(not c.error for name, c in got.items() if name not in ("crash.xlsx", "greedy.xlsx"))
