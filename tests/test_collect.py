@@ -345,3 +345,30 @@ def test_a_worker_crash_or_the_memory_limit_costs_one_file_only(tmp_path, monkey
     assert len(got) == len(paths) == 8
     assert "进程异常终止" in got["crash.xlsx"].error and "内存" in got["greedy.xlsx"].error
     assert all(not c.error for name, c in got.items() if name not in ("crash.xlsx", "greedy.xlsx"))
+
+
+def _pdf(path: Path, soffice: str) -> tuple[str, int, str]:
+    import subprocess
+    subprocess.run([soffice, "--headless", "--convert-to", "pdf", "--outdir", str(path.parent), str(path)],
+                   capture_output=True, timeout=180, check=True, env={**os.environ, "HOME": str(path.parent)})
+    pdf = path.with_suffix(".pdf")
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
+    pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))
+    size = re.search(r"Page size:\s+([\d.]+) x ([\d.]+)", info)
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True).stdout
+    return f"{round(float(size.group(1)))}x{round(float(size.group(2)))}", pages, text
+
+
+@pytest.mark.libreoffice
+def test_summary_and_report_print_on_a4(loop, tmp_path, soffice):
+    folder, master, _files, _newer = loop
+    out, report = tmp_path / "汇总.xlsx", tmp_path / "汇总报告.docx"
+    assert main(["collect", str(folder), "--master", str(master), "-o", str(out), "--report", str(report)]) == 0
+    size, pages, text = _pdf(out, soffice)
+    assert size == "842x595" and pages == 7                  # A4 landscape, one page per sheet for six projects
+    assert "###" not in text and "第 1 页，共 7 页" in text
+    assert "全国通用" in text and "national" not in text
+    size, pages, text = _pdf(report, soffice)
+    assert size == "595x842" and pages <= 3                  # A4 portrait
+    assert "乙单位（联系人李四，电话0731-2222）" in text.replace(" ", "").replace("\n", "")
+    assert "=IF(" not in text and "—1—" in text.replace(" ", "")
