@@ -82,6 +82,9 @@ class FileReport:
     summary: dict[str, Any] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     unreadable: bool = False
+    #: a project form's inputs as read by name and the scorer's result on them (for ``collect``: one parse)
+    record: ProjectRecord | None = field(default=None, repr=False, compare=False)
+    result: Result | None = field(default=None, repr=False, compare=False)
 
     def count(self, severity: str) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
@@ -488,6 +491,7 @@ def _check_ours(pkg, report: FileReport, coll: Collector, meta: dict[str, str], 
     reader = _OursReader(pkg, exp, loc)
     record = reader.record(layout)
     rec, result = layout.evaluate(record)
+    report.record, report.result = record, result
     twins = {} if loc.structural else {parse_ref(ref): v for ref, v in layout.formula_values(result, rec).items()}
     compare_cells(pkg, exp, loc, add, twins)
 
