@@ -171,12 +171,13 @@ def test_bulk_hook_runs_in_worker_processes(tmp_path):
     import docx as python_docx
     master = small_master(tmp_path / "总表.xlsx")
     out = tmp_path / "out"
-    report = bulk(master, out, jobs=2, after_write=narrative_hook(narrative=True, docx=True))
+    report = bulk(master, out, jobs=2, after_write=narrative_hook(narrative=True, docx=True), pool_min=0)
     assert report.count("written") == 3 and not report.errors
     for book in out.glob("*.xlsx"):
         assert "综述" in read_project(book).workbook.sheet_names
         assert python_docx.Document(book.with_suffix(".docx")).paragraphs
-    assert bulk(master, out, jobs=2, after_write=narrative_hook(narrative=True, docx=False)).count("unchanged") == 3
+    assert bulk(master, out, jobs=2, after_write=narrative_hook(narrative=True, docx=False),
+                pool_min=0).count("unchanged") == 3
     assert narrative_hook(narrative=False, docx=False) is None
 
 

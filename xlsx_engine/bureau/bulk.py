@@ -44,6 +44,7 @@ from xlsx_engine.ooxml.filler import Template
 
 MANIFEST = ".jxzp-bulk.json"
 JOURNAL = ".jxzp-bulk.journal"
+POOL_MIN = 150          #: fewer projects than this are generated in this process: starting workers costs more
 _BAD_CHARS = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]')
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 
@@ -203,7 +204,7 @@ def plan_paths(projects: Iterable[MasterProject], by: str) -> Iterator[MasterPro
 
 def bulk(master_path: str | Path, outdir: str | Path, *, by: str = "project", jobs: int = 1, force: bool = False,
          template_dir: str | Path = TEMPLATE_DIR, progress: Callable[[int], None] | None = None,
-         after_write: AfterWrite | None = None) -> BulkReport:
+         after_write: AfterWrite | None = None, pool_min: int = POOL_MIN) -> BulkReport:
     """Generate one workbook per project of a master workbook.
 
     Args:
@@ -216,6 +217,7 @@ def bulk(master_path: str | Path, outdir: str | Path, *, by: str = "project", jo
         progress: called with the number of projects finished since the last call.
         after_write: called with a :class:`Written` after each workbook is written (see :data:`AfterWrite`;
             picklable when ``jobs > 1``), e.g. to add the 综述 sheet or a Word report.
+        pool_min: with fewer projects than this, no worker processes are started (``jobs`` is ignored).
 
     Returns:
         A :class:`BulkReport`; each project has a status, errors have their master sheet and row.
@@ -261,7 +263,7 @@ def bulk(master_path: str | Path, outdir: str | Path, *, by: str = "project", jo
     except OSError as exc:
         raise output_error(outdir / JOURNAL, exc) from None
     with journal:
-        if jobs > 1:
+        if jobs > 1 and len(master) >= pool_min:
             with ProcessPoolExecutor(max_workers=jobs) as pool:
                 _collect(_bounded_map(pool, _work, tasks(), window=jobs * 64), items, manifest, journal, report,
                          progress)
