@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from xlsx_engine.bureau.bulk import MANIFEST, read_manifest
+from xlsx_engine.bureau.display import CELL_CODES, STRUCTURAL_CODES, display_findings
 from xlsx_engine.bureau.master import Master
 from xlsx_engine.forms.project.layout import project_layout
 from xlsx_engine.forms.project.profile import list_profiles, load_profile
@@ -227,6 +228,7 @@ def read_returned(path: str, profile: str | None = None) -> Collected:
         extra["meta"] = {k: (meta.get(k) or "")[:200] for k in ("项目编码", "单位名称", "项目名称")}
         if report.record is not None:               # the checker read the inputs by name: use its reading
             extra["record"], extra["result"], extra["profile"] = report.record, report.result, report.profile
+            extra["display"] = display_findings(pkg, report.profile, item.path)
             return
         pid = report.profile if report.profile in list_profiles() else profile
         got = read_ours(pkg, {**report.template, "评分规则": pid}) if report.template and pid else None
@@ -237,6 +239,9 @@ def read_returned(path: str, profile: str | None = None) -> Collected:
 
     report = check_file(path, None, then)
     item.findings, item.kind = report.findings, report.kind
+    if extra.get("display"):
+        moved = any(f.code in STRUCTURAL_CODES for f in report.findings)
+        item.findings = item.findings + [f for f in extra["display"] if not (moved and f.code in CELL_CODES)]
     if report.unreadable:
         item.error = "；".join(f.message + (f"（{f.hint}）" if f.hint else "") for f in report.findings
                                if f.severity == ERROR) or "无法读取"
