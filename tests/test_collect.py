@@ -123,7 +123,6 @@ def loop(soffice, tmp_path_factory):
     return folder, master, {code: back[p] for code, p in work.items()}, newer
 
 
-pytestmark_lo = pytest.mark.libreoffice
 
 
 @pytest.mark.libreoffice
