@@ -20,8 +20,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from xlsx_engine.bureau.archive import Archive, IndicatorSnap, Submission, year_over_year
-from xlsx_engine.bureau.collect import Collected, write_summary
+from xlsx_engine.bureau.archive import (
+    Archive,
+    IndicatorSnap,
+    Submission,
+    year_over_year,
+)
+from xlsx_engine.bureau.collect import Collected, Collection
+from xlsx_engine.bureau.summary import write_summary
 
 INDICATORS = [("产出指标", "数量指标", "救助人次", "≥", 30), ("产出指标", "质量指标", "发放准确率", "≥", 20),
               ("产出指标", "成本指标", "人均成本", "≤", 0), ("效益指标", "社会效益指标", "负担减轻", "定性", 30),
@@ -54,15 +60,15 @@ def generate(years: list[int], projects: int, seed: int = 7):
         yield year, subs
 
 
-def summary_items(subs: list[Submission]) -> list[Collected]:
-    return [Collected(path=s.file_hash, unit=s.unit, code=s.code, project=s.project, profile=s.profile,
-                      budget=s.budget, spent=s.spent, rate=s.rate, total=s.total, grade=s.grade)
-            for s in subs if s.status != "未交回"]
+def summary_items(subs: list[Submission]) -> Collection:
+    return Collection(rows=[Collected(path=s.file_hash, unit=s.unit, code=s.code, project=s.project, profile=s.profile,
+                                      budget=s.budget, spent=s.spent, rate=s.rate, total=s.total, grade=s.grade,
+                                      status=s.status) for s in subs])
 
 
 def pandas_compare(now_file: Path, prev_file: Path):
     import pandas as pd
-    kw = {"sheet_name": "汇总", "header": 1}
+    kw = {"sheet_name": "汇总", "header": 2}
     try:
         now, prev = pd.read_excel(now_file, engine="calamine", **kw), pd.read_excel(prev_file, engine="calamine", **kw)
     except (ValueError, ImportError):

@@ -461,7 +461,8 @@ def bulk_generate(session: Session) -> Outcome:
 @entry_point("collect", "汇总回收", GROUP_BATCH,
              "选择存放交回自评表的文件夹，逐个校验、重新评分，生成汇总表（与文件夹同级）。")
 def collect_folder(session: Session) -> Outcome:
-    from xlsx_engine.bureau.collect import collect, summarise, write_summary
+    from xlsx_engine.bureau.collect import collect, summarise
+    from xlsx_engine.bureau.summary import counts_text, write_summary
 
     base = session.workbook_path()
     folder = session.ui.choose_folder("选择交回的自评表所在文件夹", base.parent if base else None)
@@ -473,20 +474,17 @@ def collect_folder(session: Session) -> Outcome:
     if out.exists() and not session.ui.confirm(f"“{out.name}”已存在，是否覆盖？\n选“否”将另存为新文件。",
                                                title="汇总回收"):
         out = next_free(out)
-    items = collect(folder, jobs=1)
-    try:
-        write_summary(items, out)
-    except OSError as exc:
-        raise JxzpError(f"无法写入汇总表：{exc.strerror or exc}", where=str(out),
-                        hint="文件可能正在 Excel 中打开，请关闭后重试") from None
-    s = summarise(items)
-    lines = [f"汇总完成：读取 {s['已读取']} 个自评表（无法读取 {s['无法读取']} 个），错误 {s['错误']} 项，警告 {s['警告']} 项；"
-             "等次：" + "，".join(f"{k} {v}" for k, v in s["等次"].items()) + "。", f"汇总表：{out}"]
-    bad = [i.error for i in items if i.error]
+    coll = collect(folder, jobs=1)
+    write_summary(coll, out)             # an unwritable place (the file open in Excel...) is a JxzpError
+    s = summarise(coll)
+    lines = [f"汇总完成：读取 {len(coll.rows)} 个自评表（无法读取 {s['无法读取']} 个），{counts_text(coll)}；"
+             f"错误 {s['错误']} 项，警告 {s['警告']} 项；等次（已填报）："
+             + "，".join(f"{k} {v}" for k, v in s["等次"].items()) + "。", f"汇总表：{out}"]
+    bad = [f"{u.path}：{u.error}" for u in coll.unreadable]
     if bad:
         lines.append("无法读取：\n" + "\n".join(f"· {t}" for t in bad[:MAX_LISTED]))
     session.ui.open_workbook(out)
-    return Outcome("\n".join(lines), data={"summary": s, "path": out, "items": items})
+    return Outcome("\n".join(lines), data={"summary": s, "path": out, "collection": coll})
 
 
 # ============================================================================ 关于

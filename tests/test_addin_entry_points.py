@@ -411,7 +411,7 @@ def test_collect_writes_a_summary_workbook_beside_the_folder(tmp_path, books):
     assert outcome.data["path"] == out and ui.opened == [out]
     assert "读取 3 个自评表（无法读取 1 个）" in outcome.message and "坏文件.xlsx" in outcome.message
     rows = python_calamine.CalamineWorkbook.from_path(str(out)).get_sheet_by_name("汇总").to_python()
-    totals = sorted(r[8] for r in rows[2:5])
+    totals = sorted(r[9] for r in rows[3:6])
     assert totals == [89.0, 94.71, 94.71]
 
     outcome = dispatch("collect", book, ui=ScriptedUI(book, folders=[returned], answers=[False]))

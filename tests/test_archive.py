@@ -175,7 +175,8 @@ def test_archive_commands(years, tmp_path, capsys):
 
 
 def test_earlier_summary_workbook_is_imported(years, tmp_path):
-    from xlsx_engine.bureau.collect import collect, write_summary
+    from xlsx_engine.bureau.collect import collect
+    from xlsx_engine.bureau.summary import write_summary
     summary = tmp_path / "2022汇总表.xlsx"
     write_summary(collect(years / "2022"), summary)
     with Archive(tmp_path / "s.sqlite") as a:

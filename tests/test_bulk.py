@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import zipfile
 from pathlib import Path
@@ -170,12 +171,13 @@ def test_bulk_hook_runs_in_worker_processes(tmp_path):
     import docx as python_docx
     master = small_master(tmp_path / "总表.xlsx")
     out = tmp_path / "out"
-    report = bulk(master, out, jobs=2, after_write=narrative_hook(narrative=True, docx=True))
+    report = bulk(master, out, jobs=2, after_write=narrative_hook(narrative=True, docx=True), pool_min=0)
     assert report.count("written") == 3 and not report.errors
     for book in out.glob("*.xlsx"):
         assert "综述" in read_project(book).workbook.sheet_names
         assert python_docx.Document(book.with_suffix(".docx")).paragraphs
-    assert bulk(master, out, jobs=2, after_write=narrative_hook(narrative=True, docx=False)).count("unchanged") == 3
+    assert bulk(master, out, jobs=2, after_write=narrative_hook(narrative=True, docx=False),
+                pool_min=0).count("unchanged") == 3
     assert narrative_hook(narrative=False, docx=False) is None
 
 
@@ -188,3 +190,43 @@ def test_bulk_hook_must_pickle_for_workers(tmp_path):
     assert report.count("written") == 3
     assert sorted(w.identity["项目编码"] for w in seen) == ["P1", "P2", "P3"]
     assert all(w.path.exists() and w.result.total is not None for w in seen)
+
+
+def test_a_killed_run_resumes_without_force(tmp_path):
+    """Entries reach the journal as each file is written; a rerun after a kill (journal, no manifest) or a power
+    cut (files, neither) completes without --force, and only a file really changed is refused."""
+    from xlsx_engine.bureau.bulk import JOURNAL, read_manifest
+    master = small_master(tmp_path / "m.xlsx")
+    out = tmp_path / "out"
+    bulk(master, out)
+    entries = read_manifest(out / MANIFEST)
+    assert {e["项目编码"] for e in entries.values()} == {"P1", "P2", "P3"} and not (out / JOURNAL).exists()
+    # killed after two files: their entries are in the journal, the manifest was never rewritten
+    (out / MANIFEST).unlink()
+    first_two = sorted(entries)[:2]
+    (out / JOURNAL).write_text("".join(json.dumps({"relpath": r, **entries[r]}, ensure_ascii=False) + "\n"
+                                       for r in first_two) + '{"relpath": "torn', encoding="utf-8")
+    again = bulk(master, out)
+    assert again.count("refused") == 0 and again.count("unchanged") == 3 and read_manifest(out / MANIFEST) == entries
+    # power cut: files on disk, no manifest and no journal
+    (out / MANIFEST).unlink()
+    assert bulk(master, out).count("unchanged") == 3
+    # a file a unit changed is refused; --force overwrites it and says so
+    target = out / sorted(entries)[0]
+    target.write_bytes(target.read_bytes() + b"x")
+    assert bulk(master, out).count("refused") == 1
+    forced = bulk(master, out, force=True)
+    assert forced.count("overwritten") == 1 and "已按 --force 覆盖" in next(
+        i.message for i in forced.items if i.status == "overwritten")
+
+
+def test_cli_force_lists_what_it_overwrote(tmp_path, capsys):
+    master = small_master(tmp_path / "m.xlsx")
+    out = tmp_path / "out"
+    assert main(["bulk", str(master), "-o", str(out)]) == 0
+    target = next(out.glob("*.xlsx"))
+    target.write_bytes(target.read_bytes() + b"x")
+    capsys.readouterr()
+    assert main(["bulk", str(master), "-o", str(out), "--force"]) == 0
+    text = capsys.readouterr()
+    assert "已覆盖" in text.err and target.name in text.err and "1 个生成后被修改而按 --force 覆盖" in text.out

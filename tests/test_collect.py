@@ -1,9 +1,17 @@
-"""Round trip: bulk from the example master → units fill their open cells → collect → summary equals the scorer."""
+"""Collect against what was sent: statuses, change control, duplicates, hostile files, the 汇总表 and 催报清单.
+
+The round trip (issue 12 item 12) runs the whole loop: bulk → units type in their cells and LibreOffice saves
+the files (some untouched, one not returned, one resubmitted, one target lowered, one "95%" typed) → collect.
+"""
 
 from __future__ import annotations
 
-import random
+import csv
+import io
+import json
+import os
 import re
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -11,176 +19,355 @@ import pytest
 from openpyxl import load_workbook
 
 from xlsx_engine.bureau.bulk import bulk
-from xlsx_engine.bureau.collect import collect, write_summary
+from xlsx_engine.bureau.collect import (
+    BLANK,
+    FAILED,
+    FILLED_STATUSES,
+    MISSING,
+    collect,
+    find_files,
+    read_all,
+)
+from xlsx_engine.bureau.master import write_master
+from xlsx_engine.bureau.summary import summary_bytes, write_summary
 from xlsx_engine.cli.main import main
 from xlsx_engine.forms.registry import read_project
 from xlsx_engine.ooxml.recalc import recalc_files
 from xlsx_engine.ooxml.safezip import parse_xml
 
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE = ROOT / "examples" / "总表示例.xlsx"
 NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+IND = ("产出指标", "数量指标"), ("效益指标", "社会效益指标"), ("满意度指标", "服务对象满意度指标")
 
 
-def unlocked_styles(zf: zipfile.ZipFile) -> set[int]:
-    """Indices of cellXfs whose protection leaves the cell unlocked."""
-    styles = parse_xml(zf.read("xl/styles.xml"))
-    out = set()
-    for i, xf in enumerate(styles.find(f"{NS}cellXfs")):
-        prot = xf.find(f"{NS}protection")
-        if prot is not None and prot.get("locked") in ("0", "false"):
-            out.add(i)
-    return out
+def loop_master(path: Path) -> Path:
+    """Three units, six projects, all sent blank (targets and budgets set by the bureau, nothing typed)."""
+    projects = [("P1", "甲单位"), ("P2", "甲单位"), ("P3", "乙单位"), ("P4", "乙单位"), ("P5", "丙单位"),
+                ("P6", "丙单位")]
+    rows = {
+        "单位": [["甲单位", "市卫健委", "张三", "0731-1111"], ["乙单位", "市卫健委", "李四", "0731-2222"],
+                 ["丙单位", "市卫健委", "王五", "0731-3333"]],
+        "项目": [[code, unit, f"{unit}项目{code}", "national", 2023, None, None, None] for code, unit in projects],
+        "资金": [[code, "当年财政拨款", 100, 100, None] for code, _ in projects],
+        "指标": [r for code, _ in projects for r in (
+            [code, *IND[0], "培训人数", "≥", 100, "人", 50, None, None, None, None],
+            [code, *IND[1], "知晓率", "≥", 90, "%", 30, None, None, None, None],
+            [code, *IND[2], "满意度", "≥", 90, "%", 10, None, None, None, None])],
+        "目标": [[code, "完成年度任务", None] for code, _ in projects],
+    }
+    write_master(path, rows)
+    return path
 
 
-def type_into(path: Path, values: dict[str, object]) -> None:
-    """Edit cells as a person would in Excel: only unlocked cells can be changed (asserted)."""
+def edit_sheet(path: Path, values: dict[str, object], *, locked_ok: bool = False) -> None:
+    """Type values into cells of the 自评表 sheet (unlocked cells only, unless ``locked_ok``: a tampering unit)."""
     zf = zipfile.ZipFile(path)
     members = {n: zf.read(n) for n in zf.namelist()}
-    open_styles = unlocked_styles(zf)
+    styles = parse_xml(members["xl/styles.xml"])
+    open_styles = {i for i, xf in enumerate(styles.find(f"{NS}cellXfs"))
+                   if xf.find(f"{NS}protection") is not None and xf.find(f"{NS}protection").get("locked") in ("0",)}
     sheet = members["xl/worksheets/sheet1.xml"].decode()
     for ref, value in values.items():
         m = re.search(rf'<c r="{ref}"( s="(\d+)")?[^>]*?(/>|>.*?</c>)', sheet)
-        assert m and int(m.group(2)) in open_styles, f"{ref} is locked: a person could not type there"
+        assert m, ref
+        assert locked_ok or int(m.group(2)) in open_styles, f"{ref} is locked: a person could not type there"
         attrs = f'r="{ref}" s="{m.group(2)}"'
-        if isinstance(value, (int, float)):
-            new = f"<c {attrs}><v>{value}</v></c>"
-        else:
-            new = f'<c {attrs} t="inlineStr"><is><t>{value}</t></is></c>'
+        new = f"<c {attrs}><v>{value}</v></c>" if isinstance(value, (int, float)) else \
+            f'<c {attrs} t="inlineStr"><is><t>{value}</t></is></c>'
         sheet = sheet[:m.start()] + new + sheet[m.end():]
     members["xl/worksheets/sheet1.xml"] = sheet.encode()
+    rewrite(path, members)
+
+
+def rewrite(path: Path, members: dict[str, bytes]) -> None:
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
         for name, data in members.items():
             out.writestr(name, data)
+
+
+def members_of(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as zf:
+        return {n: zf.read(n) for n in zf.namelist()}
+
+
+FILL = {"G7": 96, "G18": 100, "G19": 95, "G20": 92}     # 全年执行数, then the three 实际完成值
 
 
 @pytest.fixture(scope="module")
-def returned(soffice, tmp_path_factory):
-    """Bulk the example master, let units fill the distributed (empty) tables, save them through LibreOffice."""
-    base = tmp_path_factory.mktemp("round")
+def loop(soffice, tmp_path_factory):
+    base = tmp_path_factory.mktemp("loop")
+    master = loop_master(base / "总表.xlsx")
     sent = base / "sent"
-    report = bulk(EXAMPLE, sent, by="unit", jobs=2)
-    assert not report.errors
-    rng = random.Random(7)
-    edited = []
-    for item in report.items:
-        path = sent / item.relpath
-        if item.filled or len(edited) >= 24:
-            continue
-        rb = read_project(path)
-        layout = rb.layout
-        col = layout.form.col
-        typed = {}
-        for row, ind in zip(layout.indicator_rows, rb.record.indicators):
-            if ind.name is None:
-                continue
-            if ind.op == "定性":
-                typed[f"{col['actual']}{row}"] = "已完成"
-                typed[f"{col['band']}{row}"] = "达成"
-            elif isinstance(ind.target, float):
-                typed[f"{col['actual']}{row}"] = round(ind.target * rng.choice([1.0, 0.9, 1.1]), 2)
-        budget_row = layout.fund_rows[0]
-        typed[f"G{budget_row}"] = round((rb.record.funds[0].budget or 0) * 0.93, 2)
-        type_into(path, typed)
-        edited.append(path)
-    returned = recalc_files(edited, base / "returned", strip_cached=True)   # "Excel" recalculates and saves
+    report = bulk(master, sent, by="project")
+    assert not report.errors and len(report.items) == 6
+    files = {i.code: sent / i.relpath for i in report.items}
+    typed = base / "typed"
+    typed.mkdir()
+    work = {}
+    for code in ("P1", "P2", "P4", "P5", "P6"):                 # P3 is never returned
+        work[code] = typed / files[code].name
+        shutil.copy(files[code], work[code])
+    edit_sheet(work["P1"], FILL)
+    edit_sheet(work["P4"], {**FILL, "G18": 60})                 # first version: 60 people trained
+    edit_sheet(work["P5"], FILL)
+    edit_sheet(work["P5"], {"E19": 50}, locked_ok=True)          # a lowered target (知晓率 90 → 50)
+    edit_sheet(work["P6"], {**FILL, "G19": "95%"})               # "95%" typed as text
+    back = recalc_files(list(work.values()), base / "returned", strip_cached=True)
     folder = base / "returned"
-    # an altered return and a broken one must not stop the collection
-    tampered = folder / "tampered.xlsx"
-    tampered.write_bytes(returned[edited[0]].read_bytes())
-    type_into_total(tampered)
-    (folder / "broken.xlsx").write_bytes(b"PK\x03\x04 this is not a zip")
-    return folder, {returned[p]: p for p in edited}
+    # P4 resubmitted: a newer copy with 100 people trained; the first one stays in the folder
+    newer = folder / ("(修改版)" + back[work["P4"]].name)
+    edit_sheet(work["P4"], FILL)
+    shutil.copy(recalc_files([work["P4"]], base / "again", strip_cached=True)[work["P4"]], newer)
+    old = back[work["P4"]]
+    os.utime(old, (1_700_000_000, 1_700_000_000))
+    os.utime(newer, (1_700_100_000, 1_700_100_000))
+    return folder, master, {code: back[p] for code, p in work.items()}, newer
 
 
-def type_into_total(path: Path) -> None:
-    """Someone pastes 100 over the 总分 formula (a locked cell: done after removing protection)."""
-    zf = zipfile.ZipFile(path)
-    members = {n: zf.read(n) for n in zf.namelist()}
-    sheet = members["xl/worksheets/sheet1.xml"].decode()
-    ref = read_project(path).workbook.names["总分"].cells[0]
-    sheet = re.sub(rf'<c r="{ref}"([^>]*)>.*?</c>', rf'<c r="{ref}"\1><v>100</v></c>', sheet, count=1)
-    members["xl/worksheets/sheet1.xml"] = sheet.encode()
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
-        for name, data in members.items():
-            out.writestr(name, data)
 
 
-pytestmark = pytest.mark.libreoffice
-
-
-def test_summary_figures_equal_the_scorer(returned, tmp_path):
-    folder, origin = returned
-    items = collect(folder, jobs=2)
-    by_path = {Path(i.path).name: i for i in items}
-    assert by_path["broken.xlsx"].error and "损坏" in by_path["broken.xlsx"].error
-    checked = 0
-    for path in origin:
-        item = by_path[path.name]
-        rb = read_project(path)
-        result = rb.evaluate()
-        assert (item.budget, item.spent, item.total, item.grade) == (
-            result.fund.budget, result.fund.spent, result.total, result.grade)
-        assert abs(rb.cached["总分"] - result.total) < 0.005          # LibreOffice agrees with Python
-        assert item.code and item.unit                                 # identified from the document properties
-        checked += 1
-    assert checked >= 20
-    tampered = by_path["tampered.xlsx"]
-    assert any(f.severity == "错误" and f.code == "formula_replaced" and "总分" in f.message
-               and f.place.endswith("!" + read_project(folder / "tampered.xlsx").workbook.names["总分"].a1)
-               for f in tampered.findings)
+@pytest.mark.libreoffice
+def test_round_trip_every_status_finding_and_total(loop, tmp_path):
+    folder, master, files, newer = loop
+    coll = collect(folder, master=master, jobs=2)
+    rows = {r.code: r for r in coll.rows}
+    assert [r.code for r in coll.rows] == ["P1", "P2", "P3", "P4", "P5", "P6"]
+    assert rows["P3"].status == MISSING and not rows["P3"].path
+    assert rows["P2"].status == BLANK and rows["P2"].findings == []      # no noise for an unfilled form
+    assert rows["P1"].status in FILLED_STATUSES and rows["P1"].status != FAILED
+    # the newest submission counts; the other is listed as superseded
+    assert rows["P4"].path.endswith(newer.name)
+    superseded = [u for u in coll.unused if u.path.endswith(files["P4"].name)]
+    assert superseded and "替代" in superseded[0].note
+    # the lowered target is an error naming the cell, the value sent and the value returned
+    changed = [f for f in rows["P5"].findings if f.code == "changed_after_sent"]
+    assert rows["P5"].status == FAILED and len(changed) == 1
+    assert changed[0].place == "自评表!E19" and "下发时为“90”" in changed[0].message and "“50”" in changed[0].message
+    # totals equal the scorer on the file LibreOffice saved
+    for code in ("P1", "P5", "P6"):
+        result = read_project(files[code]).evaluate()
+        assert (rows[code].total, rows[code].grade) == (result.total, result.grade)
+    p1 = read_project(files["P1"]).evaluate()
+    assert rows["P4"].total == p1.total                                 # the newer P4 equals P1's figures
+    assert rows["P6"].status in FILLED_STATUSES
+    # the 催报清单: P3 missing and P2 blank, with the contacts from the master
     out = tmp_path / "汇总.xlsx"
-    write_summary(items, out)
+    assert main(["collect", str(folder), "--master", str(master), "-o", str(out), "--json"]) == 0
+    with open(tmp_path / "汇总_催报清单.csv", encoding="utf-8-sig", newline="") as fh:
+        chase = {r["单位"]: r for r in csv.DictReader(fh)}
+    assert chase["甲单位"]["联系人"] == "张三" and "P2" in chase["甲单位"]["待填报项目"]
+    assert chase["乙单位"]["联系电话"] == "0731-2222" and "P3" in chase["乙单位"]["未交回项目"]
+    assert "P5" in chase["丙单位"]["需更正项目"]
     wb = load_workbook(out)
-    ws = wb["汇总"]
-    rows = {ws.cell(r, 14).value: r for r in range(3, ws.max_row + 1) if ws.cell(r, 14).value}
-    for path in origin:
-        r = rows[str(path)]
-        assert ws.cell(r, 9).value == by_path[path.name].total and ws.cell(r, 10).value == by_path[path.name].grade
-    assert wb["无法读取"].cell(2, 1).value.endswith("broken.xlsx")
-    assert wb["问题清单"].max_row > 1
-    assert len(wb["图表"]._charts) == 3
+    assert [ws.title for ws in wb] == ["汇总", "按单位", "催报清单", "问题清单", "未采用文件", "图表", "文件"]
+    assert "未交回 1，待填报 1" in wb["汇总"]["A2"].value
+    grades = {wb["图表"].cell(r, 1).value: wb["图表"].cell(r, 2).value for r in range(2, 6)}
+    assert sum(grades.values()) == sum(1 for r in coll.rows if r.filled) == 4   # blank and missing not graded
+
+
+def test_statuses_without_libreoffice(tmp_path):
+    master = loop_master(tmp_path / "总表.xlsx")
+    sent = tmp_path / "sent"
+    bulk(master, sent)
+    (next(sent.glob("*_P3_*.xlsx"))).unlink()
+    edit_sheet(next(sent.glob("*_P1_*.xlsx")), FILL)
+    coll = collect(sent, master=master)
+    counts = coll.counts()
+    assert counts[MISSING] == 1 and counts[BLANK] == 4 and counts[FAILED] + counts["已填报"] + counts["已通过"] == 1
+    assert sum(1 for r in coll.rows if r.filled) == 1
+
+
+def test_a_file_naming_another_profile_or_a_rules_file_is_an_error(tmp_path):
+    master = loop_master(tmp_path / "总表.xlsx")
+    sent = tmp_path / "sent"
+    bulk(master, sent)
+    target = next(sent.glob("*_P1_*.xlsx"))
+    edit_sheet(target, FILL)
+    honest = read_project(target).evaluate()
+    m = members_of(target)
+    rules = (Path(__file__).resolve().parent.parent / "templates" / "profiles" / "national.yaml").read_text("utf-8")
+    (sent / "evil.yaml").write_text(rules.replace("优", "差"), encoding="utf-8")
+    m["docProps/custom.xml"] = m["docProps/custom.xml"].replace(b">national<", b">evil.yaml<")
+    rewrite(target, m)
+    coll = collect(sent, master=master)
+    row = next(r for r in coll.rows if r.code == "P1")
+    assert row.status == FAILED and any(f.code == "profile_unknown" for f in row.findings)
+    assert (row.total, row.grade) == (honest.total, honest.grade)       # graded by the rules sent, not evil.yaml
+
+
+def test_duplicates_symlinks_and_special_files(tmp_path):
+    master = loop_master(tmp_path / "总表.xlsx")
+    sent = tmp_path / "sent"
+    bulk(master, sent)
+    p1 = next(sent.glob("*_P1_*.xlsx"))
+    shutil.copy(p1, sent / "P1 (1).xlsx")
+    os.utime(p1, (1_700_000_000, 1_700_000_000))
+    outside = tmp_path / "outside.xlsx"
+    shutil.copy(p1, outside)
+    (sent / "外部链接.xlsx").symlink_to(outside)
+    (sent / "断开的链接.xlsx").symlink_to(tmp_path / "nothing.xlsx")
+    os.mkfifo(sent / "管道.xlsx")
+    coll = collect(sent, master=master)
+    assert len(coll.rows) == 6 and sum(1 for r in coll.rows if r.code == "P1") == 1
+    reasons = {Path(u.path).name: (u.error or u.note) for u in coll.unused}
+    assert "文件夹以外" in reasons["外部链接.xlsx"] and "不存在" in reasons["断开的链接.xlsx"]
+    assert "不是普通文件" in reasons["管道.xlsx"] and "替代" in reasons[p1.name]
+    assert next(r for r in coll.rows if r.code == "P1").path.endswith("P1 (1).xlsx")
+
+
+def _hostile(sent: Path) -> dict[str, Path]:
+    """Files that once stopped the whole collection."""
+    src = next(sent.glob("*_P1_*.xlsx"))
+    out = {}
+    huge = sent / "huge.xlsx"
+    m = members_of(src)
+    m["xl/worksheets/sheet1.xml"] = m["xl/worksheets/sheet1.xml"].replace(
+        b"</sheetData>", b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>').replace(
+        b'<dimension ref="A1:', b'<dimension ref="A1:XFD1048576" x="')
+    rewrite(huge, m)
+    out["huge"] = huge
+    reversed_name = sent / "reversed.xlsx"
+    m = members_of(src)
+    book = m["xl/workbook.xml"].decode()
+    book, n = re.subn(r'(<definedName name="总分"[^>]*>)[^<]*', lambda g: g.group(1) + "'自评表'!$K$49:$A$1", book)
+    assert n == 1
+    m["xl/workbook.xml"] = book.encode()
+    rewrite(reversed_name, m)
+    out["reversed"] = reversed_name
+    long_rule = sent / "long.xlsx"
+    m = members_of(src)
+    m["docProps/custom.xml"] = m["docProps/custom.xml"].replace(b">national<", b">" + b"x" * 5000 + b"<")
+    rewrite(long_rule, m)
+    out["long"] = long_rule
+    ctrl = sent / "a\x01b\x1f.xlsx"
+    shutil.copy(src, ctrl)
+    out["ctrl"] = ctrl
+    raw = Path(os.fsdecode(os.fsencode(str(sent)) + b"/\xff\xfe\xb0\xa1.xlsx"))
+    shutil.copy(src, raw)
+    out["raw"] = raw
+    (sent / "broken.xlsx").write_bytes(b"PK\x03\x04 this is not a zip")
+    out["broken"] = sent / "broken.xlsx"
+    return out
+
+
+def test_one_file_never_stops_the_collection(tmp_path):
+    master = loop_master(tmp_path / "总表.xlsx")
+    sent = tmp_path / "sent"
+    bulk(master, sent)
+    hostile = _hostile(sent)
+    each = list(read_all([str(hostile[k]) for k in ("huge", "reversed", "long")], 1))
+    assert [r.kind for r in each] == ["本系统模板"] * 3
+    assert any(f.code == "name_broken" for f in each[1].findings)
+    assert any(f.code == "profile_unknown" for f in each[2].findings) and "x" * 41 not in each[2].findings[1].message
+    coll = collect(sent, master=master, jobs=2)
+    assert len(find_files(sent)[0]) == 12
+    assert len(coll.rows) == 6                                  # P1 once; the copies are P1 too (or unreadable)
+    shown_names = {Path(u.path).name for u in coll.unused} | {Path(r.path).name for r in coll.rows if r.path}
+    assert "a\\x01b\\x1f.xlsx" in shown_names and any("\ufffd" in n for n in shown_names)
+    assert any(u.path.endswith("broken.xlsx") and "损坏" in u.error for u in coll.unused)
+    data = summary_bytes(coll)
+    assert load_workbook(io.BytesIO(data))["未采用文件"].max_row >= 3
+    out = tmp_path / "汇总.xlsx"
+    # the CLI's JSON is valid UTF-8 even with undecodable file names
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable, "-m", "xlsx_engine.cli", "collect", str(sent), "--master", str(master),
+                           "-o", str(out), "--json"], capture_output=True)
+    assert proc.returncode == 0, proc.stderr.decode("utf-8", "replace")
+    doc = json.loads(proc.stdout.decode("utf-8"))
+    assert doc["状态"]["未交回"] == 0 and len(doc["项目"]) == 6
 
 
 def test_unit_text_never_becomes_a_formula(tmp_path):
-    from xlsx_engine.bureau.collect import Collected
+    from xlsx_engine.bureau.collect import Collected, Collection
     from xlsx_engine.kernel.findings import Finding
-    evil = Collected(path="x.xlsx", unit="=HYPERLINK(\"http://evil\",\"点我\")", code="P1",
-                     project="=1+1", profile="national", budget=1.0, spent=1.0, rate=1.0, total=90.0, grade="优",
+    evil = Collected(path="x.xlsx", unit="=HYPERLINK(\"http://evil\",\"点我\")", code="P1", status="已填报",
+                     project="=1+1\x07", profile="national", budget=1.0, spent=1.0, rate=1.0, total=90.0, grade="优",
                      findings=[Finding("警告", "row_check", "A1", "=cmd|' /C calc'!A0")])
-    write_summary([evil], tmp_path / "s.xlsx")
-    sheet = zipfile.ZipFile(tmp_path / "s.xlsx").read("xl/worksheets/sheet1.xml").decode()
-    assert "<f>HYPERLINK" not in sheet and "<f>1+1" not in sheet
-    findings = zipfile.ZipFile(tmp_path / "s.xlsx").read("xl/worksheets/sheet3.xml").decode()
-    assert "<f>cmd" not in findings
+    write_summary(Collection(rows=[evil]), tmp_path / "s.xlsx")
+    with zipfile.ZipFile(tmp_path / "s.xlsx") as zf:
+        text = "".join(zf.read(n).decode() for n in zf.namelist() if n.startswith("xl/worksheets/sheet"))
+    assert "<f>" not in text and "HYPERLINK" in text
 
 
-def test_cli_collect(returned, tmp_path, capsys):
-    folder, _ = returned
-    out = tmp_path / "汇总.xlsx"
-    assert main(["collect", str(folder), "-o", str(out)]) == 0
-    text = capsys.readouterr()
-    assert "无法读取 1 个" in text.out and "broken.xlsx" in text.err
-    assert main(["collect", str(folder), "-o", str(out)]) == 2          # never overwrite without --force
-    assert main(["collect", str(tmp_path / "nope"), "-o", str(tmp_path / "y.xlsx")]) == 2
+def test_unwritable_output_is_a_chinese_error_and_nothing_is_written(tmp_path, capsys):
+    master = loop_master(tmp_path / "总表.xlsx")
+    sent = tmp_path / "sent"
+    bulk(master, sent)
+    (tmp_path / "afile").write_text("x")
+    assert main(["collect", str(sent), "--master", str(master), "-o", str(tmp_path / "afile" / "汇总.xlsx")]) == 2
+    err = capsys.readouterr().err
+    assert "无法写入输出文件" in err and "内部错误" not in err
+    assert main(["bulk", str(master), "-o", str(tmp_path / "afile" / "out")]) == 2
+    assert "内部错误" not in capsys.readouterr().err
 
 
-def test_collection_report_figures_come_from_the_collection(returned, tmp_path):
-    import docx as python_docx
+def test_summary_prints_on_a4_landscape(tmp_path):
+    master = loop_master(tmp_path / "总表.xlsx")
+    sent = tmp_path / "sent"
+    bulk(master, sent)
+    coll = collect(sent, master=master)
+    write_summary(coll, tmp_path / "s.xlsx")
+    wb = load_workbook(tmp_path / "s.xlsx")
+    for ws in wb:
+        assert ws.page_setup.orientation == "landscape" and str(ws.page_setup.paperSize) == "9"
+        assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToHeight == 0
+        assert ws.print_title_rows and "&P" in ws.oddFooter.center.text
+    ws = wb["汇总"]
+    values = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
+    assert not any("national" in v or "/" in v for v in values)       # rule names in Chinese, no paths here
+    assert any("全国通用" in v for v in values)
 
-    from xlsx_engine.narrative.collection import collection_context
-    folder, _ = returned
-    out = tmp_path / "汇总报告.docx"
-    assert main(["collect", str(folder), "-o", str(tmp_path / "汇总.xlsx"), "--report", str(out)]) == 0
-    items = collect(folder)
-    ctx = collection_context(items)
-    doc = python_docx.Document(out)
-    text = "\n".join(p.text for p in doc.paragraphs)
-    assert f"本次共回收自评表{ctx['n']['files']}个" in text and f"无法读取{ctx['n']['unreadable']}个" in text
-    assert ctx["n"]["unreadable"] == 1 and "broken.xlsx" in text
-    good = [i for i in items if not i.error]
-    assert ctx["n"]["projects"] == len(good) and ctx["totals"]["budget"] == round(sum(i.budget for i in good), 2)
-    rows = doc.tables[0].rows
-    assert len(rows) == 1 + len({i.unit for i in good})                  # header + one row per unit
-    assert "公式被替换" in text                                          # the tampered 总分 is among the problems
-    assert main(["collect", str(folder), "-o", str(tmp_path / "b.xlsx"), "--report", str(tmp_path / "x.pdf")]) == 2
+
+def _crash_or_allocate(path, profile=None, *, original):
+    if path.endswith("crash.xlsx"):
+        os._exit(9)                                   # a library crashing the whole worker process
+    if path.endswith("greedy.xlsx"):
+        bytearray(4 << 30)                            # more than the worker's memory limit
+    return original(path, profile)
+
+
+def test_a_worker_crash_or_the_memory_limit_costs_one_file_only(tmp_path, monkeypatch):
+    """Workers are forked: the patched reader runs in them, under the real memory limit."""
+    import functools
+
+    from xlsx_engine.bureau import collect as collect_module
+    master = loop_master(tmp_path / "总表.xlsx")
+    sent = tmp_path / "sent"
+    bulk(master, sent)
+    src = next(sent.glob("*_P1_*.xlsx"))
+    shutil.copy(src, sent / "crash.xlsx")
+    shutil.copy(src, sent / "greedy.xlsx")
+    monkeypatch.setattr(collect_module, "read_returned", functools.partial(
+        _crash_or_allocate, original=collect_module.read_returned))
+    paths = sorted(str(p) for p in sent.glob("*.xlsx"))
+    got = {Path(c.path).name: c for c in read_all(paths, 2)}
+    assert len(got) == len(paths) == 8
+    assert "进程异常终止" in got["crash.xlsx"].error and "内存" in got["greedy.xlsx"].error
+    assert all(not c.error for name, c in got.items() if name not in ("crash.xlsx", "greedy.xlsx"))
+
+
+def _pdf(path: Path, soffice: str) -> tuple[str, int, str]:
+    import subprocess
+    subprocess.run([soffice, "--headless", "--convert-to", "pdf", "--outdir", str(path.parent), str(path)],
+                   capture_output=True, timeout=180, check=True, env={**os.environ, "HOME": str(path.parent)})
+    pdf = path.with_suffix(".pdf")
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
+    pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))
+    size = re.search(r"Page size:\s+([\d.]+) x ([\d.]+)", info)
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True).stdout
+    return f"{round(float(size.group(1)))}x{round(float(size.group(2)))}", pages, text
+
+
+@pytest.mark.libreoffice
+def test_summary_and_report_print_on_a4(loop, tmp_path, soffice):
+    folder, master, _files, _newer = loop
+    out, report = tmp_path / "汇总.xlsx", tmp_path / "汇总报告.docx"
+    assert main(["collect", str(folder), "--master", str(master), "-o", str(out), "--report", str(report)]) == 0
+    size, pages, text = _pdf(out, soffice)
+    assert size == "842x595" and pages == 7                  # A4 landscape, one page per sheet for six projects
+    assert "###" not in text and "第 1 页，共 7 页" in text
+    assert "全国通用" in text and "national" not in text
+    size, pages, text = _pdf(report, soffice)
+    assert size == "595x842" and pages <= 3                  # A4 portrait
+    assert "乙单位（联系人李四，电话0731-2222）" in text.replace(" ", "").replace("\n", "")
+    assert "=IF(" not in text and "—1—" in text.replace(" ", "")

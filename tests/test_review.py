@@ -290,6 +290,8 @@ def test_units_and_automatic_items(collected):
     # 提交报告: dates from the table, else the files' modification time; 丁所 never submitted
     assert [v[u]["late_days"] for u in ("甲局", "乙局", "丙中心", "丁所")] == [0, 2, 5, 10]
     assert run.unit("丙中心").submitted_source == "所交文件中最晚的修改时间"
+    assert "【注意：提交日期取自文件修改时间" in run.unit("丙中心").notes["late_days"]      # visible on the sheet
+    assert "注意" not in run.unit("乙局").notes["late_days"]                               # from the 提交记录
     assert run.unit("丁所").values["submitted"] == "未报送"
     # 完整性: 甲局 complete (three attachments waived by the report's “无…支出”), 乙局 misses 三、四 and
     # three attachments (its 政府性基金 table is there by name), 丙中心 has no report but the department workbook

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Iterable
 
 from xlsx_engine.bureau.archive import Archive, IndicatorSnap, Submission, file_sha256
-from xlsx_engine.bureau.collect import Collected, collect, collect_one
+from xlsx_engine.bureau.collect import Collected, Collection, collect, read_returned
+from xlsx_engine.bureau.collect import status_of as collect_status
 from xlsx_engine.forms.registry import read_workbook
 from xlsx_engine.kernel.errors import JxzpError
 from xlsx_engine.kernel.xlmath import is_number
@@ -25,15 +26,10 @@ SUMMARY_HEADERS = ("单位", "项目编码", "项目名称", "评分规则", "�
 
 
 def status_of(item: Collected) -> str:
-    """The archive status of a collected file (the collection's own status when it has one)."""
-    own = getattr(item, "status", "")
-    if own:
-        return own
-    if item.error:
-        return "无法读取"
-    if item.count("错误"):
-        return "有错误"
-    return "已通过" if not item.count("警告") else "已填报"
+    """The archive status of a collected row: the collection's own status (README 回收状态)."""
+    if item.status:
+        return item.status
+    return "无法读取" if item.error else ("有错误" if item.count("错误") else "已填报")
 
 
 def _year_of(value) -> int | None:
@@ -49,12 +45,12 @@ def submission_from_item(item: Collected, year: int | None = None) -> Submission
     Raises:
         JxzpError: no year given and the workbook states none.
     """
-    path = Path(item.path)
+    path = Path(item.file or item.path) if (item.file or item.path) else None
     indicators: list[IndicatorSnap] = []
     inputs: dict = {}
     stated_year = None
     version = ""
-    if not item.error:
+    if path is not None and not item.error:
         try:
             rb = read_workbook(path)
         except JxzpError:
@@ -80,13 +76,14 @@ def submission_from_item(item: Collected, year: int | None = None) -> Submission
                     float(score) if is_number(score) else None))
     year = year or stated_year
     if year is None:
-        raise JxzpError("无法确定年度：工作簿中没有“年度”", where=str(path), hint="请用 --year 指定年度")
+        raise JxzpError("无法确定年度：工作簿中没有“年度”", where=str(path or item.project or item.code),
+                        hint="请用 --year 指定年度")
     rate = item.rate if is_number(item.rate) else None
     return Submission(
         year=year, status=status_of(item), unit=item.unit, code=item.code, project=item.project,
-        template=item.template, profile=item.profile, version=version, file_name=path.name,
-        file_hash=file_sha256(path) if path.is_file() else "",
-        submitted_at=str(getattr(item, "submitted_at", "") or ""),
+        template=item.template, profile=item.profile, version=version, file_name=path.name if path else "",
+        file_hash=file_sha256(path) if path is not None and path.is_file() else "",
+        submitted_at=item.submitted_text,
         budget=item.budget, spent=item.spent, rate=rate, total=item.total, grade=item.grade, inputs=inputs,
         indicators=indicators,
         findings=[(f.severity, f.code, f.place, f.message) for f in item.findings])
@@ -106,30 +103,43 @@ def submissions_from_summary(path: Path, year: int) -> list[Submission]:
     except (JxzpError, KeyError):
         raise JxzpError(f"不是 jxzp 生成的汇总表（找不到工作表“{SUMMARY_SHEET}”）", where=str(path),
                         hint="请指定 jxzp collect 生成的 汇总表.xlsx，或交回的自评表所在文件夹") from None
-    if len(rows) < 2 or not all(h in rows[1] for h in SUMMARY_HEADERS):
-        raise JxzpError("汇总表的表头与 jxzp 生成的格式不一致", where=f"{path}!{SUMMARY_SHEET}!2",
+    head = next((k for k, row in enumerate(rows[:6]) if all(h in row for h in SUMMARY_HEADERS)), None)
+    if head is None:
+        raise JxzpError("汇总表的表头与 jxzp 生成的格式不一致", where=f"{path}!{SUMMARY_SHEET}",
                         hint="表头应包括：" + "、".join(SUMMARY_HEADERS))
-    col = {h: rows[1].index(h) for h in SUMMARY_HEADERS}
+    col = {h: rows[head].index(h) for h in (*SUMMARY_HEADERS, "状态") if h in rows[head]}
     out = []
     file_hash = file_sha256(path)
-    for n, row in enumerate(rows[2:], 3):
+    for n, row in enumerate(rows[head + 1:], head + 2):
         unit = str(row[col["单位"]] or "").strip()
-        if not unit or unit == "合计":
+        if not unit or unit == "合计" or unit.startswith("合计"):
             continue
         def num(h):
             v = row[col[h]]
             return float(v) if is_number(v) else None
         errors = num("错误数") or 0
+        status = str(row[col["状态"]] or "") if "状态" in col else ("有错误" if errors else "已填报")
         out.append(Submission(
-            year=year, status="有错误" if errors else "已填报", unit=unit, code=str(row[col["项目编码"]] or ""),
+            year=year, status=status, unit=unit, code=str(row[col["项目编码"]] or ""),
             project=str(row[col["项目名称"]] or ""), profile=str(row[col["评分规则"]] or ""),
             file_name=f"{path.name}#{n}", file_hash=f"{file_hash}:{n}", budget=num("全年预算数"),
             spent=num("全年执行数"), rate=num("执行率"), total=num("总分"), grade=str(row[col["等次"]] or "")))
     return out
 
 
+def submissions_from_collection(coll: Collection, year: int | None) -> tuple[list[Submission], list[str]]:
+    """Every row of a collection (returned, blank, not returned) and every unreadable file, as archive rows."""
+    subs, problems = [], []
+    for item in [*coll.rows, *coll.unreadable]:
+        try:
+            subs.append(submission_from_item(item, year))
+        except JxzpError as exc:
+            problems.append(str(exc))
+    return subs, problems
+
+
 def import_sources(archive: Archive, sources: Iterable[str | Path], *, year: int | None, round_name: str,
-                   jobs: int = 1) -> tuple[int, int, list[str]]:
+                   jobs: int = 1, master: str | Path | None = None) -> tuple[int, int, list[str]]:
     """Record folders of returned workbooks and earlier 汇总表 files; returns (added, already there, problems).
 
     A file whose year cannot be determined is reported, not recorded; it never stops the others.
@@ -140,18 +150,17 @@ def import_sources(archive: Archive, sources: Iterable[str | Path], *, year: int
         src = Path(source)
         subs: list[Submission] = []
         if src.is_dir():
-            for item in collect(src, jobs=jobs):
-                try:
-                    subs.append(submission_from_item(item, year))
-                except JxzpError as exc:
-                    problems.append(str(exc))
+            subs, more = submissions_from_collection(collect(src, master=master, jobs=jobs), year)
+            problems += more
         elif src.is_file() and src.suffix.lower() == ".xlsx":
             if year is None:
                 raise JxzpError("导入汇总表或单个文件时需要指定年度", where=str(src), hint="加 --year 2023")
             try:
                 subs = submissions_from_summary(src, year)
             except JxzpError:
-                subs = [submission_from_item(collect_one(str(src)), year)]      # a single returned workbook
+                item = read_returned(str(src))                                  # a single returned workbook
+                item.status = collect_status(item)
+                subs = [submission_from_item(item, year)]
         else:
             raise JxzpError("找不到文件或文件夹", where=str(src))
         by_year: dict[int, list[Submission]] = {}

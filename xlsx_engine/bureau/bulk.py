@@ -2,10 +2,15 @@
 
 Distribution and regeneration are the same operation: whatever the master knows is
 filled in, the unit's input cells stay open. Every file is written atomically; a
-manifest (``.jxzp-bulk.json``) records the hash of each generated file so a re-run
-regenerates identical files but refuses to overwrite one that was changed since
-(unless ``force``). A bad project is reported with its master sheet and row and
-does not stop the others.
+manifest (``.jxzp-bulk.json``) records the hash, 项目编码 and 评分规则 of each generated
+file so a re-run regenerates identical files but refuses to overwrite one that was
+changed since (unless ``force``, which reports each file it overwrote). A bad project
+is reported with its master sheet and row and does not stop the others.
+
+Resuming: each entry is appended to a journal (``.jxzp-bulk.journal``) as soon as its file is
+written; the manifest is rewritten atomically from manifest + journal at the end. After a kill
+the rerun reads both and completes without ``force``; a file on disk without an entry (a power
+cut before the journal reached the disk) is accepted when it equals what would be generated now.
 
 Anything more per workbook (the narrative's 综述 sheet, a Word report beside it) is the caller's: bulk
 takes an ``after_write`` hook, called in the worker with a :class:`Written` once the workbook is on disk.
@@ -27,6 +32,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from xlsx_engine.bureau.master import Master, MasterProject
+from xlsx_engine.bureau.output import make_folder, output_error, write_output
 from xlsx_engine.forms.project.layout import project_layout
 from xlsx_engine.forms.project.profile import Profile, load_profile
 from xlsx_engine.forms.project.record import ProjectRecord, record_from_data
@@ -35,9 +41,10 @@ from xlsx_engine.forms.registry import open_template
 from xlsx_engine.kernel.errors import DataError, JxzpError
 from xlsx_engine.ooxml.builder import TEMPLATE_DIR, template_filename
 from xlsx_engine.ooxml.filler import Template
-from xlsx_engine.ooxml.safezip import atomic_write_bytes
 
 MANIFEST = ".jxzp-bulk.json"
+JOURNAL = ".jxzp-bulk.journal"
+POOL_MIN = 150          #: fewer projects than this are generated in this process: starting workers costs more
 _BAD_CHARS = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]')
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 
@@ -61,7 +68,7 @@ class BulkItem:
     relpath: str
     total: float | None = None
     grade: str | None = None
-    status: str = "pending"       #: written | unchanged | refused | error
+    status: str = "pending"       #: written | unchanged | overwritten | refused | error
     filled: bool = False          #: the master carried actual values (regeneration) rather than none (distribution)
     message: str = ""
 
@@ -108,13 +115,41 @@ def _template(profile_id: str, template_dir: str) -> Template:
     return _TEMPLATES[key]
 
 
-def _work(task: tuple) -> tuple[str, str | None, float | None, str | None, bool, str]:
-    """Fill and write one project (runs in a worker process).
+def read_manifest(path: str | Path) -> dict[str, dict]:
+    """relpath -> {"sha256", "项目编码", "评分规则"} from a manifest and its journal (a torn last line is
+    ignored); the first format (relpath -> sha256) is read too."""
+    path = Path(path)
+    out: dict[str, dict] = {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        data = {}
+    files = data.get("文件", data) if isinstance(data, dict) else {}
+    for rel, entry in files.items():
+        if isinstance(entry, str):
+            out[rel] = {"sha256": entry}
+        elif isinstance(entry, dict):
+            out[rel] = entry
+    try:
+        lines = (path.parent / JOURNAL).read_text(encoding="utf-8").splitlines()
+    except (OSError, ValueError):
+        lines = []
+    for line in lines:
+        try:
+            entry = json.loads(line)
+            out[entry.pop("relpath")] = entry
+        except (ValueError, KeyError, AttributeError, TypeError):
+            continue
+    return out
+
+
+def _work(task: tuple) -> tuple[str, str | None, float | None, str | None, bool, str, str]:
+    """Fill one project and write it unless the file on disk was changed since it was generated.
 
     Returns:
-        (relpath, sha256, total, grade, has actual values, error message or "").
+        (relpath, sha256, total, grade, has actual values, error or refusal message or "", status).
     """
-    project, outdir, template_dir, after_write = task
+    project, outdir, template_dir, after_write, expected, force = task
     try:
         tpl = _template(project.profile, template_dir)
         try:
@@ -125,14 +160,29 @@ def _work(task: tuple) -> tuple[str, str | None, float | None, str | None, bool,
         identity = {"项目编码": project.code, "单位名称": project.unit, "项目名称": project.name}
         data, result = tpl.fill_bytes(record, identity=identity)
         target = Path(outdir) / project.relpath
-        atomic_write_bytes(target, data)
+        filled = any(r.actual not in (None, "") for r in record.indicators)
+        try:
+            old = _sha(target.read_bytes())
+        except FileNotFoundError:
+            old = None
+        status = "written"
+        if old is not None and old != expected:
+            if after_write is None and old == _sha(data):
+                return project.relpath, old, result.total, result.grade, filled, "", "unchanged"
+            if not force:
+                return (project.relpath, None, None, None, False,
+                        f"{target}：文件在生成后被修改过，未覆盖（确需覆盖请加 --force）", "refused")
+            status = "overwritten"
+        write_output(target, data)
         if after_write is not None:
             after_write(Written(target, record, tpl.profile, result, identity))
             data = target.read_bytes()            # the hook may have rewritten it
-        filled = any(r.actual not in (None, "") for r in record.indicators)
-        return project.relpath, _sha(data), result.total, result.grade, filled, ""
+        sha = _sha(data)
+        if status == "written" and old == sha:
+            status = "unchanged"
+        return project.relpath, sha, result.total, result.grade, filled, "", status
     except JxzpError as err:
-        return project.relpath, None, None, None, False, str(err)
+        return project.relpath, None, None, None, False, str(err), "error"
 
 
 def plan_paths(projects: Iterable[MasterProject], by: str) -> Iterator[MasterProject]:
@@ -154,7 +204,7 @@ def plan_paths(projects: Iterable[MasterProject], by: str) -> Iterator[MasterPro
 
 def bulk(master_path: str | Path, outdir: str | Path, *, by: str = "project", jobs: int = 1, force: bool = False,
          template_dir: str | Path = TEMPLATE_DIR, progress: Callable[[int], None] | None = None,
-         after_write: AfterWrite | None = None) -> BulkReport:
+         after_write: AfterWrite | None = None, pool_min: int = POOL_MIN) -> BulkReport:
     """Generate one workbook per project of a master workbook.
 
     Args:
@@ -167,6 +217,7 @@ def bulk(master_path: str | Path, outdir: str | Path, *, by: str = "project", jo
         progress: called with the number of projects finished since the last call.
         after_write: called with a :class:`Written` after each workbook is written (see :data:`AfterWrite`;
             picklable when ``jobs > 1``), e.g. to add the 综述 sheet or a Word report.
+        pool_min: with fewer projects than this, no worker processes are started (``jobs`` is ignored).
 
     Returns:
         A :class:`BulkReport`; each project has a status, errors have their master sheet and row.
@@ -182,8 +233,7 @@ def bulk(master_path: str | Path, outdir: str | Path, *, by: str = "project", jo
             raise TypeError(f"after_write must be picklable to run in worker processes (jobs={jobs}): use a "
                             f"module-level function or functools.partial of one ({exc})") from None
     start = time.perf_counter()
-    outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
+    outdir = make_folder(outdir)
     master = Master(master_path)
     report = BulkReport()
 
@@ -197,36 +247,41 @@ def bulk(master_path: str | Path, outdir: str | Path, *, by: str = "project", jo
                 yield item
 
     manifest_path = outdir / MANIFEST
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (FileNotFoundError, ValueError):
-        manifest = {}
+    manifest = read_manifest(manifest_path)
     items: dict[str, BulkItem] = {}
 
     def tasks() -> Iterator[tuple]:
         for p in plan_paths(projects(), by):
             item = BulkItem(p.code, p.unit, p.name, p.relpath)
-            items[p.relpath] = item
+            items[p.relpath] = (item, p.profile)
             report.items.append(item)
-            target = outdir / p.relpath
-            if target.exists() and not force:
-                if manifest.get(p.relpath) != _sha(target.read_bytes()):
-                    item.status = "refused"
-                    item.message = f"{target}：文件在生成后被修改过，未覆盖（确需覆盖请加 --force）"
-                    if progress:
-                        progress(1)
-                    continue
-            yield (p, str(outdir), str(template_dir), after_write)
+            yield (p, str(outdir), str(template_dir), after_write,
+                   manifest.get(p.relpath, {}).get("sha256"), force)
 
-    if jobs > 1:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            _collect(_bounded_map(pool, _work, tasks(), window=jobs * 64), items, manifest, report, progress)
-    else:
-        _collect(map(_work, tasks()), items, manifest, report, progress)
-    atomic_write_bytes(manifest_path, json.dumps(manifest, ensure_ascii=False, indent=0, sort_keys=True)
-                       .encode("utf-8"))
+    try:
+        journal = open(outdir / JOURNAL, "a", encoding="utf-8")
+    except OSError as exc:
+        raise output_error(outdir / JOURNAL, exc) from None
+    with journal:
+        if jobs > 1 and len(master) >= pool_min:
+            with ProcessPoolExecutor(max_workers=jobs) as pool:
+                _collect(_bounded_map(pool, _work, tasks(), window=jobs * 64), items, manifest, journal, report,
+                         progress)
+        else:
+            _collect(map(_work, tasks()), items, manifest, journal, report, progress)
+    write_manifest(manifest_path, manifest)
     report.seconds = time.perf_counter() - start
     return report
+
+
+def write_manifest(path: Path, manifest: dict[str, dict]) -> None:
+    """Rewrite the manifest atomically from the merged entries, then drop the journal they came from."""
+    write_output(path, json.dumps({"版本": 2, "文件": manifest}, ensure_ascii=False, indent=0, sort_keys=True)
+                       .encode("utf-8"))
+    try:
+        (path.parent / JOURNAL).unlink()
+    except FileNotFoundError:
+        pass
 
 
 def _bounded_map(pool: ProcessPoolExecutor, fn, iterable, window: int) -> Iterator:
@@ -240,16 +295,24 @@ def _bounded_map(pool: ProcessPoolExecutor, fn, iterable, window: int) -> Iterat
         yield pending.popleft().result()
 
 
-def _collect(results, items, manifest, report, progress) -> None:
-    for relpath, sha, total, grade, filled, error in results:
-        item = items[relpath]
-        if error:
-            item.status, item.message = "error", error
+def _collect(results, items, manifest, journal, report, progress) -> None:
+    for relpath, sha, total, grade, filled, error, status in results:
+        item, profile = items[relpath]
+        item.status = status
+        if status == "error":
+            item.message = error
             report.errors.append(error)
+        elif status == "refused":
+            item.message = error
         else:
-            item.status = "unchanged" if manifest.get(relpath) == sha else "written"
             item.total, item.grade, item.filled = total, grade, filled
-            manifest[relpath] = sha
+            if status == "overwritten":
+                item.message = f"{relpath}：生成后被修改过，已按 --force 覆盖"
+            entry = {"sha256": sha, "项目编码": item.code, "评分规则": profile}
+            if manifest.get(relpath) != entry:
+                manifest[relpath] = entry
+                journal.write(json.dumps({"relpath": relpath, **entry}, ensure_ascii=False) + "\n")
+                journal.flush()           # survives a kill of this process; the files themselves are fsynced
         if progress:
             progress(1)
 

@@ -1,36 +1,71 @@
-"""Collect returned workbooks into one summary workbook (汇总表).
+"""Collect returned workbooks against what was sent: one row and one status per project.
 
-Every file in a folder is read on the fast path (python-calamine, never modified),
-identified (template, version, 项目编码, unit), checked, and rescored from its inputs.
-The summary has one row per project, totals per unit and overall, a findings sheet,
-native Excel charts, and a sheet of files that could not be read. Text from units
-is always written as text: it can never become a formula in the summary.
+Each returned file is read once (the checker's bounded zip + lxml reader, :func:`check_file`), in a worker
+process with a memory and time limit, so no file can stop the collection: whatever goes wrong becomes an
+无法读取 entry with a Chinese reason. Given the master (总表) and the bulk manifest, every project that was
+sent gets one status (see :data:`STATUSES` and README“回收”):
+
+* 未交回 — no file for the project in the folder;
+* 待填报 — returned, but nothing typed (no 实际完成值 and no 全年执行数 other than what was sent);
+* 有错误 — filled (or altered) and the checks found at least one 错误, including a bureau-set cell changed
+  after distribution or another 评分规则/template than the one sent;
+* 已填报 — filled, no 错误, but 警告 to review;
+* 已通过 — filled, no 错误 and no 警告.
+
+Only filled forms (有错误 / 已填报 / 已通过) enter grade counts, averages and charts. Several files of one project
+(resubmissions, "(1)" copies): the newest (file modification time) counts, the others are listed as superseded.
+Symbolic links are never followed; files not read are listed with the reason.
 """
 
 from __future__ import annotations
 
-import io
+import functools
+import math
+import multiprocessing
+import os
+import resource
+import signal
+import stat
 import time
+from collections import deque
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Iterator
 
-from xlsx_engine.forms.registry import read_project
-from xlsx_engine.integrity.checks import check_file
-from xlsx_engine.kernel.errors import JxzpError
-from xlsx_engine.kernel.findings import Finding
+from xlsx_engine.bureau.bulk import MANIFEST, read_manifest
+from xlsx_engine.bureau.display import CELL_CODES, STRUCTURAL_CODES, display_findings
+from xlsx_engine.bureau.master import Master
+from xlsx_engine.forms.project.layout import project_layout
+from xlsx_engine.forms.project.profile import list_profiles, load_profile
+from xlsx_engine.forms.project.record import ProjectRecord, record_from_data
+from xlsx_engine.forms.project.scoring import evaluate
+from xlsx_engine.integrity.checks import SPREADSHEET_SUFFIXES, check_file, read_ours
+from xlsx_engine.kernel.errors import DataError, JxzpError
+from xlsx_engine.kernel.findings import ERROR, INFO, WARNING, Finding
 from xlsx_engine.kernel.xlmath import is_number
-from xlsx_engine.ooxml.safezip import atomic_write_bytes
+from xlsx_engine.ooxml.cells import col_letters, parse_name_ref
 
-SEVERITIES = ("错误", "警告", "提示")
+SEVERITIES = (ERROR, WARNING, INFO)
+MISSING, BLANK, FILLED, FAILED, PASSED = "未交回", "待填报", "已填报", "有错误", "已通过"
+STATUSES = (MISSING, BLANK, FILLED, FAILED, PASSED)
+FILLED_STATUSES = (FAILED, FILLED, PASSED)      #: the forms that enter grades, averages and charts
+GRADES = ("优", "良", "中", "差")
+
+MEMORY_HEADROOM = 1 << 30       #: address space a worker may add while reading one batch of files
+FILE_SECONDS = 60               #: time allowed for one file
+BATCH = 16                      #: files per task sent to a worker
+#: findings that concern what was sent, not what the unit typed: kept for blank (待填报) forms too
+CONTROL_CODES = {"changed_after_sent", "profile_not_sent", "not_sent"}
 
 
 @dataclass
 class Collected:
-    """What one returned file contributed to the summary."""
+    """One row of the collection: a project (sent and/or returned) or a file that could not be used."""
 
-    path: str
+    path: str = ""                #: the file as shown to users (any bytes made printable); "" when not returned
     kind: str = ""
     unit: str = ""
     code: str = ""
@@ -43,243 +78,503 @@ class Collected:
     total: float | None = None
     grade: str = ""
     findings: list[Finding] = field(default_factory=list)
-    error: str = ""       #: set when the file could not be read at all
+    error: str = ""               #: set when the file could not be read at all
+    submitted: float | None = None  #: the file's modification time (seconds since the epoch)
+    blank: bool = False           #: nothing typed by the unit (see :func:`is_blank`)
+    status: str = ""
+    note: str = ""                #: why a file was not used (superseded, symbolic link ...)
+    fields: tuple = field(default=(), repr=False)            #: bureau-set cell values (see :func:`bureau_fields`)
+    spent_cells: tuple = field(default=(), repr=False)       #: the 全年执行数 of each fund source
+    typed: bool = True            #: a 实际完成值 or 完成等级 was typed (see :func:`typed_actuals`)
+    relpath: str = ""
+    file: str = field(default="", repr=False)   #: the path as the system gives it (for reading again)
 
     def count(self, severity: str) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
 
+    @property
+    def filled(self) -> bool:
+        return self.status in FILLED_STATUSES
 
-def collect_one(path: str, profile: str | None = None) -> Collected:
-    """Check, identify and rescore one returned file; never raises for a bad file (the error is recorded).
+    @property
+    def submitted_text(self) -> str:
+        return datetime.fromtimestamp(self.submitted).strftime("%Y-%m-%d %H:%M") if self.submitted else ""
 
-    Findings come from :func:`xlsx_engine.checks.check_file` (arithmetic, rules, tampering, untrusted
-    input); the figures are recomputed from the inputs read by name, never taken from cached values.
+
+@dataclass
+class Collection:
+    """Everything ``collect`` found: one row per project, and every file that was not used."""
+
+    rows: list[Collected] = field(default_factory=list)
+    unused: list[Collected] = field(default_factory=list)     #: unreadable, superseded or skipped files
+    contacts: dict[str, dict] = field(default_factory=dict)   #: unit -> {联系人, 联系电话} from the master
+    master: str = ""
+
+    def by_status(self, status: str) -> list[Collected]:
+        return [r for r in self.rows if r.status == status]
+
+    def counts(self) -> dict[str, int]:
+        return {s: sum(1 for r in self.rows if r.status == s) for s in STATUSES}
+
+    @property
+    def filled(self) -> list[Collected]:
+        return [r for r in self.rows if r.filled]
+
+    @property
+    def unreadable(self) -> list[Collected]:
+        return [u for u in self.unused if u.error]
+
+
+# ----------------------------------------------------------------------------- what the unit typed
+
+def shown(path: str | os.PathLike) -> str:
+    """A file name as users may see it: undecodable bytes as U+FFFD, control characters as \\xNN."""
+    text = os.fsencode(path).decode("utf-8", "replace")
+    return "".join(f"\\x{ord(c):02x}" if ord(c) < 32 or ord(c) == 127 else c for c in text)
+
+
+def typed_actuals(record: ProjectRecord) -> bool:
+    """Whether any indicator row has a 实际完成值 or 完成等级."""
+    return any(_value(r.actual) is not None or _value(r.band) is not None for r in record.indicators)
+
+
+def is_blank(typed: bool, spent: tuple, sent_spent: tuple = ()) -> bool:
+    """The one definition of a form returned unfilled (待填报): no indicator has a 实际完成值 or 完成等级
+    (``typed`` is False) and every fund source's 全年执行数 is empty or the figure that was sent (``sent_spent``,
+    when bulk filled it in from the master)."""
+    return not typed and all(v is None or (i < len(sent_spent) and v == sent_spent[i]) for i, v in enumerate(spent))
+
+
+def _value(v: Any) -> Any:
+    """A cell value normalised for comparison: None for empty, numbers rounded, text stripped."""
+    if v is None:
+        return None
+    if isinstance(v, bool):
+        return v
+    if is_number(v):
+        return round(float(v), 6)
+    text = str(v).strip()
+    return text or None
+
+
+#: the cells the bureau sets at distribution: (name of the range in the template, record accessor)
+_FIXED = (("项目名称", lambda r: [r.project]), ("主管部门", lambda r: [r.department]),
+          ("实施单位", lambda r: [r.unit]), ("年度", lambda r: [r.year]),
+          ("来源年初预算数", lambda r: [f.initial for f in r.funds]),
+          ("来源全年预算数", lambda r: [f.budget for f in r.funds]),
+          ("预期目标", lambda r: [g.expected for g in r.goals]))
+_FIXED_COLUMNS = ("level1", "level2", "name", "op", "target", "unit", "weight")
+
+
+@functools.lru_cache(maxsize=32)
+def _field_places(profile_id: str) -> tuple[tuple[str, Callable, tuple[str, ...]], ...]:
+    """For each bureau-set range of a profile's form: (range name, record accessor, sheet!cell of each item)."""
+    layout = project_layout(profile_id)
+    names = {spec["key"]: spec["name"] for spec in layout.form.columns}
+    getters: list[tuple[str, Callable]] = list(_FIXED)
+    for key in _FIXED_COLUMNS:
+        getters.append((names[key], lambda r, key=key: [getattr(row, key) for row in r.indicators]))
+    out = []
+    for name, get in getters:
+        ref = parse_name_ref(layout.names.get(name, ""))
+        if ref is not None:
+            out.append((name, get, tuple(f"{ref.sheet}!{col_letters(c)}{r}" for r in range(ref.first[0], ref.last[0] + 1)
+                                         for c in range(ref.first[1], ref.last[1] + 1))))
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=32)
+def field_keys(profile_id: str) -> tuple[tuple[str, int, str], ...]:
+    """(range name, index, sheet!cell) of each value :func:`bureau_fields` returns for a profile."""
+    return tuple((name, k, place) for name, _get, places in _field_places(profile_id) for k, place in enumerate(places))
+
+
+def bureau_fields(record: ProjectRecord, profile_id: str) -> tuple:
+    """The values of the bureau-set cells of a project form, in the order of :func:`field_keys` (a flat tuple:
+    ten thousand projects of the master stay small)."""
+    out: list = []
+    for _name, get, places in _field_places(profile_id):
+        values = list(get(record))[:len(places)]
+        out.extend(_value(v) for v in values)
+        out.extend([None] * (len(places) - len(values)))
+    return tuple(out)
+
+
+# ----------------------------------------------------------------------------- reading one file
+
+class _Timeout(BaseException):
+    """Raised by the per-file alarm; a BaseException so the checker's own handlers do not swallow it."""
+
+
+def _alarm(_signum, _frame):
+    raise _Timeout
+
+
+def read_returned(path: str, profile: str | None = None) -> Collected:
+    """Read, check, identify and rescore one returned file, in one parse; never raises for a bad file.
+
+    ``profile``: the rules the file was sent with, used when the file names rules that are not installed
+    (its own claim is then an error, and it is never opened as a path).
     """
-    item = Collected(path=path)
-    report = check_file(path, profile)
-    item.findings, item.kind = report.findings, report.kind
-    if report.unreadable:
-        reasons = "；".join(f.message + (f"（{f.hint}）" if f.hint else "") for f in report.findings
-                           if f.severity == "错误") or "无法读取"
-        item.error = f"{path}：{reasons}"
-        return item
-    meta = report.template or {}
-    item.profile = report.profile or ""
-    item.template = f"{meta.get('模板编号', '')} v{meta.get('模板版本', '')}".strip() if meta else report.kind
+    item = Collected(path=shown(path), file=path)
     try:
-        rb = read_project(path)
-    except JxzpError:
-        # not a project workbook we can read by name (a table from elsewhere, or damaged names):
-        # the checks' own recomputation is all there is
-        summary = report.summary
+        item.submitted = os.stat(path).st_mtime
+    except OSError:
+        pass
+    extra: dict[str, Any] = {}
+
+    def then(pkg, report) -> None:
+        meta = pkg.custom_properties
+        extra["meta"] = {k: (meta.get(k) or "")[:200] for k in ("项目编码", "单位名称", "项目名称")}
+        if report.record is not None:               # the checker read the inputs by name: use its reading
+            extra["record"], extra["result"], extra["profile"] = report.record, report.result, report.profile
+            extra["display"] = display_findings(pkg, report.profile, item.path)
+            return
+        pid = report.profile if report.profile in list_profiles() else profile
+        got = read_ours(pkg, {**report.template, "评分规则": pid}) if report.template and pid else None
+        if got is not None:
+            layout, record = got
+            extra["record"], extra["result"] = record, evaluate(record, layout.profile)
+            extra["profile"] = layout.profile.id
+
+    report = check_file(path, None, then)
+    item.findings, item.kind = report.findings, report.kind
+    if extra.get("display"):
+        moved = any(f.code in STRUCTURAL_CODES for f in report.findings)
+        item.findings = item.findings + [f for f in extra["display"] if not (moved and f.code in CELL_CODES)]
+    if report.unreadable:
+        item.error = "；".join(f.message + (f"（{f.hint}）" if f.hint else "") for f in report.findings
+                               if f.severity == ERROR) or "无法读取"
+        return item
+    meta = {**(report.template or {}), **extra.get("meta", {})}
+    pid = report.profile or ""
+    item.profile = pid if pid in list_profiles() else ""
+    item.template = f"{meta.get('模板编号', '')} v{meta.get('模板版本', '')}" if meta.get("模板编号") else report.kind
+    item.code = str(meta.get("项目编码") or "")
+    item.unit = str(meta.get("单位名称") or "")
+    item.project = str(meta.get("项目名称") or "")
+    record, result = extra.get("record"), extra.get("result")
+    if record is None:
+        summary = report.summary           # another form, or a table read by its labels
         item.total = summary.get("总分") if is_number(summary.get("总分")) else None
         item.grade = str(summary.get("评价等次") or "")
         item.rate = summary.get("执行率")
-        item.unit = str(meta.get("单位名称") or "")
-        item.code = str(meta.get("项目编码") or "")
-        item.project = str(meta.get("项目名称") or Path(path).stem)
+        item.project = item.project or Path(item.path).stem
         return item
-    result = rb.evaluate()
-    rec = rb.record
-    meta = {**meta, **rb.workbook.meta}       # document properties: 项目编码 / 单位名称 written by bulk
-    item.unit = str(meta.get("单位名称") or rec.unit or "")
-    item.code = str(meta.get("项目编码") or "")
-    item.project = str(rec.project or meta.get("项目名称") or "")
+    item.unit = item.unit or str(record.unit or "")
+    item.project = str(record.project or item.project)
     item.budget, item.spent, item.rate = result.fund.budget, result.fund.spent, result.fund.rate
     item.total, item.grade = result.total, result.grade
+    item.fields = bureau_fields(record, extra["profile"])
+    item.spent_cells = tuple(_value(f.spent) for f in record.funds)
+    item.typed = typed_actuals(record)
+    item.blank = is_blank(item.typed, item.spent_cells)
     return item
 
 
-def iter_workbooks(folder: Path) -> list[Path]:
-    """Every spreadsheet-looking file below ``folder`` (xlsx and the formats we must refuse)."""
-    exts = {".xlsx", ".xlsm", ".xls", ".et", ".ods"}
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in exts
-                  and not p.name.startswith((".", "~$")))
-
-
-def collect(folder: str | Path, *, jobs: int = 1, profile: str | None = None,
-            progress: Callable[[int], None] | None = None) -> list[Collected]:
-    """Collect every workbook below ``folder``.
-
-    Raises:
-        JxzpError: the folder does not exist.
-    """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise JxzpError("找不到文件夹", where=str(folder))
-    paths = [str(p) for p in iter_workbooks(folder)]
-    out: list[Collected] = []
-    if jobs > 1 and len(paths) > 8:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for item in pool.map(collect_one, paths, [profile] * len(paths), chunksize=16):
-                out.append(item)
-                if progress:
-                    progress(1)
-    else:
-        for p in paths:
-            out.append(collect_one(p, profile))
-            if progress:
-                progress(1)
+def _read_batch(tasks: list[str | tuple[str, str]]) -> list[Collected]:
+    out = []
+    for task in tasks:
+        path, profile = (task, None) if isinstance(task, str) else task
+        signal.signal(signal.SIGALRM, _alarm)
+        signal.setitimer(signal.ITIMER_REAL, FILE_SECONDS)
+        try:
+            out.append(read_returned(path, profile))
+        except _Timeout:
+            out.append(Collected(path=shown(path), kind="无法读取", error=f"读取超过 {FILE_SECONDS} 秒，已放弃"
+                                 "（文件异常庞大或结构异常，请单位重新保存后提交）"))
+        except MemoryError:
+            out.append(Collected(path=shown(path), kind="无法读取", error="读取所需内存超过上限，已放弃（文件异常庞大）"))
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
     return out
 
 
-# ----------------------------------------------------------------------------- summary workbook
-
-def _text_safe(ws, row: int, col: int, value) -> None:
-    """Write a value; strings are always stored as text (a unit's "=..." never becomes a formula)."""
-    cell = ws.cell(row, col)
-    cell.value = value
-    if isinstance(value, str):
-        cell.data_type = "s"
-
-
-def write_summary(items: list[Collected], out: str | Path, *, title: str = "绩效自评汇总表") -> None:
-    """Write the summary workbook (authored with openpyxl: it is our own output, not an official form)."""
-    from openpyxl import Workbook
-    from openpyxl.chart import BarChart, Reference
-    from openpyxl.styles import Alignment, Font, PatternFill
-
-    bold = Font(name="宋体", bold=True)
-    head_fill = PatternFill("solid", fgColor="DDEBF7")
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "汇总"
-    good = [i for i in items if not i.error]
-    bad = [i for i in items if i.error]
-    headers = ["序号", "单位", "项目编码", "项目名称", "评分规则", "全年预算数", "全年执行数", "执行率", "总分", "等次",
-               "错误数", "警告数", "模板", "文件"]
-    ws.cell(1, 1, title).font = Font(name="黑体", size=14, bold=True)
-    for k, h in enumerate(headers, 1):
-        c = ws.cell(2, k, h)
-        c.font, c.fill, c.alignment = bold, head_fill, Alignment(horizontal="center", wrap_text=True)
-    good.sort(key=lambda i: (i.unit, i.code, i.project))
-    for n, it in enumerate(good, 1):
-        r = n + 2
-        rate = it.rate if is_number(it.rate) else "—"
-        for k, v in enumerate([n, it.unit, it.code, it.project, it.profile, it.budget, it.spent, rate, it.total,
-                               it.grade, it.count("错误"), it.count("警告"), it.template, it.path], 1):
-            _text_safe(ws, r, k, v)
-        ws.cell(r, 8).number_format = "0.00%"
-        for k in (6, 7, 9):
-            ws.cell(r, k).number_format = "0.00"
-    last = len(good) + 2
-    total_row = last + 1
-    _text_safe(ws, total_row, 2, "合计")
-    if good:
-        ws.cell(total_row, 6, f"=SUM(F3:F{last})").number_format = "0.00"
-        ws.cell(total_row, 7, f"=SUM(G3:G{last})").number_format = "0.00"
-        ws.cell(total_row, 8, f"=IF(F{total_row}>0,G{total_row}/F{total_row},\"—\")").number_format = "0.00%"
-        ws.cell(total_row, 9, f"=ROUND(AVERAGE(I3:I{last}),2)")
-        ws.cell(total_row, 11, f"=SUM(K3:K{last})")
-        ws.cell(total_row, 12, f"=SUM(L3:L{last})")
-    for k in range(1, len(headers) + 1):
-        ws.cell(total_row, k).font = bold
-    for col, width in zip("ABCDEFGHIJKLMN", (6, 22, 10, 34, 16, 11, 11, 9, 8, 6, 7, 7, 18, 50)):
-        ws.column_dimensions[col].width = width
-    ws.freeze_panes = "C3"
-    ws.auto_filter.ref = f"A2:N{last}"
-
-    # per unit
-    wu = wb.create_sheet("按单位")
-    uh = ["单位", "项目数", "全年预算数", "全年执行数", "执行率", "平均总分", "优", "良", "中", "差", "错误数", "警告数"]
-    for k, h in enumerate(uh, 1):
-        c = wu.cell(1, k, h)
-        c.font, c.fill = bold, head_fill
-    units: dict[str, list[Collected]] = {}
-    for it in good:
-        units.setdefault(it.unit, []).append(it)
-    for r, (unit, its) in enumerate(sorted(units.items()), 2):
-        budget = sum(i.budget or 0 for i in its)
-        spent = sum(i.spent or 0 for i in its)
-        values = [unit, len(its), round(budget, 2), round(spent, 2), spent / budget if budget > 0 else "—",
-                  round(sum(i.total or 0 for i in its) / len(its), 2)] + \
-                 [sum(1 for i in its if i.grade == g) for g in ("优", "良", "中", "差")] + \
-                 [sum(i.count("错误") for i in its), sum(i.count("警告") for i in its)]
-        for k, v in enumerate(values, 1):
-            _text_safe(wu, r, k, v)
-        wu.cell(r, 5).number_format = "0.00%"
-    n_units = len(units)
-    ur = n_units + 2
-    _text_safe(wu, ur, 1, "全部单位")
-    if units:
-        for k, col in ((2, "B"), (3, "C"), (4, "D"), (7, "G"), (8, "H"), (9, "I"), (10, "J"), (11, "K"), (12, "L")):
-            wu.cell(ur, k, f"=SUM({col}2:{col}{ur - 1})")
-        wu.cell(ur, 5, f"=IF(C{ur}>0,D{ur}/C{ur},\"—\")").number_format = "0.00%"
-    wu.column_dimensions["A"].width = 24
-    wu.freeze_panes = "B2"
-
-    # findings
-    wf = wb.create_sheet("问题清单")
-    fh = ["文件", "单位", "项目", "严重程度", "位置", "说明", "处理建议"]
-    for k, h in enumerate(fh, 1):
-        c = wf.cell(1, k, h)
-        c.font, c.fill = bold, head_fill
-    r = 2
-    order = {s: k for k, s in enumerate(SEVERITIES)}
-    for it in good:
-        for f in sorted(it.findings, key=lambda f: order.get(f.severity, 9)):
-            for k, v in enumerate([it.path, it.unit, it.project, f.severity, f.place, f.message, f.hint], 1):
-                _text_safe(wf, r, k, v)
-            r += 1
-    for col, width in zip("ABCDEFG", (50, 22, 30, 8, 16, 60, 40)):
-        wf.column_dimensions[col].width = width
-    wf.freeze_panes = "A2"
-
-    # unreadable
-    wx = wb.create_sheet("无法读取")
-    for k, h in enumerate(["文件", "原因"], 1):
-        c = wx.cell(1, k, h)
-        c.font, c.fill = bold, head_fill
-    for r, it in enumerate(bad, 2):
-        _text_safe(wx, r, 1, it.path)
-        _text_safe(wx, r, 2, it.error)
-    wx.column_dimensions["A"].width, wx.column_dimensions["B"].width = 50, 80
-
-    # chart data + native charts
-    wc = wb.create_sheet("图表")
-    _text_safe(wc, 1, 1, "等次")
-    _text_safe(wc, 1, 2, "项目数")
-    for r, g in enumerate(("优", "良", "中", "差"), 2):
-        _text_safe(wc, r, 1, g)
-        wc.cell(r, 2, sum(1 for i in good if i.grade == g))
-    bins = [(0, 60), (60, 70), (70, 80), (80, 90), (90, 100.0001)]
-    _text_safe(wc, 1, 4, "总分区间")
-    _text_safe(wc, 1, 5, "项目数")
-    for r, (lo, hi) in enumerate(bins, 2):
-        _text_safe(wc, r, 4, f"{lo}–{min(hi, 100):g}")
-        wc.cell(r, 5, sum(1 for i in good if i.total is not None and lo <= i.total < hi))
-    _text_safe(wc, 1, 7, "单位")
-    _text_safe(wc, 1, 8, "执行率")
-    for r, (unit, its) in enumerate(sorted(units.items()), 2):
-        budget = sum(i.budget or 0 for i in its)
-        _text_safe(wc, r, 7, unit)
-        wc.cell(r, 8, round(sum(i.spent or 0 for i in its) / budget, 4) if budget > 0 else 0).number_format = "0.00%"
-    for (anchor, title_, cats, vals) in (
-            ("J2", "等次分布", (1, 2, 5), (2, 1, 5)),
-            ("J20", "总分分布", (4, 2, 6), (5, 1, 6)),
-            ("J38", "各单位执行率", (7, 2, max(2, n_units + 1)), (8, 1, max(2, n_units + 1)))):
-        chart = BarChart()
-        chart.title = title_
-        chart.add_data(Reference(wc, min_col=vals[0], min_row=vals[1], max_row=vals[2]), titles_from_data=True)
-        chart.set_categories(Reference(wc, min_col=cats[0], min_row=cats[1], max_row=cats[2]))
-        chart.height, chart.width = 8, 16 if title_ != "各单位执行率" else 28
-        wc.add_chart(chart, anchor)
-    buf = io.BytesIO()
-    wb.save(buf)
-    atomic_write_bytes(out, buf.getvalue())
+def _limit_memory() -> None:
+    """Worker initialiser: cap the address space at what the worker has now plus :data:`MEMORY_HEADROOM`."""
+    try:
+        with open("/proc/self/statm") as fh:
+            size = int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    want = size + MEMORY_HEADROOM
+    if hard != resource.RLIM_INFINITY:
+        want = min(want, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (want, hard))
 
 
-def summarise(items: list[Collected]) -> dict:
-    good = [i for i in items if not i.error]
-    return {"文件数": len(items), "已读取": len(good), "无法读取": len(items) - len(good),
-            "错误": sum(i.count("错误") for i in good), "警告": sum(i.count("警告") for i in good),
-            "等次": {g: sum(1 for i in good if i.grade == g) for g in ("优", "良", "中", "差")}}
+def _context():
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else methods[0])
 
 
-def timed_collect(folder, **kw) -> tuple[list[Collected], float]:
+def read_all(paths: list, jobs: int = 1, progress: Callable[[int], None] | None = None) -> Iterator[Collected]:
+    """Read every file in worker processes (``jobs`` of them) with memory and time limits.
+
+    A batch whose worker dies (a crash in a library, the memory limit) is read again file by file, each in a
+    fresh worker; the file that kills its worker becomes an 无法读取 entry.
+    """
+    batches = [paths[i:i + BATCH] for i in range(0, len(paths), BATCH)]
+    retry: list[str] = []
+    with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=_context(), initializer=_limit_memory) as pool:
+        pending: deque = deque()
+        it = iter(batches)
+        broken = False
+        for batch in it:
+            pending.append((batch, pool.submit(_read_batch, batch)))
+            if len(pending) >= jobs * 4:
+                batch0, fut = pending.popleft()
+                try:
+                    got = fut.result()
+                except BrokenProcessPool:
+                    broken = True
+                    retry.extend(batch0)
+                    break
+                if progress:
+                    progress(len(got))
+                yield from got
+        for batch0, fut in pending:
+            try:
+                got = [] if broken else fut.result()
+            except BrokenProcessPool:
+                broken, got = True, []
+            if not got:
+                retry.extend(batch0)
+                continue
+            if progress:
+                progress(len(got))
+            yield from got
+        if broken:
+            for batch in it:
+                retry.extend(batch)
+    for task in retry:
+        path = task if isinstance(task, str) else task[0]
+        with ProcessPoolExecutor(max_workers=1, mp_context=_context(), initializer=_limit_memory) as solo:
+            try:
+                got = solo.submit(_read_batch, [task]).result()
+            except BrokenProcessPool:
+                got = [Collected(path=shown(path), kind="无法读取",
+                                 error="读取时进程异常终止（文件异常庞大或结构异常，超出内存上限），已跳过")]
+        if progress:
+            progress(1)
+        yield from got
+
+
+# ----------------------------------------------------------------------------- the folder
+
+def find_files(folder: Path) -> tuple[list[str], list[Collected]]:
+    """Spreadsheet files below ``folder`` (symbolic links never followed) and the entries not read, with why."""
+    files, skipped = [], []
+    root = os.path.realpath(folder)
+    for top, dirs, names in os.walk(folder, followlinks=False):
+        for d in list(dirs):
+            full = os.path.join(top, d)
+            if os.path.islink(full):
+                dirs.remove(d)
+                skipped.append(Collected(path=shown(full), note="是文件夹的符号链接，未进入（不跟随链接）"))
+        dirs.sort()
+        for name in sorted(names):
+            full = os.path.join(top, name)
+            if name == MANIFEST or os.path.splitext(name)[1].lower() not in SPREADSHEET_SUFFIXES:
+                continue
+            try:
+                st = os.lstat(full)
+            except OSError as exc:
+                skipped.append(Collected(path=shown(full), note=f"无法访问（{exc.strerror}）"))
+                continue
+            if stat.S_ISLNK(st.st_mode):
+                target = os.path.realpath(full)
+                if not os.path.exists(target):
+                    why = "是符号链接，目标不存在"
+                elif os.path.commonpath([root, target]) != root:
+                    why = "是指向本文件夹以外的符号链接，未读取"
+                else:
+                    why = "是本文件夹内另一文件的符号链接，未重复读取"
+                skipped.append(Collected(path=shown(full), note=why))
+            elif not stat.S_ISREG(st.st_mode):
+                skipped.append(Collected(path=shown(full), note="不是普通文件（管道、设备等），未读取"))
+            elif name.startswith("~$"):
+                skipped.append(Collected(path=shown(full), note="是 Excel/WPS 打开文件时的临时文件，未读取"))
+            elif name.startswith("."):
+                skipped.append(Collected(path=shown(full), note="是隐藏文件，未读取"))
+            else:
+                files.append(full)
+    return files, skipped
+
+
+def iter_workbooks(folder: Path) -> list[str]:
+    """The files ``collect`` reads below ``folder``."""
+    return find_files(Path(folder))[0]
+
+
+# ----------------------------------------------------------------------------- what was sent
+
+@dataclass
+class Sent:
+    """One project as the bureau sent it."""
+
+    code: str
+    unit: str
+    name: str
+    profile: str
+    fields: tuple
+    spent_cells: tuple
+    relpath: str = ""
+
+
+def sent_projects(master_path: str | Path) -> tuple[dict[str, Sent], dict[str, dict]]:
+    """The projects of the master (code -> :class:`Sent`) and the units' contacts.
+
+    Raises:
+        WorkbookError / DataError: the master cannot be read or has the wrong format.
+    """
+    master = Master(master_path)
+    out: dict[str, Sent] = {}
+    for p in master.projects():
+        if isinstance(p, DataError):
+            continue                 # bulk reported it and sent nothing for it
+        try:
+            record = record_from_data(p.data, load_profile(p.profile), source=f"总表 {p.where}")
+        except DataError:
+            continue
+        out[p.code] = Sent(p.code, p.unit, p.name, p.profile, bureau_fields(record, p.profile),
+                           tuple(_value(f.spent) for f in record.funds))
+    contacts = {u: {"联系人": str(v.get("联系人") or ""), "联系电话": str(v.get("联系电话") or "")}
+                for u, v in master.units.items()}
+    return out, contacts
+
+
+def _control(item: Collected, sent: Sent) -> None:
+    """Change control: the returned copy against what was sent."""
+    add = item.findings.append
+    if item.profile and item.profile != sent.profile:
+        add(Finding(ERROR, "profile_not_sent", "docProps/custom.xml",
+                    f"本表的评分规则为“{load_profile(item.profile).name}”，下发的是“{load_profile(sent.profile).name}”",
+                    "请使用下发的自评表填报，不要换用其他模板", item.path))
+        return
+    for (name, k, place), want, got in zip(field_keys(sent.profile), sent.fields, item.fields):
+        if want is not None and got != want:
+            what = name if not _multi(name) else f"{name}第{k + 1}项"
+            add(Finding(ERROR, "changed_after_sent", place, f"下发时为“{_show(want)}”，交回时为“{_show(got)}”（{what}）",
+                        "此处由主管部门下发，单位不应修改；如需调整请与主管部门联系", item.path))
+
+
+def _multi(name: str) -> bool:
+    return name not in ("项目名称", "主管部门", "实施单位", "年度")
+
+
+def _show(v: Any) -> str:
+    if v is None:
+        return "（空）"
+    if isinstance(v, float):
+        return f"{v:.6f}".rstrip("0").rstrip(".")
+    return str(v)[:80]
+
+
+# ----------------------------------------------------------------------------- the collection
+
+def status_of(item: Collected) -> str:
+    """The status of a returned project (README“回收”)."""
+    if item.error:
+        return FAILED
+    errors = item.count(ERROR)
+    if item.blank:
+        return FAILED if any(f.code in CONTROL_CODES for f in item.findings) else BLANK
+    if errors:
+        return FAILED
+    return FILLED if item.count(WARNING) else PASSED
+
+
+def collect(folder: str | Path, *, master: str | Path | None = None, manifest: str | Path | None = None,
+            jobs: int = 1, progress: Callable[[int], None] | None = None) -> Collection:
+    """Collect every workbook below ``folder``; with the ``master``, against what was sent.
+
+    Args:
+        folder: where the returned files are.
+        master: the 总表 the files were generated from (``jxzp bulk``): adds 未交回, change control, contacts.
+        manifest: bulk's manifest (default: ``folder/.jxzp-bulk.json`` when present): identifies files by path.
+        jobs: worker processes.
+
+    Raises:
+        JxzpError: the folder does not exist; the master cannot be read.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise JxzpError("找不到文件夹", where=shown(folder))
+    sent, contacts = sent_projects(master) if master else ({}, {})
+    manifest_path = Path(manifest) if manifest else folder / MANIFEST
+    by_relpath = {rel: e.get("项目编码", "") for rel, e in read_manifest(manifest_path).items()} \
+        if manifest_path.is_file() else {}
+    for s in sent.values():
+        s.relpath = next((rel for rel, code in by_relpath.items() if code == s.code), "")
+    paths, skipped = find_files(folder)
+    coll = Collection(contacts=contacts, master=shown(master) if master else "")
+    coll.unused.extend(skipped)
+    groups: dict[str, list[Collected]] = {}
+    for path, item in zip(paths, read_all(paths, jobs, progress)):
+        item.relpath = shown(os.path.relpath(path, folder)).replace(os.sep, "/")
+        item.code = item.code or by_relpath.get(item.relpath, "")
+        if item.error:
+            coll.unused.append(item)
+            if not item.code:
+                continue
+        groups.setdefault(item.code or f"\0{item.relpath}", []).append(item)
+    for key, items in groups.items():
+        items.sort(key=lambda i: (i.submitted or 0, i.path), reverse=True)
+        best = items[0]
+        for other in items[1:]:
+            other.note = f"已被较新的交回文件替代：{best.relpath}（{best.submitted_text}）"
+            if not other.error:
+                coll.unused.append(other)
+        if best.error:
+            best.findings = [Finding(ERROR, "unreadable", "", best.error, "", best.path)]
+        s = sent.get(best.code)
+        if s is not None and not best.error and not best.fields and best.kind == "本系统模板":
+            # a project form whose rules are not installed: read it by the rules it was sent with
+            again = next(read_all([(best.file, s.profile)], 1))
+            again.relpath, again.code = best.relpath, best.code
+            best = again
+        if s is not None:
+            best.unit, best.project = s.unit, best.project or s.name
+            _control(best, s)
+            if best.fields:
+                best.blank = is_blank(best.typed, best.spent_cells, s.spent_cells)
+        elif sent:
+            best.findings.append(Finding(ERROR, "not_sent", "",
+                                         f"项目编码“{best.code[:40]}”不在总表的下发清单中" if best.code else
+                                         "无法确定本表对应下发的哪个项目（没有项目编码）",
+                                         "请核实是否为本次下发的自评表", best.path))
+        best.status = status_of(best)
+        best.fields, best.spent_cells = (), ()          # compared: not kept for ten thousand rows
+        if best.status == BLANK:
+            best.findings = [f for f in best.findings if f.code in CONTROL_CODES]
+        coll.rows.append(best)
+    returned = {r.code for r in coll.rows}
+    for s in sent.values():
+        if s.code not in returned:
+            coll.rows.append(Collected(unit=s.unit, code=s.code, project=s.name, profile=s.profile,
+                                       status=MISSING, relpath=s.relpath))
+    order = {code: k for k, code in enumerate(sent)}                 # the master's order, then the others
+    coll.rows.sort(key=lambda r: (order.get(r.code, len(order)), r.unit, r.code, r.project, r.path))
+    return coll
+
+
+def summarise(coll: Collection) -> dict:
+    filled = coll.filled
+    return {"项目数": len(coll.rows), "状态": coll.counts(),
+            "无法读取": len(coll.unreadable), "未采用文件": len(coll.unused),
+            "错误": sum(i.count(ERROR) for i in coll.rows), "警告": sum(i.count(WARNING) for i in coll.rows),
+            "等次": {g: sum(1 for i in filled if i.grade == g) for g in GRADES},
+            "平均总分": round(math.fsum(i.total for i in filled if is_number(i.total))
+                          / max(1, sum(1 for i in filled if is_number(i.total))), 2) if filled else None}
+
+
+def timed_collect(folder, **kw) -> tuple[Collection, float]:
     t = time.perf_counter()
-    items = collect(folder, **kw)
-    return items, time.perf_counter() - t
+    coll = collect(folder, **kw)
+    return coll, time.perf_counter() - t
 
 
-__all__ = ["Collected", "collect", "collect_one", "write_summary", "summarise", "iter_workbooks"]
+__all__ = ["Collected", "Collection", "STATUSES", "collect", "read_returned", "summarise", "iter_workbooks",
+           "is_blank", "status_of"]

@@ -26,9 +26,10 @@ from typing import Any, Iterator
 
 import python_calamine
 
+from xlsx_engine.bureau.output import write_output
 from xlsx_engine.forms.project.profile import list_profiles, load_profile
 from xlsx_engine.kernel.errors import DataError, WorkbookError
-from xlsx_engine.ooxml.safezip import atomic_write_bytes, open_workbook_zip
+from xlsx_engine.ooxml.safezip import open_workbook_zip
 
 SHEETS: dict[str, list[tuple[str, bool]]] = {
     "单位": [("单位名称", True), ("主管部门", False), ("联系人", False), ("联系电话", False)],
@@ -269,4 +270,4 @@ def write_master(path: str | Path, rows: dict[str, list[list[Any]]] | None = Non
     add_number(wb["指标"], "分值")
     buf = io.BytesIO()
     wb.save(buf)
-    atomic_write_bytes(path, buf.getvalue())
+    write_output(path, buf.getvalue())

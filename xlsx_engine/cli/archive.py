@@ -35,14 +35,16 @@ def archive_group() -> None:
 @click.option("--year", type=int, default=None, help="评价年度；不指定时取各自评表中的“年度”")
 @click.option("--round", "round_name", default="回收", show_default=True, help="回收批次名称（同一年可多次回收）")
 @click.option("--db", default=None, help=DB_HELP)
+@click.option("--master", default=None, help="下发时的总表：记录未交回的项目（与 jxzp collect --master 相同）")
 @click.option("--jobs", type=int, default=1, show_default=True, help="并行进程数")
-def archive_import(sources, year, round_name, db, jobs) -> None:
+def archive_import(sources, year, round_name, db, master, jobs) -> None:
     """把交回的自评表（文件夹）或往年的汇总表存入档案；重复导入同一文件不会重复记录。"""
     from xlsx_engine.bureau.archive import Archive
     from xlsx_engine.bureau.archive_import import import_sources
     path = _db(db)
     with Archive(path) as archive:
-        added, kept, problems = import_sources(archive, sources, year=year, round_name=round_name, jobs=jobs)
+        added, kept, problems = import_sources(archive, sources, year=year, round_name=round_name, jobs=jobs,
+                                                 master=master)
     click.echo(f"档案：{path}\n  新记录 {added} 条，已在档案中 {kept} 条")
     for text in problems:
         click.echo(f"  未导入：{text}", err=True)

@@ -20,7 +20,6 @@ import contextlib
 import json
 import sys
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 import click
@@ -118,7 +117,13 @@ def import_command(workbook, output, profile, profile_out, sheet, force) -> None
 
     from xlsx_engine.forms.project.profile import load_profile
     from xlsx_engine.forms.project.record import record_from_data
-    from xlsx_engine.integrity.checks import derived_profile, identify, infer_profile, other_format_tables, read_ours
+    from xlsx_engine.integrity.checks import (
+        derived_profile,
+        identify,
+        infer_profile,
+        other_format_tables,
+        read_ours,
+    )
     from xlsx_engine.integrity.legacy import read_tables, to_data
     from xlsx_engine.integrity.tamper import open_package
     from xlsx_engine.ooxml.safezip import atomic_write_bytes

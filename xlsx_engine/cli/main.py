@@ -337,12 +337,16 @@ def bulk_command(master_file, outdir, by, jobs, force, narrative, docx) -> None:
     for item in report.items:
         if item.status == "refused":
             click.echo(f"未覆盖：{item.message}", err=True)
+        elif item.status == "overwritten":
+            click.echo(f"已覆盖：{outdir}/{item.message}", err=True)
     for text in report.errors:
         click.echo(f"错误：{text}", err=True)
     n = len(report.items)
     rate = n / report.seconds if report.seconds else 0
     click.echo(f"完成：{report.count('written')} 个新生成或已更新，{report.count('unchanged')} 个内容未变，"
-               f"{report.count('refused')} 个因被修改而未覆盖，{len(report.errors)} 个出错；"
+               f"{report.count('refused')} 个因被修改而未覆盖，"
+               + (f"{report.count('overwritten')} 个生成后被修改而按 --force 覆盖，" if report.count("overwritten") else "")
+               + f"{len(report.errors)} 个出错；"
                f"用时 {report.seconds:.1f} 秒（{rate:.0f} 个/秒）。输出：{outdir}")
     if report.errors or report.count("refused"):
         sys.exit(1)
@@ -351,49 +355,57 @@ def bulk_command(master_file, outdir, by, jobs, force, narrative, docx) -> None:
 @cli.command("collect")
 @click.argument("folder", metavar="文件夹")
 @click.option("-o", "--output", required=True, help="输出的汇总表 .xlsx")
+@click.option("--master", "master_file", default=None, metavar="总表.xlsx",
+              help="下发时用的总表：列出未交回的项目、核对下发内容是否被改动、催报清单带联系人")
+@click.option("--manifest", default=None, help="批量下发的清单（默认：文件夹中的 .jxzp-bulk.json）")
+@click.option("--reminders", default=None, help="催报清单文件（.csv 或 .xlsx，默认：汇总表旁的“…_催报清单.csv”）")
 @click.option("--jobs", "-j", type=int, default=0, show_default=True, help="并行进程数（0 = CPU 核数）")
-@click.option("--force", is_flag=True, help="汇总表已存在时覆盖")
+@click.option("--force", is_flag=True, help="输出文件已存在时覆盖")
 @click.option("--json", "as_json", is_flag=True, help="另以 JSON 输出汇总结果")
 @click.option("--report", default=None, help="同时生成回收汇总报告（.docx、.md 或 .txt）")
-def collect_command(folder, output, jobs, force, as_json, report) -> None:
-    """回收：读取文件夹中所有交回的自评表，校验、重新评分，写出汇总表（含问题清单和图表）。"""
+def collect_command(folder, output, master_file, manifest, reminders, jobs, force, as_json, report) -> None:
+    """回收：读取文件夹中所有交回的自评表，对照下发清单逐项目给出状态，校验、重新评分，写出汇总表（含催报清单、问题清单和图表）。"""
     from tqdm import tqdm
 
     from xlsx_engine.bureau.bulk import cpu_count
-    from xlsx_engine.bureau.collect import (
-        collect,
-        iter_workbooks,
-        summarise,
-        write_summary,
-    )
+    from xlsx_engine.bureau.collect import collect, iter_workbooks, shown, summarise
+    from xlsx_engine.bureau.summary import counts_text, write_reminders, write_summary
     out = Path(output)
     if out.suffix.lower() != ".xlsx":
         raise JxzpError("汇总表应以 .xlsx 结尾", where=output)
-    if out.exists() and not force:
-        raise JxzpError("汇总表已存在，未覆盖", where=output, hint="换一个文件名，或加 --force 覆盖")
+    remind = Path(reminders) if reminders else out.with_name(f"{out.stem}_催报清单.csv")
+    if remind.suffix.lower() not in (".csv", ".xlsx"):
+        raise JxzpError("催报清单应以 .csv 或 .xlsx 结尾", where=str(remind))
     if report and Path(report).suffix.lower() not in (".docx", ".md", ".txt"):
         raise JxzpError("汇总报告应以 .docx、.md 或 .txt 结尾", where=report)
-    if report and Path(report).exists() and not force:
-        raise JxzpError("汇总报告已存在，未覆盖", where=report, hint="换一个文件名，或加 --force 覆盖")
+    for path, what in ((out, "汇总表"), (Path(report) if report else None, "汇总报告"), (remind, "催报清单")):
+        if path is not None and path.exists() and not force:
+            raise JxzpError(f"{what}已存在，未覆盖", where=str(path), hint="换一个文件名，或加 --force 覆盖")
     jobs = cpu_count() if jobs == 0 else max(1, jobs)
     folder_path = Path(folder)
     total = len(iter_workbooks(folder_path)) if folder_path.is_dir() else 0
     with tqdm(total=total, unit="个", desc="回收", disable=not sys.stderr.isatty(), leave=False) as bar:
-        items = collect(folder_path, jobs=jobs, progress=bar.update)
-    write_summary(items, out)
+        coll = collect(folder_path, master=master_file, manifest=manifest, jobs=jobs, progress=bar.update)
+    write_summary(coll, out)
+    write_reminders(coll, remind)
     if report:
         from xlsx_engine.narrative.collection import write_collection_report
-        write_collection_report(items, report)
-    s = summarise(items)
+        write_collection_report(coll, report)
+    s = summarise(coll)
     if as_json:
+        s["项目"] = [{"单位": r.unit, "项目编码": r.code, "项目名称": r.project, "状态": r.status, "文件": r.path,
+                    "交回时间": r.submitted_text, "总分": r.total if r.filled else None,
+                    "等次": r.grade if r.filled else None, "错误": r.count("错误"), "警告": r.count("警告")}
+                   for r in coll.rows]
+        s["未采用文件"] = [{"文件": u.path, "原因": u.error or u.note} for u in coll.unused]
         click.echo(json.dumps(s, ensure_ascii=False, indent=2))
     else:
-        click.echo(f"已汇总 {s['已读取']} 个自评表（无法读取 {s['无法读取']} 个），发现错误 {s['错误']} 项、警告 {s['警告']} 项；"
-                   f"等次：" + "，".join(f"{k} {v}" for k, v in s["等次"].items()) + f"。汇总表：{out}"
-                   + (f"；汇总报告：{report}" if report else ""))
-        for it in items:
-            if it.error:
-                click.echo(f"  无法读取：{it.error}", err=True)
+        click.echo(f"已汇总 {len(coll.rows)} 个项目：{counts_text(coll)}；等次（已填报）："
+                   + "，".join(f"{k} {v}" for k, v in s["等次"].items())
+                   + f"；发现错误 {s['错误']} 项、警告 {s['警告']} 项。汇总表：{shown(out)}；催报清单：{shown(remind)}"
+                   + (f"；汇总报告：{shown(report)}" if report else ""))
+        for u in coll.unused:
+            click.echo(f"  {'无法读取' if u.error else '未采用'}：{u.path}：{u.error or u.note}", err=True)
 
 
 @cli.command()
@@ -402,7 +414,8 @@ def demo(outdir) -> None:
     """主流程演示：生成全部模板；用 examples/ 的示例数据填好自评表并生成 Word 自评报告；由示例总表批量生成
     200 个项目的自评表，再回收、校验、汇总。"""
     from xlsx_engine.bureau.bulk import bulk
-    from xlsx_engine.bureau.collect import collect, summarise, write_summary
+    from xlsx_engine.bureau.collect import collect
+    from xlsx_engine.bureau.summary import counts_text, write_reminders, write_summary
     from xlsx_engine.forms.registry import build_all, form_for_profile, open_template
     from xlsx_engine.kernel.datafile import read_data_file
     from xlsx_engine.kernel.resources import examples_dir
@@ -445,15 +458,13 @@ def demo(outdir) -> None:
                f"用时 {report.seconds:.1f} 秒 → {sent}（" + "，".join(f"{k} {v}" for k, v in sorted(grades.items())) + "）")
     for text in report.errors:
         click.echo(f"  错误：{text}", err=True)
-    items = collect(sent, jobs=2)
+    coll = collect(sent, master=master_file, jobs=2)
     summary = out / "汇总表.xlsx"
-    write_summary(items, summary)
-    s = summarise(items)
-    waiting = {str((sent / i.relpath).resolve()) for i in report.items if not i.filled}
-    done = [i for i in items if str(Path(i.path).resolve()) not in waiting]
-    click.echo(f"回收汇总：校验并重新评分 {s['已读取']} 个自评表 → {summary}；其中 {len(waiting)} 张是下发后待单位填报的空表"
-               f"（缺实际完成值等，属正常），其余 {len(done)} 张有错误 {sum(i.count('错误') for i in done)} 项、"
-               f"警告 {sum(i.count('警告') for i in done)} 项")
+    write_summary(coll, summary)
+    write_reminders(coll, out / "催报清单.csv")
+    done = coll.filled
+    click.echo(f"回收汇总：{counts_text(coll)} → {summary}（催报清单：{out / '催报清单.csv'}）；已填报的 {len(done)} 张"
+               f"有错误 {sum(i.count('错误') for i in done)} 项、警告 {sum(i.count('警告') for i in done)} 项")
 
 
 from xlsx_engine.cli.archive import COMMANDS as _archive_commands  # noqa: E402

@@ -37,6 +37,14 @@ from xlsx_engine.forms.project.scoring import (
     row_messages,
 )
 from xlsx_engine.forms.registry import form_for
+from xlsx_engine.integrity.formats import (
+    GridBook,
+    convert_with_libreoffice,
+    has_libreoffice,
+    read_calamine,
+    read_docx,
+    temp_dir,
+)
 from xlsx_engine.integrity.legacy import (
     agrees,
     match_level,
@@ -46,14 +54,6 @@ from xlsx_engine.integrity.legacy import (
     rate_value,
     read_tables,
     to_record,
-)
-from xlsx_engine.integrity.formats import (
-    GridBook,
-    convert_with_libreoffice,
-    has_libreoffice,
-    read_calamine,
-    read_docx,
-    temp_dir,
 )
 from xlsx_engine.integrity.severity import severity_of
 from xlsx_engine.integrity.tamper import (
@@ -95,6 +95,9 @@ class FileReport:
     summary: dict[str, Any] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     unreadable: bool = False
+    #: a project form's inputs as read by name and the scorer's result on them (for ``collect``: one parse)
+    record: ProjectRecord | None = field(default=None, repr=False, compare=False)
+    result: Result | None = field(default=None, repr=False, compare=False)
 
     def count(self, severity: str) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
@@ -197,13 +200,16 @@ def collect_files(paths: Iterable[str | Path]) -> list[Path]:
     return out
 
 
-def check_file(path: str | Path, profile: str | None = None) -> FileReport:
+def check_file(path: str | Path, profile: str | None = None,
+               then: Callable[[Any, FileReport], None] | None = None) -> FileReport:
     """Check one workbook. Never raises for a bad file.
 
     Args:
         path: the workbook.
         profile: the scoring profile the file must follow (for our templates: a mismatch is an error; for
             other tables: the rules to check against; default ``national``).
+        then: called with the open package and the report after the checks, so a caller reads more from
+            the same parse (``collect``); what it raises is reported like any other failure.
     """
     path = Path(path)
     report = FileReport(str(path))
@@ -219,6 +225,8 @@ def check_file(path: str | Path, profile: str | None = None) -> FileReport:
             return _done(report, coll)
         with pkg:
             _check_package(pkg, report, coll, profile)
+            if then is not None:
+                then(pkg, report)
     except WorkbookError as exc:
         report.unreadable, report.kind = True, "无法读取"
         coll.add(ERROR, "unreadable", exc.where if exc.where and exc.where != str(path) else "", exc.message,
@@ -456,10 +464,9 @@ class _OursReader:
 def read_ours(pkg, meta: dict[str, str]):
     """(layout, record) of one of our workbooks, read by name where the names are intact; None when the
     template cannot be identified (unknown profile or version, main sheet gone)."""
-    try:
-        layout = project_layout(meta.get("评分规则") or "")
-    except ProfileError:
-        return None
+    if (meta.get("评分规则") or "") not in list_profiles():
+        return None                    # ids among the installed profiles only, never a path from the workbook
+    layout = project_layout(meta["评分规则"])
     if meta.get("模板版本") != layout.form.version:
         return None
     exp = expected_for(layout.profile.id, layout.template_id)
@@ -475,7 +482,10 @@ def _check_other_form(pkg, report: FileReport, coll: Collector, meta: dict[str, 
     add = coll.add
     pid, tid = meta.get("评分规则") or "", meta.get("模板编号") or ""
     try:
-        layout = form_for(tid).layout(pid)
+        form = form_for(tid)
+        if pid not in form.profile_ids():           # an id among the installed profiles, never a path
+            raise ProfileError(pid)
+        layout = form.layout(pid)
     except (JxzpError, OSError):
         add(ERROR, "profile_unknown", "docProps/custom.xml", f"模板标识“{tid}”（评分规则“{pid}”）无法识别",
             "请使用下发的模板重新填报")
@@ -531,9 +541,11 @@ def _check_ours(pkg, report: FileReport, coll: Collector, meta: dict[str, str], 
             _check_other_form(pkg, report, coll, meta)
             return
     try:
+        if pid not in list_profiles():             # an id among the installed profiles, never a path
+            raise ProfileError(pid)
         layout = project_layout(pid)
     except ProfileError:
-        add(ERROR, "profile_unknown", "docProps/custom.xml", f"模板标识中的评分规则“{pid}”不存在（模板标识被改动）",
+        add(ERROR, "profile_unknown", "docProps/custom.xml", f"模板标识中的评分规则“{pid[:40]}”不存在（模板标识被改动）",
             "请使用下发的模板重新填报")
         _check_legacy(pkg, report, coll, wanted)
         return
@@ -562,6 +574,7 @@ def _check_ours(pkg, report: FileReport, coll: Collector, meta: dict[str, str], 
     reader = _OursReader(pkg, exp, loc)
     record = reader.record(layout)
     rec, result = layout.evaluate(record)
+    report.record, report.result = record, result
     twins = {} if loc.structural else {parse_ref(ref): v for ref, v in layout.formula_values(result, rec).items()}
     compare_cells(pkg, exp, loc, add, twins)
 

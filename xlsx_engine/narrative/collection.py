@@ -1,34 +1,65 @@
 """The 回收汇总报告: a narrative of a whole collection, rendered through the sandboxed narrator.
 
-Every figure comes from :func:`xlsx_engine.collect.collect` (rescored inputs and check findings);
+Every figure comes from :func:`xlsx_engine.bureau.collect.collect` (rescored inputs and check findings);
 the template is ``templates/narrative/collection/summary.j2`` (a bureau may edit it).
 """
 
 from __future__ import annotations
 
+import io
 import math
+import re
 from collections import Counter
 from pathlib import Path
 
-from xlsx_engine.bureau.collect import SEVERITIES, Collected
+from docx import Document
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Mm, Pt
+
+from xlsx_engine.bureau.collect import (
+    FAILED,
+    GRADES,
+    MISSING,
+    SEVERITIES,
+    STATUSES,
+    Collection,
+)
+from xlsx_engine.bureau.output import write_output
+from xlsx_engine.bureau.summary import reminders
 from xlsx_engine.kernel.errors import JxzpError
 from xlsx_engine.kernel.xlmath import is_number, xround
-from xlsx_engine.narrative.department import blocks_docx
+from xlsx_engine.narrative.docx import REPORT_DOCX
 from xlsx_engine.narrative.engine import (
+    TEMPLATE_DIR,
     Narrator,
     blocks_to_markdown,
     blocks_to_text,
     parse_blocks,
 )
-from xlsx_engine.ooxml.safezip import atomic_write_bytes
 
 TEMPLATE = "collection/summary.j2"
+_FORMULA = re.compile(r"“?=[A-Z][^”；。]*”?")
+#: column widths (mm) of the per-unit table: the text block of an A4 page in the project report's layout
+_UNIT_WIDTHS = (38, 12, 22, 22, 17, 15, 12, 12)
 
 
-def collection_context(items: list[Collected], title: str = "绩效自评回收汇总报告") -> dict:
-    """The template variables (see the template's header comment)."""
-    good = [i for i in items if not i.error]
-    scored = [i for i in good if is_number(i.total)]
+def cell_text(text: str) -> str:
+    """Text that goes into a table cell of the markup: a unit's "|" would start a new column."""
+    return str(text).replace("|", "｜")
+
+
+def plain(message: str) -> str:
+    """A finding's message without formula text (a report for a leader shows no "=IF(…)")."""
+    return _FORMULA.sub("（公式）", message)
+
+
+def collection_context(coll: Collection, title: str = "绩效自评回收汇总报告") -> dict:
+    """The template variables (see the template's header comment). Figures, grades and averages come from the
+    filled forms only (状态 已填报 / 有错误 / 已通过); every status is counted."""
+    scored = [i for i in coll.filled if is_number(i.total)]
     budget = math.fsum(i.budget or 0 for i in scored)
     spent = math.fsum(i.spent or 0 for i in scored)
     units = []
@@ -36,57 +67,115 @@ def collection_context(items: list[Collected], title: str = "绩效自评回收�
         its = [i for i in scored if i.unit == name]
         b = math.fsum(i.budget or 0 for i in its)
         s = math.fsum(i.spent or 0 for i in its)
-        units.append({"name": name or "（未注明单位）", "count": len(its), "budget": xround(b, 2), "spent": xround(s, 2),
+        units.append({"name": cell_text(name) or "（未注明单位）", "count": len(its), "budget": xround(b, 2), "spent": xround(s, 2),
                       "rate": s / b if b > 0 else None, "average": xround(math.fsum(i.total for i in its) / len(its), 2),
                       "errors": sum(i.count("错误") for i in its), "warnings": sum(i.count("警告") for i in its)})
     grade_counts = Counter(i.grade for i in scored)
     order = {s: k for k, s in enumerate(SEVERITIES)}
     groups: dict[tuple[str, str], dict] = {}
-    for it in good:
+    for it in coll.rows:
         for f in it.findings:
             if f.severity == "提示":
                 continue
-            g = groups.setdefault((f.severity, f.code), {"severity": f.severity, "example": f.message.rstrip("；。"),
+            g = groups.setdefault((f.severity, f.code), {"severity": f.severity, "example": plain(f.message).rstrip("；。"),
                                                         "count": 0, "files": set()})
             g["count"] += 1
             g["files"].add(it.path)
     problems = sorted(groups.values(), key=lambda g: (order.get(g["severity"], 9), -g["count"]))[:12]
     for g in problems:
         g["files"] = len(g["files"])
+    counts = coll.counts()
     return {
         "title": title,
-        "n": {"files": len(items), "read": len(good), "unreadable": len(items) - len(good), "projects": len(scored),
-              "errors": sum(i.count("错误") for i in good), "warnings": sum(i.count("警告") for i in good),
-              "files_with_errors": sum(1 for i in good if i.count("错误"))},
+        "n": {"projects": len(coll.rows), "returned": len(coll.rows) - counts[MISSING], "scored": len(scored),
+              "unreadable": len(coll.unreadable), "unused": len(coll.unused),
+              "errors": sum(i.count("错误") for i in coll.rows), "warnings": sum(i.count("警告") for i in coll.rows),
+              "files_with_errors": counts[FAILED]},
+        "statuses": [{"label": s, "count": counts[s]} for s in STATUSES],
         "totals": {"budget": xround(budget, 2), "spent": xround(spent, 2), "rate": spent / budget if budget > 0 else None,
                    "average": xround(math.fsum(i.total for i in scored) / len(scored), 2) if scored else None},
-        "grades": [{"label": g, "count": grade_counts.get(g, 0)} for g in ("优", "良", "中", "差")],
+        "grades": [{"label": g, "count": grade_counts.get(g, 0)} for g in GRADES],
         "units": units,
+        "chase": reminders(coll),
         "problems": problems,
-        "unreadable": [i.error for i in items if i.error],
+        "unreadable": [f"{u.path}：{u.error}" for u in coll.unreadable],
     }
 
 
-def render_collection(items: list[Collected], narrator: Narrator | None = None) -> str:
+def render_collection(coll: Collection, narrator: Narrator | None = None) -> str:
     """The report as Markdown-subset markup (headings, paragraphs, tables)."""
-    return (narrator or Narrator()).render_template(TEMPLATE, collection_context(items))
+    return (narrator or Narrator()).render_template(TEMPLATE, collection_context(coll))
 
 
-def write_collection_report(items: list[Collected], out: str | Path) -> None:
+def write_collection_report(coll: Collection, out: str | Path) -> None:
     """Write the report as .docx, .md or .txt (atomically).
 
     Raises:
         JxzpError: unsupported extension.
     """
     out = Path(out)
-    blocks = parse_blocks(render_collection(items))
+    blocks = parse_blocks(render_collection(coll))
     suffix = out.suffix.lower()
     if suffix == ".docx":
-        data = blocks_docx(blocks)
+        data = official_docx(blocks)
     elif suffix == ".md":
         data = blocks_to_markdown(blocks).encode("utf-8")
     elif suffix == ".txt":
         data = blocks_to_text(blocks).encode("utf-8")
     else:
         raise JxzpError("汇总报告应为 .docx、.md 或 .txt", where=str(out))
-    atomic_write_bytes(out, data)
+    write_output(out, data)
+
+
+def official_docx(blocks) -> bytes:
+    """A Word document in the project report's layout: its page setup (A4, GB/T 9704 margins), styles
+    (title, headings, 报告正文, 表格文字) and page-number footer are taken from ``templates/narrative/report.docx``."""
+    doc = Document(io.BytesIO((TEMPLATE_DIR / REPORT_DOCX).read_bytes()))
+    body = doc.element.body
+    for child in list(body):
+        if child.tag != qn("w:sectPr"):
+            body.remove(child)
+    first = True
+    for b in blocks:
+        if b.kind == "heading" and first:
+            title = doc.add_paragraph(style="封面标题")
+            title.paragraph_format.space_before, title.paragraph_format.space_after = Pt(12), Pt(18)
+            title.add_run(b.text).font.size = Pt(22)
+        elif b.kind == "heading":
+            doc.add_paragraph(b.text, style=f"Heading {min(max(b.level - 1, 1), 3)}")
+        elif b.kind == "table" and b.rows:
+            _table(doc, b.rows)
+        elif b.text:
+            doc.add_paragraph(b.text, style="报告正文")
+        first = False
+    out = io.BytesIO()
+    doc.save(out)
+    return out.getvalue()
+
+
+def _table(doc, rows: list[list[str]]) -> None:
+    n = max(len(r) for r in rows)
+    widths = list(_UNIT_WIDTHS) if n == len(_UNIT_WIDTHS) else [150 / n] * n
+    t = doc.add_table(rows=len(rows), cols=n)
+    t.style = doc.styles["Table Grid"]
+    t.alignment = WD_TABLE_ALIGNMENT.CENTER
+    t.autofit = False
+    for c, width in enumerate(widths):
+        t.columns[c].width = Mm(width)
+    for r, values in enumerate(rows):
+        row = t.rows[r]
+        for c in range(n):
+            cell = row.cells[c]
+            cell.width = Mm(widths[c])
+            text = values[c] if c < len(values) else ""
+            p = cell.paragraphs[0]
+            p.style = doc.styles["表格文字"]
+            p.paragraph_format.first_line_indent = 0
+            p.alignment = WD_ALIGN_PARAGRAPH.LEFT if c == 0 and r else WD_ALIGN_PARAGRAPH.CENTER
+            run = p.add_run(text)
+            run.bold = r == 0
+            if r and c:                               # figures never split across lines
+                tcpr = cell._tc.get_or_add_tcPr()
+                tcpr.append(OxmlElement("w:noWrap"))
+        if r == 0:
+            row._tr.get_or_add_trPr().append(OxmlElement("w:tblHeader"))

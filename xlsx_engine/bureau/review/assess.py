@@ -71,6 +71,10 @@ class ReviewRun:
         raise KeyError(name)
 
 
+#: shown wherever a submission date was taken from a file's modification time
+FILE_TIME_WARNING = "提交日期取自文件修改时间，文件被复制、解压或转存后会变，可能不准确；请用 --submissions 提供提交记录"
+
+
 def _mtime(path: str) -> dt.date:
     return dt.date.fromtimestamp(Path(path).stat().st_mtime)
 
@@ -143,6 +147,8 @@ def assess_unit(uf: UnitFiles, rubric: Rubric, deadline: dt.date, *, submission:
                     values[part.key] = float(late)
                     notes[part.key] = (f"提交日期 {submitted.isoformat()}（{how}），截止 {deadline.isoformat()}，"
                                        + (f"推迟 {late} 个工作日" if late else "按时报送"))
+                    if how != "提交记录":
+                        notes[part.key] = f"【注意：{FILE_TIME_WARNING}】" + notes[part.key]
             elif src == "report_body":
                 if report is None:
                     values[part.key] = float(len(rubric.sections))

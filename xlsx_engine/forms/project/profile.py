@@ -16,7 +16,13 @@ from typing import Any
 import yaml
 
 from xlsx_engine.kernel.errors import ProfileError
-from xlsx_engine.kernel.profiles import PROFILE_DIR, Grade, _merge, grade_for, parse_grades
+from xlsx_engine.kernel.profiles import (
+    PROFILE_DIR,
+    Grade,
+    _merge,
+    grade_for,
+    parse_grades,
+)
 from xlsx_engine.kernel.resources import load_yaml
 from xlsx_engine.kernel.xlmath import xround
 

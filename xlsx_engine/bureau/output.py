@@ -1,0 +1,46 @@
+"""Writing the bureau's output files: atomically, and with a Chinese answer when the place is not writable."""
+
+from __future__ import annotations
+
+import errno
+from pathlib import Path
+
+from xlsx_engine.kernel.errors import JxzpError
+from xlsx_engine.ooxml.safezip import atomic_write_bytes
+
+_WHY = {errno.EACCES: "没有写入权限", errno.EPERM: "没有写入权限", errno.EROFS: "所在磁盘为只读",
+        errno.ENOSPC: "磁盘空间不足", errno.EDQUOT: "磁盘配额已满", errno.ENOTDIR: "上级路径不是文件夹",
+        errno.EEXIST: "上级路径不是文件夹", errno.ENAMETOOLONG: "文件名过长"}
+
+
+def output_error(path: str | Path, exc: OSError) -> JxzpError:
+    """The user's error (exit 2) for an output place that cannot be written."""
+    why = _WHY.get(exc.errno, exc.strerror or "无法写入")
+    return JxzpError(f"无法写入输出文件：{why}", where=str(path),
+                     hint="请换一个可写的文件夹，或检查磁盘空间后重试；原有文件未被改动")
+
+
+def make_folder(path: str | Path) -> Path:
+    """Create an output folder (and its parents).
+
+    Raises:
+        JxzpError: it cannot be created (a parent is a file, no permission, read-only disk).
+    """
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise output_error(path, exc) from None
+    return path
+
+
+def write_output(path: str | Path, data: bytes) -> None:
+    """Write one output file atomically; an unwritable place is the user's error (exit 2), not ours.
+
+    Raises:
+        JxzpError: the folder is read-only or missing, its parent is a file, the disk is full.
+    """
+    try:
+        atomic_write_bytes(path, data)
+    except OSError as exc:
+        raise output_error(path, exc) from None

@@ -1,0 +1,302 @@
+"""The 汇总表 of a collection (our own output, authored with openpyxl in write-only mode so memory stays flat)
+and the 催报清单 for mail merge (CSV, UTF-8 with BOM so Excel and WPS open it as Chinese text).
+
+Every sheet prints on A4 landscape, fitted to the page width, with the header row repeated, the title in
+the page header and page numbers in the footer. Text from units is always stored as text: it can never
+become a formula, and characters a workbook cannot hold are dropped.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.chart import BarChart, Reference
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.worksheet.properties import PageSetupProperties
+
+from xlsx_engine.bureau.collect import (
+    BLANK,
+    FAILED,
+    GRADES,
+    MISSING,
+    SEVERITIES,
+    STATUSES,
+    Collected,
+    Collection,
+)
+from xlsx_engine.bureau.output import write_output
+from xlsx_engine.forms.project.profile import list_profiles, load_profile
+from xlsx_engine.forms.registry import form_for
+from xlsx_engine.kernel.errors import JxzpError
+from xlsx_engine.kernel.xlmath import is_number
+
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_THIN = Side(style="thin", color="999999")
+_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+_HEAD_FONT = Font(name="黑体", bold=True, size=10)
+_BODY_FONT = Font(name="宋体", size=10)
+_HEAD_FILL = PatternFill("solid", fgColor="DDEBF7")
+_MISSING_FILL = PatternFill("solid", fgColor="F2F2F2")
+_HEAD_ALIGN = Alignment(horizontal="center", vertical="center", wrap_text=True)
+_BODY_ALIGN = Alignment(vertical="center")
+
+
+def profile_name(pid: str) -> str:
+    """The Chinese name of an installed profile (ids only; anything else is shown as it is, shortened)."""
+    return load_profile(pid).name if pid in list_profiles() else str(pid)[:40]
+
+
+def template_name(text: str) -> str:
+    """"xmzc-national v1.0" -> "项目支出绩效自评表 v1.0"."""
+    tid, _, version = str(text).partition(" ")
+    try:
+        return f"{form_for(tid).title} {version}".strip()
+    except JxzpError:
+        return str(text)[:60]
+
+
+class _Sheet:
+    """A write-only sheet with our page setup and text-safe cells."""
+
+    def __init__(self, wb: Workbook, title: str, report_title: str, headers: list[str], widths: list[float],
+                 *, head_row: int = 1):
+        self.ws = ws = wb.create_sheet(title)
+        self.headers = headers
+        ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+        ws.page_setup.orientation = "landscape"
+        ws.page_setup.paperSize = 9            # A4
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+        ws.print_options.horizontalCentered = True
+        ws.page_margins.left = ws.page_margins.right = 0.4
+        ws.page_margins.top = ws.page_margins.bottom = 0.75
+        ws.page_margins.header = ws.page_margins.footer = 0.3
+        ws.oddHeader.center.text = f"{report_title}　{title}"
+        ws.oddHeader.center.font = "黑体,常规"
+        ws.oddFooter.center.text = "第 &P 页，共 &N 页"
+        ws.print_title_rows = f"{head_row}:{head_row}"
+        for k, w in enumerate(widths, 1):
+            ws.column_dimensions[_letter(k)].width = w
+        ws.freeze_panes = f"A{head_row + 1}"
+
+    def row(self, values: list[Any], *, head: bool = False, bold: bool = False, fill=None,
+            formats: dict[int, str] | None = None) -> None:
+        cells = []
+        for k, v in enumerate(values):
+            cell = WriteOnlyCell(self.ws, value=_safe(v))
+            if isinstance(cell.value, str):
+                cell.data_type = "s"                    # never a formula
+            cell.font = _HEAD_FONT if head else (Font(name="宋体", size=10, bold=True) if bold else _BODY_FONT)
+            cell.border = _BORDER
+            cell.alignment = _HEAD_ALIGN if head else _BODY_ALIGN
+            if head:
+                cell.fill = _HEAD_FILL
+            elif fill is not None:
+                cell.fill = fill
+            if formats and k in formats and is_number(v):
+                cell.number_format = formats[k]
+            cells.append(cell)
+        self.ws.append(cells)
+
+    def title(self, text: str, note: str = "") -> None:
+        cell = WriteOnlyCell(self.ws, value=_safe(text))
+        cell.font = Font(name="黑体", size=14, bold=True)
+        self.ws.append([cell])
+        note_cell = WriteOnlyCell(self.ws, value=_safe(note))
+        note_cell.font = _BODY_FONT
+        self.ws.append([note_cell])
+
+
+def _letter(k: int) -> str:
+    out = ""
+    while k:
+        k, r = divmod(k - 1, 26)
+        out = chr(65 + r) + out
+    return out
+
+
+def _safe(v: Any) -> Any:
+    if isinstance(v, str):
+        return _ILLEGAL.sub("", v)[:32000]
+    return v
+
+
+def _rate(budget: float, spent: float) -> float | str:
+    return spent / budget if budget > 0 else "—"
+
+
+def _average(items: list[Collected]) -> float | str:
+    scores = [i.total for i in items if is_number(i.total)]
+    return round(math.fsum(scores) / len(scores), 2) if scores else "—"
+
+
+def counts_text(coll: Collection) -> str:
+    counts = coll.counts()
+    return "，".join(f"{s} {counts[s]}" for s in STATUSES) + f"（共 {len(coll.rows)} 个项目）"
+
+
+def reminders(coll: Collection) -> list[dict[str, str]]:
+    """One row per unit with something to chase: 未交回, 待填报 or 有错误 projects, with the unit's contact."""
+    out: dict[str, dict[str, list[str]]] = {}
+    for r in coll.rows:
+        if r.status in (MISSING, BLANK, FAILED):
+            out.setdefault(r.unit, {MISSING: [], BLANK: [], FAILED: []})[r.status].append(
+                f"{r.code} {r.project}".strip())
+    rows = []
+    for unit in sorted(out):
+        c = coll.contacts.get(unit, {})
+        rows.append({"单位": unit, "联系人": c.get("联系人", ""), "联系电话": c.get("联系电话", ""),
+                     "未交回项目": "；".join(out[unit][MISSING]), "待填报项目": "；".join(out[unit][BLANK]),
+                     "需更正项目": "；".join(out[unit][FAILED]),
+                     "项目数": str(sum(len(v) for v in out[unit].values()))})
+    return rows
+
+
+REMINDER_COLUMNS = ["单位", "联系人", "联系电话", "项目数", "未交回项目", "待填报项目", "需更正项目"]
+
+
+def reminders_csv(coll: Collection) -> bytes:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, REMINDER_COLUMNS, lineterminator="\r\n")
+    w.writeheader()
+    for row in reminders(coll):
+        w.writerow({k: _safe(v) for k, v in row.items()})
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def summary_bytes(coll: Collection, *, title: str = "绩效自评汇总表") -> bytes:
+    """The 汇总表 workbook as bytes."""
+    wb = Workbook(write_only=True)
+    money, pct = "#,##0.00", "0.00%"
+    filled = coll.filled
+    note = "状态：" + counts_text(coll) + "。等次、平均分和图表只计已填报的自评表（已填报、有错误、已通过）。"
+
+    ws = _Sheet(wb, "汇总", title, ["序号", "单位", "项目编码", "项目名称", "状态", "评分规则", "全年预算数",
+                                   "全年执行数", "执行率", "总分", "等次", "错误数", "警告数", "交回时间"],
+                [5, 20, 9, 34, 7, 27, 11, 11, 9, 7, 5, 6, 6, 16], head_row=3)
+    ws.title(title, note)
+    ws.row(ws.headers, head=True)
+    fmt = {6: money, 7: money, 8: pct, 9: "0.00"}
+    for n, r in enumerate(coll.rows, 1):
+        show = r.filled
+        rate = r.rate if is_number(r.rate) else ("—" if show else "")
+        ws.row([n, r.unit, r.code, r.project, r.status, profile_name(r.profile) if r.profile else "",
+                r.budget if show else None, r.spent if show else None, rate if show else "",
+                r.total if show else None, r.grade if show else "", r.count("错误") if r.path else None,
+                r.count("警告") if r.path else None, r.submitted_text],
+               fill=_MISSING_FILL if r.status == MISSING else None, formats=fmt)
+    budget = math.fsum(i.budget or 0 for i in filled)
+    spent = math.fsum(i.spent or 0 for i in filled)
+    ws.row(["", f"合计（已填报 {len(filled)} 个）", "", "", "", "", round(budget, 2), round(spent, 2),
+            _rate(budget, spent), _average(filled), "", sum(i.count("错误") for i in coll.rows),
+            sum(i.count("警告") for i in coll.rows), ""], bold=True, formats=fmt)
+
+    units: dict[str, list[Collected]] = {}
+    for r in coll.rows:
+        units.setdefault(r.unit, []).append(r)
+    wu = _Sheet(wb, "按单位", title, ["单位", "联系人", "联系电话", "项目数", *STATUSES, "全年预算数", "全年执行数",
+                                     "执行率", "平均总分", *GRADES],
+                [20, 8, 13, 6, 6, 6, 6, 6, 6, 12, 12, 8, 8, 4, 4, 4, 4])
+    wu.row(wu.headers, head=True)
+    ufmt = {9: money, 10: money, 11: pct}
+    for unit in sorted(units):
+        its = units[unit]
+        done = [i for i in its if i.filled]
+        b, s = math.fsum(i.budget or 0 for i in done), math.fsum(i.spent or 0 for i in done)
+        c = coll.contacts.get(unit, {})
+        wu.row([unit, c.get("联系人", ""), c.get("联系电话", ""), len(its),
+                *[sum(1 for i in its if i.status == st) for st in STATUSES], round(b, 2), round(s, 2),
+                _rate(b, s) if done else "—", _average(done), *[sum(1 for i in done if i.grade == g) for g in GRADES]],
+               formats=ufmt)
+    counts = coll.counts()
+    wu.row(["全部单位", "", "", len(coll.rows), *[counts[st] for st in STATUSES], round(budget, 2), round(spent, 2),
+            _rate(budget, spent), _average(filled), *[sum(1 for i in filled if i.grade == g) for g in GRADES]],
+           bold=True, formats=ufmt)
+
+    wr = _Sheet(wb, "催报清单", title, REMINDER_COLUMNS, [20, 8, 13, 6, 36, 36, 36])
+    wr.row(wr.headers, head=True)
+    for row in reminders(coll):
+        wr.row([row[k] if k != "项目数" else int(row[k]) for k in REMINDER_COLUMNS])
+
+    wf = _Sheet(wb, "问题清单", title, ["单位", "项目编码", "项目名称", "状态", "严重程度", "位置", "说明", "处理建议"],
+                [16, 10, 22, 7, 7, 14, 50, 36])
+    wf.row(wf.headers, head=True)
+    order = {s: k for k, s in enumerate(SEVERITIES)}
+    for r in coll.rows:
+        for f in sorted(r.findings, key=lambda f: order.get(f.severity, 9)):
+            wf.row([r.unit, r.code, r.project, r.status, f.severity, f.place, f.message, f.hint])
+
+    wx = _Sheet(wb, "未采用文件", title, ["文件", "原因"], [60, 70])
+    wx.row(wx.headers, head=True)
+    for u in coll.unused:
+        wx.row([u.path, u.error or u.note])
+
+    wc = _Sheet(wb, "图表", title, ["等次", "项目数", "", "总分区间", "项目数", "", "单位", "执行率"],
+                [8, 8, 2, 10, 8, 2, 20, 9])
+    bins = [(0, 60), (60, 70), (70, 80), (80, 90), (90, 100.0001)]
+    unit_rates = []
+    for unit in sorted(units):
+        done = [i for i in units[unit] if i.filled]
+        b = math.fsum(i.budget or 0 for i in done)
+        if done:
+            unit_rates.append((unit, round(math.fsum(i.spent or 0 for i in done) / b, 4) if b > 0 else 0))
+    wc.row(wc.headers, head=True)
+    n_rows = max(len(GRADES), len(bins), len(unit_rates))
+    for k in range(n_rows):
+        g = GRADES[k] if k < len(GRADES) else None
+        lo_hi = bins[k] if k < len(bins) else None
+        ur = unit_rates[k] if k < len(unit_rates) else None
+        wc.row([g, sum(1 for i in filled if i.grade == g) if g else None, None,
+                f"{lo_hi[0]}–{min(lo_hi[1], 100):g}" if lo_hi else None,
+                sum(1 for i in filled if is_number(i.total) and lo_hi[0] <= i.total < lo_hi[1]) if lo_hi else None,
+                None, ur[0] if ur else None, ur[1] if ur else None], formats={7: pct})
+    n_units = max(1, len(unit_rates))
+    for anchor, name, cats, vals, width in (
+            ("J2", "等次分布（已填报）", (1, 2, 5), (2, 1, 5), 12),
+            ("J18", "总分分布（已填报）", (4, 2, 6), (5, 1, 6), 12),
+            ("Q2", "各单位执行率（已填报）", (7, 2, n_units + 1), (8, 1, n_units + 1), 14)):
+        chart = BarChart()
+        chart.title = name
+        chart.legend = None
+        chart.add_data(Reference(wc.ws, min_col=vals[0], min_row=vals[1], max_row=vals[2]), titles_from_data=True)
+        chart.set_categories(Reference(wc.ws, min_col=cats[0], min_row=cats[1], max_row=cats[2]))
+        chart.height, chart.width = 7.5, width
+        wc.ws.add_chart(chart, anchor)
+
+    wp = _Sheet(wb, "文件", title, ["单位", "项目编码", "项目名称", "状态", "交回时间", "模板", "文件"],
+                [16, 10, 24, 7, 15, 22, 60])
+    wp.row(wp.headers, head=True)
+    for r in coll.rows:
+        if r.path:
+            wp.row([r.unit, r.code, r.project, r.status, r.submitted_text, template_name(r.template), r.path])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def write_summary(coll: Collection, out: str | Path, *, title: str = "绩效自评汇总表") -> None:
+    """Write the 汇总表 (atomically)."""
+    write_output(out, summary_bytes(coll, title=title))
+
+
+def write_reminders(coll: Collection, out: str | Path) -> None:
+    """Write the 催报清单 for mail merge (.csv, or .xlsx with the same columns)."""
+    out = Path(out)
+    if out.suffix.lower() == ".xlsx":
+        wb = Workbook(write_only=True)
+        sheet = _Sheet(wb, "催报清单", "催报清单", REMINDER_COLUMNS, [20, 8, 13, 6, 36, 36, 36])
+        sheet.row(REMINDER_COLUMNS, head=True)
+        for row in reminders(coll):
+            sheet.row([row[k] if k != "项目数" else int(row[k]) for k in REMINDER_COLUMNS])
+        buf = io.BytesIO()
+        wb.save(buf)
+        write_output(out, buf.getvalue())
+    else:
+        write_output(out, reminders_csv(coll))
