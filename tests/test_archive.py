@@ -255,3 +255,14 @@ def test_target_quality_flags():
     kinds = [f.kind for f in target_quality(rows, level1_weights={"产出指标": 50, "效益指标": 30})]
     assert kinds == ["目标偏低", "未细化到三级", "定性代替定量", "缺少效益指标", "缺少满意度指标", "分值不合规则", "分值不合规则"]
     assert target_quality(rows[:1], settings={"over_ratio": 1.5, "required_level1": []}) == []
+
+
+def test_collect_records_into_the_archive(years, tmp_path, capsys):
+    db = tmp_path / "c.sqlite"
+    args = ["collect", str(years / "2023"), "-o", str(tmp_path / "汇总.xlsx"), "--archive", str(db), "-j", "1"]
+    assert main(args) == 0
+    assert "年度档案" in capsys.readouterr().out
+    assert main([*args, "--force"]) == 0                         # collecting again records nothing twice
+    assert "新记录 0 条，已在档案中 6 条" in capsys.readouterr().out
+    with Archive(db, readonly=True) as a:
+        assert a.count(2023) == 6 and {r["status"] for r in a.latest(2023).values()} <= {"已填报", "已通过", "有错误"}

@@ -363,7 +363,12 @@ def bulk_command(master_file, outdir, by, jobs, force, narrative, docx) -> None:
 @click.option("--force", is_flag=True, help="输出文件已存在时覆盖")
 @click.option("--json", "as_json", is_flag=True, help="另以 JSON 输出汇总结果")
 @click.option("--report", default=None, help="同时生成回收汇总报告（.docx、.md 或 .txt）")
-def collect_command(folder, output, master_file, manifest, reminders, jobs, force, as_json, report) -> None:
+@click.option("--archive", "archive_db", default=None, metavar="档案.sqlite",
+              help="同时存入年度档案（jxzp archive / jxzp compare 使用）")
+@click.option("--year", type=int, default=None, help="存入档案时的评价年度（默认取各自评表中的“年度”）")
+@click.option("--round", "round_name", default="回收", show_default=True, help="存入档案时的回收批次名称")
+def collect_command(folder, output, master_file, manifest, reminders, jobs, force, as_json, report, archive_db, year,
+                    round_name) -> None:
     """回收：读取文件夹中所有交回的自评表，对照下发清单逐项目给出状态，校验、重新评分，写出汇总表（含催报清单、问题清单和图表）。"""
     from tqdm import tqdm
 
@@ -391,7 +396,20 @@ def collect_command(folder, output, master_file, manifest, reminders, jobs, forc
     if report:
         from xlsx_engine.narrative.collection import write_collection_report
         write_collection_report(coll, report)
+    archived = None
+    if archive_db:
+        from xlsx_engine.bureau.archive import Archive
+        from xlsx_engine.bureau.archive_import import submissions_from_collection
+        subs, problems = submissions_from_collection(coll, year)
+        by_year: dict[int, list] = {}
+        for sub in subs:
+            by_year.setdefault(sub.year, []).append(sub)
+        with Archive(archive_db) as archive:
+            counts = [archive.record(y, round_name, items, source=str(folder_path)) for y, items in by_year.items()]
+        archived = (sum(a for a, _ in counts), sum(k for _, k in counts), problems)
     s = summarise(coll)
+    if archived:
+        s["档案"] = {"文件": str(archive_db), "新记录": archived[0], "已在档案中": archived[1], "未存入": archived[2]}
     if as_json:
         s["项目"] = [{"单位": r.unit, "项目编码": r.code, "项目名称": r.project, "状态": r.status, "文件": r.path,
                     "交回时间": r.submitted_text, "总分": r.total if r.filled else None,
@@ -406,6 +424,10 @@ def collect_command(folder, output, master_file, manifest, reminders, jobs, forc
                    + (f"；汇总报告：{shown(report)}" if report else ""))
         for u in coll.unused:
             click.echo(f"  {'无法读取' if u.error else '未采用'}：{u.path}：{u.error or u.note}", err=True)
+        if archived:
+            click.echo(f"年度档案：{archive_db}，新记录 {archived[0]} 条，已在档案中 {archived[1]} 条")
+            for text in archived[2]:
+                click.echo(f"  未存入档案：{text}", err=True)
 
 
 @cli.command()
