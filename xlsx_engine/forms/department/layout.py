@@ -24,7 +24,7 @@ from xlsx_engine.forms.department.model import (
 from xlsx_engine.kernel import excel as fx
 from xlsx_engine.kernel.xlmath import xnum
 from xlsx_engine.ooxml.sheetmodel import SheetLayout as Layout
-from xlsx_engine.ooxml.sheetmodel import Validation, load_form
+from xlsx_engine.ooxml.sheetmodel import Validation, load_form, rules_heading
 
 NA_Q = fx.q("—")
 
@@ -297,7 +297,7 @@ def department_layout(profile_id: str) -> DeptLayout:
     ]
     c1 = L.self_check_block(v, checks, last)
     n0 = c1 + 2
-    notes = [f"评分规则：{p.name}（{p.source}）",
+    notes = [rules_heading(p.name, p.source),
              "1. 比率的分母为0时显示“—”（无法计算），不显示为100%；三公经费上年、本年均为0时变动率按0计。",
              "2. 比率指标按“评价标准”列的规则由公式计分；其余指标由评审人在“评审评分”列打分。",
              "3. 评价等次：" + "；".join(f"{x.label}≥{fx.n(x.min)}分" for x in p.grades[:-1])

@@ -34,7 +34,7 @@ from xlsx_engine.forms.hunan.model import (
 from xlsx_engine.kernel import excel as fx
 from xlsx_engine.kernel.excel import NA, nonblank, num, ssum, verdict
 from xlsx_engine.kernel.xlmath import is_number, xnum, xround, xtext
-from xlsx_engine.ooxml.sheetmodel import FORMS_DIR, Validation, load_form
+from xlsx_engine.ooxml.sheetmodel import FORMS_DIR, Validation, load_form, rules_heading
 from xlsx_engine.ooxml.sheetmodel import SheetLayout as Layout
 
 NA_Q = fx.q(NA)
@@ -578,7 +578,7 @@ def hunan_layout(profile_id: str) -> HunanLayout:
 
     # --- rules in words
     n0 = c1 + 2
-    notes = [f"评分规则：{p.name}（{p.source}）",
+    notes = [rules_heading(p.name, p.source),
              "1. 合计＝各资金来源之和；结余＝实际到位资金−实际支出；资金到位率＝实际到位÷计划安排，支出率＝实际支出÷实际到位，"
              "分母为0时显示“—”（无法计算）。",
              "2. 支出合计＝各项支出明细之和，应等于实际支出合计。",
