@@ -15,7 +15,9 @@ import zipfile
 from openpyxl import Workbook
 from openpyxl.packaging.custom import StringProperty
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
-from openpyxl.formatting.rule import FormulaRule
+from openpyxl.styles.differential import DifferentialStyle
+from openpyxl.styles.numbers import NumberFormat
+from openpyxl.formatting.rule import Rule
 from openpyxl.utils import column_index_from_string, get_column_letter, range_boundaries
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.workbook.protection import WorkbookProtection
@@ -36,6 +38,7 @@ MARGIN_SIDE, MARGIN_TOP, MARGIN_BOTTOM = 0.4, 0.3, 0.45      #: inches (page num
 PRINT_WIDTH = (297 / 25.4 - 2 * MARGIN_SIDE) * 72               #: points across an A4 landscape page
 PRINT_HEIGHT = (210 / 25.4 - MARGIN_TOP - MARGIN_BOTTOM) * 72   #: points down it
 DEFAULT_ROW_HEIGHT = 15
+GROUP_FORMAT_ID = 200     #: number format ";;;" (shows nothing) of a group label printed once
 
 
 def _styles(font: str, title_font: str) -> dict[str, dict]:
@@ -117,9 +120,10 @@ def _page_setup(ws, layout: SheetLayout) -> None:
     for row in layout.row_breaks:
         ws.row_breaks.append(Break(id=row))
     fill = INPUT_FILL.fgColor.rgb
+    repeat = DifferentialStyle(font=Font(color=fill), border=Border(top=Side(style="thin", color=fill)),
+                               numFmt=NumberFormat(GROUP_FORMAT_ID, ";;;"))
     for sqref, condition in layout.group_labels:
-        ws.conditional_formatting.add(sqref, FormulaRule(
-            formula=[condition], font=Font(color=fill), border=Border(top=Side(style="thin", color=fill))))
+        ws.conditional_formatting.add(sqref, Rule(type="expression", formula=[condition], dxf=repeat))
 
 
 def render(layout: SheetLayout) -> bytes:
