@@ -275,7 +275,7 @@ def project_layout(profile_id: str, form_name: str = "project") -> Layout:
     L.formula(f"I{t1}", f"=SUM(I{i0}:I{i1})", lambda r, rec: r.weight_sum, "formula_bold")
     L.label(f"J{t1}", "", "label")
     L.formula(f"K{t1}", f"=SUM(K{i0}:K{i1})", lambda r, rec: r.score_sum, "formula_bold")
-    L.label(f"L{t1}", "", "label", f"L{t1}:{plast}{t1}")
+    L.label(f"L{t1}", "", "label")
     L.name("指标分值合计", f"I{t1}")
     L.name("指标得分合计", f"K{t1}")
     t2 = t1 + 1
@@ -294,21 +294,22 @@ def project_layout(profile_id: str, form_name: str = "project") -> Layout:
     if p.rate_caps:
         L.formula(f"K{t2}", fx.total_formula(raw, f"I{total}", p), lambda r, rec: r.total, "formula_total")
         L.label(f"L{t2}", "执行率低于" + "、".join(f"{fx.n(cp.below * 100)}%" for cp in reversed(p.rate_caps))
-                + "时总分分别不超过" + "、".join(fx.n(cp.cap) for cp in reversed(p.rate_caps)), "note",
-                f"L{t2}:{plast}{t2}")
+                + "时总分分别不超过" + "、".join(fx.n(cp.cap) for cp in reversed(p.rate_caps)), "note")
     else:
         L.formula(f"K{t2}", "=" + raw, lambda r, rec: r.total, "formula_total")
-        L.label(f"L{t2}", "", "label", f"L{t2}:{plast}{t2}")
+        L.label(f"L{t2}", "", "label")
     L.name("总分分值", f"I{t2}")
     L.name("总分", f"K{t2}")
     t3 = t2 + 1
     grade_text = "；".join(f"{g.label}≥{fx.n(g.min)}" for g in p.grades[:-1]) + f"；其余为{p.grades[-1].label}"
     L.label(f"A{t3}", "评价等次", "label_bold", f"A{t3}:H{t3}")
     L.formula(f"I{t3}", fx.grade_formula(f"K{t2}", p), lambda r, rec: r.grade, "formula_total", f"I{t3}:K{t3}")
-    L.label(f"L{t3}", grade_text, "note", f"L{t3}:{plast}{t3}")
+    L.label(f"L{t3}", grade_text, "note")
     L.name("评价等次", f"I{t3}")
     for row in (t1, t2, t3):
         L.row_heights[row] = 16
+    if p.rate_caps:
+        L.row_heights[t2] = 24    # room for the cap note on two lines
     sig = t3 + 1
     L.label(f"A{sig}", SIGNATURE, "signature", f"A{sig}:{plast}{sig}")
     L.row_heights[sig] = 24
