@@ -185,7 +185,7 @@ class Template:
         missing = set(wanted) - found
         if missing:
             raise TemplateError(f"模板缺少 {len(missing)} 个单元格（如 {sorted(missing)[0]}）", where=where)
-        _mark_row_breaks(root)
+        _mark_row_breaks(root, where)
         text = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True).decode("utf-8")
         parts = re.split(r'<c r="@@SLOT(\d+)@@"/>', text)
         pieces = parts[0::2]
@@ -252,7 +252,7 @@ class Template:
         return result
 
 
-def _mark_row_breaks(root: etree._Element) -> None:
+def _mark_row_breaks(root: etree._Element, where: str) -> None:
     """Replace the template's manual page breaks by a marker where a filled copy's breaks go."""
     for old in root.findall("m:rowBreaks", NS):
         root.remove(old)
@@ -262,7 +262,7 @@ def _mark_row_breaks(root: etree._Element) -> None:
         if anchor is not None:
             anchor.addnext(marker)
             return
-    raise TemplateError("模板工作表结构异常（缺少 sheetData）")
+    raise TemplateError("模板工作表结构异常（缺少 sheetData）", where=where)
 
 
 def _print_rows(sheet: str, hidden: set[int], breaks: list[int]) -> str:
