@@ -8,6 +8,7 @@ narrative and 校验提示 pages. Pages are read back with ``pdfinfo`` and ``pdf
 
 from __future__ import annotations
 
+import io
 import re
 import subprocess
 import zipfile
@@ -66,10 +67,6 @@ def pdf_size(pdf: Path) -> tuple[int, tuple[float, float]]:
     pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))
     w, h = re.search(r"Page size:\s+([\d.]+) x ([\d.]+)", info).groups()
     return pages, (float(w), float(h))
-
-
-def squeeze(text: str) -> str:
-    return re.sub(r"\s+", "", text)
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +159,7 @@ def test_filled_copy_hides_unused_rows_and_writes_its_page_break(tmp_path):
     for n, hidden, breaks in ((8, rows[8:], []), (20, rows[20:], [rows[PAGE_ROWS - 1]]),
                               (0, [], [rows[PAGE_ROWS - 1]])):
         data, _ = tpl.fill_bytes(record("national", n) if n else ProjectRecord("national"))
-        sheet = zipfile.ZipFile(__import__("io").BytesIO(data)).read("xl/worksheets/sheet1.xml").decode()
+        sheet = zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml").decode()
         got = sorted(int(r) for r in re.findall(r'<row r="(\d+)" hidden="1"', sheet))
         assert got == sorted(hidden + (layout.goal_rows[5:] if n else [])), n
         assert [int(b) for b in re.findall(r'<brk id="(\d+)"', sheet)] == breaks, n

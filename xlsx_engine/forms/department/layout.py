@@ -283,6 +283,8 @@ def department_layout(profile_id: str) -> DeptLayout:
             group = [i0 + k for k, _ in run]
             if len(group) > 1:
                 L.merges.append(f"{col}{group[0]}:{col}{group[-1]}")
+                for row in group[1:]:          # a merged range shows (and keeps) its first cell only
+                    del L.cells[f"{col}{row}"]
     for name, col in (("整体_三级指标", "C"), ("整体_分值", "D"), ("整体_评审评分", "G"), ("整体_得分", "H"),
                       ("整体_扣分原因", "I")):
         L.name(name, f"{col}{i0}", f"{col}{i1}")
