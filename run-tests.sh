@@ -5,11 +5,11 @@ cd "$(dirname "$0")"
 PY=${PYTHON:-python3}
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"; }
 need=""
-for pkg in libreoffice-calc-nogui libreoffice-writer-nogui gnumeric poppler-utils fonts-noto-cjk; do
+for pkg in libreoffice-calc-nogui libreoffice-writer-nogui gnumeric poppler-utils fonts-noto-cjk fonts-crosextra-carlito; do
   installed "$pkg" || need="$need $pkg"
 done
 if [ -n "$need" ]; then
-  echo "正在安装测试所需的软件：$need（LibreOffice 用于公式重算和 Word 报告转换，Gnumeric 用于核对另一种表格软件能打开生成的文件，poppler 用于读取 PDF 文本，中文字体用于生成 PDF）……"
+  echo "正在安装测试所需的软件：$need（LibreOffice 用于公式重算和 Word 报告转换，Gnumeric 是第二个独立的重算引擎，poppler 用于读取 PDF 文本，中文字体用于生成 PDF，Carlito 与 Excel 默认字体 Calibri 等宽，使列宽和分页与 Excel 一致）……"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $need >/dev/null

@@ -140,7 +140,7 @@ def test_target_block_and_goals(tmp_path):
     rec.goals.append(Goal("第二个目标", None))
     report = check_file(filled(tmp_path, rec, tpl))
     layout = tpl.layout
-    assert find(report, "target_score_missing")[0].place == f"自评表!{layout.target_input}" == "自评表!M14"
+    assert find(report, "target_score_missing")[0].place == f"自评表!{layout.target_input}" == "自评表!L14"
     assert find(report, "goal_actual_missing")[0].place == f"自评表!H{layout.goal_rows[1]}"
     assert find(report, "level1_missing")[0].message == "未设置效益指标"
     assert find(report, "double_count_rate")[0].place == "自评表!C23"

@@ -436,8 +436,10 @@ def test_print_setup(tpl):
     ws = wb[layout.sheet]
     assert ws.page_setup.orientation == "landscape"
     assert int(ws.page_setup.paperSize) == 9
-    assert int(ws.page_setup.fitToWidth) == 1
-    assert ws.sheet_properties.pageSetUpPr.fitToPage is True
+    # a fixed scale (Excel ignores manual page breaks under "fit to page")
+    assert 60 <= int(ws.page_setup.scale) <= 100
+    assert not (ws.sheet_properties.pageSetUpPr and ws.sheet_properties.pageSetUpPr.fitToPage)
+    assert ws.print_area.replace("$", "").endswith(f"!A1:{layout.print_last_col}{layout.print_last_row}")
     assert ws.print_title_rows, "no print titles"
     h0, h1 = layout.header_rows
     assert ws.print_title_rows.replace("$", "") == f"{h0}:{h1}"

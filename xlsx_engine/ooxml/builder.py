@@ -25,6 +25,11 @@ INPUT_FILL = "FFF2CC"       #: RGB of the input cells' fill (yellow)
 HEADER_FILL = "DDEBF7"      #: RGB of header and section rows
 TOTAL_FILL = "E2EFDA"       #: RGB of the 总分 cell
 BORDER_COLOR = "808080"
+MARGIN_SIDE, MARGIN_TOP, MARGIN_BOTTOM = 0.4, 0.3, 0.45      #: inches (page numbers in the bottom margin)
+PRINT_WIDTH = (297 / 25.4 - 2 * MARGIN_SIDE) * 72               #: points across an A4 landscape page
+PRINT_HEIGHT = (210 / 25.4 - MARGIN_TOP - MARGIN_BOTTOM) * 72   #: points down it
+DEFAULT_ROW_HEIGHT = 15
+GROUP_FORMAT_ID = 200     #: number format ";;;" (shows nothing) of a group label printed once
 
 
 def _styles(font: str, title_font: str) -> dict[str, dict]:
@@ -55,9 +60,9 @@ def _styles(font: str, title_font: str) -> dict[str, dict]:
         "input_center": {**inp, "alignment": wrap_c},
         "input_amount": {**inp, "alignment": Alignment(horizontal="right", vertical="center"),
                          "number_format": "#,##0.00"},
-        "input_number": {**inp, "alignment": wrap_c, "number_format": "0.##"},
+        "input_number": {**inp, "alignment": wrap_c, "number_format": "General"},
         "input_year": {**inp, "alignment": wrap_c, "number_format": "0"},
-        "const_num": {**base, "alignment": wrap_c, "number_format": "0.##"},
+        "const_num": {**base, "alignment": wrap_c, "number_format": "General"},
         "formula_num": {**base, "alignment": wrap_c, "number_format": "0.00"},
         "formula_amount": {**base, "alignment": Alignment(horizontal="right", vertical="center"),
                            "number_format": "#,##0.00"},
@@ -67,6 +72,8 @@ def _styles(font: str, title_font: str) -> dict[str, dict]:
         "formula_total": {**base, "font": Font(name=font, size=12, bold=True, color="C00000"), "alignment": wrap_c,
                           "number_format": "0.00", "fill": total_fill},
         "warn": {**base, "font": Font(name=font, size=9, color="C00000"), "alignment": wrap_l},
+        "signature": {"font": Font(name=font, size=10), "alignment": Alignment(horizontal="left", vertical="bottom"),
+                      "protection": locked},
         "verdict": {**base, "font": Font(name=font, size=10, bold=True, color="C00000"), "alignment": wrap_l},
     }
 
@@ -74,6 +81,52 @@ def _styles(font: str, title_font: str) -> dict[str, dict]:
 def _apply(cell, style: dict) -> None:
     for attr, value in style.items():
         setattr(cell, attr, value)
+
+
+def page_scale(widths: list[float], heights: list[float] = ()) -> int:
+    """The print scale (%) at which columns of these widths fit across an A4 landscape page, and rows of
+    these heights (points) down it.
+
+    A fixed scale, not "fit to page": Excel ignores manual page breaks under "fit to".
+    A column of width w (characters of the default font, Calibri 11) is 7·w + 5 pixels wide; 2% is
+    left for engines whose fonts measure slightly wider.
+    """
+    across = sum((int(w * 7 + 0.5) + 5) * 0.75 for w in widths)
+    fits = [PRINT_WIDTH / across] + ([PRINT_HEIGHT / sum(heights)] if heights else [])
+    return int(min(fits) * 98)
+
+
+def _page_setup(ws, layout: SheetLayout) -> None:
+    """A4 landscape at a fixed scale, print area, print titles, manual page breaks, page numbers,
+    and labels printed once per group."""
+    from openpyxl.formatting.rule import Rule
+    from openpyxl.styles import Border, Font, Side
+    from openpyxl.styles.differential import DifferentialStyle
+    from openpyxl.styles.numbers import NumberFormat
+    from openpyxl.utils import column_index_from_string, get_column_letter
+    from openpyxl.worksheet.pagebreak import Break
+
+    form = layout.form
+    last_col = layout.print_last_col or get_column_letter(len(form.columns))
+    if layout.header_rows:
+        ws.print_title_rows = f"{layout.header_rows[0]}:{layout.header_rows[1]}"
+    ws.print_area = f"A1:{last_col}{layout.print_last_row or layout.last_row}"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.scale = page_scale([spec["width"] for spec in form.columns[:column_index_from_string(last_col)]],
+                                     [layout.row_heights.get(row, DEFAULT_ROW_HEIGHT) for row in layout.one_page_rows])
+    ws.print_options.horizontalCentered = True
+    margins = ws.page_margins
+    margins.left = margins.right = MARGIN_SIDE
+    margins.top, margins.bottom, margins.header, margins.footer = MARGIN_TOP, MARGIN_BOTTOM, 0.15, 0.15
+    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
+    for row in layout.row_breaks:
+        ws.row_breaks.append(Break(id=row))
+    fill = "00" + INPUT_FILL
+    repeat = DifferentialStyle(font=Font(color=fill), border=Border(top=Side(style="thin", color=fill)),
+                               numFmt=NumberFormat(GROUP_FORMAT_ID, ";;;"))
+    for sqref, condition in layout.group_labels:
+        ws.conditional_formatting.add(sqref, Rule(type="expression", formula=[condition], dxf=repeat))
 
 
 def render(layout: SheetLayout) -> bytes:
@@ -122,16 +175,7 @@ def render(layout: SheetLayout) -> bytes:
             dv.add(part)
         ws.add_data_validation(dv)
     ws.freeze_panes = layout.freeze
-    ws.print_title_rows = f"{layout.header_rows[0]}:{layout.header_rows[1]}"
-    ws.print_area = f"A1:{get_column_letter(len(form.columns))}{layout.last_row}"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_options.horizontalCentered = True
-    ws.page_margins.left = ws.page_margins.right = 0.4
-    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
+    _page_setup(ws, layout)
     ws.protection.sheet = True
     ws.protection.password = form.protection_password
     ws.protection.formatColumns = False      # column widths may still be changed

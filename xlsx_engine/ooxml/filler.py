@@ -35,6 +35,11 @@ NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
       "vt": "http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes"}
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _SLOT = "\x00SLOT{}\x00"
+_BREAKS = "<!--jxzp:rowBreaks-->"
+_ROW_START = re.compile(r'<row r="(\d+)"')
+#: worksheet children that precede <rowBreaks> (ECMA-376 CT_Worksheet order), last first
+_BEFORE_BREAKS = ("headerFooter", "pageSetup", "pageMargins", "printOptions", "hyperlinks", "dataValidations",
+                  "conditionalFormatting", "phoneticPr", "mergeCells", "sheetProtection", "sheetData")
 
 
 def xml_escape(text: str) -> str:
@@ -200,6 +205,7 @@ class Template:
         missing = set(wanted) - found
         if missing:
             raise TemplateError(f"模板缺少 {len(missing)} 个单元格（如 {sorted(missing)[0]}）", where=where)
+        _mark_row_breaks(root, where)
         text = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True).decode("utf-8")
         parts = re.split(r'<c r="@@SLOT(\d+)@@"/>', text)
         pieces = parts[0::2]
@@ -235,7 +241,8 @@ class Template:
         for slot, piece in zip(self._slots, self._pieces[1:]):
             out.append(cell(slot, get(slot.ref)))
             out.append(piece)
-        return "".join(out).encode("utf-8"), result
+        hidden, breaks = self.layout.print_rows(rec)
+        return _print_rows("".join(out), set(hidden), breaks).encode("utf-8"), result
 
     def fill_bytes(self, record: Any, *, identity: dict[str, str] | None = None) -> tuple[bytes, Any]:
         """Fill the template with a record. Thread-safe: the template is never modified.
@@ -261,3 +268,31 @@ class Template:
         data, result = self.fill_bytes(record, identity=identity)
         atomic_write_bytes(out, data)
         return result
+
+
+def _mark_row_breaks(root: etree._Element, where: str) -> None:
+    """Replace the template's manual page breaks by a marker where a filled copy's breaks go."""
+    for old in root.findall("m:rowBreaks", NS):
+        root.remove(old)
+    marker = etree.Comment(_BREAKS[4:-3])
+    for tag in _BEFORE_BREAKS:
+        anchor = root.find(f"m:{tag}", NS)
+        if anchor is not None:
+            anchor.addnext(marker)
+            return
+    raise TemplateError("模板工作表结构异常（缺少 sheetData）", where=where)
+
+
+def _print_rows(sheet: str, hidden: set[int], breaks: list[int]) -> str:
+    """Hide rows (``<row hidden="1">``) and write the manual page breaks of a filled copy.
+
+    Cell text is escaped, so ``<row r=`` occurs only as a row's start tag.
+    """
+    if hidden:
+        sheet = _ROW_START.sub(lambda m: m.group(0) + ' hidden="1"' if int(m.group(1)) in hidden else m.group(0),
+                               sheet)
+    xml = ""
+    if breaks:
+        items = "".join(f'<brk id="{row}" max="16383" man="1"/>' for row in breaks)
+        xml = f'<rowBreaks count="{len(breaks)}" manualBreakCount="{len(breaks)}">{items}</rowBreaks>'
+    return sheet.replace(_BREAKS, xml, 1)

@@ -80,6 +80,13 @@ def load_form(name: str = "project") -> FormSpec:
     return FormSpec(**{k: data[k] for k in FormSpec.__dataclass_fields__})
 
 
+def rules_heading(name: str, source: str) -> str:
+    """The first line of the rules printed under a form: the rule set's name and its sources, each said once
+    (a source already in the name, such as "全国通用（财预〔2020〕10号）", is not repeated)."""
+    parts = [part for part in source.split("；") if part and part not in name]
+    return f"评分规则：{name}" + (f"。依据：{'；'.join(parts)}" if parts else "")
+
+
 def _abs(ref: str) -> str:
     col = "".join(ch for ch in ref if ch.isalpha())
     row = ref[len(col):]
@@ -108,9 +115,17 @@ class SheetLayout:
     goal_rows: list[int] = field(default_factory=list)
     indicator_rows: list[int] = field(default_factory=list)
     target_input: str | None = None
-    header_rows: tuple[int, int] = (1, 2)
+    header_rows: tuple[int, int] | None = (1, 2)   #: print titles (rows repeated on every page); None: none
     freeze: str = "A5"
     last_row: int = 0
+    # printing (A4 landscape; see the builder)
+    print_last_col: str = ""                 #: last printed column ("" = the form's last column)
+    print_last_row: int = 0                  #: last printed row (0 = ``last_row``)
+    row_breaks: list[int] = field(default_factory=list)    #: a page ends after each of these rows
+    one_page_rows: list[int] = field(default_factory=list)  #: rows the print scale keeps on one page
+    #: (cells, condition): a label equal to the one above it, printed once per group (conditional format
+    #: whose text and top border take the cell's fill colour); the condition is written for the first cell
+    group_labels: list[tuple[str, str]] = field(default_factory=list)
 
     # ------------------------------------------------------------------ identity
     @property
@@ -208,6 +223,10 @@ class SheetLayout:
     def evaluate(self, record: Any) -> tuple[Any, Any]:
         """(the record as the template sees it, the Python twin's result)."""
         raise NotImplementedError
+
+    def print_rows(self, record: Any) -> tuple[list[int], list[int]]:
+        """(rows to hide, page breaks) of a filled copy; by default none hidden and the template's breaks."""
+        return [], list(self.row_breaks)
 
     def formula_values(self, result: Any, record: Any) -> dict[str, Any]:
         """The Python twin's value of every formula cell."""

@@ -7,6 +7,7 @@ filler patches it; only the record mapping differs.
 from __future__ import annotations
 
 import functools
+import itertools
 from typing import Any, Callable
 
 from xlsx_engine.forms.department.model import (
@@ -24,7 +25,7 @@ from xlsx_engine.forms.department.model import (
 from xlsx_engine.kernel import excel as fx
 from xlsx_engine.kernel.xlmath import xnum
 from xlsx_engine.ooxml.sheetmodel import SheetLayout as Layout
-from xlsx_engine.ooxml.sheetmodel import Validation, load_form
+from xlsx_engine.ooxml.sheetmodel import Validation, load_form, rules_heading
 
 NA_Q = fx.q("—")
 
@@ -62,6 +63,12 @@ class DeptLayout(Layout):
         return rec
 
 
+def text_lines(text: str, width: float, size: float) -> int:
+    """Lines a wrapped text of ``size``-point CJK characters takes in a column ``width`` characters wide."""
+    per_line = max(1, int((width * 7 + 5) * 0.75 / size))
+    return max(1, -(-len(text) // per_line))
+
+
 @functools.lru_cache(maxsize=8)
 def department_layout(profile_id: str) -> DeptLayout:
     """Lay out the department workbook for a department profile."""
@@ -70,6 +77,7 @@ def department_layout(profile_id: str) -> DeptLayout:
     L = DeptLayout(form, p)
     L.inputs, L.setters = {}, {}
     last = "I"
+    width = dict(zip("ABCDEFGHI", (spec["width"] for spec in form.columns)))
 
     def inp(ref: str, get, set_, style="input_amount", kind="number", merge=None):
         L.input(ref, style, kind, merge)
@@ -99,6 +107,7 @@ def department_layout(profile_id: str) -> DeptLayout:
     L.label(f"A{r}", "人员（人）", "header", f"A{r}:A{r + 1}")
     for col, text in zip("BCDEFG", ("行政编制数", "事业编制数", "编制合计", "在职人数", "其他人员", "实有人数合计")):
         L.label(f"{col}{r}", text, "header")
+    L.row_heights[r] = 28
     s = r + 1
     for col, key in zip("BCEF", ("行政编制数", "事业编制数", "在职人数", "其他人员")):
         inp(f"{col}{s}", lambda rec, k=key: rec.staff.get(k), setdict("staff", key), "input_number")
@@ -166,6 +175,7 @@ def department_layout(profile_id: str) -> DeptLayout:
         L.name(f"三公经费{c}", f"{col}{sg_total}")
     # 公用经费明细
     r = sg_total + 2
+    L.row_breaks.append(r - 1)     # 基础数据表 prints on two pages, 公用经费明细 on the second
     L.label(f"A{r}", "公用经费明细（决算）", "header", f"A{r}:B{r}")
     L.label(f"C{r}", "金额", "header")
     L.label(f"D{r}", "占明细合计", "header")
@@ -185,6 +195,7 @@ def department_layout(profile_id: str) -> DeptLayout:
 
     # --- ratios
     r = d_total + 2
+    L.row_breaks.append(r - 1)     # each section starts a page
     L.label(f"A{r}", "二、指标计算表", "section", f"A{r}:{last}{r}")
     r += 1
     for col, text, merge in (("A", "指标", f"A{r}:B{r}"), ("C", "计算方法（分子 ÷ 分母）", f"C{r}:E{r}"),
@@ -230,6 +241,8 @@ def department_layout(profile_id: str) -> DeptLayout:
 
     # --- indicator table
     r = r + len(RATIOS) + 2
+    L.row_breaks.append(r - 1)
+    s3 = r
     L.label(f"A{r}", f"三、整体自评表（{fx.n(p.total)}分）", "section", f"A{r}:{last}{r}")
     r += 1
     for col, text in zip("ABCDEFGHI", ("一级指标", "二级指标", "三级指标", "分值", "评价标准", "指标值", "评审评分",
@@ -242,7 +255,8 @@ def department_layout(profile_id: str) -> DeptLayout:
     manual_cells = []
     for k, ind in enumerate(p.indicators):
         row = i0 + k
-        L.row_heights[row] = 30
+        lines = max(text_lines(ind.standard, width["E"], 9), text_lines(ind.name, width["C"], 10))
+        L.row_heights[row] = max(18, 4 + 11 * lines)
         L.label(f"A{row}", ind.level1, "label")
         L.label(f"B{row}", ind.level2, "label")
         L.label(f"C{row}", ind.name, "label_indent")
@@ -263,6 +277,14 @@ def department_layout(profile_id: str) -> DeptLayout:
         inp(f"I{row}", lambda rec, n=ind.name: rec.reasons.get(n),
             lambda rec, v, n=ind.name: rec.reasons.__setitem__(n, v), "input_text", "text")
     i1 = i0 + len(p.indicators) - 1
+    # 一级/二级指标 merged over their rows, as on the printed form
+    for col, key in (("A", lambda i: (i.level1,)), ("B", lambda i: (i.level1, i.level2))):
+        for _, run in itertools.groupby(enumerate(p.indicators), key=lambda k_i: key(k_i[1])):
+            group = [i0 + k for k, _ in run]
+            if len(group) > 1:
+                L.merges.append(f"{col}{group[0]}:{col}{group[-1]}")
+                for row in group[1:]:          # a merged range shows (and keeps) its first cell only
+                    del L.cells[f"{col}{row}"]
     for name, col in (("整体_三级指标", "C"), ("整体_分值", "D"), ("整体_评审评分", "G"), ("整体_得分", "H"),
                       ("整体_扣分原因", "I")):
         L.name(name, f"{col}{i0}", f"{col}{i1}")
@@ -278,6 +300,9 @@ def department_layout(profile_id: str) -> DeptLayout:
     L.formula(f"H{g}", fx.grade_formula(f"H{t}", p.grades), lambda res, rec: res.grade, "formula_total")
     L.label(f"I{g}", "；".join(f"{x.label}≥{fx.n(x.min)}" for x in p.grades[:-1]), "note")
     L.name("评价等次", f"H{g}")
+    # the 整体自评表 prints whole on its page; the checks and rules below it are for the screen
+    L.print_last_row = g
+    L.one_page_rows = list(range(s3, g + 1))
 
     # --- checks
     v = g + 2
@@ -297,7 +322,7 @@ def department_layout(profile_id: str) -> DeptLayout:
     ]
     c1 = L.self_check_block(v, checks, last)
     n0 = c1 + 2
-    notes = [f"评分规则：{p.name}（{p.source}）",
+    notes = [rules_heading(p.name, p.source),
              "1. 比率的分母为0时显示“—”（无法计算），不显示为100%；三公经费上年、本年均为0时变动率按0计。",
              "2. 比率指标按“评价标准”列的规则由公式计分；其余指标由评审人在“评审评分”列打分。",
              "3. 评价等次：" + "；".join(f"{x.label}≥{fx.n(x.min)}分" for x in p.grades[:-1])

@@ -33,7 +33,7 @@ from xlsx_engine.kernel import excel as fx
 from xlsx_engine.kernel.excel import NA, nonblank, num, ssum, verdict
 from xlsx_engine.kernel.resources import load_yaml
 from xlsx_engine.kernel.xlmath import is_number, xnum, xround, xtext
-from xlsx_engine.ooxml.sheetmodel import FORMS_DIR, Validation, load_form
+from xlsx_engine.ooxml.sheetmodel import FORMS_DIR, Validation, load_form, rules_heading
 from xlsx_engine.ooxml.sheetmodel import SheetLayout as Layout
 
 NA_Q = fx.q(NA)
@@ -441,6 +441,7 @@ def hunan_layout(profile_id: str) -> HunanLayout:
 
     # --- 三、项目绩效自评情况
     s = et + 1
+    L.row_breaks.append(et)        # 三 starts a page
     L.label(f"A{s}", "三、项目绩效自评情况", "section", f"A{s}:{last}{s}")
     gh = s + 1
     g_rows = list(range(gh + 1, gh + 1 + counts.goals))
@@ -455,13 +456,14 @@ def hunan_layout(profile_id: str) -> HunanLayout:
     L.name("预期目标", f"C{g0}", f"C{g1}")
     L.name("实际完成", f"F{g0}", f"F{g1}")
     q0 = g1 + 1
+    L.row_breaks.append(g1)        # the 定量指标 table prints whole on one page: no header to repeat
     L.label(f"A{q0}", "项目绩效定量目标（指标）及完成情况", "header", f"A{q0}:{last}{q0}")
     qh = q0 + 1
     for col, text, merge in (("A", "一级指标", None), ("B", "二级指标", None), ("C", "指标内容", f"C{qh}:D{qh}"),
                              ("E", "指标（目标）值", None), ("F", "实际完成值", None),
                              ("G", "提示（自动）", f"G{qh}:{last}{qh}")):
         L.label(f"{col}{qh}", text, "header", merge)
-    L.header_rows = (qh, qh)
+    L.header_rows = None
     i_rows = list(range(qh + 1, qh + 1 + counts.indicators))
     i0, i1 = i_rows[0], i_rows[-1]
     lists = {"level1": "列表_一级指标", "pairs": "列表_指标对应", "sat": "列表_满意度二级", "types": "列表_评价类型"}
@@ -494,6 +496,7 @@ def hunan_layout(profile_id: str) -> HunanLayout:
     nt = gr + 1
     L.label(f"A{nt}", NOTE_NO_SCORES, "note", f"A{nt}:{last}{nt}")
     L.row_heights[nt] = 30
+    L.one_page_rows = list(range(q0, nt + 1))
 
     # --- 四、评价人员
     s = nt + 1
@@ -577,7 +580,7 @@ def hunan_layout(profile_id: str) -> HunanLayout:
 
     # --- rules in words
     n0 = c1 + 2
-    notes = [f"评分规则：{p.name}（{p.source}）",
+    notes = [rules_heading(p.name, p.source),
              "1. 合计＝各资金来源之和；结余＝实际到位资金−实际支出；资金到位率＝实际到位÷计划安排，支出率＝实际支出÷实际到位，"
              "分母为0时显示“—”（无法计算）。",
              "2. 支出合计＝各项支出明细之和，应等于实际支出合计。",

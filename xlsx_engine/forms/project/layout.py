@@ -18,10 +18,11 @@ from xlsx_engine.forms.project.record import FundLine, Goal, IndicatorRow, Proje
 from xlsx_engine.forms.project.rules import EQUAL_ZERO, POSITIVE, REVERSE
 from xlsx_engine.forms.project.scoring import Result, evaluate
 from xlsx_engine.kernel.datafile import Cell
+from xlsx_engine.kernel.excel import nonblank
 from xlsx_engine.kernel.targets import OPERATORS
 from xlsx_engine.kernel.xlmath import xnum
 from xlsx_engine.ooxml.cells import col_letters
-from xlsx_engine.ooxml.sheetmodel import SheetLayout, Validation, load_form
+from xlsx_engine.ooxml.sheetmodel import SheetLayout, Validation, load_form, rules_heading
 
 
 @dataclass
@@ -84,9 +85,40 @@ class Layout(SheetLayout):
         rec = self.padded(record)
         return rec, evaluate(rec, self.profile)
 
+    def print_rows(self, record: ProjectRecord) -> tuple[list[int], list[int]]:
+        """A filled copy prints as many indicator and goal rows as it uses.
 
-def _dash(_r: Result, _rec: ProjectRecord) -> str:
-    return "—"
+        Unused rows after the last used one are hidden (the unit can unhide them: row formatting is not
+        locked); up to :data:`PAGE_ROWS` indicators print on one page with the totals and the signature
+        line; more continue on the next page under the repeated header, with at least two indicators
+        before the totals. A record without indicators (a blank form) keeps every row.
+        """
+        used = _used(record.indicators)
+        if used == 0:
+            return [], list(self.row_breaks)
+        goals = max(1, _used(record.goals))
+        hidden = self.indicator_rows[used:] + self.goal_rows[goals:]
+        breaks = [self.indicator_rows[min(used - 2, PAGE_ROWS) - 1]] if used > PAGE_ROWS else []
+        return hidden, breaks
+
+
+#: indicator rows that print on the first page together with the totals and the signature line
+PAGE_ROWS = 12
+#: the signature line under the form (seed 000's 填报人（签名）/联系电话, and the usual 审核人, seal and date)
+SIGNATURE = "填报人（签名）：　　　　　　　联系电话：　　　　　　　　　审核人（签名）：　　　　　　　　单位（盖章）　　　　　　　　日期：　　　　年　　月　　日"
+
+
+def _used(rows: list) -> int:
+    """How many rows are used: the position of the last row with a value in any cell."""
+    return max((k + 1 for k, row in enumerate(rows) if any(nonblank(v) for v in vars(row).values())), default=0)
+
+
+def header_text(text: str, width: float) -> str:
+    """A header that is wider than its column breaks before its parenthesis, never inside it."""
+    chars = sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+    if chars > width - 1 and "（" in text[1:]:
+        return text.replace("（", "\n（", 1)
+    return text
 
 
 @functools.lru_cache(maxsize=32)
@@ -101,24 +133,28 @@ def project_layout(profile_id: str, form_name: str = "project") -> Layout:
     L = Layout(form, profile)
     c = form.col
     last = col_letters(len(form.columns))
+    plast = c["reason"]     # the last printed column: the 提示 column is for the screen only
+    width = {c[spec["key"]]: spec["width"] for spec in form.columns}
     p = profile
 
     # --- title and project
-    L.label("A1", form.title, "title", f"A1:{last}1")
-    L.row_heights[1] = 30
+    L.label("A1", form.title, "title", f"A1:{plast}1")
+    L.row_heights[1] = 24
     L.label("A2", "评价年度", "label")
     L.input("B2", "input_year", "year")
     L.name("年度", "B2")
     L.label("C2", "年度　　黄色单元格为填报区，其余单元格自动计算并已锁定", "note", "C2:J2")
-    L.label("K2", "单位：万元", "label_right", f"K2:{last}2")
+    L.label("K2", "单位：万元", "label_right", f"K2:{plast}2")
     L.label("A3", "项目名称", "label", "A3:B3")
-    L.input("C3", merge=f"C3:{last}3")
+    L.input("C3", merge=f"C3:{plast}3")
     L.name("项目名称", "C3")
     L.label("A4", "主管部门", "label", "A4:B4")
     L.input("C4", merge="C4:F4")
     L.name("主管部门", "C4")
     L.label("G4", "实施单位", "label", "G4:H4")
-    L.input("I4", merge=f"I4:{last}4")
+    L.input("I4", merge=f"I4:{plast}4")
+    for row in (2, 3, 4):
+        L.row_heights[row] = 15
     L.name("实施单位", "I4")
 
     # --- fund block
@@ -133,9 +169,9 @@ def project_layout(profile_id: str, form_name: str = "project") -> Layout:
     L.label(f"C{r0}", "", "header", f"C{r0}:D{r0}")
     for col, text in (("E", "年初预算数"), ("F", f"{p.fund_base}（A）"), ("G", "全年执行数（B）"), ("H", "分值"),
                       ("I", "执行率（B/A）"), ("J", "得分")):
-        L.label(f"{col}{r0}", text, "header")
-    L.label(f"K{r0}", "执行率偏差说明", "header", f"K{r0}:{last}{r0}")
-    L.row_heights[r0] = 30
+        L.label(f"{col}{r0}", header_text(text, width[col]), "header")
+    L.label(f"K{r0}", "执行率偏差说明", "header", f"K{r0}:{plast}{r0}")
+    L.row_heights[r0] = 28
     L.label(f"C{total}", "年度资金总额", "label_bold", f"C{total}:D{total}")
     for col in "EFG":
         L.formula(f"{col}{total}", f"=SUM({col}{first}:{col}{lastsrc})",
@@ -145,7 +181,9 @@ def project_layout(profile_id: str, form_name: str = "project") -> Layout:
     L.formula(f"I{total}", fx.rate_formula(f"F{total}", f"G{total}"), lambda r, rec: r.fund.rate, "formula_pct")
     L.formula(f"J{total}", fx.fund_score_formula(f"F{total}", f"G{total}", f"H{total}", p),
               lambda r, rec: r.fund.score)
-    L.input(f"K{total}", "input_text", merge=f"K{total}:{last}{lastsrc}")
+    L.input(f"K{total}", "input_text", merge=f"K{total}:{plast}{lastsrc}")
+    for row in range(total, lastsrc + 1):
+        L.row_heights[row] = 15
     for i, (row, source) in enumerate(zip(L.fund_rows, p.fund_sources)):
         L.label(f"C{row}", ("其中：" if i == 0 else "") + source, "label_indent", f"C{row}:D{row}")
         for col in "EFG":
@@ -173,32 +211,35 @@ def project_layout(profile_id: str, form_name: str = "project") -> Layout:
     gl = L.goal_rows[-1]
     L.label(f"A{g0}", "年度总体目标", "header", f"A{g0}:B{gl}")
     L.label(f"C{g0}", "预期目标", "header", f"C{g0}:G{g0}")
-    actual_end = "K" if p.has_target_block else last
+    actual_end = "J" if p.has_target_block else plast
     L.label(f"H{g0}", "实际完成情况", "header", f"H{g0}:{actual_end}{g0}")
+    L.row_heights[g0] = 15
     if p.has_target_block:
-        L.label(f"L{g0}", f"{p.target_label}分值", "header")
-        L.label(f"M{g0}", f"{p.target_label}自评分", "header")
-        L.row_heights[g0] = 30
+        L.label(f"K{g0}", f"{p.target_label}分值", "header")
+        L.label(f"L{g0}", f"{p.target_label}自评分", "header")
+        L.row_heights[g0] = 28
     for row in L.goal_rows:
+        L.row_heights[row] = 15
         L.input(f"C{row}", merge=f"C{row}:G{row}")
         L.input(f"H{row}", merge=f"H{row}:{actual_end}{row}")
     if p.has_target_block:
-        L.const(f"L{L.goal_rows[0]}", p.target_weight)
-        L.merges.append(f"L{L.goal_rows[0]}:L{gl}")
-        L.target_input = f"M{L.goal_rows[0]}"
-        L.input(L.target_input, "input_number", "number", merge=f"M{L.goal_rows[0]}:M{gl}")
-        L.name("目标分值", f"L{L.goal_rows[0]}")
+        L.const(f"K{L.goal_rows[0]}", p.target_weight)
+        L.merges.append(f"K{L.goal_rows[0]}:K{gl}")
+        L.target_input = f"L{L.goal_rows[0]}"
+        L.input(L.target_input, "input_number", "number", merge=f"L{L.goal_rows[0]}:L{gl}")
+        L.name("目标分值", f"K{L.goal_rows[0]}")
         L.name("目标自评分", L.target_input)
     L.name("预期目标", f"C{L.goal_rows[0]}", f"C{gl}")
     L.name("实际完成情况", f"H{L.goal_rows[0]}", f"H{gl}")
 
     # --- indicator table
     s0 = gl + 1
-    L.label(f"A{s0}", f"绩效指标（{fx.n(p.indicator_weight)}分）", "section", f"A{s0}:{last}{s0}")
+    L.label(f"A{s0}", f"绩效指标（{fx.n(p.indicator_weight)}分）", "section", f"A{s0}:{plast}{s0}")
+    L.row_heights[s0] = 15
     h = s0 + 1
     for spec in form.columns:
-        L.label(f"{c[spec['key']]}{h}", spec["header"], "header")
-    L.row_heights[h] = 30
+        L.label(f"{c[spec['key']]}{h}", header_text(spec["header"], spec["width"]), "header")
+    L.row_heights[h] = 28
     L.header_rows = (h, h)
     L.freeze = f"D{h + 1}"
     L.indicator_rows = list(range(h + 1, h + 1 + form.indicator_rows))
@@ -209,7 +250,7 @@ def project_layout(profile_id: str, form_name: str = "project") -> Layout:
                     "op": ("input_center", "text"), "unit": ("input_center", "text"),
                     "band": ("input_center", "text")}
     for idx, row in enumerate(L.indicator_rows):
-        L.row_heights[row] = 27
+        L.row_heights[row] = 24
         refs = fx.RowRefs(**{k: f"{c[k]}{row}" for k in fx.RowRefs.__dataclass_fields__})
         for key in ("level1", "level2", "name", "op", "target", "unit", "actual", "band", "weight", "manual",
                     "reason"):
@@ -220,6 +261,13 @@ def project_layout(profile_id: str, form_name: str = "project") -> Layout:
                   "warn")
     for spec in form.columns:
         L.name(spec["name"], f"{c[spec['key']]}{i0}", f"{c[spec['key']]}{i1}")
+    # one page holds PAGE_ROWS indicators; 一级/二级指标 print once per group (not on the row after the break)
+    brk = L.indicator_rows[PAGE_ROWS - 1]
+    L.row_breaks = [brk]
+    A, B = c["level1"], c["level2"]
+    for top, bottom in ((i0 + 1, brk), (brk + 2, i1)):
+        L.group_labels += [(f"{A}{top}:{A}{bottom}", f'AND({A}{top}<>"",{A}{top}={A}{top - 1})'),
+                           (f"{B}{top}:{B}{bottom}", f'AND({B}{top}<>"",{B}{top}={B}{top - 1},{A}{top}={A}{top - 1})')]
 
     # --- totals
     t1 = i1 + 1
@@ -227,7 +275,7 @@ def project_layout(profile_id: str, form_name: str = "project") -> Layout:
     L.formula(f"I{t1}", f"=SUM(I{i0}:I{i1})", lambda r, rec: r.weight_sum, "formula_bold")
     L.label(f"J{t1}", "", "label")
     L.formula(f"K{t1}", f"=SUM(K{i0}:K{i1})", lambda r, rec: r.score_sum, "formula_bold")
-    L.label(f"L{t1}", "", "label", f"L{t1}:{last}{t1}")
+    L.label(f"L{t1}", "", "label")
     L.name("指标分值合计", f"I{t1}")
     L.name("指标得分合计", f"K{t1}")
     t2 = t1 + 1
@@ -239,29 +287,37 @@ def project_layout(profile_id: str, form_name: str = "project") -> Layout:
     parts.append(f"绩效指标{fx.n(p.indicator_weight)}分")
     L.label(f"A{t2}", "总分（" + "＋".join(parts) + "）", "label_bold", f"A{t2}:H{t2}")
     L.formula(f"I{t2}", fx.total_weight_formula(f"H{total}" if p.fund_in_total else None,
-                                                f"L{L.goal_rows[0]}" if p.has_target_block else None, f"I{t1}"),
+                                                f"K{L.goal_rows[0]}" if p.has_target_block else None, f"I{t1}"),
               lambda r, rec: r.total_weight, "formula_bold")
     L.label(f"J{t2}", "", "label")
     raw = fx.raw_total_expr(f"J{total}" if p.fund_in_total else None, L.target_input, f"K{t1}", p)
     if p.rate_caps:
         L.formula(f"K{t2}", fx.total_formula(raw, f"I{total}", p), lambda r, rec: r.total, "formula_total")
         L.label(f"L{t2}", "执行率低于" + "、".join(f"{fx.n(cp.below * 100)}%" for cp in reversed(p.rate_caps))
-                + "时总分分别不超过" + "、".join(fx.n(cp.cap) for cp in reversed(p.rate_caps)), "note",
-                f"L{t2}:{last}{t2}")
+                + "时总分分别不超过" + "、".join(fx.n(cp.cap) for cp in reversed(p.rate_caps)), "note")
     else:
         L.formula(f"K{t2}", "=" + raw, lambda r, rec: r.total, "formula_total")
-        L.label(f"L{t2}", "", "label", f"L{t2}:{last}{t2}")
+        L.label(f"L{t2}", "", "label")
     L.name("总分分值", f"I{t2}")
     L.name("总分", f"K{t2}")
     t3 = t2 + 1
     grade_text = "；".join(f"{g.label}≥{fx.n(g.min)}" for g in p.grades[:-1]) + f"；其余为{p.grades[-1].label}"
     L.label(f"A{t3}", "评价等次", "label_bold", f"A{t3}:H{t3}")
     L.formula(f"I{t3}", fx.grade_formula(f"K{t2}", p), lambda r, rec: r.grade, "formula_total", f"I{t3}:K{t3}")
-    L.label(f"L{t3}", grade_text, "note", f"L{t3}:{last}{t3}")
+    L.label(f"L{t3}", grade_text, "note")
     L.name("评价等次", f"I{t3}")
+    for row in (t1, t2, t3):
+        L.row_heights[row] = 16
+    if p.rate_caps:
+        L.row_heights[t2] = 24    # room for the cap note on two lines
+    sig = t3 + 1
+    L.label(f"A{sig}", SIGNATURE, "signature", f"A{sig}:{plast}{sig}")
+    L.row_heights[sig] = 24
+    L.print_last_col, L.print_last_row = plast, sig
+    L.one_page_rows = list(range(1, brk + 1)) + [t1, t2, t3, sig]
 
-    # --- self-checks
-    v = t3 + 2
+    # --- self-checks (on the screen, not printed)
+    v = sig + 2
     checks = fx.check_formulas(fx.CheckRefs(
         total_weight=f"I{t2}", level1_col=f"$A${i0}:$A${i1}", weight_col=f"$I${i0}:$I${i1}",
         budget=f"F{total}", spent=f"G{total}", rate_reason=f"K{total}", target_input=L.target_input,
@@ -316,7 +372,7 @@ def rules_in_words(p: Profile) -> list[str]:
         + ("（含）" if b.upper >= 1 else "") for b in p.bands)
     rev = REVERSE[p.reverse].text
     lines = [
-        f"评分规则：{p.name}（{p.source}）",
+        rules_heading(p.name, p.source),
         f"1. {p.fund_label}得分＝分值×MIN(全年执行数/{p.fund_base}，1)，保留两位小数"
         + ("" if p.fund_in_total else "；资金得分单列，不计入总分") + "。",
         f"2. {POSITIVE.text}；{EQUAL_ZERO.text}。负数完成值按0计。",

@@ -1,0 +1,202 @@
+"""Printing: filled workbooks rendered to PDF by LibreOffice look like the official forms on A4 landscape.
+
+The project form (seed 004's 项目支出绩效自评表) prints up to 12 indicators on one page with 总分, 评价等次
+and the signature line; more continue on a second page under the repeated header. The department form
+starts each of its three sections on a new page; the Hunan report repeats no table header on its
+narrative and 校验提示 pages. Pages are read back with ``pdfinfo`` and ``pdftotext -layout``.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+from xlsx_engine.forms.department.model import dept_record_from_data, load_dept_profile
+from xlsx_engine.forms.hunan.layout import hunan_layout
+from xlsx_engine.forms.hunan.model import hnxm_record_from_data
+from xlsx_engine.forms.project.layout import PAGE_ROWS, project_layout
+from xlsx_engine.forms.project.profile import load_profile
+from xlsx_engine.forms.project.record import FundLine, Goal, IndicatorRow, ProjectRecord, load_data
+from xlsx_engine.forms.registry import open_template
+from xlsx_engine.ooxml.builder import TEMPLATE_DIR
+from xlsx_engine.ooxml.recalc import convert_files
+
+DATA = Path(__file__).parent / "data"
+A4_LANDSCAPE = (841.89, 595.30)
+
+#: indicators as units write them: long names, 一级指标 in groups, reasons on rows below full marks
+LEVELS = [("产出指标", "数量指标"), ("产出指标", "数量指标"), ("产出指标", "质量指标"), ("产出指标", "时效指标"),
+          ("产出指标", "成本指标"), ("效益指标", "社会效益指标"), ("效益指标", "社会效益指标"),
+          ("效益指标", "可持续影响指标"), ("满意度指标", "服务对象满意度指标")]
+
+
+def record(profile_id: str, n: int) -> ProjectRecord:
+    """A project with ``n`` indicators and the template's five goals (the most rows a form prints)."""
+    p = load_profile(profile_id)
+    rec = ProjectRecord(profile_id, year=2023.0, project="城乡医疗救助补助资金", department="某市医疗保障局",
+                        unit="某区医疗保障局", rate_reason="部分资金年底拨付，次年初支付完毕")
+    rec.funds = [FundLine(source, 100.0, 120.0, 108.0) for source in p.fund_sources[:1]]
+    rec.goals = [Goal(f"目标{k}：将符合条件的困难群众纳入医疗救助范围，严格管控医疗费用", "按时完成")
+                 for k in range(1, 6)]
+    if p.has_target_block:
+        rec.target_score = p.target_weight
+    levels = sorted((LEVELS * 4)[:n], key=LEVELS.index)
+    weight = round(p.indicator_weight / n, 2) if p.indicator_weight else 5.0
+    for k, (level1, level2) in enumerate(levels, 1):
+        rec.indicators.append(IndicatorRow(
+            level1, level2, f"第{k}项：资助困难群众参加城乡居民基本医疗保险的人数（含特困人员、低保对象）",
+            "≥", 95.0, "%", 90.0 + k % 6, None, weight, None,
+            "部分对象身份认定推送不及时，下一步加强部门间数据共享" if k % 6 < 5 else None))
+    return rec
+
+
+def pdf_pages(pdf: Path) -> list[str]:
+    """The text of each page, as laid out."""
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    return text.split("\f")[:-1]
+
+
+def pdf_size(pdf: Path) -> tuple[int, tuple[float, float]]:
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))
+    w, h = re.search(r"Page size:\s+([\d.]+) x ([\d.]+)", info).groups()
+    return pages, (float(w), float(h))
+
+
+@pytest.fixture(scope="module")
+def rendered(soffice, tmp_path_factory) -> dict[str, Path]:
+    """Filled project forms (8, 12, 20 indicators; seed 004; a blank form), the department and Hunan seeds,
+    converted to PDF in one LibreOffice run."""
+    out = tmp_path_factory.mktemp("print")
+    files = {}
+    for pid, n in (("national", 8), ("national", 12), ("national", 20), ("hubei-wuhan", 12), ("national", 0)):
+        files[f"{pid}-{n}"] = (f"xmzc-{pid}.xlsx", record(pid, n) if n else ProjectRecord(pid))
+    # on 20 rows the 成本指标 group continues across the page break
+    rows = files["national-20"][1].indicators
+    rows[PAGE_ROWS].level1, rows[PAGE_ROWS].level2 = rows[PAGE_ROWS - 1].level1, rows[PAGE_ROWS - 1].level2
+    files["seed004"] = ("xmzc-ningxia-jinfeng.xlsx",
+                        load_data(DATA / "seeds" / "seed004.yaml", load_profile("ningxia-jinfeng")))
+    dept = yaml.safe_load((DATA / "department" / "seed001.yaml").read_text(encoding="utf-8"))
+    files["dept"] = ("bmzt-dept-hunan.xlsx", dept_record_from_data(dept, load_dept_profile("dept-hunan")))
+    hunan = yaml.safe_load((DATA / "hunan" / "seed000.yaml").read_text(encoding="utf-8"))
+    layout = hunan_layout("hunan-project")
+    files["hunan"] = ("hnxm-hunan-project.xlsx", hnxm_record_from_data(hunan, layout.profile, "seed000",
+                                                                       layout.row_counts))
+    paths = []
+    for name, (template, rec) in files.items():
+        path = out / f"{name}.xlsx"
+        open_template(TEMPLATE_DIR / template).fill_to(rec, path)
+        paths.append(path)
+    convert_files(paths, out, "pdf", soffice=soffice)
+    return {name: out / f"{name}.pdf" for name in files}
+
+# ----------------------------------------------------------------------------- the project form
+
+@pytest.mark.parametrize("name", ["national-8", "national-12", "hubei-wuhan-12", "seed004"])
+def test_up_to_12_indicators_print_on_one_a4_landscape_page(rendered, name):
+    pages, size = pdf_size(rendered[name])
+    assert pages == 1
+    assert size == pytest.approx(A4_LANDSCAPE, abs=1)
+    text = pdf_pages(rendered[name])[0]
+    for words in ("总分", "评价等次", "填报人（签名）", "审核人（签名）", "单位（盖章）", "日期："):
+        assert words in text, words
+    # headers break before a parenthesis, never inside it
+    assert "执行率（B/A）" in text
+    assert text.count("（定性）") == 2
+
+
+def test_seed004_prints_its_total_and_grade_with_the_signature_line(rendered):
+    lines = pdf_pages(rendered["seed004"])[0].splitlines()
+    total = next(line for line in lines if "总分（" in line)
+    grade = next(k for k, line in enumerate(lines) if "评价等次" in line)
+    signature = next(k for k, line in enumerate(lines) if "填报人" in line)
+    assert "98.00" in total and "优" in lines[grade] and signature > grade
+    # the screen-only parts are not printed: the 提示 column, the checks and the rules in words
+    text = "\n".join(lines)
+    assert "提示（自动）" not in text and "校验结论" not in text and "评分规则" not in text
+
+
+def test_level1_and_level2_print_once_per_group(rendered):
+    text = pdf_pages(rendered["national-12"])[0]
+    # 12 indicators: 产出指标 × 7 (数量指标 × 4) … each label printed once
+    assert text.count("产出指标") == 1 and text.count("数量指标") == 1 and text.count("社会效益指标") == 1
+    for k in range(1, 13):
+        assert f"第{k}项" in text
+
+
+def test_more_rows_continue_on_the_next_page_under_the_header(rendered):
+    pages, _ = pdf_size(rendered["national-20"])
+    assert pages == 2
+    first, second = pdf_pages(rendered["national-20"])
+    assert f"第{PAGE_ROWS}项" in first and f"第{PAGE_ROWS + 1}项" not in first
+    assert "第20项" in second and "三级指标" in second and "偏差原因分析及改进措施" in second
+    for words in ("总分", "评价等次", "填报人（签名）"):
+        assert words in second and words not in first
+    # the first row of the second page shows its 一级/二级指标 although it continues the group above
+    assert first.count("成本指标") == 1
+    top = second[:second.index(f"第{PAGE_ROWS + 2}项")]
+    assert "产出指标" in top and "成本指标" in top
+
+
+def test_a_blank_form_keeps_every_row(rendered):
+    """The issued form keeps its 30 rows for the unit to fill: two pages, the header repeated."""
+    pages, _ = pdf_size(rendered["national-0"])
+    assert pages == 2
+    first, second = pdf_pages(rendered["national-0"])
+    assert "三级指标" in first and "三级指标" in second and "总分" in second
+
+
+def test_filled_copy_hides_unused_rows_and_writes_its_page_break(tmp_path):
+    layout = project_layout("national")
+    rows = layout.indicator_rows
+    tpl = open_template(TEMPLATE_DIR / "xmzc-national.xlsx")
+    for n, hidden, breaks in ((8, rows[8:], []), (20, rows[20:], [rows[PAGE_ROWS - 1]]),
+                              (0, [], [rows[PAGE_ROWS - 1]])):
+        data, _ = tpl.fill_bytes(record("national", n) if n else ProjectRecord("national"))
+        sheet = zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml").decode()
+        got = sorted(int(r) for r in re.findall(r'<row r="(\d+)" hidden="1"', sheet))
+        assert got == sorted(hidden + (layout.goal_rows[5:] if n else [])), n
+        assert [int(b) for b in re.findall(r'<brk id="(\d+)"', sheet)] == breaks, n
+        assert "jxzp:rowBreaks" not in sheet
+
+
+def test_templates_never_show_a_trailing_decimal_point():
+    """``0.##`` shows 10 as "10." in Excel; numbers use General or fixed decimals."""
+    for path in TEMPLATE_DIR.glob("*.xlsx"):
+        styles = zipfile.ZipFile(path).read("xl/styles.xml").decode()
+        assert not re.search(r'formatCode="[^"]*\.#', styles), path.name
+
+
+def test_rules_say_each_source_once():
+    layout = project_layout("national")
+    notes = [c.value for c in layout.cells.values() if isinstance(c.value, str) and c.value.startswith("评分规则")]
+    assert len(notes) == 1 and notes[0].count("财预〔2020〕10号") == 1
+
+
+# ----------------------------------------------------------------------------- department and Hunan
+
+def test_department_sections_start_on_new_pages_with_their_totals(rendered):
+    pages = pdf_pages(rendered["dept"])
+    first_line = [next(line for line in page.splitlines() if line.strip()).strip() for page in pages]
+    assert "一、基础数据表" in pages[0]
+    assert [k for k, line in enumerate(first_line) if line.startswith(("二、", "三、"))] == [2, 3]
+    assert first_line[1].startswith("公用经费明细") and "合计" in pages[1]
+    last = pages[3]
+    assert last.count("三级指标") == 1 and "总分" in last and "评价等次" in last and "社会效益" in last
+
+
+def test_hunan_table_prints_whole_without_repeated_headers(rendered):
+    pages = pdf_pages(rendered["hunan"])
+    with_header = [k for k, page in enumerate(pages)
+                   if any("一级指标" in line and "指标内容" in line for line in page.splitlines())]
+    assert len(with_header) == 1
+    table = pages[with_header[0]]
+    assert "绩效自评综合得分" in table and "评价等次" in table
+    assert "评价报告综述" not in table and "校验结论" not in table
+    assert any("评价报告综述" in page for page in pages) and any("校验结论" in page for page in pages)
