@@ -86,7 +86,8 @@ def collect_one(path: str, profile: str | None = None) -> Collected:
     item.code = str(meta.get("项目编码") or "")
     item.project = str(rec.project or meta.get("项目名称") or "")
     item.budget, item.spent, item.rate = result.fund.budget, result.fund.spent, result.fund.rate
-    item.total, item.grade = result.total, result.grade
+    item.total = result.total if is_number(result.total) else None   # 待填报: no total yet
+    item.grade = result.grade
     return item
 
 

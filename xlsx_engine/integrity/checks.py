@@ -31,9 +31,12 @@ from xlsx_engine.forms.project.scoring import (
     QUANT_OPS,
     Result,
     evaluate,
+    form_started,
     fund_score,
     is_active,
+    is_started,
     quantitative_score,
+    row_flags,
     row_messages,
 )
 from xlsx_engine.forms.registry import form_for
@@ -618,8 +621,11 @@ def row_findings(add, p: Profile, rec: ProjectRecord, result: Result, place_row:
                  legacy: bool = False, skip: Callable[[str, int], bool] | None = None) -> None:
     """One finding per rule a row breaks; a problem shared by more than 6 rows is reported once, with the rows."""
     groups: dict[str, list[tuple[int, tuple[str, str, str, str]]]] = {}
+    started = form_started(rec)
     for i, (row, res) in enumerate(zip(rec.indicators, result.indicators)):
-        for flag in res.flags:
+        # a row the unit has not reached shows no warning in the form; once the form is started it is reported
+        flags = row_flags(row, p, res.score, True) if started and not is_started(row) else res.flags
+        for flag in flags:
             if skip and skip(flag, i):
                 continue
             if flag == "no_actual" and is_number(res.score) and res.score > 0:
@@ -658,7 +664,7 @@ def rule_findings(add, p: Profile, rec: ProjectRecord, result: Result, place_row
     _level1_findings(add, p, rec, result, lambda: place_name("分值"))
     fund = result.fund
     if fund.budget <= 0:
-        add(WARNING, "rate_na", place_name("执行率"), "全年预算数为0或未填，执行率无法计算（显示“—”，资金得分为0）",
+        add(WARNING, "rate_na", place_name("执行率"), "全年预算数为0，执行率无法计算（显示“—”，资金得分为0）",
             "填写全年预算数")
     elif fund.spent > fund.budget:
         add(WARNING, "rate_over_100", place_name("执行率"),
@@ -667,7 +673,7 @@ def rule_findings(add, p: Profile, rec: ProjectRecord, result: Result, place_row
     for i, line in enumerate(rec.funds):
         if is_number(line.spent) and line.spent > 0 and not (is_number(line.budget) and line.budget > 0):
             add(WARNING, "rate_na", place_name("来源执行率", i),
-                f"“{line.source}”有执行数 {fmt(line.spent)}，但全年预算数为0或未填，执行率无法计算（不是100%）",
+                f"“{line.source}”有执行数 {fmt(line.spent)}，但全年预算数为0，执行率无法计算（不是100%）",
                 "填写该来源的全年预算数")
     if p.rate_reason_below is not None and fund.budget > 0 and fund.spent / fund.budget < p.rate_reason_below \
             and not nonblank(rec.rate_reason):
@@ -963,9 +969,10 @@ def check_table(t, p: Profile, add, *, explicit: bool = False) -> dict[str, Any]
         if abs(final - total_s) > MONEY_TOL:
             add(ERROR, "total_sum", final_pc.ref, f"总分为 {fmt(final)}，但{'、'.join(parts_s)} 之和为 {fmt(total_s)}",
                 "总分应等于各部分得分之和")
-        if t.has_weights and abs(final - result.total) > MONEY_TOL:
+        if t.has_weights and abs(final - result.partial_total) > MONEY_TOL:
             add(ERROR, "total_mismatch", final_pc.ref,
-                f"总分为 {fmt(final)}，按规则“{p.id}”由表中数据重算为 {fmt(result.total)}（等次 {result.grade}）",
+                f"总分为 {fmt(final)}，按规则“{p.id}”由表中数据重算为 {fmt(result.partial_total)}"
+                f"（等次 {p.grade_for(result.partial_total)}）",
                 "按计分规则逐项重新计算")
     if not t.has_scores or not t.has_weights:
         missing = "、".join(x for x, ok in (("分值", t.has_weights), ("得分", t.has_scores)) if not ok)
@@ -999,7 +1006,7 @@ def check_table(t, p: Profile, add, *, explicit: bool = False) -> dict[str, Any]
     if t.grade is not None:
         summary["原表等次"] = t.grade.text
     if t.has_weights:
-        summary.update({"重算总分": result.total, "重算等次": result.grade})
+        summary.update({"重算总分": result.partial_total, "重算等次": p.grade_for(result.partial_total)})
     return summary
 
 

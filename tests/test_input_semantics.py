@@ -1,0 +1,103 @@
+"""Issue #11 items 1 and 3 in a real spreadsheet engine: percentages as typed, and blank is not 差.
+
+A percent typed into Excel/WPS/LibreOffice is stored as a fraction with a percent number format; the
+test writes exactly that (0.95, format 0%) into a filled workbook's 实际完成值 cell, recalculates with
+LibreOffice and compares with the Python scorer. An issued, untouched form must show 待填报/empty
+figures and no row warnings, in the cached values and after recalculation.
+"""
+
+from __future__ import annotations
+
+import openpyxl
+import pytest
+
+from xlsx_engine.forms.project.layout import project_layout
+from xlsx_engine.forms.project.record import FundLine, IndicatorRow, ProjectRecord
+from xlsx_engine.forms.project.scoring import PENDING
+from xlsx_engine.forms.registry import open_template
+from xlsx_engine.ooxml.builder import TEMPLATE_DIR, template_filename
+from xlsx_engine.ooxml.recalc import read_values, recalc_files
+
+pytestmark = pytest.mark.libreoffice
+
+
+def _template(pid="national"):
+    return open_template(TEMPLATE_DIR / template_filename(project_layout(pid)))
+
+
+def _issued(actuals=(None, None, None), reasons=(None, None, None)) -> ProjectRecord:
+    """What a bureau sends: identity, indicators with targets and weights, nothing the unit types."""
+    rows = [("产出指标", "质量指标", "验收合格率", "≥", 95.0, "%", 50.0),
+            ("效益指标", "社会效益指标", "群众就医负担", "定性", "明显减轻", None, 30.0),
+            ("满意度指标", "服务对象满意度指标", "群众满意度", "≥", 90.0, "％", 10.0)]
+    return ProjectRecord(
+        "national", year=2024.0, project="医疗救助补助资金", department="某县医保局", unit="某县医保局",
+        funds=[FundLine("当年财政拨款", 100.0)],     # 年初预算数 only: 全年预算数/执行数 not yet known
+        indicators=[IndicatorRow(l1, l2, name, op, t, u, a, None, w, None, r)
+                    for (l1, l2, name, op, t, u, w), a, r in zip(rows, actuals, reasons)])
+
+
+def _ref(layout, name):
+    return layout.names[name].split("!")[-1].replace("$", "").split(":")[0]
+
+
+def _figures(values: dict, layout) -> dict:
+    c = layout.form.col
+    rows = layout.indicator_rows[:3]
+    return {"执行率": values.get(_ref(layout, "执行率"), ""), "资金得分": values.get(_ref(layout, "资金得分"), ""),
+            "得分": [values.get(f"{c['score']}{r}", "") for r in rows],
+            "提示": [values.get(f"{c['message']}{r}", "") for r in rows],
+            "总分": values.get(_ref(layout, "总分")), "评价等次": values.get(_ref(layout, "评价等次"))}
+
+
+def test_issued_form_is_pending_and_quiet_and_warns_as_the_unit_types(soffice, tmp_path):
+    tpl = _template()
+    blank, typed = tmp_path / "issued.xlsx", tmp_path / "typed.xlsx"
+    tpl.fill_to(_issued(), blank)
+    tpl.fill_to(_issued(actuals=(80.0, None, None)), typed)          # the unit types one actual (below target)
+    out = recalc_files([blank, typed], tmp_path / "lo", strip_cached=True)
+    want_blank = {"执行率": "", "资金得分": "", "得分": ["", "", ""], "提示": ["", "", ""],
+                  "总分": PENDING, "评价等次": PENDING}
+    L = tpl.layout
+    assert _figures(read_values(blank)[L.sheet], L) == want_blank                  # cached by the filler
+    assert _figures(read_values(out[blank])[L.sheet], L) == want_blank             # LibreOffice
+    checks = [v for k, v in read_values(out[blank])[L.sheet].items()
+              if L.cells.get(k) is not None and L.cells[k].style == "warn" and v]
+    assert checks == []
+    lo = _figures(read_values(out[typed])[L.sheet], L)
+    assert lo["得分"] == [42.11, "", ""] and lo["总分"] == PENDING
+    assert lo["提示"][0] == "缺偏差原因分析及改进措施；" and lo["提示"][1:] == ["", ""]   # only the typed row
+    assert lo == _figures(read_values(typed)[L.sheet], L)
+
+
+@pytest.mark.parametrize("pid", ["national", "hubei-wuhan", "ningxia-jinfeng"])
+def test_percent_typed_with_percent_format_scores_as_percent(soffice, tmp_path, pid):
+    """0.95 with number format 0% (what typing 95% stores) against ≥95%: full marks in LibreOffice and Python."""
+    tpl = _template(pid)
+    L = tpl.layout
+    rec = _issued(reasons=("r", "r", "r"))
+    rec.profile_id = pid
+    rec.indicators[0].level2 = "质量指标"
+    filled = tmp_path / "filled.xlsx"
+    tpl.fill_to(rec, filled)
+    c = L.form.col
+    typed = {f"{c['actual']}{L.indicator_rows[0]}": 0.95, f"{c['actual']}{L.indicator_rows[2]}": 0.972}
+    wb = openpyxl.load_workbook(filled)
+    ws = wb[L.sheet]
+    for ref, value in typed.items():
+        ws[ref].value = value
+        ws[ref].number_format = "0%"
+    wb.save(filled)
+    out = recalc_files([filled], tmp_path / "lo", strip_cached=True)[filled]
+    lo = read_values(out)[L.sheet]
+    assert "0%" in openpyxl.load_workbook(out)[L.sheet][next(iter(typed))].number_format
+    rec.indicators[0].actual, rec.indicators[2].actual = 0.95, 0.972
+    _, result = tpl.evaluate(rec)
+    expected = L.formula_values(result, tpl.layout.padded(rec))
+    mismatches = {ref: (v, lo.get(ref)) for ref, v in expected.items()
+                  if not (v == lo.get(ref) or (isinstance(v, float) and abs(v - (lo.get(ref) or 0)) < 0.005))}
+    assert not mismatches
+    weight = rec.indicators[0].weight
+    assert lo[f"{c['score']}{L.indicator_rows[0]}"] == weight                  # 95% ≥ 95%: full (was 0.5)
+    assert lo[f"{c['score']}{L.indicator_rows[2]}"] == rec.indicators[2].weight  # 97.2% ≥ 90%: full
+    assert lo[f"{c['message']}{L.indicator_rows[0]}"] == ""                   # no doubt, no warning
