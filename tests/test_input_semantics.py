@@ -93,11 +93,60 @@ def test_percent_typed_with_percent_format_scores_as_percent(soffice, tmp_path, 
     assert "0%" in openpyxl.load_workbook(out)[L.sheet][next(iter(typed))].number_format
     rec.indicators[0].actual, rec.indicators[2].actual = 0.95, 0.972
     _, result = tpl.evaluate(rec)
-    expected = L.formula_values(result, tpl.layout.padded(rec))
-    mismatches = {ref: (v, lo.get(ref)) for ref, v in expected.items()
-                  if not (v == lo.get(ref) or (isinstance(v, float) and abs(v - (lo.get(ref) or 0)) < 0.005))}
-    assert not mismatches
+    assert not _mismatches(lo, L.formula_values(result, tpl.layout.padded(rec)))
     weight = rec.indicators[0].weight
     assert lo[f"{c['score']}{L.indicator_rows[0]}"] == weight                  # 95% ≥ 95%: full (was 0.5)
     assert lo[f"{c['score']}{L.indicator_rows[2]}"] == rec.indicators[2].weight  # 97.2% ≥ 90%: full
     assert lo[f"{c['message']}{L.indicator_rows[0]}"] == ""                   # no doubt, no warning
+
+
+def _mismatches(values: dict, expected: dict) -> dict:
+    def same(a, b):
+        if isinstance(a, float) and isinstance(b, float):
+            return abs(a - b) < 0.005
+        return (a if a is not None else "") == (b if b is not None else "")
+    return {ref: (v, values.get(ref)) for ref, v in expected.items() if not same(v, values.get(ref))}
+
+
+def _issued_other_forms():
+    """The department and Hunan forms as issued: identity (and for Hunan the indicators), nothing typed."""
+    from xlsx_engine.forms.hunan.model import HnIndicator
+    dept = open_template(TEMPLATE_DIR / "bmzt-dept-hunan.xlsx")
+    hunan = open_template(TEMPLATE_DIR / "hnxm-hunan-project.xlsx")
+    drec = dept.layout.record_from_cells(lambda ref: None)
+    hrec = hunan.layout.record_from_cells(lambda ref: None)
+    hrec.project, hrec.unit, hrec.department, hrec.year = "医疗救助", "某市医保局", "某市医保局", 2023.0
+    hrec.indicators = [HnIndicator("项目产出指标", "数量指标", "救助人次", "≥3500人次"),
+                       HnIndicator("满意度指标", "服务对象满意度指标", "群众满意度", "≥90%")]
+    return (dept, drec), (hunan, hrec)
+
+
+def test_department_and_hunan_forms_issued_blank(soffice, tmp_path):
+    (dept, drec), (hunan, hrec) = _issued_other_forms()
+    files = {}
+    for tpl, rec, name in ((dept, drec, "dept"), (hunan, hrec, "hunan")):
+        files[name] = (tpl, rec, tmp_path / f"{name}.xlsx")
+        tpl.fill_to(rec, files[name][2])
+    out = recalc_files([f for _, _, f in files.values()], tmp_path / "lo", strip_cached=True)
+    for name, (tpl, rec, path) in files.items():
+        L = tpl.layout
+        padded, result = tpl.evaluate(rec)
+        expected = L.formula_values(result, padded)
+        for values in (read_values(path)[L.sheet], read_values(out[path])[L.sheet]):
+            assert values.get(_ref(L, "评价等次")) == PENDING, name
+            assert not _mismatches(values, expected), (name, _mismatches(values, expected))
+    dept_values = read_values(out[files["dept"][2]])[dept.layout.sheet]
+    assert dept_values[_ref(dept.layout, "总分")] == PENDING
+    first_score = dept.layout.names["整体_得分"].split("!")[-1].replace("$", "").split(":")[0]
+    assert dept_values.get(first_score, "") == ""               # no score before the 评审评分
+    hunan_values = read_values(out[files["hunan"][2]])[hunan.layout.sheet]
+    rows = [hunan_values.get(f"G{r}", "") for r in range(1, 200)
+            if hunan.layout.cells.get(f"G{r}") is not None and hunan.layout.cells[f"G{r}"].style == "warn"]
+    assert rows and all(v == "" for v in rows)                   # no 缺实际完成值 before anything is typed
+    hrec.indicators[0].actual = "3600"
+    typed = tmp_path / "hunan-typed.xlsx"
+    hunan.fill_to(hrec, typed)
+    values = read_values(recalc_files([typed], tmp_path / "lo2", strip_cached=True)[typed])[hunan.layout.sheet]
+    msgs = [values.get(f"G{r}", "") for r in range(1, 200)
+            if hunan.layout.cells.get(f"G{r}") is not None and hunan.layout.cells[f"G{r}"].style == "warn"]
+    assert msgs[0] == "" and msgs[1] == "缺实际完成值；"       # typing began: the row still missing is named
