@@ -150,3 +150,45 @@ def test_department_and_hunan_forms_issued_blank(soffice, tmp_path):
     msgs = [values.get(f"G{r}", "") for r in range(1, 200)
             if hunan.layout.cells.get(f"G{r}") is not None and hunan.layout.cells[f"G{r}"].style == "warn"]
     assert msgs[0] == "" and msgs[1] == "缺实际完成值；"       # typing began: the row still missing is named
+
+
+def test_deadline_rows_compare_dates_in_libreoffice(soffice, tmp_path):
+    """时效 targets from a data file ("9月底前", "2023年12月") score by date, in LibreOffice as in Python."""
+    import datetime as dt
+
+    from xlsx_engine.forms.project.record import record_from_data
+    from xlsx_engine.forms.project.scoring import indicator_score
+    tpl = _template()
+    ind = [{"一级指标": "产出指标", "二级指标": "时效指标", "三级指标": f"完成时限{i}", "指标值": t, "实际完成值": a,
+            "分值": w, "偏差原因": "r"} for i, (t, a, w) in enumerate(
+        [("9月底前", "2023年9月", 20), ("9月底前完成", "2023-10-08", 20), ("2023年12月", dt.date(2023, 11, 2), 10)])]
+    ind.append({"一级指标": "效益指标", "二级指标": "社会效益指标", "三级指标": "x", "指标值": "≥1", "实际完成值": 1,
+                "分值": 30})
+    ind.append({"一级指标": "满意度指标", "二级指标": "服务对象满意度指标", "三级指标": "y", "指标值": "≥90%",
+                "实际完成值": "95%", "分值": 10})
+    rec = record_from_data({"年度": 2023, "绩效指标": ind}, tpl.profile)
+    assert [(r.op, r.target, r.unit, r.actual) for r in rec.indicators[:3]] == [
+        ("≤", 20230930.0, "日期", 20230930.0), ("≤", 20230930.0, "日期", 20231008.0),
+        ("≤", 20231231.0, "日期", 20231102.0)]
+    assert [indicator_score(r, tpl.profile) for r in rec.indicators[:3]] == [20.0, 0.0, 10.0]
+    rec.indicators[0].actual = float((dt.date(2023, 9, 15) - dt.date(1899, 12, 30)).days)   # a typed date
+    path = tmp_path / "deadline.xlsx"
+    tpl.fill_to(rec, path)
+    L = tpl.layout
+    lo = read_values(recalc_files([path], tmp_path / "lo", strip_cached=True)[path])[L.sheet]
+    padded, result = tpl.evaluate(rec)
+    assert not _mismatches(lo, L.formula_values(result, padded))
+    c = L.form.col
+    assert [lo[f"{c['score']}{r}"] for r in L.indicator_rows[:3]] == [20.0, 0.0, 10.0]
+
+
+def test_late_days_profile_option():
+    from xlsx_engine.forms.project.profile import load_profile, parse_profile
+    from xlsx_engine.forms.project.scoring import indicator_score
+    raw = dict(load_profile("national").raw)
+    raw["rules"] = {**raw["rules"], "late_days_to_zero": 30}
+    p = parse_profile(raw, "test")
+    row = IndicatorRow("产出指标", "时效指标", "t", "≤", 20230930.0, "日期", 20231015.0, None, 10.0, None, "r")
+    assert indicator_score(row, p) == 5.0                    # 15 days late of 30
+    row.actual = 20231030.0
+    assert indicator_score(row, p) == 0.0

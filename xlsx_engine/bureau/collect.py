@@ -274,7 +274,7 @@ def summarise(items: list[Collected]) -> dict:
     good = [i for i in items if not i.error]
     return {"文件数": len(items), "已读取": len(good), "无法读取": len(items) - len(good),
             "错误": sum(i.count("错误") for i in good), "警告": sum(i.count("警告") for i in good),
-            "等次": {g: sum(1 for i in good if i.grade == g) for g in ("优", "良", "中", "差")}}
+            "等次": {g: sum(1 for i in good if i.grade == g) for g in ("优", "良", "中", "差", "待填报")}}
 
 
 def timed_collect(folder, **kw) -> tuple[list[Collected], float]:

@@ -597,7 +597,10 @@ def _row_rule(flag: str, row, res, p: Profile, legacy: bool) -> tuple[str, str, 
         return (ERROR, "actual", f"实际完成值“{fmt(row.actual)}”写成了目标值，不是实测值",
                 "填写实际测得的数值（如 96%）；达标应得满分，未达标按实际值计分")
     if flag == "actual_not_number":
-        return ERROR, "actual", f"定量指标的实际完成值“{fmt(row.actual)}”不是数字", "填写数字（百分比填 95 表示 95%）"
+        return ERROR, "actual", f"定量指标的实际完成值“{fmt(row.actual)}”不是数字", "填写数字（百分比填 95 或 95%，都按 95% 计）"
+    if flag in ("pct_as_written", "pct_one", "pct_scaled"):     # docs/rules.md#percent-actuals
+        return (WARNING, "actual", f"实际完成值“{fmt(row.actual)}”：" + row_messages(p)[flag].rstrip("；"),
+                "若理解有误，请改写完成值：百分数可直接输入“95%”或填 95")
     if flag == "bad_band":
         if legacy:
             return ERROR, "score", "定性指标没有得分，无法确定完成等级", "按达成/部分达成/未达成档次给出得分"
@@ -663,7 +666,7 @@ def rule_findings(add, p: Profile, rec: ProjectRecord, result: Result, place_row
             f"调整各指标分值，使绩效指标合计为 {fmt(p.indicator_weight)}")
     _level1_findings(add, p, rec, result, lambda: place_name("分值"))
     fund = result.fund
-    if fund.budget <= 0:
+    if fund.budget <= 0 and fund.rate != "":      # "": nothing entered yet (待填报), not a zero budget
         add(WARNING, "rate_na", place_name("执行率"), "全年预算数为0，执行率无法计算（显示“—”，资金得分为0）",
             "填写全年预算数")
     elif fund.spent > fund.budget:
