@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import re
+
 import copy
 import json
 from pathlib import Path
@@ -84,13 +86,15 @@ def test_actual_written_as_a_target(tmp_path):
 
 def test_missing_actual_and_missing_reason(tmp_path):
     rec, tpl = example_record()
-    rec.indicators[0].actual = None                    # quantitative: 0 points, no reason given
+    rec.indicators[0].actual = None                    # quantitative: not scored yet, no reason asked for
     rec.indicators[3].actual = None                    # qualitative 达成: still scored 5
     report = check_file(filled(tmp_path, rec, tpl))
     assert find(report, "no_actual")[0].place == "自评表!G18"
     [scored] = find(report, "score_without_actual")
     assert scored.place == "自评表!G21" and "却得 5 分" in scored.message
-    [reason] = find(report, "no_reason")
+    assert not find(report, "no_reason") and (report.summary["总分"], report.summary["评价等次"]) == ("待填报",) * 2
+    rec.indicators[0].actual = 0.0                     # typed 0: scored 0, now the reason is asked for
+    [reason] = find(check_file(filled(tmp_path, rec, tpl)), "no_reason")
     assert reason.place == "自评表!L18" and reason.severity == INFO and "0/15" in reason.message
 
 
@@ -116,8 +120,11 @@ def test_rate_shown_as_100_percent_with_zero_budget_is_an_error(tmp_path):
     rec.funds = [FundLine("当年财政拨款", 0.0, 0.0, 10.0)]
     path = filled(tmp_path, rec, tpl)
     from test_tamper import alter, cell_xml
-    path = alter(path, tmp_path / "100.xlsx", {"xl/worksheets/sheet1.xml": lambda t: t.replace(
-        cell_xml(t, "I6"), '<c r="I6" s="13"><f>IF(N(F6)&gt;0,N(G6)/F6,"—")</f><v>1</v></c>')})
+    def cached_one(t):      # the template's own formula, but a cached 100%
+        cell = cell_xml(t, "I6")
+        formula = re.search(r"<f>.*?</f>", cell).group(0)
+        return t.replace(cell, f'<c r="I6" s="13">{formula}<v>1</v></c>')
+    path = alter(path, tmp_path / "100.xlsx", {"xl/worksheets/sheet1.xml": cached_one})
     [f] = find(check_file(path), "cached_mismatch")
     assert f.place == "自评表!I6" and "100.00%" in f.message and "—" in f.message
 

@@ -138,7 +138,7 @@ def test_seed000_arithmetic_checks_pass():
     assert r.expense_total == 28545.3 == round(26217.70 + 2327.60, 2)
     assert r.expense_status == "与实际支出合计一致"
     assert r.arrival_rate == 1 and r.spend_rate == 1
-    assert r.arrival_rates[2] == "—"                  # 市财政: nothing planned, not 100%
+    assert r.arrival_rates[2] == ""                   # 市财政: nothing entered: empty, not 100%
     arithmetic = r.checks[2:5]                          # 支出>到位 (total, by source), 支出明细≠实际支出
     assert arithmetic == ["", "", ""]
 

@@ -51,7 +51,7 @@ def test_rate_not_computable_when_budget_zero():
     rec = ProjectRecord("national", funds=[FundLine("当年财政拨款", 0.0, 0.0, 0.0)])
     result = evaluate(rec, NAT)
     assert result.fund.rate == NA
-    assert "全年预算数为0或未填，执行率无法计算；" in result.problems
+    assert "全年预算数为0，执行率无法计算；" in result.problems
 
 
 @pytest.mark.parametrize("op", ["≥", "＞"])
@@ -91,7 +91,7 @@ def test_qualitative_bands_and_defaults():
         return indicator_score(row, profile)
     assert s("达成", None) == 10.0                    # 达成 without a score: full marks
     assert s("部分达成", None) == 0.0                 # other bands need the unit's score
-    assert s("部分达成", 7.0) == 7.0 and s("达成", 12.0) == 10.0 and s(None, 9.0) == 0.0
+    assert s("部分达成", 7.0) == 7.0 and s("达成", 12.0) == 10.0 and s(None, 9.0) == ""   # no band yet: 待填报
     assert NAT.in_band("达成", 10, 8.0) and not NAT.in_band("达成", 10, 7.99)
     assert NAT.in_band("部分达成", 10, 6.0) and not NAT.in_band("部分达成", 10, 8.0)
     assert NAT.in_band("未达成", 10, 5.99) and not NAT.in_band("未达成", 10, 6.0)
@@ -186,3 +186,62 @@ def test_report_figures_are_checked_against_the_table():
         "报告所列全年预算数为269万元，表中为108万元；", "报告所列全年执行数为269万元，表中为108万元；"]
     assert compare("执行率", "100%", NA, "rate") == "报告所列执行率为100%，但其分母为0，无法计算，不应写作100%；"
     assert compare("执行率", "99.9%", 39.96 / 40, "rate") is None
+
+
+def _pct_row(op, t, a, unit="%", reason="r"):
+    return IndicatorRow("产出指标", "质量指标", "合格率", op, t, unit, a, None, 20.0, None, reason)
+
+
+@pytest.mark.parametrize("unit", ["%", "％", "百分比", "百分点"])
+def test_percent_typed_as_fraction_scores_as_percent(unit):
+    # Excel/WPS/LibreOffice store a typed "95%" as 0.95; a data file may give 0.972
+    assert indicator_score(_pct_row("≥", 95.0, 0.95, unit), NAT) == 20.0
+    assert indicator_score(_pct_row("≥", 100.0, 0.972, unit), NAT) == 19.44
+    assert indicator_score(_pct_row("≥", 95.0, 0.95, unit="个"), NAT) == 0.2   # not a percent row: as written
+
+
+def test_percent_ambiguous_cases_are_flagged_with_the_assumption():
+    def flags(op, t, a):
+        row = _pct_row(op, t, a)
+        return evaluate(ProjectRecord("national", indicators=[row]), NAT).indicators[0].flags
+    assert flags("≥", 95.0, 0.95) == [] and flags("≥", 95.0, 96.0) == []
+    assert flags("≥", 100.0, 1.0) == []                       # 100% typed: 1 → 100, no doubt at a 100% target
+    assert "pct_one" in flags("≥", 2.0, 1.0)                  # 1 against 2%: 100% assumed, said so
+    assert "pct_scaled" in flags("≤", 3.0, 0.5)               # ≤3%, 0.5: read as 50%, said so
+    assert "pct_as_written" in flags("≤", 1.0, 0.5)           # target itself ≤ 1: nothing converted, said so
+    assert indicator_score(_pct_row("≤", 1.0, 0.5), NAT) == 20.0
+
+
+def test_percent_strings_in_data_files_follow_the_rule():
+    from xlsx_engine.forms.project.record import record_from_data
+    ind = [{"一级指标": l1, "二级指标": l2, "三级指标": f"x{i}", "指标性质": op, "指标值": t,
+            "度量单位": "%", "实际完成值": a, "分值": w} for i, (l1, l2, w, op, t, a) in enumerate(
+        [("产出指标", "质量指标", 10, "≥", 95, "95%"), ("产出指标", "质量指标", 10, "≥", 100, 0.972),
+         ("产出指标", "成本指标", 30, "≤", 3, "0.5%"), ("效益指标", "社会效益指标", 30, "≥", 90, "100%"),
+         ("满意度指标", "服务对象满意度指标", 10, "≥", 90, "120%")])]
+    rec = record_from_data({"绩效指标": ind}, NAT)
+    scores = [indicator_score(r, NAT) for r in rec.indicators]
+    assert scores == [10.0, 9.72, 30.0, 30.0, 10.0]
+    assert [r.actual for r in rec.indicators] == [0.95, 0.972, 0.005, 100.0, 120.0]
+
+
+def test_blank_is_pending_not_zero():
+    rows = [IndicatorRow("产出指标", "数量指标", "a", "≥", 10.0, "个", None, None, 50.0, None, None),
+            IndicatorRow("效益指标", "社会效益指标", "b", "定性", "明显", None, None, None, 30.0, None, None),
+            IndicatorRow("满意度指标", "服务对象满意度指标", "c", "≥", 90.0, "%", None, None, 10.0, None, None)]
+    rec = ProjectRecord("national", year=2024.0, project="p", funds=[FundLine("当年财政拨款")], indicators=rows)
+    r = evaluate(rec, NAT)
+    assert (r.fund.rate, r.fund.score, r.total, r.grade) == ("", "", "待填报", "待填报")
+    assert [i.score for i in r.indicators] == ["", "", ""] and all(not i.flags for i in r.indicators)
+    assert r.problems == [] and len(r.pending) == 2
+    rows[0].actual = 8.0                                     # one actual typed: that row's warnings appear
+    r = evaluate(rec, NAT)
+    assert r.indicators[0].score == 40.0 and r.indicators[0].flags == ["no_reason"]
+    rows[2].reason = "调查中"                                 # started without an actual: asked for it
+    r = evaluate(rec, NAT)
+    assert r.indicators[2].flags == ["no_actual"] and r.total == "待填报"
+    assert "尚有2行指标未填实际完成值或完成等级，总分待填报；" in r.problems
+    rec.funds = [FundLine("当年财政拨款", 10.0, 10.0, 9.0)]
+    rows[1].band, rows[2].actual = "达成", 0.95
+    r = evaluate(rec, NAT)
+    assert r.pending == [] and r.total == 9.0 + 40.0 + 30.0 + 10.0 and r.grade == "良"

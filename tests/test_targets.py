@@ -20,7 +20,7 @@ def test_parse_quantitative_targets(text, op, value, unit):
     assert (t.op, t.value, t.unit) == (op, value, unit)
 
 
-@pytest.mark.parametrize("text", ["及时", "达成预期指标", "全面覆盖", "明显提高", "优", "2022年底前完成"])
+@pytest.mark.parametrize("text", ["及时", "达成预期指标", "全面覆盖", "明显提高", "优", "按期完成"])
 def test_phrases_are_qualitative(text):
     t = parse_target(text)
     assert t.op == "定性" and t.value is None and t.text == text

@@ -495,6 +495,7 @@ def test_formula_values_of_bare_record():
     layout = project_layout("national")
     rec, result = layout.evaluate(ProjectRecord("national"))
     values = layout.formula_values(result, rec)
-    assert values[f"I{layout.fund_rows[0]}"] == "—"
+    assert values[f"I{layout.fund_rows[0]}"] == ""            # nothing entered: empty, not "—"
+    assert values[layout.names["总分"].split("!")[-1].replace("$", "")] == "待填报"
     c = layout.form.col
     assert all(values[f"{c['score']}{row}"] == "" for row in layout.indicator_rows)

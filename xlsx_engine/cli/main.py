@@ -29,7 +29,7 @@ def _fmt(value) -> str:
 
 
 def _pct(value) -> str:
-    return f"{value * 100:.2f}%" if is_number(value) else str(value)
+    return f"{value * 100:.2f}%" if is_number(value) else str(value) or "待填报"
 
 
 #: Packages above the command line (the add-in) register their command groups as entry points of this
@@ -155,7 +155,7 @@ def fill(template, data, output, force) -> None:
 
 def _print_summary(path: Path, result) -> None:
     click.echo(f"已生成：{path}")
-    click.echo(f"  执行率 {_pct(result.fund.rate)}，资金得分 {_fmt(result.fund.score)}，"
+    click.echo(f"  执行率 {_pct(result.fund.rate)}，资金得分 {_fmt(result.fund.score) or '待填报'}，"
                f"总分 {_fmt(result.total)}，评价等次 {result.grade}")
     for text in result.problems:
         click.echo(f"  提示：{text}")

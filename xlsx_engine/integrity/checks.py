@@ -31,9 +31,12 @@ from xlsx_engine.forms.project.scoring import (
     QUANT_OPS,
     Result,
     evaluate,
+    form_started,
     fund_score,
     is_active,
+    is_started,
     quantitative_score,
+    row_flags,
     row_messages,
 )
 from xlsx_engine.forms.registry import form_for
@@ -690,7 +693,10 @@ def _row_rule(flag: str, row, res, p: Profile, legacy: bool) -> tuple[str, str, 
         return (WARNING, "actual", f"实际完成值“{fmt(row.actual)}”写成了目标值，不是实测值",
                 "填写实际测得的数值（如 96%）；达标应得满分，未达标按实际值计分")
     if flag == "actual_not_number":
-        return INFO, "actual", f"定量指标的实际完成值“{fmt(row.actual)}”不是数字", "填写数字（百分比填 95 表示 95%）"
+        return INFO, "actual", f"定量指标的实际完成值“{fmt(row.actual)}”不是数字", "填写数字（百分比填 95 或 95%，都按 95% 计）"
+    if flag in ("pct_as_written", "pct_one", "pct_scaled"):     # docs/rules.md#percent-actuals
+        return (WARNING, "actual", f"实际完成值“{fmt(row.actual)}”：" + row_messages(p)[flag].rstrip("；"),
+                "若理解有误，请改写完成值：百分数可直接输入“95%”或填 95")
     if flag == "bad_band":
         if legacy:
             return INFO, "score", "定性指标没有得分，无法确定完成等级", "按达成/部分达成/未达成档次给出得分"
@@ -714,8 +720,11 @@ def row_findings(add, p: Profile, rec: ProjectRecord, result: Result, place_row:
                  legacy: bool = False, skip: Callable[[str, int], bool] | None = None) -> None:
     """One finding per rule a row breaks; a problem shared by more than 6 rows is reported once, with the rows."""
     groups: dict[str, list[tuple[int, tuple[str, str, str, str]]]] = {}
+    started = form_started(rec)
     for i, (row, res) in enumerate(zip(rec.indicators, result.indicators)):
-        for flag in res.flags:
+        # a row the unit has not reached shows no warning in the form; once the form is started it is reported
+        flags = row_flags(row, p, res.score, True) if started and not is_started(row) else res.flags
+        for flag in flags:
             if skip and skip(flag, i):
                 continue
             if flag == "no_actual" and is_number(res.score) and res.score > 0:
@@ -753,7 +762,7 @@ def rule_findings(add, p: Profile, rec: ProjectRecord, result: Result, place_row
             f"调整各指标分值，使绩效指标合计为 {fmt(p.indicator_weight)}")
     _level1_findings(add, p, rec, result, lambda: place_name("分值"))
     fund = result.fund
-    if fund.budget <= 0:
+    if fund.budget <= 0 and fund.rate != "":      # "": nothing entered yet (待填报), not a zero budget
         add(INFO, "rate_na", place_name("执行率"), "全年预算数为0或未填，执行率无法计算（显示“—”，资金得分为0）",
             "填写全年预算数")
     elif fund.spent > fund.budget:
@@ -1349,9 +1358,10 @@ def check_table(t, p: Profile, add, *, explicit: bool = False) -> dict[str, Any]
             add(WARNING, "total_mismatch", final_pc.ref,
                 f"总分印为 {fmt(final)}（{_places_text(n)}），{'、'.join(parts_s)} 之和为 {fmt(total_s)}；"
                 f"规则“{p.id}”保留 {p.digits} 位小数", "按规则的小数位填写总分")
-        elif t.weights_printed and not agrees(final, places(final_pc), result.total):
+        elif t.weights_printed and not agrees(final, places(final_pc), result.partial_total):
             add(WARNING, "total_mismatch", final_pc.ref,
-                f"总分为 {fmt(final)}，按规则“{p.id}”由表中数据重算为 {fmt(result.total)}（等次 {result.grade}）",
+                f"总分为 {fmt(final)}，按规则“{p.id}”由表中数据重算为 {fmt(result.partial_total)}"
+                f"（等次 {p.grade_for(result.partial_total)}）",
                 "按计分规则逐项重新计算")
     if final is not None and pw.total is not None and final > pw.total + 1e-9:
         add(ERROR, "score_over_weight", final_pc.ref, f"总分 {fmt(final)} 超过总分的分值 {fmt(pw.total)}", "改正总分")
@@ -1390,7 +1400,7 @@ def check_table(t, p: Profile, add, *, explicit: bool = False) -> dict[str, Any]
     if t.grade is not None:
         summary["原表等次"] = t.grade.text
     if t.weights_printed:
-        summary.update({"重算总分": result.total, "重算等次": result.grade})
+        summary.update({"重算总分": result.partial_total, "重算等次": p.grade_for(result.partial_total)})
     return summary
 
 

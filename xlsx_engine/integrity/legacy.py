@@ -28,11 +28,16 @@ from xlsx_engine.forms.project.profile import Profile
 from xlsx_engine.forms.project.record import FundLine, Goal, IndicatorRow, ProjectRecord
 from xlsx_engine.integrity.tamper import Package, SheetXML, a1, parse_ref
 from xlsx_engine.kernel.targets import (
+    DATE_UNIT,
+    KIND_DEADLINE,
     OP_QUAL,
+    Target,
     TargetSyntaxError,
+    date_number,
     looks_like_target,
     normalize_op,
     normalize_unit,
+    parse_deadline,
     parse_quantity,
     parse_target,
 )
@@ -821,7 +826,29 @@ class Converted:
     shown_score: float | None = None
 
 
-def convert_row(r: Row, profile: Profile) -> Converted:
+def _deadline(parsed: Target, year: Any) -> float | str:
+    """A 时效 target as the yyyymmdd number the scorer compares; its text when the year is unknown."""
+    try:
+        return date_number(parsed.deadline.date(int(year) if is_number(year) else None))
+    except ValueError:
+        return parsed.text
+
+
+def _date_actual(pc: PCell | None, year: Any) -> Any:
+    if pc is None or pc.blank:
+        return None
+    if isinstance(pc.value, float):
+        return pc.value
+    d = parse_deadline(pc.text)
+    if d is None:
+        return pc.text
+    try:
+        return date_number(d.date(int(year) if is_number(year) else None))
+    except ValueError:
+        return pc.text
+
+
+def convert_row(r: Row, profile: Profile, year: Any = None) -> Converted:
     c = r.cells
     level1 = match_level(r.level1, profile.level1_names)
     level2 = match_level(r.level2, profile.level2_names)
@@ -853,6 +880,8 @@ def convert_row(r: Row, profile: Profile) -> Converted:
                     parsed = parse_target(text if normalize_op(text[:1]) else f"{op}{text}")
                     target = parsed.value if parsed.value is not None else target_pc.text
                     unit = unit or (parsed.unit or None)
+                    if parsed.kind == KIND_DEADLINE:
+                        op, target, unit = parsed.op, _deadline(parsed, year), DATE_UNIT
                 except TargetSyntaxError:
                     target = target_pc.text
             target_text = target_pc.text if not isinstance(target_pc.value, float) else target
@@ -868,9 +897,11 @@ def convert_row(r: Row, profile: Profile) -> Converted:
                 op = parsed.op
                 target = parsed.value if parsed.value is not None else target_pc.text
                 unit = parsed.unit or None
+                if parsed.kind == KIND_DEADLINE:
+                    target = _deadline(parsed, year)
             except TargetSyntaxError:
                 target = target_pc.text
-    actual = actual_value(c.get("actual"), unit)
+    actual = _date_actual(c.get("actual"), year) if unit == DATE_UNIT else actual_value(c.get("actual"), unit)
     band = manual = None
     if op == OP_QUAL:
         if shown is not None:
@@ -908,7 +939,7 @@ def to_record(t: Table, profile: Profile) -> tuple[ProjectRecord, list[Converted
     rec.goals = [Goal(_text(e), _text(a)) for e, a in t.goals]
     if profile.has_target_block:
         rec.target_score = number(t.target_score)
-    conv = [convert_row(r, profile) for r in t.rows]
+    conv = [convert_row(r, profile, rec.year) for r in t.rows]
     rec.indicators = [c.row for c in conv]
     return rec, conv
 

@@ -22,7 +22,7 @@ NA = "—"  #: shown where a ratio cannot be computed (denominator 0)
 #: Functions the templates may use: present in Excel 2010, WPS, LibreOffice and Gnumeric alike.
 ALLOWED_FUNCTIONS = frozenset({
     "SUM", "ROUND", "IF", "AND", "OR", "NOT", "MIN", "MAX", "N", "LEN", "ISNUMBER", "FIND", "SUMIF",
-    "SUMPRODUCT", "COUNTA", "ABS", "LEFT",
+    "SUMPRODUCT", "COUNT", "COUNTA", "ABS", "LEFT", "DATE", "INT", "MOD",
 })
 
 # ----------------------------------------------------------------------------- Python side

@@ -316,7 +316,7 @@ def dept_context(inp: DeptInput) -> tuple[dict, list[Finding]]:
         g["weight"] = xround(g["weight"] + ind.weight, 2)
         g["score"] = xround(g["score"] + score, 2)
     na_ratios = [x for x in dict.fromkeys(i.ratio for i in p.indicators if i.rule) if not is_number(r.ratios[x])]
-    scoring = {"groups": groups, "total": r.total, "grade": r.grade, "total_weight": p.total,
+    scoring = {"groups": groups, "total": r.partial_total, "grade": r.grade, "total_weight": p.total,
                "pending": pending_names, "complete": not pending_names, "na_ratios": na_ratios,
                "grades": [{"label": g.label, "min": g.min} for g in p.grades],
                "below": [i for g in groups for i in g["indicators"] if not i["pending"] and not i["full"]]}
@@ -475,7 +475,7 @@ def hnxm_context(inp: HnxmInput) -> tuple[dict, list[Finding]]:
     misfiled = [i for i in inds if i["misfiled"]]
     no_target = [i for i in inds if i["target"] is None]
     no_actual = [i for i in inds if i["actual"] is None]
-    score = {"value": r.score, "grade": r.grade if r.grade != NA else None, "total": p.total,
+    score = {"value": r.score, "grade": r.grade if is_number(r.score) and r.grade != NA else None, "total": p.total,
              "lost": xround(p.total - r.score, 2) if r.score is not None and 0 <= r.score <= p.total else None,
              "note": as_text(rec.score_note) or None,
              "grades": [{"label": g.label, "min": g.min} for g in p.grades]}

@@ -14,6 +14,7 @@ from xlsx_engine.forms.department.model import (
     DETAIL_ROWS,
     INCOME,
     LINES,
+    PENDING,
     RATIOS,
     SANGONG,
     SANGONG_COLS,
@@ -239,7 +240,8 @@ def department_layout(profile_id: str) -> DeptLayout:
         L.name(f"比率_{name}", f"H{k}")
         ratio_ref[name] = f"H{k}"
 
-    # --- indicator table
+    # --- indicator table: a score shows once its deciding input is entered (model.dept_decided)
+    final_entered = "COUNT(" + ",".join(f"D{rows[k]}" for k in LINES) + ")>0"
     r = r + len(RATIOS) + 2
     L.row_breaks.append(r - 1)
     s3 = r
@@ -266,14 +268,16 @@ def department_layout(profile_id: str) -> DeptLayout:
             L.label(f"F{row}", "—", "label_center")
             inp(f"G{row}", lambda rec, n=ind.name: rec.scores.get(n),
                 lambda rec, v, n=ind.name: rec.scores.__setitem__(n, v), "input_number")
-            L.formula(f"H{row}", f"=MIN(MAX(N(G{row}),0),D{row})", lambda res, rec, k=k: res.scores[k])
+            L.formula(f"H{row}", f"=IF(ISNUMBER(G{row}),MIN(MAX(G{row},0),D{row}),\"\")",
+                      lambda res, rec, k=k: res.shown_scores[k])
             manual_cells.append(f"G{row}")
             L.validations.append(Validation(f"G{row}", "decimal", "0", fx.n(ind.weight), "between", "评审评分",
                                             f"评分应为 0 到 {fx.n(ind.weight)} 之间的数字"))
         else:
             L.formula(f"F{row}", f"={ratio_ref[ind.ratio]}", lambda res, rec, n=ind.ratio: res.ratios[n], "formula_pct")
             L.label(f"G{row}", "—", "label_center")
-            L.formula(f"H{row}", "=" + ind.rule.formula(f"F{row}", f"D{row}", p.digits), lambda res, rec, k=k: res.scores[k])
+            L.formula(f"H{row}", f"=IF({final_entered},{ind.rule.formula(f'F{row}', f'D{row}', p.digits)},\"\")",
+                      lambda res, rec, k=k: res.shown_scores[k])
         inp(f"I{row}", lambda rec, n=ind.name: rec.reasons.get(n),
             lambda rec, v, n=ind.name: rec.reasons.__setitem__(n, v), "input_text", "text")
     i1 = i0 + len(p.indicators) - 1
@@ -292,12 +296,14 @@ def department_layout(profile_id: str) -> DeptLayout:
     L.label(f"A{t}", "总分", "label_bold", f"A{t}:C{t}")
     L.formula(f"D{t}", f"=SUM(D{i0}:D{i1})", lambda res, rec: float(sum(i.weight for i in p.indicators)), "formula_bold")
     L.label(f"E{t}", "", "label", f"E{t}:G{t}")
-    L.formula(f"H{t}", f"=ROUND(SUM(H{i0}:H{i1}),{p.digits})", lambda res, rec: res.total, "formula_total")
+    L.formula(f"H{t}", f"=IF(COUNT(H{i0}:H{i1})<{len(p.indicators)},{fx.q(PENDING)},ROUND(SUM(H{i0}:H{i1}),{p.digits}))",
+              lambda res, rec: res.total, "formula_total")
     L.label(f"I{t}", "", "label")
     L.name("总分", f"H{t}")
     g = t + 1
     L.label(f"A{g}", "评价等次", "label_bold", f"A{g}:G{g}")
-    L.formula(f"H{g}", fx.grade_formula(f"H{t}", p.grades), lambda res, rec: res.grade, "formula_total")
+    L.formula(f"H{g}", f"=IF(ISNUMBER(H{t}),{fx.grade_formula(f'H{t}', p.grades)[1:]},{fx.q(PENDING)})",
+              lambda res, rec: res.grade, "formula_total")
     L.label(f"I{g}", "；".join(f"{x.label}≥{fx.n(x.min)}" for x in p.grades[:-1]), "note")
     L.name("评价等次", f"H{g}")
     # the 整体自评表 prints whole on its page; the checks and rules below it are for the screen
@@ -318,7 +324,8 @@ def department_layout(profile_id: str) -> DeptLayout:
         f"&{fx.q('万元与决算公用经费')}&ROUND(N(D{D['公用经费']}),2)&{fx.q('万元不一致；')})",
         f"=IF(({zero})>0,{fx.q('有')}&({zero})&{fx.q('项预算数为0而决算数不为0，其差异率无法计算（不是100%），请在说明中解释；')},\"\")",
         f"=IF(({pending})>0,{fx.q('有')}&({pending})&{fx.q('项指标尚待评审评分；')},\"\")",
-        f"=IF(LEN({na})=0,\"\",LEFT({na},LEN({na})-1)&{fx.q('的分母为0，无法计算，相应指标按0分计，请核实；')})",
+        f"=IF(OR(LEN({na})=0,NOT({final_entered})),\"\",LEFT({na},LEN({na})-1)"
+        f"&{fx.q('的分母为0，无法计算，相应指标按0分计，请核实；')})",
     ]
     c1 = L.self_check_block(v, checks, last)
     n0 = c1 + 2

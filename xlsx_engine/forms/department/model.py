@@ -309,10 +309,12 @@ class DeptResult:
     detail_shares: list[float | str]
     ratios: dict[str, float | str]
     parts: dict[str, tuple[float, float]]        #: ratio -> (numerator, denominator)
-    scores: list[float]
-    total: float
+    scores: list[float]                          #: per indicator, 0 while its deciding input is missing
+    total: float | str                           #: PENDING until every score is decided (dept_decided)
     grade: str
     checks: list[str]
+    shown_scores: list[float | str] = field(default_factory=list)   #: the 得分 cells: "" while undecided
+    partial_total: float = 0.0                   #: Σ scores, missing ones as 0 (the narrative's 已计分合计)
 
     @property
     def problems(self) -> list[str]:
@@ -321,6 +323,19 @@ class DeptResult:
 
 def _fsum(values) -> float:
     return math.fsum(num(v) for v in values)
+
+
+PENDING = "待填报"
+
+
+def final_entered(rec: DeptRecord) -> bool:
+    """Some 决算数 is entered: the ratio-scored indicators are decided by the 决算 figures."""
+    return any(is_number(rec.final.get(k)) for k in LINES)
+
+
+def dept_decided(rec: DeptRecord, ind: DeptIndicator) -> bool:
+    """An indicator's 得分 is decided: its 评审评分 (manual) or the 决算 figures (ratio rules) are entered."""
+    return is_number(rec.scores.get(ind.name)) if ind.rule is None else final_entered(rec)
 
 
 def dept_evaluate(rec: DeptRecord, p: DeptProfile) -> DeptResult:
@@ -365,8 +380,13 @@ def dept_evaluate(rec: DeptRecord, p: DeptProfile) -> DeptResult:
             scores.append(ind.rule.score(ratios[ind.ratio], ind.weight, p.digits))
     total = xround(math.fsum(scores), p.digits)
     checks = dept_check_texts(rec, p, totals, ratios, detail_total)
+    decided = [dept_decided(rec, ind) for ind in p.indicators]
+    shown = [s if d else "" for s, d in zip(scores, decided)]
+    if not all(decided):
+        return DeptResult(totals, diffs, staff_total, staff_actual, sg, detail_total, shares, ratios, parts, scores,
+                          PENDING, PENDING, checks, shown, total)
     return DeptResult(totals, diffs, staff_total, staff_actual, sg, detail_total, shares, ratios, parts, scores,
-                      total, p.grade_for(total), checks)
+                      total, p.grade_for(total), checks, shown, total)
 
 
 def dept_check_texts(rec: DeptRecord, p: DeptProfile, totals, ratios, detail_total: float) -> list[str]:
@@ -385,7 +405,8 @@ def dept_check_texts(rec: DeptRecord, p: DeptProfile, totals, ratios, detail_tot
     pending = sum(1 for ind in p.indicators if ind.rule is None and not is_number(rec.scores.get(ind.name)))
     out.append("" if pending == 0 else f"有{pending}项指标尚待评审评分；")
     na = [k for k in dict.fromkeys(i.ratio for i in p.indicators if i.rule) if not is_number(ratios[k])]
-    out.append("" if not na else f"{'、'.join(na)}的分母为0，无法计算，相应指标按0分计，请核实；")
+    out.append("" if not na or not final_entered(rec) else
+               f"{'、'.join(na)}的分母为0，无法计算，相应指标按0分计，请核实；")
     return out
 
 

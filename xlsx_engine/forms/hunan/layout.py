@@ -37,6 +37,7 @@ from xlsx_engine.ooxml.sheetmodel import FORMS_DIR, Validation, load_form, rules
 from xlsx_engine.ooxml.sheetmodel import SheetLayout as Layout
 
 NA_Q = fx.q(NA)
+PENDING = "待填报"  #: 评价等次 until the 综合得分 is entered
 
 MSG = {
     "no_name": "缺指标内容；",
@@ -89,8 +90,11 @@ def satisfaction_misfiled(ind: HnIndicator, p: HunanProfile) -> bool:
     return _member(ind.level1, p.other_level1) and _member(ind.level2, p.satisfaction_level2)
 
 
-def row_message(ind: HnIndicator, p: HunanProfile) -> str:
-    """The 提示 of one 定量指标 row (twin of :func:`row_message_formula`)."""
+def row_message(ind: HnIndicator, p: HunanProfile, started: bool = True) -> str:
+    """The 提示 of one 定量指标 row (twin of :func:`row_message_formula`).
+
+    "缺实际完成值" appears once the unit has typed some 实际完成值 (``started``): an issued form is quiet.
+    """
     if not indicator_active(ind):
         return ""
     out = MSG["no_name"] if not nonblank(ind.name) else ""
@@ -109,7 +113,7 @@ def row_message(ind: HnIndicator, p: HunanProfile) -> str:
     if not nonblank(ind.target):
         out += MSG["no_target"]
     if not nonblank(ind.actual):
-        out += MSG["no_actual"]
+        out += MSG["no_actual"] if started else ""
     elif _target_like(ind.actual):
         out += MSG["actual_is_target"]
     return out
@@ -123,12 +127,22 @@ def type_display(value: Any, p: HunanProfile) -> str:
 def grade_of(score: Any, p: HunanProfile) -> str:
     if is_number(score) and 0 <= score <= p.total:
         return p.grade_for(score)
-    return NA
+    return NA if is_number(score) else PENDING
 
 
 def _ratio(numer: Any, denom: Any) -> float | str:
+    """A source row's rate: "" until both figures are numbers, NA when the denominator is not positive."""
+    if not (is_number(numer) and is_number(denom)):
+        return ""
     d = num(denom)
     return num(numer) / d if d > 0 else NA
+
+
+def _total_ratio(numers: list, denoms: list, numer: float, denom: float) -> float | str:
+    """A total rate: "" until some numerator and some denominator are entered."""
+    if not (any(is_number(v) for v in numers) and any(is_number(v) for v in denoms)):
+        return ""
+    return numer / denom if denom > 0 else NA
 
 
 @dataclass
@@ -228,13 +242,15 @@ def hunan_evaluate(rec: HunanProjectRecord, p: HunanProfile) -> HunanResult:
     """Compute every formula cell of the form from a (padded) record."""
     plan, arrived, spent = (ssum(getattr(f, a) for f in rec.funds) for a in ("plan", "arrived", "spent"))
     expense_total = ssum(e.amount for e in rec.expenses)
-    messages = [row_message(i, p) for i in rec.indicators]
+    started = any(nonblank(i.actual) for i in rec.indicators)
+    messages = [row_message(i, p, started) for i in rec.indicators]
     r = {"spent": spent, "arrived": arrived, "expense_total": expense_total, "row_messages": messages}
     checks = check_texts(rec, p, r)
     return HunanResult(
         type_display=type_display(rec.eval_type, p), plan=plan, arrived=arrived, spent=spent,
-        balance=arrived - spent, arrival_rate=arrived / plan if plan > 0 else NA,
-        spend_rate=spent / arrived if arrived > 0 else NA,
+        balance=arrived - spent,
+        arrival_rate=_total_ratio([f.arrived for f in rec.funds], [f.plan for f in rec.funds], arrived, plan),
+        spend_rate=_total_ratio([f.spent for f in rec.funds], [f.arrived for f in rec.funds], spent, arrived),
         balances=[num(f.arrived) - num(f.spent) for f in rec.funds],
         arrival_rates=[_ratio(f.arrived, f.plan) for f in rec.funds],
         spend_rates=[_ratio(f.spent, f.arrived) for f in rec.funds],
@@ -395,8 +411,12 @@ def hunan_layout(profile_id: str) -> HunanLayout:
         L.formula(f"{col}{t}", f"=SUM({col}{f0}:{col}{f1})", lambda res, rec, k=key: getattr(res, k),
                   "formula_amount")
     L.formula(f"F{t}", f"=D{t}-E{t}", lambda res, rec: res.balance, "formula_amount")
-    L.formula(f"G{t}", f"=IF(C{t}>0,D{t}/C{t},{NA_Q})", lambda res, rec: res.arrival_rate, "formula_pct")
-    L.formula(f"H{t}", f"=IF(D{t}>0,E{t}/D{t},{NA_Q})", lambda res, rec: res.spend_rate, "formula_pct")
+    def entered(a: str, b: str) -> str:
+        return f"AND(COUNT({a}{f0}:{a}{f1})>0,COUNT({b}{f0}:{b}{f1})>0)"
+    L.formula(f"G{t}", f"=IF({entered('D', 'C')},IF(C{t}>0,D{t}/C{t},{NA_Q}),\"\")", lambda res, rec: res.arrival_rate,
+              "formula_pct")
+    L.formula(f"H{t}", f"=IF({entered('E', 'D')},IF(D{t}>0,E{t}/D{t},{NA_Q}),\"\")", lambda res, rec: res.spend_rate,
+              "formula_pct")
     for name, col in (("计划安排资金", "C"), ("实际到位资金", "D"), ("实际支出", "E"), ("结余", "F"),
                       ("资金到位率", "G"), ("支出率", "H")):
         L.name(name, f"{col}{t}")
@@ -405,9 +425,9 @@ def hunan_layout(profile_id: str) -> HunanLayout:
         for col, a in zip("CDE", ("plan", "arrived", "spent")):
             inp(f"{col}{row}", *item("funds", k, a), "input_amount", "number")
         L.formula(f"F{row}", f"=N(D{row})-N(E{row})", lambda res, rec, k=k: res.balances[k], "formula_amount")
-        L.formula(f"G{row}", f"=IF(N(C{row})>0,N(D{row})/C{row},{NA_Q})", lambda res, rec, k=k: res.arrival_rates[k],
+        L.formula(f"G{row}", f"=IF(COUNT(C{row},D{row})<2,\"\",IF(C{row}>0,D{row}/C{row},{NA_Q}))", lambda res, rec, k=k: res.arrival_rates[k],
                   "formula_pct")
-        L.formula(f"H{row}", f"=IF(N(D{row})>0,N(E{row})/D{row},{NA_Q})", lambda res, rec, k=k: res.spend_rates[k],
+        L.formula(f"H{row}", f"=IF(COUNT(D{row},E{row})<2,\"\",IF(D{row}>0,E{row}/D{row},{NA_Q}))", lambda res, rec, k=k: res.spend_rates[k],
                   "formula_pct")
     for name, col in (("资金来源", "A"), ("来源计划安排资金", "C"), ("来源实际到位资金", "D"), ("来源实际支出", "E"),
                       ("来源结余", "F")):
@@ -474,7 +494,7 @@ def hunan_layout(profile_id: str) -> HunanLayout:
         inp(f"C{row}", *item("indicators", k, "name"), merge=f"C{row}:D{row}")
         inp(f"E{row}", *item("indicators", k, "target"), "input_center")
         inp(f"F{row}", *item("indicators", k, "actual"), "input_center")
-        L.formula(f"G{row}", row_message_formula(row, p, lists), lambda res, rec, k=k: res.row_messages[k], "warn",
+        L.formula(f"G{row}", row_message_formula(row, p, lists, f"COUNTA($F${i_rows[0]}:$F${i_rows[-1]})>0"), lambda res, rec, k=k: res.row_messages[k], "warn",
                   f"G{row}:{last}{row}")
     for name, col in (("一级指标", "A"), ("二级指标", "B"), ("指标内容", "C"), ("指标值", "E"), ("实际完成值", "F"),
                       ("指标提示", "G")):
@@ -488,7 +508,7 @@ def hunan_layout(profile_id: str) -> HunanLayout:
     gr = sc + 1
     L.label(f"A{gr}", "评价等次", "label_bold", f"A{gr}:B{gr}")
     grade_expr = fx.grade_formula(f"C{sc}", p.grades)[1:]
-    L.formula(f"C{gr}", f"=IF(ISNUMBER(C{sc}),IF(AND(C{sc}>=0,C{sc}<={fx.n(p.total)}),{grade_expr},{NA_Q}),{NA_Q})",
+    L.formula(f"C{gr}", f"=IF(ISNUMBER(C{sc}),IF(AND(C{sc}>=0,C{sc}<={fx.n(p.total)}),{grade_expr},{NA_Q}),{fx.q(PENDING)})",
               lambda res, rec: res.grade, "formula_total")
     L.name("评价等次", f"C{gr}")
     L.label(f"D{gr}", "等次标准：" + "；".join(f"{g.label}≥{fx.n(g.min)}分" for g in p.grades[:-1])
@@ -614,8 +634,8 @@ def hunan_layout(profile_id: str) -> HunanLayout:
     return L
 
 
-def row_message_formula(row: int, p: HunanProfile, lists: dict[str, str]) -> str:
-    """The 提示 of a 定量指标 row (twin: :func:`row_message`)."""
+def row_message_formula(row: int, p: HunanProfile, lists: dict[str, str], started: str) -> str:
+    """The 提示 of a 定量指标 row (twin: :func:`row_message`); ``started``: some 实际完成值 is typed."""
     A, B, C, E, F = (f"{c}{row}" for c in "ABCEF")
     if p.satisfaction_level2:
         bad_pair = (f"IF({_list_formula(lists['sat'], B)}>0,{fx.q(sat_message(p))},{fx.q(MSG['bad_level2'])})")
@@ -624,7 +644,7 @@ def row_message_formula(row: int, p: HunanProfile, lists: dict[str, str]) -> str
     level = (f"IF(LEN({A})=0,{fx.q(MSG['no_level1'])},IF({_list_formula(lists['level1'], A)}=0,{fx.q(MSG['bad_level1'])},"
              f"IF(LEN({B})=0,{fx.q(MSG['no_level2'])},IF(SUMPRODUCT(--({lists['pairs']}={A}&{fx.q('·')}&{B}))>0,\"\","
              f"{bad_pair}))))")
-    actual = (f"IF(LEN({F})=0,{fx.q(MSG['no_actual'])},IF({fx.looks_like_target_expr(F)},"
+    actual = (f"IF(LEN({F})=0,IF({started},{fx.q(MSG['no_actual'])},\"\"),IF({fx.looks_like_target_expr(F)},"
               f"{fx.q(MSG['actual_is_target'])},\"\"))")
     active = f"OR(LEN({A})>0,LEN({B})>0,LEN({C})>0,LEN({E})>0,LEN({F})>0)"
     return (f"=IF(NOT({active}),\"\",IF(LEN({C})=0,{fx.q(MSG['no_name'])},\"\")&{level}"

@@ -15,7 +15,7 @@ from typing import Callable
 from xlsx_engine.forms.project import formulas as fx
 from xlsx_engine.forms.project.profile import Profile, load_profile
 from xlsx_engine.forms.project.record import FundLine, Goal, IndicatorRow, ProjectRecord
-from xlsx_engine.forms.project.rules import EQUAL_ZERO, POSITIVE, REVERSE
+from xlsx_engine.forms.project.rules import EQUAL_ZERO, PERCENT_ACTUAL, POSITIVE, REVERSE
 from xlsx_engine.forms.project.scoring import Result, evaluate
 from xlsx_engine.kernel.datafile import Cell
 from xlsx_engine.kernel.excel import nonblank
@@ -178,8 +178,10 @@ def project_layout(profile_id: str, form_name: str = "project") -> Layout:
                   lambda r, rec, col=col: {"E": r.fund.initial, "F": r.fund.budget, "G": r.fund.spent}[col],
                   "formula_amount")
     L.const(f"H{total}", p.fund_weight)
-    L.formula(f"I{total}", fx.rate_formula(f"F{total}", f"G{total}"), lambda r, rec: r.fund.rate, "formula_pct")
-    L.formula(f"J{total}", fx.fund_score_formula(f"F{total}", f"G{total}", f"H{total}", p),
+    budgets, spents = f"F{first}:F{lastsrc}", f"G{first}:G{lastsrc}"
+    L.formula(f"I{total}", fx.rate_formula(f"F{total}", f"G{total}", budgets, spents), lambda r, rec: r.fund.rate,
+              "formula_pct")
+    L.formula(f"J{total}", fx.fund_score_formula(f"F{total}", f"G{total}", f"H{total}", p, budgets, spents),
               lambda r, rec: r.fund.score)
     L.input(f"K{total}", "input_text", merge=f"K{total}:{plast}{lastsrc}")
     for row in range(total, lastsrc + 1):
@@ -286,17 +288,18 @@ def project_layout(profile_id: str, form_name: str = "project") -> Layout:
         parts.append(f"{p.target_label}{fx.n(p.target_weight)}分")
     parts.append(f"绩效指标{fx.n(p.indicator_weight)}分")
     L.label(f"A{t2}", "总分（" + "＋".join(parts) + "）", "label_bold", f"A{t2}:H{t2}")
+    pending = fx.pending_expr(budgets, spents, L.target_input, f"I{i0}:I{i1}", f"K{i0}:K{i1}", p)
     L.formula(f"I{t2}", fx.total_weight_formula(f"H{total}" if p.fund_in_total else None,
                                                 f"K{L.goal_rows[0]}" if p.has_target_block else None, f"I{t1}"),
               lambda r, rec: r.total_weight, "formula_bold")
     L.label(f"J{t2}", "", "label")
     raw = fx.raw_total_expr(f"J{total}" if p.fund_in_total else None, L.target_input, f"K{t1}", p)
     if p.rate_caps:
-        L.formula(f"K{t2}", fx.total_formula(raw, f"I{total}", p), lambda r, rec: r.total, "formula_total")
+        L.formula(f"K{t2}", fx.total_formula(raw, f"I{total}", p, pending), lambda r, rec: r.total, "formula_total")
         L.label(f"L{t2}", "执行率低于" + "、".join(f"{fx.n(cp.below * 100)}%" for cp in reversed(p.rate_caps))
                 + "时总分分别不超过" + "、".join(fx.n(cp.cap) for cp in reversed(p.rate_caps)), "note")
     else:
-        L.formula(f"K{t2}", "=" + raw, lambda r, rec: r.total, "formula_total")
+        L.formula(f"K{t2}", fx.total_formula(raw, f"I{total}", p, pending), lambda r, rec: r.total, "formula_total")
         L.label(f"L{t2}", "", "label")
     L.name("总分分值", f"I{t2}")
     L.name("总分", f"K{t2}")
@@ -321,7 +324,9 @@ def project_layout(profile_id: str, form_name: str = "project") -> Layout:
     checks = fx.check_formulas(fx.CheckRefs(
         total_weight=f"I{t2}", level1_col=f"$A${i0}:$A${i1}", weight_col=f"$I${i0}:$I${i1}",
         budget=f"F{total}", spent=f"G{total}", rate_reason=f"K{total}", target_input=L.target_input,
-        message_col=f"$M${i0}:$M${i1}"), p)
+        message_col=f"$M${i0}:$M${i1}", budgets=f"$F${first}:$F${lastsrc}", spents=f"$G${first}:$G${lastsrc}",
+        unit_inputs=",".join(f"${c[k]}${i0}:${c[k]}${i1}" for k in ("actual", "band", "manual", "reason")),
+        score_col=f"$K${i0}:$K${i1}"), p)
     c1 = L.self_check_block(v, checks, last)
 
     # --- explanation of the rules, in words
@@ -379,8 +384,10 @@ def rules_in_words(p: Profile) -> list[str]:
         f"3. {rev}。",
         f"4. 定性指标：选择完成等级并填写自评分，{bands}"
         + ("；选“达成”未填自评分按满分计" if p.qualitative_default_full else "") + "。",
+        f"5. {PERCENT_ACTUAL.text}；无法确定时照所填数值计算并在提示列说明。",
+        "6. 实际完成值（定性指标为完成等级）未填的指标得分显示为空；资金、各指标及目标自评分填齐前总分和等次显示“待填报”。",
     ]
-    k = 5
+    k = 7
     if p.over_ratio is not None:
         lines.append(f"{k}. 完成值超过指标值{fx.n((p.over_ratio - 1) * 100)}%及以上视为偏离"
                      + (f"，扣{fx.n(p.over_penalty)}分" if p.over_penalty else "") + "，须说明原因。")

@@ -80,6 +80,7 @@ class Profile:
     reason_below_full: bool
     rate_caps: tuple[RateCap, ...]
     grades: tuple[Grade, ...]
+    late_days_to_zero: float | None = None   #: 时效 rows: None = late → 0; N = linear deduction reaching 0 at N days
     digits: int = 2
     path: str = ""
     raw: dict = field(default_factory=dict, compare=False, repr=False)
@@ -217,6 +218,7 @@ def parse_profile(data: dict, where: str = "<profile>") -> Profile:
         rate_caps=tuple(sorted((RateCap(float(c["below"]), float(c["cap"])) for c in rules.get("rate_caps") or []),
                                key=lambda c: c.below)),
         grades=tuple(grades),
+        late_days_to_zero=_num(rules, "late_days_to_zero", where, optional=True),
         digits=int(data.get("rounding", 2)),
         path=where,
         raw=data,

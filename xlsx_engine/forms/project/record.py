@@ -28,12 +28,17 @@ from xlsx_engine.kernel.datafile import (
 from xlsx_engine.kernel.errors import DataError
 from xlsx_engine.kernel.statements import PROJECT_STATABLE
 from xlsx_engine.kernel.targets import (
+    DATE_UNIT,
+    KIND_DEADLINE,
     OP_QUAL,
     OPERATORS,
+    Target,
     TargetSyntaxError,
+    date_number,
     looks_like_target,
     normalize_op,
     normalize_unit,
+    parse_deadline,
     parse_quantity,
     parse_target,
 )
@@ -111,7 +116,35 @@ INDICATOR_FIELDS = {"一级指标", "二级指标", "三级指标", "指标性�
                     "分值", "自评分", "偏差原因", "偏差原因分析及改进措施"}
 
 
-def _indicator(raw: Any, where: str, profile: Profile, problems: _Problems) -> IndicatorRow:
+def _typed_percent(value: float, row: IndicatorRow) -> float:
+    """An actual written with "%" ("95%") stored as a spreadsheet stores it when typed, so that the percent
+    rule (rules.PERCENT_ACTUAL, docs/rules.md#percent-actuals) reads it back as ``value`` percent."""
+    fraction = value / 100
+    scaled = isinstance(row.target, float) and row.target > 1 and 0 < fraction < 1
+    return fraction if scaled else value
+
+
+def _deadline_number(parsed: Target, year: Any, where: str, problems: _Problems) -> float | None:
+    """A 时效 target as the yyyymmdd number the template compares (docs/rules.md#deadline-scoring)."""
+    try:
+        return date_number(parsed.deadline.date(int(year) if isinstance(year, float) else None))
+    except ValueError:
+        problems.add(f"{where} 指标值", f"“{parsed.text}”没有写年份，请填写“年度”或写明年份（如“2024年9月底前”）")
+        return None
+
+
+def _date_actual(actual: Any, year: Any) -> Any:
+    """A 时效 row's 实际完成值 ("2023年10月", "2023-10-15", a date) as a yyyymmdd number; other text as typed."""
+    d = parse_deadline(actual)
+    if d is None:
+        return str(actual)
+    try:
+        return date_number(d.date(int(year) if isinstance(year, float) else None))
+    except ValueError:
+        return str(actual)
+
+
+def _indicator(raw: Any, where: str, profile: Profile, problems: _Problems, year: Any = None) -> IndicatorRow:
     if not isinstance(raw, dict):
         problems.add(where, "每个绩效指标应为“字段: 值”的结构")
         return IndicatorRow()
@@ -149,11 +182,15 @@ def _indicator(raw: Any, where: str, profile: Profile, problems: _Problems) -> I
                 except TargetSyntaxError as exc:
                     problems.add(f"{where} 指标值", f"“{target_raw}”无法识别：{exc}")
                     return row
-                if parsed.value is None:
+                if parsed.kind == KIND_DEADLINE:
+                    row.op, row.target, row.unit = parsed.op, _deadline_number(parsed, year, where, problems), DATE_UNIT
+                    unit_raw = DATE_UNIT
+                elif parsed.value is None:
                     problems.add(f"{where} 指标值", f"指标性质为“{op}”时指标值应为数字，实际为“{target_raw}”")
                     return row
-                row.target = parsed.value
-                unit_raw = unit_raw or parsed.unit
+                else:
+                    row.target = parsed.value
+                    unit_raw = unit_raw or parsed.unit
         row.unit = normalize_unit(str(unit_raw)) if unit_raw not in (None, "") else None
     elif target_raw not in (None, ""):
         try:
@@ -164,18 +201,22 @@ def _indicator(raw: Any, where: str, profile: Profile, problems: _Problems) -> I
         row.op = parsed.op
         row.target = parsed.value if parsed.value is not None else _text(target_raw)
         unit = unit_raw if unit_raw not in (None, "") else parsed.unit
+        if parsed.kind == KIND_DEADLINE:
+            row.target, unit = _deadline_number(parsed, year, where, problems), DATE_UNIT
         row.unit = normalize_unit(str(unit)) if unit else None
     elif row.name is not None:
         problems.add(where, "缺少指标值")
     actual = raw.get("实际完成值")
     if actual is None or actual == "":
         row.actual = None
+    elif row.unit == DATE_UNIT and row.op not in (None, OP_QUAL) and not isinstance(actual, (int, float)):
+        row.actual = _date_actual(actual, year)
     elif isinstance(actual, (int, float)) and not isinstance(actual, bool):
         row.actual = float(actual)
     elif row.op not in (None, OP_QUAL) and not looks_like_target(actual):
         qty = parse_quantity(str(actual))
         if qty is not None and (not qty[1] or not row.unit or qty[1] == row.unit):
-            row.actual = qty[0]
+            row.actual = _typed_percent(qty[0], row) if qty[1] == "%" else qty[0]
         elif qty is not None:
             problems.add(f"{where} 实际完成值", f"单位“{qty[1]}”与指标的度量单位“{row.unit}”不一致")
         else:
@@ -278,7 +319,7 @@ def record_from_data(data: dict, profile: Profile, *, source: str = "数据文�
     if max_rows is not None and len(indicators) > max_rows:
         problems.add("绩效指标", f"共 {len(indicators)} 项，超过模板的 {max_rows} 行")
     for i, raw in enumerate(indicators, 1):
-        rec.indicators.append(_indicator(raw, f"绩效指标第{i}项", profile, problems))
+        rec.indicators.append(_indicator(raw, f"绩效指标第{i}项", profile, problems, rec.year))
     _check_weights(rec, profile, problems)
     extra = data.get("其他信息") or {}
     rec.extra = extra if isinstance(extra, dict) else {"说明": extra}

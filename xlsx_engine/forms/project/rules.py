@@ -42,3 +42,40 @@ REVERSE = {
         source="docs/rules.md#reverse-ratio",
     ),
 }
+
+def deadline_rule(days_to_zero: float | None) -> RuleTwin:
+    """时效 rows (度量单位 日期): A and T are date serials; on or before T full marks, late by the profile.
+
+    ``days_to_zero`` None: late → 0 (the default); N: the score falls linearly with the days late, 0 at N days.
+    """
+    if not days_to_zero:
+        return RuleTwin(
+            "deadline",
+            value=lambda a, t, w, d: w if a <= t else 0.0,
+            formula=lambda a, t, w, d: f"IF({a}<={t},{w},0)",
+            text="时效指标（度量单位为“日期”）：完成日期不晚于指标日期得满分，逾期得0分",
+            source="docs/rules.md#deadline-scoring",
+        )
+    n = days_to_zero
+    return RuleTwin(
+        "deadline_linear",
+        value=lambda a, t, w, d: w if a <= t else xround(max(0.0, 1 - (a - t) / n) * w, d),
+        formula=lambda a, t, w, d: f"IF({a}<={t},{w},ROUND(MAX(0,1-({a}-{t})/{n:g})*{w},{d}))",
+        text=f"时效指标（度量单位为“日期”）：完成日期不晚于指标日期得满分，逾期按天数扣分，逾期{n:g}天及以上得0分",
+        source="docs/rules.md#deadline-scoring",
+    )
+
+
+#: 度量单位 spellings that mean "percent" (docs/rules.md#percent-actuals).
+PERCENT_UNITS = ("%", "％", "百分比", "百分点", "个百分点")
+
+#: An actual on a percent row typed as ``95%`` (a spreadsheet stores 0.95) or given as a fraction (0.972):
+#: when the target is above 1 and the actual is in (0, 1], the actual is read as a fraction and × 100.
+PERCENT_ACTUAL = RuleTwin(
+    "percent_actual",
+    value=lambda a, t, w=None, d=None: a * 100 if (t > 1 and 0 < a <= 1) else a,
+    formula=lambda a, t, w=None, d=None: f"IF(AND({t}>1,{a}>0,{a}<=1),{a}*100,{a})",
+    text="度量单位为%的指标：指标值大于1而完成值在0到1之间（含1）时，完成值按小数比例换算为百分数"
+         "（0.95或输入的“95%”按95%计）",
+    source="docs/rules.md#percent-actuals",
+)

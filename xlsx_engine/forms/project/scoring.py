@@ -12,10 +12,18 @@ from dataclasses import dataclass, field
 
 from xlsx_engine.forms.project.profile import Profile
 from xlsx_engine.forms.project.record import IndicatorRow, ProjectRecord
-from xlsx_engine.forms.project.rules import EQUAL_ZERO, POSITIVE, REVERSE
+from xlsx_engine.forms.project.rules import (
+    EQUAL_ZERO,
+    PERCENT_ACTUAL,
+    PERCENT_UNITS,
+    POSITIVE,
+    REVERSE,
+    deadline_rule,
+)
 from xlsx_engine.kernel.datafile import Cell
 from xlsx_engine.kernel.excel import NA, nonblank, num, ssum, verdict  # noqa: F401
 from xlsx_engine.kernel.targets import (
+    DATE_UNIT,
     OP_EQ,
     OP_GE,
     OP_GT,
@@ -23,12 +31,15 @@ from xlsx_engine.kernel.targets import (
     OP_LT,
     OP_QUAL,
     OPERATORS,
+    date_serial,
     looks_like_target,
 )
 from xlsx_engine.kernel.xlmath import is_number, xround, xtext
 
 QUANT_OPS = (OP_GE, OP_GT, OP_EQ, OP_LE, OP_LT)
 OVER_ROUND = 6  #: digits used when comparing A with ratio × T, so 1.3 × 3 is exactly 3.9 everywhere
+PCT_ONE_BELOW = 50  #: a percent actual of 1 against a target below this may mean 1% (warned), above it means 100%
+PENDING = "待填报"  #: shown instead of a figure whose deciding inputs are not all entered yet
 
 
 # ----------------------------------------------------------------------------- fund block
@@ -38,15 +49,21 @@ class FundResult:
     initial: float
     budget: float
     spent: float
-    rate: float | str            #: B/A, or NA when A ≤ 0
-    score: float
+    rate: float | str            #: B/A, NA when A ≤ 0, "" until both A and B are entered
+    score: float | str           #: "" until A and B are entered
     source_rates: list[float | str]
+    entered: bool = True         #: some 全年预算数 and some 全年执行数 are numbers
 
 
 def rate(budget: Cell, spent: Cell) -> float | str:
     """执行率 = B/A; NA when A is not a positive number."""
     a = num(budget)
     return num(spent) / a if a > 0 else NA
+
+
+def source_rate(budget: Cell, spent: Cell) -> float | str:
+    """One fund source's 执行率: "" until both its A and B are numbers."""
+    return rate(budget, spent) if is_number(budget) and is_number(spent) else ""
 
 
 def fund_score(budget: float, spent: float, weight: float, digits: int = 2) -> float:
@@ -60,9 +77,10 @@ def score_fund(record: ProjectRecord, profile: Profile) -> FundResult:
     initial = ssum(f.initial for f in record.funds)
     budget = ssum(f.budget for f in record.funds)
     spent = ssum(f.spent for f in record.funds)
-    return FundResult(initial, budget, spent, rate(budget, spent),
-                      fund_score(budget, spent, profile.fund_weight, profile.digits),
-                      [rate(f.budget, f.spent) for f in record.funds])
+    entered = any(is_number(f.budget) for f in record.funds) and any(is_number(f.spent) for f in record.funds)
+    return FundResult(initial, budget, spent, rate(budget, spent) if entered else "",
+                      fund_score(budget, spent, profile.fund_weight, profile.digits) if entered else "",
+                      [source_rate(f.budget, f.spent) for f in record.funds], entered)
 
 
 # ----------------------------------------------------------------------------- indicators
@@ -72,13 +90,41 @@ def is_active(row: IndicatorRow) -> bool:
     return any(nonblank(v) for v in (row.name, row.weight, row.target, row.actual))
 
 
+def is_started(row: IndicatorRow) -> bool:
+    """The unit has typed into the row (实际完成值, 完成等级, 自评分 or 偏差原因): its input warnings show."""
+    return any(nonblank(v) for v in (row.actual, row.band, row.manual, row.reason))
+
+
+def is_percent(row: IndicatorRow) -> bool:
+    """A 定量 row measured in percent with a numeric target and actual (docs/rules.md#percent-actuals)."""
+    return (row.unit in PERCENT_UNITS and row.op in QUANT_OPS and is_number(row.target)
+            and is_number(row.actual))
+
+
+def actual_value(row: IndicatorRow) -> float:
+    """The actual as scored: a fraction on a percent row is read as a percentage (PERCENT_ACTUAL)."""
+    a = float(row.actual)
+    return PERCENT_ACTUAL.value(a, float(row.target)) if is_percent(row) else a
+
+
+def percent_flag(row: IndicatorRow) -> str | None:
+    """What was assumed about a percent actual whose intent cannot be known, or None."""
+    if not is_percent(row) or not 0 < row.actual <= 1:
+        return None
+    if row.target <= 1:
+        return "pct_as_written"
+    if row.actual == 1 and row.target < PCT_ONE_BELOW:
+        return "pct_one"
+    return "pct_scaled" if row.op in (OP_LE, OP_LT) else None
+
+
 def is_over(row: IndicatorRow, profile: Profile) -> bool:
     """Over-achievement (positive ops only): A ≥ ratio × T with T > 0."""
-    if profile.over_ratio is None or row.op not in (OP_GE, OP_GT, OP_EQ):
+    if profile.over_ratio is None or row.op not in (OP_GE, OP_GT, OP_EQ) or row.unit == DATE_UNIT:
         return False
     if not (is_number(row.target) and is_number(row.actual)) or row.target <= 0:
         return False
-    return max(row.actual, 0.0) >= xround(profile.over_ratio * row.target, OVER_ROUND)
+    return max(actual_value(row), 0.0) >= xround(profile.over_ratio * row.target, OVER_ROUND)
 
 
 def quantitative_score(op: str, target: float, actual: float, weight: float, profile: Profile) -> float:
@@ -92,23 +138,29 @@ def quantitative_score(op: str, target: float, actual: float, weight: float, pro
 
 
 def qualitative_score(row: IndicatorRow, weight: float, profile: Profile) -> float:
-    if not nonblank(row.band):
-        return 0.0
     if is_number(row.manual):
         return min(max(row.manual, 0.0), weight)
     top = profile.bands[0].label
     return weight if (row.band == top and profile.qualitative_default_full) else 0.0
 
 
+def is_decided(row: IndicatorRow) -> bool:
+    """The input that decides the 得分 is entered: 完成等级 for 定性, 实际完成值 otherwise."""
+    return nonblank(row.band) if row.op == OP_QUAL else nonblank(row.actual)
+
+
 def indicator_score(row: IndicatorRow, profile: Profile) -> float | str:
-    """得分 of one row; "" for a blank row or a row without a numeric 分值."""
-    if not is_active(row) or not is_number(row.weight):
+    """得分 of one row; "" for a blank row, a row without a numeric 分值, or before its deciding input."""
+    if not is_active(row) or not is_number(row.weight) or not is_decided(row):
         return ""
     w = float(row.weight)
     if row.op == OP_QUAL:
         return qualitative_score(row, w, profile)
+    if row.op in QUANT_OPS and is_number(row.target) and is_number(row.actual) and row.unit == DATE_UNIT:
+        return deadline_rule(profile.late_days_to_zero).value(
+            date_serial(float(row.actual)), date_serial(float(row.target)), w, profile.digits)
     if row.op in QUANT_OPS and is_number(row.target) and is_number(row.actual):
-        s = quantitative_score(row.op, float(row.target), float(row.actual), w, profile)
+        s = quantitative_score(row.op, float(row.target), actual_value(row), w, profile)
         if profile.over_penalty and is_over(row, profile):
             s = max(0.0, s - profile.over_penalty)
         return s
@@ -133,6 +185,9 @@ ROW_MESSAGES = {
     "no_actual": "缺实际完成值；",
     "actual_is_target": "完成值写成了目标值，请填实际数；",
     "actual_not_number": "实际完成值应为数字；",
+    "pct_as_written": "指标值不大于1，完成值未换算，按所填数值计（0.5即0.5%），请核对；",
+    "pct_one": "完成值1按100%计，若为1%请输入“1%”；",
+    "pct_scaled": "完成值按小数比例×100计（0.5按50%计），请核对；",
     "bad_band": "请从下拉列表选择完成等级；",
     "out_of_band": "自评分不在所选完成等级的分数范围内；",
     "over": "完成值超过指标值{pct}%及以上，请填写偏差原因；",
@@ -146,8 +201,13 @@ def row_messages(profile: Profile) -> dict[str, str]:
     return {k: v.format(pct=pct) for k, v in ROW_MESSAGES.items()}
 
 
-def row_flags(row: IndicatorRow, profile: Profile, score: float | str) -> list[str]:
-    """The keys of :data:`ROW_MESSAGES` that apply to a row, in workbook order."""
+def row_flags(row: IndicatorRow, profile: Profile, score: float | str, started: bool = True) -> list[str]:
+    """The keys of :data:`ROW_MESSAGES` that apply to a row, in workbook order.
+
+    The checks of what the unit types (完成值, 完成等级, 偏差原因) apply once the row is ``started``
+    (:func:`is_started`), so an issued, untouched form shows no warnings and each row's warnings appear
+    as the unit types into it; rows still waiting are counted in the 校验提示 once the form is started.
+    """
     if not is_active(row):
         return []
     flags = []
@@ -163,12 +223,16 @@ def row_flags(row: IndicatorRow, profile: Profile, score: float | str) -> list[s
         flags.append("bad_op")
     if row.op in QUANT_OPS and not is_number(row.target):
         flags.append("bad_target")
+    if not started:
+        return flags
     if not nonblank(row.actual):
         flags.append("no_actual")
     elif looks_like_target(row.actual):
         flags.append("actual_is_target")
     elif row.op in QUANT_OPS and not is_number(row.actual):
         flags.append("actual_not_number")
+    elif percent_flag(row):
+        flags.append(percent_flag(row))
     if row.op == OP_QUAL:
         if row.band not in [b.label for b in profile.bands]:
             flags.append("bad_band")
@@ -205,9 +269,11 @@ class Result:
     total_weight: float             #: the 总分 row's 分值 (blocks inside the total + Σ 分值)
     raw_total: float
     cap: float | None
-    total: float
-    grade: str
+    total: float | str              #: PENDING until every input deciding it is entered (see :func:`pending_inputs`)
+    grade: str                      #: PENDING like the total
     checks: list[str] = field(default_factory=list)   #: one text per 校验提示 cell, "" when it passes
+    pending: list[str] = field(default_factory=list)  #: the inputs still missing for the total
+    partial_total: float = 0.0      #: the total counting missing inputs as 0 (for checking printed tables)
 
     @property
     def problems(self) -> list[str]:
@@ -231,9 +297,40 @@ def rate_cap(fund_rate: float | str, profile: Profile) -> float | None:
     return None
 
 
+def form_started(record: ProjectRecord) -> bool:
+    """The unit has typed into an indicator row; until then no input is asked for.
+
+    Fund figures do not count: a bureau may issue the form with the budget already filled in.
+    """
+    return any(is_started(r) for r in record.indicators)
+
+
+def pending_inputs(record: ProjectRecord, profile: Profile, fund: FundResult, rows: list) -> list[str]:
+    """What must still be entered before 总分 and 等次 are computed (docs/rules.md#pending).
+
+    The total is decided by the fund figures (when the fund block counts), the 目标自评分 (when the
+    profile has that block) and the 得分 of every row with a numeric 分值; a row's 得分 by its
+    实际完成值 (定量) or 完成等级 (定性).
+    """
+    out = []
+    if profile.fund_in_total and not fund.entered:
+        out.append("全年预算数和全年执行数")
+    if profile.has_target_block and not is_number(record.target_score):
+        out.append(f"{profile.target_label}自评分")
+    weighted = sum(1 for r in record.indicators if is_number(r.weight))
+    waiting = weighted - sum(1 for r in rows if is_number(r.score))
+    if weighted == 0:
+        out.append("绩效指标")
+    elif waiting:
+        out.append(f"{waiting}行指标的实际完成值或完成等级")
+    return out
+
+
 def check_texts(record: ProjectRecord, profile: Profile, fund: FundResult, weight_sum: float,
-                total_weight: float, level1_weights: dict[str, float], flagged_rows: int) -> list[str]:
+                total_weight: float, level1_weights: dict[str, float], flagged_rows: int,
+                waiting_rows: int = 0) -> list[str]:
     """The texts of the workbook's 校验提示 cells, in order (see formulas.check_formulas)."""
+    started = form_started(record)
     out = []
     tw = xround(total_weight, 2)
     out.append("" if xround(total_weight - profile.total, 2) == 0 else
@@ -244,15 +341,17 @@ def check_texts(record: ProjectRecord, profile: Profile, fund: FundResult, weigh
         got = xround(level1_weights[l1.name], 2)
         out.append("" if xround(level1_weights[l1.name] - l1.weight, 2) == 0 else
                    f"{l1.name}分值合计为{xtext(got)}，应为{xtext(l1.weight)}；")
-    out.append("全年预算数为0或未填，执行率无法计算；" if fund.budget <= 0 else "")
+    out.append("全年预算数为0，执行率无法计算；"
+               if fund.budget <= 0 and any(is_number(f.budget) for f in record.funds) else "")
     out.append("全年执行数大于全年预算数（执行率超过100%），请核实；"
                if fund.budget > 0 and fund.spent > fund.budget else "")
     if profile.rate_reason_below is not None:
-        need = fund.budget > 0 and fund.spent / fund.budget < profile.rate_reason_below
+        need = fund.entered and fund.budget > 0 and fund.spent / fund.budget < profile.rate_reason_below
         out.append(f"执行率低于{xtext(profile.rate_reason_below * 100)}%，请填写执行率说明；"
                    if need and not nonblank(record.rate_reason) else "")
     if profile.has_target_block:
-        out.append("" if is_number(record.target_score) else f"请填写{profile.target_label}自评分；")
+        out.append("" if is_number(record.target_score) or not started else f"请填写{profile.target_label}自评分；")
+    out.append(f"尚有{waiting_rows}行指标未填实际完成值或完成等级，总分待填报；" if started and waiting_rows > 0 else "")
     out.append(f"有{flagged_rows}行指标存在问题，见“提示”列；" if flagged_rows > 0 else "")
     return out
 
@@ -272,7 +371,7 @@ def evaluate(record: ProjectRecord, profile: Profile) -> Result:
     messages = row_messages(profile)
     for row in record.indicators:
         s = indicator_score(row, profile)
-        flags = row_flags(row, profile, s)
+        flags = row_flags(row, profile, s, is_started(row))
         rows.append(IndicatorResult(s, flags, "".join(messages[f] for f in flags)))
     weight_sum = ssum(r.weight for r in record.indicators)
     score_sum = ssum(r.score for r in rows)
@@ -281,10 +380,15 @@ def evaluate(record: ProjectRecord, profile: Profile) -> Result:
     target = target_block_score(record.target_score, profile)
     fund_in = profile.fund_weight if profile.fund_in_total else 0.0
     total_weight = fund_in + profile.target_weight + weight_sum
-    raw = xround((fund.score if profile.fund_in_total else 0.0) + target + score_sum, profile.digits)
+    raw = xround((num(fund.score) if profile.fund_in_total else 0.0) + target + score_sum, profile.digits)
     cap = rate_cap(fund.rate, profile)
     total = min(raw, cap) if cap is not None else raw
+    waiting = sum(1 for r in record.indicators if is_number(r.weight)) - sum(1 for r in rows if is_number(r.score))
     checks = check_texts(record, profile, fund, weight_sum, total_weight, level1_weights,
-                         sum(1 for r in rows if r.flags))
+                         sum(1 for r in rows if r.flags), waiting)
+    pending = pending_inputs(record, profile, fund, rows)
+    if pending:
+        return Result(fund, target, rows, weight_sum, score_sum, level1_weights, total_weight, raw, cap,
+                      PENDING, PENDING, checks, pending, total)
     return Result(fund, target, rows, weight_sum, score_sum, level1_weights, total_weight, raw, cap, total,
-                  profile.grade_for(total), checks)
+                  profile.grade_for(total), checks, [], total)
