@@ -23,7 +23,7 @@ import xlwings as xw
 
 from xlsx_engine.forms.project.profile import load_profile
 from xlsx_engine.forms.project.record import IndicatorRow
-from xlsx_engine.forms.project.scoring import indicator_score, rate
+from xlsx_engine.forms.project.scoring import PENDING, indicator_score, source_rate
 from xlsx_engine.kernel.errors import JxzpError
 from xlsx_engine.kernel.targets import normalize_op
 from xlsx_engine.kernel.xlmath import is_number, xnum
@@ -52,8 +52,8 @@ def _cell(value: Any) -> Any:
 @xw.arg("budget", doc="全年预算数（A），单位万元")
 @xw.arg("spent", doc="全年执行数（B），单位万元")
 def JXZP_RATE(budget, spent):
-    """执行率＝全年执行数/全年预算数（与模板公式相同）；全年预算数为 0 或未填时返回“—”。"""
-    return rate(_cell(budget), _cell(spent))
+    """执行率＝全年执行数/全年预算数（与模板公式相同）；两者未填齐时返回空，全年预算数为 0 时返回“—”。"""
+    return source_rate(_cell(budget), _cell(spent))
 
 
 @xw.func(category=CATEGORY)
@@ -64,15 +64,16 @@ def JXZP_RATE(budget, spent):
 @xw.arg("profile", doc="评分规则，如 national（默认）、hubei-wuhan")
 @xw.arg("band", doc="完成等级（仅定性指标）")
 @xw.arg("manual", doc="自评分（仅定性指标）")
-def JXZP_SCORE(op, target, actual, weight, profile=DEFAULT_PROFILE, band=None, manual=None):
-    """一个绩效指标的得分，按所选评分规则计算（与模板“得分”列的公式相同）；分值未填时返回空。"""
+@xw.arg("unit", doc="度量单位（%：0.95 按 95% 计；日期：按期限计分）")
+def JXZP_SCORE(op, target, actual, weight, profile=DEFAULT_PROFILE, band=None, manual=None, unit=None):
+    """一个绩效指标的得分，按所选评分规则计算（与模板“得分”列的公式相同）；分值或完成值未填时返回空。"""
     try:
         p = _profile(profile)
         canon = normalize_op(str(op)) if op not in (None, "") else None
         if op not in (None, "") and canon is None:
             return f"错误：指标性质“{op}”无法识别（应为 ≥ ＞ ＝ ≤ ＜ 或 定性）"
         row = IndicatorRow(op=canon, target=_cell(target), actual=_cell(actual), weight=_cell(weight),
-                           band=_cell(band), manual=_cell(manual))
+                           band=_cell(band), manual=_cell(manual), unit=_cell(unit))
         return indicator_score(row, p)
     except JxzpError as exc:
         return _error(exc)
@@ -82,13 +83,13 @@ def JXZP_SCORE(op, target, actual, weight, profile=DEFAULT_PROFILE, band=None, m
 @xw.arg("total", doc="总分")
 @xw.arg("profile", doc="评分规则，如 national（默认）")
 def JXZP_GRADE(total, profile=DEFAULT_PROFILE):
-    """评价等次（优、良、中、差……），按所选评分规则的分数线；总分不是数字时返回空。"""
+    """评价等次（优、良、中、差……），按所选评分规则的分数线；总分不是数字时返回“待填报”。"""
     try:
         p = _profile(profile)
     except JxzpError as exc:
         return _error(exc)
     total = _cell(total)
-    return p.grade_for(float(total)) if is_number(total) else ""
+    return p.grade_for(float(total)) if is_number(total) else PENDING
 
 
 @xw.func(category=CATEGORY)

@@ -27,13 +27,13 @@ failed:
     JXZP_RATE = Err.Description
 End Function
 
-Function JXZP_SCORE(op, target, actual, weight, Optional profile, Optional band, Optional manual)
+Function JXZP_SCORE(op, target, actual, weight, Optional profile, Optional band, Optional manual, Optional unit)
     #If App = "Microsoft Excel" Then
         If TypeOf Application.Caller Is Range Then On Error GoTo failed
-        JXZP_SCORE = XLPy.CallUDF("jxzp_addin.udfs", "JXZP_SCORE", Array(op, target, actual, weight, profile, band, manual), ActiveWorkbook, Application.Caller)
+        JXZP_SCORE = XLPy.CallUDF("jxzp_addin.udfs", "JXZP_SCORE", Array(op, target, actual, weight, profile, band, manual, unit), ActiveWorkbook, Application.Caller)
         Exit Function
     #Else
-        JXZP_SCORE = XLPy.CallUDF("jxzp_addin.udfs", "JXZP_SCORE", Array(op, target, actual, weight, profile, band, manual))
+        JXZP_SCORE = XLPy.CallUDF("jxzp_addin.udfs", "JXZP_SCORE", Array(op, target, actual, weight, profile, band, manual, unit))
         Exit Function
     #End If
 failed:

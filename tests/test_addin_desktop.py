@@ -22,6 +22,7 @@ from test_addin_harness import (  # noqa: F401
 from jxzp_addin import session as session_module
 from jxzp_addin.registry import dispatch
 from jxzp_addin.session import UI, Session
+from xlsx_engine.forms.project.layout import project_layout
 from xlsx_engine.kernel.errors import JxzpError
 
 
@@ -101,7 +102,8 @@ def test_recalculate_writes_inside_the_lifted_protection(tmp_path, monkeypatch):
     marks = dict(e for e in events if e[0].startswith("actions at"))
     funcs = [a["func"] for a in book.json()["actions"]]
     assert marks["actions at unprotect"] <= funcs.index("setFormula") < marks["actions at protect"]
-    assert [a["values"] for a in book.json()["actions"] if a["func"] == "setFormula"] == [[["=ROUND(J6+K48,2)"]]]
+    assert [a["values"] for a in book.json()["actions"] if a["func"] == "setFormula"] == [
+        [[project_layout("national").cells["K49"].formula]]]
 
 
 @pytest.mark.usefixtures("remote_env")

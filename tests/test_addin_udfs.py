@@ -43,8 +43,10 @@ def test_score_equals_the_template_formula_for_every_row(recalculated):
     for layout, cells in recalculated:
         c = layout.form.col
         for row in layout.indicator_rows:
-            v = {key: cells.get(f"{c[key]}{row}") for key in ("op", "target", "actual", "weight", "band", "manual")}
-            got = JXZP_SCORE(v["op"], v["target"], v["actual"], v["weight"], layout.profile.id, v["band"], v["manual"])
+            v = {key: cells.get(f"{c[key]}{row}")
+                 for key in ("op", "target", "actual", "weight", "band", "manual", "unit")}
+            got = JXZP_SCORE(v["op"], v["target"], v["actual"], v["weight"], layout.profile.id, v["band"], v["manual"],
+                             v["unit"])
             if isinstance(got, str) and got.startswith("错误："):
                 assert v["op"] not in (None, "") and "无法识别" in got     # an operator a unit typed
                 continue
@@ -56,14 +58,19 @@ def test_score_equals_the_template_formula_for_every_row(recalculated):
 def test_rate_and_grade_equal_the_template_formulas(recalculated):
     for layout, cells in recalculated:
         total = layout.fund_total_row
-        assert _same(JXZP_RATE(cells.get(f"F{total}"), cells.get(f"G{total}")), cells.get(f"I{total}"))
+        first, last = layout.fund_rows[0], layout.fund_rows[-1]
+        for row in layout.fund_rows:
+            assert _same(JXZP_RATE(cells.get(f"F{row}"), cells.get(f"G{row}")), cells.get(f"I{row}"))
+        if any(cells.get(f"F{r}") not in (None, "") for r in range(first, last + 1)) and \
+                any(cells.get(f"G{r}") not in (None, "") for r in range(first, last + 1)):
+            assert _same(JXZP_RATE(cells.get(f"F{total}"), cells.get(f"G{total}")), cells.get(f"I{total}"))
         grade_ref = layout.names["评价等次"].split("!")[1].replace("$", "")
         total_ref = layout.names["总分"].split("!")[1].replace("$", "")
         assert JXZP_GRADE(cells.get(total_ref), layout.profile.id) == cells.get(grade_ref)
 
 
 def test_functions_accept_what_people_type_and_explain_errors():
-    assert JXZP_RATE(0, 5) == "—" and JXZP_RATE(None, None) == "—" and JXZP_RATE(200, 50) == 0.25
+    assert JXZP_RATE(0, 5) == "—" and JXZP_RATE(None, None) == "" and JXZP_RATE(200, 50) == 0.25
     assert JXZP_SCORE(">=", 95, 90, 10) == pytest.approx(9.47)
     assert JXZP_SCORE("≥", 95, 90, 10, "national") == JXZP_SCORE(">=", 95, 90, 10)
     assert JXZP_SCORE("定性", "达成预期", "完成", 10, "national", "达成", 9) == 9
@@ -71,7 +78,7 @@ def test_functions_accept_what_people_type_and_explain_errors():
     assert JXZP_SCORE("≥", 95, 90, None) == ""
     assert JXZP_SCORE("约", 95, 90, 10).startswith("错误：指标性质“约”无法识别")
     assert JXZP_SCORE("≥", 95, 90, 10, "no-such-rule").startswith("错误：")
-    assert JXZP_GRADE(94.71) == "优" and JXZP_GRADE(89, "national") == "良" and JXZP_GRADE("九十") == ""
+    assert JXZP_GRADE(94.71) == "优" and JXZP_GRADE(89, "national") == "良" and JXZP_GRADE("九十") == "待填报"
     assert {f.__name__ for f in UDFS} == {"JXZP_RATE", "JXZP_SCORE", "JXZP_GRADE", "JXZP_SUMMARY"}
     assert set(list_profiles()) >= {"national"}
 

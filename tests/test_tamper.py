@@ -198,7 +198,8 @@ RULE_CODES = {"no_name", "no_weight", "bad_level1", "bad_level2", "bad_op", "bad
               "actual_is_target", "actual_not_number", "bad_band", "out_of_band", "over", "no_reason",
               "score_without_actual", "weight_total", "weight_level1", "level1_missing", "rate_na", "rate_over_100",
               "rate_reason_missing", "target_score_missing", "target_score_range", "goal_actual_missing",
-              "double_count_rate", "direction_suspect", "cost_equals_budget"}
+              "double_count_rate", "direction_suspect", "cost_equals_budget",
+              "pct_one", "pct_scaled", "pct_as_written"}
 
 
 def test_generated_workbooks_never_look_tampered(tmp_path):

@@ -355,7 +355,7 @@ def project_context(inp: ProjectInput) -> tuple[dict, list[Finding]]:
     fund = {"label": p.fund_label, "base": p.fund_base, "weight": p.fund_weight, "in_total": p.fund_in_total,
             "initial": f.initial if any(is_number(x.initial) for x in rec.funds) else None,
             "budget": budget, "spent": spent, "balance": balance, "excess": xround(-balance, 2),
-            "rate": rate, "score": f.score, "sources": sources, "reason": reason,
+            "rate": rate, "score": f.score if is_number(f.score) else 0.0, "sources": sources, "reason": reason,
             "na": budget <= 0, "under": budget > 0 and spent < budget, "over": budget > 0 and spent > budget,
             "reason_below": p.rate_reason_below}
     if fund["under"] and reason is None:
@@ -449,7 +449,9 @@ def project_context(inp: ProjectInput) -> tuple[dict, list[Finding]]:
         "overs": overs,
         "gaps": gaps,
         "full_count": sum(1 for i in inds if i["full"]),
-        "result": {"total": r.total, "raw_total": r.raw_total, "total_weight": r.total_weight, "cap": r.cap,
+        # a 待填报 project (inputs missing) is described with the figures entered so far; its grade says 待填报
+        "result": {"total": r.total if is_number(r.total) else r.partial_total, "raw_total": r.raw_total,
+                   "pending": r.pending, "total_weight": r.total_weight, "cap": r.cap,
                    "capped": r.cap is not None and r.raw_total > r.cap, "grade": r.grade,
                    "score_sum": r.score_sum, "weight_sum": r.weight_sum, "verdict": r.verdict,
                    "grades": [{"label": g.label, "min": g.min} for g in p.grades]},
