@@ -1001,9 +1001,8 @@ _LEVEL1_NAMES = ("产出指标", "效益指标", "满意度指标", "项目决�
 @dataclass
 class ProfileFit:
     profile: Profile
-    exact: bool
-    why: str
-    differences: list[str]
+    exact: bool     #: the printed weights match the profile
+    why: str        #: which profile and why, in Chinese
 
 
 #: how much a difference weighs when choosing the closest profile: the target block and the fund weight tell
@@ -1050,13 +1049,13 @@ def infer_profile(t) -> ProfileFit:
     q = load_profile(best[2])
     diff = [text for _d, text in _differences(w, q)]
     if not w.source and w.fund is None and not w.has_target:
-        return ProfileFit(q, False, f"表中没有印出分值，按规则“{q.id}”（{q.name}）核对，分值类核对从略", [])
+        return ProfileFit(q, False, f"表中没有印出分值，按规则“{q.id}”（{q.name}）核对，分值类核对从略")
     if diff:
         why = (f"表中{w.describe()}，没有完全相符的评分规则；按最接近的“{q.id}”（{q.name}）核对，"
                f"不同之处：{'；'.join(diff)}")
     else:
         why = f"按表中{w.describe()}，推定评分规则为“{q.id}”（{q.name}）"
-    return ProfileFit(q, not diff, why, diff)
+    return ProfileFit(q, not diff, why)
 
 
 def derived_profile(t, base: Profile, new_id: str) -> dict[str, Any]:
