@@ -12,7 +12,9 @@ from xlsx_engine.bureau.bulk import bulk
 from xlsx_engine.bureau.collect import read_returned
 from xlsx_engine.bureau.display import CELL_CODES
 from xlsx_engine.bureau.master import write_master
+from xlsx_engine.forms.project.layout import project_layout
 from xlsx_engine.forms.registry import read_project
+from xlsx_engine.ooxml.cells import parse_name_ref
 
 SHEET = "xl/worksheets/sheet1.xml"
 DISPLAY_CODES = CELL_CODES | {"display_conditional", "password_removed", "external_formula", "external_link",
@@ -72,14 +74,18 @@ def _restyle(members, ref: str, *, numfmt: str | None = None, white: bool = Fals
     _sub(members, SHEET, rf'<c r="{ref}" s="\d+"', f'<c r="{ref}" s="{n}"')
 
 
+LAYOUT = project_layout("national")
+TOTAL = parse_name_ref(LAYOUT.names["总分"]).a1.replace("$", "")          #: the 总分 cell
+VERDICT = parse_name_ref(LAYOUT.names["校验结论"]).a1.replace("$", "")    #: the 校验结论 cell
+
 CASES = {
     "display_hidden": lambda m: _sub(m, SHEET, r'<row r="19"', '<row r="19" hidden="1"'),
     "display_hidden_col": lambda m: _sub(m, SHEET, r'<col width="8" customWidth="1" min="11" max="11"/>',
                                          '<col width="8" customWidth="1" min="11" max="11" hidden="1"/>'),
-    "display_format": lambda m: _restyle(m, "K49", numfmt="&quot;100&quot;"),
-    "display_font": lambda m: _restyle(m, "C52", white=True),
+    "display_format": lambda m: _restyle(m, TOTAL, numfmt="&quot;100&quot;"),
+    "display_font": lambda m: _restyle(m, VERDICT, white=True),
     "display_conditional": lambda m: _sub(m, SHEET, r"<dataValidations",
-                                          '<conditionalFormatting sqref="C52:C59"><cfRule type="expression" '
+                                          f'<conditionalFormatting sqref="{VERDICT}"><cfRule type="expression" '
                                           'dxfId="0" priority="1"><formula>TRUE</formula></cfRule>'
                                           "</conditionalFormatting><dataValidations"),
     "validation_loosened": lambda m: _sub(m, SHEET, r'(sqref="I18:I47"[^>]*)type="decimal"', r'\1type="none"'),
@@ -110,4 +116,4 @@ def test_each_display_or_link_tampering_is_a_finding(filled, tmp_path, case):
     found = [f for f in read_returned(str(path)).findings if f.code == code]
     assert found, case
     if code in ("display_format", "display_font"):
-        assert found[0].place.endswith("!K49" if code == "display_format" else "!C52")
+        assert found[0].place.endswith(f"!{TOTAL}" if code == "display_format" else f"!{VERDICT}")

@@ -4,11 +4,13 @@ compared with the template the bureau sent.
 The integrity checks (:mod:`xlsx_engine.integrity.tamper`) compare values, formulas, labels and names; a unit
 can still make a form *show* something else without touching any of them. Each class below is a finding:
 
-* ``display_hidden`` — rows or columns of the form hidden that the template shows;
+* ``display_hidden`` — rows or columns of the form hidden that the template shows (a hidden indicator or goal row
+  with nothing typed in it is how the filler trims a copy to its project, not tampering);
 * ``display_format`` — a result or warning cell whose number format differs from the template's (a format
   such as ``"100"`` or ``;;;`` prints a constant or nothing whatever the formula computes);
 * ``display_font`` — a result or warning cell printed in white;
-* ``display_conditional`` — conditional formatting added to the form (it can recolour or hide any cell);
+* ``display_conditional`` — conditional formatting added to the form or changed from the template's own (which
+  prints each group label once): it can recolour or hide any cell;
 * ``validation_loosened`` — a data validation of an input range changed (e.g. to “任何值”);
 * ``password_removed`` — the sheet protected again without the template's password;
 * ``external_formula`` / ``external_link`` — DDE, WEBSERVICE, FILTERXML, CALL or REGISTER in a formula, or an
@@ -30,6 +32,7 @@ from xlsx_engine.integrity.tamper import a1, open_package
 from xlsx_engine.kernel.findings import ERROR, WARNING, Finding
 from xlsx_engine.ooxml.builder import TEMPLATE_DIR, template_filename
 from xlsx_engine.ooxml.safezip import parse_xml
+from xlsx_engine.ooxml.sheetmodel import INPUT
 
 _M = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _BUILTIN_FORMATS = {"0": "General", "1": "0", "2": "0.00", "3": "#,##0", "4": "#,##0.00", "9": "0%", "10": "0.00%",
@@ -49,7 +52,7 @@ class Display:
     looks: dict[tuple[int, int], tuple[str, str]] = field(default_factory=dict)
     hidden_rows: set[int] = field(default_factory=set)
     hidden_cols: set[int] = field(default_factory=set)
-    conditional: list[str] = field(default_factory=list)
+    conditional: list[tuple[str, str]] = field(default_factory=list)   #: (sqref, rule formulas) of each format
     validations: dict[str, tuple[str, str]] = field(default_factory=dict)
     password: bool = False
     last_row: int = 0
@@ -109,7 +112,10 @@ def read_display(pkg, sheet_name: str, cells: set[tuple[int, int]] | None = None
             if col.get("hidden") in ("1", "true"):
                 disp.hidden_cols.update(_span(f"{col.get('min')}:{col.get('max')}"))
         for cf in root.iter(f"{_M}conditionalFormatting"):
-            disp.conditional.append(cf.get("sqref") or "")
+            rules = "|".join(f"{r.get('type')}:{r.get('operator') or ''}:" + ";".join(
+                re.sub(r"\s+", "", (fm.text or "").upper()) for fm in r.iter(f"{_M}formula"))
+                for r in cf.iter(f"{_M}cfRule"))
+            disp.conditional.append((cf.get("sqref") or "", rules))
     return disp
 
 
@@ -163,15 +169,24 @@ def display_findings(pkg, profile_id: str, file: str = "") -> list[Finding]:
         return out
     tpl = template_display(profile_id)
     got = read_display(pkg, main, set(tpl.looks))
-    if got.conditional and not tpl.conditional:
-        add(ERROR, "display_conditional", f"{main}!{got.conditional[0]}",
-            f"自评表被加了 {len(got.conditional)} 处条件格式（{'、'.join(got.conditional[:3])}），可改变或隐藏单元格显示的内容",
+    added = [sqref for sqref, rules in got.conditional if (sqref, rules) not in tpl.conditional]
+    if added:
+        add(ERROR, "display_conditional", f"{main}!{added[0].split()[0]}",
+            f"自评表被加了或改了 {len(added)} 处条件格式（{'、'.join(added[:3])}），可改变或隐藏单元格显示的内容",
             "请删除条件格式，或使用下发的自评表重新填报")
     if tpl.password and not got.password and pkg.sheet(main).protection is not None:
         add(WARNING, "password_removed", main, "工作表保护没有模板的密码（保护曾被解除后重新设置）",
             "请核实表中公式、格式和标签是否被改动")
     bottom = max(tpl.last_row, 1)
-    rows = sorted(r for r in got.hidden_rows - tpl.hidden_rows if r <= bottom)
+    # the filler hides the indicator and goal rows a project does not use: a hidden row is tampering only when
+    # something was typed in it (or it holds no input cell at all)
+    sheet = pkg.sheet(main)
+    inputs_by_row: dict[int, list[str]] = {}
+    for ref, spec in layout.cells.items():
+        if spec.role == INPUT:
+            inputs_by_row.setdefault(int(ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")), []).append(ref)
+    rows = sorted(r for r in got.hidden_rows - tpl.hidden_rows if r <= bottom and (
+        r not in inputs_by_row or any(sheet.value(ref) not in (None, "") for ref in inputs_by_row[r])))
     cols = sorted(c for c in got.hidden_cols - tpl.hidden_cols if c <= max(tpl.last_col, 1))
     if rows:
         add(ERROR, "display_hidden", f"{main}!{rows[0]}:{rows[-1]}",

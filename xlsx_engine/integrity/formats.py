@@ -16,7 +16,6 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-import docx
 import python_calamine
 
 from xlsx_engine.integrity.tamper import SheetXML, XCell, a1
@@ -117,6 +116,8 @@ def read_docx(path: Path) -> GridBook:
         WorkbookError: not a readable .docx.
     """
     try:
+        import docx      # python-docx: only when a Word report is read (start-up of the other commands)
+
         document = docx.Document(str(path))
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise WorkbookError(f"Word 文档无法读取（{type(exc).__name__}）", where=str(path),
