@@ -2,7 +2,7 @@
 
 Every function takes cell references (strings such as ``"$F$6"`` or ``"I15"``) and the
 profile, and returns a formula with the leading ``=``. Only functions shared by
-Excel 2010, WPS and LibreOffice are used; :data:`ALLOWED_FUNCTIONS` lists them and
+Excel 2010, WPS, LibreOffice and Gnumeric are used; :data:`ALLOWED_FUNCTIONS` lists them and
 :func:`functions_used` lets the tests check every formula of every template.
 """
 
@@ -19,9 +19,11 @@ from xlsx_engine.kernel.excel import (  # noqa: F401  (shared helpers, used by t
     NA,
     TARGET_CHARS,
     any_of,
+    count_nonblank_formula,
     functions_used,
     looks_like_target_expr,
     n,
+    num_formula,
     q,
     verdict_formula,
 )
@@ -32,12 +34,12 @@ from xlsx_engine.kernel.xlmath import xtext
 
 def rate_formula(budget: str, spent: str) -> str:
     """执行率 = B/A, or "—" when A is not positive."""
-    return f"=IF(N({budget})>0,N({spent})/{budget},{q(NA)})"
+    return f"=IF({num_formula(budget)}>0,{num_formula(spent)}/{budget},{q(NA)})"
 
 
 def fund_score_formula(budget: str, spent: str, weight: str, profile: Profile) -> str:
     d = profile.digits
-    return f"=IF(N({budget})>0,ROUND(MIN(MAX(N({spent})/{budget},0),1)*{weight},{d}),0)"
+    return f"=IF({num_formula(budget)}>0,ROUND(MIN(MAX({num_formula(spent)}/{budget},0),1)*{weight},{d}),0)"
 
 
 # ----------------------------------------------------------------------------- indicators
@@ -158,7 +160,7 @@ def raw_total_expr(fund_score: str | None, target_score: str | None, score_sum: 
     if fund_score:
         parts.append(fund_score)
     if target_score:
-        parts.append(f"MIN(MAX(N({target_score}),0),{n(profile.target_weight)})")
+        parts.append(f"MIN(MAX({num_formula(target_score)},0),{n(profile.target_weight)})")
     parts.append(score_sum)
     return f"ROUND({'+'.join(parts)},{profile.digits})"
 
@@ -178,7 +180,7 @@ def grade_formula(total: str, profile: Profile) -> str:
 
 
 def target_score_formula(target_input: str, profile: Profile) -> str:
-    return f"=MIN(MAX(N({target_input}),0),{n(profile.target_weight)})"
+    return f"=MIN(MAX({num_formula(target_input)},0),{n(profile.target_weight)})"
 
 
 # ----------------------------------------------------------------------------- checks
@@ -205,15 +207,16 @@ def check_formulas(c: CheckRefs, profile: Profile) -> list[str]:
         s = f"SUMIF({c.level1_col},{q(l1.name)},{c.weight_col})"
         out.append(f"=IF(ROUND({s}-{n(l1.weight)},2)<>0,{q(l1.name + '分值合计为')}&ROUND({s},2)&"
                    f"{q('，应为' + xtext(l1.weight) + '；')},\"\")")
-    out.append(f"=IF(N({c.budget})<=0,{q('全年预算数为0或未填，执行率无法计算；')},\"\")")
-    out.append(f"=IF(AND(N({c.budget})>0,N({c.spent})>N({c.budget})),"
+    budget, spent = num_formula(c.budget), num_formula(c.spent)
+    out.append(f"=IF({budget}<=0,{q('全年预算数为0或未填，执行率无法计算；')},\"\")")
+    out.append(f"=IF(AND({budget}>0,{spent}>{budget}),"
                f"{q('全年执行数大于全年预算数（执行率超过100%），请核实；')},\"\")")
     if profile.rate_reason_below is not None:
         pct = xtext(profile.rate_reason_below * 100)
-        out.append(f"=IF(AND(N({c.budget})>0,LEN({c.rate_reason})=0),IF(N({c.spent})/{c.budget}<"
+        out.append(f"=IF(AND({budget}>0,LEN({c.rate_reason})=0),IF({spent}/{c.budget}<"
                    f"{n(profile.rate_reason_below)},{q('执行率低于' + pct + '%，请填写执行率说明；')},\"\"),\"\")")
     if profile.has_target_block:
         out.append(f"=IF(ISNUMBER({c.target_input}),\"\",{q('请填写' + profile.target_label + '自评分；')})")
-    count = f"SUMPRODUCT(--(LEN({c.message_col})>0))"
+    count = count_nonblank_formula(c.message_col)
     out.append(f"=IF({count}>0,{q('有')}&{count}&{q('行指标存在问题，见“提示”列；')},\"\")")
     return out
