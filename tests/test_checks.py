@@ -116,7 +116,7 @@ def test_rate_shown_as_100_percent_with_zero_budget_is_an_error(tmp_path):
     path = filled(tmp_path, rec, tpl)
     from test_tamper import alter, cell_xml
     path = alter(path, tmp_path / "100.xlsx", {"xl/worksheets/sheet1.xml": lambda t: t.replace(
-        cell_xml(t, "I6"), '<c r="I6" s="13"><f>IF(N(F6)&gt;0,N(G6)/F6,"—")</f><v>1</v></c>')})
+        cell_xml(t, "I6"), '<c r="I6" s="13"><f>IF(IF(ISNUMBER(F6),F6,0)&gt;0,IF(ISNUMBER(G6),G6,0)/F6,"—")</f><v>1</v></c>')})
     [f] = find(check_file(path), "cached_mismatch")
     assert f.place == "自评表!I6" and "100.00%" in f.message and "—" in f.message
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from engines import same_cell
 import yaml
+from engines import same_cell
 
 from xlsx_engine.cli.main import main
 from xlsx_engine.forms.hunan.data import load_hnxm_data
