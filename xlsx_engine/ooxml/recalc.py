@@ -32,8 +32,20 @@ LibreOffice behaviour worth knowing (observed with LibreOffice 7.4):
 :func:`recalc_files_gnumeric` does the same with Gnumeric's ``ssconvert
 --recalc`` (an independent implementation of the spreadsheet functions), one
 process per file since ssconvert converts one file per call (about 0.2 s each).
-Gnumeric writes string results as ``t="str"`` too, and number-to-text follows
-its locale, pinned to ``C.UTF-8``.
+
+Gnumeric behaviour worth knowing (observed with Gnumeric 1.12.55):
+
+* ``N()`` of a blank cell is ``#NUM!``; a function of a range inside
+  ``SUMPRODUCT`` (``SUMPRODUCT(--(LEN(A1:A9)>0))``) is ``#VALUE!`` (not
+  evaluated element by element), while comparisons of a range are
+  (``SUMPRODUCT(--(A1:A9<>""))``).  See :mod:`xlsx_engine.kernel.excel`.
+* It computes in long double and turns some numbers into text with 20
+  significant digits (``"x"&50.37`` gives ``x50.369999999999999999``).
+* It saves ``--(x)`` as ``-(-(x))`` and rewrites number spellings; it drops
+  custom document properties whose ``vt:`` namespace is not declared on the
+  root element (as openpyxl writes them).
+* String results are written as ``t="str"`` too; number-to-text follows the
+  locale, pinned to ``C.UTF-8``.
 """
 
 from __future__ import annotations
