@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 第二条命令：安装测试所需的一切（含 LibreOffice）并运行全部测试。
+# 第二条命令：安装测试所需的一切（含 LibreOffice 和 Gnumeric）并运行全部测试。
 set -euo pipefail
 cd "$(dirname "$0")"
 PY=${PYTHON:-python3}

@@ -1,4 +1,4 @@
-"""The custom functions give what the template's own formulas give (recalculated by LibreOffice)."""
+"""The custom functions give what the template's own formulas give (recalculated by LibreOffice and by Gnumeric)."""
 
 from __future__ import annotations
 
@@ -12,14 +12,14 @@ from xlsx_engine.forms.project.profile import list_profiles
 from xlsx_engine.forms.registry import open_template
 from xlsx_engine.kernel.xlmath import is_number
 from xlsx_engine.ooxml.builder import TEMPLATE_DIR, template_filename
-from xlsx_engine.ooxml.recalc import read_values, recalc_files
+from xlsx_engine.ooxml.recalc import read_values
 
 SEEDS = range(20)
 
 
 @pytest.fixture(scope="module")
-def recalculated(tmp_path_factory, soffice):
-    """Generated projects of every profile (every operator, blanks, text in number cells), via LibreOffice."""
+def recalculated(tmp_path_factory, engine):
+    """Generated projects of every profile (every operator, blanks, text in number cells), via each engine."""
     d = tmp_path_factory.mktemp("udf")
     made = []
     for seed in SEEDS:
@@ -28,7 +28,7 @@ def recalculated(tmp_path_factory, soffice):
         path = d / f"{seed}.xlsx"
         open_template(TEMPLATE_DIR / template_filename(layout)).fill_to(rec, path)
         made.append((layout, path))
-    out = recalc_files([p for _, p in made], d / "lo", soffice=soffice)
+    out = engine.recalc([p for _, p in made], d / "recalc")
     return [(layout, read_values(out[path])[layout.sheet]) for layout, path in made]
 
 

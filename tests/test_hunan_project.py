@@ -9,6 +9,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 import yaml
+from engines import same_cell
 
 from xlsx_engine.cli.main import main
 from xlsx_engine.forms.hunan.data import load_hnxm_data
@@ -35,7 +36,7 @@ from xlsx_engine.kernel.excel import ALLOWED_FUNCTIONS, functions_used
 from xlsx_engine.narrative.department import complete_record
 from xlsx_engine.ooxml.builder import INPUT_FILL, TEMPLATE_DIR, render
 from xlsx_engine.ooxml.reader import open_workbook
-from xlsx_engine.ooxml.recalc import read_values, recalc_files
+from xlsx_engine.ooxml.recalc import read_values
 from xlsx_engine.ooxml.sheetmodel import FORMULA, INPUT, LABEL
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,7 +81,7 @@ def test_formulas_are_allowlisted_and_every_formula_has_a_twin():
         assert cell.twin is not None, cell.ref
         assert functions_used(cell.formula) <= ALLOWED_FUNCTIONS, (cell.ref, cell.formula)
         used |= functions_used(cell.formula)
-    assert {"SUM", "SUMPRODUCT", "ROUND", "IF", "N", "LEN", "FIND"} <= used
+    assert {"SUM", "SUMPRODUCT", "ROUND", "IF", "ISNUMBER", "LEN", "FIND"} <= used
 
 
 def test_locked_unlocked_and_protected():
@@ -303,7 +304,7 @@ def generated(seed: int) -> HunanProjectRecord:
 
 
 @pytest.mark.libreoffice
-def test_libreoffice_equals_python(soffice, tmp_path):
+def test_engines_equal_python(engine, tmp_path):
     tpl = open_template(TEMPLATE)
     items = []
     for seed in range(48):
@@ -314,21 +315,19 @@ def test_libreoffice_equals_python(soffice, tmp_path):
     seed_rec = complete_record(load_hnxm_data(SEED, P), P)
     tpl.fill_to(seed_rec, tmp_path / "seed000.xlsx")
     items.append((tmp_path / "seed000.xlsx", seed_rec))
-    mapping = recalc_files([p for p, _ in items], tmp_path / "lo", strip_cached=True)
+    mapping = engine.recalc([p for p, _ in items], tmp_path / "recalc")
     bad, compared, texts = [], 0, set()
     for path, rec in items:
-        lo = read_values(mapping[path])[tpl.layout.sheet]
+        calc = read_values(mapping[path])[tpl.layout.sheet]
         padded, result = tpl.evaluate(rec)
         for ref, value in tpl.layout.formula_values(result, padded).items():
-            got = lo.get(ref)
+            got = calc.get(ref)
             compared += 1
             if isinstance(value, str):
                 texts.add(value)
-            ok = abs(value - got) < 0.005 if isinstance(value, float) and isinstance(got, float) else \
-                (value if value is not None else "") == (got if got is not None else "")
-            if not ok:
-                bad.append(f"{path.name} {ref}: python={value!r} libreoffice={got!r}")
-    assert not bad, "\n".join(bad[:10])
+            if not same_cell(value, got):
+                bad.append(f"{path.name} {ref}: python={value!r} {engine.name}={got!r}")
+    assert not bad, f"{engine.name}: {len(bad)} of {compared} formula cells differ:\n" + "\n".join(bad[:10])
     assert compared >= 49 * 55
     # the generated books exercise every message and check (so a broken twin cannot hide)
     joined = "\n".join(texts)

@@ -1,10 +1,10 @@
-"""Proof that the templates' formulas and the Python scorer agree.
+"""Proof that the templates' formulas and the Python scorer agree, in two independent engines.
 
 Hundreds of generated projects (every profile, every indicator kind and edge) are
 filled, their cached values removed, recalculated by LibreOffice headless in one
-batch, and every formula cell LibreOffice computed is compared with the value the
-Python scorer wrote. Then the recalculated files are read back by name and scored
-again.
+batch and by Gnumeric (``ssconvert --recalc``), and every formula cell each engine
+computed is compared with the value the Python scorer wrote. Then the recalculated
+files are read back by name and scored again.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 
 import gen
 import pytest
+from engines import same_cell
 
 from xlsx_engine.forms.project.layout import project_layout
 from xlsx_engine.forms.project.profile import list_profiles
@@ -20,7 +21,7 @@ from xlsx_engine.forms.project.readback import RESULT_NAMES
 from xlsx_engine.forms.project.record import load_data
 from xlsx_engine.forms.registry import open_template, read_project
 from xlsx_engine.ooxml.builder import TEMPLATE_DIR, template_filename
-from xlsx_engine.ooxml.recalc import read_values, recalc_files
+from xlsx_engine.ooxml.recalc import read_values
 from xlsx_engine.ooxml.sheetmodel import FORMULA
 
 pytestmark = pytest.mark.libreoffice
@@ -29,17 +30,9 @@ N_PROJECTS = 320
 SEEDS = Path(__file__).parent / "data" / "seeds"
 
 
-def same(a, b) -> bool:
-    if isinstance(a, bool) or isinstance(b, bool):
-        return a == b
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-        return abs(a - b) < 0.005
-    return (a if a is not None else "") == (b if b is not None else "")
-
-
 @pytest.fixture(scope="module")
-def batch(soffice, tmp_path_factory):
-    """Fill N_PROJECTS generated projects plus the seeds, recalc them all in one LibreOffice run."""
+def batch(engine, tmp_path_factory):
+    """Fill N_PROJECTS generated projects plus the seeds, recalc them all with ``engine``."""
     src = tmp_path_factory.mktemp("filled")
     out = tmp_path_factory.mktemp("recalculated")
     templates = {pid: open_template(TEMPLATE_DIR / template_filename(project_layout(pid))) for pid in list_profiles()}
@@ -55,7 +48,7 @@ def batch(soffice, tmp_path_factory):
         path = src / f"{seed_file.stem}.xlsx"
         templates[pid].fill_to(rec, path)
         items.append((path, templates[pid], rec))
-    mapping = recalc_files([p for p, _, _ in items], out, strip_cached=True)
+    mapping = engine.recalc([p for p, _, _ in items], out)
     return [(path, mapping[path], tpl, rec) for path, tpl, rec in items]
 
 
@@ -67,32 +60,33 @@ def test_batch_covers_every_profile_and_kind(batch):
     assert {"≥", "＞", "＝", "≤", "＜", "定性", None} <= ops
 
 
-def test_every_formula_cell_equals_python(batch):
+def test_every_formula_cell_equals_python(batch, engine):
     mismatches = []
     checked = 0
     for filled, recalculated, tpl, rec in batch:
-        lo = read_values(recalculated)[tpl.layout.sheet]
+        calc = read_values(recalculated)[tpl.layout.sheet]
         padded, result = tpl.evaluate(rec)
         expected = tpl.layout.formula_values(result, padded)
         for ref, value in expected.items():
             checked += 1
-            got = lo.get(ref)
-            if not same(value, got):
-                mismatches.append(f"{filled.name} {ref}: python={value!r} libreoffice={got!r} "
+            got = calc.get(ref)
+            if not same_cell(value, got):
+                mismatches.append(f"{filled.name} {ref}: python={value!r} {engine.name}={got!r} "
                                   f"formula={tpl.layout.cells[ref].formula[:120]}")
     assert checked > 300 * 70
-    assert not mismatches, f"{len(mismatches)} mismatches, first: " + "\n".join(mismatches[:10])
+    assert not mismatches, f"{engine.name}: {len(mismatches)} of {checked} formula cells differ, first: " \
+        + "\n".join(mismatches[:10])
 
 
-def test_named_results_read_back_from_libreoffice_files(batch):
-    """Read each recalculated file by its names, rescore it, compare with LibreOffice's values."""
+def test_named_results_read_back_from_recalculated_files(batch):
+    """Read each recalculated file by its names, rescore it, compare with the engine's values."""
     for filled, recalculated, tpl, rec in batch[::7]:
         rb = read_project(recalculated)
         result = rb.evaluate()
         for name, get in RESULT_NAMES.items():
-            assert same(get(result), rb.cached[name]), (filled.name, name, get(result), rb.cached[name])
+            assert same_cell(get(result), rb.cached[name]), (filled.name, name, get(result), rb.cached[name])
         scores = [r.score for r in result.indicators]
-        assert all(same(a, b) for a, b in zip(scores, rb.cached["得分"])), filled.name
+        assert all(same_cell(a, b) for a, b in zip(scores, rb.cached["得分"])), filled.name
 
 
 def test_seeds_recalculate_to_published_totals(batch):
@@ -106,11 +100,11 @@ def test_seeds_recalculate_to_published_totals(batch):
     assert totals["seed004"] == (98, "优", 10)
 
 
-def test_cached_values_match_libreoffice_without_recalc(batch):
-    """The values the filler wrote are the ones LibreOffice computes (readers that never recalc)."""
+def test_cached_values_match_the_engine_without_recalc(batch):
+    """The values the filler wrote are the ones each engine computes (readers that never recalc)."""
     for filled, recalculated, tpl, rec in batch[::11]:
         ours = read_values(filled)[tpl.layout.sheet]
-        lo = read_values(recalculated)[tpl.layout.sheet]
+        calc = read_values(recalculated)[tpl.layout.sheet]
         for ref, cell in tpl.layout.cells.items():
             if cell.role == FORMULA:
-                assert same(ours.get(ref), lo.get(ref)), (filled.name, ref)
+                assert same_cell(ours.get(ref), calc.get(ref)), (filled.name, ref)

@@ -24,6 +24,7 @@ from xlsx_engine.ooxml.recalc import (
     read_defined_name_values,
     read_values,
     recalc_files,
+    recalc_files_gnumeric,
     strip_cached_values,
 )
 
@@ -475,3 +476,60 @@ def test_same_file_given_twice_is_converted_once(tmp_path, monkeypatch):
 
     assert len(converted) == 1
     assert out == {src: tmp_path / "out" / "a.xlsx", other_spelling: tmp_path / "out" / "a.xlsx"}
+
+
+# --------------------------------------------------------------------------
+# Gnumeric
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.libreoffice
+def test_gnumeric_recalculates_wrong_cached_values(tmp_path, ssconvert):
+    datas = [_inputs(i) for i in range(3)]
+    srcs = [_make_poisoned(tmp_path / "in", f"wb{i}.xlsx", d) for i, d in enumerate(datas)]
+    srcs.append(_make_poisoned(tmp_path / "in" / "sub", "wb0.xlsx", _inputs(7)))   # same basename elsewhere
+    datas.append(_inputs(7))
+    assert read_values(srcs[0])[SHEET]["H1"] == WRONG
+
+    out = recalc_files_gnumeric(srcs + [srcs[1]], tmp_path / "out", ssconvert=ssconvert)
+
+    assert list(out) == srcs and out[srcs[3]] == tmp_path / "out" / "wb0_2.xlsx"
+    for src, data in zip(srcs, datas):
+        values = read_values(out[src])[SHEET]
+        _assert_values(values, _expected(data))
+        assert values["D2"] == data["note"]
+    assert read_defined_name_values(out[srcs[0]]) == {"总分": pytest.approx(_expected(datas[0])["H1"])}
+
+
+def test_gnumeric_timeout_kills_ssconvert_and_its_children(tmp_path):
+    pid_file = tmp_path / "child.pid"
+    exe = _fake_soffice(tmp_path, f"sleep 60 &\necho $! > '{pid_file}'\nwait")
+    src = _make_workbook(tmp_path / "a.xlsx", _inputs(0))
+
+    with pytest.raises(RecalcError, match="Gnumeric converting .*a.xlsx: timed out"):
+        recalc_files_gnumeric([src], tmp_path / "out", timeout=1, ssconvert=exe)
+
+    child = int(pid_file.read_text())
+    status = Path(f"/proc/{child}/status")
+    if status.exists():
+        assert "zombie" in status.read_text() or "(dead)" in status.read_text()
+
+
+def test_gnumeric_failure_names_the_file(tmp_path):
+    exe = _fake_soffice(tmp_path, "echo 'cannot read' >&2\nexit 2")
+    src = _make_workbook(tmp_path / "a.xlsx", _inputs(0))
+
+    with pytest.raises(RecalcError) as excinfo:
+        recalc_files_gnumeric([src], tmp_path / "out", ssconvert=exe)
+
+    message = str(excinfo.value)
+    assert "Gnumeric did not convert 1 of 1" in message and str(src) in message
+    assert "exit code 2" in message and "cannot read" in message
+    assert not (tmp_path / "out" / "a.xlsx").exists()
+
+
+def test_gnumeric_missing_raises(tmp_path, monkeypatch):
+    monkeypatch.setattr(recalc.shutil, "which", lambda name: None)
+    src = _make_workbook(tmp_path / "a.xlsx", _inputs(0))
+    with pytest.raises(RecalcError, match="ssconvert"):
+        recalc_files_gnumeric([src], tmp_path / "out")

@@ -44,7 +44,7 @@ from xlsx_engine.forms.registry import form_for, open_template, read_project
 from xlsx_engine.kernel.errors import DataError, ProfileError
 from xlsx_engine.kernel.excel import ALLOWED_FUNCTIONS, functions_used
 from xlsx_engine.ooxml.builder import TEMPLATE_DIR
-from xlsx_engine.ooxml.recalc import read_values, recalc_files
+from xlsx_engine.ooxml.recalc import read_values
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "review"
@@ -436,7 +436,7 @@ def example_run(tmp_path: Path, rubric):
 
 
 @pytest.mark.libreoffice
-def test_libreoffice_recalculation_equals_python(collected, rubric, soffice, tmp_path):
+def test_recalculation_equals_python_in_both_engines(collected, rubric, engine, tmp_path):
     _, _, run = collected
     small = tmp_path / "考核评分表-小.xlsx"
     write_review(run, small)
@@ -446,19 +446,19 @@ def test_libreoffice_recalculation_equals_python(collected, rubric, soffice, tmp
     assert all(u.values["level3_ok"] == u.values["level3_total"] > 0 for u in big_run.units)
     big = tmp_path / "考核评分表-示例.xlsx"
     write_review(big_run, big)
-    out = recalc_files([small, big], tmp_path / "recalc", strip_cached=True)
+    out = engine.recalc([small, big], tmp_path / "recalc")
     checked = warned = 0
     for path, r in ((small, run), (big, big_run)):
         ours = read_values(path)[SHEET]               # the Python twin, written as cached values
-        theirs = read_values(out[path])[SHEET]        # what LibreOffice computed from the formulas alone
+        theirs = read_values(out[path])[SHEET]        # what the engine computed from the formulas alone
         formula_cells = [ref for ref, f in _formula_refs(path)]
         assert formula_cells
         for ref in formula_cells:
-            mine, lo = ours.get(ref), theirs.get(ref)
+            mine, got = ours.get(ref), theirs.get(ref)
             if isinstance(mine, float):
-                assert isinstance(lo, float) and abs(mine - lo) < 1e-9, (path.name, ref, mine, lo)
+                assert isinstance(got, float) and abs(mine - got) < 1e-9, (engine.name, path.name, ref, mine, got)
             else:
-                assert (mine or "") == (lo or ""), (path.name, ref, mine, lo)
+                assert (mine or "") == (got or ""), (engine.name, path.name, ref, mine, got)
             checked += 1
         cols = {c.key: k for k, c in enumerate(columns(rubric), 1)}
         from openpyxl.utils import get_column_letter
@@ -469,7 +469,7 @@ def test_libreoffice_recalculation_equals_python(collected, rubric, soffice, tmp
             text = theirs.get(f"{get_column_letter(cols['warnings'])}{row}", "")
             assert text == u.result["warnings"]
             warned += "反映问题情况评分应为" in text
-    assert checked > 500 and warned >= 3      # out-of-band values produced the visible warning in LibreOffice
+    assert checked > 500 and warned >= 3      # out-of-band values produced the visible warning in the engine
 
 
 def _formula_refs(path: Path):

@@ -23,6 +23,7 @@ from xlsx_engine.forms.project.profile import list_profiles
 from xlsx_engine.forms.project.record import record_from_data
 from xlsx_engine.forms.registry import open_template, read_project
 from xlsx_engine.integrity.checks import check_file, exit_code
+from xlsx_engine.integrity.tamper import norm_formula, translate_formula
 from xlsx_engine.kernel.findings import ERROR, INFO, WARNING
 from xlsx_engine.ooxml.cells import col_index, col_letters
 
@@ -264,6 +265,119 @@ def test_workbook_resaved_by_libreoffice_has_no_errors(filled, tmp_path, soffice
     # LibreOffice drops the workbook's structure lock; that is reported as a warning, nothing else
     assert codes(report) <= {"structure_unprotected"}
     assert report.summary["总分"] == 94.71
+
+
+#: findings that say a formula cell of the template was changed
+FORMULA_CODES = {"formula_replaced", "formula_edited", "formula_added", "const_changed"}
+
+
+@pytest.mark.libreoffice
+def test_workbooks_resaved_by_both_engines_keep_their_formulas(engine, filled, tmp_path):
+    """Generated workbooks of every form, opened, recalculated and saved by LibreOffice and by Gnumeric:
+    the engines rewrite formula texts (Gnumeric: ``--(`` as ``-(-(``, numbers with 20 digits), none of
+    which is reported as a changed formula."""
+    import gen
+    from xlsx_engine.forms.registry import form_for
+    from xlsx_engine.integrity.tamper import open_package
+    books = [filled]
+    for i, profile in enumerate(list_profiles()):
+        rec = gen.project(i, profile)
+        books.append(tmp_path / f"p{i}.xlsx")
+        open_template(TEMPLATES / f"xmzc-{profile}.xlsx").fill_to(rec, books[-1])
+    for template, data in (("bmzt-dept-hunan.xlsx", ROOT / "tests" / "data" / "department" / "seed002.yaml"),
+                           ("hnxm-hunan-project.xlsx", ROOT / "tests" / "data" / "hunan" / "seed000.yaml")):
+        tpl = open_template(TEMPLATES / template)
+        books.append(tmp_path / template)
+        tpl.fill_to(form_for(tpl.layout.template_id).load_data(data, tpl.profile), books[-1])
+    resaved = engine.recalc(books, tmp_path / "resaved")
+    rewritten = 0
+    for book in books:
+        report = check_file(resaved[book])
+        assert report.kind == "本系统模板", (engine.name, book.name, report.findings)
+        assert not codes(report) & FORMULA_CODES, (engine.name, book.name, find(report, "formula_edited")[:3])
+        with open_package(book) as ours, open_package(resaved[book]) as theirs:
+            for name in ours.sheet_names:
+                mine, saved = ours.sheet(name).cells, theirs.sheet(name).cells
+                rewritten += sum(1 for rc, c in mine.items()
+                                 if c.formula and saved.get(rc) and saved[rc].formula not in (None, c.formula))
+    if engine.name == "Gnumeric":
+        assert rewritten > 100            # the engine did rewrite formula texts: the comparison is by meaning
+
+
+def _excel_spelling(formula: str) -> str:
+    """A formula as another spreadsheet may write it back: lower-case functions, a space after each
+    argument separator, absolute references, numbers with 20 significant digits."""
+    from openpyxl.formula.tokenizer import Token, Tokenizer
+    out = []
+    for tok in Tokenizer("=" + formula).items:
+        if tok.type == Token.OPERAND and tok.subtype == Token.NUMBER:
+            out.append(f"{float(tok.value):.20g}")
+        elif tok.type == Token.OPERAND and tok.subtype == Token.RANGE:
+            out.append(re.sub(r"(?<![A-Za-z$])([A-Z]{1,3})(\d+)", r"$\1$\2", tok.value))
+        elif tok.type == Token.FUNC and tok.subtype == Token.OPEN:
+            out.append(tok.value.lower())
+        elif tok.type == Token.SEP and tok.subtype == Token.ARG:
+            out.append(", ")
+        else:
+            out.append(tok.value)
+    return "".join(out)
+
+
+def test_formulas_respelled_by_another_spreadsheet_are_not_changes(filled, tmp_path):
+    def respell(text: str) -> str:
+        def one(m: re.Match) -> str:
+            formula = m.group(2).replace("&gt;", ">").replace("&lt;", "<").replace("&quot;", '"').replace("&amp;", "&")
+            spelled = _excel_spelling(formula).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            return f"{m.group(1)}{spelled}</f>"
+        return re.sub(r"(<f>)(.*?)</f>", one, text)
+
+    changed = alter(filled, tmp_path / "respelled.xlsx", {SHEET: respell})
+    assert read_members(changed)[SHEET] != read_members(filled)[SHEET]
+    assert b"$K$18:$K$47" in read_members(changed)[SHEET] and b"sum(" in read_members(changed)[SHEET]
+    assert not codes(check_file(changed)) & FORMULA_CODES
+
+
+def test_real_change_disguised_by_spacing_and_case_is_caught(filled, tmp_path):
+    report = check_file(alter(filled, tmp_path / "d.xlsx", {SHEET: lambda t: t.replace(
+        "<f>SUM(K18:K47)</f>", "<f> sum( $k$18:k46 ) </f>")}))
+    [f] = find(report, "formula_edited")
+    assert f.place == "自评表!K48"
+
+
+@pytest.mark.parametrize("a, b", [
+    ("SUMPRODUCT(--(LEN(M18:M47)>0))", "SUMPRODUCT(-(-((LEN($M$18:$M$47)>0))))"),    # Gnumeric
+    ("IF(A1>=0.8,1,0)", "if( a1 >= 0.800000000000000000011 , 1.0 , 0 )"),
+    ("'字典'!$H$4&X1", "字典!H4&x1"),
+    ("IF(A1,TRUE,FALSE)", "IF(A1,TRUE(),FALSE())"),                                   # LibreOffice
+    ("ISNUMBER(A1)", "_xlfn.ISNUMBER(A1)"),
+    ("(A1+B1)*C1", "((A1+B1))*(C1)"),
+    ('"a b"&A1', '"a b" & A1'),
+])
+def test_same_formula_in_other_spellings(a, b):
+    assert norm_formula(a) == norm_formula(b)
+
+
+@pytest.mark.parametrize("a, b", [
+    ("SUM(K18:K47)", "SUM(K18:K46)"),
+    ("A1-B1-C1", "A1-(B1-C1)"),
+    ("(A1+B1)*C1", "A1+B1*C1"),
+    ('"a b"&A1', '"A B"&A1'),                        # string literals keep their case and spaces
+    ('"ab"&A1', '"a b"&A1'),
+    ("IF(A1>=0.8,1,0)", "IF(A1>=0.81,1,0)"),
+    ("IF(A1>=0.8,1,0)", "IF(A1>0.8,1,0)"),
+    ("-A1^2", "-(A1^2)"),                            # unary minus binds tighter than ^ in Excel
+    ("MIN(A1,B1)", "MAX(A1,B1)"),
+    ("SUM(A1:A2 B1:B2)", "SUM(A1:A2,B1:B2)"),       # intersection is not two arguments
+    ("IF(A1>0,1", "IF(A1>0,2"),                      # unreadable formulas still compare by text
+])
+def test_different_formulas_stay_different(a, b):
+    assert norm_formula(a) != norm_formula(b)
+
+
+def test_shared_formula_children_are_offset_on_every_sheet():
+    assert translate_formula("SUM(A1:B2)+字典!$A2+'自 评'!C3&\"A1\"", "C5", "D7") == \
+        "SUM(B3:C4)+字典!$A4+'自 评'!D5&\"A1\""
+    assert translate_formula("A1", "C5", "A1") == "#REF!"
 
 
 # ----------------------------------------------------------------------------- protection

@@ -20,6 +20,7 @@ import pytest
 from lxml import etree
 from openpyxl.utils import range_boundaries
 
+from xlsx_engine.bureau.review.rubric import columns, load_rubric, row_formulas
 from xlsx_engine.cli.main import main as cli_main
 from xlsx_engine.forms.project import formulas
 from xlsx_engine.forms.project.layout import project_layout
@@ -230,6 +231,25 @@ def test_formulas_use_allowed_functions_only(tpl):
         assert not (used & set(FORBIDDEN_FUNCTIONS)), f"{where} uses {sorted(used & set(FORBIDDEN_FUNCTIONS))}"
     # the scan actually sees the functions (guards against a broken functions_used)
     assert {"IF", "ROUND", "SUM", "SUMPRODUCT"} <= used_total
+
+
+def test_allowlist_is_what_the_formulas_use():
+    """ALLOWED_FUNCTIONS names exactly the functions our formulas call: those of every shipped template (all
+    forms, cells and data validations) and of the 考核评分表. A function no longer used leaves the list, so the
+    list stays a true statement of what must work alike in Excel 2010, WPS, LibreOffice and Gnumeric."""
+    used: set[str] = set()
+    for path in sorted(TEMPLATE_DIR.glob("*.xlsx")):
+        wb = openpyxl.load_workbook(path)
+        texts = [f for _, f in _all_formulas(wb)]
+        texts += [dv.formula1 or "" for ws in wb.worksheets for dv in ws.data_validations.dataValidation]
+        used |= set().union(*(formulas.functions_used(t) for t in texts))
+    for rubric_file in sorted((ROOT / "templates" / "profiles" / "review").glob("*.yaml")):
+        rubric = load_rubric(rubric_file.stem)
+        ref = {c.key: f"X{k}" for k, c in enumerate(columns(rubric), 1)}
+        used |= set().union(*(formulas.functions_used(f) for f in row_formulas(rubric, ref).values()))
+    assert used == formulas.ALLOWED_FUNCTIONS, (f"unused: {sorted(formulas.ALLOWED_FUNCTIONS - used)}, "
+                                                f"not allowed: {sorted(used - formulas.ALLOWED_FUNCTIONS)}")
+    assert "N" not in used          # N() of a blank cell is #NUM! in Gnumeric: kernel.excel.num_formula instead
 
 
 def test_functions_used_detects_forbidden():

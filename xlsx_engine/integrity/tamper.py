@@ -28,11 +28,14 @@ from pathlib import Path
 from typing import Any, Callable
 
 from lxml import etree
+from openpyxl.formula.tokenizer import TokenizerError
+from openpyxl.formula.translate import Translator, TranslatorError
 
 from xlsx_engine.forms.registry import form_for
 from xlsx_engine.kernel.errors import WorkbookError
 from xlsx_engine.kernel.findings import ERROR, INFO, WARNING
 from xlsx_engine.ooxml.cells import NameRef, col_index, col_letters, parse_name_ref
+from xlsx_engine.ooxml.formulanorm import canonical_formula
 from xlsx_engine.ooxml.safezip import (
     OLE_MAGIC,
     open_workbook_zip,
@@ -300,21 +303,17 @@ def _cells_by_position(root, sheet: SheetXML):
 
 
 def translate_formula(formula: str, origin: str, dest: str) -> str:
-    """A shared formula's text as seen from another cell (relative references move)."""
-    o, d = parse_ref(origin), parse_ref(dest)
-    if not o or not d:
+    """A shared formula's text as seen from another cell: relative references (on any sheet) move by the
+    offset from ``origin`` to ``dest``, as Excel expands ``<f t="shared">`` (openpyxl's Translator).
+    A reference moved off the sheet gives ``#REF!``."""
+    if not parse_ref(origin) or not parse_ref(dest):
         return formula
-    drow, dcol = d[0] - o[0], d[1] - o[1]
-
-    def shift(m: re.Match) -> str:
-        cabs, col, rabs, row = m.group(1), m.group(2), m.group(3), m.group(4)
-        c = col_index(col) + (0 if cabs else dcol)
-        r = int(row) + (0 if rabs else drow)
-        if not (1 <= c <= MAX_COL and 1 <= r <= MAX_ROW):
-            return "#REF!"
-        return f"{cabs}{col_letters(c)}{rabs}{r}"
-
-    return map_refs(formula, shift)
+    try:
+        return Translator("=" + formula, origin=origin).translate_formula(dest)[1:]
+    except TranslatorError:
+        return "#REF!"
+    except TokenizerError:
+        return formula
 
 
 _STRING = re.compile(r'"(?:[^"]|"")*"')
@@ -349,28 +348,9 @@ def map_refs(formula: str, fn: Callable[[re.Match], str]) -> str:
 
 
 def norm_formula(formula: str | None) -> str:
-    """A formula compared the way a spreadsheet sees it: no "=", no spaces, upper case outside strings."""
-    if formula is None:
-        return ""
-    return _norm_formula(formula) if len(formula) <= 4096 else _norm_formula.__wrapped__(formula)
-
-
-@functools.lru_cache(maxsize=8192)
-def _norm_formula(formula: str) -> str:
-    text = formula.strip()
-    if text.startswith("="):
-        text = text[1:]
-    out, pos = [], 0
-    for m in _STRING.finditer(text):
-        out.append(re.sub(r"\s+", "", text[pos:m.start()]).upper())
-        out.append(m.group(0))
-        pos = m.end()
-    out.append(re.sub(r"\s+", "", text[pos:]).upper())
-    # LibreOffice writes the logical constants as functions: FALSE() / TRUE()
-    return _LOGICAL_CALL.sub(r"\1", "".join(out).replace("_XLFN.", "").replace("_XLWS.", ""))
-
-
-_LOGICAL_CALL = re.compile(r'(?<![A-Z0-9_."])(TRUE|FALSE)\(\)')
+    """A formula compared by meaning: :func:`~xlsx_engine.ooxml.formulanorm.canonical_formula` (the same for
+    every spelling Excel, WPS, LibreOffice or Gnumeric gives an unchanged formula when they save it)."""
+    return canonical_formula(formula)
 
 
 # ============================================================================ package

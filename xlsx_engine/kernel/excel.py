@@ -1,11 +1,17 @@
 """Spreadsheet semantics in Python and the formula-writing helpers every form shares.
 
-Each pair here is one rule twin: :func:`num` is ``N()``, :func:`nonblank` is ``LEN(x)>0``,
-:func:`verdict` is :func:`verdict_formula`, :func:`grade_for` is :func:`grade_formula`. Forms build
-their own rules from these (``xlsx_engine/forms/<form>/rules.py`` or ``scoring.py``/``formulas.py``).
+Each pair here is one rule twin: :func:`num` is :func:`num_formula`, :func:`nonblank` is ``LEN(x)>0``
+(and, over a range, :func:`count_nonblank_formula`), :func:`verdict` is :func:`verdict_formula`,
+:func:`grade_for` is :func:`grade_formula`. Forms build their own rules from these
+(``xlsx_engine/forms/<form>/rules.py`` or ``scoring.py``/``formulas.py``).
 
-Only functions that Excel 2010, WPS, LibreOffice and Gnumeric evaluate alike are allowed in a
-template: :data:`ALLOWED_FUNCTIONS` lists them and the tests check every formula of every template.
+Only functions and constructs that Excel 2010, WPS, LibreOffice and Gnumeric evaluate alike are
+allowed in a template: :data:`ALLOWED_FUNCTIONS` lists the functions and the tests check every formula
+of every template and recalculate generated workbooks in LibreOffice and in Gnumeric. Two constructs
+that look portable are not (Gnumeric 1.12): ``N()`` of a blank cell is ``#NUM!`` there, and a function
+of a range inside ``SUMPRODUCT`` (``SUMPRODUCT(--(LEN(A1:A9)>0))``) is not evaluated element by element
+(``#VALUE!``); comparisons of a range (``A1:A9<>""``) are. Hence :func:`num_formula` and
+:func:`nonblank_array`.
 """
 
 from __future__ import annotations
@@ -19,17 +25,18 @@ from xlsx_engine.kernel.xlmath import is_number, xtext
 
 NA = "—"  #: shown where a ratio cannot be computed (denominator 0)
 
-#: Functions the templates may use: present in Excel 2010, WPS, LibreOffice and Gnumeric alike.
+#: Functions the templates may use: present in Excel 2010, WPS, LibreOffice and Gnumeric alike, and
+#: exactly those the formulas use (tests/test_templates.py checks both ways).
 ALLOWED_FUNCTIONS = frozenset({
-    "SUM", "ROUND", "IF", "AND", "OR", "NOT", "MIN", "MAX", "N", "LEN", "ISNUMBER", "FIND", "SUMIF",
-    "SUMPRODUCT", "COUNT", "COUNTA", "ABS", "LEFT", "DATE", "INT", "MOD",
+    "SUM", "ROUND", "IF", "AND", "OR", "NOT", "MIN", "MAX", "LEN", "ISNUMBER", "FIND", "SUMIF",
+    "SUMPRODUCT", "COUNT", "COUNTA", "LEFT", "DATE", "INT", "MOD",
 })
 
 # ----------------------------------------------------------------------------- Python side
 
 
 def num(value) -> float:
-    """Spreadsheet ``N()``: numbers stay, everything else is 0."""
+    """:func:`num_formula`: numbers stay, everything else (blank, text, boolean) is 0."""
     return float(value) if is_number(value) else 0.0
 
 
@@ -74,8 +81,29 @@ def functions_used(formula: str) -> set[str]:
     return set(_FUNC_RE.findall(_STRING_RE.sub('""', formula)))
 
 
+def num_formula(ref: str) -> str:
+    """The number in the cell ``ref``, else 0: twin of :func:`num` (``N()`` is not portable, see above)."""
+    return f"IF(ISNUMBER({ref}),{ref},0)"
+
+
+def nonblank_array(range_ref: str) -> str:
+    """Array of :func:`nonblank` over a range, for ``SUMPRODUCT``: ``(range<>"")``, TRUE where a cell
+    holds anything but blank or "" (the meaning of ``LEN(cell)>0``)."""
+    return f'({range_ref}<>"")'
+
+
+def blank_array(range_ref: str) -> str:
+    """Array of ``not nonblank`` over a range, for ``SUMPRODUCT``: ``(range="")``."""
+    return f'({range_ref}="")'
+
+
+def count_nonblank_formula(range_ref: str) -> str:
+    """How many cells of a range are :func:`nonblank`."""
+    return f"SUMPRODUCT(--{nonblank_array(range_ref)})"
+
+
 def verdict_formula(check_range: str) -> str:
-    return f"=IF(SUMPRODUCT(--(LEN({check_range})>0))=0,{q('未发现问题')},{q('存在问题，请查看下方提示')})"
+    return f"=IF({count_nonblank_formula(check_range)}=0,{q('未发现问题')},{q('存在问题，请查看下方提示')})"
 
 
 def grade_formula(total: str, grades: Sequence[Grade]) -> str:

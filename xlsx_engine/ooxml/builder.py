@@ -17,6 +17,7 @@ import re
 import zipfile
 
 from xlsx_engine.kernel.resources import data_root
+from xlsx_engine.ooxml.filler import custom_properties_xml
 from xlsx_engine.ooxml.sheetmodel import CONST, FORMULA, IDENTITY_KEYS, SheetLayout
 
 TEMPLATE_DIR = data_root()
@@ -206,16 +207,17 @@ def render(layout: SheetLayout) -> bytes:
         wb.custom_doc_props.append(StringProperty(name=key, value=value))
     buf = io.BytesIO()
     wb.save(buf)
-    return normalise_zip(buf.getvalue())
+    # openpyxl declares the vt: namespace on every value; Gnumeric then drops all the properties
+    return normalise_zip(buf.getvalue(), {"docProps/custom.xml": custom_properties_xml(meta)})
 
 
-def normalise_zip(data: bytes) -> bytes:
-    """Rewrite a zip with fixed entry dates and deterministic compression."""
+def normalise_zip(data: bytes, replace: dict[str, bytes] | None = None) -> bytes:
+    """Rewrite a zip with fixed entry dates and deterministic compression (and the ``replace`` parts)."""
     src = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
-            content = src.read(info.filename)
+            content = (replace or {}).get(info.filename) or src.read(info.filename)
             if info.filename == "docProps/core.xml":   # openpyxl stamps the save time here
                 content = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2020-01-01T00:00:00Z", content)
             zi = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))

@@ -1,4 +1,4 @@
-"""Batch recalculation of .xlsx workbooks with LibreOffice headless.
+"""Batch recalculation of .xlsx workbooks with LibreOffice headless and with Gnumeric.
 
 The test-suite uses this module to prove that the Excel formulas we generate
 compute the same numbers as the Python scorer:
@@ -28,6 +28,24 @@ LibreOffice behaviour worth knowing (observed with LibreOffice 7.4):
 * soffice converts its file arguments in order; a file it cannot load as a
   spreadsheet may crash it (SIGABRT, exit code 134) and lose every later file.
   :func:`recalc_files` retries the rest and names the culprit.
+
+:func:`recalc_files_gnumeric` does the same with Gnumeric's ``ssconvert
+--recalc`` (an independent implementation of the spreadsheet functions), one
+process per file since ssconvert converts one file per call (about 0.2 s each).
+
+Gnumeric behaviour worth knowing (observed with Gnumeric 1.12.55):
+
+* ``N()`` of a blank cell is ``#NUM!``; a function of a range inside
+  ``SUMPRODUCT`` (``SUMPRODUCT(--(LEN(A1:A9)>0))``) is ``#VALUE!`` (not
+  evaluated element by element), while comparisons of a range are
+  (``SUMPRODUCT(--(A1:A9<>""))``).  See :mod:`xlsx_engine.kernel.excel`.
+* It computes in long double and turns some numbers into text with 20
+  significant digits (``"x"&50.37`` gives ``x50.369999999999999999``).
+* It saves ``--(x)`` as ``-(-(x))`` and rewrites number spellings; it drops
+  custom document properties whose ``vt:`` namespace is not declared on the
+  root element (as openpyxl writes them).
+* String results are written as ``t="str"`` too; number-to-text follows the
+  locale, pinned to ``C.UTF-8``.
 """
 
 from __future__ import annotations
@@ -50,9 +68,11 @@ __all__ = [
     "CellError",
     "RecalcError",
     "find_soffice",
+    "find_ssconvert",
     "read_defined_name_values",
     "read_values",
     "recalc_files",
+    "recalc_files_gnumeric",
     "strip_cached_values",
 ]
 
@@ -66,9 +86,11 @@ SOFFICE_CANDIDATES: Tuple[str, ...] = (
 )
 #: ``--convert-to`` argument: target extension plus the Calc export filter name.
 XLSX_CONVERT_TARGET = "xlsx:Calc MS Excel 2007 XML"
+#: ssconvert exporter writing .xlsx (ISO/IEC 29500, as Excel 2010 does).
+GNUMERIC_XLSX_EXPORTER = "Gnumeric_Excel:xlsx2"
 #: Number of files passed to one soffice process (keeps the command line short).
 DEFAULT_CHUNK_SIZE = 200
-_STDERR_TAIL = 3000  # characters of soffice stderr kept in error messages
+_STDERR_TAIL = 3000  # characters of soffice/ssconvert stderr kept in error messages
 #: File suffixes treated as OOXML spreadsheet packages by ``strip_cached``.
 OOXML_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xltx", ".xltm"})
 
@@ -102,7 +124,7 @@ xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
 
 
 class RecalcError(Exception):
-    """LibreOffice is missing, failed, timed out or produced no output."""
+    """LibreOffice or Gnumeric is missing, failed, timed out or produced no output."""
 
 
 class CellError(str):
@@ -141,6 +163,11 @@ def find_soffice() -> Optional[str]:
             if found:
                 return found
     return None
+
+
+def find_ssconvert() -> Optional[str]:
+    """Locate Gnumeric's ``ssconvert`` on ``PATH`` (``None`` when Gnumeric is not installed)."""
+    return shutil.which("ssconvert")
 
 
 def recalc_files(
@@ -192,17 +219,7 @@ def recalc_files(
     """
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
-    given = [Path(p) for p in paths]
-    for path in given:
-        if not path.is_file():
-            raise FileNotFoundError(f"input workbook not found: {path}")
-    keys = [os.path.normcase(os.path.realpath(path)) for path in given]
-    inputs: List[Path] = []  # unique files, in input order
-    slot: Dict[str, int] = {}  # real path -> index into inputs
-    for path, key in zip(given, keys):
-        if key not in slot:
-            slot[key] = len(inputs)
-            inputs.append(path)
+    given, keys, inputs, slot = _unique_inputs(paths)
     exe = soffice or find_soffice()
     if exe is None:
         raise RecalcError(
@@ -223,20 +240,7 @@ def recalc_files(
             _PROFILE_XCU.format(locale=_xml_escape(locale)), encoding="utf-8"
         )
 
-        # Stage every input under a unique ASCII name so that outputs cannot
-        # collide and non-ASCII paths never reach the soffice command line.
-        staged: List[Path] = []
-        for i, src in enumerate(inputs):
-            suffix = src.suffix.lower() or ".xlsx"
-            dst = stage_dir / f"f{i:05d}{suffix}"
-            if strip_cached and suffix in OOXML_SUFFIXES:
-                try:
-                    strip_cached_values(src, dst)
-                except (zipfile.BadZipFile, etree.XMLSyntaxError) as exc:
-                    raise RecalcError(f"not a valid .xlsx package: {src}: {exc}") from exc
-            else:
-                shutil.copyfile(src, dst)
-            staged.append(dst)
+        staged = _stage_inputs(inputs, stage_dir, strip_cached)
 
         env = dict(os.environ, HOME=str(tmp))
         failures: List[Tuple[Path, str]] = []
@@ -257,6 +261,112 @@ def recalc_files(
         for stage, target in zip(staged, targets):
             shutil.move(str(conv_dir / (stage.stem + ".xlsx")), str(target))
     return {path: targets[slot[key]] for path, key in zip(given, keys)}
+
+
+def recalc_files_gnumeric(
+    paths: Sequence[PathLike],
+    outdir: PathLike,
+    *,
+    timeout: float = 120,
+    strip_cached: bool = True,
+    ssconvert: Optional[str] = None,
+) -> Dict[Path, Path]:
+    """Recalculate workbooks with Gnumeric (``ssconvert --recalc``) and save them as .xlsx.
+
+    The Gnumeric counterpart of :func:`recalc_files`, with the same inputs,
+    output naming, de-duplication and result mapping.  Each file is converted
+    by its own ssconvert process (ssconvert takes one input per call), started
+    in a new session with ``HOME`` in a scratch directory and the ``C.UTF-8``
+    locale, and killed with its process group if it exceeds ``timeout``
+    seconds.
+
+    Raises:
+        FileNotFoundError: An input file does not exist.
+        RecalcError: Gnumeric is not installed, timed out on a file, or did
+            not produce an output for some input (the message names the files
+            and includes ssconvert's stderr); or, with ``strip_cached``, an
+            input is not a readable .xlsx package.
+    """
+    given, keys, inputs, slot = _unique_inputs(paths)
+    exe = ssconvert or find_ssconvert()
+    if exe is None:
+        raise RecalcError("Gnumeric (ssconvert) not found on PATH")
+    out_root = Path(outdir)
+    out_root.mkdir(parents=True, exist_ok=True)
+    if not inputs:
+        return {}
+
+    out_names = _unique_output_names(inputs)
+    with tempfile.TemporaryDirectory(prefix="xlsx_recalc_gnumeric_") as tmp_name:
+        tmp = Path(tmp_name)
+        stage_dir, conv_dir = tmp / "in", tmp / "out"
+        for d in (stage_dir, conv_dir):
+            d.mkdir(parents=True)
+        staged = _stage_inputs(inputs, stage_dir, strip_cached)
+        env = dict(os.environ, HOME=str(tmp), LANG="C.UTF-8", LC_ALL="C.UTF-8")
+        failures: List[Tuple[Path, str]] = []
+        for src, stage in zip(inputs, staged):
+            converted = conv_dir / (stage.stem + ".xlsx")
+            cmd = [exe, "--recalc", "-T", GNUMERIC_XLSX_EXPORTER, str(stage), str(converted)]
+            report = _run_killable(cmd, conv_dir, env, timeout, f"Gnumeric converting {src}")
+            if not _is_valid_output(converted):
+                failures.append((src, report))
+        if failures:
+            details = "\n".join(f"- {src}\n  {report}" for src, report in failures)
+            raise RecalcError(
+                f"Gnumeric did not convert {len(failures)} of {len(inputs)} file(s):\n{details}"
+            )
+
+        targets = [out_root / name for name in out_names]
+        for stage, target in zip(staged, targets):
+            shutil.move(str(conv_dir / (stage.stem + ".xlsx")), str(target))
+    return {path: targets[slot[key]] for path, key in zip(given, keys)}
+
+
+def _unique_inputs(
+    paths: Sequence[PathLike],
+) -> Tuple[List[Path], List[str], List[Path], Dict[str, int]]:
+    """``(given, keys, inputs, slot)``: the paths as given, their real-path keys, the unique
+    files in input order, and the index of each key into the unique files.
+
+    Raises:
+        FileNotFoundError: An input file does not exist.
+    """
+    given = [Path(p) for p in paths]
+    for path in given:
+        if not path.is_file():
+            raise FileNotFoundError(f"input workbook not found: {path}")
+    keys = [os.path.normcase(os.path.realpath(path)) for path in given]
+    inputs: List[Path] = []  # unique files, in input order
+    slot: Dict[str, int] = {}  # real path -> index into inputs
+    for path, key in zip(given, keys):
+        if key not in slot:
+            slot[key] = len(inputs)
+            inputs.append(path)
+    return given, keys, inputs, slot
+
+
+def _stage_inputs(inputs: List[Path], stage_dir: Path, strip_cached: bool) -> List[Path]:
+    """Copy every input to ``stage_dir`` under a unique ASCII name (so outputs cannot collide
+    and non-ASCII paths never reach a command line), stripping cached formula results of
+    OOXML packages when ``strip_cached``.
+
+    Raises:
+        RecalcError: With ``strip_cached``, an input is not a readable .xlsx package.
+    """
+    staged: List[Path] = []
+    for i, src in enumerate(inputs):
+        suffix = src.suffix.lower() or ".xlsx"
+        dst = stage_dir / f"f{i:05d}{suffix}"
+        if strip_cached and suffix in OOXML_SUFFIXES:
+            try:
+                strip_cached_values(src, dst)
+            except (zipfile.BadZipFile, etree.XMLSyntaxError) as exc:
+                raise RecalcError(f"not a valid .xlsx package: {src}: {exc}") from exc
+        else:
+            shutil.copyfile(src, dst)
+        staged.append(dst)
+    return staged
 
 
 def convert_files(
@@ -363,6 +473,19 @@ def _run_soffice(
         str(conv_dir),
         *(str(f) for f in files),
     ]
+    return _run_killable(cmd, conv_dir, env, timeout, f"LibreOffice converting {len(files)} file(s)")
+
+
+def _run_killable(cmd: List[str], cwd: Path, env: Dict[str, str], timeout: float, what: str) -> str:
+    """Run ``cmd`` in a new session; kill its whole process group on timeout and afterwards.
+
+    Returns:
+        A short report for error messages: exit code and the tail of stderr.
+
+    Raises:
+        RecalcError: The program could not be started or exceeded ``timeout``
+            (``what`` names the job in the message).
+    """
     try:
         proc = subprocess.Popen(
             cmd,
@@ -370,26 +493,25 @@ def _run_soffice(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=env,
-            cwd=str(conv_dir),
+            cwd=str(cwd),
             start_new_session=True,
         )
     except OSError as exc:
-        raise RecalcError(f"cannot start LibreOffice {exe!r}: {exc}") from exc
+        raise RecalcError(f"cannot start {cmd[0]!r}: {exc}") from exc
     try:
         _, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         _kill_group(proc.pid)
         _, err = proc.communicate()
         raise RecalcError(
-            f"LibreOffice timed out after {timeout:g}s converting {len(files)} "
-            f"file(s); stderr:\n{err.decode('utf-8', 'replace')}"
+            f"{what}: timed out after {timeout:g}s; stderr:\n{err.decode('utf-8', 'replace')}"
         ) from None
     finally:
         _kill_group(proc.pid)
     text = err.decode("utf-8", "replace").strip()
     if len(text) > _STDERR_TAIL:
         text = "..." + text[-_STDERR_TAIL:]
-    return f"soffice exit code {proc.returncode}; stderr:\n{text or '(empty)'}"
+    return f"{Path(cmd[0]).name} exit code {proc.returncode}; stderr:\n{text or '(empty)'}"
 
 
 def _kill_group(pgid: int) -> None:

@@ -19,7 +19,7 @@ import yaml
 
 from xlsx_engine.forms.project.profile import load_profile
 from xlsx_engine.kernel.errors import ProfileError
-from xlsx_engine.kernel.excel import n, q
+from xlsx_engine.kernel.excel import n, num_formula, q
 from xlsx_engine.kernel.profiles import PROFILE_DIR
 from xlsx_engine.kernel.resources import load_yaml
 from xlsx_engine.kernel.textfilters import FilterError, to_date
@@ -394,7 +394,7 @@ def columns(rubric: Rubric) -> list[Column]:
 
 
 def _N(v: Any) -> float:
-    """Excel's N(): a number stays, anything else is 0."""
+    """A number stays, anything else is 0 (twin of :func:`~xlsx_engine.kernel.excel.num_formula`)."""
     return float(v) if is_number(v) else 0.0
 
 
@@ -427,14 +427,14 @@ def part_formula(part: Part, ref: dict[str, str], digits: int = 2) -> str:
     if part.kind == "yesno":
         return f"IF({ref[part.key]}={q(YES)},{p},0)"
     if part.kind == "deduct":
-        expr = f"MIN({p},MAX(0,{p}-{n(part.per)}*N({ref[part.key]})))"
+        expr = f"MIN({p},MAX(0,{p}-{n(part.per)}*{num_formula(ref[part.key])}))"
         if part.rule == "judgement":
             expr = f"IF(LEN({ref[part.key]})=0,0,{expr})"
         return f"IF({ref[part.requires]}={q(YES)},{expr},0)" if part.requires else expr
     if part.kind == "ratio":
         ok, total = ref[f"{part.key}_ok"], ref[f"{part.key}_total"]
-        return f"IF(N({total})>0,ROUND({p}*N({ok})/{total},{digits}),0)"
-    expr = f"MIN({p},MAX(0,N({ref[part.key]})))"
+        return f"IF({num_formula(total)}>0,ROUND({p}*{num_formula(ok)}/{total},{digits}),0)"
+    expr = f"MIN({p},MAX(0,{num_formula(ref[part.key])}))"
     if part.kind == "bands" and part.flag:
         return f"IF({ref[part.flag.key]}={q(YES)},0,{expr})"
     return expr
@@ -459,13 +459,14 @@ def _invalid(part: Part, v: Any) -> bool:
 def _invalid_formula(part: Part, x: str) -> str:
     if part.kind == "yesno":
         return f"AND(LEN({x})>0,{x}<>{q(YES)},{x}<>{q(NO)})"
+    v = num_formula(x)
     if part.kind == "deduct":
-        cap = f",N({x})<={n(part.max_count)}" if part.max_count is not None else ""
-        ok = f"AND(ISNUMBER({x}),N({x})>=0,ROUND(N({x}),0)=N({x}){cap})"
+        cap = f",{v}<={n(part.max_count)}" if part.max_count is not None else ""
+        ok = f"AND(ISNUMBER({x}),{v}>=0,ROUND({v},0)={v}{cap})"
     elif part.kind == "range":
-        ok = f"AND(ISNUMBER({x}),N({x})>=0,N({x})<={n(part.points)})"
+        ok = f"AND(ISNUMBER({x}),{v}>=0,{v}<={n(part.points)})"
     else:
-        bands = ",".join(f"AND(N({x})>={n(b.min)},N({x})<={n(b.max)})" for b in part.bands)
+        bands = ",".join(f"AND({v}>={n(b.min)},{v}<={n(b.max)})" for b in part.bands)
         ok = f"AND(ISNUMBER({x}),OR({bands}))"
     return f"AND(LEN({x})>0,NOT({ok}))"
 

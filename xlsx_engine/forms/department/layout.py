@@ -29,6 +29,7 @@ from xlsx_engine.ooxml.sheetmodel import SheetLayout as Layout
 from xlsx_engine.ooxml.sheetmodel import Validation, load_form, rules_heading
 
 NA_Q = fx.q("—")
+num = fx.num_formula
 
 
 class DeptLayout(Layout):
@@ -141,9 +142,10 @@ def department_layout(profile_id: str) -> DeptLayout:
                 L.formula(f"{col}{row}", f"=SUM({col}{rows['人员经费']}:{col}{rows['公用经费']})",
                           lambda res, rec, t=tkey: res.totals[t]["基本支出"], "formula_amount")
             else:
-                L.formula(f"{col}{row}", f"={col}{rows['基本支出']}+N({col}{rows['项目支出']})",
+                project = f"{col}{rows['项目支出']}"
+                L.formula(f"{col}{row}", f"={col}{rows['基本支出']}+{num(project)}",
                           lambda res, rec, t=tkey: res.totals[t]["支出合计"], "formula_amount")
-        L.formula(f"E{row}", f"=IF(N(C{row})>0,(N(D{row})-C{row})/C{row},{NA_Q})",
+        L.formula(f"E{row}", f"=IF({num(f'C{row}')}>0,({num(f'D{row}')}-C{row})/C{row},{NA_Q})",
                   lambda res, rec, k=key: res.diffs[k], "formula_pct", f"E{row}:F{row}")
     for key in ("收入合计", "支出合计", "基本支出"):
         L.name(f"预算{key}", f"C{rows[key]}")
@@ -188,7 +190,7 @@ def department_layout(profile_id: str) -> DeptLayout:
             lambda rec, v, k=k: rec.detail.__setitem__(k, (v, rec.detail[k][1])), "input_text", "text", f"A{row}:B{row}")
         inp(f"C{row}", lambda rec, k=k: rec.detail[k][1],
             lambda rec, v, k=k: rec.detail.__setitem__(k, (rec.detail[k][0], v)))
-        L.formula(f"D{row}", f"=IF(OR(LEN(A{row})>0,LEN(C{row})>0),IF(C${d_total}>0,N(C{row})/C${d_total},{NA_Q}),\"\")",
+        L.formula(f"D{row}", f"=IF(OR(LEN(A{row})>0,LEN(C{row})>0),IF(C${d_total}>0,{num(f'C{row}')}/C${d_total},{NA_Q}),\"\")",
                   lambda res, rec, k=k: res.detail_shares[k], "formula_pct")
     L.label(f"A{d_total}", "合计", "label_bold", f"A{d_total}:B{d_total}")
     L.formula(f"C{d_total}", f"=SUM(C{d0}:C{d_total - 1})", lambda res, rec: res.detail_total, "formula_amount")
@@ -209,21 +211,21 @@ def department_layout(profile_id: str) -> DeptLayout:
     staff_base = p.bases.get("人员经费占比", "基本支出")
     defs = {
         "预算执行率": ("支出决算合计 ÷ 支出预算合计", f"D{R['支出合计']}", f"C{R['支出合计']}"),
-        "预算调整率": ("预算调整（追加）数 ÷ 年初预算数", f"N(C{extra_rows['adjustment']})",
-                  f"N(C{extra_rows['initial_budget']})"),
-        "在职人员控制率": ("在职人数 ÷ 编制合计", f"N(E{s})", f"D{s}"),
+        "预算调整率": ("预算调整（追加）数 ÷ 年初预算数", num(f"C{extra_rows['adjustment']}"),
+                  num(f"C{extra_rows['initial_budget']}")),
+        "在职人员控制率": ("在职人数 ÷ 编制合计", num(f"E{s}"), f"D{s}"),
         "三公经费变动率": (("(本年决算−上年决算) ÷ 上年决算（按决算口径）", sg["本年决算"], sg["上年决算"])
                     if base3 == "决算" else
                     ("(本年预算−上年预算) ÷ 上年预算（按预算口径）", sg["本年预算"], sg["上年预算"])),
         "三公经费控制率": ("本年决算 ÷ 本年预算", sg["本年决算"], sg["本年预算"]),
-        "结转结余率": (f"年末结转结余 ÷ {carry}", f"N(D{R['年末结转结余']})",
+        "结转结余率": (f"年末结转结余 ÷ {carry}", num(f"D{R['年末结转结余']}"),
                   f"C{R['支出合计']}" if carry == "支出预算数" else f"D{R['支出合计']}"),
-        "公用经费控制率": ("公用经费决算 ÷ 公用经费预算", f"N(D{R['公用经费']})", f"N(C{R['公用经费']})"),
-        "人员经费占比": (f"人员经费决算 ÷ {staff_base}决算", f"N(D{R['人员经费']})",
+        "公用经费控制率": ("公用经费决算 ÷ 公用经费预算", num(f"D{R['公用经费']}"), num(f"C{R['公用经费']}")),
+        "人员经费占比": (f"人员经费决算 ÷ {staff_base}决算", num(f"D{R['人员经费']}"),
                    f"D{R['基本支出']}" if staff_base == "基本支出" else f"D{R['支出合计']}"),
         "基本支出占比": ("基本支出决算 ÷ 支出决算合计", f"D{R['基本支出']}", f"D{R['支出合计']}"),
-        "项目支出占比": ("项目支出决算 ÷ 支出决算合计", f"N(D{R['项目支出']})", f"D{R['支出合计']}"),
-        "重点支出安排率": ("重点项目支出 ÷ 项目支出决算", f"N(C{extra_rows['key_projects']})", f"N(D{R['项目支出']})"),
+        "项目支出占比": ("项目支出决算 ÷ 支出决算合计", num(f"D{R['项目支出']}"), f"D{R['支出合计']}"),
+        "重点支出安排率": ("重点项目支出 ÷ 项目支出决算", num(f"C{extra_rows['key_projects']}"), num(f"D{R['项目支出']}")),
     }
     ratio_ref: dict[str, str] = {}
     for k, name in enumerate(RATIOS, r + 1):
@@ -313,15 +315,16 @@ def department_layout(profile_id: str) -> DeptLayout:
     # --- checks
     v = g + 2
     D = rows
-    gap = f"ROUND(D{D['收入合计']}-D{D['支出合计']}-N(D{D['年末结转结余']}),2)"
-    zero = "+".join(f"(N(C{D[k]})<=0)*(N(D{D[k]})>0)" for k in LINES)
+    carry_over, public = num(f"D{D['年末结转结余']}"), num(f"D{D['公用经费']}")
+    gap = f"ROUND(D{D['收入合计']}-D{D['支出合计']}-{carry_over},2)"
+    zero = "+".join(f"({num(f'C{D[k]}')}<=0)*({num(f'D{D[k]}')}>0)" for k in LINES)
     pending = "+".join(f"(1-ISNUMBER({c}))" for c in manual_cells) or "0"
     used = list(dict.fromkeys(i.ratio for i in p.indicators if i.rule))
     na = "&".join(f"IF(ISNUMBER({ratio_ref[n]}),\"\",{fx.q(n + '、')})" for n in used) or '""'
     checks = [
         f"=IF({gap}<>0,{fx.q('决算收入合计减支出合计与年末结转结余相差')}&{gap}&{fx.q('万元，请核对收支数据；')},\"\")",
-        f"=IF(OR(ROUND(C{d_total}-N(D{D['公用经费']}),2)=0,C{d_total}=0),\"\",{fx.q('公用经费明细合计')}&ROUND(C{d_total},2)"
-        f"&{fx.q('万元与决算公用经费')}&ROUND(N(D{D['公用经费']}),2)&{fx.q('万元不一致；')})",
+        f"=IF(OR(ROUND(C{d_total}-{public},2)=0,C{d_total}=0),\"\",{fx.q('公用经费明细合计')}&ROUND(C{d_total},2)"
+        f"&{fx.q('万元与决算公用经费')}&ROUND({public},2)&{fx.q('万元不一致；')})",
         f"=IF(({zero})>0,{fx.q('有')}&({zero})&{fx.q('项预算数为0而决算数不为0，其差异率无法计算（不是100%），请在说明中解释；')},\"\")",
         f"=IF(({pending})>0,{fx.q('有')}&({pending})&{fx.q('项指标尚待评审评分；')},\"\")",
         f"=IF(OR(LEN({na})=0,NOT({final_entered})),\"\",LEFT({na},LEN({na})-1)"

@@ -37,6 +37,7 @@ from xlsx_engine.ooxml.sheetmodel import FORMS_DIR, Validation, load_form, rules
 from xlsx_engine.ooxml.sheetmodel import SheetLayout as Layout
 
 NA_Q = fx.q(NA)
+num_f = fx.num_formula
 PENDING = "待填报"  #: 评价等次 until the 综合得分 is entered
 
 MSG = {
@@ -424,7 +425,7 @@ def hunan_layout(profile_id: str) -> HunanLayout:
         L.label(f"A{row}", ("其中：" if k == 0 else "") + src, "label_indent", f"A{row}:B{row}")
         for col, a in zip("CDE", ("plan", "arrived", "spent")):
             inp(f"{col}{row}", *item("funds", k, a), "input_amount", "number")
-        L.formula(f"F{row}", f"=N(D{row})-N(E{row})", lambda res, rec, k=k: res.balances[k], "formula_amount")
+        L.formula(f"F{row}", f"={fx.num_formula(f'D{row}')}-{fx.num_formula(f'E{row}')}", lambda res, rec, k=k: res.balances[k], "formula_amount")
         L.formula(f"G{row}", f"=IF(COUNT(C{row},D{row})<2,\"\",IF(C{row}>0,D{row}/C{row},{NA_Q}))", lambda res, rec, k=k: res.arrival_rates[k],
                   "formula_pct")
         L.formula(f"H{row}", f"=IF(COUNT(D{row},E{row})<2,\"\",IF(D{row}>0,E{row}/D{row},{NA_Q}))", lambda res, rec, k=k: res.spend_rates[k],
@@ -556,18 +557,20 @@ def hunan_layout(profile_id: str) -> HunanLayout:
 
     # --- checks
     v = row + 1
-    ind_any = "+".join(f"LEN({c}{i0}:{c}{i1})" for c in "ABCEF")
+    ind_any = "+".join(fx.nonblank_array(f"{c}{i0}:{c}{i1}") for c in "ABCEF")
     active = f"(({ind_any})>0)"
     misfiled = "0"
     if p.satisfaction_level2:
         l1 = "+".join(f"($A${i0}:$A${i1}={fx.q(n)})" for n in p.other_level1)
         l2 = "+".join(f"($B${i0}:$B${i1}={fx.q(n)})" for n in p.satisfaction_level2)
         misfiled = f"SUMPRODUCT(({l1})*({l2}))"
-    per_src = "+".join(f"(ROUND(N(E{r})-N(D{r}),2)>0)" for r in rows)
+    per_src = "+".join(f"(ROUND({num_f(f'E{r}')}-{num_f(f'D{r}')},2)>0)" for r in rows)
     missing = "&".join(f"IF(LEN({ref})=0,{fx.q(label + '、')},\"\")"
                        for label, ref in (("项目名称", "B4"), ("项目单位", "B5"), ("主管部门", "G5")))
-    goals_n = f"SUMPRODUCT(--(LEN(C{g0}:C{g1})>0))"
-    goals_missing = f"SUMPRODUCT((LEN(C{g0}:C{g1})>0)*(LEN(F{g0}:F{g1})=0))"
+    goals_n = fx.count_nonblank_formula(f"C{g0}:C{g1}")
+    prompts = fx.count_nonblank_formula(f"G{i0}:G{i1}")
+    goals_missing = f"SUMPRODUCT({fx.nonblank_array(f'C{g0}:C{g1}')}*{fx.blank_array(f'F{g0}:F{g1}')})"
+    no_target, no_actual = fx.blank_array(f"E{i0}:E{i1}"), fx.blank_array(f"F{i0}:F{i1}")
     S, TOT = f"C{sc}", fx.n(p.total)
     checks = [
         f"=IF(LEN(B3)=0,{fx.q('评价类型未勾选（应选择' + '或'.join(p.eval_types) + '）；')},"
@@ -583,9 +586,9 @@ def hunan_layout(profile_id: str) -> HunanLayout:
         f"=IF(AND(ISNUMBER({S}),LEN(E{sc})=0),IF(AND({S}>=0,{S}<{TOT}),{fx.q('综合得分')}&{S}&"
         f"{fx.q('分低于满分' + TOT + '分，未填写得分说明（本表无分值/得分栏，扣分无法由指标推算）；')},\"\"),\"\")",
         f"=IF(SUMPRODUCT(--{active})=0,{fx.q('未填写定量指标；')},\"\")",
-        f"=IF(SUMPRODUCT({active}*(LEN(E{i0}:E{i1})=0))>0,{fx.q('有')}&SUMPRODUCT({active}*(LEN(E{i0}:E{i1})=0))"
+        f"=IF(SUMPRODUCT({active}*{no_target})>0,{fx.q('有')}&SUMPRODUCT({active}*{no_target})"
         f"&{fx.q('项定量指标缺指标（目标）值；')},\"\")",
-        f"=IF(SUMPRODUCT({active}*(LEN(F{i0}:F{i1})=0))>0,{fx.q('有')}&SUMPRODUCT({active}*(LEN(F{i0}:F{i1})=0))"
+        f"=IF(SUMPRODUCT({active}*{no_actual})>0,{fx.q('有')}&SUMPRODUCT({active}*{no_actual})"
         f"&{fx.q('项定量指标缺实际完成值；')},\"\")",
     ]
     if p.satisfaction_level2:
@@ -593,7 +596,7 @@ def hunan_layout(profile_id: str) -> HunanLayout:
     checks += [
         f"=IF({goals_n}=0,{fx.q('未填写项目绩效定性目标；')},IF({goals_missing}>0,{fx.q('有')}&{goals_missing}"
         f"&{fx.q('项定性目标未填写实际完成情况；')},\"\"))",
-        f"=IF(SUMPRODUCT(--(LEN(G{i0}:G{i1})>0))>0,{fx.q('有')}&SUMPRODUCT(--(LEN(G{i0}:G{i1})>0))"
+        f"=IF({prompts}>0,{fx.q('有')}&{prompts}"
         f"&{fx.q('行定量指标存在问题，见“提示”列；')},\"\")",
     ]
     c1 = L.self_check_block(v, checks, last)

@@ -2,7 +2,7 @@
 
 Every function takes cell references (strings such as ``"$F$6"`` or ``"I15"``) and the
 profile, and returns a formula with the leading ``=``. Only functions shared by
-Excel 2010, WPS and LibreOffice are used; :data:`ALLOWED_FUNCTIONS` lists them and
+Excel 2010, WPS, LibreOffice and Gnumeric are used; :data:`ALLOWED_FUNCTIONS` lists them and
 :func:`functions_used` lets the tests check every formula of every template.
 """
 
@@ -26,9 +26,11 @@ from xlsx_engine.kernel.excel import (  # noqa: F401  (shared helpers, used by t
     NA,
     TARGET_CHARS,
     any_of,
+    count_nonblank_formula,
     functions_used,
     looks_like_target_expr,
     n,
+    num_formula,
     q,
     verdict_formula,
 )
@@ -45,13 +47,13 @@ def fund_entered_expr(budgets: str, spents: str) -> str:
 def rate_formula(budget: str, spent: str, budgets: str | None = None, spents: str | None = None) -> str:
     """执行率 = B/A, "—" when A is not positive, "" until A and B are entered (in ``budgets``/``spents``)."""
     entered = fund_entered_expr(budgets or budget, spents or spent)
-    return f"=IF({entered},IF(N({budget})>0,N({spent})/{budget},{q(NA)}),\"\")"
+    return f"=IF({entered},IF({num_formula(budget)}>0,{num_formula(spent)}/{budget},{q(NA)}),\"\")"
 
 
 def fund_score_formula(budget: str, spent: str, weight: str, profile: Profile, budgets: str, spents: str) -> str:
     d = profile.digits
     return (f"=IF({fund_entered_expr(budgets, spents)},"
-            f"IF(N({budget})>0,ROUND(MIN(MAX(N({spent})/{budget},0),1)*{weight},{d}),0),\"\")")
+            f"IF({num_formula(budget)}>0,ROUND(MIN(MAX({num_formula(spent)}/{budget},0),1)*{weight},{d}),0),\"\")")
 
 
 # ----------------------------------------------------------------------------- indicators
@@ -216,7 +218,7 @@ def raw_total_expr(fund_score: str | None, target_score: str | None, score_sum: 
     if fund_score:
         parts.append(fund_score)
     if target_score:
-        parts.append(f"MIN(MAX(N({target_score}),0),{n(profile.target_weight)})")
+        parts.append(f"MIN(MAX({num_formula(target_score)},0),{n(profile.target_weight)})")
     parts.append(score_sum)
     return f"ROUND({'+'.join(parts)},{profile.digits})"
 
@@ -250,7 +252,7 @@ def grade_formula(total: str, profile: Profile) -> str:
 
 
 def target_score_formula(target_input: str, profile: Profile) -> str:
-    return f"=MIN(MAX(N({target_input}),0),{n(profile.target_weight)})"
+    return f"=MIN(MAX({num_formula(target_input)},0),{n(profile.target_weight)})"
 
 
 # ----------------------------------------------------------------------------- checks
@@ -281,12 +283,12 @@ def check_formulas(c: CheckRefs, profile: Profile) -> list[str]:
         s = f"SUMIF({c.level1_col},{q(l1.name)},{c.weight_col})"
         out.append(f"=IF(ROUND({s}-{n(l1.weight)},2)<>0,{q(l1.name + '分值合计为')}&ROUND({s},2)&"
                    f"{q('，应为' + xtext(l1.weight) + '；')},\"\")")
-    out.append(f"=IF(AND(COUNT({c.budgets})>0,N({c.budget})<=0),{q('全年预算数为0，执行率无法计算；')},\"\")")
-    out.append(f"=IF(AND(N({c.budget})>0,N({c.spent})>N({c.budget})),"
+    out.append(f"=IF(AND(COUNT({c.budgets})>0,{num_formula(c.budget)}<=0),{q('全年预算数为0，执行率无法计算；')},\"\")")
+    out.append(f"=IF(AND({num_formula(c.budget)}>0,{num_formula(c.spent)}>{num_formula(c.budget)}),"
                f"{q('全年执行数大于全年预算数（执行率超过100%），请核实；')},\"\")")
     if profile.rate_reason_below is not None:
         pct = xtext(profile.rate_reason_below * 100)
-        out.append(f"=IF(AND({fund_entered_expr(c.budgets, c.spents)},N({c.budget})>0,LEN({c.rate_reason})=0),IF(N({c.spent})/{c.budget}<"
+        out.append(f"=IF(AND({fund_entered_expr(c.budgets, c.spents)},{num_formula(c.budget)}>0,LEN({c.rate_reason})=0),IF({num_formula(c.spent)}/{c.budget}<"
                    f"{n(profile.rate_reason_below)},{q('执行率低于' + pct + '%，请填写执行率说明；')},\"\"),\"\")")
     started = form_started_expr(c.unit_inputs)
     if profile.has_target_block:
@@ -295,6 +297,6 @@ def check_formulas(c: CheckRefs, profile: Profile) -> list[str]:
     waiting = f"(COUNT({c.weight_col})-COUNT({c.score_col}))"
     out.append(f"=IF(AND({started},{waiting}>0),{q('尚有')}&{waiting}&{q('行指标未填实际完成值或完成等级，总分待填报；')},"
                "\"\")")
-    count = f"SUMPRODUCT(--(LEN({c.message_col})>0))"
+    count = count_nonblank_formula(c.message_col)
     out.append(f"=IF({count}>0,{q('有')}&{count}&{q('行指标存在问题，见“提示”列；')},\"\")")
     return out
