@@ -117,3 +117,17 @@ def test_each_display_or_link_tampering_is_a_finding(filled, tmp_path, case):
     assert found, case
     if code in ("display_format", "display_font"):
         assert found[0].place.endswith(f"!{TOTAL}" if code == "display_format" else f"!{VERDICT}")
+
+
+def test_collect_and_check_read_the_same_numbers(filled, tmp_path):
+    """A defined name redirected to other cells: collect uses the checker's reading (one parse), so both give
+    the same 总分 and the redirect is a finding."""
+    from xlsx_engine.integrity.checks import check_file
+
+    def redirect(m):
+        _sub(m, SHEET, r'<c r="L18" s="(\d+)"/>', r'<c r="L18" s="\1"><v>999</v></c>')
+        _sub(m, "xl/workbook.xml", r"(<definedName name=\"实际完成值\"[^>]*>)[^<]*", r"\1'自评表'!$L$18:$L$47")
+    path = tamper(filled, tmp_path / "redirected.xlsx", redirect)
+    got = read_returned(str(path))
+    assert got.total == check_file(path).summary["总分"]
+    assert any(f.code == "name_moved" for f in got.findings)

@@ -18,6 +18,7 @@ from xlsx_engine.bureau.bulk import bulk
 from xlsx_engine.bureau.master import write_master
 from xlsx_engine.bureau.review import (
     CHECK,
+    DEFAULT_RUBRIC,
     NO,
     NOT_FOUND,
     PENDING,
@@ -28,6 +29,7 @@ from xlsx_engine.bureau.review import (
     UnitFiles,
     analyse_report,
     assess_unit,
+    check_project,
     columns,
     evaluate_row,
     funding_flag,
@@ -505,3 +507,26 @@ def test_cli_review(collected, tmp_path, capsys):
     assert "不是有效日期" in capsys.readouterr().err
     assert main(["review", str(tmp_path / "没有"), "--deadline", "2024-03-29", "-o", str(tmp_path / "y.xlsx")]) == 2
     assert not (tmp_path / "y.xlsx").exists()
+
+
+def test_weights_are_checked_against_each_projects_own_profile(tmp_path):
+    """A Hubei project (预算执行率 20, level-1 weights free) under a rubric whose 规程 comes from a profile is held
+    to Hubei's rules, not marked 不符 for following them; weights listed in the rubric still apply to all."""
+    rows = {"单位": [["甲局", "市财政局", None, None]],
+            "项目": [["H1", "甲局", "湖北项目", "hubei-wuhan", 2023, None, None, None]],
+            "资金": [["H1", "区级预算资金", 100, 100, 96]],
+            "指标": [["H1", "产出指标", "数量指标", "人数", "≥", 100, "人", 30, 100, None, None, None],
+                     ["H1", "效益指标", "社会效益指标", "知晓率", "≥", 90, "%", 20, 95, None, None, None],
+                     ["H1", "满意度指标", "服务对象满意度指标", "满意度", "≥", 90, "%", 10, 92, None, None, None]],
+            "目标": [["H1", "完成", "已完成"]]}
+    write_master(tmp_path / "m.xlsx", rows)
+    report = bulk(tmp_path / "m.xlsx", tmp_path / "out")
+    assert not report.errors, report.errors
+    rb = read_project(tmp_path / "out" / report.items[0].relpath)
+    own = check_project(rb, load_rubric(DEFAULT_RUBRIC), "h1.xlsx", "甲局")
+    assert own.weights[0] == ("预算执行率", 20.0, 20.0) and not own.mismatches
+    assert own.judged == 1                                   # Hubei fixes no level-1 weight: not judged
+    data = yaml.safe_load((REVIEW_DIR / f"{DEFAULT_RUBRIC}.yaml").read_text(encoding="utf-8"))
+    data["regulation"] = {"weights": {"fund": 10, "产出指标": 50, "效益指标": 30, "满意度指标": 10}}
+    listed = check_project(rb, parse_rubric(data, "listed.yaml"), "h1.xlsx", "甲局")
+    assert listed.judged == 4 and "预算执行率 20（应为 10）" in listed.mismatches

@@ -73,17 +73,6 @@ class MasterProject:
         return DataError(err.message, where=f"总表 {self.where}", problems=problems)
 
 
-def _cell(value: Any) -> Any:
-    if value == "" or value is None:
-        return None
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return int(value)
-    if isinstance(value, str):
-        value = value.strip()
-        return value or None
-    return value
-
-
 class Master:
     """A master workbook opened for reading.
 
@@ -125,11 +114,22 @@ class Master:
             self.columns[sheet] = {h: i for i, h in enumerate(index)}
             positions = list(index.values())
             table = []
+            intern = strings.setdefault
             for r, row in enumerate(rows, 2):
-                values = tuple(_cell(row[k]) if k < len(row) else None for k in positions)
-                if any(v is not None for v in values):
-                    table.append((r, tuple(strings.setdefault(v, v) if isinstance(v, str) else v
-                                           for v in values)))
+                values = []
+                for k in positions:                  # the loop runs for every cell of a large master: kept flat
+                    v = row[k] if k < len(row) else None
+                    if v == "" or v is None:
+                        values.append(None)
+                    elif isinstance(v, str):
+                        v = v.strip()
+                        values.append(intern(v, v) if v else None)
+                    elif isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
+                        values.append(int(v))
+                    else:
+                        values.append(v)
+                if values.count(None) < len(values):
+                    table.append((r, tuple(values)))
             self.tables[sheet] = table
         if problems:
             raise DataError("总表格式不符", where=str(self.path), problems=problems)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import errno
+import os
+import tempfile
 from pathlib import Path
 
 from xlsx_engine.kernel.errors import JxzpError
@@ -32,6 +34,21 @@ def make_folder(path: str | Path) -> Path:
     except OSError as exc:
         raise output_error(path, exc) from None
     return path
+
+
+def check_writable(path: str | Path) -> None:
+    """Fail early (before a long run) when an output file could not be written where it is asked for.
+
+    Raises:
+        JxzpError: the folder is missing and cannot be created, is read-only or full, or its parent is a file.
+    """
+    folder = make_folder(Path(path).parent)
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".jxzp-probe.", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise output_error(path, exc) from None
 
 
 def write_output(path: str | Path, data: bytes) -> None:

@@ -374,6 +374,7 @@ def collect_command(folder, output, master_file, manifest, reminders, jobs, forc
 
     from xlsx_engine.bureau.bulk import cpu_count
     from xlsx_engine.bureau.collect import collect, iter_workbooks, shown, summarise
+    from xlsx_engine.bureau.output import check_writable
     from xlsx_engine.bureau.summary import counts_text, write_reminders, write_summary
     out = Path(output)
     if out.suffix.lower() != ".xlsx":
@@ -386,6 +387,9 @@ def collect_command(folder, output, master_file, manifest, reminders, jobs, forc
     for path, what in ((out, "汇总表"), (Path(report) if report else None, "汇总报告"), (remind, "催报清单")):
         if path is not None and path.exists() and not force:
             raise JxzpError(f"{what}已存在，未覆盖", where=str(path), hint="换一个文件名，或加 --force 覆盖")
+    for path in (out, remind, Path(report) if report else None):
+        if path is not None:
+            check_writable(path)                # before the collection, not after it
     jobs = cpu_count() if jobs == 0 else max(1, jobs)
     folder_path = Path(folder)
     total = len(iter_workbooks(folder_path)) if folder_path.is_dir() else 0

@@ -164,7 +164,7 @@ def assess_unit(uf: UnitFiles, rubric: Rubric, deadline: dt.date, *, submission:
                                   (f"（已有：{'；'.join(found)}）" if found else "")
             elif src == "weights":
                 values[f"{part.key}_ok"] = float(sum(p.ok_pairs for p in uf.projects))
-                values[f"{part.key}_total"] = float(sum(len(p.weights) for p in uf.projects))
+                values[f"{part.key}_total"] = float(sum(p.judged for p in uf.projects))
                 bad = [f"{p.code or Path(p.path).stem} {p.project}：{'，'.join(p.mismatches)}"
                        for p in uf.projects if p.mismatches]
                 notes[part.key] = ("未找到项目支出绩效自评表" if not uf.projects else

@@ -17,6 +17,7 @@ import python_calamine
 from xlsx_engine.bureau.review.rubric import (
     _N,
     NO,
+    REGULATION_IN_RUBRIC,
     YES,
     Flag,
     Part,
@@ -42,18 +43,23 @@ class ProjectCheck:
     code: str
     project: str
     profile: str
-    weights: list[tuple[str, float, float]] = field(default_factory=list)   #: (category, actual, expected)
+    #: (category, actual, expected); expected None: the project's own rules fix no weight there (not judged)
+    weights: list[tuple[str, float, float | None]] = field(default_factory=list)
     rows: int = 0
     rows_level3: int = 0
     incomplete: list[str] = field(default_factory=list)
 
     @property
     def ok_pairs(self) -> int:
-        return sum(1 for _, a, e in self.weights if abs(a - e) < 1e-6)
+        return sum(1 for _, a, e in self.weights if e is not None and abs(a - e) < 1e-6)
+
+    @property
+    def judged(self) -> int:
+        return sum(1 for _, _a, e in self.weights if e is not None)
 
     @property
     def mismatches(self) -> list[str]:
-        return [f"{c} {a:g}（应为 {e:g}）" for c, a, e in self.weights if abs(a - e) >= 1e-6]
+        return [f"{c} {a:g}（应为 {e:g}）" for c, a, e in self.weights if e is not None and abs(a - e) >= 1e-6]
 
 
 def _txt(v: Any) -> str:
@@ -65,8 +71,15 @@ def _txt(v: Any) -> str:
 
 
 def check_project(rb, rubric: Rubric, path: str, unit: str) -> ProjectCheck:
-    """Weights per 规程 and level-3 breakdown of one project workbook read by :func:`reader.read_project`."""
+    """Weights per 规程 and level-3 breakdown of one project workbook read by :func:`reader.read_project`.
+
+    When the rubric takes the 规程 from a scoring profile (``regulation: profile``), each project is held to the
+    weights of *its own* profile (a Hubei project to Hubei's 预算执行率 20); a level-1 weight its profile leaves
+    free is not judged. Weights listed in the rubric itself apply to every project.
+    """
     rec, profile = rb.record, rb.layout.profile
+    own = rubric.regulation_source != REGULATION_IN_RUBRIC
+    fixed = {l1.name: l1.weight for l1 in profile.level1}
     meta = rb.workbook.meta
     chk = ProjectCheck(path, unit, str(meta.get("项目编码") or ""), _txt(rec.project) or Path(path).stem, profile.id)
     active = [(k, r) for k, r in enumerate(rec.indicators, 1) if is_active(r)]
@@ -77,10 +90,11 @@ def check_project(rb, rubric: Rubric, path: str, unit: str) -> ProjectCheck:
             except KeyError:
                 actual = None
             actual = float(actual) if is_number(actual) else profile.fund_weight
-            chk.weights.append(("预算执行率", actual, expected))
+            chk.weights.append(("预算执行率", actual, profile.fund_weight if own else expected))
         else:
             actual = sum(_N(r.weight) for _, r in active if _txt(r.level1) == category)
-            chk.weights.append((category, xround(actual, 6), expected))
+            want = (float(fixed[category]) if fixed.get(category) is not None else None) if own else expected
+            chk.weights.append((category, xround(actual, 6), want))
     for k, r in active:
         chk.rows += 1
         missing = [label for label, v in (("一级指标", r.level1), ("二级指标", r.level2), ("三级指标", r.name))

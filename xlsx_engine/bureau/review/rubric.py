@@ -40,6 +40,10 @@ _CELLISH = re.compile(r"^[A-Za-z]{1,3}\d+$|^[RrCc]\d*$|^[Rr]\d+[Cc]\d+$")
 
 # ============================================================================ the rubric
 
+#: ``Rubric.regulation_source`` when the weights are listed in the rubric (they then apply to every project);
+#: otherwise they come from a scoring profile and each project is held to its own profile's weights
+REGULATION_IN_RUBRIC = "考核规则文件"
+
 @dataclass(frozen=True)
 class Band:
     label: str
@@ -290,7 +294,7 @@ def parse_rubric(data: dict, where: str = "<rubric>") -> Rubric:
     reg = data.get("regulation") or {}
     if reg.get("weights"):
         regulation = tuple((str(k), _f(v, f"regulation.weights.{k}", where)) for k, v in reg["weights"].items())
-        reg_source = "考核规则文件"
+        reg_source = REGULATION_IN_RUBRIC
     else:
         prof = load_profile(str(reg.get("profile", "national")))
         if any(l1.weight is None for l1 in prof.level1):
