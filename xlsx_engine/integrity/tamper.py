@@ -28,8 +28,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 from lxml import etree
-from openpyxl.formula.tokenizer import TokenizerError
-from openpyxl.formula.translate import Translator, TranslatorError
 
 from xlsx_engine.forms.registry import form_for
 from xlsx_engine.kernel.errors import WorkbookError
@@ -308,6 +306,9 @@ def translate_formula(formula: str, origin: str, dest: str) -> str:
     A reference moved off the sheet gives ``#REF!``."""
     if not parse_ref(origin) or not parse_ref(dest):
         return formula
+    # openpyxl (and numpy with it) only when a file has shared formulas, not at start-up
+    from openpyxl.formula.tokenizer import TokenizerError
+    from openpyxl.formula.translate import Translator, TranslatorError
     try:
         return Translator("=" + formula, origin=origin).translate_formula(dest)[1:]
     except TranslatorError:

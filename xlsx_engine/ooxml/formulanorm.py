@@ -15,7 +15,14 @@ from __future__ import annotations
 import functools
 import re
 
-from openpyxl.formula.tokenizer import Token, Tokenizer, TokenizerError
+Token = Tokenizer = TokenizerError = None   # openpyxl's tokenizer, bound by _load_tokenizer() on first use
+
+
+def _load_tokenizer() -> None:
+    """Import openpyxl's tokenizer when a formula is first compared (openpyxl pulls in numpy: not at start-up)."""
+    global Token, Tokenizer, TokenizerError
+    if Tokenizer is None:
+        from openpyxl.formula.tokenizer import Token, Tokenizer, TokenizerError  # noqa: PLW0621
 
 __all__ = ["canonical_formula"]
 
@@ -60,6 +67,7 @@ def _canonical(formula: str) -> str:
         text = text[1:]
     if not text:
         return ""
+    _load_tokenizer()
     try:
         tokens = Tokenizer("=" + text).items
         if len(tokens) > _MAX_TOKENS:
