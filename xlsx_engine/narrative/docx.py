@@ -25,7 +25,6 @@ from typing import Any
 import jinja2
 from docxtpl import DocxTemplate
 
-from xlsx_engine.kernel.textfilters import FILTERS
 from xlsx_engine.narrative.engine import (
     TEMPLATE_DIR,
     Block,
@@ -39,6 +38,7 @@ from xlsx_engine.narrative.engine import (
     parse_blocks,
     pending_findings,
 )
+from xlsx_engine.narrative.sandbox import freeze_context
 from xlsx_engine.ooxml.safezip import atomic_write_bytes
 
 REPORT_DOCX = "report.docx"
@@ -71,9 +71,7 @@ class _CachingEnv(SafeEnvironment):
 
 @functools.lru_cache(maxsize=1)
 def docx_env() -> _CachingEnv:
-    env = _CachingEnv(undefined=jinja2.StrictUndefined, autoescape=True, finalize=_finalize)
-    env.filters.update(FILTERS)
-    return env
+    return _CachingEnv(undefined=jinja2.StrictUndefined, autoescape=True, finalize=_finalize)
 
 
 class _Template(DocxTemplate):
@@ -160,7 +158,7 @@ def render_docx(template: str | Path, context: dict[str, Any]) -> bytes:
     path = Path(template)
     tpl = _Template(io.BytesIO(_load(path)))
     try:
-        tpl.render(context, jinja_env=docx_env(), autoescape=True)
+        tpl.render(freeze_context(context), jinja_env=docx_env(), autoescape=True)
     except NarrativeError:
         raise
     except Exception as exc:   # Jinja2 errors, sandbox violations, filter errors

@@ -33,7 +33,7 @@ from typing import Any, Callable, Iterable
 
 import jinja2
 from jinja2 import FileSystemLoader, StrictUndefined
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.sandbox import SecurityError
 
 from xlsx_engine.forms.project.layout import project_layout
 from xlsx_engine.forms.project.profile import Profile, load_profile
@@ -59,6 +59,7 @@ from xlsx_engine.kernel.targets import (
 )
 from xlsx_engine.kernel.textfilters import FILTERS, FilterError, qty
 from xlsx_engine.kernel.xlmath import is_number, xround
+from xlsx_engine.narrative.sandbox import BoundedSandbox, check_printed, freeze_context
 
 TEMPLATE_DIR = data_dir("narrative")
 
@@ -605,26 +606,16 @@ def _finalize(value: Any) -> Any:
     """Printing a raw float would show binary noise (0.30000000000000004): format numbers by default."""
     if isinstance(value, float):
         return FILTERS["num"](value)
+    check_printed(value)
     return value
 
 
-MAX_REPEAT = 100_000   #: longest string/list a template may build with ``*``
-MAX_POWER = 64         #: largest exponent of ``**``
+class SafeEnvironment(BoundedSandbox):
+    """The narrative's sandbox (:mod:`xlsx_engine.narrative.sandbox`) with the official-writing filters."""
 
-
-class SafeEnvironment(ImmutableSandboxedEnvironment):
-    """The sandbox, plus limits on ``*`` and ``**`` so a template cannot exhaust memory or CPU."""
-
-    intercepted_binops = frozenset({"*", "**"})
-
-    def call_binop(self, context, operator, left, right):
-        if operator == "**" and is_number(right) and abs(right) > MAX_POWER:
-            raise SecurityError(f"乘方的指数 {right} 过大（上限 {MAX_POWER}）")
-        if operator == "*":
-            for seq, times in ((left, right), (right, left)):
-                if isinstance(seq, (str, list, tuple)) and isinstance(times, int) and len(seq) * times > MAX_REPEAT:
-                    raise SecurityError(f"重复生成的内容过长（上限 {MAX_REPEAT} 个字符或元素）")
-        return super().call_binop(context, operator, left, right)
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.add_filters(FILTERS)
 
 
 class OneFileLoader(jinja2.BaseLoader):
@@ -664,7 +655,6 @@ def make_env(search_path: tuple[str, ...], autoescape: bool = False, single: str
         loader=loader,
         undefined=StrictUndefined, autoescape=autoescape, trim_blocks=False, lstrip_blocks=True,
         keep_trailing_newline=True, finalize=_finalize, auto_reload=True)
-    env.filters.update(FILTERS)
     return env
 
 
@@ -674,6 +664,8 @@ _UNDEFINED_PATTERNS = (
     (re.compile(r"^'([^']*)' object has no attribute '([^']*)'$"), "“{0}”对象没有属性“{1}”"),
     (re.compile(r"^'([^']*)' has no element (.*)$"), "“{0}”没有元素 {1}"),
 )
+_READ_ONLY = re.compile(r"^'(?:tuple|[\w.]*ReadOnlyDict) object' has no attribute "
+                        r"'(append|extend|insert|pop|remove|clear|update|setdefault|popitem|sort|reverse|add|discard)'$")
 _SECURITY = re.compile(r"access to attribute '([^']*)' of '([^']*)' object is unsafe")
 
 
@@ -686,6 +678,9 @@ def _detail(exc: BaseException) -> str:
                     "（模板只能读取报告数据，不能调用内部属性或修改数据）")
         return f"沙箱已禁止该操作：{msg}"
     if isinstance(exc, jinja2.UndefinedError):
+        m = _READ_ONLY.match(msg)
+        if m:
+            return f"沙箱已禁止修改报告数据（“{m.group(1)}”）：报告数据是只读的，模板只能读取"
         for rx, fmt in _UNDEFINED_PATTERNS:
             m = rx.match(msg)
             if m:
@@ -695,6 +690,8 @@ def _detail(exc: BaseException) -> str:
         return f"语法错误：{msg}"
     if isinstance(exc, FilterError):
         return str(exc)
+    if isinstance(exc, RecursionError):
+        return "模板递归过深（宏调用了自己），已中止"
     return f"{type(exc).__name__}：{msg}"
 
 
@@ -732,6 +729,8 @@ def template_error(exc: BaseException, name: str) -> NarrativeError:
         filename, line = exc.filename or name, exc.lineno
     else:
         filename, line = _template_frame(exc)
+        if line is None and getattr(exc, "lineno", None):      # the output limit names the line itself
+            filename, line = exc.filename, exc.lineno
         filename = filename or name
     detail = _detail(exc)
     src = _source_line(filename, line)
@@ -803,7 +802,7 @@ class Narrator:
         except jinja2.TemplateError as exc:
             raise template_error(exc, self.path_of(name)) from None
         try:
-            return template.render(context)
+            return template.render(freeze_context(context))
         except NarrativeError:
             raise
         except Exception as exc:   # anything a template or a filter raises: report where it happened
