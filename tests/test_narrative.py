@@ -259,7 +259,8 @@ def test_under_spending_states_balance_and_reason(narrator):
     text = narrator.summary(inp).text()
     assert "年末结余11.6万元，结余原因：年末部分救助对象资格复核未完成" in text
     assert "当年财政拨款全年预算280万元、执行268.4万元（执行率95.86%）" in text
-    assert "待补充" not in text                     # every required reason was given
+    assert "待补充" not in text        # every required reason was given, with its measure (“2024年完成……”)
+    assert "偏差原因：部门间数据共享尚未全部实现。改进措施：2024年完成与民政、乡村振兴部门的数据对接。" in text
     assert foreign_numbers(text, inp) == []
 
 
@@ -267,9 +268,11 @@ def test_over_achievement_is_explained_and_the_platform_cap_stated(narrator):
     inp = from_data_file(EXAMPLES / "2023-医保基金监管专项.yaml")
     r = narrator.summary(inp)
     text = r.text()
-    assert "完成值超过指标值30.44%，属超计划完成，按规则扣2分，原因：年中新增定点机构纳入检查" in text
+    assert ("完成值超过指标值30.44%，超过评分规则规定的30%，按规则扣2分，原因：年中新增定点机构纳入检查，完成数超计划较大。"
+            "改进措施：今后按机构增长情况合理设定目标。") in text
     assert "集中宣传活动次数：年度指标值≥2次，实际完成值3次" in text
-    assert "完成值超过指标值50%，属超计划完成，按规则扣2分，原因：（待补充超额完成原因）" in text
+    assert "完成值超过指标值50%，超过评分规则规定的30%，按规则扣2分，原因：（待补充超额完成原因）" in text
+    assert "设定偏低" not in text
     assert "因预算执行率为76%，按规则总分不超过89分（各项得分合计为91.6分）" in text
     assert [f.code for f in r.warnings if f.code == "over_reason_missing"] == ["over_reason_missing"]
     assert foreign_numbers(text, inp) == []
@@ -319,8 +322,8 @@ def test_funding_only_problems_and_suggestions_warn(narrator, problems, suggesti
     assert got == codes
     text = r.text()
     # the unit's own items are kept, after the ones built from the shortfalls
-    assert "预算资金未全部执行" in text.split("六、存在的问题及原因")[1]
-    assert "加强预算执行管理" in text.split("七、改进措施和建议")[1]
+    assert "“群众对部门工作的满意度”未得满分" in text.split("六、存在的问题及原因")[1]
+    assert "针对“群众对部门工作的满意度”未得满分的问题" in text.split("七、改进措施和建议")[1]
 
 
 def test_every_placeholder_kind_is_warned(narrator):
@@ -474,7 +477,7 @@ def test_full_report_markdown_has_cover_sections_and_table(narrator):
                  "主管部门：银川市医疗保障局",
                  "评价方式：部门（单位）绩效自评", "评价机构：部门（单位）评价组", "报告日期：2022年8月16日",
                  "临湘市财政局（制）", "## 一、项目基本概况", "## 二、项目支出明细情况", "## 三、项目绩效自评情况",
-                 "## 四、评价人员", "## 五、评价报告综述（文字部分）", "### 六、存在的问题及原因",
+                 "## 四、评价人员", "## 五、评价报告综述（文字部分）", "### （六）存在的问题及原因",
                  "| 项目负责人 | 张波 |", "| 刘春阳 | 副局长 | 医疗保障局机关 |  |",
                  "| 产出指标 | 成本指标 | 实际项目支出资金 | 108万元 | 108万元 | 10 | 10 |  |",
                  "| 总分 |  |  |  |  | 100 | 98 | 评价等次：优 |"):

@@ -68,9 +68,9 @@ def test_pdf_has_the_cover_fields(rendered):
 def test_pdf_has_the_sections_in_order(rendered):
     text = rendered["text"]["single"]
     sections = ["一、项目基本概况", "二、项目支出明细情况", "三、项目绩效自评情况", "（二）绩效指标完成情况（自评表）",
-                "四、评价人员", "五、评价报告综述（文字部分）", "一、项目基本概况", "二、项目资金使用及管理情况",
-                "三、项目组织实施情况", "四、绩效目标完成情况", "五、综合评价情况及评价结论", "六、存在的问题及原因",
-                "七、改进措施和建议"]
+                "四、评价人员", "五、评价报告综述（文字部分）", "（一）项目基本概况", "（二）项目资金使用及管理情况",
+                "（三）项目组织实施情况", "（四）绩效目标完成情况", "（五）综合评价情况及评价结论",
+                "（六）存在的问题及原因", "（七）改进措施和建议"]
     pos = 0
     for s in sections:
         found = text.find(s, pos)
@@ -114,7 +114,8 @@ def test_docx_structure_tables_and_no_leftover_tags(rendered):
     body = zipfile.ZipFile(rendered["paths"]["single"]).read("word/document.xml").decode("utf-8")
     assert "{{" not in body and "{%" not in body and "%}" not in body
     headings = [p.text for p in d.paragraphs if p.style.name.startswith("Heading")]
-    assert "六、存在的问题及原因" in headings and "五、评价报告综述（文字部分）" in headings
+    assert "（六）存在的问题及原因" in headings and "五、评价报告综述（文字部分）" in headings
+    assert headings.count("一、项目基本概况") == 1     # the nested 综述 does not restart the report's numbering
 
 
 def test_template_is_a4_with_official_fonts_and_fallbacks():

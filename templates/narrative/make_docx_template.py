@@ -262,7 +262,7 @@ def build_report() -> Document:
               '项目完成结果评价{{ "☑" if info.eval_type == "项目完成结果评价" else "□" }}', "封面项目")
     for label, value in (("项目名称", "{{ project.name }}"), ("项目单位", "{{ project.unit or '' }}"),
                          ("主管部门", "{{ project.department or '' }}"), ("评价方式", "{{ info.eval_method }}"),
-                         ("评价机构", "{{ info.eval_agency }}"), ("报告日期", "{{ info.report_date | cndate }}")):
+                         ("评价机构", "{{ info.eval_agency }}"), ("报告日期", '{{ info.report_date | cndate if info.report_date else "（待补充报告日期）" }}')):
         para(doc, f"{label}：{value}", "封面项目")
     para(doc, "{{ info.bureau }}（制）", "封面落款")
     # --- 一、项目基本概况
@@ -323,7 +323,7 @@ def build_multi() -> Document:
     para(doc, "四、绩效自评工作的经验、问题和建议", "Heading 1")
     blocks(doc, "closing_blocks")
     para(doc, "{{ unit.name or '' }}", "封面落款")
-    para(doc, "{{ info.report_date | cndate }}", "表格标题")
+    para(doc, '{{ info.report_date | cndate if info.report_date else "（待补充报告日期）" }}', "表格标题")
     tag(doc, "{%p for p in projects %}")
     new_page(para(doc, "附件{{ loop.index }}", "Heading 4"))
     para(doc, "{{ p.project.name }}项目支出绩效自评表", "表格标题")

@@ -28,11 +28,13 @@ from docxtpl import DocxTemplate
 from xlsx_engine.narrative.engine import (
     TEMPLATE_DIR,
     Block,
+    Finding,
     NarrativeError,
     Narrator,
     ProjectInput,
     Rendered,
     SafeEnvironment,
+    nest,
     _detail,
     _finalize,
     parse_blocks,
@@ -178,13 +180,22 @@ def _docx_template(narrator: Narrator, name: str) -> Path:
     return TEMPLATE_DIR / name
 
 
+def _date_missing(info: dict, project: str = "") -> list[Finding]:
+    if info["report_date"]:
+        return []
+    return [Finding("report_date", "未提供报告日期（其他信息“报告日期”或“自评时间”），"
+                                   "Word 报告中已标注“（待补充报告日期）”", project)]
+
+
 def report_docx(inp: ProjectInput, *, narrator: Narrator | None = None, family: str | None = None
                 ) -> tuple[bytes, Rendered]:
     """The complete 自评报告 of one project as .docx bytes, with the rendered 综述 (and its warnings)."""
     narrator = narrator or Narrator()
     summary = narrator.summary(inp, family)
-    ctx = dict(summary.context, summary_blocks=_blocks(summary.blocks))
-    return render_docx(_docx_template(narrator, REPORT_DOCX), ctx), summary
+    ctx = dict(summary.context, summary_blocks=_blocks(nest(summary.markup)))
+    data = render_docx(_docx_template(narrator, REPORT_DOCX), ctx)
+    summary.warnings.extend(_date_missing(ctx["info"], inp.name))
+    return data, summary
 
 
 def multi_docx(inputs: list[ProjectInput], *, narrator: Narrator | None = None, info: dict | None = None
@@ -199,7 +210,7 @@ def multi_docx(inputs: list[ProjectInput], *, narrator: Narrator | None = None, 
                projects_blocks=_blocks("\n".join(p["section"] for p in ctx["projects"])),
                closing_blocks=_blocks(ctx["closing"]))
     text = "\n".join([ctx["intro"], *(p["section"] for p in ctx["projects"]), ctx["closing"]])
-    findings = findings + pending_findings(text, findings)
+    findings = findings + pending_findings(text, findings) + _date_missing(ctx["info"])
     return render_docx(_docx_template(narrator, MULTI_DOCX), ctx), ctx, findings
 
 

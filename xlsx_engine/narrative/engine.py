@@ -23,7 +23,6 @@ workbook write-back (:mod:`xlsx_engine.ooxml.writeback`) share.
 
 from __future__ import annotations
 
-import datetime as _dt
 import functools
 import os
 import re
@@ -60,6 +59,13 @@ from xlsx_engine.kernel.targets import (
 from xlsx_engine.kernel.textfilters import FILTERS, FilterError, qty
 from xlsx_engine.kernel.xlmath import is_number, xround
 from xlsx_engine.narrative.sandbox import BoundedSandbox, check_printed, freeze_context
+from xlsx_engine.narrative.wording import (
+    BALANCE_MATERIAL_RATE,
+    SMALL_LOSS_SHARE,
+    balance_disposed,
+    same_body,
+    split_reason,
+)
 
 TEMPLATE_DIR = data_dir("narrative")
 
@@ -69,7 +75,6 @@ MULTI = "multi"
 MULTI_PROJECT = "multi/project.j2"
 REPORT_MD = "report.md.j2"
 MULTI_REPORT_MD = "multi/report.md.j2"
-DEFAULT_OVER_RATIO = 1.3      #: over-achievement that must be explained when the profile sets none
 
 
 class NarrativeError(JxzpError):
@@ -178,7 +183,7 @@ INFO_KEYS: dict[str, tuple[str, ...]] = {
     "implementation": ("组织实施情况", "项目组织实施情况"), "performance": ("主要绩效", "项目主要绩效情况分析"),
     "experience": ("经验做法", "主要经验及做法"), "problems": ("存在问题", "问题"),
     "suggestions": ("改进建议", "建议", "改进措施"), "eval_type": ("评价类型",), "eval_method": ("评价方式",),
-    "eval_agency": ("评价机构",), "report_date": ("报告日期",), "bureau": ("财政局",), "evaluators": ("评价人员",),
+    "eval_agency": ("评价机构",), "report_date": ("报告日期", "自评时间"), "bureau": ("财政局",), "evaluators": ("评价人员",),
     "filler": ("填报人",), "filler_phone": ("填报人电话",), "expenses": ("支出明细",),
     "application": ("结果应用", "绩效自评结果拟应用和公开情况"), "other": ("其他说明", "其他需要说明的问题"),
     "title": ("报告标题",), "family": ("报告类型",), "unit_name": ("单位名称",), "work": ("自评工作开展情况",),
@@ -255,8 +260,8 @@ def normalize_info(extra: dict | None, where: str = "") -> tuple[dict, list[Find
         info["components"] = [{"name": as_text(comps), "budget": None, "adjust": None, "total": None}]
     else:
         info["components"] = []
-    if info["report_date"] is None:
-        info["report_date"] = _dt.date.today()
+    if not as_text(info["report_date"]):      # never today's date: the report says it is missing
+        info["report_date"] = None
     for key in ("title", "unit_name", "leader", "phone", "address", "postcode", "period", "background", "basis",
                 "fund_management", "implementation", "performance", "application", "other", "filler",
                 "filler_phone", "work_basis", "family"):
@@ -301,13 +306,15 @@ def _over(row, ratio: float) -> tuple[bool, float | None]:
 
 def indicator_context(index: int, row, res, profile: Profile) -> dict:
     weight, score = _score(row.weight), _score(res.score)
-    ratio = profile.over_ratio or DEFAULT_OVER_RATIO
-    over, over_pct = _over(row, ratio)
+    ratio = profile.over_ratio          # over-achievement is flagged only where the profile's rule says so
+    over, over_pct = _over(row, ratio) if ratio else (False, None)
     actual_missing = row.actual is None or row.actual == ""
     actual_is_target = looks_like_target(row.actual)
     full = weight is not None and score is not None and score >= weight
     below = weight is not None and score is not None and score < weight
     reason = as_text(row.reason) or None
+    cause, measure = split_reason(reason)
+    lost = xround(weight - score, 2) if below else 0.0
     return {
         "no": index, "level1": as_text(row.level1), "level2": as_text(row.level2),
         "name": as_text(row.name) or f"第{index}项指标",
@@ -318,10 +325,11 @@ def indicator_context(index: int, row, res, profile: Profile) -> dict:
         else as_text(row.actual),
         "actual_missing": actual_missing, "actual_is_target": actual_is_target,
         "band": as_text(row.band) or None, "weight": weight, "score": score, "full": full, "below": below,
-        "lost": xround(weight - score, 2) if below else 0.0,
-        "over": over, "over_pct": over_pct, "over_ratio_pct": xround((ratio - 1) * 100, 2),
+        "lost": lost, "small": below and lost <= xround(SMALL_LOSS_SHARE * weight, 2),
+        "over": over, "over_pct": over_pct, "over_ratio_pct": xround((ratio - 1) * 100, 2) if ratio else None,
         "over_penalty": profile.over_penalty if over else 0.0,
-        "reason": reason, "reason_needed": below or over, "reason_missing": (below or over) and reason is None,
+        "reason": reason, "cause": cause, "measure": measure,
+        "reason_needed": below or over, "reason_missing": (below or over) and reason is None,
         "message": res.message,
     }
 
@@ -358,7 +366,9 @@ def project_context(inp: ProjectInput) -> tuple[dict, list[Finding]]:
             "budget": budget, "spent": spent, "balance": balance, "excess": xround(-balance, 2),
             "rate": rate, "score": f.score, "sources": sources, "reason": reason,
             "na": budget <= 0, "under": budget > 0 and spent < budget, "over": budget > 0 and spent > budget,
-            "reason_below": p.rate_reason_below}
+            "reason_below": p.rate_reason_below,
+            "material": budget > 0 and spent < budget and rate is not None and rate < BALANCE_MATERIAL_RATE,
+            "disposed": balance_disposed(reason)}
     if fund["under"] and reason is None:
         warn("balance_reason", f"预算执行率{FILTERS['pct'](rate)}，结余{FILTERS['wan'](balance)}，"
                                "未填写执行率说明（结余原因），"
@@ -395,6 +405,13 @@ def project_context(inp: ProjectInput) -> tuple[dict, list[Finding]]:
         if ind["over"] and ind["reason_missing"]:
             warn("over_reason_missing", f"指标“{ind['name']}”完成值超过指标值{FILTERS['num'](ind['over_pct'])}%，"
                                         "未说明原因，报告中已标注“（待补充超额完成原因）”")
+        if ind["reason_needed"] and ind["reason"] and ind["cause"] is None:
+            label = "超额完成原因" if ind["over"] else "偏差原因"
+            warn("cause_missing", f"指标“{ind['name']}”的偏差原因分析及改进措施只写了改进措施（“{ind['measure']}”），"
+                                  f"没有写原因，报告中已标注“（待补充{label}）”")
+        if ind["below"] and not ind["over"] and not ind["small"] and ind["cause"] and ind["measure"] is None:
+            warn("measure_missing", f"指标“{ind['name']}”的偏差原因分析及改进措施只写了原因，没有写改进措施，"
+                                    "报告中已标注“（待补充改进措施）”")
         if ind["actual_missing"]:
             warn("actual_missing", f"指标“{ind['name']}”未填写实际完成值，报告中已标注“（待补充实际完成值）”")
         elif ind["actual_is_target"]:
@@ -418,14 +435,16 @@ def project_context(inp: ProjectInput) -> tuple[dict, list[Finding]]:
     problems: list[dict] = []
     if fund["na"]:
         problems.append({"kind": "no_budget"})
-    elif fund["under"]:
+    elif fund["material"]:
         problems.append({"kind": "balance"})
     elif fund["over"]:
         problems.append({"kind": "excess"})
-    problems += [{"kind": "shortfall", "ind": i} for i in below if not i["over"]]
+    problems += [{"kind": "shortfall", "ind": i} for i in below if not i["over"] and not i["small"]]
     problems += [{"kind": "over", "ind": i} for i in overs]
     if gaps:
         problems.append({"kind": "data_gap", "inds": gaps,
+                         "missing": [i for i in gaps if i["actual_missing"]],
+                         "as_target": [i for i in gaps if i["actual_is_target"] and not i["actual_missing"]],
                          "satisfaction": any("满意" in (i["level1"] + i["level2"] + i["name"]) for i in gaps)})
     missing_goals = [g for g in goals if g["actual"] is None]
     if missing_goals:
@@ -440,7 +459,8 @@ def project_context(inp: ProjectInput) -> tuple[dict, list[Finding]]:
     year = year_of(rec.year)
     ctx = {
         "project": {"name": name, "year": year, "department": as_text(rec.department) or None,
-                    "unit": as_text(rec.unit) or None, "profile_id": p.id, "profile_name": p.name},
+                    "unit": as_text(rec.unit) or None, "profile_id": p.id, "profile_name": p.name,
+                    "same_body": same_body(as_text(rec.department), as_text(rec.unit))},
         "fund": fund,
         "goals": goals,
         "target_block": target_block,
@@ -602,6 +622,48 @@ class Rendered:
 
 # ----------------------------------------------------------------------------- environment and errors
 
+_CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
+
+
+def circled(value: Any) -> str:
+    """The numbering below （1）: ① … ⑳, beyond that “21）”."""
+    n = int(value)
+    return _CIRCLED[n - 1] if 0 < n <= len(_CIRCLED) else f"{n}）"
+
+
+_NUMBERING = (
+    (re.compile(r"^([一二三四五六七八九十]+)、"), lambda m: f"（{m.group(1)}）"),
+    (re.compile(r"^（([一二三四五六七八九十]+)）"), lambda m: f"{cn_to_int(m.group(1))}."),
+    (re.compile(r"^(\d+)\.(?!\d)"), lambda m: f"（{m.group(1)}）"),
+    (re.compile(r"^（(\d+)）"), lambda m: circled(m.group(1))),
+)
+
+
+def cn_to_int(text: str) -> int:
+    """一 … 九十九 → 1 … 99."""
+    digits = "一二三四五六七八九"
+    if "十" not in text:
+        return digits.index(text) + 1
+    tens, _, ones = text.partition("十")
+    return (digits.index(tens) + 1 if tens else 1) * 10 + (digits.index(ones) + 1 if ones else 0)
+
+
+def nest(markup: Any, levels: int = 1) -> str:
+    """A rendered text placed under a section of another: headings pushed down ``levels`` levels and every
+    numbering (headings and paragraphs) moved one rank down — 一、→（一）→1.→（1）→① — so the nested
+    text does not restart the outer numbering (“五、评价报告综述” followed by “一、项目基本概况”)."""
+    out = []
+    for line in str(markup or "").splitlines():
+        m = re.match(r"^(#{1,5}) (.*)$", line)
+        prefix, body = (("#" * (len(m.group(1)) + levels) + " "), m.group(2)) if m else ("", line)
+        for rx, repl in _NUMBERING:
+            if rx.match(body):
+                body = rx.sub(repl, body, count=1)
+                break
+        out.append(prefix + body)
+    return "\n".join(out) + ("\n" if str(markup or "").endswith("\n") else "")
+
+
 def _finalize(value: Any) -> Any:
     """Printing a raw float would show binary noise (0.30000000000000004): format numbers by default."""
     if isinstance(value, float):
@@ -616,6 +678,7 @@ class SafeEnvironment(BoundedSandbox):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.add_filters(FILTERS)
+        self.add_filters({"circled": circled, "nest": nest})
 
 
 class OneFileLoader(jinja2.BaseLoader):
