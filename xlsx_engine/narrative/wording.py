@@ -30,6 +30,7 @@ _MEASURE = re.compile(
     r"^(?:下一步|下步|今后|以后|下一年度|下年度|下年|明年|次年|将来|后续|拟|将|计划|准备|争取|力争|确保|"
     r"加强|加大|加快|提升|提高|完善|健全|建立|优化|强化|进一步|继续|持续|积极|做好|落实|督促|规范|严格|"
     r"改进|改善|推进|推动|加紧|抓紧|及时|认真|切实|扩大|增加|深化|着力|注重|坚持|探索|整改|"
+    r"提前|尽快|抓好|统筹|合理|科学|细化|跟踪|定期|全面|主动|充分|"
     r"已(?:督促|要求|责成|安排|整改|落实|制定|建立)|"
     r"20\d\d年(?:底|内|前|上半年|下半年)?(?:将|拟|计划|完成|实现|力争|争取))(?![性度率])")
 #: an explicit label inside the cell
@@ -43,6 +44,15 @@ def is_measure(clause: str) -> bool:
     text = re.sub(r"^[\s（(]*[0-9一二三四五六七八九十]+[)）.．、]\s*", "", clause.strip())
     text = re.sub(r"^(?:我局|本局|我单位|本单位|我们|单位)", "", text)
     return bool(_MEASURE.match(text))
+
+
+_CAUSE = re.compile(r"^(?:由于|因为|因|受|系|鉴于|本局为|我局为|本单位为|我单位为)|未|尚未|没有|不足|滞后|较晚|延误|影响|"
+                    r"新组建|不到位|不及时")
+
+
+def is_cause(clause: str) -> bool:
+    """A clause that says why (“本局为今年新组建单位”, “受疫情影响……”, “……尚未实现”), not what will be done."""
+    return not is_measure(clause) and bool(_CAUSE.search(clause.strip()))
 
 
 def _tidy(parts: list[str]) -> str | None:
