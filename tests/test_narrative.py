@@ -245,7 +245,8 @@ def test_seed003_sentences_state_the_scorers_figures(narrator):
 
 def test_seed004_fund_outside_the_total_and_grade(narrator):
     inp = seed_input("seed004")
-    text = narrator.summary(inp).text()
+    assert narrator.summary(inp).text().startswith("一、绩效目标分解下达情况\n")   # Ningxia: seed 004's outline
+    text = narrator.summary(inp, "project").text()
     assert "项目总分98分（满分100分）" in text
     assert "预算执行率得分10分单列，不计入总分" in text
     assert "预算资金已全部执行，无结余" in text
@@ -446,7 +447,7 @@ def test_error_in_an_included_template_names_that_file(tmp_path):
     (tmp_path / "project" / "summary.j2").write_text('# 标题\n{% include "part.j2" %}\n', encoding="utf-8")
     (tmp_path / "part.j2").write_text("正常\n正常\n{{ no_such_thing }}\n", encoding="utf-8")
     with pytest.raises(NarrativeError) as info:
-        Narrator(tmp_path).summary(seed_input("seed004"))
+        Narrator(tmp_path).summary(seed_input("seed004"), "project")
     err = info.value
     assert err.template == str(tmp_path / "part.j2") and err.line == 3 and "no_such_thing" in str(err)
 
@@ -469,7 +470,7 @@ def test_blocks_markdown_and_text():
 
 
 def test_full_report_markdown_has_cover_sections_and_table(narrator):
-    extra = {"报告日期": "2022-08-16", "财政局": "临湘市财政局", "评价类型": "项目实施过程评价", "项目负责人": "张波",
+    extra = {"报告地区": "湖南", "报告日期": "2022-08-16", "财政局": "临湘市财政局", "评价类型": "项目实施过程评价", "项目负责人": "张波",
              "评价人员": [{"姓名": "刘春阳", "职称职务": "副局长", "单位": "医疗保障局机关"}]}
     md = narrator.report(seed_input("seed004", extra)).markdown()
     for text in ("# 财政支出项目绩效评价自评报告", "评价类型：项目实施过程评价☑　项目完成结果评价□",
@@ -531,7 +532,7 @@ def _members(path: Path) -> dict[str, bytes]:
 
 def _write_summary(path: Path, narrator: Narrator):
     inp = from_workbook(path)
-    r = narrator.summary(inp)
+    r = narrator.summary(inp, "project")
     write_back(path, r.blocks, subtitle=inp.name)
     return inp, r
 
@@ -644,14 +645,15 @@ def run(cli_main, capsys, *args) -> tuple[int, str, str]:
 def test_cli_prints_the_summary_and_warnings(cli_main, capsys, seed004_workbook):
     code, out, err = run(cli_main, capsys, "narrative", seed004_workbook)
     assert code == 0
-    assert out.startswith("一、项目基本概况\n") and "项目总分98分" in out
+    assert out.startswith("一、绩效目标分解下达情况\n") and "项目自评总分98分" in out   # Ningxia profile: seed 004's outline
     assert "提示：2020年城乡医疗保险个人补助资金：指标“政策知晓率”的实际完成值“≥95%”是目标值写法" in err
 
 
 @pytest.mark.parametrize("suffix", [".md", ".txt", ".docx"])
 def test_cli_writes_each_output_kind(cli_main, capsys, seed004_workbook, tmp_path, suffix):
     out = tmp_path / f"报告{suffix}"
-    code, _out, err = run(cli_main, capsys, "narrative", seed004_workbook, "-o", out, "--date", "2021-05-06")
+    code, _out, err = run(cli_main, capsys, "narrative", seed004_workbook, "-o", out, "--date", "2021-05-06",
+                          "--region", "hunan")
     assert code == 0 and out.exists() and f"已生成：{out}" in err
     if suffix == ".docx":
         assert zipfile.is_zipfile(out) and b"word/document.xml" in out.read_bytes()

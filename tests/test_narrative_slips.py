@@ -120,14 +120,17 @@ def _check(markup: str, contexts, info=None, totals=None):
 
 
 def test_no_slips_in_200_generated_projects_times_every_outline():
+    """200 projects (every profile) × 综述 (project, transfer) × report (the profile's region, Hunan) + 100
+    two-project reports."""
     narrator = Narrator()
     inputs = list(_inputs(200))
     for inp in inputs:
         for family in ("project", "transfer"):
             s = narrator.summary(inp, family)
             _check(s.markup, [s.context])
-            r = narrator.report(inp, family)
-            _check(r.markup, [r.context], info=r.context["info"])
+            for region in (None, "hunan"):               # the profile's region, and Hunan's 附件3
+                r = narrator.report(inp, family, region)
+                _check(r.markup, [r.context], info=r.context["info"])
     for a, b in zip(inputs[::2], inputs[1::2]):          # multi-project reports, two projects each
         r = narrator.multi_report([a, b], {"报告日期": "2020-05-20"})
         _check(r.markup, r.context["projects"], info=r.context["info"], totals=r.context["totals"])

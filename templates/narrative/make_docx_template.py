@@ -199,15 +199,16 @@ def table(doc, rows: list[list[str]], widths_mm: list[float], *, header_rows: in
     return t
 
 
-def blocks(doc, var: str) -> None:
-    """The loop that prints rendered text blocks with heading styles (docxtpl paragraph tags)."""
+def blocks(doc, var: str, top: int = 2) -> None:
+    """The loop that prints rendered text blocks with heading styles (docxtpl paragraph tags);
+    the text's first heading level gets style ``Heading <top>``."""
     tag(doc, f"{{%p for b in {var} %}}")
     tag(doc, '{%p if b.kind == "heading" and b.level == 1 %}')
-    para(doc, "{{ b.text }}", "Heading 2")
+    para(doc, "{{ b.text }}", f"Heading {top}")
     tag(doc, '{%p elif b.kind == "heading" and b.level == 2 %}')
-    para(doc, "{{ b.text }}", "Heading 3")
+    para(doc, "{{ b.text }}", f"Heading {top + 1}")
     tag(doc, '{%p elif b.kind == "heading" %}')
-    para(doc, "{{ b.text }}", "Heading 4")
+    para(doc, "{{ b.text }}", f"Heading {top + 2}")
     tag(doc, "{%p else %}")
     para(doc, "{{ b.text }}", "报告正文")
     tag(doc, "{%p endif %}")
@@ -300,6 +301,38 @@ def build_report() -> Document:
     # --- 五、评价报告综述
     new_page(para(doc, "五、评价报告综述（文字部分）", "Heading 1"))
     blocks(doc, "summary_blocks")
+    return doc
+
+
+def build_national() -> Document:
+    """One project outside Hunan: a cover, the 综述 as the report's own sections, the 自评表 as 附件
+    (财预〔2020〕10号附件2 样式: year, project, 主管部门, 实施单位, funds, goals, indicators, 单位盖章)."""
+    doc = Document()
+    setup(doc)
+    para(doc, "{{ title }}", "封面标题")
+    para(doc, "{{ project.unit or '（待补充实施单位）' }}", "封面落款")
+    para(doc, '{{ info.report_date | cndate if info.report_date else "（待补充报告日期）" }}', "封面落款")
+    new_page(para(doc, "{{ title }}", "Title"))
+    blocks(doc, "summary_blocks", top=1)
+    new_page(para(doc, "附件", "Heading 4"))
+    para(doc, "项目支出绩效自评表", "表格标题")
+    para(doc, "（{{ project.year or '' }}年度）", "表格标题")
+    table(doc, [["项目名称", "{{ project.name }}"], ["主管部门", "{{ project.department or '（待补充主管部门）' }}"],
+                ["实施单位", "{{ project.unit or '（待补充实施单位）' }}"]],
+          [40, 116], header_rows=0, left_cols=(1,))
+    para(doc, "项目资金情况（单位：万元）", "表格文字")
+    fund_table(doc)
+    para(doc, "", "表格文字")
+    table(doc, [["序号", "年度总体目标（预期目标）", "实际完成情况"], ["{%tr for g in goals %}"],
+                ["{{ loop.index }}", "{{ g.expected }}", '{{ g.actual or "（待补充实际完成情况）" }}'],
+                ["{%tr endfor %}"]],
+          [14, 71, 71], left_cols=(1, 2))
+    para(doc, "", "表格文字")
+    self_table(doc)
+    para(doc, "", "表格文字")
+    para(doc, "填报单位（盖章）：{{ project.unit or '' }}", "表格文字").alignment = WD_ALIGN_PARAGRAPH.LEFT
+    para(doc, '填报日期：{{ info.report_date | cndate if info.report_date else "（待补充报告日期）" }}',
+         "表格文字").alignment = WD_ALIGN_PARAGRAPH.LEFT
     return doc
 
 
@@ -414,7 +447,8 @@ def save(doc, path: Path) -> None:
 def main(outdir: str | Path = HERE) -> list[Path]:
     outdir = Path(outdir)
     paths = []
-    for name, builder in (("report.docx", build_report), ("multi.docx", build_multi)):
+    for name, builder in (("report.docx", build_report), ("national.docx", build_national),
+                          ("multi.docx", build_multi)):
         path = outdir / name
         save(builder(), path)
         paths.append(path)

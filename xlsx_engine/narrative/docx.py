@@ -29,6 +29,7 @@ from xlsx_engine.narrative.engine import (
     TEMPLATE_DIR,
     Block,
     Finding,
+    REGIONS,
     NarrativeError,
     Narrator,
     ProjectInput,
@@ -39,11 +40,14 @@ from xlsx_engine.narrative.engine import (
     _finalize,
     parse_blocks,
     pending_findings,
+    hunan_family,
+    region_of,
 )
 from xlsx_engine.narrative.sandbox import freeze_context
 from xlsx_engine.ooxml.safezip import atomic_write_bytes
 
-REPORT_DOCX = "report.docx"
+REPORT_DOCX = "report.docx"        #: Hunan 附件3
+NATIONAL_DOCX = "national.docx"    #: cover, 综述, 附件 自评表 (national, Hubei, Ningxia)
 MULTI_DOCX = "multi.docx"
 
 
@@ -187,13 +191,20 @@ def _date_missing(info: dict, project: str = "") -> list[Finding]:
                                    "Word 报告中已标注“（待补充报告日期）”", project)]
 
 
-def report_docx(inp: ProjectInput, *, narrator: Narrator | None = None, family: str | None = None
-                ) -> tuple[bytes, Rendered]:
-    """The complete 自评报告 of one project as .docx bytes, with the rendered 综述 (and its warnings)."""
+def report_docx(inp: ProjectInput, *, narrator: Narrator | None = None, family: str | None = None,
+                region: str | None = None) -> tuple[bytes, Rendered]:
+    """The complete 自评报告 of one project as .docx bytes, with the rendered 综述 (and its warnings):
+    Hunan's 附件3 (``report.docx``) or, for every other region, ``national.docx``."""
     narrator = narrator or Narrator()
-    summary = narrator.summary(inp, family)
-    ctx = dict(summary.context, summary_blocks=_blocks(nest(summary.markup)))
-    data = render_docx(_docx_template(narrator, REPORT_DOCX), ctx)
+    region = region_of(inp, region)
+    summary = narrator.summary(inp, family or hunan_family(inp, region))
+    project, info = summary.context["project"], summary.context["info"]
+    year = f"{project['year']}年度" if project["year"] and str(project["year"]) not in project["name"] else ""
+    ctx = dict(summary.context, region=region, region_name=REGIONS[region],
+               title=info["title"] or f"{year}{project['name']}绩效自评报告",
+               summary_blocks=_blocks(nest(summary.markup) if region == "hunan" else summary.markup))
+    name = REPORT_DOCX if region == "hunan" else NATIONAL_DOCX
+    data = render_docx(_docx_template(narrator, name), ctx)
     summary.warnings.extend(_date_missing(ctx["info"], inp.name))
     return data, summary
 

@@ -73,7 +73,11 @@ TEMPLATE_DIR = data_dir("narrative")
 FAMILIES = {"project": "project/summary.j2", "transfer": "transfer/summary.j2"}
 MULTI = "multi"
 MULTI_PROJECT = "multi/project.j2"
-REPORT_MD = "report.md.j2"
+REPORT_MD = "report.md.j2"                  #: the Hunan 附件3 report (cover “XX财政局（制）”, 五、评价报告综述)
+NATIONAL_REPORT_MD = "national/report.md.j2"  #: every other region: cover, the 综述 itself, 附件 自评表
+#: report region -> its name in Chinese (``narrative.region`` of a profile, 其他信息“报告地区”, ``--region``)
+REGIONS = {"national": "全国", "hunan": "湖南", "hubei": "湖北", "ningxia": "宁夏"}
+NARRATIVE_DEFAULTS = {"region": "national", "family": "project"}
 MULTI_REPORT_MD = "multi/report.md.j2"
 
 
@@ -187,7 +191,7 @@ INFO_KEYS: dict[str, tuple[str, ...]] = {
     "filler": ("填报人",), "filler_phone": ("填报人电话",), "expenses": ("支出明细",),
     "application": ("结果应用", "绩效自评结果拟应用和公开情况"), "other": ("其他说明", "其他需要说明的问题"),
     "title": ("报告标题",), "family": ("报告类型",), "unit_name": ("单位名称",), "work": ("自评工作开展情况",),
-    "work_basis": ("自评依据",), "unit_budget": ("预算资金总额",),
+    "work_basis": ("自评依据",), "unit_budget": ("预算资金总额",), "region": ("报告地区",),
 }
 INFO_DEFAULTS = {"eval_type": "项目完成结果评价", "eval_method": "部门（单位）绩效自评",
                  "eval_agency": "部门（单位）评价组", "bureau": "XX财政局"}
@@ -282,6 +286,40 @@ def warn_funds_only(info: dict, warn: Callable[[str, str], None], problem_hint: 
     if only_funding(info["suggestions"], FUNDS_ONLY_SUGGESTION):
         warn("funds_only_suggestion", "单位填写的改进建议只有“加大资金投入”：按自评工作考核评分表，建议仅为"
                                       "“加大资金投入”的得0分。请针对所列问题逐条提出改进措施")
+
+
+def narrative_settings(profile: Profile) -> dict:
+    """The profile's ``narrative:`` settings (region, default 综述 family), inherited through ``extends:``.
+
+    Raises:
+        ProfileError: an unknown region or family.
+    """
+    raw = profile.raw.get("narrative") or {}
+    settings = dict(NARRATIVE_DEFAULTS, **{k: v for k, v in raw.items() if v is not None})
+    if settings["region"] not in REGIONS:
+        raise ProfileError(f"narrative.region 应为 {'、'.join(REGIONS)} 之一，实际为“{settings['region']}”",
+                           where=profile.path)
+    if settings["family"] not in FAMILIES:
+        raise ProfileError(f"narrative.family 应为 {'、'.join(FAMILIES)} 之一，实际为“{settings['family']}”",
+                           where=profile.path)
+    return settings
+
+
+def region_of(inp: ProjectInput, region: str | None = None) -> str:
+    """The report's region: given, else 其他信息“报告地区”, else the profile's."""
+    given = region or as_text(inp.extra.get("报告地区"))
+    if not given:
+        return narrative_settings(inp.profile)["region"]
+    by_name = {v: k for k, v in REGIONS.items()}
+    key = by_name.get(given.rstrip("省自治区回族"), given)
+    if key not in REGIONS:
+        raise NarrativeError(f"未知的报告地区“{given}”", hint="可用：" + "、".join(REGIONS.values()))
+    return key
+
+
+def hunan_family(inp: ProjectInput, region: str) -> str | None:
+    """The Hunan 附件3 report nests the 综述 of its own outline (``project``) unless the data says otherwise."""
+    return "project" if region == "hunan" and not as_text(inp.extra.get("报告类型")) else None
 
 
 def _score(value: Any) -> float | None:
@@ -881,7 +919,7 @@ class Narrator:
         return name
 
     def family_of(self, inp: ProjectInput, family: str | None) -> str:
-        fam = family or as_text(inp.extra.get("报告类型")) or "project"
+        fam = family or as_text(inp.extra.get("报告类型")) or narrative_settings(inp.profile)["family"]
         fam = {"项目": "project", "转移支付": "transfer"}.get(fam, fam)
         if fam not in FAMILIES:
             raise NarrativeError(f"未知的报告类型“{fam}”",
@@ -901,13 +939,16 @@ class Narrator:
         findings = findings + pending_findings(markup, findings, inp.name)
         return Rendered(markup, ctx, findings, self.path_of(name))
 
-    def report(self, inp: ProjectInput, family: str | None = None) -> Rendered:
-        """The complete 自评报告 of one project as Markdown (cover, sections, 自评表, 综述)."""
-        summary = self.summary(inp, family)
-        ctx = dict(summary.context, summary=summary.markup)
-        markup = self.render_template(REPORT_MD, ctx)
+    def report(self, inp: ProjectInput, family: str | None = None, region: str | None = None) -> Rendered:
+        """The complete 自评报告 of one project as Markdown, in its region's outline: Hunan's 附件3 (cover,
+        tables, 五、评价报告综述) or, elsewhere, a cover, the 综述 itself and the 自评表 as 附件."""
+        reg = region_of(inp, region)
+        summary = self.summary(inp, family or hunan_family(inp, reg))
+        ctx = dict(summary.context, summary=summary.markup, region=reg, region_name=REGIONS[reg])
+        name = REPORT_MD if reg == "hunan" else NATIONAL_REPORT_MD
+        markup = self.render_template(name, ctx)
         findings = summary.warnings + pending_findings(markup, summary.warnings, inp.name)
-        return Rendered(markup, ctx, findings, self.path_of(REPORT_MD))
+        return Rendered(markup, ctx, findings, self.path_of(name))
 
     # -- several projects
     def project_sections(self, inputs: list[ProjectInput], info: dict | None = None) -> tuple[dict, list[Finding]]:
