@@ -72,6 +72,11 @@ def test_docx_template_cannot_change_the_built_in_table(tmp_path, inp):
     assert "99.99" not in " ".join(cells) and summary.context["fund"]["score"] == inp.result.fund.score
 
 
+def test_frozen_data_still_serialises(tmp_path, inp):
+    r = _render_j2(tmp_path, inp, "{{ fund.sources | tojson }}")
+    assert '"name": "当年财政拨款"' in r.markup
+
+
 def test_frozen_views_read_like_dicts_and_lists():
     data = {"a": [1, {"b": 2}], "c": {"d": "x"}}
     frozen = sandbox.freeze(data)

@@ -103,6 +103,13 @@ def freeze(value: Any) -> Any:
     return value
 
 
+def _plain(value: Any) -> dict:
+    """``tojson`` of a read-only view: its items."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"{type(value).__name__} 不能转换为 JSON")
+
+
 def freeze_context(context: Mapping) -> dict:
     """The top-level context as a plain dict (Jinja copies it) whose values are frozen."""
     return {k: freeze(v) for k, v in context.items()}
@@ -321,6 +328,7 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         self.globals["range"] = _range
         self.globals["lipsum"] = _lipsum
         self.filters = {name: _bounded_filter(name, f) for name, f in self.filters.items()}
+        self.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False, "default": _plain}
 
     def add_filters(self, filters: Mapping) -> None:
         """Add filters (bounded like the built-in ones)."""
