@@ -50,7 +50,7 @@ def _info(path: str | None, date: str | None) -> dict:
 @click.option("--template", default=None,
               help="自定义模板：.j2 文件（替换综述/各项目章节）、.docx（Word 模板）或覆盖同名文件的模板文件夹")
 @click.option("--family", type=click.Choice(sorted(FAMILIES)), default=None,
-              help="报告类型：project（湖南项目自评报告综述，默认）或 transfer（财政部转移支付口径）")
+              help="综述提纲：project（项目自评报告综述）或 transfer（财政部转移支付口径）；默认取评分规则的 narrative.family")
 @click.option("--region", type=click.Choice(["national", "hunan", "hubei", "ningxia"]), default=None,
               help="报告地区（封面与提纲）：hunan 为湖南附件3样式；默认取评分规则的 narrative.region 或其他信息“报告地区”")
 @click.option("--info", "info_file", default=None,
