@@ -23,6 +23,7 @@ workbook write-back (:mod:`xlsx_engine.ooxml.writeback`) share.
 
 from __future__ import annotations
 
+import datetime as _dt
 import functools
 import os
 import re
@@ -154,7 +155,9 @@ def from_workbook(path: str | Path, *, extra: dict | None = None) -> ProjectInpu
     """
     rb = read_project(path)
     rec, result = rb.layout.evaluate(rb.record)
-    return ProjectInput(rec, rb.layout.profile, result, dict(extra or {}), str(path), Path(path))
+    merged = dict(rb.record.extra or {})          # the workbook's 报告信息 area
+    merged.update(extra or {})
+    return ProjectInput(rec, rb.layout.profile, result, merged, str(path), Path(path))
 
 
 def from_data_file(path: str | Path, *, extra: dict | None = None) -> ProjectInput:
@@ -182,14 +185,14 @@ def load_input(path: str | Path, *, extra: dict | None = None) -> ProjectInput:
 #: canonical key -> the 其他信息 keys accepted for it (first is the documented one)
 INFO_KEYS: dict[str, tuple[str, ...]] = {
     "leader": ("项目负责人",), "phone": ("联系电话",), "address": ("项目地址",), "postcode": ("邮编", "邮政编码"),
-    "period": ("项目起止时间", "起止时间"), "background": ("项目背景", "背景"), "basis": ("立项依据",),
-    "components": ("项目构成",), "fund_management": ("资金管理情况", "项目资金使用及管理情况"),
+    "period": ("项目起止时间", "起止时间"), "background": ("项目背景", "背景", "项目概况及立项依据"), "basis": ("立项依据",),
+    "components": ("项目构成",), "fund_management": ("资金管理情况", "项目资金使用及管理情况", "资金到位与管理情况"),
     "implementation": ("组织实施情况", "项目组织实施情况"), "performance": ("主要绩效", "项目主要绩效情况分析"),
-    "experience": ("经验做法", "主要经验及做法"), "problems": ("存在问题", "问题"),
+    "experience": ("经验做法", "主要经验及做法"), "problems": ("存在问题", "问题", "主要问题"),
     "suggestions": ("改进建议", "建议", "改进措施"), "eval_type": ("评价类型",), "eval_method": ("评价方式",),
     "eval_agency": ("评价机构",), "report_date": ("报告日期", "自评时间"), "bureau": ("财政局",), "evaluators": ("评价人员",),
-    "filler": ("填报人",), "filler_phone": ("填报人电话",), "expenses": ("支出明细",),
-    "application": ("结果应用", "绩效自评结果拟应用和公开情况"), "other": ("其他说明", "其他需要说明的问题"),
+    "filler": ("填报人", "联系人"), "filler_phone": ("填报人电话", "联系人电话"), "expenses": ("支出明细",),
+    "application": ("结果应用", "绩效自评结果拟应用和公开情况", "结果应用与公开情况"), "other": ("其他说明", "其他需要说明的问题"),
     "title": ("报告标题",), "family": ("报告类型",), "unit_name": ("单位名称",), "work": ("自评工作开展情况",),
     "work_basis": ("自评依据",), "unit_budget": ("预算资金总额",), "region": ("报告地区",),
 }
@@ -197,6 +200,9 @@ INFO_DEFAULTS = {"eval_type": "项目完成结果评价", "eval_method": "部门
                  "eval_agency": "部门（单位）评价组", "bureau": "XX财政局"}
 EVAL_TYPES = ("项目实施过程评价", "项目完成结果评价")
 _LIST_KEYS = ("problems", "suggestions", "work", "experience")
+
+
+_EXCEL_EPOCH = _dt.date(1899, 12, 30)
 
 
 def as_text(value: Any) -> str:
@@ -266,6 +272,8 @@ def normalize_info(extra: dict | None, where: str = "") -> tuple[dict, list[Find
         info["components"] = []
     if not as_text(info["report_date"]):      # never today's date: the report says it is missing
         info["report_date"] = None
+    elif is_number(info["report_date"]):      # a date typed into the workbook: a spreadsheet serial
+        info["report_date"] = _EXCEL_EPOCH + _dt.timedelta(days=int(float(info["report_date"])))
     for key in ("title", "unit_name", "leader", "phone", "address", "postcode", "period", "background", "basis",
                 "fund_management", "implementation", "performance", "application", "other", "filler",
                 "filler_phone", "work_basis", "family"):

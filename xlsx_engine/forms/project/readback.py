@@ -6,6 +6,7 @@ from typing import Any
 
 from xlsx_engine.forms.project.layout import Layout
 from xlsx_engine.forms.project.record import FundLine, Goal, IndicatorRow, ProjectRecord
+from xlsx_engine.forms.project.report_info import report_info_by_names
 from xlsx_engine.kernel.errors import TemplateError
 from xlsx_engine.ooxml.cells import parse_name_ref
 from xlsx_engine.ooxml.reader import ReadBack, Workbook
@@ -60,6 +61,7 @@ def record_by_names(wb: Workbook, layout: Layout) -> ProjectRecord:
     keys = ("level1", "level2", "name", "op", "target", "unit", "actual", "band", "weight", "manual", "reason")
     for i in range(len(cols["name"])):
         rec.indicators.append(IndicatorRow(**{k: cols[k][i] for k in keys}))
+    rec.extra = report_info_by_names(wb, layout)
     return rec
 
 
