@@ -69,8 +69,8 @@ def report_info_by_names(wb, layout: SheetLayout) -> dict:
     out = {}
     for label in getattr(layout, "report_info", {}):
         try:
-            value = wb.name_value(f"报告信息_{label}")
-        except KeyError:
+            value = wb.name_values(f"报告信息_{label}")[0]
+        except (KeyError, IndexError):
             continue
         if value is not None and str(value).strip():
             out[label] = value
