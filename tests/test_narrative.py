@@ -245,7 +245,8 @@ def test_seed003_sentences_state_the_scorers_figures(narrator):
 
 def test_seed004_fund_outside_the_total_and_grade(narrator):
     inp = seed_input("seed004")
-    text = narrator.summary(inp).text()
+    assert narrator.summary(inp).text().startswith("一、绩效目标分解下达情况\n")   # Ningxia: seed 004's outline
+    text = narrator.summary(inp, "project").text()
     assert "项目总分98分（满分100分）" in text
     assert "预算执行率得分10分单列，不计入总分" in text
     assert "预算资金已全部执行，无结余" in text
@@ -259,7 +260,8 @@ def test_under_spending_states_balance_and_reason(narrator):
     text = narrator.summary(inp).text()
     assert "年末结余11.6万元，结余原因：年末部分救助对象资格复核未完成" in text
     assert "当年财政拨款全年预算280万元、执行268.4万元（执行率95.86%）" in text
-    assert "待补充" not in text                     # every required reason was given
+    assert "待补充" not in text        # every required reason was given, with its measure (“2024年完成……”)
+    assert "偏差原因：部门间数据共享尚未全部实现。改进措施：2024年完成与民政、乡村振兴部门的数据对接。" in text
     assert foreign_numbers(text, inp) == []
 
 
@@ -267,9 +269,11 @@ def test_over_achievement_is_explained_and_the_platform_cap_stated(narrator):
     inp = from_data_file(EXAMPLES / "2023-医保基金监管专项.yaml")
     r = narrator.summary(inp)
     text = r.text()
-    assert "完成值超过指标值30.44%，属超计划完成，按规则扣2分，原因：年中新增定点机构纳入检查" in text
+    assert ("完成值超过指标值30.44%，超过评分规则规定的30%，按规则扣2分，原因：年中新增定点机构纳入检查，完成数超计划较大。"
+            "改进措施：今后按机构增长情况合理设定目标。") in text
     assert "集中宣传活动次数：年度指标值≥2次，实际完成值3次" in text
-    assert "完成值超过指标值50%，属超计划完成，按规则扣2分，原因：（待补充超额完成原因）" in text
+    assert "完成值超过指标值50%，超过评分规则规定的30%，按规则扣2分，原因：（待补充超额完成原因）" in text
+    assert "设定偏低" not in text
     assert "因预算执行率为76%，按规则总分不超过89分（各项得分合计为91.6分）" in text
     assert [f.code for f in r.warnings if f.code == "over_reason_missing"] == ["over_reason_missing"]
     assert foreign_numbers(text, inp) == []
@@ -319,8 +323,8 @@ def test_funding_only_problems_and_suggestions_warn(narrator, problems, suggesti
     assert got == codes
     text = r.text()
     # the unit's own items are kept, after the ones built from the shortfalls
-    assert "预算资金未全部执行" in text.split("六、存在的问题及原因")[1]
-    assert "加强预算执行管理" in text.split("七、改进措施和建议")[1]
+    assert "“群众对部门工作的满意度”未得满分" in text.split("六、存在的问题及原因")[1]
+    assert "针对“群众对部门工作的满意度”未得满分的问题" in text.split("七、改进措施和建议")[1]
 
 
 def test_every_placeholder_kind_is_warned(narrator):
@@ -443,7 +447,7 @@ def test_error_in_an_included_template_names_that_file(tmp_path):
     (tmp_path / "project" / "summary.j2").write_text('# 标题\n{% include "part.j2" %}\n', encoding="utf-8")
     (tmp_path / "part.j2").write_text("正常\n正常\n{{ no_such_thing }}\n", encoding="utf-8")
     with pytest.raises(NarrativeError) as info:
-        Narrator(tmp_path).summary(seed_input("seed004"))
+        Narrator(tmp_path).summary(seed_input("seed004"), "project")
     err = info.value
     assert err.template == str(tmp_path / "part.j2") and err.line == 3 and "no_such_thing" in str(err)
 
@@ -466,7 +470,7 @@ def test_blocks_markdown_and_text():
 
 
 def test_full_report_markdown_has_cover_sections_and_table(narrator):
-    extra = {"报告日期": "2022-08-16", "财政局": "临湘市财政局", "评价类型": "项目实施过程评价", "项目负责人": "张波",
+    extra = {"报告地区": "湖南", "报告日期": "2022-08-16", "财政局": "临湘市财政局", "评价类型": "项目实施过程评价", "项目负责人": "张波",
              "评价人员": [{"姓名": "刘春阳", "职称职务": "副局长", "单位": "医疗保障局机关"}]}
     md = narrator.report(seed_input("seed004", extra)).markdown()
     for text in ("# 财政支出项目绩效评价自评报告", "评价类型：项目实施过程评价☑　项目完成结果评价□",
@@ -474,7 +478,7 @@ def test_full_report_markdown_has_cover_sections_and_table(narrator):
                  "主管部门：银川市医疗保障局",
                  "评价方式：部门（单位）绩效自评", "评价机构：部门（单位）评价组", "报告日期：2022年8月16日",
                  "临湘市财政局（制）", "## 一、项目基本概况", "## 二、项目支出明细情况", "## 三、项目绩效自评情况",
-                 "## 四、评价人员", "## 五、评价报告综述（文字部分）", "### 六、存在的问题及原因",
+                 "## 四、评价人员", "## 五、评价报告综述（文字部分）", "### （六）存在的问题及原因",
                  "| 项目负责人 | 张波 |", "| 刘春阳 | 副局长 | 医疗保障局机关 |  |",
                  "| 产出指标 | 成本指标 | 实际项目支出资金 | 108万元 | 108万元 | 10 | 10 |  |",
                  "| 总分 |  |  |  |  | 100 | 98 | 评价等次：优 |"):
@@ -528,7 +532,7 @@ def _members(path: Path) -> dict[str, bytes]:
 
 def _write_summary(path: Path, narrator: Narrator):
     inp = from_workbook(path)
-    r = narrator.summary(inp)
+    r = narrator.summary(inp, "project")
     write_back(path, r.blocks, subtitle=inp.name)
     return inp, r
 
@@ -641,14 +645,15 @@ def run(cli_main, capsys, *args) -> tuple[int, str, str]:
 def test_cli_prints_the_summary_and_warnings(cli_main, capsys, seed004_workbook):
     code, out, err = run(cli_main, capsys, "narrative", seed004_workbook)
     assert code == 0
-    assert out.startswith("一、项目基本概况\n") and "项目总分98分" in out
+    assert out.startswith("一、绩效目标分解下达情况\n") and "项目自评总分98分" in out   # Ningxia profile: seed 004's outline
     assert "提示：2020年城乡医疗保险个人补助资金：指标“政策知晓率”的实际完成值“≥95%”是目标值写法" in err
 
 
 @pytest.mark.parametrize("suffix", [".md", ".txt", ".docx"])
 def test_cli_writes_each_output_kind(cli_main, capsys, seed004_workbook, tmp_path, suffix):
     out = tmp_path / f"报告{suffix}"
-    code, _out, err = run(cli_main, capsys, "narrative", seed004_workbook, "-o", out, "--date", "2021-05-06")
+    code, _out, err = run(cli_main, capsys, "narrative", seed004_workbook, "-o", out, "--date", "2021-05-06",
+                          "--region", "hunan")
     assert code == 0 and out.exists() and f"已生成：{out}" in err
     if suffix == ".docx":
         assert zipfile.is_zipfile(out) and b"word/document.xml" in out.read_bytes()

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "tests" / "data" / "seeds"
 NARRATIVE = ROOT / "templates" / "narrative"
 
-SEED004_INFO = {"评价类型": "项目完成结果评价", "评价方式": "部门（单位）绩效自评",
+SEED004_INFO = {"报告地区": "湖南", "评价类型": "项目完成结果评价", "评价方式": "部门（单位）绩效自评",
                 "评价机构": "银川市金凤区医疗保障局评价组",
                 "报告日期": "2021-05-06", "财政局": "银川市金凤区财政局", "项目负责人": "马某",
                 "评价人员": [{"姓名": "王某", "职称职务": "科长", "单位": "金凤区医疗保障局"}]}
@@ -68,9 +68,9 @@ def test_pdf_has_the_cover_fields(rendered):
 def test_pdf_has_the_sections_in_order(rendered):
     text = rendered["text"]["single"]
     sections = ["一、项目基本概况", "二、项目支出明细情况", "三、项目绩效自评情况", "（二）绩效指标完成情况（自评表）",
-                "四、评价人员", "五、评价报告综述（文字部分）", "一、项目基本概况", "二、项目资金使用及管理情况",
-                "三、项目组织实施情况", "四、绩效目标完成情况", "五、综合评价情况及评价结论", "六、存在的问题及原因",
-                "七、改进措施和建议"]
+                "四、评价人员", "五、评价报告综述（文字部分）", "（一）项目基本概况", "（二）项目资金使用及管理情况",
+                "（三）项目组织实施情况", "（四）绩效目标完成情况", "（五）综合评价情况及评价结论",
+                "（六）存在的问题及原因", "（七）改进措施和建议"]
     pos = 0
     for s in sections:
         found = text.find(s, pos)
@@ -114,7 +114,8 @@ def test_docx_structure_tables_and_no_leftover_tags(rendered):
     body = zipfile.ZipFile(rendered["paths"]["single"]).read("word/document.xml").decode("utf-8")
     assert "{{" not in body and "{%" not in body and "%}" not in body
     headings = [p.text for p in d.paragraphs if p.style.name.startswith("Heading")]
-    assert "六、存在的问题及原因" in headings and "五、评价报告综述（文字部分）" in headings
+    assert "（六）存在的问题及原因" in headings and "五、评价报告综述（文字部分）" in headings
+    assert headings.count("一、项目基本概况") == 1     # the nested 综述 does not restart the report's numbering
 
 
 def test_template_is_a4_with_official_fonts_and_fallbacks():

@@ -199,15 +199,16 @@ def table(doc, rows: list[list[str]], widths_mm: list[float], *, header_rows: in
     return t
 
 
-def blocks(doc, var: str) -> None:
-    """The loop that prints rendered text blocks with heading styles (docxtpl paragraph tags)."""
+def blocks(doc, var: str, top: int = 2) -> None:
+    """The loop that prints rendered text blocks with heading styles (docxtpl paragraph tags);
+    the text's first heading level gets style ``Heading <top>``."""
     tag(doc, f"{{%p for b in {var} %}}")
     tag(doc, '{%p if b.kind == "heading" and b.level == 1 %}')
-    para(doc, "{{ b.text }}", "Heading 2")
+    para(doc, "{{ b.text }}", f"Heading {top}")
     tag(doc, '{%p elif b.kind == "heading" and b.level == 2 %}')
-    para(doc, "{{ b.text }}", "Heading 3")
+    para(doc, "{{ b.text }}", f"Heading {top + 1}")
     tag(doc, '{%p elif b.kind == "heading" %}')
-    para(doc, "{{ b.text }}", "Heading 4")
+    para(doc, "{{ b.text }}", f"Heading {top + 2}")
     tag(doc, "{%p else %}")
     para(doc, "{{ b.text }}", "报告正文")
     tag(doc, "{%p endif %}")
@@ -262,7 +263,7 @@ def build_report() -> Document:
               '项目完成结果评价{{ "☑" if info.eval_type == "项目完成结果评价" else "□" }}', "封面项目")
     for label, value in (("项目名称", "{{ project.name }}"), ("项目单位", "{{ project.unit or '' }}"),
                          ("主管部门", "{{ project.department or '' }}"), ("评价方式", "{{ info.eval_method }}"),
-                         ("评价机构", "{{ info.eval_agency }}"), ("报告日期", "{{ info.report_date | cndate }}")):
+                         ("评价机构", "{{ info.eval_agency }}"), ("报告日期", '{{ info.report_date | cndate if info.report_date else "（待补充报告日期）" }}')):
         para(doc, f"{label}：{value}", "封面项目")
     para(doc, "{{ info.bureau }}（制）", "封面落款")
     # --- 一、项目基本概况
@@ -303,6 +304,38 @@ def build_report() -> Document:
     return doc
 
 
+def build_national() -> Document:
+    """One project outside Hunan: a cover, the 综述 as the report's own sections, the 自评表 as 附件
+    (财预〔2020〕10号附件2 样式: year, project, 主管部门, 实施单位, funds, goals, indicators, 单位盖章)."""
+    doc = Document()
+    setup(doc)
+    para(doc, "{{ title }}", "封面标题")
+    para(doc, "{{ project.unit or '（待补充实施单位）' }}", "封面落款")
+    para(doc, '{{ info.report_date | cndate if info.report_date else "（待补充报告日期）" }}', "封面落款")
+    new_page(para(doc, "{{ title }}", "Title"))
+    blocks(doc, "summary_blocks", top=1)
+    new_page(para(doc, "附件", "Heading 4"))
+    para(doc, "项目支出绩效自评表", "表格标题")
+    para(doc, "（{{ project.year or '' }}年度）", "表格标题")
+    table(doc, [["项目名称", "{{ project.name }}"], ["主管部门", "{{ project.department or '（待补充主管部门）' }}"],
+                ["实施单位", "{{ project.unit or '（待补充实施单位）' }}"]],
+          [40, 116], header_rows=0, left_cols=(1,))
+    para(doc, "项目资金情况（单位：万元）", "表格文字")
+    fund_table(doc)
+    para(doc, "", "表格文字")
+    table(doc, [["序号", "年度总体目标（预期目标）", "实际完成情况"], ["{%tr for g in goals %}"],
+                ["{{ loop.index }}", "{{ g.expected }}", '{{ g.actual or "（待补充实际完成情况）" }}'],
+                ["{%tr endfor %}"]],
+          [14, 71, 71], left_cols=(1, 2))
+    para(doc, "", "表格文字")
+    self_table(doc)
+    para(doc, "", "表格文字")
+    para(doc, "填报单位（盖章）：{{ project.unit or '' }}", "表格文字").alignment = WD_ALIGN_PARAGRAPH.LEFT
+    para(doc, '填报日期：{{ info.report_date | cndate if info.report_date else "（待补充报告日期）" }}',
+         "表格文字").alignment = WD_ALIGN_PARAGRAPH.LEFT
+    return doc
+
+
 def build_multi() -> Document:
     doc = Document()
     setup(doc)
@@ -323,7 +356,7 @@ def build_multi() -> Document:
     para(doc, "四、绩效自评工作的经验、问题和建议", "Heading 1")
     blocks(doc, "closing_blocks")
     para(doc, "{{ unit.name or '' }}", "封面落款")
-    para(doc, "{{ info.report_date | cndate }}", "表格标题")
+    para(doc, '{{ info.report_date | cndate if info.report_date else "（待补充报告日期）" }}', "表格标题")
     tag(doc, "{%p for p in projects %}")
     new_page(para(doc, "附件{{ loop.index }}", "Heading 4"))
     para(doc, "{{ p.project.name }}项目支出绩效自评表", "表格标题")
@@ -414,7 +447,8 @@ def save(doc, path: Path) -> None:
 def main(outdir: str | Path = HERE) -> list[Path]:
     outdir = Path(outdir)
     paths = []
-    for name, builder in (("report.docx", build_report), ("multi.docx", build_multi)):
+    for name, builder in (("report.docx", build_report), ("national.docx", build_national),
+                          ("multi.docx", build_multi)):
         path = outdir / name
         save(builder(), path)
         paths.append(path)

@@ -48,13 +48,17 @@ def _info(path: str | None, date: str | None) -> dict:
 @click.option("--template", default=None,
               help="自定义模板：.j2 文件（替换综述/各项目章节）、.docx（Word 模板）或覆盖同名文件的模板文件夹")
 @click.option("--family", default=None, metavar="project|transfer",
-              help="报告类型：project（湖南项目自评报告综述，默认）或 transfer（财政部转移支付口径）")
+              help="综述提纲：project（项目自评报告综述）或 transfer（财政部转移支付口径）；默认取评分规则的 narrative.family")
+@click.option("--region", type=click.Choice(["national", "hunan", "hubei", "ningxia"]), default=None,
+              help="报告地区（封面与提纲）：hunan 为湖南附件3样式；默认取评分规则的 narrative.region 或其他信息“报告地区”")
 @click.option("--info", "info_file", default=None,
               help="YAML/JSON 文件：报告用的其他信息（单位名称、报告日期、评价机构、评价人员、问题、建议……）")
-@click.option("--date", default=None, help="报告日期，如 2024-03-31（默认今天）")
+@click.option("--date", default=None,
+              help="报告日期，如 2024-03-31（默认取其他信息的“报告日期”或“自评时间”；都没有时报告中标注待补充）")
 @click.option("--force", is_flag=True, help="输出文件已存在时覆盖")
 @click.option("--strict", is_flag=True, help="有提示（如缺偏差原因）时以退出码 1 结束")
-def narrative_command(inputs, output, write_back, template, family, info_file, date, force, strict) -> None:
+def narrative_command(inputs, output, write_back, template, family, region, info_file, date, force,
+                      strict) -> None:
     """由自评表数据生成评价报告综述和自评报告（Word / Markdown / 纯文本）。
 
     输入为填好的自评表（.xlsx），也可以是数据文件（.yaml/.json，其“其他信息”用于报告）。
@@ -98,9 +102,9 @@ def narrative_command(inputs, output, write_back, template, family, info_file, d
     else:
         inp = projects[0]
         if out is not None and out.suffix.lower() == ".docx":
-            data, rendered = report_docx(inp, narrator=narrator, family=family)
+            data, rendered = report_docx(inp, narrator=narrator, family=family, region=region)
         elif out is not None:
-            rendered = narrator.report(inp, family)
+            rendered = narrator.report(inp, family, region)
             text = rendered.markdown() if out.suffix.lower() == ".md" else rendered.text()
         else:
             rendered = narrator.summary(inp, family)

@@ -25,23 +25,29 @@ from typing import Any
 import jinja2
 from docxtpl import DocxTemplate
 
-from xlsx_engine.kernel.textfilters import FILTERS
 from xlsx_engine.narrative.engine import (
     TEMPLATE_DIR,
     Block,
+    Finding,
+    REGIONS,
     NarrativeError,
     Narrator,
     ProjectInput,
     Rendered,
     SafeEnvironment,
+    nest,
     _detail,
     _finalize,
     parse_blocks,
     pending_findings,
+    hunan_family,
+    region_of,
 )
+from xlsx_engine.narrative.sandbox import freeze_context
 from xlsx_engine.ooxml.safezip import atomic_write_bytes
 
-REPORT_DOCX = "report.docx"
+REPORT_DOCX = "report.docx"        #: Hunan 附件3
+NATIONAL_DOCX = "national.docx"    #: cover, 综述, 附件 自评表 (national, Hubei, Ningxia)
 MULTI_DOCX = "multi.docx"
 
 
@@ -71,9 +77,7 @@ class _CachingEnv(SafeEnvironment):
 
 @functools.lru_cache(maxsize=1)
 def docx_env() -> _CachingEnv:
-    env = _CachingEnv(undefined=jinja2.StrictUndefined, autoescape=True, finalize=_finalize)
-    env.filters.update(FILTERS)
-    return env
+    return _CachingEnv(undefined=jinja2.StrictUndefined, autoescape=True, finalize=_finalize)
 
 
 class _Template(DocxTemplate):
@@ -160,7 +164,7 @@ def render_docx(template: str | Path, context: dict[str, Any]) -> bytes:
     path = Path(template)
     tpl = _Template(io.BytesIO(_load(path)))
     try:
-        tpl.render(context, jinja_env=docx_env(), autoescape=True)
+        tpl.render(freeze_context(context), jinja_env=docx_env(), autoescape=True)
     except NarrativeError:
         raise
     except Exception as exc:   # Jinja2 errors, sandbox violations, filter errors
@@ -180,13 +184,29 @@ def _docx_template(narrator: Narrator, name: str) -> Path:
     return TEMPLATE_DIR / name
 
 
-def report_docx(inp: ProjectInput, *, narrator: Narrator | None = None, family: str | None = None
-                ) -> tuple[bytes, Rendered]:
-    """The complete 自评报告 of one project as .docx bytes, with the rendered 综述 (and its warnings)."""
+def _date_missing(info: dict, project: str = "") -> list[Finding]:
+    if info["report_date"]:
+        return []
+    return [Finding("report_date", "未提供报告日期（其他信息“报告日期”或“自评时间”），"
+                                   "Word 报告中已标注“（待补充报告日期）”", project)]
+
+
+def report_docx(inp: ProjectInput, *, narrator: Narrator | None = None, family: str | None = None,
+                region: str | None = None) -> tuple[bytes, Rendered]:
+    """The complete 自评报告 of one project as .docx bytes, with the rendered 综述 (and its warnings):
+    Hunan's 附件3 (``report.docx``) or, for every other region, ``national.docx``."""
     narrator = narrator or Narrator()
-    summary = narrator.summary(inp, family)
-    ctx = dict(summary.context, summary_blocks=_blocks(summary.blocks))
-    return render_docx(_docx_template(narrator, REPORT_DOCX), ctx), summary
+    region = region_of(inp, region)
+    summary = narrator.summary(inp, family or hunan_family(inp, region))
+    project, info = summary.context["project"], summary.context["info"]
+    year = f"{project['year']}年度" if project["year"] and str(project["year"]) not in project["name"] else ""
+    ctx = dict(summary.context, region=region, region_name=REGIONS[region],
+               title=info["title"] or f"{year}{project['name']}绩效自评报告",
+               summary_blocks=_blocks(nest(summary.markup) if region == "hunan" else summary.markup))
+    name = REPORT_DOCX if region == "hunan" else NATIONAL_DOCX
+    data = render_docx(_docx_template(narrator, name), ctx)
+    summary.warnings.extend(_date_missing(ctx["info"], inp.name))
+    return data, summary
 
 
 def multi_docx(inputs: list[ProjectInput], *, narrator: Narrator | None = None, info: dict | None = None
@@ -201,7 +221,7 @@ def multi_docx(inputs: list[ProjectInput], *, narrator: Narrator | None = None, 
                projects_blocks=_blocks("\n".join(p["section"] for p in ctx["projects"])),
                closing_blocks=_blocks(ctx["closing"]))
     text = "\n".join([ctx["intro"], *(p["section"] for p in ctx["projects"]), ctx["closing"]])
-    findings = findings + pending_findings(text, findings)
+    findings = findings + pending_findings(text, findings) + _date_missing(ctx["info"])
     return render_docx(_docx_template(narrator, MULTI_DOCX), ctx), ctx, findings
 
 

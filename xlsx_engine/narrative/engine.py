@@ -33,7 +33,7 @@ from typing import Any, Callable, Iterable
 
 import jinja2
 from jinja2 import FileSystemLoader, StrictUndefined
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.sandbox import SecurityError
 
 from xlsx_engine.forms.project.layout import project_layout
 from xlsx_engine.forms.project.profile import Profile, load_profile
@@ -59,6 +59,14 @@ from xlsx_engine.kernel.targets import (
 )
 from xlsx_engine.kernel.textfilters import FILTERS, FilterError, qty
 from xlsx_engine.kernel.xlmath import is_number, xround
+from xlsx_engine.narrative.sandbox import BoundedSandbox, check_printed, freeze_context
+from xlsx_engine.narrative.wording import (
+    BALANCE_MATERIAL_RATE,
+    SMALL_LOSS_SHARE,
+    balance_disposed,
+    same_body,
+    split_reason,
+)
 
 TEMPLATE_DIR = data_dir("narrative")
 
@@ -66,9 +74,12 @@ TEMPLATE_DIR = data_dir("narrative")
 FAMILIES = {"project": "project/summary.j2", "transfer": "transfer/summary.j2"}
 MULTI = "multi"
 MULTI_PROJECT = "multi/project.j2"
-REPORT_MD = "report.md.j2"
+REPORT_MD = "report.md.j2"                  #: the Hunan 附件3 report (cover “XX财政局（制）”, 五、评价报告综述)
+NATIONAL_REPORT_MD = "national/report.md.j2"  #: every other region: cover, the 综述 itself, 附件 自评表
+#: report region -> its name in Chinese (``narrative.region`` of a profile, 其他信息“报告地区”, ``--region``)
+REGIONS = {"national": "全国", "hunan": "湖南", "hubei": "湖北", "ningxia": "宁夏"}
+NARRATIVE_DEFAULTS = {"region": "national", "family": "project"}
 MULTI_REPORT_MD = "multi/report.md.j2"
-DEFAULT_OVER_RATIO = 1.3      #: over-achievement that must be explained when the profile sets none
 
 
 class NarrativeError(JxzpError):
@@ -144,7 +155,9 @@ def from_workbook(path: str | Path, *, extra: dict | None = None) -> ProjectInpu
     """
     rb = read_project(path)
     rec, result = rb.layout.evaluate(rb.record)
-    return ProjectInput(rec, rb.layout.profile, result, dict(extra or {}), str(path), Path(path))
+    merged = dict(rb.record.extra or {})          # the workbook's 报告信息 area
+    merged.update(extra or {})
+    return ProjectInput(rec, rb.layout.profile, result, merged, str(path), Path(path))
 
 
 def from_data_file(path: str | Path, *, extra: dict | None = None) -> ProjectInput:
@@ -172,21 +185,24 @@ def load_input(path: str | Path, *, extra: dict | None = None) -> ProjectInput:
 #: canonical key -> the 其他信息 keys accepted for it (first is the documented one)
 INFO_KEYS: dict[str, tuple[str, ...]] = {
     "leader": ("项目负责人",), "phone": ("联系电话",), "address": ("项目地址",), "postcode": ("邮编", "邮政编码"),
-    "period": ("项目起止时间", "起止时间"), "background": ("项目背景", "背景"), "basis": ("立项依据",),
-    "components": ("项目构成",), "fund_management": ("资金管理情况", "项目资金使用及管理情况"),
+    "period": ("项目起止时间", "起止时间"), "background": ("项目背景", "背景", "项目概况及立项依据"), "basis": ("立项依据",),
+    "components": ("项目构成",), "fund_management": ("资金管理情况", "项目资金使用及管理情况", "资金到位与管理情况"),
     "implementation": ("组织实施情况", "项目组织实施情况"), "performance": ("主要绩效", "项目主要绩效情况分析"),
-    "experience": ("经验做法", "主要经验及做法"), "problems": ("存在问题", "问题"),
+    "experience": ("经验做法", "主要经验及做法"), "problems": ("存在问题", "问题", "主要问题"),
     "suggestions": ("改进建议", "建议", "改进措施"), "eval_type": ("评价类型",), "eval_method": ("评价方式",),
-    "eval_agency": ("评价机构",), "report_date": ("报告日期",), "bureau": ("财政局",), "evaluators": ("评价人员",),
-    "filler": ("填报人",), "filler_phone": ("填报人电话",), "expenses": ("支出明细",),
-    "application": ("结果应用", "绩效自评结果拟应用和公开情况"), "other": ("其他说明", "其他需要说明的问题"),
+    "eval_agency": ("评价机构",), "report_date": ("报告日期", "自评时间"), "bureau": ("财政局",), "evaluators": ("评价人员",),
+    "filler": ("填报人", "联系人"), "filler_phone": ("填报人电话", "联系人电话"), "expenses": ("支出明细",),
+    "application": ("结果应用", "绩效自评结果拟应用和公开情况", "结果应用与公开情况"), "other": ("其他说明", "其他需要说明的问题"),
     "title": ("报告标题",), "family": ("报告类型",), "unit_name": ("单位名称",), "work": ("自评工作开展情况",),
-    "work_basis": ("自评依据",), "unit_budget": ("预算资金总额",),
+    "work_basis": ("自评依据",), "unit_budget": ("预算资金总额",), "region": ("报告地区",),
 }
 INFO_DEFAULTS = {"eval_type": "项目完成结果评价", "eval_method": "部门（单位）绩效自评",
                  "eval_agency": "部门（单位）评价组", "bureau": "XX财政局"}
 EVAL_TYPES = ("项目实施过程评价", "项目完成结果评价")
 _LIST_KEYS = ("problems", "suggestions", "work", "experience")
+
+
+_EXCEL_EPOCH = _dt.date(1899, 12, 30)
 
 
 def as_text(value: Any) -> str:
@@ -254,8 +270,10 @@ def normalize_info(extra: dict | None, where: str = "") -> tuple[dict, list[Find
         info["components"] = [{"name": as_text(comps), "budget": None, "adjust": None, "total": None}]
     else:
         info["components"] = []
-    if info["report_date"] is None:
-        info["report_date"] = _dt.date.today()
+    if not as_text(info["report_date"]):      # never today's date: the report says it is missing
+        info["report_date"] = None
+    elif is_number(info["report_date"]):      # a date typed into the workbook: a spreadsheet serial
+        info["report_date"] = _EXCEL_EPOCH + _dt.timedelta(days=int(float(info["report_date"])))
     for key in ("title", "unit_name", "leader", "phone", "address", "postcode", "period", "background", "basis",
                 "fund_management", "implementation", "performance", "application", "other", "filler",
                 "filler_phone", "work_basis", "family"):
@@ -276,6 +294,40 @@ def warn_funds_only(info: dict, warn: Callable[[str, str], None], problem_hint: 
     if only_funding(info["suggestions"], FUNDS_ONLY_SUGGESTION):
         warn("funds_only_suggestion", "单位填写的改进建议只有“加大资金投入”：按自评工作考核评分表，建议仅为"
                                       "“加大资金投入”的得0分。请针对所列问题逐条提出改进措施")
+
+
+def narrative_settings(profile: Profile) -> dict:
+    """The profile's ``narrative:`` settings (region, default 综述 family), inherited through ``extends:``.
+
+    Raises:
+        ProfileError: an unknown region or family.
+    """
+    raw = profile.raw.get("narrative") or {}
+    settings = dict(NARRATIVE_DEFAULTS, **{k: v for k, v in raw.items() if v is not None})
+    if settings["region"] not in REGIONS:
+        raise ProfileError(f"narrative.region 应为 {'、'.join(REGIONS)} 之一，实际为“{settings['region']}”",
+                           where=profile.path)
+    if settings["family"] not in FAMILIES:
+        raise ProfileError(f"narrative.family 应为 {'、'.join(FAMILIES)} 之一，实际为“{settings['family']}”",
+                           where=profile.path)
+    return settings
+
+
+def region_of(inp: ProjectInput, region: str | None = None) -> str:
+    """The report's region: given, else 其他信息“报告地区”, else the profile's."""
+    given = region or as_text(inp.extra.get("报告地区"))
+    if not given:
+        return narrative_settings(inp.profile)["region"]
+    by_name = {v: k for k, v in REGIONS.items()}
+    key = by_name.get(given.rstrip("省自治区回族"), given)
+    if key not in REGIONS:
+        raise NarrativeError(f"未知的报告地区“{given}”", hint="可用：" + "、".join(REGIONS.values()))
+    return key
+
+
+def hunan_family(inp: ProjectInput, region: str) -> str | None:
+    """The Hunan 附件3 report nests the 综述 of its own outline (``project``) unless the data says otherwise."""
+    return "project" if region == "hunan" and not as_text(inp.extra.get("报告类型")) else None
 
 
 def _score(value: Any) -> float | None:
@@ -300,13 +352,15 @@ def _over(row, ratio: float) -> tuple[bool, float | None]:
 
 def indicator_context(index: int, row, res, profile: Profile) -> dict:
     weight, score = _score(row.weight), _score(res.score)
-    ratio = profile.over_ratio or DEFAULT_OVER_RATIO
-    over, over_pct = _over(row, ratio)
+    ratio = profile.over_ratio          # over-achievement is flagged only where the profile's rule says so
+    over, over_pct = _over(row, ratio) if ratio else (False, None)
     actual_missing = row.actual is None or row.actual == ""
     actual_is_target = looks_like_target(row.actual)
     full = weight is not None and score is not None and score >= weight
     below = weight is not None and score is not None and score < weight
     reason = as_text(row.reason) or None
+    cause, measure = split_reason(reason)
+    lost = xround(weight - score, 2) if below else 0.0
     return {
         "no": index, "level1": as_text(row.level1), "level2": as_text(row.level2),
         "name": as_text(row.name) or f"第{index}项指标",
@@ -317,10 +371,11 @@ def indicator_context(index: int, row, res, profile: Profile) -> dict:
         else as_text(row.actual),
         "actual_missing": actual_missing, "actual_is_target": actual_is_target,
         "band": as_text(row.band) or None, "weight": weight, "score": score, "full": full, "below": below,
-        "lost": xround(weight - score, 2) if below else 0.0,
-        "over": over, "over_pct": over_pct, "over_ratio_pct": xround((ratio - 1) * 100, 2),
+        "lost": lost, "small": below and lost <= xround(SMALL_LOSS_SHARE * weight, 2),
+        "over": over, "over_pct": over_pct, "over_ratio_pct": xround((ratio - 1) * 100, 2) if ratio else None,
         "over_penalty": profile.over_penalty if over else 0.0,
-        "reason": reason, "reason_needed": below or over, "reason_missing": (below or over) and reason is None,
+        "reason": reason, "cause": cause, "measure": measure,
+        "reason_needed": below or over, "reason_missing": (below or over) and reason is None,
         "message": res.message,
     }
 
@@ -357,7 +412,9 @@ def project_context(inp: ProjectInput) -> tuple[dict, list[Finding]]:
             "budget": budget, "spent": spent, "balance": balance, "excess": xround(-balance, 2),
             "rate": rate, "score": f.score if is_number(f.score) else 0.0, "sources": sources, "reason": reason,
             "na": budget <= 0, "under": budget > 0 and spent < budget, "over": budget > 0 and spent > budget,
-            "reason_below": p.rate_reason_below}
+            "reason_below": p.rate_reason_below,
+            "material": budget > 0 and spent < budget and rate is not None and rate < BALANCE_MATERIAL_RATE,
+            "disposed": balance_disposed(reason)}
     if fund["under"] and reason is None:
         warn("balance_reason", f"预算执行率{FILTERS['pct'](rate)}，结余{FILTERS['wan'](balance)}，"
                                "未填写执行率说明（结余原因），"
@@ -394,6 +451,13 @@ def project_context(inp: ProjectInput) -> tuple[dict, list[Finding]]:
         if ind["over"] and ind["reason_missing"]:
             warn("over_reason_missing", f"指标“{ind['name']}”完成值超过指标值{FILTERS['num'](ind['over_pct'])}%，"
                                         "未说明原因，报告中已标注“（待补充超额完成原因）”")
+        if ind["reason_needed"] and ind["reason"] and ind["cause"] is None:
+            label = "超额完成原因" if ind["over"] else "偏差原因"
+            warn("cause_missing", f"指标“{ind['name']}”的偏差原因分析及改进措施只写了改进措施（“{ind['measure']}”），"
+                                  f"没有写原因，报告中已标注“（待补充{label}）”")
+        if ind["below"] and not ind["over"] and not ind["small"] and ind["cause"] and ind["measure"] is None:
+            warn("measure_missing", f"指标“{ind['name']}”的偏差原因分析及改进措施只写了原因，没有写改进措施，"
+                                    "报告中已标注“（待补充改进措施）”")
         if ind["actual_missing"]:
             warn("actual_missing", f"指标“{ind['name']}”未填写实际完成值，报告中已标注“（待补充实际完成值）”")
         elif ind["actual_is_target"]:
@@ -417,14 +481,16 @@ def project_context(inp: ProjectInput) -> tuple[dict, list[Finding]]:
     problems: list[dict] = []
     if fund["na"]:
         problems.append({"kind": "no_budget"})
-    elif fund["under"]:
+    elif fund["material"]:
         problems.append({"kind": "balance"})
     elif fund["over"]:
         problems.append({"kind": "excess"})
-    problems += [{"kind": "shortfall", "ind": i} for i in below if not i["over"]]
+    problems += [{"kind": "shortfall", "ind": i} for i in below if not i["over"] and not i["small"]]
     problems += [{"kind": "over", "ind": i} for i in overs]
     if gaps:
         problems.append({"kind": "data_gap", "inds": gaps,
+                         "missing": [i for i in gaps if i["actual_missing"]],
+                         "as_target": [i for i in gaps if i["actual_is_target"] and not i["actual_missing"]],
                          "satisfaction": any("满意" in (i["level1"] + i["level2"] + i["name"]) for i in gaps)})
     missing_goals = [g for g in goals if g["actual"] is None]
     if missing_goals:
@@ -439,7 +505,8 @@ def project_context(inp: ProjectInput) -> tuple[dict, list[Finding]]:
     year = year_of(rec.year)
     ctx = {
         "project": {"name": name, "year": year, "department": as_text(rec.department) or None,
-                    "unit": as_text(rec.unit) or None, "profile_id": p.id, "profile_name": p.name},
+                    "unit": as_text(rec.unit) or None, "profile_id": p.id, "profile_name": p.name,
+                    "same_body": same_body(as_text(rec.department), as_text(rec.unit))},
         "fund": fund,
         "goals": goals,
         "target_block": target_block,
@@ -603,30 +670,63 @@ class Rendered:
 
 # ----------------------------------------------------------------------------- environment and errors
 
+_CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
+
+
+def circled(value: Any) -> str:
+    """The numbering below （1）: ① … ⑳, beyond that “21）”."""
+    n = int(value)
+    return _CIRCLED[n - 1] if 0 < n <= len(_CIRCLED) else f"{n}）"
+
+
+_NUMBERING = (
+    (re.compile(r"^([一二三四五六七八九十]+)、"), lambda m: f"（{m.group(1)}）"),
+    (re.compile(r"^（([一二三四五六七八九十]+)）"), lambda m: f"{cn_to_int(m.group(1))}."),
+    (re.compile(r"^(\d+)\.(?!\d)"), lambda m: f"（{m.group(1)}）"),
+    (re.compile(r"^（(\d+)）"), lambda m: circled(m.group(1))),
+)
+
+
+def cn_to_int(text: str) -> int:
+    """一 … 九十九 → 1 … 99."""
+    digits = "一二三四五六七八九"
+    if "十" not in text:
+        return digits.index(text) + 1
+    tens, _, ones = text.partition("十")
+    return (digits.index(tens) + 1 if tens else 1) * 10 + (digits.index(ones) + 1 if ones else 0)
+
+
+def nest(markup: Any, levels: int = 1) -> str:
+    """A rendered text placed under a section of another: headings pushed down ``levels`` levels and every
+    numbering (headings and paragraphs) moved one rank down — 一、→（一）→1.→（1）→① — so the nested
+    text does not restart the outer numbering (“五、评价报告综述” followed by “一、项目基本概况”)."""
+    out = []
+    for line in str(markup or "").splitlines():
+        m = re.match(r"^(#{1,5}) (.*)$", line)
+        prefix, body = (("#" * (len(m.group(1)) + levels) + " "), m.group(2)) if m else ("", line)
+        for rx, repl in _NUMBERING:
+            if rx.match(body):
+                body = rx.sub(repl, body, count=1)
+                break
+        out.append(prefix + body)
+    return "\n".join(out) + ("\n" if str(markup or "").endswith("\n") else "")
+
+
 def _finalize(value: Any) -> Any:
     """Printing a raw float would show binary noise (0.30000000000000004): format numbers by default."""
     if isinstance(value, float):
         return FILTERS["num"](value)
+    check_printed(value)
     return value
 
 
-MAX_REPEAT = 100_000   #: longest string/list a template may build with ``*``
-MAX_POWER = 64         #: largest exponent of ``**``
+class SafeEnvironment(BoundedSandbox):
+    """The narrative's sandbox (:mod:`xlsx_engine.narrative.sandbox`) with the official-writing filters."""
 
-
-class SafeEnvironment(ImmutableSandboxedEnvironment):
-    """The sandbox, plus limits on ``*`` and ``**`` so a template cannot exhaust memory or CPU."""
-
-    intercepted_binops = frozenset({"*", "**"})
-
-    def call_binop(self, context, operator, left, right):
-        if operator == "**" and is_number(right) and abs(right) > MAX_POWER:
-            raise SecurityError(f"乘方的指数 {right} 过大（上限 {MAX_POWER}）")
-        if operator == "*":
-            for seq, times in ((left, right), (right, left)):
-                if isinstance(seq, (str, list, tuple)) and isinstance(times, int) and len(seq) * times > MAX_REPEAT:
-                    raise SecurityError(f"重复生成的内容过长（上限 {MAX_REPEAT} 个字符或元素）")
-        return super().call_binop(context, operator, left, right)
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.add_filters(FILTERS)
+        self.add_filters({"circled": circled, "nest": nest})
 
 
 class OneFileLoader(jinja2.BaseLoader):
@@ -666,7 +766,6 @@ def make_env(search_path: tuple[str, ...], autoescape: bool = False, single: str
         loader=loader,
         undefined=StrictUndefined, autoescape=autoescape, trim_blocks=False, lstrip_blocks=True,
         keep_trailing_newline=True, finalize=_finalize, auto_reload=True)
-    env.filters.update(FILTERS)
     return env
 
 
@@ -676,6 +775,8 @@ _UNDEFINED_PATTERNS = (
     (re.compile(r"^'([^']*)' object has no attribute '([^']*)'$"), "“{0}”对象没有属性“{1}”"),
     (re.compile(r"^'([^']*)' has no element (.*)$"), "“{0}”没有元素 {1}"),
 )
+_READ_ONLY = re.compile(r"^'(?:tuple|[\w.]*ReadOnlyDict) object' has no attribute "
+                        r"'(append|extend|insert|pop|remove|clear|update|setdefault|popitem|sort|reverse|add|discard)'$")
 _SECURITY = re.compile(r"access to attribute '([^']*)' of '([^']*)' object is unsafe")
 
 
@@ -688,6 +789,9 @@ def _detail(exc: BaseException) -> str:
                     "（模板只能读取报告数据，不能调用内部属性或修改数据）")
         return f"沙箱已禁止该操作：{msg}"
     if isinstance(exc, jinja2.UndefinedError):
+        m = _READ_ONLY.match(msg)
+        if m:
+            return f"沙箱已禁止修改报告数据（“{m.group(1)}”）：报告数据是只读的，模板只能读取"
         for rx, fmt in _UNDEFINED_PATTERNS:
             m = rx.match(msg)
             if m:
@@ -697,6 +801,8 @@ def _detail(exc: BaseException) -> str:
         return f"语法错误：{msg}"
     if isinstance(exc, FilterError):
         return str(exc)
+    if isinstance(exc, RecursionError):
+        return "模板递归过深（宏调用了自己），已中止"
     return f"{type(exc).__name__}：{msg}"
 
 
@@ -734,6 +840,8 @@ def template_error(exc: BaseException, name: str) -> NarrativeError:
         filename, line = exc.filename or name, exc.lineno
     else:
         filename, line = _template_frame(exc)
+        if line is None and getattr(exc, "lineno", None):      # the output limit names the line itself
+            filename, line = exc.filename, exc.lineno
         filename = filename or name
     detail = _detail(exc)
     src = _source_line(filename, line)
@@ -805,7 +913,7 @@ class Narrator:
         except jinja2.TemplateError as exc:
             raise template_error(exc, self.path_of(name)) from None
         try:
-            return template.render(context)
+            return template.render(freeze_context(context))
         except NarrativeError:
             raise
         except Exception as exc:   # anything a template or a filter raises: report where it happened
@@ -821,7 +929,7 @@ class Narrator:
         return name
 
     def family_of(self, inp: ProjectInput, family: str | None) -> str:
-        fam = family or as_text(inp.extra.get("报告类型")) or "project"
+        fam = family or as_text(inp.extra.get("报告类型")) or narrative_settings(inp.profile)["family"]
         fam = {"项目": "project", "转移支付": "transfer"}.get(fam, fam)
         if fam not in FAMILIES:
             raise NarrativeError(f"未知的报告类型“{fam}”",
@@ -841,13 +949,16 @@ class Narrator:
         findings = findings + pending_findings(markup, findings, inp.name)
         return Rendered(markup, ctx, findings, self.path_of(name))
 
-    def report(self, inp: ProjectInput, family: str | None = None) -> Rendered:
-        """The complete 自评报告 of one project as Markdown (cover, sections, 自评表, 综述)."""
-        summary = self.summary(inp, family)
-        ctx = dict(summary.context, summary=summary.markup)
-        markup = self.render_template(REPORT_MD, ctx)
+    def report(self, inp: ProjectInput, family: str | None = None, region: str | None = None) -> Rendered:
+        """The complete 自评报告 of one project as Markdown, in its region's outline: Hunan's 附件3 (cover,
+        tables, 五、评价报告综述) or, elsewhere, a cover, the 综述 itself and the 自评表 as 附件."""
+        reg = region_of(inp, region)
+        summary = self.summary(inp, family or hunan_family(inp, reg))
+        ctx = dict(summary.context, summary=summary.markup, region=reg, region_name=REGIONS[reg])
+        name = REPORT_MD if reg == "hunan" else NATIONAL_REPORT_MD
+        markup = self.render_template(name, ctx)
         findings = summary.warnings + pending_findings(markup, summary.warnings, inp.name)
-        return Rendered(markup, ctx, findings, self.path_of(REPORT_MD))
+        return Rendered(markup, ctx, findings, self.path_of(name))
 
     # -- several projects
     def project_sections(self, inputs: list[ProjectInput], info: dict | None = None) -> tuple[dict, list[Finding]]:

@@ -15,6 +15,7 @@ from typing import Callable
 from xlsx_engine.forms.project import formulas as fx
 from xlsx_engine.forms.project.profile import Profile, load_profile
 from xlsx_engine.forms.project.record import FundLine, Goal, IndicatorRow, ProjectRecord
+from xlsx_engine.forms.project.report_info import add_report_info, report_info_from_cells, report_info_values
 from xlsx_engine.forms.project.rules import EQUAL_ZERO, PERCENT_ACTUAL, POSITIVE, REVERSE
 from xlsx_engine.forms.project.scoring import Result, evaluate
 from xlsx_engine.kernel.datafile import Cell
@@ -45,6 +46,7 @@ class Layout(SheetLayout):
         for row, ind in zip(self.indicator_rows, record.indicators):
             for key in keys:
                 out[f"{c[key]}{row}"] = getattr(ind, key)
+        out.update(report_info_values(self, record.extra))
         return {ref: value for ref, value in out.items() if ref in self.cells}
 
     def record_from_cells(self, get: Callable[[str], Cell]) -> ProjectRecord:
@@ -61,6 +63,7 @@ class Layout(SheetLayout):
         for row in self.indicator_rows:
             rec.indicators.append(IndicatorRow(**{k: get(f"{c[k]}{row}") for k in (
                 "level1", "level2", "name", "op", "target", "unit", "actual", "band", "weight", "manual", "reason")}))
+        rec.extra = report_info_from_cells(self, get)
         return rec
 
     def padded(self, record: ProjectRecord) -> ProjectRecord:
@@ -335,6 +338,7 @@ def project_layout(profile_id: str, form_name: str = "project") -> Layout:
     for k, text in enumerate(notes):
         L.label(f"A{n0 + k}", text, "note", f"A{n0 + k}:{last}{n0 + k}")
     L.last_row = n0 + len(notes) - 1
+    add_report_info(L, L.last_row + 2, last)
 
     # --- dictionary sheet (hidden): dropdown lists, lookup pairs, template identity
     cols = {"A": ("一级指标", p.level1_names, "列表_一级指标"), "B": ("二级指标", p.level2_names, "列表_二级指标"),

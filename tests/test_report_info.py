@@ -1,0 +1,87 @@
+"""The 报告信息 area of the project workbook (issue #14 item 1): unlocked, validated, printed; filled from a
+data file's 其他信息, read back from the workbook, and used by the narrative (no --info file needed)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from xlsx_engine.forms.project.layout import project_layout
+from xlsx_engine.forms.project.profile import load_profile
+from xlsx_engine.forms.project.record import load_data
+from xlsx_engine.forms.project.report_info import FIELDS
+from xlsx_engine.forms.registry import open_template, read_project
+from xlsx_engine.narrative.engine import Narrator, from_workbook
+from xlsx_engine.ooxml.recalc import convert_files
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "tests" / "data" / "seeds"
+TEMPLATES = ROOT / "templates"
+FACTS = {"项目概况及立项依据": "为配合国家打击欺诈骗取医保基金专项行动，守护医保基金安全。",
+         "资金到位与管理情况": "预算批复资金27.56万元，实际到位27.56万元，到位率100%，专款专用。",
+         "组织实施情况": "成立专项治理领导小组，开展集中宣传月和交叉检查。",
+         "主要问题": "未设置“群众对部门工作的满意度”指标，对本项工作重视程度不够。",
+         "改进措施": "增强服务意识，强化工作满意度评价及调查工作。",
+         "结果应用与公开情况": "自评结果已在单位网站公开。",
+         "自评时间": "2020-05-20", "联系人": "张某", "联系人电话": "027-12345678"}
+
+
+@pytest.fixture()
+def workbook(tmp_path):
+    p = load_profile("hubei-wuhan")
+    rec = load_data(SEEDS / "seed003-p2.yaml", p)
+    rec.extra = dict(FACTS)
+    path = tmp_path / "p2.xlsx"
+    open_template(TEMPLATES / "xmzc-hubei-wuhan.xlsx").fill_to(rec, path)
+    return path
+
+
+def test_the_area_is_unlocked_validated_named_and_printed():
+    wb = openpyxl.load_workbook(TEMPLATES / "xmzc-hubei-wuhan.xlsx")
+    ws = wb["自评表"]
+    layout = project_layout("hubei-wuhan")
+    refs = layout.report_info
+    assert list(refs) == [label for label, _h, _n in FIELDS]
+    last_print_row = int(re.search(r"(\d+)$", ws.print_area[0] if isinstance(ws.print_area, list)
+                                   else ws.print_area).group(1))
+    validated = {str(r) for dv in ws.data_validations.dataValidation for r in dv.sqref.ranges
+                 if dv.type == "textLength"}
+    for label, ref in refs.items():
+        assert ws[ref].protection.locked is False, label
+        assert ws[ref].alignment.wrap_text, label
+        assert ws.cell(row=ws[ref].row, column=1).value == label
+        assert ws[ref].row <= last_print_row
+        assert ref in validated, label
+        assert f"报告信息_{label}" in wb.defined_names
+    assert ws.protection.sheet
+
+
+def test_facts_round_trip_through_the_workbook(workbook):
+    assert read_project(workbook).record.extra == FACTS
+
+
+def test_the_narrative_reads_the_area(workbook):
+    inp = from_workbook(workbook)
+    r = Narrator().report(inp)
+    text = r.text()
+    for fact in ("为配合国家打击欺诈骗取医保基金专项行动", "专款专用", "成立专项治理领导小组",
+                 "未设置“群众对部门工作的满意度”指标", "增强服务意识", "2020年5月20日"):
+        assert fact in text, fact
+    assert "待补充报告日期" not in text
+    assert not [f for f in r.warnings if f.code == "unknown_info"]
+
+
+def test_the_area_prints_with_the_form(workbook, soffice, tmp_path):
+    convert_files([workbook], tmp_path, "pdf", soffice=soffice)
+    out = subprocess.run(["pdftotext", str(tmp_path / "p2.pdf"), "-"], capture_output=True, text=True,
+                         check=True).stdout
+    text = re.sub(r"\s+", "", out)
+    for piece in ("报告信息", "资金到位与管理情况", "专款专用", "联系人电话", "027-12345678"):
+        assert piece in text, piece
+    with zipfile.ZipFile(workbook) as zf:
+        assert zf.testzip() is None
