@@ -161,7 +161,8 @@ def test_filled_copy_hides_unused_rows_and_writes_its_page_break(tmp_path):
         data, _ = tpl.fill_bytes(record("national", n) if n else ProjectRecord("national"))
         sheet = zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml").decode()
         got = sorted(int(r) for r in re.findall(r'<row r="(\d+)" hidden="1"', sheet))
-        assert got == sorted(hidden + (layout.goal_rows[5:] if n else [])), n
+        info = [r for a, b in layout.print_extra for r in range(a, b + 1)]     # the empty 报告信息 page
+        assert got == sorted(hidden + (layout.goal_rows[5:] if n else []) + info), n
         assert [int(b) for b in re.findall(r'<brk id="(\d+)"', sheet)] == breaks, n
         assert "jxzp:rowBreaks" not in sheet
 

@@ -47,15 +47,15 @@ def test_the_area_is_unlocked_validated_named_and_printed():
     layout = project_layout("hubei-wuhan")
     refs = layout.report_info
     assert list(refs) == [label for label, _h, _n in FIELDS]
-    last_print_row = int(re.search(r"(\d+)$", ws.print_area[0] if isinstance(ws.print_area, list)
-                                   else ws.print_area).group(1))
+    areas = ws.print_area if isinstance(ws.print_area, list) else ws.print_area.split(",")
+    spans = [tuple(int(n) for n in re.findall(r"\$?[A-Z]+\$?(\d+)", a)) for a in areas]
     validated = {str(r) for dv in ws.data_validations.dataValidation for r in dv.sqref.ranges
                  if dv.type == "textLength"}
     for label, ref in refs.items():
         assert ws[ref].protection.locked is False, label
         assert ws[ref].alignment.wrap_text, label
         assert ws.cell(row=ws[ref].row, column=1).value == label
-        assert ws[ref].row <= last_print_row
+        assert any(lo <= ws[ref].row <= hi for lo, hi in spans), label
         assert ref in validated, label
         assert f"报告信息_{label}" in wb.defined_names
     assert ws.protection.sheet

@@ -459,7 +459,10 @@ def test_print_setup(tpl):
     # a fixed scale (Excel ignores manual page breaks under "fit to page")
     assert 60 <= int(ws.page_setup.scale) <= 100
     assert not (ws.sheet_properties.pageSetUpPr and ws.sheet_properties.pageSetUpPr.fitToPage)
-    assert ws.print_area.replace("$", "").endswith(f"!A1:{layout.print_last_col}{layout.print_last_row}")
+    areas = ws.print_area.replace("$", "").split(",")
+    assert areas[0].endswith(f"!A1:{layout.print_last_col}{layout.print_last_row}")
+    # further areas (the project form's 报告信息) print on pages of their own
+    assert [a.split("!")[1] for a in areas[1:]] == [f"A{a}:{layout.print_last_col}{b}" for a, b in layout.print_extra]
     assert ws.print_title_rows, "no print titles"
     h0, h1 = layout.header_rows
     assert ws.print_title_rows.replace("$", "") == f"{h0}:{h1}"

@@ -4,8 +4,8 @@ compared with the template the bureau sent.
 The integrity checks (:mod:`xlsx_engine.integrity.tamper`) compare values, formulas, labels and names; a unit
 can still make a form *show* something else without touching any of them. Each class below is a finding:
 
-* ``display_hidden`` — rows or columns of the form hidden that the template shows (a hidden indicator or goal row
-  with nothing typed in it is how the filler trims a copy to its project, not tampering);
+* ``display_hidden`` — rows or columns of the form hidden that the template shows, when a hidden row shows something
+  (a typed input, or a formula with a non-empty result): the filler itself hides the rows a copy does not use;
 * ``display_format`` — a result or warning cell whose number format differs from the template's (a format
   such as ``"100"`` or ``;;;`` prints a constant or nothing whatever the formula computes);
 * ``display_font`` — a result or warning cell printed in white;
@@ -32,7 +32,7 @@ from xlsx_engine.integrity.tamper import a1, open_package
 from xlsx_engine.kernel.findings import ERROR, WARNING, Finding
 from xlsx_engine.ooxml.builder import TEMPLATE_DIR, template_filename
 from xlsx_engine.ooxml.safezip import parse_xml
-from xlsx_engine.ooxml.sheetmodel import INPUT
+from xlsx_engine.ooxml.sheetmodel import FORMULA, INPUT
 
 _M = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _BUILTIN_FORMATS = {"0": "General", "1": "0", "2": "0.00", "3": "#,##0", "4": "#,##0.00", "9": "0%", "10": "0.00%",
@@ -178,15 +178,15 @@ def display_findings(pkg, profile_id: str, file: str = "") -> list[Finding]:
         add(WARNING, "password_removed", main, "工作表保护没有模板的密码（保护曾被解除后重新设置）",
             "请核实表中公式、格式和标签是否被改动")
     bottom = max(tpl.last_row, 1)
-    # the filler hides the indicator and goal rows a project does not use: a hidden row is tampering only when
-    # something was typed in it (or it holds no input cell at all)
+    # the filler hides what a copy does not use (indicator and goal rows, an empty 报告信息 page): a hidden row is
+    # tampering when it shows something — a typed input or a formula with a non-empty result
     sheet = pkg.sheet(main)
-    inputs_by_row: dict[int, list[str]] = {}
+    shown_by_row: dict[int, list[str]] = {}
     for ref, spec in layout.cells.items():
-        if spec.role == INPUT:
-            inputs_by_row.setdefault(int(ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")), []).append(ref)
-    rows = sorted(r for r in got.hidden_rows - tpl.hidden_rows if r <= bottom and (
-        r not in inputs_by_row or any(sheet.value(ref) not in (None, "") for ref in inputs_by_row[r])))
+        if spec.role in (INPUT, FORMULA):
+            shown_by_row.setdefault(int(ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")), []).append(ref)
+    rows = sorted(r for r in got.hidden_rows - tpl.hidden_rows if r <= bottom and
+                  any(sheet.value(ref) not in (None, "") for ref in shown_by_row.get(r, ())))
     cols = sorted(c for c in got.hidden_cols - tpl.hidden_cols if c <= max(tpl.last_col, 1))
     if rows:
         add(ERROR, "display_hidden", f"{main}!{rows[0]}:{rows[-1]}",

@@ -111,7 +111,9 @@ def _page_setup(ws, layout: SheetLayout) -> None:
     last_col = layout.print_last_col or get_column_letter(len(form.columns))
     if layout.header_rows:
         ws.print_title_rows = f"{layout.header_rows[0]}:{layout.header_rows[1]}"
-    ws.print_area = f"A1:{last_col}{layout.print_last_row or layout.last_row}"
+    areas = [f"A1:{last_col}{layout.print_last_row or layout.last_row}"]
+    areas += [f"A{first}:{last_col}{last}" for first, last in layout.print_extra]
+    ws.print_area = areas if len(areas) > 1 else areas[0]
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.scale = page_scale([spec["width"] for spec in form.columns[:column_index_from_string(last_col)]],

@@ -121,6 +121,7 @@ class SheetLayout:
     # printing (A4 landscape; see the builder)
     print_last_col: str = ""                 #: last printed column ("" = the form's last column)
     print_last_row: int = 0                  #: last printed row (0 = ``last_row``)
+    print_extra: list = field(default_factory=list)   #: further printed row spans (first, last), each on its own page
     row_breaks: list[int] = field(default_factory=list)    #: a page ends after each of these rows
     one_page_rows: list[int] = field(default_factory=list)  #: rows the print scale keeps on one page
     #: (cells, condition): a label equal to the one above it, printed once per group (conditional format

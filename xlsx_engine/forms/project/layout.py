@@ -97,10 +97,13 @@ class Layout(SheetLayout):
         before the totals. A record without indicators (a blank form) keeps every row.
         """
         used = _used(record.indicators)
+        # the 报告信息 page prints only when the unit wrote something in it
+        info_rows = [] if any(v not in (None, "") for v in report_info_values(self, record.extra).values()) else \
+            [row for first, last in self.print_extra for row in range(first, last + 1)]
         if used == 0:
-            return [], list(self.row_breaks)
+            return info_rows, list(self.row_breaks)
         goals = max(1, _used(record.goals))
-        hidden = self.indicator_rows[used:] + self.goal_rows[goals:]
+        hidden = self.indicator_rows[used:] + self.goal_rows[goals:] + info_rows
         breaks = [self.indicator_rows[min(used - 2, PAGE_ROWS) - 1]] if used > PAGE_ROWS else []
         return hidden, breaks
 

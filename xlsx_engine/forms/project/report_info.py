@@ -29,7 +29,7 @@ TITLE = "报告信息（生成自评报告用；表中数字已有的不必重�
 def add_report_info(layout: SheetLayout, first_row: int, last_col: str) -> int:
     """Lay out the area from ``first_row`` (a title row, then one row per field); return its last row.
 
-    Sets ``layout.report_info`` (label → input cell) and ``layout.last_row`` (so the area is printed).
+    Sets ``layout.report_info`` (label → input cell), ``layout.last_row`` and a print area of its own (its own page).
     """
     layout.label(f"A{first_row}", TITLE, "section", f"A{first_row}:{last_col}{first_row}")
     layout.report_info = {}
@@ -44,6 +44,8 @@ def add_report_info(layout: SheetLayout, first_row: int, last_col: str) -> int:
         layout.validations.append(Validation(ref, "textLength", "0", str(longest), "between", label, hint))
         layout.report_info[label] = ref
     layout.last_row = first_row + len(FIELDS)
+    if layout.print_last_row:          # the form prints up to its signature line: the area is a page of its own
+        layout.print_extra.append((first_row, layout.last_row))
     return layout.last_row
 
 
