@@ -266,3 +266,18 @@ def test_collect_records_into_the_archive(years, tmp_path, capsys):
     assert "新记录 0 条，已在档案中 6 条" in capsys.readouterr().out
     with Archive(db, readonly=True) as a:
         assert a.count(2023) == 6 and {r["status"] for r in a.latest(2023).values()} <= {"已填报", "已通过", "有错误"}
+
+
+def test_target_quality_in_the_summary_workbook(years, tmp_path):
+    """The 汇总表 lists each filled form's target quality flags (sheet 目标质量)."""
+    from openpyxl import load_workbook
+
+    from xlsx_engine.bureau.collect import collect
+    from xlsx_engine.bureau.summary import write_summary
+    coll = collect(years / "2023")
+    flagged = {(r.unit, r.project): r.quality for r in coll.rows if r.quality}
+    assert flagged == {("乙局", "2023年乙局项目1"): (("救助人次", "目标偏低", "完成值 700 达到指标值 500 的 140%"),)}
+    out = tmp_path / "汇总.xlsx"
+    write_summary(coll, out)
+    rows = list(load_workbook(out, read_only=True)["目标质量"].iter_rows(values_only=True))
+    assert ("乙局", "乙局-01", "2023年乙局项目1", "救助人次", "目标偏低", "完成值 700 达到指标值 500 的 140%") in rows

@@ -158,7 +158,7 @@ def test_round_trip_every_status_finding_and_total(loop, tmp_path):
     assert chase["乙单位"]["联系电话"] == "0731-2222" and "P3" in chase["乙单位"]["未交回项目"]
     assert "P5" in chase["丙单位"]["需更正项目"]
     wb = load_workbook(out)
-    assert [ws.title for ws in wb] == ["汇总", "按单位", "催报清单", "问题清单", "未采用文件", "图表", "文件"]
+    assert [ws.title for ws in wb] == ["汇总", "按单位", "催报清单", "问题清单", "目标质量", "未采用文件", "图表", "文件"]
     assert "未交回 1，待填报 1" in wb["汇总"]["A2"].value
     grades = {wb["图表"].cell(r, 1).value: wb["图表"].cell(r, 2).value for r in range(2, 6)}
     assert sum(grades.values()) == sum(1 for r in coll.rows if r.filled) == 4   # blank and missing not graded
@@ -364,8 +364,8 @@ def test_summary_and_report_print_on_a4(loop, tmp_path, soffice):
     out, report = tmp_path / "汇总.xlsx", tmp_path / "汇总报告.docx"
     assert main(["collect", str(folder), "--master", str(master), "-o", str(out), "--report", str(report)]) == 0
     size, pages, text = _pdf(out, soffice)
-    assert size == "842x595" and pages == 7                  # A4 landscape, one page per sheet for six projects
-    assert "###" not in text and "第 1 页，共 7 页" in text
+    assert size == "842x595" and pages == 8                  # A4 landscape, one page per sheet for six projects
+    assert "###" not in text and "第 1 页，共 8 页" in text
     assert "全国通用" in text and "national" not in text
     size, pages, text = _pdf(report, soffice)
     assert size == "595x842" and pages <= 3                  # A4 portrait

@@ -424,7 +424,7 @@ def year_over_year(archive: Archive, year: int, prev: int | None = None) -> Year
     ind_now = archive.indicators(sorted(set(ids_now) | {r["id"] for r in filled_now}))
     codes_prev, codes_now = archive.finding_codes(ids_prev), archive.finding_codes(ids_now)
     for r in sorted(filled_now, key=lambda r: (r["unit"], r["code"], r["project"])):
-        weights, settings = _profile_quality(r["profile"])
+        weights, settings = profile_quality(r["profile"])
         for flag in target_quality(ind_now[r["id"]], level1_weights=weights, settings=settings):
             out.quality.append((r["unit"], r["project"], flag))
     for p, n in pairs:
@@ -435,8 +435,30 @@ def year_over_year(archive: Archive, year: int, prev: int | None = None) -> Year
     return out
 
 
+def snaps_from_record(record: Any, result: Any) -> list[IndicatorSnap]:
+    """The typed indicator rows of a project record with their scores (blank rows left out)."""
+    scores = [getattr(r, "score", None) for r in getattr(result, "indicators", [])]
+    out = []
+    for k, row in enumerate(getattr(record, "indicators", [])):
+        if row.is_blank():
+            continue
+        score = scores[k] if k < len(scores) else None
+        out.append(IndicatorSnap(
+            str(row.level1 or ""), str(row.level2 or ""), str(row.name or ""), str(row.op or ""),
+            float(row.target) if is_number(row.target) else None, str(row.target if row.target is not None else ""),
+            str(row.unit or ""), float(row.actual) if is_number(row.actual) else None,
+            float(row.weight) if is_number(row.weight) else None, float(score) if is_number(score) else None))
+    return out
+
+
+def quality_of(record: Any, result: Any, profile_id: str) -> list[QualityFlag]:
+    """The target quality flags of one returned form under its own profile's settings."""
+    weights, settings = profile_quality(profile_id)
+    return target_quality(snaps_from_record(record, result), level1_weights=weights, settings=settings)
+
+
 @functools.lru_cache(maxsize=64)
-def _profile_quality(profile_id: str) -> tuple[dict[str, float] | None, dict | None]:
+def profile_quality(profile_id: str) -> tuple[dict[str, float] | None, dict | None]:
     """The level-1 weights and ``quality:`` settings of an installed profile (by id only; unknown: none)."""
     try:
         form = form_for_profile(profile_id)

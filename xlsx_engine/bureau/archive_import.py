@@ -13,7 +13,13 @@ import re
 from pathlib import Path
 from typing import Iterable
 
-from xlsx_engine.bureau.archive import Archive, IndicatorSnap, Submission, file_sha256
+from xlsx_engine.bureau.archive import (
+    Archive,
+    IndicatorSnap,
+    Submission,
+    file_sha256,
+    snaps_from_record,
+)
 from xlsx_engine.bureau.collect import Collected, Collection, collect, read_returned
 from xlsx_engine.bureau.collect import status_of as collect_status
 from xlsx_engine.forms.registry import read_workbook
@@ -61,19 +67,7 @@ def submission_from_item(item: Collected, year: int | None = None) -> Submission
             version = rb.workbook.meta.get("模板版本", "")
             if dataclasses.is_dataclass(record):
                 inputs = dataclasses.asdict(record)
-            result = rb.evaluate()
-            scores = [getattr(r, "score", None) for r in getattr(result, "indicators", [])]
-            for k, row in enumerate(getattr(record, "indicators", [])):
-                if row.is_blank():
-                    continue
-                score = scores[k] if k < len(scores) else None
-                indicators.append(IndicatorSnap(
-                    str(row.level1 or ""), str(row.level2 or ""), str(row.name or ""), str(row.op or ""),
-                    float(row.target) if is_number(row.target) else None,
-                    str(row.target if row.target is not None else ""), str(row.unit or ""),
-                    float(row.actual) if is_number(row.actual) else None,
-                    float(row.weight) if is_number(row.weight) else None,
-                    float(score) if is_number(score) else None))
+            indicators = snaps_from_record(record, rb.evaluate())
     year = year or stated_year
     if year is None:
         raise JxzpError("无法确定年度：工作簿中没有“年度”", where=str(path or item.project or item.code),

@@ -35,6 +35,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from xlsx_engine.bureau.archive import quality_of
 from xlsx_engine.bureau.bulk import MANIFEST, read_manifest
 from xlsx_engine.bureau.display import CELL_CODES, STRUCTURAL_CODES, display_findings
 from xlsx_engine.bureau.master import Master
@@ -87,6 +88,7 @@ class Collected:
     spent_cells: tuple = field(default=(), repr=False)       #: the 全年执行数 of each fund source
     typed: bool = True            #: a 实际完成值 or 完成等级 was typed (see :func:`typed_actuals`)
     relpath: str = ""
+    quality: tuple = ()           #: target quality flags (indicator, kind, detail) — bureau.archive.target_quality
     file: str = field(default="", repr=False)   #: the path as the system gives it (for reading again)
 
     def count(self, severity: str) -> int:
@@ -270,6 +272,8 @@ def read_returned(path: str, profile: str | None = None) -> Collected:
     item.spent_cells = tuple(_value(f.spent) for f in record.funds)
     item.typed = typed_actuals(record)
     item.blank = is_blank(item.typed, item.spent_cells)
+    if not item.blank:
+        item.quality = tuple((q.indicator, q.kind, q.detail) for q in quality_of(record, result, extra["profile"]))
     return item
 
 

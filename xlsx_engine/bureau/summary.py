@@ -233,6 +233,13 @@ def summary_bytes(coll: Collection, *, title: str = "绩效自评汇总表") -> 
         for f in sorted(r.findings, key=lambda f: order.get(f.severity, 9)):
             wf.row([r.unit, r.code, r.project, r.status, f.severity, f.place, f.message, f.hint])
 
+    wq = _Sheet(wb, "目标质量", title, ["单位", "项目编码", "项目名称", "指标", "问题", "说明"], [16, 10, 24, 22, 12, 50])
+    wq.row(wq.headers, head=True)
+    for r in coll.rows:
+        if r.filled:
+            for indicator, kind, detail in r.quality:
+                wq.row([r.unit, r.code, r.project, indicator, kind, detail])
+
     wx = _Sheet(wb, "未采用文件", title, ["文件", "原因"], [60, 70])
     wx.row(wx.headers, head=True)
     for u in coll.unused:

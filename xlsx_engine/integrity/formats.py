@@ -116,7 +116,7 @@ def read_docx(path: Path) -> GridBook:
         WorkbookError: not a readable .docx.
     """
     try:
-        import docx      # python-docx: only when a Word report is read (start-up of the other commands)
+        import docx  # python-docx: only when a Word report is read (start-up of the other commands)
 
         document = docx.Document(str(path))
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:

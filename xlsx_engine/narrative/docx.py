@@ -26,21 +26,21 @@ import jinja2
 from docxtpl import DocxTemplate
 
 from xlsx_engine.narrative.engine import (
+    REGIONS,
     TEMPLATE_DIR,
     Block,
     Finding,
-    REGIONS,
     NarrativeError,
     Narrator,
     ProjectInput,
     Rendered,
     SafeEnvironment,
-    nest,
     _detail,
     _finalize,
+    hunan_family,
+    nest,
     parse_blocks,
     pending_findings,
-    hunan_family,
     region_of,
 )
 from xlsx_engine.narrative.sandbox import freeze_context

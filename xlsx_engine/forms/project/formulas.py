@@ -19,7 +19,13 @@ from xlsx_engine.forms.project.rules import (
     REVERSE,
     deadline_rule,
 )
-from xlsx_engine.forms.project.scoring import OVER_ROUND, PCT_ONE_BELOW, PENDING, QUANT_OPS, row_messages
+from xlsx_engine.forms.project.scoring import (
+    OVER_ROUND,
+    PCT_ONE_BELOW,
+    PENDING,
+    QUANT_OPS,
+    row_messages,
+)
 from xlsx_engine.kernel import excel as kx
 from xlsx_engine.kernel.excel import (  # noqa: F401  (shared helpers, used by this module's callers too)
     ALLOWED_FUNCTIONS,
@@ -34,7 +40,16 @@ from xlsx_engine.kernel.excel import (  # noqa: F401  (shared helpers, used by t
     q,
     verdict_formula,
 )
-from xlsx_engine.kernel.targets import DATE_UNIT, OP_EQ, OP_GE, OP_GT, OP_LE, OP_LT, OP_QUAL, YYYYMMDD_FROM
+from xlsx_engine.kernel.targets import (
+    DATE_UNIT,
+    OP_EQ,
+    OP_GE,
+    OP_GT,
+    OP_LE,
+    OP_LT,
+    OP_QUAL,
+    YYYYMMDD_FROM,
+)
 from xlsx_engine.kernel.xlmath import xtext
 
 # ----------------------------------------------------------------------------- fund block

@@ -15,15 +15,29 @@ from typing import Callable
 from xlsx_engine.forms.project import formulas as fx
 from xlsx_engine.forms.project.profile import Profile, load_profile
 from xlsx_engine.forms.project.record import FundLine, Goal, IndicatorRow, ProjectRecord
-from xlsx_engine.forms.project.report_info import add_report_info, report_info_from_cells, report_info_values
-from xlsx_engine.forms.project.rules import EQUAL_ZERO, PERCENT_ACTUAL, POSITIVE, REVERSE
+from xlsx_engine.forms.project.report_info import (
+    add_report_info,
+    report_info_from_cells,
+    report_info_values,
+)
+from xlsx_engine.forms.project.rules import (
+    EQUAL_ZERO,
+    PERCENT_ACTUAL,
+    POSITIVE,
+    REVERSE,
+)
 from xlsx_engine.forms.project.scoring import Result, evaluate
 from xlsx_engine.kernel.datafile import Cell
 from xlsx_engine.kernel.excel import nonblank
 from xlsx_engine.kernel.targets import OPERATORS
 from xlsx_engine.kernel.xlmath import xnum
 from xlsx_engine.ooxml.cells import col_letters
-from xlsx_engine.ooxml.sheetmodel import SheetLayout, Validation, load_form, rules_heading
+from xlsx_engine.ooxml.sheetmodel import (
+    SheetLayout,
+    Validation,
+    load_form,
+    rules_heading,
+)
 
 
 @dataclass
