@@ -56,6 +56,20 @@ def record(profile_id: str, n: int) -> ProjectRecord:
     return rec
 
 
+LONG_GOAL = ("贯彻落实党中央、省委和市委关于医疗保障工作的方针政策和决策部署，资助困难群众参加城乡居民基本医疗保险，"
+             "落实住院和门诊救助政策，健全防范和化解因病致贫返贫长效机制，确保救助对象应助尽助、应保尽保")
+LONG_REASON = ("部分对象身份认定推送不及时，个别乡镇资料报送滞后，导致救助资金拨付延迟；下一步加强与民政、乡村振兴部门的"
+               "数据共享，按月比对新增对象，压实乡镇经办责任，确保资金及时足额发放到位")
+
+
+def long_text_record() -> ProjectRecord:
+    """Four indicators; a goal, an actual and a reason far longer than their rows' one or two lines."""
+    rec = record("national", 4)
+    rec.goals = [Goal(LONG_GOAL, LONG_GOAL[:60])]
+    rec.indicators[0].reason = LONG_REASON
+    return rec
+
+
 def pdf_pages(pdf: Path) -> list[str]:
     """The text of each page, as laid out."""
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
@@ -80,6 +94,7 @@ def rendered(soffice, tmp_path_factory) -> dict[str, Path]:
     # on 20 rows the 成本指标 group continues across the page break
     rows = files["national-20"][1].indicators
     rows[PAGE_ROWS].level1, rows[PAGE_ROWS].level2 = rows[PAGE_ROWS - 1].level1, rows[PAGE_ROWS - 1].level2
+    files["long-text"] = ("xmzc-national.xlsx", long_text_record())
     files["seed004"] = ("xmzc-ningxia-jinfeng.xlsx",
                         load_data(DATA / "seeds" / "seed004.yaml", load_profile("ningxia-jinfeng")))
     dept = yaml.safe_load((DATA / "department" / "seed001.yaml").read_text(encoding="utf-8"))
@@ -150,6 +165,25 @@ def test_a_blank_form_keeps_every_row(rendered):
     assert pages == 2
     first, second = pdf_pages(rendered["national-0"])
     assert "三级指标" in first and "三级指标" in second and "总分" in second
+
+
+def test_long_text_is_not_clipped_and_the_form_stays_on_one_page(rendered):
+    """Rows of a filled copy grow to the lines their text needs (nothing cut off), and the form still prints
+    on one page."""
+    assert len(pdf_pages(rendered["long-text"])) == 1
+    raw = subprocess.run(["pdftotext", "-raw", str(rendered["long-text"]), "-"], capture_output=True, text=True,
+                         check=True).stdout                  # content order: a cell's lines one after another
+    flat = re.sub(r"\s+", "", raw)
+    for text in (LONG_GOAL, LONG_REASON):
+        assert text in flat, text[-12:]
+    # the text is in the PDF even when a cell clips it: the rows themselves must have grown to its lines
+    layout = project_layout("national")
+    with zipfile.ZipFile(rendered["long-text"].with_suffix(".xlsx")) as zf:
+        sheet = zf.read("xl/worksheets/sheet1.xml").decode()
+    height = {int(r): float(h) for r, h in re.findall(r'<row r="(\d+)"[^>]* ht="([\d.]+)"', sheet)}
+    assert height[layout.goal_rows[0]] >= 3 * 13                  # 3 lines of 10 pt across 预期目标
+    assert height[layout.indicator_rows[0]] >= 5 * 13              # 5 lines in 偏差原因分析及改进措施
+    assert height[layout.goal_rows[1]] == layout.row_heights[layout.goal_rows[1]]   # an empty goal row keeps its height
 
 
 def test_filled_copy_hides_unused_rows_and_writes_its_page_break(tmp_path):

@@ -18,6 +18,15 @@ import zipfile
 
 from xlsx_engine.kernel.resources import data_root
 from xlsx_engine.ooxml.filler import custom_properties_xml
+from xlsx_engine.ooxml.pagesetup import (  # noqa: F401  (DEFAULT_ROW_HEIGHT, margins: used by the page setup here)
+    DEFAULT_ROW_HEIGHT,
+    MARGIN_BOTTOM,
+    MARGIN_SIDE,
+    MARGIN_TOP,
+    PRINT_HEIGHT,
+    PRINT_WIDTH,
+    page_scale,
+)
 from xlsx_engine.ooxml.sheetmodel import CONST, FORMULA, IDENTITY_KEYS, SheetLayout
 
 TEMPLATE_DIR = data_root()
@@ -26,10 +35,6 @@ INPUT_FILL = "FFF2CC"       #: RGB of the input cells' fill (yellow)
 HEADER_FILL = "DDEBF7"      #: RGB of header and section rows
 TOTAL_FILL = "E2EFDA"       #: RGB of the 总分 cell
 BORDER_COLOR = "808080"
-MARGIN_SIDE, MARGIN_TOP, MARGIN_BOTTOM = 0.4, 0.3, 0.45      #: inches (page numbers in the bottom margin)
-PRINT_WIDTH = (297 / 25.4 - 2 * MARGIN_SIDE) * 72               #: points across an A4 landscape page
-PRINT_HEIGHT = (210 / 25.4 - MARGIN_TOP - MARGIN_BOTTOM) * 72   #: points down it
-DEFAULT_ROW_HEIGHT = 15
 GROUP_FORMAT_ID = 200     #: number format ";;;" (shows nothing) of a group label printed once
 
 
@@ -82,19 +87,6 @@ def _styles(font: str, title_font: str) -> dict[str, dict]:
 def _apply(cell, style: dict) -> None:
     for attr, value in style.items():
         setattr(cell, attr, value)
-
-
-def page_scale(widths: list[float], heights: list[float] = ()) -> int:
-    """The print scale (%) at which columns of these widths fit across an A4 landscape page, and rows of
-    these heights (points) down it.
-
-    A fixed scale, not "fit to page": Excel ignores manual page breaks under "fit to".
-    A column of width w (characters of the default font, Calibri 11) is 7·w + 5 pixels wide; 2% is
-    left for engines whose fonts measure slightly wider.
-    """
-    across = sum((int(w * 7 + 0.5) + 5) * 0.75 for w in widths)
-    fits = [PRINT_WIDTH / across] + ([PRINT_HEIGHT / sum(heights)] if heights else [])
-    return int(min(fits) * 98)
 
 
 def _page_setup(ws, layout: SheetLayout) -> None:

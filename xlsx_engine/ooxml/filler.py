@@ -19,6 +19,8 @@ from typing import Any, Callable
 from lxml import etree
 
 from xlsx_engine.kernel.errors import TemplateError
+from xlsx_engine.ooxml.cells import col_index
+from xlsx_engine.ooxml.pagesetup import DEFAULT_ROW_HEIGHT, page_scale
 from xlsx_engine.ooxml.safezip import (
     atomic_write_bytes,
     open_workbook_zip,
@@ -37,6 +39,9 @@ _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _SLOT = "\x00SLOT{}\x00"
 _BREAKS = "<!--jxzp:rowBreaks-->"
 _ROW_START = re.compile(r'<row r="(\d+)"')
+_ROW_TAG = re.compile(r'<row r="(\d+)"([^>]*)>')
+_SCALE = re.compile(r'<pageSetup [^>]*?scale="(\d+)"')
+MIN_SCALE = 55     #: % — below this a filled copy's text would be too small to read: the page breaks instead
 #: worksheet children that precede <rowBreaks> (ECMA-376 CT_Worksheet order), last first
 _BEFORE_BREAKS = ("headerFooter", "pageSetup", "pageMargins", "printOptions", "hyperlinks", "dataValidations",
                   "conditionalFormatting", "phoneticPr", "mergeCells", "sheetProtection", "sheetData")
@@ -242,7 +247,26 @@ class Template:
             out.append(cell(slot, get(slot.ref)))
             out.append(piece)
         hidden, breaks = self.layout.print_rows(rec)
-        return _print_rows("".join(out), set(hidden), breaks).encode("utf-8"), result
+        heights = self.layout.fitted_heights(self.layout.input_values(rec))
+        sheet = _print_rows("".join(out), set(hidden), breaks, heights)
+        if heights:
+            sheet = self._rescale(sheet, set(hidden), heights)
+        return sheet.encode("utf-8"), result
+
+    def _rescale(self, sheet: str, hidden: set[int], heights: dict[int, float]) -> str:
+        """Rows that grew for their text still print on the page they belong to: the print scale shrinks to fit
+        (never below :data:`MIN_SCALE`; past that the page breaks as usual)."""
+        L = self.layout
+        rows = [r for r in L.one_page_rows if r not in hidden]
+        if not rows or not any(r in heights for r in rows):
+            return sheet
+        last = col_index(L.print_last_col) if L.print_last_col else len(L.form.columns)
+        widths = [float(c["width"]) for c in L.form.columns[:last]]
+        need = page_scale(widths, [heights.get(r, L.row_heights.get(r, DEFAULT_ROW_HEIGHT)) for r in rows])
+        m = _SCALE.search(sheet)
+        if m is None or need >= int(m.group(1)):
+            return sheet
+        return sheet[:m.start(1)] + str(max(need, MIN_SCALE)) + sheet[m.end(1):]
 
     def fill_bytes(self, record: Any, *, identity: dict[str, str] | None = None) -> tuple[bytes, Any]:
         """Fill the template with a record. Thread-safe: the template is never modified.
@@ -283,11 +307,23 @@ def _mark_row_breaks(root: etree._Element, where: str) -> None:
     raise TemplateError("模板工作表结构异常（缺少 sheetData）", where=where)
 
 
-def _print_rows(sheet: str, hidden: set[int], breaks: list[int]) -> str:
-    """Hide rows (``<row hidden="1">``) and write the manual page breaks of a filled copy.
+def _print_rows(sheet: str, hidden: set[int], breaks: list[int], heights: dict[int, float] | None = None) -> str:
+    """Hide rows (``<row hidden="1">``), give rows whose text would be clipped the height it needs, and write the
+    manual page breaks of a filled copy.
 
     Cell text is escaped, so ``<row r=`` occurs only as a row's start tag.
     """
+    if heights:
+        def grow(m: re.Match) -> str:
+            row = int(m.group(1))
+            if row not in heights:
+                return m.group(0)
+            attrs, close = m.group(2), ""
+            if attrs.endswith("/"):
+                attrs, close = attrs[:-1], "/"
+            attrs = re.sub(r' ht="[^"]*"', "", attrs).replace(' customHeight="1"', "")
+            return f'<row r="{row}"{attrs} ht="{heights[row]:g}" customHeight="1"{close}>'
+        sheet = _ROW_TAG.sub(grow, sheet)
     if hidden:
         sheet = _ROW_START.sub(lambda m: m.group(0) + ' hidden="1"' if int(m.group(1)) in hidden else m.group(0),
                                sheet)

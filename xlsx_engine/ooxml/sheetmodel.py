@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from xlsx_engine.kernel.excel import verdict, verdict_formula
 from xlsx_engine.kernel.resources import data_dir, load_yaml
-from xlsx_engine.ooxml.cells import col_letters
+from xlsx_engine.ooxml.cells import col_index, col_letters
 
 FORMS_DIR = data_dir("forms")
 
@@ -225,6 +225,28 @@ class SheetLayout:
         """(the record as the template sees it, the Python twin's result)."""
         raise NotImplementedError
 
+    def fitted_heights(self, values: dict[str, Any]) -> dict[int, float]:
+        """Row heights (points) a filled copy needs so that no typed text is clipped: for every input cell
+        holding text, the lines it wraps to across its (merged) width; only rows that must grow are listed."""
+        widths = {c["key"]: float(c["width"]) for c in self.form.columns}
+        col_width = {col_letters(k): widths[c["key"]] for k, c in enumerate(self.form.columns, 1)}
+        spans = {}
+        for rng in self.merges:
+            first, _, last = rng.partition(":")
+            c0, c1 = first.rstrip("0123456789"), last.rstrip("0123456789")
+            k0, k1 = col_index(c0), col_index(c1)
+            spans[first] = sum(col_width.get(col_letters(k), 8.43) for k in range(k0, k1 + 1))
+        out: dict[int, float] = {}
+        for ref, value in values.items():
+            if not isinstance(value, str) or not value:
+                continue
+            row = int(ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+            width = spans.get(ref) or col_width.get(ref.rstrip("0123456789"), 8.43)
+            need = text_height(value, width)
+            if need > max(out.get(row, 0.0), self.row_heights.get(row, 15.0)):
+                out[row] = need
+        return out
+
     def print_rows(self, record: Any) -> tuple[list[int], list[int]]:
         """(rows to hide, page breaks) of a filled copy; by default none hidden and the template's breaks."""
         return [], list(self.row_breaks)
@@ -237,6 +259,17 @@ class SheetLayout:
     def formula_twins(self) -> tuple[tuple[str, Callable[[Any, Any], Any]], ...]:
         """(ref, Python twin) of every formula cell, in layout order (collected once: fill calls it per workbook)."""
         return tuple((ref, c.twin) for ref, c in self.cells.items() if c.role == FORMULA)
+
+
+def text_height(text: str, width: float, size: float = 10.0) -> float:
+    """Points a wrapped text of ``size`` pt needs in a cell ``width`` characters wide (Calibri-11 units, as the
+    column widths are given): a CJK character takes two half-width units and a line holds about 1.05 units per
+    unit of width at 10 pt (measured on LibreOffice's PDF with the CJK fonts), less the cell's padding."""
+    units = sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
+    per_line = max(2.0, width * 1.05 * 10.0 / size - 2)
+    lines = sum(max(1, -(-sum(2 if ord(ch) > 0x2E7F else 1 for ch in part) // int(per_line)))
+                for part in text.split("\n")) if units else 1
+    return round(lines * size * 1.3 + 3, 1)
 
 
 def _ref_key(ref: str) -> tuple[int, str]:
