@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from xlsx_engine.forms import project as project_form
 from xlsx_engine.kernel.errors import JxzpError, TemplateError
 from xlsx_engine.kernel.xlmath import is_number
 from xlsx_engine.ooxml.cells import parse_name_ref, split_range, split_ref
@@ -29,7 +30,7 @@ from xlsx_engine.ooxml.cells import parse_name_ref, split_range, split_ref
 from .registry import Outcome, entry_point
 from .session import Session, a1, com_object, hex_color, now_text, parse_place
 
-PROJECT_FORM = "xmzc"                             #: the 项目支出绩效自评表 form (templates/forms/project.yaml)
+PROJECT_FORM = project_form.FORM.prefix           #: the 项目支出绩效自评表 form (the one the narrative writes)
 GROUP_TABLE = "本表"
 GROUP_REPORT = "综述与报告"
 GROUP_BATCH = "批量下发与回收"

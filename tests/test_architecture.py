@@ -14,6 +14,7 @@ module: a function-local import would hide a cycle. The command line and the add
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -155,3 +156,30 @@ def test_the_checker_sees_a_violation(tmp_path, monkeypatch):
 @pytest.mark.parametrize("layer", LAYERS[:-1])
 def test_layer_folder_exists(layer):
     assert (ROOT / "xlsx_engine" / layer / "__init__.py").exists()
+
+
+FORM_IDS = re.compile(r"^(xmzc|bmzt|hnxm)(-|$)")
+
+
+def form_id_literals() -> list[str]:
+    """String constants (not docstrings) that start with a form's template-id prefix, outside the forms."""
+    out = []
+    for path in all_modules():
+        module = module_name(path)
+        if module.startswith("xlsx_engine.forms."):
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {id(n.body[0].value) for n in ast.walk(tree)
+                      if isinstance(n, (ast.Module, ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))
+                      and n.body and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings \
+                    and FORM_IDS.match(node.value):
+                out.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.value!r}")
+    return out
+
+
+def test_no_module_outside_the_forms_branches_on_a_form_id():
+    """Checks, collect, review, narrative, the command line and the add-in reach a form through the registry."""
+    found = form_id_literals()
+    assert not found, "\n".join(found)

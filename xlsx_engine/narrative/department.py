@@ -26,6 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from xlsx_engine.forms import department as department_form
+from xlsx_engine.forms import hunan as hunan_form
+from xlsx_engine.forms.base import Form
 from xlsx_engine.forms.department.layout import department_layout
 from xlsx_engine.forms.department.model import (
     INCOME,
@@ -50,7 +53,7 @@ from xlsx_engine.forms.hunan.model import (
     HunanProjectRecord,
     load_hunan_profile,
 )
-from xlsx_engine.forms.registry import layout_for_meta
+from xlsx_engine.forms.registry import form_for, layout_for_meta
 from xlsx_engine.kernel.datafile import read_data_file
 from xlsx_engine.kernel.errors import JxzpError
 from xlsx_engine.kernel.excel import NA, nonblank, num
@@ -155,12 +158,17 @@ def dept_from_record(record: DeptRecord, profile: DeptProfile, *, extra: dict | 
     return DeptInput(rec, profile, result, merged, source or as_text(record.department))
 
 
-def _read_form_workbook(path: str | Path, prefix: str):
-    """(layout, record) of one of our workbooks of form ``prefix``, read cell by cell (cached values)."""
+def _read_form_workbook(path: str | Path, form: Form):
+    """(layout, record) of one of our workbooks of ``form``, read cell by cell (cached values)."""
     wb = open_workbook(path)
     template_id = wb.meta.get("模板编号", "")
-    if not template_id.startswith(prefix + "-"):
-        raise JxzpError(f"不是本命令处理的工作簿（模板编号“{template_id or '无'}”，应为 {prefix}-…）", where=str(path))
+    try:
+        same = form_for(template_id) is form
+    except JxzpError:
+        same = False
+    if not same:
+        raise JxzpError(f"不是{form.title}（模板编号“{template_id or '无'}”）", where=str(path),
+                        hint="请使用本命令对应的表")
     layout = layout_for_meta(wb.meta)
     record = layout.record_from_cells(lambda ref: wb.value(layout.sheet, ref))
     return layout, record
@@ -178,7 +186,7 @@ def load_dept_input(path: str | Path, *, extra: dict | None = None) -> DeptInput
         profile = load_dept_profile(str(data.get("评分规则") or "dept-hunan"))
         record = load_dept_data(path, profile)
         return dept_from_record(record, profile, extra=extra, source=str(path))
-    layout, record = _read_form_workbook(path, "bmzt")
+    layout, record = _read_form_workbook(path, department_form.FORM)
     rec, result = layout.evaluate(record)
     return DeptInput(rec, layout.profile, result, dict(extra or {}), str(path), Path(path))
 
@@ -432,7 +440,7 @@ def load_hnxm_input(path: str | Path, *, extra: dict | None = None) -> HnxmInput
         profile = load_hunan_profile(str(data.get("评分规则") or "hunan-project"))
         record = load_hnxm_data(path, profile, summary=False)
         return hnxm_from_record(record, profile, extra=extra, source=str(path))
-    layout, record = _read_form_workbook(path, "hnxm")
+    layout, record = _read_form_workbook(path, hunan_form.FORM)
     rec, result = layout.evaluate(record)
     return HnxmInput(rec, layout.profile, result, dict(extra or {}), str(path), Path(path))
 

@@ -25,8 +25,10 @@ from xlsx_engine.bureau.review.rubric import (
     _blank,
     _invalid,
 )
+from xlsx_engine.forms import department as department_form
+from xlsx_engine.forms import project as project_form
 from xlsx_engine.forms.project.scoring import is_active
-from xlsx_engine.forms.registry import read_project
+from xlsx_engine.forms.registry import form_for, read_project
 from xlsx_engine.kernel.errors import DataError, JxzpError, WorkbookError
 from xlsx_engine.kernel.textfilters import FilterError, to_date
 from xlsx_engine.kernel.xlmath import is_number, xround
@@ -169,11 +171,15 @@ def scan_folder(folder: Path, rubric: Rubric, known_units: Iterable[str] = ()) -
         if "考核规则" in meta:                      # our own output lying in the folder
             continue
         template = str(meta.get("模板编号") or "")
-        if not template.startswith(("xmzc-", "bmzt-")) or "评分规则" not in meta:
+        try:
+            form = form_for(template) if template else None
+        except JxzpError:
+            form = None
+        if form not in (project_form.FORM, department_form.FORM) or "评分规则" not in meta:
             rest.append(path)          # other forms and hand-made tables count as attachments by file name
             continue
         unit = str(meta.get("单位名称") or "").strip()
-        if template.startswith("xmzc"):
+        if form is project_form.FORM:
             try:
                 rb = read_project(path)
             except JxzpError as err:
