@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from xlsx_engine.forms.project.profile import Profile
 from xlsx_engine.forms.project.rules import (
     EQUAL_ZERO,
+    FUND_SCORE,
     PERCENT_ACTUAL,
     PERCENT_UNITS,
     POSITIVE,
+    QUALITATIVE,
     REVERSE,
     deadline_rule,
 )
@@ -66,9 +68,7 @@ def rate_formula(budget: str, spent: str, budgets: str | None = None, spents: st
 
 
 def fund_score_formula(budget: str, spent: str, weight: str, profile: Profile, budgets: str, spents: str) -> str:
-    d = profile.digits
-    return (f"=IF({fund_entered_expr(budgets, spents)},"
-            f"IF({num_formula(budget)}>0,ROUND(MIN(MAX({num_formula(spent)}/{budget},0),1)*{weight},{d}),0),\"\")")
+    return f"=IF({fund_entered_expr(budgets, spents)},{FUND_SCORE.formula(budget, spent, weight, profile.digits)},\"\")"
 
 
 # ----------------------------------------------------------------------------- indicators
@@ -144,9 +144,7 @@ def deadline_expr(r: RowRefs, profile: Profile) -> str:
 
 
 def qualitative_expr(r: RowRefs, profile: Profile) -> str:
-    top = profile.bands[0].label
-    default = f"IF({r.band}={q(top)},{r.weight},0)" if profile.qualitative_default_full else "0"
-    return f"IF(ISNUMBER({r.manual}),MIN(MAX({r.manual},0),{r.weight}),{default})"
+    return QUALITATIVE.formula(r.manual, r.band, r.weight, profile.bands[0].label, profile.qualitative_default_full)
 
 
 def score_formula(r: RowRefs, profile: Profile) -> str:

@@ -22,8 +22,10 @@ from xlsx_engine.forms.project.report_info import (
 )
 from xlsx_engine.forms.project.rules import (
     EQUAL_ZERO,
+    FUND_SCORE,
     PERCENT_ACTUAL,
     POSITIVE,
+    QUALITATIVE,
     REVERSE,
 )
 from xlsx_engine.forms.project.scoring import Result, evaluate
@@ -399,11 +401,11 @@ def rules_in_words(p: Profile) -> list[str]:
     rev = REVERSE[p.reverse].text
     lines = [
         rules_heading(p.name, p.source),
-        f"1. {p.fund_label}得分＝分值×MIN(全年执行数/{p.fund_base}，1)，保留两位小数"
+        "1. " + FUND_SCORE.text.format(fund_label=p.fund_label, fund_base=p.fund_base)
         + ("" if p.fund_in_total else "；资金得分单列，不计入总分") + "。",
         f"2. {POSITIVE.text}；{EQUAL_ZERO.text}。负数完成值按0计。",
         f"3. {rev}。",
-        f"4. 定性指标：选择完成等级并填写自评分，{bands}"
+        "4. " + QUALITATIVE.text.format(bands=bands)
         + ("；选“达成”未填自评分按满分计" if p.qualitative_default_full else "") + "。",
         f"5. {PERCENT_ACTUAL.text}；无法确定时照所填数值计算并在提示列说明。",
         "6. 实际完成值（定性指标为完成等级）未填的指标得分显示为空；资金、各指标及目标自评分填齐前总分和等次显示“待填报”。",

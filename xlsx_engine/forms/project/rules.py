@@ -1,13 +1,35 @@
-"""The 定量 indicator rules of the project form, each as one :class:`~xlsx_engine.kernel.rules.RuleTwin`.
+"""The scoring rules of the project form, each as one :class:`~xlsx_engine.kernel.rules.RuleTwin`.
 
-``scoring.quantitative_score`` (Python), ``formulas.quantitative_expr`` (Excel) and
-``layout.rules_in_words`` (the printed 评分规则) all read these; see docs/rules.md#indicator-scoring.
+``scoring`` (Python), ``formulas`` (Excel) and ``layout.rules_in_words`` (the printed 评分规则) all read these;
+see docs/rules.md#indicator-scoring. ``text`` may hold ``{placeholders}`` filled from the profile.
 """
 
 from __future__ import annotations
 
+from xlsx_engine.kernel.excel import num_formula, q
 from xlsx_engine.kernel.rules import RuleTwin
 from xlsx_engine.kernel.xlmath import xround
+
+#: 资金得分 from the fund totals: value(A, B, 分值, digits); 0 when A ≤ 0; 执行率 above 100 % is capped.
+FUND_SCORE = RuleTwin(
+    "fund_score",
+    value=lambda a, b, w, d: xround(min(max(b / a, 0.0), 1.0) * w, d) if a > 0 else 0.0,
+    formula=lambda a, b, w, d: f"IF({num_formula(a)}>0,ROUND(MIN(MAX({num_formula(b)}/{a},0),1)*{w},{d}),0)",
+    text="{fund_label}得分＝分值×MIN(全年执行数/{fund_base}，1)，保留两位小数",
+    source="docs/rules.md#fund-score",
+)
+
+#: 定性: the unit's 自评分 kept within [0, 分值]; without one, the top band scores 分值 where the profile says so.
+#: value(自评分, 完成等级, 分值, top band label, default full?) — formula takes the cells' references.
+QUALITATIVE = RuleTwin(
+    "qualitative",
+    value=lambda manual, band, w, top, full: (min(max(manual, 0.0), w) if manual is not None
+                                              else (w if band == top and full else 0.0)),
+    formula=lambda manual, band, w, top, full: (
+        f"IF(ISNUMBER({manual}),MIN(MAX({manual},0),{w}),{f'IF({band}={q(top)},{w},0)' if full else '0'})"),
+    text="定性指标：选择完成等级并填写自评分，{bands}",
+    source="docs/rules.md#qualitative",
+)
 
 POSITIVE = RuleTwin(
     "positive",

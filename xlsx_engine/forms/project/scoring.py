@@ -14,9 +14,11 @@ from xlsx_engine.forms.project.profile import Profile
 from xlsx_engine.forms.project.record import IndicatorRow, ProjectRecord
 from xlsx_engine.forms.project.rules import (
     EQUAL_ZERO,
+    FUND_SCORE,
     PERCENT_ACTUAL,
     PERCENT_UNITS,
     POSITIVE,
+    QUALITATIVE,
     REVERSE,
     deadline_rule,
 )
@@ -67,10 +69,8 @@ def source_rate(budget: Cell, spent: Cell) -> float | str:
 
 
 def fund_score(budget: float, spent: float, weight: float, digits: int = 2) -> float:
-    """资金得分 = ROUND(MIN(MAX(B/A, 0), 1) × 分值, 2); 0 when A ≤ 0."""
-    if budget <= 0:
-        return 0.0
-    return xround(min(max(spent / budget, 0.0), 1.0) * weight, digits)
+    """资金得分 = ROUND(MIN(MAX(B/A, 0), 1) × 分值, 2); 0 when A ≤ 0 (rules.FUND_SCORE)."""
+    return FUND_SCORE.value(budget, spent, weight, digits)
 
 
 def score_fund(record: ProjectRecord, profile: Profile) -> FundResult:
@@ -138,10 +138,9 @@ def quantitative_score(op: str, target: float, actual: float, weight: float, pro
 
 
 def qualitative_score(row: IndicatorRow, weight: float, profile: Profile) -> float:
-    if is_number(row.manual):
-        return min(max(row.manual, 0.0), weight)
-    top = profile.bands[0].label
-    return weight if (row.band == top and profile.qualitative_default_full) else 0.0
+    """得分 of a 定性 row (rules.QUALITATIVE)."""
+    return QUALITATIVE.value(float(row.manual) if is_number(row.manual) else None, row.band, weight,
+                             profile.bands[0].label, profile.qualitative_default_full)
 
 
 def is_decided(row: IndicatorRow) -> bool:
