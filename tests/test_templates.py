@@ -22,10 +22,10 @@ from openpyxl.utils import range_boundaries
 
 from xlsx_engine.bureau.review.rubric import columns, load_rubric, row_formulas
 from xlsx_engine.cli.main import main as cli_main
-from xlsx_engine.forms.project import formulas
 from xlsx_engine.forms.project.layout import project_layout
 from xlsx_engine.forms.project.profile import list_profiles, load_profile
 from xlsx_engine.forms.project.record import FundLine, ProjectRecord
+from xlsx_engine.kernel import excel
 from xlsx_engine.kernel.targets import OPERATORS
 from xlsx_engine.ooxml import builder
 from xlsx_engine.ooxml.sheetmodel import FORMULA, INPUT, LABEL
@@ -225,9 +225,9 @@ def test_formulas_use_allowed_functions_only(tpl):
     assert found
     used_total: set[str] = set()
     for where, formula in found:
-        used = formulas.functions_used(formula)
+        used = excel.functions_used(formula)
         used_total |= used
-        assert used <= formulas.ALLOWED_FUNCTIONS, f"{where} uses {sorted(used - formulas.ALLOWED_FUNCTIONS)}"
+        assert used <= excel.ALLOWED_FUNCTIONS, f"{where} uses {sorted(used - excel.ALLOWED_FUNCTIONS)}"
         assert not (used & set(FORBIDDEN_FUNCTIONS)), f"{where} uses {sorted(used & set(FORBIDDEN_FUNCTIONS))}"
     # the scan actually sees the functions (guards against a broken functions_used)
     assert {"IF", "ROUND", "SUM", "SUMPRODUCT"} <= used_total
@@ -242,21 +242,21 @@ def test_allowlist_is_what_the_formulas_use():
         wb = openpyxl.load_workbook(path)
         texts = [f for _, f in _all_formulas(wb)]
         texts += [dv.formula1 or "" for ws in wb.worksheets for dv in ws.data_validations.dataValidation]
-        used |= set().union(*(formulas.functions_used(t) for t in texts))
+        used |= set().union(*(excel.functions_used(t) for t in texts))
     for rubric_file in sorted((ROOT / "templates" / "profiles" / "review").glob("*.yaml")):
         rubric = load_rubric(rubric_file.stem)
         ref = {c.key: f"X{k}" for k, c in enumerate(columns(rubric), 1)}
-        used |= set().union(*(formulas.functions_used(f) for f in row_formulas(rubric, ref).values()))
-    assert used == formulas.ALLOWED_FUNCTIONS, (f"unused: {sorted(formulas.ALLOWED_FUNCTIONS - used)}, "
-                                                f"not allowed: {sorted(used - formulas.ALLOWED_FUNCTIONS)}")
+        used |= set().union(*(excel.functions_used(f) for f in row_formulas(rubric, ref).values()))
+    assert used == excel.ALLOWED_FUNCTIONS, (f"unused: {sorted(excel.ALLOWED_FUNCTIONS - used)}, "
+                                                f"not allowed: {sorted(used - excel.ALLOWED_FUNCTIONS)}")
     assert "N" not in used          # N() of a blank cell is #NUM! in Gnumeric: kernel.excel.num_formula instead
 
 
 def test_functions_used_detects_forbidden():
     for fn in FORBIDDEN_FUNCTIONS:
-        assert fn in formulas.functions_used(f"={fn}(A1,B1)")
-        assert fn not in formulas.ALLOWED_FUNCTIONS
-    assert formulas.functions_used('=IF(A1="IFS(",1,0)') == {"IF"}
+        assert fn in excel.functions_used(f"={fn}(A1,B1)")
+        assert fn not in excel.ALLOWED_FUNCTIONS
+    assert excel.functions_used('=IF(A1="IFS(",1,0)') == {"IF"}
 
 
 def test_no_xlfn_prefix_in_sheet_xml(tpl):

@@ -2,7 +2,7 @@
 
 Each pair here is one rule twin: :func:`num` is :func:`num_formula`, :func:`nonblank` is ``LEN(x)>0``
 (and, over a range, :func:`count_nonblank_formula`), :func:`verdict` is :func:`verdict_formula`,
-:func:`grade_for` is :func:`grade_formula`. Forms build their own rules from these
+:func:`~xlsx_engine.kernel.profiles.grade_for` is :func:`grade_formula`. Forms build their own rules from these
 (``xlsx_engine/forms/<form>/rules.py`` or ``scoring.py``/``formulas.py``).
 
 Only functions and constructs that Excel 2010, WPS, LibreOffice and Gnumeric evaluate alike are
@@ -20,7 +20,7 @@ import math
 import re
 from typing import Iterable, Sequence
 
-from xlsx_engine.kernel.profiles import Grade, grade_for  # noqa: F401  (the Python twin of grade_formula)
+from xlsx_engine.kernel.profiles import Grade
 from xlsx_engine.kernel.xlmath import is_number, xtext
 
 NA = "—"  #: shown where a ratio cannot be computed (denominator 0)
@@ -107,7 +107,7 @@ def verdict_formula(check_range: str) -> str:
 
 
 def grade_formula(total: str, grades: Sequence[Grade]) -> str:
-    """等次 from a total: twin of :func:`grade_for`."""
+    """等次 from a total: twin of :func:`xlsx_engine.kernel.profiles.grade_for`."""
     expr = q(grades[-1].label)
     for g in reversed(grades[:-1]):
         expr = f"IF({total}>={n(g.min)},{q(g.label)},{expr})"

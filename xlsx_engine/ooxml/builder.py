@@ -18,13 +18,11 @@ import zipfile
 
 from xlsx_engine.kernel.resources import data_root
 from xlsx_engine.ooxml.filler import custom_properties_xml
-from xlsx_engine.ooxml.pagesetup import (  # noqa: F401  (DEFAULT_ROW_HEIGHT, margins: used by the page setup here)
+from xlsx_engine.ooxml.pagesetup import (
     DEFAULT_ROW_HEIGHT,
     MARGIN_BOTTOM,
     MARGIN_SIDE,
     MARGIN_TOP,
-    PRINT_HEIGHT,
-    PRINT_WIDTH,
     page_scale,
 )
 from xlsx_engine.ooxml.sheetmodel import CONST, FORMULA, IDENTITY_KEYS, SheetLayout

@@ -17,10 +17,8 @@ from typing import Any
 import python_calamine
 
 from xlsx_engine.kernel.errors import WorkbookError
-from xlsx_engine.ooxml.cells import (  # noqa: F401
+from xlsx_engine.ooxml.cells import (
     NameRef,
-    col_index,
-    col_letters,
     parse_name_ref,
     split_ref,
 )

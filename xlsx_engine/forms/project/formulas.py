@@ -29,18 +29,14 @@ from xlsx_engine.forms.project.scoring import (
     row_messages,
 )
 from xlsx_engine.kernel import excel as kx
-from xlsx_engine.kernel.excel import (  # noqa: F401  (shared helpers, used by this module's callers too)
-    ALLOWED_FUNCTIONS,
+from xlsx_engine.kernel.excel import (
     NA,
-    TARGET_CHARS,
     any_of,
     count_nonblank_formula,
-    functions_used,
     looks_like_target_expr,
     n,
     num_formula,
     q,
-    verdict_formula,
 )
 from xlsx_engine.kernel.targets import (
     DATE_UNIT,

@@ -23,7 +23,7 @@ from xlsx_engine.forms.project.rules import (
     deadline_rule,
 )
 from xlsx_engine.kernel.datafile import Cell
-from xlsx_engine.kernel.excel import NA, nonblank, num, ssum, verdict  # noqa: F401
+from xlsx_engine.kernel.excel import NA, nonblank, num, ssum, verdict
 from xlsx_engine.kernel.targets import (
     DATE_UNIT,
     OP_EQ,
