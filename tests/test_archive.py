@@ -160,6 +160,9 @@ def test_compare_command_writes_workbook_and_paragraph(archive_file, tmp_path, c
     assert main(["compare", "--year", "2023", "--db", str(archive_file), "-o", str(out)]) == 2   # no overwrite
     assert main(["compare", "--year", "2019", "--db", str(archive_file), "-o", str(tmp_path / "x.xlsx")]) == 2
     assert "档案中没有 2019 年的记录" in capsys.readouterr().err
+    (tmp_path / "a-file").write_text("x", encoding="utf-8")         # an output whose folder is a file
+    assert main(["compare", "--year", "2023", "--db", str(archive_file), "-o", str(tmp_path / "a-file" / "x.xlsx")]) == 2
+    assert "无法写入输出文件" in capsys.readouterr().err
 
 
 def test_archive_commands(years, tmp_path, capsys):

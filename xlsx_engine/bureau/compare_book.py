@@ -1,69 +1,44 @@
 """The year-over-year workbook (``jxzp compare``): one sheet per question a leader asks, printable.
 
-Text from units is written as text (never a formula); sheets are A4 landscape, fitted to width, with the
-header row repeated on every page.
+Sheets are :class:`~xlsx_engine.bureau.summary.PrintSheet` like the 汇总表's: A4 landscape, fitted to width, the
+header row repeated on every page, text from units written as text (never a formula).
 """
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any, Sequence
 
+from openpyxl import Workbook
+
 from xlsx_engine.bureau.archive import YearOverYear
-from xlsx_engine.ooxml.safezip import atomic_write_bytes
+from xlsx_engine.bureau.output import write_output
+from xlsx_engine.bureau.summary import PrintSheet
+
+PCT = "0.00%"
 
 
 def _pct(value: float | None) -> Any:
     return value if value is not None else "—"
 
 
-def _sheet(wb, title: str, heading: str, headers: Sequence[str], rows: Sequence[Sequence[Any]],
-           widths: Sequence[int], pct_cols: Sequence[int] = ()) -> None:
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.worksheet.properties import PageSetupProperties
-
-    ws = wb.create_sheet(title)
-    for k, w in enumerate(widths, 1):
-        ws.column_dimensions[chr(64 + k)].width = w
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = 9            # A4
-    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
-    ws.print_title_rows = "2:2"
-    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
-    head = WriteOnlyCell(ws, heading)
-    head.font = Font(name="黑体", size=14, bold=True)
-    ws.append([head])
-    fill, bold = PatternFill("solid", fgColor="DDEBF7"), Font(name="宋体", bold=True)
-    cells = []
-    for h in headers:
-        c = WriteOnlyCell(ws, h)
-        c.font, c.fill, c.alignment = bold, fill, Alignment(horizontal="center", wrap_text=True)
-        cells.append(c)
-    ws.append(cells)
+def _sheet(wb: Workbook, title: str, heading: str, headers: Sequence[str], rows: Sequence[Sequence[Any]],
+           widths: Sequence[float], pct_cols: Sequence[int] = ()) -> None:
+    """A sheet: the heading on row 1, the (repeated) header row 2, then ``rows`` (``pct_cols``: 1-based columns
+    shown as percentages)."""
+    sheet = PrintSheet(wb, title, heading, list(headers), list(widths), head_row=2)
+    sheet.title(heading)
+    sheet.row(list(headers), head=True)
+    formats = {k - 1: PCT for k in pct_cols}
     for row in rows:
-        out = []
-        for k, v in enumerate(row, 1):
-            if isinstance(v, str) and v.startswith(("=", "+", "-", "@")):
-                c = WriteOnlyCell(ws, v)
-                c.data_type = "s"          # a unit's text never becomes a formula
-            else:
-                c = WriteOnlyCell(ws, v)
-            if k in pct_cols and isinstance(v, float):
-                c.number_format = "0.00%"
-            out.append(c)
-        ws.append(out)
+        sheet.row(list(row), formats=formats)
     if not rows:
-        ws.append(["（无）"])
+        sheet.row(["（无）"])
 
 
 def write_compare(yoy: YearOverYear, out: str | Path, paragraph: str) -> None:
-    """Write the comparison workbook atomically."""
-    import io
-
-    from openpyxl import Workbook
-
+    """Write the comparison workbook atomically (an unwritable place is a Chinese error, exit 2)."""
     wb = Workbook(write_only=True)
     y, p = yoy.year, yoy.prev
     _sheet(wb, "说明", f"{y} 年与 {p} 年绩效自评对比", ["说明"], [[line] for line in paragraph.split("\n") if line],
@@ -91,4 +66,4 @@ def write_compare(yoy: YearOverYear, out: str | Path, paragraph: str) -> None:
            [[y, *r] for r in yoy.unmatched_now] + [[p, *r] for r in yoy.unmatched_prev], [8, 20, 16, 40])
     buf = io.BytesIO()
     wb.save(buf)
-    atomic_write_bytes(out, buf.getvalue())
+    write_output(out, buf.getvalue())

@@ -62,8 +62,9 @@ def template_name(text: str) -> str:
         return str(text)[:60]
 
 
-class _Sheet:
-    """A write-only sheet with our page setup and text-safe cells."""
+class PrintSheet:
+    """A write-only sheet of a bureau's output (汇总表, 逐年对比): A4 landscape page setup, the header row
+    repeated, page numbers, and text-safe cells (a unit's "=…" never becomes a formula)."""
 
     def __init__(self, wb: Workbook, title: str, report_title: str, headers: list[str], widths: list[float],
                  *, head_row: int = 1):
@@ -109,9 +110,10 @@ class _Sheet:
         cell = WriteOnlyCell(self.ws, value=_safe(text))
         cell.font = Font(name="黑体", size=14, bold=True)
         self.ws.append([cell])
-        note_cell = WriteOnlyCell(self.ws, value=_safe(note))
-        note_cell.font = _BODY_FONT
-        self.ws.append([note_cell])
+        if note:
+            note_cell = WriteOnlyCell(self.ws, value=_safe(note))
+            note_cell.font = _BODY_FONT
+            self.ws.append([note_cell])
 
 
 def _letter(k: int) -> str:
@@ -178,7 +180,7 @@ def summary_bytes(coll: Collection, *, title: str = "绩效自评汇总表") -> 
     filled = coll.filled
     note = "状态：" + counts_text(coll) + "。等次、平均分和图表只计已填报的自评表（已填报、有错误、已通过）。"
 
-    ws = _Sheet(wb, "汇总", title, ["序号", "单位", "项目编码", "项目名称", "状态", "评分规则", "全年预算数",
+    ws = PrintSheet(wb, "汇总", title, ["序号", "单位", "项目编码", "项目名称", "状态", "评分规则", "全年预算数",
                                    "全年执行数", "执行率", "总分", "等次", "错误数", "警告数", "交回时间"],
                 [5, 20, 9, 34, 7, 27, 11, 11, 9, 7, 5, 6, 6, 16], head_row=3)
     ws.title(title, note)
@@ -201,7 +203,7 @@ def summary_bytes(coll: Collection, *, title: str = "绩效自评汇总表") -> 
     units: dict[str, list[Collected]] = {}
     for r in coll.rows:
         units.setdefault(r.unit, []).append(r)
-    wu = _Sheet(wb, "按单位", title, ["单位", "联系人", "联系电话", "项目数", *STATUSES, "全年预算数", "全年执行数",
+    wu = PrintSheet(wb, "按单位", title, ["单位", "联系人", "联系电话", "项目数", *STATUSES, "全年预算数", "全年执行数",
                                      "执行率", "平均总分", *GRADES],
                 [20, 8, 13, 6, 6, 6, 6, 6, 6, 12, 12, 8, 8, 4, 4, 4, 4])
     wu.row(wu.headers, head=True)
@@ -220,12 +222,12 @@ def summary_bytes(coll: Collection, *, title: str = "绩效自评汇总表") -> 
             _rate(budget, spent), _average(filled), *[sum(1 for i in filled if i.grade == g) for g in GRADES]],
            bold=True, formats=ufmt)
 
-    wr = _Sheet(wb, "催报清单", title, REMINDER_COLUMNS, [20, 8, 13, 6, 36, 36, 36])
+    wr = PrintSheet(wb, "催报清单", title, REMINDER_COLUMNS, [20, 8, 13, 6, 36, 36, 36])
     wr.row(wr.headers, head=True)
     for row in reminders(coll):
         wr.row([row[k] if k != "项目数" else int(row[k]) for k in REMINDER_COLUMNS])
 
-    wf = _Sheet(wb, "问题清单", title, ["单位", "项目编码", "项目名称", "状态", "严重程度", "位置", "说明", "处理建议"],
+    wf = PrintSheet(wb, "问题清单", title, ["单位", "项目编码", "项目名称", "状态", "严重程度", "位置", "说明", "处理建议"],
                 [16, 10, 22, 7, 7, 14, 50, 36])
     wf.row(wf.headers, head=True)
     order = {s: k for k, s in enumerate(SEVERITIES)}
@@ -233,19 +235,19 @@ def summary_bytes(coll: Collection, *, title: str = "绩效自评汇总表") -> 
         for f in sorted(r.findings, key=lambda f: order.get(f.severity, 9)):
             wf.row([r.unit, r.code, r.project, r.status, f.severity, f.place, f.message, f.hint])
 
-    wq = _Sheet(wb, "目标质量", title, ["单位", "项目编码", "项目名称", "指标", "问题", "说明"], [16, 10, 24, 22, 12, 50])
+    wq = PrintSheet(wb, "目标质量", title, ["单位", "项目编码", "项目名称", "指标", "问题", "说明"], [16, 10, 24, 22, 12, 50])
     wq.row(wq.headers, head=True)
     for r in coll.rows:
         if r.filled:
             for indicator, kind, detail in r.quality:
                 wq.row([r.unit, r.code, r.project, indicator, kind, detail])
 
-    wx = _Sheet(wb, "未采用文件", title, ["文件", "原因"], [60, 70])
+    wx = PrintSheet(wb, "未采用文件", title, ["文件", "原因"], [60, 70])
     wx.row(wx.headers, head=True)
     for u in coll.unused:
         wx.row([u.path, u.error or u.note])
 
-    wc = _Sheet(wb, "图表", title, ["等次", "项目数", "", "总分区间", "项目数", "", "单位", "执行率"],
+    wc = PrintSheet(wb, "图表", title, ["等次", "项目数", "", "总分区间", "项目数", "", "单位", "执行率"],
                 [8, 8, 2, 10, 8, 2, 20, 9])
     bins = [(0, 60), (60, 70), (70, 80), (80, 90), (90, 100.0001)]
     unit_rates = []
@@ -277,7 +279,7 @@ def summary_bytes(coll: Collection, *, title: str = "绩效自评汇总表") -> 
         chart.height, chart.width = 7.5, width
         wc.ws.add_chart(chart, anchor)
 
-    wp = _Sheet(wb, "文件", title, ["单位", "项目编码", "项目名称", "状态", "交回时间", "模板", "文件"],
+    wp = PrintSheet(wb, "文件", title, ["单位", "项目编码", "项目名称", "状态", "交回时间", "模板", "文件"],
                 [16, 10, 24, 7, 15, 22, 60])
     wp.row(wp.headers, head=True)
     for r in coll.rows:
@@ -298,7 +300,7 @@ def write_reminders(coll: Collection, out: str | Path) -> None:
     out = Path(out)
     if out.suffix.lower() == ".xlsx":
         wb = Workbook(write_only=True)
-        sheet = _Sheet(wb, "催报清单", "催报清单", REMINDER_COLUMNS, [20, 8, 13, 6, 36, 36, 36])
+        sheet = PrintSheet(wb, "催报清单", "催报清单", REMINDER_COLUMNS, [20, 8, 13, 6, 36, 36, 36])
         sheet.row(REMINDER_COLUMNS, head=True)
         for row in reminders(coll):
             sheet.row([row[k] if k != "项目数" else int(row[k]) for k in REMINDER_COLUMNS])
