@@ -258,23 +258,17 @@ class Archive:
                              "status": status, "rate": rate, "total": total, "grade": grade, "profile": profile}
         return {v["id"]: v for v in chosen.values()}
 
-    def indicators(self, ids: Sequence[int]) -> dict[int, list[IndicatorSnap]]:
-        """The indicator rows of the given submissions, in table order."""
+    def indicators(self, year: int, ids: Sequence[int]) -> dict[int, list[IndicatorSnap]]:
+        """The indicator rows of the given submissions of ``year``, in table order.
+
+        One indexed pass over the year's rows, filtered here: cheaper than a join on a list of ids."""
         out: dict[int, list[IndicatorSnap]] = {i: [] for i in ids}
-        if not ids:
-            return out
-        wanted = set(ids)
-        # one pass over the years concerned (indexed), filtered here: cheaper than a join on a temporary table
-        query = ("SELECT i.submission_id, i.level1, i.level2, i.name, i.op, i.target, i.target_text, i.unit, i.actual,"
-                 " i.weight, i.score FROM submissions s JOIN indicators i ON i.submission_id = s.id"
-                 " WHERE s.year = ? ORDER BY i.rowid")
-        years = {y for (y,) in self.db.execute(
-            "SELECT DISTINCT year FROM submissions WHERE id IN (SELECT value FROM json_each(?))",
-            (json.dumps(sorted(wanted)),))}
-        for year in sorted(years):
-            for row in self.db.execute(query, (year,)):
-                if row[0] in wanted:
-                    out[row[0]].append(IndicatorSnap(*row[1:]))
+        for row in self.db.execute(
+                "SELECT i.submission_id, i.level1, i.level2, i.name, i.op, i.target, i.target_text, i.unit, i.actual,"
+                " i.weight, i.score FROM submissions s JOIN indicators i ON i.submission_id = s.id"
+                " WHERE s.year = ? ORDER BY i.rowid", (year,)) if ids else ():
+            if row[0] in out:
+                out[row[0]].append(IndicatorSnap(*row[1:]))
         return out
 
     def finding_codes(self, ids: Sequence[int]) -> dict[int, set[str]]:
@@ -420,8 +414,8 @@ def year_over_year(archive: Archive, year: int, prev: int | None = None) -> Year
     ids_prev = [p["id"] for p, _ in pairs]
     ids_now = [n["id"] for _, n in pairs]
     filled_now = [r for r in now_rows.values() if r["status"] in FILLED]
-    ind_prev = archive.indicators(ids_prev)
-    ind_now = archive.indicators(sorted(set(ids_now) | {r["id"] for r in filled_now}))
+    ind_prev = archive.indicators(prev, ids_prev)
+    ind_now = archive.indicators(year, sorted(set(ids_now) | {r["id"] for r in filled_now}))
     codes_prev, codes_now = archive.finding_codes(ids_prev), archive.finding_codes(ids_now)
     for r in sorted(filled_now, key=lambda r: (r["unit"], r["code"], r["project"])):
         weights, settings = profile_quality(r["profile"])
