@@ -40,6 +40,7 @@ _SLOT = "\x00SLOT{}\x00"
 _BREAKS = "<!--jxzp:rowBreaks-->"
 _ROW_START = re.compile(r'<row r="(\d+)"')
 _ROW_TAG = re.compile(r'<row r="(\d+)"([^>]*)>')
+_ROW_HEIGHT = re.compile(r' ht="[^"]*"')
 _SCALE = re.compile(r'<pageSetup [^>]*?scale="(\d+)"')
 MIN_SCALE = 55     #: % — below this a filled copy's text would be too small to read: the page breaks instead
 #: worksheet children that precede <rowBreaks> (ECMA-376 CT_Worksheet order), last first
@@ -238,8 +239,8 @@ class Template:
 
     def sheet_xml(self, record: Any) -> tuple[bytes, Any]:
         rec, result = self.evaluate(record)
-        values = self.layout.input_values(rec)
-        values.update(self.layout.formula_values(result, rec))
+        inputs = self.layout.input_values(rec)
+        values = {**inputs, **self.layout.formula_values(result, rec)}
         cell = self._cell_xml
         get = values.get
         out = [self._pieces[0]]
@@ -247,7 +248,7 @@ class Template:
             out.append(cell(slot, get(slot.ref)))
             out.append(piece)
         hidden, breaks = self.layout.print_rows(rec)
-        heights = self.layout.fitted_heights(self.layout.input_values(rec))
+        heights = self.layout.fitted_heights(inputs)
         sheet = _print_rows("".join(out), set(hidden), breaks, heights)
         if heights:
             sheet = self._rescale(sheet, set(hidden), heights)
@@ -313,20 +314,21 @@ def _print_rows(sheet: str, hidden: set[int], breaks: list[int], heights: dict[i
 
     Cell text is escaped, so ``<row r=`` occurs only as a row's start tag.
     """
-    if heights:
-        def grow(m: re.Match) -> str:
+    heights = heights or {}
+    if hidden or heights:
+        def row_tag(m: re.Match) -> str:        # one pass over the rows for both changes
             row = int(m.group(1))
-            if row not in heights:
+            if row not in hidden and row not in heights:
                 return m.group(0)
             attrs, close = m.group(2), ""
             if attrs.endswith("/"):
                 attrs, close = attrs[:-1], "/"
-            attrs = re.sub(r' ht="[^"]*"', "", attrs).replace(' customHeight="1"', "")
-            return f'<row r="{row}"{attrs} ht="{heights[row]:g}" customHeight="1"{close}>'
-        sheet = _ROW_TAG.sub(grow, sheet)
-    if hidden:
-        sheet = _ROW_START.sub(lambda m: m.group(0) + ' hidden="1"' if int(m.group(1)) in hidden else m.group(0),
-                               sheet)
+            flag = ' hidden="1"' if row in hidden else ""
+            if row not in heights:
+                return f'<row r="{row}"{flag}{attrs}{close}>'
+            attrs = _ROW_HEIGHT.sub("", attrs).replace(' customHeight="1"', "")
+            return f'<row r="{row}"{flag}{attrs} ht="{heights[row]:g}" customHeight="1"{close}>'
+        sheet = _ROW_TAG.sub(row_tag, sheet)
     xml = ""
     if breaks:
         items = "".join(f'<brk id="{row}" max="16383" man="1"/>' for row in breaks)

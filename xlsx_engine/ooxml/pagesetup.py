@@ -22,3 +22,8 @@ def page_scale(widths: list[float], heights: list[float] = ()) -> int:
     across = sum((int(w * 7 + 0.5) + 5) * 0.75 for w in widths)
     fits = [PRINT_WIDTH / across] + ([PRINT_HEIGHT / sum(heights)] if heights else [])
     return int(min(fits) * 98)
+
+
+def text_units(text: str) -> int:
+    """Display width of a text in half-width units: a CJK character (U+2E80 and up) counts 2."""
+    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)

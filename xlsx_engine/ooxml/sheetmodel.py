@@ -16,6 +16,7 @@ from typing import Any, Callable
 from xlsx_engine.kernel.excel import verdict, verdict_formula
 from xlsx_engine.kernel.resources import data_dir, load_yaml
 from xlsx_engine.ooxml.cells import col_index, col_letters
+from xlsx_engine.ooxml.pagesetup import text_units
 
 FORMS_DIR = data_dir("forms")
 
@@ -225,23 +226,37 @@ class SheetLayout:
         """(the record as the template sees it, the Python twin's result)."""
         raise NotImplementedError
 
-    def fitted_heights(self, values: dict[str, Any]) -> dict[int, float]:
-        """Row heights (points) a filled copy needs so that no typed text is clipped: for every input cell
-        holding text, the lines it wraps to across its (merged) width; only rows that must grow are listed."""
-        widths = {c["key"]: float(c["width"]) for c in self.form.columns}
-        col_width = {col_letters(k): widths[c["key"]] for k, c in enumerate(self.form.columns, 1)}
+    @functools.cached_property
+    def text_fit(self) -> dict[str, tuple[float, int]]:
+        """Per input cell: its width (its merged range, or its column) and the half-width units its row already
+        holds without growing (computed once per layout, so filling a copy only measures long texts)."""
+        col_width = {col_letters(k): float(c["width"]) for k, c in enumerate(self.form.columns, 1)}
         spans = {}
         for rng in self.merges:
             first, _, last = rng.partition(":")
-            c0, c1 = first.rstrip("0123456789"), last.rstrip("0123456789")
-            k0, k1 = col_index(c0), col_index(c1)
+            k0, k1 = col_index(first.rstrip("0123456789")), col_index(last.rstrip("0123456789"))
             spans[first] = sum(col_width.get(col_letters(k), 8.43) for k in range(k0, k1 + 1))
+        out = {}
+        for ref, c in self.cells.items():
+            if c.role == INPUT:
+                width = spans.get(ref) or col_width.get(ref.rstrip("0123456789"), 8.43)
+                lines = int((self.row_heights.get(int(ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")), 15.0) - 3)
+                            // (TEXT_SIZE * LINE_SPACING))
+                out[ref] = (width, lines * _per_line(width))
+        return out
+
+    def fitted_heights(self, values: dict[str, Any]) -> dict[int, float]:
+        """Row heights (points) a filled copy needs so that no typed text is clipped: for every input cell
+        holding text, the lines it wraps to across its (merged) width; only rows that must grow are listed."""
+        fit = self.text_fit
         out: dict[int, float] = {}
         for ref, value in values.items():
-            if not isinstance(value, str) or not value:
+            if not isinstance(value, str) or not value or ref not in fit:
+                continue
+            width, room = fit[ref]
+            if 2 * len(value) <= room and "\n" not in value:      # fits in the lines the row already has
                 continue
             row = int(ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
-            width = spans.get(ref) or col_width.get(ref.rstrip("0123456789"), 8.43)
             need = text_height(value, width)
             if need > max(out.get(row, 0.0), self.row_heights.get(row, 15.0)):
                 out[row] = need
@@ -261,15 +276,22 @@ class SheetLayout:
         return tuple((ref, c.twin) for ref, c in self.cells.items() if c.role == FORMULA)
 
 
-def text_height(text: str, width: float, size: float = 10.0) -> float:
+TEXT_SIZE = 10.0       #: pt of the forms' input text
+LINE_SPACING = 1.3     #: line height as a multiple of the font size
+
+
+def text_height(text: str, width: float, size: float = TEXT_SIZE) -> float:
     """Points a wrapped text of ``size`` pt needs in a cell ``width`` characters wide (Calibri-11 units, as the
     column widths are given): a CJK character takes two half-width units and a line holds about 1.05 units per
     unit of width at 10 pt (measured on LibreOffice's PDF with the CJK fonts), less the cell's padding."""
-    units = sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
-    per_line = max(2.0, width * 1.05 * 10.0 / size - 2)
-    lines = sum(max(1, -(-sum(2 if ord(ch) > 0x2E7F else 1 for ch in part) // int(per_line)))
-                for part in text.split("\n")) if units else 1
-    return round(lines * size * 1.3 + 3, 1)
+    per_line = _per_line(width, size)
+    lines = sum(max(1, -(-text_units(part) // per_line)) for part in text.split("\n"))
+    return round(lines * size * LINE_SPACING + 3, 1)
+
+
+def _per_line(width: float, size: float = TEXT_SIZE) -> int:
+    """Half-width units one line of a cell ``width`` characters wide holds at ``size`` pt."""
+    return int(max(2.0, width * 1.05 * 10.0 / size - 2))
 
 
 def _ref_key(ref: str) -> tuple[int, str]:

@@ -20,6 +20,7 @@ from lxml import etree
 
 from xlsx_engine.kernel.errors import WorkbookError
 from xlsx_engine.ooxml.filler import NS, xml_escape
+from xlsx_engine.ooxml.pagesetup import text_units
 from xlsx_engine.ooxml.safezip import (
     atomic_write_bytes,
     open_workbook_zip,
@@ -96,14 +97,9 @@ def choose_styles(styles_xml: bytes | None) -> Styles:
     return Styles(title, heading, body)
 
 
-def _units(text: str) -> int:
-    """Display width in half-width units (a CJK character counts 2)."""
-    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
-
-
 def _height(text: str, size: float) -> float:
     per_line = max(20, int(COLUMN_WIDTH * 2 * 11 / max(size, 6) * 0.55))
-    lines = max(1, -(-_units(text) // per_line))
+    lines = max(1, -(-text_units(text) // per_line))
     return round(lines * size * 1.45 + 4, 1)
 
 

@@ -34,6 +34,7 @@ from xlsx_engine.kernel.excel import nonblank
 from xlsx_engine.kernel.targets import OPERATORS
 from xlsx_engine.kernel.xlmath import xnum
 from xlsx_engine.ooxml.cells import col_letters
+from xlsx_engine.ooxml.pagesetup import text_units
 from xlsx_engine.ooxml.sheetmodel import (
     SheetLayout,
     Validation,
@@ -137,8 +138,7 @@ def _used(rows: list) -> int:
 
 def header_text(text: str, width: float) -> str:
     """A header that is wider than its column breaks before its parenthesis, never inside it."""
-    chars = sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
-    if chars > width - 1 and "（" in text[1:]:
+    if text_units(text) > width - 1 and "（" in text[1:]:
         return text.replace("（", "\n（", 1)
     return text
 
