@@ -186,6 +186,28 @@ def test_long_text_is_not_clipped_and_the_form_stays_on_one_page(rendered):
     assert height[layout.goal_rows[1]] == layout.row_heights[layout.goal_rows[1]]   # an empty goal row keeps its height
 
 
+def test_short_text_leaves_row_heights_and_print_scale_as_in_the_template():
+    """A row holds one line of its text at the template's height: a copy without long text grows no row, and
+    keeps the template's print scale."""
+    layout = project_layout("national")
+    template = (TEMPLATE_DIR / "xmzc-national.xlsx")
+    with zipfile.ZipFile(template) as zf:
+        sheet = zf.read("xl/worksheets/sheet1.xml").decode()
+    rec = record("national", 8)
+    rec.goals = [Goal("资助困难群众参保", "已完成")]
+    for row in rec.indicators:
+        row.level1, row.level2, row.name = "产出指标", "数量指标", "资助参保人数"
+        row.reason = "已完成" if row.reason else None
+    data, _ = open_template(template).fill_bytes(rec)
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        filled = zf.read("xl/worksheets/sheet1.xml").decode()
+    assert layout.fitted_heights(layout.input_values(layout.padded(rec))) == {}
+    heights = dict(re.findall(r'<row r="(\d+)"[^>]* ht="([\d.]+)"', filled))
+    assert heights == dict(re.findall(r'<row r="(\d+)"[^>]* ht="([\d.]+)"', sheet))
+    scale = r'<pageSetup [^>]*?scale="(\d+)"'
+    assert re.search(scale, filled).group(1) == re.search(scale, sheet).group(1)
+
+
 def test_filled_copy_hides_unused_rows_and_writes_its_page_break(tmp_path):
     layout = project_layout("national")
     rows = layout.indicator_rows

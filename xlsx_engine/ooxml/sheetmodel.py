@@ -228,8 +228,8 @@ class SheetLayout:
 
     @functools.cached_property
     def text_fit(self) -> dict[str, tuple[float, int]]:
-        """Per input cell: its width (its merged range, or its column) and the half-width units its row already
-        holds without growing (computed once per layout, so filling a copy only measures long texts)."""
+        """Per input cell: its width (its merged range, or its column) and how many lines of text its row holds at
+        the template's height — at least one (computed once per layout, so a fill only measures long texts)."""
         col_width = {col_letters(k): float(c["width"]) for k, c in enumerate(self.form.columns, 1)}
         spans = {}
         for rng in self.merges:
@@ -240,9 +240,8 @@ class SheetLayout:
         for ref, c in self.cells.items():
             if c.role == INPUT:
                 width = spans.get(ref) or col_width.get(ref.rstrip("0123456789"), 8.43)
-                lines = int((self.row_heights.get(int(ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")), 15.0) - 3)
-                            // (TEXT_SIZE * LINE_SPACING))
-                out[ref] = (width, lines * _per_line(width))
+                height = self.row_heights.get(int(ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")), 15.0)
+                out[ref] = (width, max(1, int((height - 3) // (TEXT_SIZE * LINE_SPACING))))
         return out
 
     def fitted_heights(self, values: dict[str, Any]) -> dict[int, float]:
@@ -253,13 +252,13 @@ class SheetLayout:
         for ref, value in values.items():
             if not isinstance(value, str) or not value or ref not in fit:
                 continue
-            width, room = fit[ref]
-            if 2 * len(value) <= room and "\n" not in value:      # fits in the lines the row already has
+            width, holds = fit[ref]
+            if 2 * len(value) <= holds * _per_line(width) and "\n" not in value:   # fits without measuring
                 continue
-            row = int(ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
-            need = text_height(value, width)
-            if need > max(out.get(row, 0.0), self.row_heights.get(row, 15.0)):
-                out[row] = need
+            lines = text_lines(value, width)
+            if lines > holds:
+                row = int(ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+                out[row] = max(out.get(row, 0.0), text_height(lines))
         return out
 
     def print_rows(self, record: Any) -> tuple[list[int], list[int]]:
@@ -280,12 +279,16 @@ TEXT_SIZE = 10.0       #: pt of the forms' input text
 LINE_SPACING = 1.3     #: line height as a multiple of the font size
 
 
-def text_height(text: str, width: float, size: float = TEXT_SIZE) -> float:
-    """Points a wrapped text of ``size`` pt needs in a cell ``width`` characters wide (Calibri-11 units, as the
+def text_lines(text: str, width: float, size: float = TEXT_SIZE) -> int:
+    """Lines a wrapped text of ``size`` pt takes in a cell ``width`` characters wide (Calibri-11 units, as the
     column widths are given): a CJK character takes two half-width units and a line holds about 1.05 units per
     unit of width at 10 pt (measured on LibreOffice's PDF with the CJK fonts), less the cell's padding."""
     per_line = _per_line(width, size)
-    lines = sum(max(1, -(-text_units(part) // per_line)) for part in text.split("\n"))
+    return sum(max(1, -(-text_units(part) // per_line)) for part in text.split("\n"))
+
+
+def text_height(lines: int, size: float = TEXT_SIZE) -> float:
+    """Points a row needs for ``lines`` lines of ``size`` pt text, with the cell's padding."""
     return round(lines * size * LINE_SPACING + 3, 1)
 
 
