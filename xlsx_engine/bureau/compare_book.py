@@ -48,11 +48,11 @@ def write_compare(yoy: YearOverYear, out: str | Path, paragraph: str) -> None:
             f"{p}总分", f"{y}总分", "增减", f"{p}等次", f"{y}等次"],
            [[c.unit, c.code, c.project, c.matched_by, c.status_prev, c.status_now, _pct(c.rate_prev), _pct(c.rate_now),
              c.total_prev, c.total_now, c.total_delta, c.grade_prev, c.grade_now] for c in yoy.projects],
-           [18, 14, 30, 8, 8, 8, 10, 10, 8, 8, 8, 6, 6], pct_cols=(7, 8))
+           [16, 11, 28, 9, 10, 10, 12, 12, 10, 10, 7, 10, 10], pct_cols=(7, 8))
     _sheet(wb, "单位对比", f"单位：{y} 年与 {p} 年对比",
            ["单位", f"{p}项目数", f"{y}项目数", f"{p}平均总分", f"{y}平均总分", f"{p}平均执行率", f"{y}平均执行率"],
            [[u.unit, u.projects_prev, u.projects_now, u.avg_total_prev, u.avg_total_now, _pct(u.rate_prev),
-             _pct(u.rate_now)] for u in yoy.units], [24, 10, 10, 12, 12, 12, 12], pct_cols=(6, 7))
+             _pct(u.rate_now)] for u in yoy.units], [24, 12, 12, 14, 14, 16, 16], pct_cols=(6, 7))
     _sheet(wb, "目标设置", "目标设置：低于上年实际、降低或取消的指标",
            ["单位", "项目名称", "指标", "情况", f"{p}", f"{y}"],
            [[t.unit, t.project, t.indicator, t.kind, t.prev, t.now] for t in yoy.targets], [18, 30, 30, 16, 18, 18])
