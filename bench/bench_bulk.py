@@ -57,7 +57,7 @@ def child(master: str, out: str, jobs: int) -> None:
     report = bulk(master, out, jobs=jobs)
     seconds = time.perf_counter() - t
     rss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-    print(json.dumps({"n": len(report.items), "written": report.count("written"), "errors": len(report.errors),
+    print(json.dumps({"n": report.total, "written": report.count("written"), "errors": len(report.errors),
                       "seconds": seconds, "peak_rss_mb": rss / 1024}))
 
 

@@ -439,14 +439,14 @@ def bulk_generate(session: Session) -> Outcome:
     from xlsx_engine.bureau.bulk import bulk
     from xlsx_engine.bureau.master import Master
 
-    with session.snapshot() as master_path:
-        total = len(Master(master_path))          # not a master workbook: DataError names what is missing
+    with session.snapshot() as master_path, Master(master_path) as master:   # not a master: DataError says why
+        total = len(master)
         base = session.workbook_path()
         initial = base.with_name(f"{base.stem}-自评表") if base else None
         outdir = session.ui.choose_folder("选择批量生成自评表的输出文件夹", initial)
         if outdir is None:
             return Outcome("已取消批量生成。", data={"cancelled": True})
-        report = bulk(master_path, outdir, by="unit", jobs=1)
+        report = bulk(master, outdir, by="unit", jobs=1)
     lines = [(f"批量生成完成：总表共 {total} 个项目；{report.count('written')} 个新生成或已更新，"
               f"{report.count('unchanged')} 个内容未变，{report.count('refused')} 个因生成后被修改而未覆盖，"
               f"{len(report.errors)} 个出错；用时 {report.seconds:.1f} 秒。"), f"输出文件夹：{outdir}"]

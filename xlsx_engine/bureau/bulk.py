@@ -29,9 +29,9 @@ from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, TypeVar
 
-from xlsx_engine.bureau.master import Master, MasterProject
+from xlsx_engine.bureau.master import Master, MasterEntry, MasterStore
 from xlsx_engine.bureau.output import make_folder, output_error, write_output
 from xlsx_engine.forms.project.layout import project_layout
 from xlsx_engine.forms.project.profile import Profile, load_profile
@@ -45,6 +45,7 @@ from xlsx_engine.ooxml.filler import Template
 MANIFEST = ".jxzp-bulk.json"
 JOURNAL = ".jxzp-bulk.journal"
 POOL_MIN = 150          #: fewer projects than this are generated in this process: starting workers costs more
+CHUNK = 16              #: projects per task sent to a worker (each reads its projects' rows from the spooled master)
 _BAD_CHARS = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]')
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 
@@ -68,19 +69,31 @@ class BulkItem:
     relpath: str
     total: float | None = None
     grade: str | None = None
-    status: str = "pending"       #: written | unchanged | overwritten | refused | error
+    status: str = "pending"       #: overwritten | refused | error (the statuses kept in a report)
     filled: bool = False          #: the master carried actual values (regeneration) rather than none (distribution)
     message: str = ""
 
 
 @dataclass
 class BulkReport:
-    items: list[BulkItem] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+    """What a run did. Only the projects that need attention are kept as items, so a report of 50,000
+    projects stays small; every project is counted by its status."""
+
+    items: list[BulkItem] = field(default_factory=list)   #: refused, overwritten (by ``force``) and error items
+    errors: list[str] = field(default_factory=list)       #: every error, master format and rows included
     seconds: float = 0.0
+    counts: dict[str, int] = field(default_factory=dict)  #: status -> projects
+    #: 等次 -> projects generated with the master's actual values (regeneration); "" when not scored
+    grades: dict[str, int] = field(default_factory=dict)
+    unfilled: int = 0                                     #: projects generated for the units to fill (distribution)
+
+    @property
+    def total(self) -> int:
+        """Projects generated or considered (rows the master could not even group are only in ``errors``)."""
+        return sum(self.counts.values())
 
     def count(self, status: str) -> int:
-        return sum(1 for i in self.items if i.status == status)
+        return self.counts.get(status, 0)
 
 
 @dataclass(frozen=True)
@@ -106,6 +119,7 @@ def _sha(data: bytes) -> str:
 
 
 _TEMPLATES: dict[str, Template] = {}
+P = TypeVar("P")
 
 
 def _template(profile_id: str, template_dir: str) -> Template:
@@ -143,14 +157,22 @@ def read_manifest(path: str | Path) -> dict[str, dict]:
     return out
 
 
-def _work(task: tuple) -> tuple[str, str | None, float | None, str | None, bool, str, str]:
-    """Fill one project and write it unless the file on disk was changed since it was generated.
+def _work_chunk(task: tuple) -> list[tuple]:
+    """Generate the projects of one task (in a worker, or in this process): see :func:`_work`."""
+    store, chunk, outdir, template_dir, after_write, force = task
+    return [_work(store, entry, expected, outdir, template_dir, after_write, force) for entry, expected in chunk]
+
+
+def _work(store: MasterStore, entry: MasterEntry, expected: str | None, outdir: str, template_dir: str,
+          after_write: AfterWrite | None, force: bool) -> tuple[str | None, float | None, str | None, bool, str, str]:
+    """Read one project from the master, fill it and write it unless the file on disk was changed since it
+    was generated.
 
     Returns:
-        (relpath, sha256, total, grade, has actual values, error or refusal message or "", status).
+        (sha256, total, grade, has actual values, error or refusal message or "", status).
     """
-    project, outdir, template_dir, after_write, expected, force = task
     try:
+        project = store.project(entry)
         tpl = _template(project.profile, template_dir)
         try:
             record = record_from_data(project.data, load_profile(project.profile), source=f"总表 {project.where}",
@@ -159,7 +181,7 @@ def _work(task: tuple) -> tuple[str, str | None, float | None, str | None, bool,
             raise project.explain(err) from None
         identity = {"项目编码": project.code, "单位名称": project.unit, "项目名称": project.name}
         data, result = tpl.fill_bytes(record, identity=identity)
-        target = Path(outdir) / project.relpath
+        target = Path(outdir) / entry.relpath
         filled = any(r.actual not in (None, "") for r in record.indicators)
         try:
             old = _sha(target.read_bytes())
@@ -168,10 +190,9 @@ def _work(task: tuple) -> tuple[str, str | None, float | None, str | None, bool,
         status = "written"
         if old is not None and old != expected:
             if after_write is None and old == _sha(data):
-                return project.relpath, old, result.total, result.grade, filled, "", "unchanged"
+                return old, result.total, result.grade, filled, "", "unchanged"
             if not force:
-                return (project.relpath, None, None, None, False,
-                        f"{target}：文件在生成后被修改过，未覆盖（确需覆盖请加 --force）", "refused")
+                return None, None, None, False, f"{target}：文件在生成后被修改过，未覆盖（确需覆盖请加 --force）", "refused"
             status = "overwritten"
         write_output(target, data)
         if after_write is not None:
@@ -180,13 +201,14 @@ def _work(task: tuple) -> tuple[str, str | None, float | None, str | None, bool,
         sha = _sha(data)
         if status == "written" and old == sha:
             status = "unchanged"
-        return project.relpath, sha, result.total, result.grade, filled, "", status
+        return sha, result.total, result.grade, filled, "", status
     except JxzpError as err:
-        return project.relpath, None, None, None, False, str(err), "error"
+        return None, None, None, False, str(err), "error"
 
 
-def plan_paths(projects: Iterable[MasterProject], by: str) -> Iterator[MasterProject]:
-    """Give each project a unique, safe relative path (``relpath`` attribute), lazily."""
+def plan_paths(projects: Iterable[P], by: str) -> Iterator[P]:
+    """Give each project (a :class:`MasterEntry` or ``MasterProject``) a unique, safe relative path
+    (``relpath`` attribute), lazily."""
     used: set[str] = set()
     for p in projects:
         stem = safe_name(f"{p.code}_{p.name}")
@@ -202,13 +224,17 @@ def plan_paths(projects: Iterable[MasterProject], by: str) -> Iterator[MasterPro
         yield p
 
 
-def bulk(master_path: str | Path, outdir: str | Path, *, by: str = "project", jobs: int = 1, force: bool = False,
-         template_dir: str | Path = TEMPLATE_DIR, progress: Callable[[int], None] | None = None,
+def bulk(master: str | Path | MasterStore, outdir: str | Path, *, by: str = "project", jobs: int = 1,
+         force: bool = False, template_dir: str | Path = TEMPLATE_DIR, progress: Callable[[int], None] | None = None,
          after_write: AfterWrite | None = None, pool_min: int = POOL_MIN) -> BulkReport:
     """Generate one workbook per project of a master workbook.
 
+    The master is streamed into a temporary store once; this process plans the file names and keeps the
+    journal, each worker reads its projects' rows from the store itself (tasks carry row indices, not data),
+    so memory stays flat however many projects the master has.
+
     Args:
-        master_path: the 总表.xlsx.
+        master: the 总表.xlsx, or a :class:`Master` already opened (left open).
         outdir: output folder (created).
         by: "project" (all files in one folder) or "unit" (a folder per unit, holding its projects).
         jobs: worker processes (1: in this process).
@@ -234,11 +260,27 @@ def bulk(master_path: str | Path, outdir: str | Path, *, by: str = "project", jo
                             f"module-level function or functools.partial of one ({exc})") from None
     start = time.perf_counter()
     outdir = make_folder(outdir)
-    master = Master(master_path)
-    report = BulkReport()
+    own = not isinstance(master, MasterStore)
+    store = Master(master) if own else master
+    try:
+        report = _bulk(store, outdir, by, jobs, force, str(template_dir), progress, after_write, pool_min)
+    finally:
+        if own:
+            store.close()
+    report.seconds = time.perf_counter() - start
+    return report
 
-    def projects() -> Iterator[MasterProject]:
-        for item in master.projects():
+
+def _bulk(store: MasterStore, outdir: Path, by: str, jobs: int, force: bool, template_dir: str,
+          progress: Callable[[int], None] | None, after_write: AfterWrite | None, pool_min: int) -> BulkReport:
+    report = BulkReport()
+    manifest_path = outdir / MANIFEST
+    profiles: dict[str, str] = {}           # one string per 评分规则, shared by every entry
+    manifest = {rel: (e.get("sha256"), e.get("项目编码"), profiles.setdefault(e.get("评分规则"), e.get("评分规则")))
+                for rel, e in read_manifest(manifest_path).items()}
+
+    def entries() -> Iterator[MasterEntry]:
+        for item in store.entries():
             if isinstance(item, DataError):
                 report.errors.append(str(item))
                 if progress:
@@ -246,75 +288,91 @@ def bulk(master_path: str | Path, outdir: str | Path, *, by: str = "project", jo
             else:
                 yield item
 
-    manifest_path = outdir / MANIFEST
-    manifest = read_manifest(manifest_path)
-    items: dict[str, BulkItem] = {}
-
-    def tasks() -> Iterator[tuple]:
-        for p in plan_paths(projects(), by):
-            item = BulkItem(p.code, p.unit, p.name, p.relpath)
-            items[p.relpath] = (item, p.profile)
-            report.items.append(item)
-            yield (p, str(outdir), str(template_dir), after_write,
-                   manifest.get(p.relpath, {}).get("sha256"), force)
+    def tasks() -> Iterator[tuple[list[MasterEntry], tuple]]:
+        chunk: list[tuple[MasterEntry, str | None]] = []
+        for e in plan_paths(entries(), by):
+            e.profile = profiles.setdefault(e.profile, e.profile)
+            chunk.append((e, manifest[e.relpath][0] if e.relpath in manifest else None))
+            if len(chunk) == CHUNK:
+                yield [e for e, _ in chunk], (store, chunk, str(outdir), template_dir, after_write, force)
+                chunk = []
+        if chunk:
+            yield [e for e, _ in chunk], (store, chunk, str(outdir), template_dir, after_write, force)
 
     try:
         journal = open(outdir / JOURNAL, "a", encoding="utf-8")
     except OSError as exc:
         raise output_error(outdir / JOURNAL, exc) from None
     with journal:
-        if jobs > 1 and len(master) >= pool_min:
+        if jobs > 1 and len(store) >= pool_min:
             with ProcessPoolExecutor(max_workers=jobs) as pool:
-                _collect(_bounded_map(pool, _work, tasks(), window=jobs * 64), items, manifest, journal, report,
+                _collect(_bounded_map(pool, _work_chunk, tasks(), window=jobs * 4), manifest, journal, report,
                          progress)
         else:
-            _collect(map(_work, tasks()), items, manifest, journal, report, progress)
+            _collect(((items, _work_chunk(task)) for items, task in tasks()), manifest, journal, report, progress)
     write_manifest(manifest_path, manifest)
-    report.seconds = time.perf_counter() - start
     return report
 
 
-def write_manifest(path: Path, manifest: dict[str, dict]) -> None:
-    """Rewrite the manifest atomically from the merged entries, then drop the journal they came from."""
-    write_output(path, json.dumps({"版本": 2, "文件": manifest}, ensure_ascii=False, indent=0, sort_keys=True)
-                       .encode("utf-8"))
+def write_manifest(path: Path, manifest: dict[str, tuple]) -> None:
+    """Rewrite the manifest atomically from the merged entries (relpath -> (sha256, 项目编码, 评分规则)), then
+    drop the journal they came from. The JSON is written piece by piece, never held whole."""
+    def pieces() -> Iterator[bytes]:
+        yield '{\n"文件": {'.encode("utf-8")
+        for k, rel in enumerate(sorted(manifest)):
+            entry = {key: v for key, v in zip(("sha256", "项目编码", "评分规则"), manifest[rel]) if v is not None}
+            yield (("," if k else "") + "\n" + json.dumps(rel, ensure_ascii=False) + ": "
+                   + json.dumps(entry, ensure_ascii=False, indent=0, sort_keys=True)).encode("utf-8")
+        yield ("\n" if manifest else "").encode("utf-8") + '},\n"版本": 2\n}'.encode("utf-8")
+    write_output(path, pieces())
     try:
         (path.parent / JOURNAL).unlink()
     except FileNotFoundError:
         pass
 
 
-def _bounded_map(pool: ProcessPoolExecutor, fn, iterable, window: int) -> Iterator:
-    """Like ``pool.map`` but with at most ``window`` tasks in flight, so memory does not grow with the count."""
+def _bounded_map(pool: ProcessPoolExecutor, fn, tasks, window: int) -> Iterator:
+    """(items, ``fn(task)``) for each (items, task), in order, with at most ``window`` tasks in flight, so memory
+    does not grow with the count."""
     pending: deque = deque()
-    for task in iterable:
-        pending.append(pool.submit(fn, task))
+    for items, task in tasks:
+        pending.append((items, pool.submit(fn, task)))
         if len(pending) >= window:
-            yield pending.popleft().result()
+            items, future = pending.popleft()
+            yield items, future.result()
     while pending:
-        yield pending.popleft().result()
+        items, future = pending.popleft()
+        yield items, future.result()
 
 
-def _collect(results, items, manifest, journal, report, progress) -> None:
-    for relpath, sha, total, grade, filled, error, status in results:
-        item, profile = items[relpath]
-        item.status = status
-        if status == "error":
-            item.message = error
-            report.errors.append(error)
-        elif status == "refused":
-            item.message = error
-        else:
-            item.total, item.grade, item.filled = total, grade, filled
+def _collect(results, manifest, journal, report, progress) -> None:
+    counts = report.counts
+    for entries, got in results:
+        lines = []
+        for e, (sha, total, grade, filled, error, status) in zip(entries, got):
+            counts[status] = counts.get(status, 0) + 1
+            if status in ("refused", "error"):
+                report.items.append(BulkItem(e.code, e.unit, e.name, e.relpath, status=status, message=error))
+                if status == "error":
+                    report.errors.append(error)
+                continue
+            if filled:
+                report.grades[grade or ""] = report.grades.get(grade or "", 0) + 1
+            else:
+                report.unfilled += 1
             if status == "overwritten":
-                item.message = f"{relpath}：生成后被修改过，已按 --force 覆盖"
-            entry = {"sha256": sha, "项目编码": item.code, "评分规则": profile}
-            if manifest.get(relpath) != entry:
-                manifest[relpath] = entry
-                journal.write(json.dumps({"relpath": relpath, **entry}, ensure_ascii=False) + "\n")
-                journal.flush()           # survives a kill of this process; the files themselves are fsynced
+                report.items.append(BulkItem(e.code, e.unit, e.name, e.relpath, total, grade, status, filled,
+                                             f"{e.relpath}：生成后被修改过，已按 --force 覆盖"))
+            entry = (sha, e.code, e.profile)
+            if manifest.get(e.relpath) != entry:
+                manifest[e.relpath] = entry
+                lines.append(json.dumps({"relpath": e.relpath, "sha256": sha, "项目编码": e.code,
+                                         "评分规则": e.profile}, ensure_ascii=False) + "\n")
+        if lines:
+            journal.write("".join(lines))
+            journal.flush()           # survives a kill of this process; the files themselves are fsynced
         if progress:
-            progress(1)
+            progress(len(entries))
 
 
 def cpu_count() -> int:

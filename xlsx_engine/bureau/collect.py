@@ -434,19 +434,19 @@ def sent_projects(master_path: str | Path) -> tuple[dict[str, Sent], dict[str, d
     Raises:
         WorkbookError / DataError: the master cannot be read or has the wrong format.
     """
-    master = Master(master_path)
     out: dict[str, Sent] = {}
-    for p in master.projects():
-        if isinstance(p, DataError):
-            continue                 # bulk reported it and sent nothing for it
-        try:
-            record = record_from_data(p.data, load_profile(p.profile), source=f"总表 {p.where}")
-        except DataError:
-            continue
-        out[p.code] = Sent(p.code, p.unit, p.name, p.profile, bureau_fields(record, p.profile),
-                           tuple(_value(f.spent) for f in record.funds))
-    contacts = {u: {"联系人": str(v.get("联系人") or ""), "联系电话": str(v.get("联系电话") or "")}
-                for u, v in master.units.items()}
+    with Master(master_path) as master:
+        for p in master.projects():
+            if isinstance(p, DataError):
+                continue                 # bulk reported it and sent nothing for it
+            try:
+                record = record_from_data(p.data, load_profile(p.profile), source=f"总表 {p.where}")
+            except DataError:
+                continue
+            out[p.code] = Sent(p.code, p.unit, p.name, p.profile, bureau_fields(record, p.profile),
+                               tuple(_value(f.spent) for f in record.funds))
+        contacts = {u: {"联系人": str(v.get("联系人") or ""), "联系电话": str(v.get("联系电话") or "")}
+                    for u, v in master.units.items()}
     return out, contacts
 
 

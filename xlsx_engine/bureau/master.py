@@ -15,21 +15,26 @@ sheet       columns
 
 Each project becomes the data mapping that ``jxzp fill`` takes (templates/forms/DATA.md),
 so the same validation applies; its problems are reported with the master's sheet and row.
-Reading uses python-calamine and streams one project at a time.
+Reading streams each sheet row by row (``ooxml.rowstream``) into a temporary SQLite file and yields one
+project at a time from it: memory does not grow with the size of the master.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import os
+import shutil
+import sqlite3
+import tempfile
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-import python_calamine
-
 from xlsx_engine.bureau.output import write_output
 from xlsx_engine.forms.project.profile import list_profiles, load_profile
-from xlsx_engine.kernel.errors import DataError, WorkbookError
-from xlsx_engine.ooxml.safezip import open_workbook_zip
+from xlsx_engine.kernel.errors import DataError
+from xlsx_engine.ooxml.rowstream import RowBook
 
 SHEETS: dict[str, list[tuple[str, bool]]] = {
     "单位": [("单位名称", True), ("主管部门", False), ("联系人", False), ("联系电话", False)],
@@ -42,6 +47,11 @@ SHEETS: dict[str, list[tuple[str, bool]]] = {
              ("自评分", False), ("偏差原因", False)],
     "目标": [("项目编码", True), ("预期目标", False), ("实际完成情况", False)],
 }
+#: the table each sheet is spooled into (column k of a table is the k-th column of SHEETS[sheet])
+TABLES = {"单位": "unit", "项目": "project", "资金": "fund", "指标": "indicator", "目标": "goal"}
+PARTS = ("资金", "指标", "目标")          #: the sheets whose rows belong to a project by 项目编码
+#: columns compared as text (a code typed as a number in one sheet and as text in another is the same code)
+_TEXT_KEYS = {"项目编码", "单位名称"}
 
 
 @dataclass
@@ -55,6 +65,7 @@ class MasterProject:
     data: dict
     row: int                                            #: row on the 项目 sheet
     indicator_rows: list[int] = field(default_factory=list)
+    relpath: str = ""                                   #: where bulk writes it (see bulk.plan_paths)
 
     @property
     def where(self) -> str:
@@ -73,8 +84,143 @@ class MasterProject:
         return DataError(err.message, where=f"总表 {self.where}", problems=problems)
 
 
-class Master:
-    """A master workbook opened for reading.
+@dataclass
+class MasterEntry:
+    """A project row of the master as far as planning needs it; :meth:`MasterStore.project` reads the rest."""
+
+    seq: int                    #: position in the spooled 项目 table
+    row: int                    #: row on the 项目 sheet
+    code: str
+    unit: str
+    name: str
+    profile: str
+    relpath: str = ""
+
+
+def _cell(v: Any) -> Any:
+    """A master cell as stored: text stripped ("" is None), whole numbers as int, dates as ISO text."""
+    if isinstance(v, str):
+        v = v.strip()
+        return v or None
+    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
+        return int(v)
+    if isinstance(v, dt.datetime):
+        return v.date().isoformat() if v.time() == dt.time() else v.isoformat(sep=" ")
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    return v
+
+
+def _remove_folder(folder: str, pid: int) -> None:
+    if os.getpid() == pid:                      # not from a forked worker that inherited the Master
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+class MasterStore:
+    """The master's rows spooled into a SQLite file: read by the process that spooled them and by bulk's
+    workers (it pickles as its path; each process opens its own connection)."""
+
+    def __init__(self, db_path: str):
+        self.db_path = db_path
+        self._db: sqlite3.Connection | None = None
+        self._pid = 0
+
+    def __reduce__(self):
+        return MasterStore, (self.db_path,)
+
+    def db(self) -> sqlite3.Connection:
+        if self._db is None or self._pid != os.getpid():       # a forked worker opens its own
+            self._db, self._pid = sqlite3.connect(self.db_path), os.getpid()
+        return self._db
+
+    def close(self) -> None:
+        if self._db is not None and self._pid == os.getpid():
+            self._db.close()
+        self._db = None
+
+    def __len__(self) -> int:
+        return self.db().execute("SELECT COUNT(*) FROM project").fetchone()[0]
+
+    def rows(self, sheet: str) -> Iterator[tuple[int, dict[str, Any]]]:
+        """(row number, {column: value}) for each row of a sheet, in sheet order."""
+        names = [name for name, _ in SHEETS[sheet]]
+        for _seq, r, *values in self.db().execute(f"SELECT * FROM {TABLES[sheet]} ORDER BY seq"):
+            yield r, dict(zip(names, values))
+
+    def entries(self) -> Iterator[MasterEntry | DataError]:
+        """Each project row (or a DataError for a row that cannot even be grouped), in sheet order; rows of
+        资金/指标/目标 without a code come first, codes no project has come last."""
+        db = self.db()
+        for sheet in PARTS:
+            for (r,) in db.execute(f"SELECT r FROM {TABLES[sheet]} WHERE c0 IS NULL ORDER BY seq"):
+                yield DataError("缺少项目编码", where=f"总表 {sheet}!第{r}行")
+        profiles = set(list_profiles())
+        earlier = "SELECT 1 FROM project WHERE c0 = ? AND seq < ? AND c1 IS NOT NULL AND c2 IS NOT NULL LIMIT 1"
+        for seq, r, code, unit, name, profile in db.execute("SELECT seq, r, c0, c1, c2, c3 FROM project ORDER BY seq"):
+            where = f"总表 项目!第{r}行"
+            missing = [k for k, v in (("项目编码", code), ("单位名称", unit), ("项目名称", name)) if v is None]
+            if missing:
+                yield DataError(f"缺少{'、'.join(missing)}", where=where)
+                continue
+            if self.db().execute(earlier, (code, seq)).fetchone():
+                yield DataError(f"项目编码“{code}”重复", where=where, hint="每个项目的编码必须唯一")
+                continue
+            profile = str(profile or "national")
+            if profile not in profiles:
+                yield DataError(f"评分规则“{profile}”不存在（可用：{'、'.join(sorted(profiles))}）", where=where)
+                continue
+            yield MasterEntry(seq, r, code, str(unit), str(name), profile)
+        known = "SELECT c0 FROM project WHERE c0 IS NOT NULL AND c1 IS NOT NULL AND c2 IS NOT NULL"
+        unknown: dict[str, tuple[str, int]] = {}
+        for sheet in PARTS:
+            table = TABLES[sheet]
+            for code, r in db.execute(f"SELECT c0, (SELECT r FROM {table} t WHERE t.c0 = u.c0 ORDER BY seq LIMIT 1) "
+                                      f"FROM (SELECT DISTINCT c0 FROM {table} WHERE c0 IS NOT NULL "
+                                      f"AND c0 NOT IN ({known})) u"):
+                unknown.setdefault(code, (sheet, r))
+        for code in sorted(unknown):
+            sheet, r = unknown[code]
+            yield DataError(f"项目编码“{code}”在“项目”表中不存在", where=f"总表 {sheet}!第{r}行")
+
+    def projects(self) -> Iterator[MasterProject | DataError]:
+        """Yield each project (or a DataError for a row that cannot even be grouped), in sheet order."""
+        for entry in self.entries():
+            yield entry if isinstance(entry, DataError) else self.project(entry)
+
+    def project(self, entry: MasterEntry) -> MasterProject:
+        """The data mapping of one project (its 资金, 指标 and 目标 rows gathered by code)."""
+        db = self.db()
+        names = [name for name, _ in SHEETS["项目"]]
+        item = dict(zip(names, db.execute("SELECT * FROM project WHERE seq = ?", (entry.seq,)).fetchone()[2:]))
+        department = item.get("主管部门")
+        if department is None:
+            got = db.execute("SELECT c1 FROM unit WHERE c0 = ? ORDER BY seq DESC LIMIT 1", (entry.unit,)).fetchone()
+            department = got[0] if got else None
+        data: dict[str, Any] = {"评分规则": entry.profile, "项目名称": entry.name, "实施单位": entry.unit,
+                                "主管部门": department}
+        for key in ("年度", "执行率说明", "目标自评分"):
+            if item.get(key) is not None:
+                data[key] = item[key]
+        funds: dict[str, dict] = {}
+        for src, *values in db.execute("SELECT c1, c2, c3, c4 FROM fund WHERE c0 = ? ORDER BY seq", (entry.code,)):
+            funds[str(src)] = {k: v for k, v in zip(("年初预算数", "全年预算数", "全年执行数"), values) if v is not None}
+        data["资金"] = funds
+        data["年度总体目标"] = [{k: v for k, v in zip(("预期目标", "实际完成情况"), values) if v is not None}
+                          for values in db.execute("SELECT c1, c2 FROM goal WHERE c0 = ? ORDER BY seq", (entry.code,))]
+        columns = [name for name, _ in SHEETS["指标"]][1:]
+        indicators, rows = [], []
+        for r, *values in db.execute("SELECT r, " + ", ".join(f"c{k}" for k in range(1, len(columns) + 1))
+                                     + " FROM indicator WHERE c0 = ? ORDER BY seq", (entry.code,)):
+            indicators.append({k: v for k, v in zip(columns, values) if v is not None})
+            rows.append(r)
+        data["绩效指标"] = indicators
+        return MasterProject(entry.code, entry.unit, entry.name, entry.profile, data, entry.row, rows)
+
+
+class Master(MasterStore):
+    """A master workbook opened for reading: its sheets are streamed once (one row in memory at a time) into a
+    temporary SQLite file, so a master of any size is read in flat memory and bulk's workers read their projects'
+    rows themselves. Close it (or use it as a context manager) to remove the temporary file.
 
     Raises (on open):
         WorkbookError: unreadable file. DataError: a sheet or required column is missing.
@@ -82,123 +228,79 @@ class Master:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        with open_workbook_zip(self.path):
-            pass
+        folder = tempfile.mkdtemp(prefix="jxzp-master-")
+        self._remove = weakref.finalize(self, _remove_folder, folder, os.getpid())
+        super().__init__(os.path.join(folder, "master.sqlite"))
         try:
-            book = python_calamine.CalamineWorkbook.from_path(str(self.path))
-        except Exception as exc:
-            raise WorkbookError(f"无法读取总表：{exc}", where=str(self.path)) from None
-        # rows are kept as compact tuples (strings interned: names and levels repeat a lot), so a
-        # 10,000-project master stays small; mappings are built per project when it is yielded
-        self.columns: dict[str, dict[str, int]] = {}
-        self.tables: dict[str, list[tuple[int, tuple]]] = {}
-        strings: dict[str, str] = {}
-        problems = []
-        for sheet, columns in SHEETS.items():
-            if sheet not in book.sheet_names:
-                problems.append(f"缺少工作表“{sheet}”")
-                continue
-            rows = book.get_sheet_by_name(sheet).iter_rows()
-            header = [str(h).strip() for h in next(rows, [])]
-            if not header:
-                self.tables[sheet], self.columns[sheet] = [], {}
-                continue
-            known = {name for name, _ in columns}
-            for k, h in enumerate(header, 1):
-                if h and h not in known:
-                    problems.append(f"{sheet}!第1行第{k}列：未知列名“{h}”（可用：{'、'.join(known)}）")
-            for name, required in columns:
-                if required and name not in header:
-                    problems.append(f"{sheet}：缺少必填列“{name}”")
-            index = {h: k for k, h in enumerate(header) if h in known}
-            self.columns[sheet] = {h: i for i, h in enumerate(index)}
-            positions = list(index.values())
-            table = []
-            intern = strings.setdefault
-            for r, row in enumerate(rows, 2):
-                values = []
-                for k in positions:                  # the loop runs for every cell of a large master: kept flat
-                    v = row[k] if k < len(row) else None
-                    if v == "" or v is None:
-                        values.append(None)
-                    elif isinstance(v, str):
-                        v = v.strip()
-                        values.append(intern(v, v) if v else None)
-                    elif isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
-                        values.append(int(v))
-                    else:
-                        values.append(v)
-                if values.count(None) < len(values):
-                    table.append((r, tuple(values)))
-            self.tables[sheet] = table
+            self._spool()
+            self.units = {str(item["单位名称"]): item for _, item in self.rows("单位") if item.get("单位名称")}
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        super().close()
+        self._remove()
+
+    def __enter__(self) -> Master:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _spool(self) -> None:
+        db = self.db()
+        db.execute("PRAGMA journal_mode = OFF")
+        db.execute("PRAGMA synchronous = OFF")
+        problems: list[str] = []
+        with RowBook(self.path) as book:
+            for sheet, columns in SHEETS.items():
+                table = TABLES[sheet]
+                db.execute(f"CREATE TABLE {table} (seq INTEGER PRIMARY KEY, r INTEGER, "
+                           + ", ".join(f"c{k}" for k in range(len(columns))) + ")")
+                if sheet not in book.sheets:
+                    problems.append(f"缺少工作表“{sheet}”")
+                    continue
+                rows = book.rows(sheet)
+                first = next(rows, None)
+                if first is None:
+                    continue
+                hr, cells = first
+                header = {k: str(v).strip() for k, v in cells.items() if str(v).strip()}
+                known = [name for name, _ in columns]
+                for k, h in header.items():
+                    if h not in known:
+                        problems.append(f"{sheet}!第{hr}行第{k}列：未知列名“{h}”（可用：{'、'.join(known)}）")
+                for name, required in columns:
+                    if required and name not in header.values():
+                        problems.append(f"{sheet}：缺少必填列“{name}”")
+                if problems:                    # the format is wrong: the other sheets' headers are still checked
+                    rows.close()
+                    continue
+                where = {h: k for k, h in header.items()}
+                positions = [(where.get(name), name in _TEXT_KEYS) for name in known]
+                db.executemany(f"INSERT INTO {table} VALUES (NULL, ?{', ?' * len(columns)})",
+                               self._values(rows, positions))
         if problems:
             raise DataError("总表格式不符", where=str(self.path), problems=problems)
-        self.units = {str(item["单位名称"]): item for _, item in self.rows("单位") if item.get("单位名称")}
+        for table in ("unit", "project", "fund", "indicator", "goal"):
+            db.execute(f"CREATE INDEX {table}_key ON {table} (c0)")
+        db.commit()
 
-    def rows(self, sheet: str, indices: list[int] | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
-        """(row number, {column: value}) for the rows of a sheet (all, or those at ``indices``)."""
-        cols = self.columns.get(sheet, {})
-        table = self.tables.get(sheet, [])
-        for i in (range(len(table)) if indices is None else indices):
-            r, values = table[i]
-            yield r, {h: values[k] for h, k in cols.items()}
-
-    def __len__(self) -> int:
-        return len(self.tables["项目"])
-
-    def projects(self) -> Iterator[MasterProject | DataError]:
-        """Yield each project (or a DataError for a row that cannot even be grouped), in sheet order."""
-        by_code: dict[str, dict[str, list[int]]] = {}
-        for sheet in ("资金", "指标", "目标"):
-            k = self.columns[sheet].get("项目编码")
-            for i, (r, values) in enumerate(self.tables[sheet]):
-                code = values[k] if k is not None else None
-                if code is None:
-                    yield DataError("缺少项目编码", where=f"总表 {sheet}!第{r}行")
-                    continue
-                by_code.setdefault(str(code), {}).setdefault(sheet, []).append(i)
-        seen: set[str] = set()
-        profiles = set(list_profiles())
-        for r, item in self.rows("项目"):
-            code, unit, name = (str(item[k]) if item.get(k) is not None else None
-                                for k in ("项目编码", "单位名称", "项目名称"))
-            where = f"总表 项目!第{r}行"
-            missing = [k for k, v in (("项目编码", code), ("单位名称", unit), ("项目名称", name)) if v is None]
-            if missing:
-                yield DataError(f"缺少{'、'.join(missing)}", where=where)
-                continue
-            if code in seen:
-                yield DataError(f"项目编码“{code}”重复", where=where, hint="每个项目的编码必须唯一")
-                continue
-            seen.add(code)
-            profile = str(item.get("评分规则") or "national")
-            if profile not in profiles:
-                yield DataError(f"评分规则“{profile}”不存在（可用：{'、'.join(sorted(profiles))}）", where=where)
-                continue
-            unit_info = self.units.get(unit, {})
-            parts = {sheet: list(self.rows(sheet, idx)) for sheet, idx in by_code.get(code, {}).items()}
-            data: dict[str, Any] = {"评分规则": profile, "项目名称": name, "实施单位": unit,
-                                    "主管部门": item.get("主管部门") or unit_info.get("主管部门")}
-            for key in ("年度", "执行率说明", "目标自评分"):
-                if item.get(key) is not None:
-                    data[key] = item[key]
-            funds: dict[str, dict] = {}
-            for _, f in parts.get("资金", []):
-                src = str(f.get("资金来源"))
-                funds[src] = {k: f[k] for k in ("年初预算数", "全年预算数", "全年执行数") if f.get(k) is not None}
-            data["资金"] = funds
-            data["年度总体目标"] = [{k: g[k] for k in ("预期目标", "实际完成情况") if g.get(k) is not None}
-                              for _, g in parts.get("目标", [])]
-            indicators, rows = [], []
-            for ir, ind in parts.get("指标", []):
-                indicators.append({k: v for k, v in ind.items() if k != "项目编码" and v is not None})
-                rows.append(ir)
-            data["绩效指标"] = indicators
-            yield MasterProject(code, unit, name, profile, data, r, rows)
-        unknown = set(by_code) - seen
-        for code in sorted(unknown):
-            sheet, idx = next(iter(by_code[code].items()))
-            yield DataError(f"项目编码“{code}”在“项目”表中不存在", where=f"总表 {sheet}!第{self.tables[sheet][idx[0]][0]}行")
+    @staticmethod
+    def _values(rows, positions: list[tuple[int | None, bool]]) -> Iterator[tuple]:
+        for r, cells in rows:
+            values = [r]
+            empty = True
+            for k, text in positions:
+                v = _cell(cells.get(k)) if k is not None else None
+                if v is not None:
+                    empty = False
+                    if text:
+                        v = str(v)
+                values.append(v)
+            if not empty:
+                yield tuple(values)
 
 
 def write_master(path: str | Path, rows: dict[str, list[list[Any]]] | None = None) -> None:

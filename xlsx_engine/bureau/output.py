@@ -6,6 +6,7 @@ import errno
 import os
 import tempfile
 from pathlib import Path
+from typing import Iterable
 
 from xlsx_engine.kernel.errors import JxzpError
 from xlsx_engine.ooxml.safezip import atomic_write_bytes
@@ -51,8 +52,9 @@ def check_writable(path: str | Path) -> None:
         raise output_error(path, exc) from None
 
 
-def write_output(path: str | Path, data: bytes) -> None:
-    """Write one output file atomically; an unwritable place is the user's error (exit 2), not ours.
+def write_output(path: str | Path, data: bytes | Iterable[bytes]) -> None:
+    """Write one output file atomically (bytes, or pieces of bytes); an unwritable place is the user's error
+    (exit 2), not ours.
 
     Raises:
         JxzpError: the folder is read-only or missing, its parent is a file, the disk is full.

@@ -329,10 +329,10 @@ def bulk_command(master_file, outdir, by, jobs, force, narrative, docx) -> None:
 
     from xlsx_engine.bureau.bulk import bulk, cpu_count
     from xlsx_engine.bureau.master import Master
-    total = len(Master(master_file))
     jobs = cpu_count() if jobs == 0 else max(1, jobs)
-    with tqdm(total=total, unit="个", desc="生成自评表", disable=not sys.stderr.isatty(), leave=False) as bar:
-        report = bulk(master_file, outdir, by=by, jobs=jobs, force=force, progress=bar.update,
+    with Master(master_file) as master, tqdm(total=len(master), unit="个", desc="生成自评表",
+                                             disable=not sys.stderr.isatty(), leave=False) as bar:
+        report = bulk(master, outdir, by=by, jobs=jobs, force=force, progress=bar.update,
                       after_write=narrative_hook(narrative, docx))
     for item in report.items:
         if item.status == "refused":
@@ -341,7 +341,7 @@ def bulk_command(master_file, outdir, by, jobs, force, narrative, docx) -> None:
             click.echo(f"已覆盖：{outdir}/{item.message}", err=True)
     for text in report.errors:
         click.echo(f"错误：{text}", err=True)
-    n = len(report.items)
+    n = report.total
     rate = n / report.seconds if report.seconds else 0
     click.echo(f"完成：{report.count('written')} 个新生成或已更新，{report.count('unchanged')} 个内容未变，"
                f"{report.count('refused')} 个因被修改而未覆盖，"
@@ -476,11 +476,10 @@ def demo(outdir) -> None:
     master_file = examples_dir() / "总表示例.xlsx"
     sent = out / "批量生成"
     report = bulk(master_file, sent, by="unit", template_dir=tdir)
-    grades: dict[str, int] = {}
-    for item in report.items:
-        key = (item.grade or "出错") if item.filled else "待单位填报"
-        grades[key] = grades.get(key, 0) + 1
-    click.echo(f"批量生成：由示例总表 {master_file.name} 生成 {len(report.items)} 个项目的自评表，"
+    grades = {(grade or "出错"): n for grade, n in report.grades.items()}
+    if report.unfilled:
+        grades["待单位填报"] = report.unfilled
+    click.echo(f"批量生成：由示例总表 {master_file.name} 生成 {report.total} 个项目的自评表，"
                f"用时 {report.seconds:.1f} 秒 → {sent}（" + "，".join(f"{k} {v}" for k, v in sorted(grades.items())) + "）")
     for text in report.errors:
         click.echo(f"  错误：{text}", err=True)

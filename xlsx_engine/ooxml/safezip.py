@@ -14,6 +14,7 @@ import tempfile
 import zipfile
 import zlib
 from pathlib import Path
+from typing import Iterable
 
 from lxml import etree
 
@@ -113,8 +114,9 @@ def read_member(zf: zipfile.ZipFile, name: str, where: str = "", limit: int = MA
     return data
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
+def atomic_write_bytes(path: str | Path, data: bytes | Iterable[bytes]) -> None:
+    """Write ``data`` (bytes, or pieces of bytes written one after another) to ``path`` through a temporary
+    file in the same folder and a rename.
 
     A crash leaves either the old file or the new one, never half a file.
     """
@@ -123,7 +125,11 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            if isinstance(data, (bytes, bytearray, memoryview)):
+                fh.write(data)
+            else:
+                for piece in data:
+                    fh.write(piece)
             fh.flush()
             os.fsync(fh.fileno())
         umask = os.umask(0)
