@@ -69,31 +69,19 @@ class BulkItem:
     relpath: str
     total: float | None = None
     grade: str | None = None
-    status: str = "pending"       #: overwritten | refused | error (the statuses kept in a report)
+    status: str = "pending"       #: written | unchanged | overwritten | refused | error
     filled: bool = False          #: the master carried actual values (regeneration) rather than none (distribution)
     message: str = ""
 
 
 @dataclass
 class BulkReport:
-    """What a run did. Only the projects that need attention are kept as items, so a report of 50,000
-    projects stays small; every project is counted by its status."""
-
-    items: list[BulkItem] = field(default_factory=list)   #: refused, overwritten (by ``force``) and error items
-    errors: list[str] = field(default_factory=list)       #: every error, master format and rows included
+    items: list[BulkItem] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
-    counts: dict[str, int] = field(default_factory=dict)  #: status -> projects
-    #: 等次 -> projects generated with the master's actual values (regeneration); "" when not scored
-    grades: dict[str, int] = field(default_factory=dict)
-    unfilled: int = 0                                     #: projects generated for the units to fill (distribution)
-
-    @property
-    def total(self) -> int:
-        """Projects generated or considered (rows the master could not even group are only in ``errors``)."""
-        return sum(self.counts.values())
 
     def count(self, status: str) -> int:
-        return self.counts.get(status, 0)
+        return sum(1 for i in self.items if i.status == status)
 
 
 @dataclass(frozen=True)
@@ -275,8 +263,8 @@ def _bulk(store: MasterStore, outdir: Path, by: str, jobs: int, force: bool, tem
           progress: Callable[[int], None] | None, after_write: AfterWrite | None, pool_min: int) -> BulkReport:
     report = BulkReport()
     manifest_path = outdir / MANIFEST
-    profiles: dict[str, str] = {}           # one string per 评分规则, shared by every entry
-    manifest = {rel: (e.get("sha256"), e.get("项目编码"), profiles.setdefault(e.get("评分规则"), e.get("评分规则")))
+    shared: dict[str, str] = {}             # one string per unit and 评分规则: ten thousand projects share them
+    manifest = {rel: (e.get("sha256"), e.get("项目编码"), shared.setdefault(e.get("评分规则"), e.get("评分规则")))
                 for rel, e in read_manifest(manifest_path).items()}
 
     def entries() -> Iterator[MasterEntry]:
@@ -288,16 +276,19 @@ def _bulk(store: MasterStore, outdir: Path, by: str, jobs: int, force: bool, tem
             else:
                 yield item
 
-    def tasks() -> Iterator[tuple[list[MasterEntry], tuple]]:
+    def tasks() -> Iterator[tuple[list[tuple[BulkItem, str]], tuple]]:
         chunk: list[tuple[MasterEntry, str | None]] = []
+        items: list[tuple[BulkItem, str]] = []
         for e in plan_paths(entries(), by):
-            e.profile = profiles.setdefault(e.profile, e.profile)
+            item = BulkItem(e.code, shared.setdefault(e.unit, e.unit), e.name, e.relpath)
+            report.items.append(item)
+            items.append((item, shared.setdefault(e.profile, e.profile)))
             chunk.append((e, manifest[e.relpath][0] if e.relpath in manifest else None))
             if len(chunk) == CHUNK:
-                yield [e for e, _ in chunk], (store, chunk, str(outdir), template_dir, after_write, force)
-                chunk = []
+                yield items, (store, chunk, str(outdir), template_dir, after_write, force)
+                chunk, items = [], []
         if chunk:
-            yield [e for e, _ in chunk], (store, chunk, str(outdir), template_dir, after_write, force)
+            yield items, (store, chunk, str(outdir), template_dir, after_write, force)
 
     try:
         journal = open(outdir / JOURNAL, "a", encoding="utf-8")
@@ -346,33 +337,29 @@ def _bounded_map(pool: ProcessPoolExecutor, fn, tasks, window: int) -> Iterator:
 
 
 def _collect(results, manifest, journal, report, progress) -> None:
-    counts = report.counts
-    for entries, got in results:
+    for items, got in results:
         lines = []
-        for e, (sha, total, grade, filled, error, status) in zip(entries, got):
-            counts[status] = counts.get(status, 0) + 1
-            if status in ("refused", "error"):
-                report.items.append(BulkItem(e.code, e.unit, e.name, e.relpath, status=status, message=error))
-                if status == "error":
-                    report.errors.append(error)
-                continue
-            if filled:
-                report.grades[grade or ""] = report.grades.get(grade or "", 0) + 1
+        for (item, profile), (sha, total, grade, filled, error, status) in zip(items, got):
+            item.status = status
+            if status == "error":
+                item.message = error
+                report.errors.append(error)
+            elif status == "refused":
+                item.message = error
             else:
-                report.unfilled += 1
-            if status == "overwritten":
-                report.items.append(BulkItem(e.code, e.unit, e.name, e.relpath, total, grade, status, filled,
-                                             f"{e.relpath}：生成后被修改过，已按 --force 覆盖"))
-            entry = (sha, e.code, e.profile)
-            if manifest.get(e.relpath) != entry:
-                manifest[e.relpath] = entry
-                lines.append(json.dumps({"relpath": e.relpath, "sha256": sha, "项目编码": e.code,
-                                         "评分规则": e.profile}, ensure_ascii=False) + "\n")
+                item.total, item.grade, item.filled = total, grade, filled
+                if status == "overwritten":
+                    item.message = f"{item.relpath}：生成后被修改过，已按 --force 覆盖"
+                entry = (sha, item.code, profile)
+                if manifest.get(item.relpath) != entry:
+                    manifest[item.relpath] = entry
+                    lines.append(json.dumps({"relpath": item.relpath, "sha256": sha, "项目编码": item.code,
+                                             "评分规则": profile}, ensure_ascii=False) + "\n")
         if lines:
             journal.write("".join(lines))
             journal.flush()           # survives a kill of this process; the files themselves are fsynced
         if progress:
-            progress(len(entries))
+            progress(len(items))
 
 
 def cpu_count() -> int:

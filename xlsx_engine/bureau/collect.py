@@ -38,7 +38,7 @@ from typing import Any, Callable, Iterator
 from xlsx_engine.bureau.archive import quality_of
 from xlsx_engine.bureau.bulk import MANIFEST, read_manifest
 from xlsx_engine.bureau.display import CELL_CODES, STRUCTURAL_CODES, display_findings
-from xlsx_engine.bureau.master import Master
+from xlsx_engine.bureau.master import Master, MasterEntry
 from xlsx_engine.forms.project.layout import project_layout
 from xlsx_engine.forms.project.profile import list_profiles, load_profile
 from xlsx_engine.forms.project.record import ProjectRecord, record_from_data
@@ -425,29 +425,57 @@ class Sent:
     profile: str
     fields: tuple
     spent_cells: tuple
-    relpath: str = ""
 
 
-def sent_projects(master_path: str | Path) -> tuple[dict[str, Sent], dict[str, dict]]:
-    """The projects of the master (code -> :class:`Sent`) and the units' contacts.
+class SentProjects:
+    """The projects of the master as they were sent, looked up one at a time from the master's store: ten
+    thousand projects' bureau-set cells are never held at once. A project counts as sent when bulk could
+    generate it (its row is valid and its data passes the form's checks).
 
-    Raises:
+    Raises (on open):
         WorkbookError / DataError: the master cannot be read or has the wrong format.
     """
-    out: dict[str, Sent] = {}
-    with Master(master_path) as master:
-        for p in master.projects():
-            if isinstance(p, DataError):
-                continue                 # bulk reported it and sent nothing for it
-            try:
-                record = record_from_data(p.data, load_profile(p.profile), source=f"总表 {p.where}")
-            except DataError:
+
+    def __init__(self, master_path: str | Path):
+        self.master = Master(master_path)
+        self.contacts = {u: {"联系人": str(v.get("联系人") or ""), "联系电话": str(v.get("联系电话") or "")}
+                         for u, v in self.master.units.items()}
+        self._any: bool | None = None
+
+    def close(self) -> None:
+        self.master.close()
+
+    def _sent(self, entry: MasterEntry) -> Sent | None:
+        p = self.master.project(entry)
+        try:
+            record = record_from_data(p.data, load_profile(p.profile), source=f"总表 {p.where}")
+        except DataError:
+            return None                  # bulk reported it and sent nothing for it
+        return Sent(p.code, p.unit, p.name, p.profile, bureau_fields(record, p.profile),
+                    tuple(_value(f.spent) for f in record.funds))
+
+    def get(self, code: str) -> Sent | None:
+        entry = self.master.entry(code) if code else None
+        return self._sent(entry) if entry is not None else None
+
+    def walk(self, known: set[str]) -> Iterator[tuple[str, Sent | None]]:
+        """(code, project) of every project sent, in the master's order; for the codes in ``known`` (already
+        found by :meth:`get`) the project is None and not read again."""
+        for entry in self.master.entries():
+            if isinstance(entry, DataError):
                 continue
-            out[p.code] = Sent(p.code, p.unit, p.name, p.profile, bureau_fields(record, p.profile),
-                               tuple(_value(f.spent) for f in record.funds))
-        contacts = {u: {"联系人": str(v.get("联系人") or ""), "联系电话": str(v.get("联系电话") or "")}
-                    for u, v in master.units.items()}
-    return out, contacts
+            if entry.code in known:
+                yield entry.code, None
+                continue
+            sent = self._sent(entry)
+            if sent is not None:
+                yield entry.code, sent
+
+    def __bool__(self) -> bool:
+        """Whether anything was sent at all."""
+        if self._any is None:
+            self._any = next(self.walk(set()), None) is not None
+        return self._any
 
 
 def _control(item: Collected, sent: Sent) -> None:
@@ -507,19 +535,29 @@ def collect(folder: str | Path, *, master: str | Path | None = None, manifest: s
     folder = Path(folder)
     if not folder.is_dir():
         raise JxzpError("找不到文件夹", where=shown(folder))
-    sent, contacts = sent_projects(master) if master else ({}, {})
+    sent = SentProjects(master) if master else None
+    try:
+        return _collect(folder, sent, manifest, jobs, progress)
+    finally:
+        if sent is not None:
+            sent.close()
+
+
+def _collect(folder: Path, sent: SentProjects | None, manifest: str | Path | None, jobs: int,
+             progress: Callable[[int], None] | None) -> Collection:
     manifest_path = Path(manifest) if manifest else folder / MANIFEST
     by_relpath = {rel: e.get("项目编码", "") for rel, e in read_manifest(manifest_path).items()} \
         if manifest_path.is_file() else {}
-    for s in sent.values():
-        s.relpath = next((rel for rel, code in by_relpath.items() if code == s.code), "")
     paths, skipped = find_files(folder)
-    coll = Collection(contacts=contacts, master=shown(master) if master else "")
+    coll = Collection(contacts=sent.contacts if sent else {}, master=shown(sent.master.path) if sent else "")
     coll.unused.extend(skipped)
     groups: dict[str, list[Collected]] = {}
+    matched: set[str] = set()                      # codes of returned files that name a project sent
     for path, item in zip(paths, read_all(paths, jobs, progress)):
         item.relpath = shown(os.path.relpath(path, folder)).replace(os.sep, "/")
         item.code = item.code or by_relpath.get(item.relpath, "")
+        if sent is not None:
+            item = _against_sent(item, sent, matched)
         if item.error:
             coll.unused.append(item)
             if not item.code:
@@ -532,37 +570,50 @@ def collect(folder: str | Path, *, master: str | Path | None = None, manifest: s
             other.note = f"已被较新的交回文件替代：{best.relpath}（{best.submitted_text}）"
             if not other.error:
                 coll.unused.append(other)
-        if best.error:
-            best.findings = [Finding(ERROR, "unreadable", "", best.error, "", best.path)]
-        s = sent.get(best.code)
-        if s is not None and not best.error and not best.fields and best.kind == "本系统模板":
-            # a project form whose rules are not installed: read it by the rules it was sent with
-            again = next(read_all([(best.file, s.profile)], 1))
-            again.relpath, again.code = best.relpath, best.code
-            best = again
-        if s is not None:
-            best.unit, best.project = s.unit, best.project or s.name
-            _control(best, s)
-            if best.fields:
-                best.blank = is_blank(best.typed, best.spent_cells, s.spent_cells)
-        elif sent:
-            best.findings.append(Finding(ERROR, "not_sent", "",
-                                         f"项目编码“{best.code[:40]}”不在总表的下发清单中" if best.code else
-                                         "无法确定本表对应下发的哪个项目（没有项目编码）",
-                                         "请核实是否为本次下发的自评表", best.path))
         best.status = status_of(best)
-        best.fields, best.spent_cells = (), ()          # compared: not kept for ten thousand rows
         if best.status == BLANK:
             best.findings = [f for f in best.findings if f.code in CONTROL_CODES]
         coll.rows.append(best)
-    returned = {r.code for r in coll.rows}
-    for s in sent.values():
-        if s.code not in returned:
-            coll.rows.append(Collected(unit=s.unit, code=s.code, project=s.name, profile=s.profile,
-                                       status=MISSING, relpath=s.relpath))
-    order = {code: k for k, code in enumerate(sent)}                 # the master's order, then the others
+    order: dict[str, int] = {}                     # the master's order, then the others
+    if sent is not None:
+        missing = []
+        for code, s in sent.walk({r.code for r in coll.rows if r.code in matched}):
+            order[code] = len(order)
+            if s is not None:
+                missing.append(Collected(unit=s.unit, code=s.code, project=s.name, profile=s.profile, status=MISSING))
+        relpaths = {r.code: r for r in missing}
+        for rel, code in by_relpath.items():
+            r = relpaths.get(code)
+            if r is not None and not r.relpath:
+                r.relpath = rel
+        coll.rows.extend(missing)
     coll.rows.sort(key=lambda r: (order.get(r.code, len(order)), r.unit, r.code, r.project, r.path))
     return coll
+
+
+def _against_sent(item: Collected, sent: SentProjects, matched: set[str]) -> Collected:
+    """Compare a returned file with what was sent for its project as soon as it is read (change control, blank
+    or not, the sent unit and name), so the bureau-set cells of ten thousand files are never held at once."""
+    if item.error:
+        item.findings = [Finding(ERROR, "unreadable", "", item.error, "", item.path)]
+    s = sent.get(item.code)
+    if s is not None and not item.error and not item.fields and item.kind == "本系统模板":
+        # a project form whose rules are not installed: read it by the rules it was sent with
+        again = next(read_all([(item.file, s.profile)], 1))
+        again.relpath, again.code = item.relpath, item.code
+        item = again
+    if s is not None:
+        matched.add(item.code)
+        item.unit, item.project = s.unit, item.project or s.name
+        _control(item, s)
+        if item.fields:
+            item.blank = is_blank(item.typed, item.spent_cells, s.spent_cells)
+    elif sent:
+        item.findings.append(Finding(ERROR, "not_sent", "", f"项目编码“{item.code[:40]}”不在总表的下发清单中"
+                                     if item.code else "无法确定本表对应下发的哪个项目（没有项目编码）",
+                                     "请核实是否为本次下发的自评表", item.path))
+    item.fields, item.spent_cells = (), ()          # compared: not kept for ten thousand files
+    return item
 
 
 def summarise(coll: Collection) -> dict:

@@ -22,6 +22,7 @@ project at a time from it: memory does not grow with the size of the master.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import shutil
 import sqlite3
@@ -128,6 +129,11 @@ class MasterStore:
     def __reduce__(self):
         return MasterStore, (self.db_path,)
 
+    @functools.cached_property
+    def profiles(self) -> frozenset[str]:
+        """The installed 评分规则 ids a project may name."""
+        return frozenset(list_profiles())
+
     def db(self) -> sqlite3.Connection:
         if self._db is None or self._pid != os.getpid():       # a forked worker opens its own
             self._db, self._pid = sqlite3.connect(self.db_path), os.getpid()
@@ -154,7 +160,7 @@ class MasterStore:
         for sheet in PARTS:
             for (r,) in db.execute(f"SELECT r FROM {TABLES[sheet]} WHERE c0 IS NULL ORDER BY seq"):
                 yield DataError("缺少项目编码", where=f"总表 {sheet}!第{r}行")
-        profiles = set(list_profiles())
+        profiles = self.profiles
         earlier = "SELECT 1 FROM project WHERE c0 = ? AND seq < ? AND c1 IS NOT NULL AND c2 IS NOT NULL LIMIT 1"
         for seq, r, code, unit, name, profile in db.execute("SELECT seq, r, c0, c1, c2, c3 FROM project ORDER BY seq"):
             where = f"总表 项目!第{r}行"
@@ -181,6 +187,16 @@ class MasterStore:
         for code in sorted(unknown):
             sheet, r = unknown[code]
             yield DataError(f"项目编码“{code}”在“项目”表中不存在", where=f"总表 {sheet}!第{r}行")
+
+    def entry(self, code: str) -> MasterEntry | None:
+        """The project :meth:`entries` yields for a code (its first row with a unit and a name), or None."""
+        row = self.db().execute("SELECT seq, r, c0, c1, c2, c3 FROM project WHERE c0 = ? AND c1 IS NOT NULL "
+                                "AND c2 IS NOT NULL ORDER BY seq LIMIT 1", (code,)).fetchone()
+        if row is None:
+            return None
+        seq, r, code, unit, name, profile = row
+        profile = str(profile or "national")
+        return MasterEntry(seq, r, code, str(unit), str(name), profile) if profile in self.profiles else None
 
     def projects(self) -> Iterator[MasterProject | DataError]:
         """Yield each project (or a DataError for a row that cannot even be grouped), in sheet order."""

@@ -341,7 +341,7 @@ def bulk_command(master_file, outdir, by, jobs, force, narrative, docx) -> None:
             click.echo(f"已覆盖：{outdir}/{item.message}", err=True)
     for text in report.errors:
         click.echo(f"错误：{text}", err=True)
-    n = report.total
+    n = len(report.items)
     rate = n / report.seconds if report.seconds else 0
     click.echo(f"完成：{report.count('written')} 个新生成或已更新，{report.count('unchanged')} 个内容未变，"
                f"{report.count('refused')} 个因被修改而未覆盖，"
@@ -476,10 +476,11 @@ def demo(outdir) -> None:
     master_file = examples_dir() / "总表示例.xlsx"
     sent = out / "批量生成"
     report = bulk(master_file, sent, by="unit", template_dir=tdir)
-    grades = {(grade or "出错"): n for grade, n in report.grades.items()}
-    if report.unfilled:
-        grades["待单位填报"] = report.unfilled
-    click.echo(f"批量生成：由示例总表 {master_file.name} 生成 {report.total} 个项目的自评表，"
+    grades: dict[str, int] = {}
+    for item in report.items:
+        key = (item.grade or "出错") if item.filled else "待单位填报"
+        grades[key] = grades.get(key, 0) + 1
+    click.echo(f"批量生成：由示例总表 {master_file.name} 生成 {len(report.items)} 个项目的自评表，"
                f"用时 {report.seconds:.1f} 秒 → {sent}（" + "，".join(f"{k} {v}" for k, v in sorted(grades.items())) + "）")
     for text in report.errors:
         click.echo(f"  错误：{text}", err=True)

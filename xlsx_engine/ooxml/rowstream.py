@@ -230,7 +230,10 @@ class RowBook:
                         if text is not None:
                             values[col] = self._value(kind, text, c.get("s"), sheet, r)
                     elif tag == _IS:
-                        values[col] = _text(part)
+                        if len(part) == 1 and part[0].tag == _T:       # plain text: one <t>, no runs
+                            values[col] = part[0].text or ""
+                        else:
+                            values[col] = _text(part)
             if values:
                 yield r, values
 
