@@ -14,7 +14,7 @@ import pytest
 from test_bulk import small_master
 
 import xlsx_engine.bureau.bulk as bulk_module
-from xlsx_engine.bureau.bulk import bulk
+from xlsx_engine.bureau.bulk import MANIFEST, bulk, read_manifest
 from xlsx_engine.bureau.master import Master, write_master
 from xlsx_engine.cli.main import main
 from xlsx_engine.kernel.errors import WorkbookError
@@ -136,9 +136,31 @@ def test_workers_get_row_indices_and_small_runs_start_no_pool(tmp_path, monkeypa
     report = bulk(master, tmp_path / "small", jobs=2)                 # 2 projects: below POOL_MIN
     assert report.count("written") == 2 and not RecordingPool.sent
     report = bulk(master, tmp_path / "pool", jobs=2, pool_min=0)
-    assert report.count("written") == 2 and len(RecordingPool.sent) == 1
-    task = RecordingPool.sent[0]
-    assert len(task) < 2000                                            # no project data travels to a worker
-    assert "满意度".encode("utf-8") not in task and "培训四场".encode() not in task
+    assert report.count("written") == 2 and RecordingPool.sent
+    for task in RecordingPool.sent:
+        assert len(task) < 2000                                        # no project data travels to a worker
+        assert "满意度".encode("utf-8") not in task and "培训四场".encode() not in task
     for f in (tmp_path / "small").glob("*.xlsx"):
         assert f.read_bytes() == (tmp_path / "pool" / f.name).read_bytes()
+
+
+def test_generating_while_the_master_is_read(tmp_path, monkeypatch):
+    """Workers start on a project once the 指标 sheet has moved past its rows; rows that come back later (an
+    ungrouped sheet) make bulk generate that project again: the files, statuses and manifest are those of a
+    run that read the whole master first."""
+    master = dated_master(tmp_path / "m.xlsx")
+    monkeypatch.setattr(Master, "BATCH", 1)            # hand out codes after every row
+    whole = bulk(master, tmp_path / "one")
+    streamed = bulk(master, tmp_path / "two", jobs=2, pool_min=0)
+    with Master(master, stream_indicators=True) as m:
+        seen = [code for codes in m.stream_indicators() for code in codes]
+        assert seen == ["1001", "P2"] and m.reopened == {"1001", "P2"}
+    assert [(i.relpath, i.status, i.total) for i in streamed.items] == \
+           [(i.relpath, i.status, i.total) for i in whole.items] and not streamed.errors
+    for f in (tmp_path / "one").glob("*.xlsx"):
+        assert f.read_bytes() == (tmp_path / "two" / f.name).read_bytes()
+    assert read_manifest(tmp_path / "one" / MANIFEST) == read_manifest(tmp_path / "two" / MANIFEST)
+    target = next((tmp_path / "two").glob("*.xlsx"))
+    target.write_bytes(target.read_bytes() + b"x")
+    again = bulk(master, tmp_path / "two", jobs=2, pool_min=0, force=True)
+    assert sorted(i.status for i in again.items) == ["overwritten", "unchanged"]

@@ -212,17 +212,20 @@ def plan_paths(projects: Iterable[P], by: str) -> Iterator[P]:
         yield p
 
 
-def bulk(master: str | Path | MasterStore, outdir: str | Path, *, by: str = "project", jobs: int = 1,
+def bulk(master: str | Path | Master, outdir: str | Path, *, by: str = "project", jobs: int = 1,
          force: bool = False, template_dir: str | Path = TEMPLATE_DIR, progress: Callable[[int], None] | None = None,
          after_write: AfterWrite | None = None, pool_min: int = POOL_MIN) -> BulkReport:
     """Generate one workbook per project of a master workbook.
 
     The master is streamed into a temporary store once; this process plans the file names and keeps the
     journal, each worker reads its projects' rows from the store itself (tasks carry row indices, not data),
-    so memory stays flat however many projects the master has.
+    so memory stays flat however many projects the master has. With worker processes, projects are generated
+    while the 指标 sheet is still being read: a project goes to a worker as soon as the sheet has moved past its
+    rows (a project whose rows turn up again further down is generated again once the sheet is read).
 
     Args:
-        master: the 总表.xlsx, or a :class:`Master` already opened (left open).
+        master: the 总表.xlsx, or a :class:`Master` already opened (left open; open it with
+            ``stream_indicators=True`` to generate while it is read).
         outdir: output folder (created).
         by: "project" (all files in one folder) or "unit" (a folder per unit, holding its projects).
         jobs: worker processes (1: in this process).
@@ -248,61 +251,155 @@ def bulk(master: str | Path | MasterStore, outdir: str | Path, *, by: str = "pro
                             f"module-level function or functools.partial of one ({exc})") from None
     start = time.perf_counter()
     outdir = make_folder(outdir)
-    own = not isinstance(master, MasterStore)
-    store = Master(master) if own else master
+    own = not isinstance(master, Master)
+    store = Master(master, stream_indicators=jobs > 1) if own else master
     try:
-        report = _bulk(store, outdir, by, jobs, force, str(template_dir), progress, after_write, pool_min)
+        run = _Run(store, outdir, by, force, str(template_dir), progress, after_write)
+        try:
+            journal = open(outdir / JOURNAL, "a", encoding="utf-8")
+        except OSError as exc:
+            raise output_error(outdir / JOURNAL, exc) from None
+        with journal:
+            run.journal = journal
+            if jobs > 1 and len(store) >= pool_min:
+                with ProcessPoolExecutor(max_workers=jobs) as pool:
+                    run.in_pool(pool, window=jobs * 4)
+            else:
+                for chunk in _chunks(run.planned(store.entries())):
+                    run.record(chunk, _work_chunk(run.task(chunk)))
+        write_manifest(outdir / MANIFEST, run.manifest)
     finally:
         if own:
             store.close()
-    report.seconds = time.perf_counter() - start
-    return report
+    run.report.seconds = time.perf_counter() - start
+    return run.report
 
 
-def _bulk(store: MasterStore, outdir: Path, by: str, jobs: int, force: bool, template_dir: str,
-          progress: Callable[[int], None] | None, after_write: AfterWrite | None, pool_min: int) -> BulkReport:
-    report = BulkReport()
-    manifest_path = outdir / MANIFEST
-    shared: dict[str, str] = {}             # one string per unit and 评分规则: ten thousand projects share them
-    manifest = {rel: (e.get("sha256"), e.get("项目编码"), shared.setdefault(e.get("评分规则"), e.get("评分规则")))
-                for rel, e in read_manifest(manifest_path).items()}
+def _chunks(pairs: Iterable, size: int = CHUNK) -> Iterator[list]:
+    chunk = []
+    for pair in pairs:
+        chunk.append(pair)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
-    def entries() -> Iterator[MasterEntry]:
-        for item in store.entries():
-            if isinstance(item, DataError):
-                report.errors.append(str(item))
-                if progress:
-                    progress(1)
+
+class _Run:
+    """One bulk run in this process: plans the file names, sends tasks, records each result in the report,
+    the manifest and the journal."""
+
+    def __init__(self, store: Master, outdir: Path, by: str, force: bool, template_dir: str,
+                 progress: Callable[[int], None] | None, after_write: AfterWrite | None):
+        self.store, self.outdir, self.by, self.force = store, outdir, by, force
+        self.template_dir, self.progress, self.after_write = template_dir, progress, after_write
+        self.report = BulkReport()
+        self.journal = None
+        self.shared: dict[str, str] = {}        # one string per unit and 评分规则: ten thousand projects share them
+        self.manifest = {rel: (e.get("sha256"), e.get("项目编码"), self._share(e.get("评分规则")))
+                         for rel, e in read_manifest(outdir / MANIFEST).items()}
+
+    def _share(self, text):
+        return self.shared.setdefault(text, text)
+
+    def _error(self, err: DataError) -> None:
+        self.report.errors.append(str(err))
+        if self.progress:
+            self.progress(1)
+
+    def planned(self, entries: Iterable[MasterEntry | DataError]) -> Iterator[tuple[BulkItem, MasterEntry]]:
+        """(report item, entry) of each project, its file name planned (errors go to the report)."""
+        def valid():
+            for e in entries:
+                if isinstance(e, DataError):
+                    self._error(e)
+                else:
+                    yield e
+        for e in plan_paths(valid(), self.by):
+            e.unit, e.profile = self._share(e.unit), self._share(e.profile)
+            item = BulkItem(e.code, e.unit, e.name, e.relpath)
+            self.report.items.append(item)
+            yield item, e
+
+    def task(self, chunk: list[tuple[BulkItem, MasterEntry]]) -> tuple:
+        return (self.store, [(e, self.manifest[e.relpath][0] if e.relpath in self.manifest else None)
+                             for _, e in chunk], str(self.outdir), self.template_dir, self.after_write, self.force)
+
+    def in_pool(self, pool: ProcessPoolExecutor, window: int) -> None:
+        """Generate in worker processes, starting while the 指标 sheet is still being read."""
+        pending: deque = deque()
+
+        def submit(chunk, count=True):
+            pending.append((chunk, pool.submit(_work_chunk, self.task(chunk)), count))
+            if len(pending) >= window:
+                wait()
+
+        def wait():
+            chunk, future, count = pending.popleft()
+            self.record(chunk, future.result(), count)
+
+        waiting = {item.code: (item, e) for item, e in self.planned(self.store.project_entries())}
+        early: dict[str, tuple[BulkItem, MasterEntry]] = {}
+        ready = []
+        for codes in self.store.stream_indicators():
+            for code in codes:
+                pair = waiting.pop(code, None)
+                if pair is not None:
+                    early[code] = pair
+                    ready.append(pair)
+                    if len(ready) == CHUNK:
+                        submit(ready)
+                        ready = []
+            while pending and pending[0][1].done():
+                wait()
+        for chunk in _chunks([*ready, *waiting.values()]):
+            submit(chunk)
+        waiting.clear()
+        while pending:
+            wait()
+        for err in (*self.store.part_errors(), *self.store.unknown_codes()):
+            self._error(err)
+        again = [early[code] for code in sorted(self.store.reopened) if code in early]
+        firsts = []
+        for item, _ in again:                   # generated before all its 指标 rows were read: once more
+            if item.status == "error":
+                self.report.errors.remove(item.message)
+            firsts.append(item.status)
+        for chunk in _chunks(again):
+            submit(chunk, count=False)
+        while pending:
+            wait()
+        for (item, _), first in zip(again, firsts):       # what the run did to the file, both times together
+            if item.status in ("written", "unchanged") and first in ("written", "overwritten"):
+                item.status = first
+                if first == "overwritten":
+                    item.message = f"{item.relpath}：生成后被修改过，已按 --force 覆盖"
+
+    def record(self, chunk: list[tuple[BulkItem, MasterEntry]], got: list[tuple], count: bool = True) -> None:
+        report, manifest = self.report, self.manifest
+        lines = []
+        for (item, e), (sha, total, grade, filled, error, status) in zip(chunk, got):
+            item.status = status
+            if status == "error":
+                item.message = error
+                report.errors.append(error)
+            elif status == "refused":
+                item.message = error
             else:
-                yield item
-
-    def tasks() -> Iterator[tuple[list[tuple[BulkItem, str]], tuple]]:
-        chunk: list[tuple[MasterEntry, str | None]] = []
-        items: list[tuple[BulkItem, str]] = []
-        for e in plan_paths(entries(), by):
-            item = BulkItem(e.code, shared.setdefault(e.unit, e.unit), e.name, e.relpath)
-            report.items.append(item)
-            items.append((item, shared.setdefault(e.profile, e.profile)))
-            chunk.append((e, manifest[e.relpath][0] if e.relpath in manifest else None))
-            if len(chunk) == CHUNK:
-                yield items, (store, chunk, str(outdir), template_dir, after_write, force)
-                chunk, items = [], []
-        if chunk:
-            yield items, (store, chunk, str(outdir), template_dir, after_write, force)
-
-    try:
-        journal = open(outdir / JOURNAL, "a", encoding="utf-8")
-    except OSError as exc:
-        raise output_error(outdir / JOURNAL, exc) from None
-    with journal:
-        if jobs > 1 and len(store) >= pool_min:
-            with ProcessPoolExecutor(max_workers=jobs) as pool:
-                _collect(_bounded_map(pool, _work_chunk, tasks(), window=jobs * 4), manifest, journal, report,
-                         progress)
-        else:
-            _collect(((items, _work_chunk(task)) for items, task in tasks()), manifest, journal, report, progress)
-    write_manifest(manifest_path, manifest)
-    return report
+                item.total, item.grade, item.filled = total, grade, filled
+                if status == "overwritten":
+                    item.message = f"{item.relpath}：生成后被修改过，已按 --force 覆盖"
+                entry = (sha, item.code, e.profile)
+                if manifest.get(item.relpath) != entry:
+                    manifest[item.relpath] = entry
+                    lines.append(json.dumps({"relpath": item.relpath, "sha256": sha, "项目编码": item.code,
+                                             "评分规则": e.profile}, ensure_ascii=False) + "\n")
+        if lines:
+            self.journal.write("".join(lines))
+            self.journal.flush()          # survives a kill of this process; the files themselves are fsynced
+        if count and self.progress:
+            self.progress(len(chunk))
 
 
 def write_manifest(path: Path, manifest: dict[str, tuple]) -> None:
@@ -320,46 +417,6 @@ def write_manifest(path: Path, manifest: dict[str, tuple]) -> None:
         (path.parent / JOURNAL).unlink()
     except FileNotFoundError:
         pass
-
-
-def _bounded_map(pool: ProcessPoolExecutor, fn, tasks, window: int) -> Iterator:
-    """(items, ``fn(task)``) for each (items, task), in order, with at most ``window`` tasks in flight, so memory
-    does not grow with the count."""
-    pending: deque = deque()
-    for items, task in tasks:
-        pending.append((items, pool.submit(fn, task)))
-        if len(pending) >= window:
-            items, future = pending.popleft()
-            yield items, future.result()
-    while pending:
-        items, future = pending.popleft()
-        yield items, future.result()
-
-
-def _collect(results, manifest, journal, report, progress) -> None:
-    for items, got in results:
-        lines = []
-        for (item, profile), (sha, total, grade, filled, error, status) in zip(items, got):
-            item.status = status
-            if status == "error":
-                item.message = error
-                report.errors.append(error)
-            elif status == "refused":
-                item.message = error
-            else:
-                item.total, item.grade, item.filled = total, grade, filled
-                if status == "overwritten":
-                    item.message = f"{item.relpath}：生成后被修改过，已按 --force 覆盖"
-                entry = (sha, item.code, profile)
-                if manifest.get(item.relpath) != entry:
-                    manifest[item.relpath] = entry
-                    lines.append(json.dumps({"relpath": item.relpath, "sha256": sha, "项目编码": item.code,
-                                             "评分规则": profile}, ensure_ascii=False) + "\n")
-        if lines:
-            journal.write("".join(lines))
-            journal.flush()           # survives a kill of this process; the files themselves are fsynced
-        if progress:
-            progress(len(items))
 
 
 def cpu_count() -> int:

@@ -117,6 +117,16 @@ def _remove_folder(folder: str, pid: int) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+_STORES: dict[str, MasterStore] = {}
+
+
+def _store(db_path: str) -> MasterStore:
+    """The store a worker process reads (one connection per process, however many tasks name it)."""
+    if db_path not in _STORES:
+        _STORES[db_path] = MasterStore(db_path)
+    return _STORES[db_path]
+
+
 class MasterStore:
     """The master's rows spooled into a SQLite file: read by the process that spooled them and by bulk's
     workers (it pickles as its path; each process opens its own connection)."""
@@ -127,7 +137,7 @@ class MasterStore:
         self._pid = 0
 
     def __reduce__(self):
-        return MasterStore, (self.db_path,)
+        return _store, (self.db_path,)
 
     @functools.cached_property
     def profiles(self) -> frozenset[str]:
@@ -156,10 +166,20 @@ class MasterStore:
     def entries(self) -> Iterator[MasterEntry | DataError]:
         """Each project row (or a DataError for a row that cannot even be grouped), in sheet order; rows of
         资金/指标/目标 without a code come first, codes no project has come last."""
-        db = self.db()
+        yield from self.part_errors()
+        yield from self.project_entries()
+        yield from self.unknown_codes()
+
+    def part_errors(self) -> Iterator[DataError]:
+        """Rows of 资金/指标/目标 without a 项目编码."""
         for sheet in PARTS:
-            for (r,) in db.execute(f"SELECT r FROM {TABLES[sheet]} WHERE c0 IS NULL ORDER BY seq"):
+            for (r,) in self.db().execute(f"SELECT r FROM {TABLES[sheet]} WHERE c0 IS NULL ORDER BY seq"):
                 yield DataError("缺少项目编码", where=f"总表 {sheet}!第{r}行")
+
+    def project_entries(self) -> Iterator[MasterEntry | DataError]:
+        """Each row of the 项目 sheet: a project, or why it cannot be one (missing fields, a repeated code, an
+        unknown 评分规则). Needs the 项目 sheet only."""
+        db = self.db()
         profiles = self.profiles
         earlier = "SELECT 1 FROM project WHERE c0 = ? AND seq < ? AND c1 IS NOT NULL AND c2 IS NOT NULL LIMIT 1"
         for seq, r, code, unit, name, profile in db.execute("SELECT seq, r, c0, c1, c2, c3 FROM project ORDER BY seq"):
@@ -168,7 +188,7 @@ class MasterStore:
             if missing:
                 yield DataError(f"缺少{'、'.join(missing)}", where=where)
                 continue
-            if self.db().execute(earlier, (code, seq)).fetchone():
+            if db.execute(earlier, (code, seq)).fetchone():
                 yield DataError(f"项目编码“{code}”重复", where=where, hint="每个项目的编码必须唯一")
                 continue
             profile = str(profile or "national")
@@ -176,6 +196,10 @@ class MasterStore:
                 yield DataError(f"评分规则“{profile}”不存在（可用：{'、'.join(sorted(profiles))}）", where=where)
                 continue
             yield MasterEntry(seq, r, code, str(unit), str(name), profile)
+
+    def unknown_codes(self) -> Iterator[DataError]:
+        """Codes of 资金/指标/目标 rows that no project has (each at its first row), sorted."""
+        db = self.db()
         known = "SELECT c0 FROM project WHERE c0 IS NOT NULL AND c1 IS NOT NULL AND c2 IS NOT NULL"
         unknown: dict[str, tuple[str, int]] = {}
         for sheet in PARTS:
@@ -238,23 +262,37 @@ class Master(MasterStore):
     temporary SQLite file, so a master of any size is read in flat memory and bulk's workers read their projects'
     rows themselves. Close it (or use it as a context manager) to remove the temporary file.
 
+    With ``stream_indicators`` the 指标 sheet (most of a master) is left to :meth:`stream_indicators`, so bulk
+    can generate projects while it is still being read; anything that needs it reads the rest first.
+
     Raises (on open):
         WorkbookError: unreadable file. DataError: a sheet or required column is missing.
     """
 
-    def __init__(self, path: str | Path):
+    BATCH = 512                 #: 指标 rows spooled (and committed, for the workers to see) at a time
+
+    def __init__(self, path: str | Path, *, stream_indicators: bool = False):
         self.path = Path(path)
         folder = tempfile.mkdtemp(prefix="jxzp-master-")
         self._remove = weakref.finalize(self, _remove_folder, folder, os.getpid())
         super().__init__(os.path.join(folder, "master.sqlite"))
+        self._book: RowBook | None = None
+        self._pending: Iterator[list[str]] | None = None
+        self.reopened: set[str] = set()     #: codes whose 指标 rows were not all together (see stream_indicators)
         try:
-            self._spool()
+            self._spool(stream_indicators)
             self.units = {str(item["单位名称"]): item for _, item in self.rows("单位") if item.get("单位名称")}
         except BaseException:
             self.close()
             raise
 
     def close(self) -> None:
+        if self._pending is not None:
+            self._pending.close()
+            self._pending = None
+        if self._book is not None:
+            self._book.close()
+            self._book = None
         super().close()
         self._remove()
 
@@ -264,44 +302,115 @@ class Master(MasterStore):
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def _spool(self) -> None:
+    def _spool(self, defer: bool) -> None:
         db = self.db()
-        db.execute("PRAGMA journal_mode = OFF")
+        db.execute(f"PRAGMA journal_mode = {'WAL' if defer else 'OFF'}")   # WAL: workers read while it is written
         db.execute("PRAGMA synchronous = OFF")
         problems: list[str] = []
-        with RowBook(self.path) as book:
-            for sheet, columns in SHEETS.items():
-                table = TABLES[sheet]
-                db.execute(f"CREATE TABLE {table} (seq INTEGER PRIMARY KEY, r INTEGER, "
-                           + ", ".join(f"c{k}" for k in range(len(columns))) + ")")
-                if sheet not in book.sheets:
-                    problems.append(f"缺少工作表“{sheet}”")
-                    continue
-                rows = book.rows(sheet)
-                first = next(rows, None)
-                if first is None:
-                    continue
-                hr, cells = first
-                header = {k: str(v).strip() for k, v in cells.items() if str(v).strip()}
-                known = [name for name, _ in columns]
-                for k, h in header.items():
-                    if h not in known:
-                        problems.append(f"{sheet}!第{hr}行第{k}列：未知列名“{h}”（可用：{'、'.join(known)}）")
-                for name, required in columns:
-                    if required and name not in header.values():
-                        problems.append(f"{sheet}：缺少必填列“{name}”")
-                if problems:                    # the format is wrong: the other sheets' headers are still checked
-                    rows.close()
-                    continue
-                where = {h: k for k, h in header.items()}
-                positions = [(where.get(name), name in _TEXT_KEYS) for name in known]
-                db.executemany(f"INSERT INTO {table} VALUES (NULL, ?{', ?' * len(columns)})",
-                               self._values(rows, positions))
+        book = self._book = RowBook(self.path)
+        streams = {}
+        for sheet, columns in SHEETS.items():           # every header is checked before any row is read
+            db.execute(f"CREATE TABLE {TABLES[sheet]} (seq INTEGER PRIMARY KEY, r INTEGER, "
+                       + ", ".join(f"c{k}" for k in range(len(columns))) + ")")
+            if sheet not in book.sheets:
+                problems.append(f"缺少工作表“{sheet}”")
+                continue
+            rows = book.rows(sheet)
+            first = next(rows, None)
+            if first is None:
+                continue
+            hr, cells = first
+            header = {k: str(v).strip() for k, v in cells.items() if str(v).strip()}
+            known = [name for name, _ in columns]
+            for k, h in header.items():
+                if h not in known:
+                    problems.append(f"{sheet}!第{hr}行第{k}列：未知列名“{h}”（可用：{'、'.join(known)}）")
+            for name, required in columns:
+                if required and name not in header.values():
+                    problems.append(f"{sheet}：缺少必填列“{name}”")
+            where = {h: k for k, h in header.items()}
+            streams[sheet] = (rows, [(where.get(name), name in _TEXT_KEYS) for name in known])
         if problems:
+            for rows, _ in streams.values():
+                rows.close()
             raise DataError("总表格式不符", where=str(self.path), problems=problems)
-        for table in ("unit", "project", "fund", "indicator", "goal"):
-            db.execute(f"CREATE INDEX {table}_key ON {table} (c0)")
+        deferred = streams.pop("指标", None) if defer else None
+        if deferred:                                    # indexed first: workers look rows up while they arrive
+            self._index()
+        for sheet, (rows, positions) in streams.items():
+            db.executemany(self._insert(sheet), self._values(rows, positions))
+        if deferred:
+            db.commit()
+            self._pending = self._stream(*deferred)
+        else:
+            self._index()
+            db.commit()
+            book.close()
+            self._book = None
+
+    def _index(self) -> None:
+        for table in TABLES.values():
+            self.db().execute(f"CREATE INDEX {table}_key ON {table} (c0)")
+
+    @staticmethod
+    def _insert(sheet: str) -> str:
+        return f"INSERT INTO {TABLES[sheet]} VALUES (NULL, ?{', ?' * len(SHEETS[sheet])})"
+
+    def stream_indicators(self) -> Iterator[list[str]]:
+        """Spool the 指标 sheet in batches; after each, the codes whose indicator rows are complete as far as the
+        sheet has been read (it moved on to another code), each code once. A code whose rows come back later
+        (the sheet is not grouped by project) is added to :attr:`reopened`: a project generated before then
+        must be generated again. Empty when the sheet was read on opening."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            yield from pending
+
+    def complete(self) -> None:
+        """Read whatever of the master is still unread (see ``stream_indicators``)."""
+        for _ in self.stream_indicators():
+            pass
+
+    def _stream(self, rows, positions) -> Iterator[list[str]]:
+        db, insert = self.db(), self._insert("指标")
+        closed: set[str] = set()
+        current = None
+        batch: list[tuple] = []
+        ready: list[str] = []
+        for values in self._values(rows, positions):
+            code = values[1]
+            if code != current:
+                if current is not None and current not in closed:
+                    closed.add(current)
+                    ready.append(current)
+                if code in closed:
+                    self.reopened.add(code)
+                current = code
+            batch.append(values)
+            if len(batch) >= self.BATCH:
+                db.executemany(insert, batch)
+                db.commit()
+                batch = []
+                yield ready
+                ready = []
+        db.executemany(insert, batch)
         db.commit()
+        self._book.close()
+        self._book = None
+        if current is not None and current not in closed:
+            ready.append(current)
+        yield ready
+
+    def part_errors(self) -> Iterator[DataError]:
+        self.complete()
+        yield from super().part_errors()
+
+    def unknown_codes(self) -> Iterator[DataError]:
+        self.complete()
+        yield from super().unknown_codes()
+
+    def project(self, entry: MasterEntry) -> MasterProject:
+        self.complete()
+        return super().project(entry)
 
     @staticmethod
     def _values(rows, positions: list[tuple[int | None, bool]]) -> Iterator[tuple]:

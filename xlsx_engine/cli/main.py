@@ -330,7 +330,7 @@ def bulk_command(master_file, outdir, by, jobs, force, narrative, docx) -> None:
     from xlsx_engine.bureau.bulk import bulk, cpu_count
     from xlsx_engine.bureau.master import Master
     jobs = cpu_count() if jobs == 0 else max(1, jobs)
-    with Master(master_file) as master, tqdm(total=len(master), unit="个", desc="生成自评表",
+    with Master(master_file, stream_indicators=jobs > 1) as master, tqdm(total=len(master), unit="个", desc="生成自评表",
                                              disable=not sys.stderr.isatty(), leave=False) as bar:
         report = bulk(master, outdir, by=by, jobs=jobs, force=force, progress=bar.update,
                       after_write=narrative_hook(narrative, docx))
