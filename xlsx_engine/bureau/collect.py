@@ -553,11 +553,13 @@ def _collect(folder: Path, sent: SentProjects | None, manifest: str | Path | Non
     coll.unused.extend(skipped)
     groups: dict[str, list[Collected]] = {}
     matched: set[str] = set()                      # codes of returned files that name a project sent
+    shared: dict[str, str] = {}                    # texts many rows repeat, kept once (see _compact)
     for path, item in zip(paths, read_all(paths, jobs, progress)):
         item.relpath = shown(os.path.relpath(path, folder)).replace(os.sep, "/")
         item.code = item.code or by_relpath.get(item.relpath, "")
         if sent is not None:
             item = _against_sent(item, sent, matched)
+        _compact(item, shared)
         if item.error:
             coll.unused.append(item)
             if not item.code:
@@ -589,6 +591,18 @@ def _collect(folder: Path, sent: SentProjects | None, manifest: str | Path | Non
         coll.rows.extend(missing)
     coll.rows.sort(key=lambda r: (order.get(r.code, len(order)), r.unit, r.code, r.project, r.path))
     return coll
+
+
+def _compact(item: Collected, shared: dict[str, str]) -> None:
+    """Keep ten thousand rows small: the texts that repeat from file to file (unit, kind, 评分规则, template,
+    grade; a finding's severity, code, place and hint) are kept once, and the file name once per file."""
+    for obj, names in ((item, ("unit", "kind", "profile", "template", "grade")),
+                       *((f, ("severity", "code", "place", "hint")) for f in item.findings)):
+        for name in names:
+            text = getattr(obj, name)
+            setattr(obj, name, shared.setdefault(text, text))
+        if obj.file == item.path:
+            obj.file = item.path
 
 
 def _against_sent(item: Collected, sent: SentProjects, matched: set[str]) -> Collected:

@@ -414,11 +414,16 @@ class Master(MasterStore):
 
     @staticmethod
     def _values(rows, positions: list[tuple[int | None, bool]]) -> Iterator[tuple]:
+        """(row number, value of each column) of the rows that have a value in a known column."""
         for r, cells in rows:
             values = [r]
             empty = True
-            for k, text in positions:
-                v = _cell(cells.get(k)) if k is not None else None
+            for k, text in positions:               # runs for every cell of a large master: kept flat
+                v = cells.get(k)
+                if v.__class__ is str:
+                    v = v.strip() or None
+                elif v is not None:
+                    v = _cell(v)
                 if v is not None:
                     empty = False
                     if text:
