@@ -74,12 +74,12 @@ def main(argv: list[str] | None = None) -> int:
         sizes = sorted(mem, key=int)
         if len(sizes) >= 2:
             lo, hi = mem[sizes[0]]["peak_rss_mb"], mem[sizes[-1]]["peak_rss_mb"]
-            rows.append((f"内存 bulk {sizes[-1]} 个", f"{hi:.0f} MB", f"{sizes[0]} 个 {lo:.0f} MB", f"{hi / lo:.2f}×",
+            rows.append((f"峰值 RSS bulk {sizes[-1]} 个", f"{hi:.0f} MB", f"{sizes[0]} 个 {lo:.0f} MB", f"{hi / lo:.2f}×",
                          "≤ 1.3×"))
         cmem = bulk["collect_memory"]
         if len(sizes) >= 2:
             lo, hi = cmem[sizes[0]]["peak_rss_mb"], cmem[sizes[-1]]["peak_rss_mb"]
-            rows.append((f"内存 collect {sizes[-1]} 个（含汇总表）", f"{hi:.0f} MB", f"{sizes[0]} 个 {lo:.0f} MB",
+            rows.append((f"峰值 RSS collect {sizes[-1]} 个（含汇总表）", f"{hi:.0f} MB", f"{sizes[0]} 个 {lo:.0f} MB",
                          f"{hi / lo:.2f}×", "≤ 1.3×"))
         col = bulk["collect"]
         c1, c2 = col["1"]["seconds"], col["2"]["seconds"]

@@ -29,7 +29,7 @@ from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, TypeVar
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 from xlsx_engine.bureau.master import Master, MasterEntry, MasterStore
 from xlsx_engine.bureau.output import make_folder, output_error, write_output
@@ -117,32 +117,46 @@ def _template(profile_id: str, template_dir: str) -> Template:
     return _TEMPLATES[key]
 
 
-def read_manifest(path: str | Path) -> dict[str, dict]:
+def read_manifest(path: str | Path, entry: Callable[[dict], Any] = dict) -> dict[str, Any]:
     """relpath -> {"sha256", "项目编码", "评分规则"} from a manifest and its journal (a torn last line is
-    ignored); the first format (relpath -> sha256) is read too."""
+    ignored); the first format (relpath -> sha256) is read too. ``entry`` turns each entry into what the caller
+    keeps, as it is parsed (ten thousand entries need not all be dicts at once)."""
     path = Path(path)
-    out: dict[str, dict] = {}
+    out: dict[str, Any] = {}
+
+    def hook(pairs):
+        d = dict(pairs)
+        return _Parsed(entry(d)) if "sha256" in d and not any(isinstance(v, (dict, _Parsed)) for v in d.values()) else d
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=hook)
     except (OSError, ValueError):
         data = {}
     files = data.get("文件", data) if isinstance(data, dict) else {}
-    for rel, entry in files.items():
-        if isinstance(entry, str):
-            out[rel] = {"sha256": entry}
-        elif isinstance(entry, dict):
-            out[rel] = entry
+    for rel, value in files.items():
+        if isinstance(value, str):
+            out[rel] = entry({"sha256": value})
+        elif isinstance(value, _Parsed):
+            out[rel] = value.value
     try:
         lines = (path.parent / JOURNAL).read_text(encoding="utf-8").splitlines()
     except (OSError, ValueError):
         lines = []
     for line in lines:
         try:
-            entry = json.loads(line)
-            out[entry.pop("relpath")] = entry
+            d = json.loads(line)
+            out[d.pop("relpath")] = entry(d)
         except (ValueError, KeyError, AttributeError, TypeError):
             continue
     return out
+
+
+class _Parsed:
+    """A manifest entry already turned into what the caller keeps (told apart from the dicts around it)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
 
 
 def _work_chunk(task: tuple) -> list[tuple]:
@@ -297,8 +311,8 @@ class _Run:
         self.report = BulkReport()
         self.journal = None
         self.shared: dict[str, str] = {}        # one string per unit and 评分规则: ten thousand projects share them
-        self.manifest = {rel: (e.get("sha256"), e.get("项目编码"), self._share(e.get("评分规则")))
-                         for rel, e in read_manifest(outdir / MANIFEST).items()}
+        self.manifest = read_manifest(outdir / MANIFEST, lambda e: (e.get("sha256"), e.get("项目编码"),
+                                                                     self._share(e.get("评分规则"))))
 
     def _share(self, text):
         return self.shared.setdefault(text, text)

@@ -546,8 +546,7 @@ def collect(folder: str | Path, *, master: str | Path | None = None, manifest: s
 def _collect(folder: Path, sent: SentProjects | None, manifest: str | Path | None, jobs: int,
              progress: Callable[[int], None] | None) -> Collection:
     manifest_path = Path(manifest) if manifest else folder / MANIFEST
-    by_relpath = {rel: e.get("项目编码", "") for rel, e in read_manifest(manifest_path).items()} \
-        if manifest_path.is_file() else {}
+    by_relpath = read_manifest(manifest_path, lambda e: e.get("项目编码", "")) if manifest_path.is_file() else {}
     paths, skipped = find_files(folder)
     coll = Collection(contacts=sent.contacts if sent else {}, master=shown(sent.master.path) if sent else "")
     coll.unused.extend(skipped)
