@@ -556,6 +556,8 @@ def _collect(folder: Path, sent: SentProjects | None, manifest: str | Path | Non
     for path, item in zip(paths, read_all(paths, jobs, progress)):
         item.relpath = shown(os.path.relpath(path, folder)).replace(os.sep, "/")
         item.code = item.code or by_relpath.get(item.relpath, "")
+        if item.error:
+            item.findings = [Finding(ERROR, "unreadable", "", item.error, "", item.path)]
         if sent is not None:
             item = _against_sent(item, sent, matched)
         _compact(item, shared)
@@ -607,8 +609,6 @@ def _compact(item: Collected, shared: dict[str, str]) -> None:
 def _against_sent(item: Collected, sent: SentProjects, matched: set[str]) -> Collected:
     """Compare a returned file with what was sent for its project as soon as it is read (change control, blank
     or not, the sent unit and name), so the bureau-set cells of ten thousand files are never held at once."""
-    if item.error:
-        item.findings = [Finding(ERROR, "unreadable", "", item.error, "", item.path)]
     s = sent.get(item.code)
     if s is not None and not item.error and not item.fields and item.kind == "本系统模板":
         # a project form whose rules are not installed: read it by the rules it was sent with
