@@ -555,7 +555,12 @@ def _collect(folder: Path, sent: SentProjects | None, manifest: str | Path | Non
     shared: dict[str, str] = {}                    # texts many rows repeat, kept once (see _compact)
     for path, item in zip(paths, read_all(paths, jobs, progress)):
         item.relpath = shown(os.path.relpath(path, folder)).replace(os.sep, "/")
-        item.code = item.code or by_relpath.get(item.relpath, "")
+        item.code = item.code or by_relpath.pop(item.relpath, "")
+        by_relpath.pop(item.relpath, None)         # what remains: the files sent and not returned
+        if item.path == path:                      # one copy of the file's name (see _compact)
+            item.path = path
+        if item.file == path:
+            item.file = path
         if item.error:
             item.findings = [Finding(ERROR, "unreadable", "", item.error, "", item.path)]
         if sent is not None:
@@ -585,7 +590,7 @@ def _collect(folder: Path, sent: SentProjects | None, manifest: str | Path | Non
             if s is not None:
                 missing.append(Collected(unit=s.unit, code=s.code, project=s.name, profile=s.profile, status=MISSING))
         relpaths = {r.code: r for r in missing}
-        for rel, code in by_relpath.items():
+        for rel, code in by_relpath.items():       # the files sent and not returned
             r = relpaths.get(code)
             if r is not None and not r.relpath:
                 r.relpath = rel
@@ -604,6 +609,8 @@ def _compact(item: Collected, shared: dict[str, str]) -> None:
             setattr(obj, name, shared.setdefault(text, text))
         if obj.file == item.path:
             obj.file = item.path
+        elif obj.file == item.file:
+            obj.file = item.file
 
 
 def _against_sent(item: Collected, sent: SentProjects, matched: set[str]) -> Collected:
