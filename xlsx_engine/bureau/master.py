@@ -50,6 +50,7 @@ SHEETS: dict[str, list[tuple[str, bool]]] = {
 }
 #: the table each sheet is spooled into (column k of a table is the k-th column of SHEETS[sheet])
 TABLES = {"单位": "unit", "项目": "project", "资金": "fund", "指标": "indicator", "目标": "goal"}
+CACHE_KB = 512                           #: SQLite page cache per connection (the OS caches the file too)
 PARTS = ("资金", "指标", "目标")          #: the sheets whose rows belong to a project by 项目编码
 #: columns compared as text (a code typed as a number in one sheet and as text in another is the same code)
 _TEXT_KEYS = {"项目编码", "单位名称"}
@@ -147,6 +148,7 @@ class MasterStore:
     def db(self) -> sqlite3.Connection:
         if self._db is None or self._pid != os.getpid():       # a forked worker opens its own
             self._db, self._pid = sqlite3.connect(self.db_path), os.getpid()
+            self._db.execute(f"PRAGMA cache_size = -{CACHE_KB}")
         return self._db
 
     def close(self) -> None:
