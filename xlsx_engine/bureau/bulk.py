@@ -354,13 +354,11 @@ class _Run:
             self.record(chunk, future.result(), count)
 
         waiting = {item.code: (item, e) for item, e in self.planned(self.store.project_entries())}
-        early: dict[str, tuple[BulkItem, MasterEntry]] = {}
         ready = []
         for codes in self.store.stream_indicators():
             for code in codes:
                 pair = waiting.pop(code, None)
                 if pair is not None:
-                    early[code] = pair
                     ready.append(pair)
                     if len(ready) == CHUNK:
                         submit(ready)
@@ -374,7 +372,12 @@ class _Run:
             wait()
         for err in (*self.store.part_errors(), *self.store.unknown_codes()):
             self._error(err)
-        again = [early[code] for code in sorted(self.store.reopened) if code in early]
+        again = []                              # generated before the sheet was read to the end
+        for item in self.report.items if self.store.reopened else ():
+            if item.code in self.store.reopened:
+                e = self.store.entry(item.code)
+                e.unit, e.relpath = item.unit, item.relpath
+                again.append((item, e))
         firsts = []
         for item, _ in again:                   # generated before all its 指标 rows were read: once more
             if item.status == "error":

@@ -86,17 +86,16 @@ class MasterProject:
         return DataError(err.message, where=f"总表 {self.where}", problems=problems)
 
 
-@dataclass
 class MasterEntry:
-    """A project row of the master as far as planning needs it; :meth:`MasterStore.project` reads the rest."""
+    """A project row of the master as far as planning needs it; :meth:`MasterStore.project` reads the rest.
+    (Slots: bulk keeps one for every project waiting for its 指标 rows.)"""
 
-    seq: int                    #: position in the spooled 项目 table
-    row: int                    #: row on the 项目 sheet
-    code: str
-    unit: str
-    name: str
-    profile: str
-    relpath: str = ""
+    __slots__ = ("seq", "row", "code", "unit", "name", "profile", "relpath")
+
+    def __init__(self, seq: int, row: int, code: str, unit: str, name: str, profile: str, relpath: str = ""):
+        self.seq = seq              #: position in the spooled 项目 table
+        self.row = row              #: row on the 项目 sheet
+        self.code, self.unit, self.name, self.profile, self.relpath = code, unit, name, profile, relpath
 
 
 def _cell(v: Any) -> Any:
