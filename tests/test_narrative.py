@@ -20,7 +20,7 @@ from lxml import etree
 
 from xlsx_engine.forms.project.profile import load_profile
 from xlsx_engine.forms.project.record import load_data
-from xlsx_engine.forms.project.scoring import is_active
+from xlsx_engine.forms.project.scoring import actual_value, is_active
 from xlsx_engine.forms.registry import open_template, read_project
 from xlsx_engine.kernel.errors import WorkbookError
 from xlsx_engine.kernel.textfilters import (
@@ -109,6 +109,8 @@ def table_figures(inp, extra_texts: tuple[str, ...] = ()) -> set[str]:
         for v in (row.weight, res.score, row.target, row.actual):
             if is_number(v):
                 nums.append(v)
+        if is_number(row.actual):
+            nums.append(actual_value(row))      # “72%” typed is 0.72 in the cell, scored and printed as 72%
         if is_number(row.weight) and is_number(res.score):
             nums.append(row.weight - res.score)
             g = groups.setdefault(str(row.level1), [0.0, 0.0])

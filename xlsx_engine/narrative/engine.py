@@ -39,6 +39,12 @@ from xlsx_engine.forms.project.layout import project_layout
 from xlsx_engine.forms.project.profile import Profile, load_profile
 from xlsx_engine.forms.project.record import ProjectRecord, record_from_data
 from xlsx_engine.forms.project.scoring import Result, evaluate, is_active
+from xlsx_engine.forms.project.sentences import (
+    fund_values,
+    indicator_values,
+    sentences,
+    total_values,
+)
 from xlsx_engine.forms.registry import read_project
 from xlsx_engine.kernel.datafile import read_data_file
 from xlsx_engine.kernel.errors import JxzpError, ProfileError
@@ -361,7 +367,11 @@ def indicator_context(index: int, row, res, profile: Profile) -> dict:
     reason = as_text(row.reason) or None
     cause, measure = split_reason(reason)
     lost = xround(weight - score, 2) if below else 0.0
+    said = sentences(profile)
+    values = indicator_values(row, res, profile)
     return {
+        # the sentences the workbook's live 综述 says too (forms/project/sentences.py)
+        "facts": said.indicator.py(values), "over_text": said.over.py(values) if over else "",
         "no": index, "level1": as_text(row.level1), "level2": as_text(row.level2),
         "name": as_text(row.name) or f"第{index}项指标",
         "op": row.op, "qualitative": row.op == OP_QUAL,
@@ -415,6 +425,9 @@ def project_context(inp: ProjectInput) -> tuple[dict, list[Finding]]:
             "reason_below": p.rate_reason_below,
             "material": budget > 0 and spent < budget and rate is not None and rate < BALANCE_MATERIAL_RATE,
             "disposed": balance_disposed(reason)}
+    said = sentences(p)
+    fv = dict(fund_values(rec, r), score=fund["score"])
+    fund["execution"], fund["score_text"] = said.fund_execution.py(fv), said.fund_score.py(fv)
     if fund["under"] and reason is None:
         warn("balance_reason", f"预算执行率{FILTERS['pct'](rate)}，结余{FILTERS['wan'](balance)}，"
                                "未填写执行率说明（结余原因），"
@@ -517,7 +530,8 @@ def project_context(inp: ProjectInput) -> tuple[dict, list[Finding]]:
         "gaps": gaps,
         "full_count": sum(1 for i in inds if i["full"]),
         # a 待填报 project (inputs missing) is described with the figures entered so far; its grade says 待填报
-        "result": {"total": r.total if is_number(r.total) else r.partial_total, "raw_total": r.raw_total,
+        "result": {"sentence": said.total.py(total_values(rec, r)),
+                   "total": r.total if is_number(r.total) else r.partial_total, "raw_total": r.raw_total,
                    "pending": r.pending, "total_weight": r.total_weight, "cap": r.cap,
                    "capped": r.cap is not None and r.raw_total > r.cap, "grade": r.grade,
                    "score_sum": r.score_sum, "weight_sum": r.weight_sum, "verdict": r.verdict,

@@ -248,7 +248,8 @@ class Template:
             out.append(cell(slot, get(slot.ref)))
             out.append(piece)
         hidden, breaks = self.layout.print_rows(rec)
-        heights = self.layout.fitted_heights(inputs)
+        fit = self.layout.fit_formulas
+        heights = self.layout.fitted_heights({**inputs, **{ref: values[ref] for ref in fit}} if fit else inputs)
         sheet = _print_rows("".join(out), set(hidden), breaks, heights)
         if heights:
             sheet = self._rescale(sheet, set(hidden), heights)

@@ -44,6 +44,7 @@ def add_report_info(layout: SheetLayout, first_row: int, last_col: str) -> int:
         layout.validations.append(Validation(ref, "textLength", "0", str(longest), "between", label, hint))
         layout.report_info[label] = ref
     layout.last_row = first_row + len(FIELDS)
+    layout.report_info_span = (first_row, layout.last_row)
     if layout.print_last_row:          # the form prints up to its signature line: the area is a page of its own
         layout.print_extra.append((first_row, layout.last_row))
     return layout.last_row
