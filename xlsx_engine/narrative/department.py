@@ -93,7 +93,7 @@ DEPT_INFO_KEYS: dict[str, tuple[str, ...]] = {
     "fund_gov": ("政府性基金预算支出",), "fund_soe": ("国有资本经营预算支出",), "fund_ss": ("社会保险基金预算支出",),
     "problems": ("存在问题", "问题"), "suggestions": ("改进建议", "建议", "改进措施"),
     "application": ("结果应用", "自评结果拟应用和公开情况"), "other": ("其他说明", "其他需要说明的情况"),
-    "report_date": ("报告日期",),
+    "report_date": ("报告日期", "自评时间"), "contact": ("联系人",), "phone": ("联系人电话", "联系电话"),
 }
 _DEPT_LISTS = ("functions", "key_work", "problems", "suggestions")
 DEFAULT_PURPOSE = ("严格落实《预算法》和预算绩效管理的有关规定，规范财政资金管理，强化支出责任和绩效理念，"
@@ -119,7 +119,8 @@ def normalize_dept_info(extra: dict | None, where: str = "") -> tuple[dict, list
         info[key] = {"amount": float(v), "text": None} if is_number(v) else \
             {"amount": None, "text": as_text(v) or None} if v not in (None, "") else None
     for key in ("title", "unit_name", "basis", "intro", "organization", "staff_note", "management", "assets",
-                "budget_management", "performance", "purpose", "process", "application", "other"):
+                "budget_management", "performance", "purpose", "process", "application", "other", "contact",
+                "phone"):
         info[key] = as_text(info[key]) or None
     return info, findings
 
@@ -188,7 +189,9 @@ def load_dept_input(path: str | Path, *, extra: dict | None = None) -> DeptInput
         return dept_from_record(record, profile, extra=extra, source=str(path))
     layout, record = _read_form_workbook(path, department_form.FORM)
     rec, result = layout.evaluate(record)
-    return DeptInput(rec, layout.profile, result, dict(extra or {}), str(path), Path(path))
+    merged = dict(record.extra or {})      # the workbook's 报告信息 area; a data file's 其他信息 may add to it
+    merged.update(extra or {})
+    return DeptInput(rec, layout.profile, result, merged, str(path), Path(path))
 
 
 # ----------------------------------------------------------------------------- department context

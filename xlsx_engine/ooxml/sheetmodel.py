@@ -132,6 +132,8 @@ class SheetLayout:
     #: formula cells whose (long, wrapped) text decides their row's height in a filled copy, like input text
     fit_formulas: set[str] = field(default_factory=set)
     summary_lines: list[int] = field(default_factory=list)   #: rows of the live 综述's numbered lines
+    report_info: dict[str, str] = field(default_factory=dict)   #: 报告信息 field -> its input cell
+    report_info_span: tuple[int, int] = (0, -1)                #: first and last row of the 报告信息 area
 
     # ------------------------------------------------------------------ identity
     @property

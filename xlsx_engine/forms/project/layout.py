@@ -15,11 +15,6 @@ from typing import Callable
 from xlsx_engine.forms.project import formulas as fx
 from xlsx_engine.forms.project.profile import Profile, load_profile
 from xlsx_engine.forms.project.record import FundLine, Goal, IndicatorRow, ProjectRecord
-from xlsx_engine.forms.project.report_info import (
-    add_report_info,
-    report_info_from_cells,
-    report_info_values,
-)
 from xlsx_engine.forms.project.rules import (
     EQUAL_ZERO,
     FUND_SCORE,
@@ -31,6 +26,13 @@ from xlsx_engine.forms.project.rules import (
 from xlsx_engine.forms.project.scoring import Result, evaluate
 from xlsx_engine.forms.project.sentences import (
     TITLE as SUMMARY_TITLE,
+)
+from xlsx_engine.forms.report_info import (
+    Field,
+    add_report_info,
+    report_info_from_cells,
+    report_info_values,
+    unused_report_info_rows,
 )
 from xlsx_engine.forms.project.sentences import (
     LiveSummary,
@@ -58,8 +60,6 @@ from xlsx_engine.ooxml.sheetmodel import (
 @dataclass
 class Layout(SheetLayout):
     """The 项目支出绩效自评表 layout: the generic sheet model plus the project record mapping."""
-
-    report_info_span: tuple[int, int] = (0, -1)     #: first and last row of the 报告信息 area
 
     # ------------------------------------------------------------------ record mapping
     def input_values(self, record: ProjectRecord) -> dict[str, Cell]:
@@ -129,8 +129,7 @@ class Layout(SheetLayout):
         """
         used = _used(record.indicators)
         # the 报告信息 page prints only when the unit wrote something in it
-        info_rows = [] if any(v not in (None, "") for v in report_info_values(self, record.extra).values()) else \
-            list(range(self.report_info_span[0], self.report_info_span[1] + 1))
+        info_rows = unused_report_info_rows(self, record.extra)
         if used == 0:
             return info_rows, list(self.row_breaks)
         goals = max(1, _used(record.goals))
@@ -140,6 +139,19 @@ class Layout(SheetLayout):
         return hidden, breaks
 
 
+#: the 报告信息 fields (docs/rules.md#report-outlines; seed 003: 项目背景/立项依据, 资金到位, 主要问题和改进措施;
+#: seed 004: 资金到位/管理, 结果应用和公开; Hunan 附件3: 组织实施, 填报人/联系电话): (label, row height, longest text)
+PROJECT_FIELDS: tuple[Field, ...] = (
+    ("项目概况及立项依据", 60, 2000),
+    ("资金到位与管理情况", 45, 2000),
+    ("组织实施情况", 45, 2000),
+    ("主要问题", 45, 2000),
+    ("改进措施", 45, 2000),
+    ("结果应用与公开情况", 30, 1000),
+    ("自评时间", 18, 20),
+    ("联系人", 18, 30),
+    ("联系人电话", 18, 30),
+)
 #: indicator rows that print on the first page together with the totals and the signature line
 PAGE_ROWS = 12
 #: the signature line under the form (seed 000's 填报人（签名）/联系电话, and the usual 审核人, seal and date)
@@ -379,7 +391,7 @@ def project_layout(profile_id: str, form_name: str = "project") -> Layout:
     for k, text in enumerate(notes):
         L.label(f"A{n0 + k}", text, "note", f"A{n0 + k}:{last}{n0 + k}")
     L.last_row = n0 + len(notes) - 1
-    add_report_info(L, L.last_row + 2, last)
+    add_report_info(L, L.last_row + 2, last, PROJECT_FIELDS)
     L.hidden_cols = [OVER_COL, SEQ_COL, LINE_COL]
     add_live_summary(L, L.last_row + 2, plast, SummaryRefs(
         budget=f"F{total}", spent=f"G{total}", rate=f"I{total}", fund_score=f"J{total}", reason=f"K{total}",
