@@ -38,7 +38,14 @@ from jinja2.sandbox import SecurityError
 from xlsx_engine.forms.project.layout import project_layout
 from xlsx_engine.forms.project.profile import Profile, load_profile
 from xlsx_engine.forms.project.record import ProjectRecord, record_from_data
-from xlsx_engine.forms.project.scoring import Result, evaluate, is_active
+from xlsx_engine.forms.project.scoring import (
+    ENTRY_FLAGS,
+    Result,
+    evaluate,
+    is_active,
+    row_messages,
+    weight_checks,
+)
 from xlsx_engine.forms.project.sentences import (
     fund_values,
     indicator_values,
@@ -508,6 +515,17 @@ def project_context(inp: ProjectInput) -> tuple[dict, list[Finding]]:
     missing_goals = [g for g in goals if g["actual"] is None]
     if missing_goals:
         problems.append({"kind": "goal_gap", "goals": missing_goals})
+    # what the form's own checks found (校验提示, 提示 column): weights against the rules, entries against the lists
+    weights = [t.rstrip("；").replace("，请调整各指标分值", "") for t in weight_checks(p, r.total_weight, r.level1_weights)
+               if t]
+    if weights:
+        problems.append({"kind": "weights", "texts": weights, "total": p.total})
+    messages = row_messages(p)
+    entries = [{"name": i["name"], "texts": [messages[f].rstrip("；") for f in res.flags if f in ENTRY_FLAGS]}
+               for i, res in zip(inds, (res for row, res in zip(rec.indicators, r.indicators) if is_active(row)))]
+    entries = [e for e in entries if e["texts"]]
+    if entries:
+        problems.append({"kind": "entries", "rows": entries})
     suggestions = [dict(pr) for pr in problems]
     problems += [{"kind": "unit", "text": t} for t in info["problems"]]
     suggestions += [{"kind": "unit", "text": t} for t in info["suggestions"]]
