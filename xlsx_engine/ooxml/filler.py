@@ -42,6 +42,7 @@ _ROW_START = re.compile(r'<row r="(\d+)"')
 _ROW_TAG = re.compile(r'<row r="(\d+)"([^>]*)>')
 _ROW_HEIGHT = re.compile(r' ht="[^"]*"')
 _SCALE = re.compile(r'<pageSetup [^>]*?scale="(\d+)"')
+_PRINT_TITLES = re.compile(r'<definedName name="_xlnm\.Print_Titles"[^>]*>[^<]*</definedName>')
 MIN_SCALE = 55     #: % — below this a filled copy's text would be too small to read: the page breaks instead
 #: worksheet children that precede <rowBreaks> (ECMA-376 CT_Worksheet order), last first
 _BEFORE_BREAKS = ("headerFooter", "pageSetup", "pageMargins", "printOptions", "hyperlinks", "dataValidations",
@@ -133,7 +134,7 @@ class Template:
     """
 
     def __init__(self, path: Path, layout: SheetLayout, members: list[Member | None],
-                 sheet_member: str, pieces: list[str], slots: list[_Slot]):
+                 sheet_member: str, pieces: list[str], slots: list[_Slot], untitled: Member | None = None):
         self.path = path
         self.layout = layout
         self._members = members
@@ -141,6 +142,9 @@ class Template:
         self._pieces = pieces
         self._slots = slots
         self._meta: dict[str, str] = {}
+        #: xl/workbook.xml without the print titles, for a copy whose form prints on one page: its header row is not
+        #: repeated on the pages of its own that follow (报告信息, 综述)
+        self._untitled = untitled
 
     @property
     def profile(self):
@@ -178,8 +182,11 @@ class Template:
             # every member but the worksheet is compressed once, here; None marks the worksheet's place
             members = [None if info.filename == sheet_member else Member.deflate(info.filename, zf.read(info.filename))
                        for info in zf.infolist()]
+            book = zf.read("xl/workbook.xml").decode("utf-8")
+        untitled = _PRINT_TITLES.sub("", book)
         pieces, slots = cls._split(sheet_xml, layout, where)
-        template = cls(path, layout, members, sheet_member, pieces, slots)
+        template = cls(path, layout, members, sheet_member, pieces, slots,
+                       Member.deflate("xl/workbook.xml", untitled.encode("utf-8")) if untitled != book else None)
         template._meta = meta
         return template
 
@@ -238,6 +245,11 @@ class Template:
         return self.layout.evaluate(record)
 
     def sheet_xml(self, record: Any) -> tuple[bytes, Any]:
+        sheet, result, _breaks = self._sheet(record)
+        return sheet, result
+
+    def _sheet(self, record: Any) -> tuple[bytes, Any, list[int]]:
+        """(the worksheet XML, the scorer's result, the form's page breaks)."""
         rec, result = self.evaluate(record)
         inputs = self.layout.input_values(rec)
         values = {**inputs, **self.layout.formula_values(result, rec)}
@@ -253,7 +265,7 @@ class Template:
         sheet = _print_rows("".join(out), set(hidden), breaks, heights)
         if heights:
             sheet = self._rescale(sheet, set(hidden), heights)
-        return sheet.encode("utf-8"), result
+        return sheet.encode("utf-8"), result, breaks
 
     def _rescale(self, sheet: str, hidden: set[int], heights: dict[int, float]) -> str:
         """Rows that grew for their text still print on the page they belong to: the print scale shrinks to fit
@@ -281,9 +293,11 @@ class Template:
         Returns:
             (the .xlsx bytes, the scorer's result).
         """
-        sheet, result = self.sheet_xml(record)
+        sheet, result, breaks = self._sheet(record)
         filled = Member.deflate_fast(self._sheet_member, sheet)
-        members = [m if m is not None else filled for m in self._members]
+        untitled = self._untitled if not self.layout.repeats_header(breaks) else None
+        members = [filled if m is None else untitled if untitled and m.name == "xl/workbook.xml" else m
+                   for m in self._members]
         if identity:
             props = Member.deflate_fast("docProps/custom.xml", custom_properties_xml({**self._meta, **identity}))
             members = [props if m.name == "docProps/custom.xml" else m for m in members]

@@ -271,6 +271,11 @@ class SheetLayout:
         """(rows to hide, page breaks) of a filled copy; by default none hidden and the template's breaks."""
         return [], list(self.row_breaks)
 
+    def repeats_header(self, breaks: list[int]) -> bool:
+        """Whether a filled copy with these page breaks prints its header rows on every page (the template's
+        print titles); by default always."""
+        return True
+
     def formula_values(self, result: Any, record: Any) -> dict[str, Any]:
         """The Python twin's value of every formula cell."""
         return {ref: twin(result, record) for ref, twin in self.formula_twins}

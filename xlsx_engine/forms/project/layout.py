@@ -138,6 +138,11 @@ class Layout(SheetLayout):
         breaks = [self.indicator_rows[min(used - 2, PAGE_ROWS) - 1]] if used > PAGE_ROWS else []
         return hidden, breaks
 
+    def repeats_header(self, breaks: list[int]) -> bool:
+        """The indicator header repeats only when the form continues on a second page: a form on one page is
+        followed by its 报告信息 and 综述 pages without a header that belongs to the table."""
+        return bool(breaks)
+
 
 #: the 报告信息 fields (docs/rules.md#report-outlines; seed 003: 项目背景/立项依据, 资金到位, 主要问题和改进措施;
 #: seed 004: 资金到位/管理, 结果应用和公开; Hunan 附件3: 组织实施, 填报人/联系电话): (label, row height, longest text)

@@ -315,8 +315,9 @@ def seq_formula(r: RowRefs, over: str, seq_above: str | None) -> str:
 
 
 def over_flag_formula(r: RowRefs, profile: Profile) -> str:
-    """The row's over-achievement flag as 1/0 (a helper cell, so the sentence reads it once)."""
-    return f"=IF({over_expr(r, profile)},1,0)"
+    """The row's over-achievement flag: 1, else "" (a helper cell, so the sentence reads it once; blank on the rows
+    a copy hides, so that a hidden row shows nothing)."""
+    return f"=IF({over_expr(r, profile)},1,\"\")"
 
 
 def indicator_refs(r: RowRefs, over_flag: str) -> dict[str, str]:
@@ -348,7 +349,7 @@ def line_formula(r: RowRefs, profile: Profile, seq: str, over_flag: str) -> str:
 class LiveSummary:
     """The live 综述 of one scored record: every helper and 综述 cell's Python value, computed once per fill."""
 
-    over: list[float]          #: per indicator row: the over-achievement flag (1/0)
+    over: list[Any]            #: per indicator row: the over-achievement flag (1 or "")
     seq: list[Any]             #: per indicator row: "" inactive, 0 not listed, k the place among the listed rows
     lines: list[str]           #: per indicator row: its 综述 line without the number ("" unless listed)
     paragraphs: list[str]      #: the headed paragraphs
@@ -364,7 +365,7 @@ class LiveSummary:
         rows = row_states(record, result, profile)
         over, seq, lines, listed = [], [], [], []
         for (active, is_o, is_listed_row), row, res in zip(rows, record.indicators, result.indicators):
-            over.append(1.0 if is_o else 0.0)
+            over.append(1.0 if is_o else "")
             if not active:
                 seq.append("")
                 lines.append("")
