@@ -47,6 +47,7 @@ from xlsx_engine.forms.project.scoring import (
     weight_checks,
 )
 from xlsx_engine.forms.project.sentences import (
+    FUND_PENDING,
     fund_values,
     indicator_values,
     sentences,
@@ -433,8 +434,9 @@ def project_context(inp: ProjectInput) -> tuple[dict, list[Finding]]:
             "material": budget > 0 and spent < budget and rate is not None and rate < BALANCE_MATERIAL_RATE,
             "disposed": balance_disposed(reason)}
     said = sentences(p)
-    fv = dict(fund_values(rec, r), score=fund["score"])
-    fund["execution"], fund["score_text"] = said.fund_execution.py(fv), said.fund_score.py(fv)
+    fv = fund_values(rec, r)
+    fund["execution"], fund["score_text"] = ((said.fund_execution.py(fv), said.fund_score.py(fv)) if f.entered
+                                             else (FUND_PENDING, ""))
     if fund["under"] and reason is None:
         warn("balance_reason", f"预算执行率{FILTERS['pct'](rate)}，结余{FILTERS['wan'](balance)}，"
                                "未填写执行率说明（结余原因），"
