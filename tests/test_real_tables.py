@@ -51,6 +51,7 @@ BEYOND_HAND = {
 TRUNCATION = {
     ("anhui-2022-tangxi-cunji", "B20"),          # 页面在“效益指标(30分)”的第二行后断开
     ("ningxia-2021-yinchuan-chuzhong", "A27"),   # 页面在满意度行（属“项目效益(35分)”）断开
+    ("shandong-2019-licheng-wenhuaguan", "B22"),  # 页面在“(30分)”组的第二个二级指标处断开
 }
 
 
@@ -99,7 +100,7 @@ def test_no_error_where_the_table_is_consistent(reports, name):
     errors = [f for f in reports[name].findings if f.severity == ERROR]
     false = [f for f in errors if _cell(f.place) not in hand and (name, _cell(f.place)) not in TRUNCATION | BEYOND_HAND]
     assert not false, [(f.code, f.place, f.message) for f in false]
-    if not hand:
+    if not hand and not any(table == name for table, _cell_ in TRUNCATION):
         assert exit_code([reports[name]]) == 0
 
 

@@ -845,6 +845,7 @@ def goal_text_findings(add, pc, figures) -> None:
                 "核对目标文字与资金表")
 
 
+_DASH = re.compile(r"^[-—–/]+$")
 _RATE_NAME = ("预算执行率", "资金执行率", "资金使用率", "支出进度")
 _BURDEN = ("负担", "投诉", "差错", "事故", "发生率", "违规", "违纪", "欺诈", "成本")
 _RISING = ("提高", "提升", "增加", "增长", "上升", "扩大", "加重")
@@ -1169,7 +1170,8 @@ def check_table(t, p: Profile, add, *, explicit: bool = False) -> dict[str, Any]
                 "按规则设置资金分值" + how)
         score_pc = ft.values.get("score") if ft is not None else None
         shown_fs = number(score_pc)
-        if shown_fs is not None and pw.fund is not None:     # no printed fund weight: nothing to recompute with
+        # no printed fund weight, or no 预算数/执行数 printed: nothing to recompute with
+        if shown_fs is not None and pw.fund is not None and A is not None and B is not None:
             want = fund_score(A or 0.0, B or 0.0, pw.fund, p.digits)
             n = places(score_pc)
             rate_text = pct((B or 0.0) / A) if A else "无法计算"
@@ -1289,10 +1291,12 @@ def check_table(t, p: Profile, add, *, explicit: bool = False) -> dict[str, Any]
         if scored > w + 1e-9:
             add(ERROR, "label_score_over", ref,
                 f"“{name}（{fmt(w)}分）”下各指标得分合计为 {fmt(scored)}，超过标注的 {fmt(w)} 分", "改正得分或标注")
-    if t.weights_printed and t.indicator_weight_label and ws is not None and \
+    if pw.source in ("分值列", "一级指标标签") and t.indicator_weight_label and ws is not None and \
             not agrees(t.indicator_weight_label[0], places_of(t.indicator_weight_label[0]), ws):
         add(ERROR, "weight_label", t.indicator_weight_label[1],
-            f"绩效指标标注为 {fmt(t.indicator_weight_label[0])} 分，各指标分值合计为 {fmt(ws)}", "")
+            f"绩效指标标注为 {fmt(t.indicator_weight_label[0])} 分，"
+            f"{'各指标分值' if pw.source == '分值列' else '其下一级指标标签的分值'}合计为 {fmt(ws)}",
+            "改正标注或各指标分值")
     fund_in = pw.fund if (pw.fund is not None and p.fund_in_total) else 0.0
     target_in = pw.target or 0.0
     if ws is not None and pw.source:
@@ -1466,6 +1470,8 @@ def _rate_checks(add, label: str, pc, A: float | None, B: float | None, base: st
             f"全年执行数 {fmt(B)} 大于{base} {fmt(A)}，执行率 {pct(true)} 超过100%", "核实执行数与预算数；资金得分按100%封顶")
     if pc is None or how == "blank":
         return
+    if how == "text" and source and _DASH.match(norm(pc.text)):
+        return                        # a source row's rate left as "-" / "—": not filled, as its 分值 and 得分
     if how == "text":
         add(ERROR, "rate_mismatch", pc.ref, f"“{label}”的执行率“{pc.text}”不是数字，按 B/A 应为 {pct(true)}", "填写执行率")
         return
