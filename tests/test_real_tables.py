@@ -75,7 +75,9 @@ def _hand_cells(hand: dict) -> set[str]:
 
 
 def test_corpus_is_real_and_sourced():
-    assert len(TABLES) >= 17
+    assert len(TABLES) >= 25
+    provinces = {_spec(n)["province"] for n in TABLES}
+    assert len({p for p in provinces if not p.startswith("不详")}) >= 8     # one page names no province
     for name in TABLES:
         spec = _spec(name)
         assert str(spec["source"]).startswith("http"), name
@@ -114,6 +116,59 @@ def test_recall_over_the_corpus(reports):
             found += any(_cell(f.place) == hand["where"] and f.severity == want for f in reports[name].findings)
     assert total >= 28
     assert found == total - len(NOT_YET)
+
+
+def test_goal_text_warnings_only_where_found_by_hand(reports):
+    """Amounts and counts in the goal texts: no 警告 on a table whose goal text agrees with it."""
+    for name in TABLES:
+        hand = {h["where"] for h in _spec(name).get("findings") or [] if h["kind"] == "goal_text"}
+        got = {_cell(f.place) for f in reports[name].findings if f.code == "goal_text"}
+        assert got <= hand, (name, got - hand)
+
+
+def test_goal_text_counts_restate_the_indicators(tmp_path):
+    """金寨: 实际完成情况 restates four 完成值 (4个、202个、3061户、10个) and agrees; a changed count is a 警告
+    naming the text and the indicator's 指标值 and 完成值."""
+    spec = _spec("anhui-2023-jinzhai-meili-dept")
+
+    def goal(old, new):
+        def edit(rows):
+            rows[9][5] = rows[9][5].replace(old, new)
+        wb = build_workbook(spec, tmp_path / f"{new}.xlsx", edit=edit)
+        return [f for f in check_file(wb).findings if f.code == "goal_text"]
+
+    assert not goal("村庄202个", "村庄202个")
+    [f] = goal("村庄202个", "村庄203个")
+    assert f.severity == WARNING and f.place == "Sheet1!F10"
+    assert "203个" in f.message and "建设美丽宜居自然村庄数量" in f.message and "≥200" in f.message and "202" in f.message
+    [f] = goal("改造3061户", "改造3016户")
+    assert "3016户" in f.message and "3061" in f.message
+
+
+def test_goal_text_count_in_another_unit_is_not_compared(tmp_path):
+    """濉溪: “临时救助87人次” restates the 人次 indicator, not “受益建档立卡贫困人口数”(87人)."""
+    spec = _spec("anhui-2019-suixi-linshijiuzhu")
+
+    def edit(rows):
+        rows[8][5] = rows[8][5].replace("87人次", "88人次")
+    found = [f for f in check_file(build_workbook(spec, tmp_path / "t.xlsx", edit=edit)).findings
+             if f.code == "goal_text"]
+    assert len(found) == 1 and "人次数" in found[0].message and "87人次" in found[0].message
+
+
+def test_weight_only_level1_labels_are_grouped_apart(reports):
+    """历城: “(50分)”“(30分)” print no name; their rows are named from the 二级指标 (数量指标 → 产出指标) and not
+    merged into one group (which gave “(50分)下各指标分值合计为 60”); the fund block with only 年初预算数(A) is read."""
+    report = reports["shandong-2019-licheng-wenhuaguan"]
+    assert not [f for f in report.findings if f.place.endswith("!B13") and f.severity == ERROR]
+    [inferred] = [f for f in report.findings if f.code == "profile_inferred"]
+    assert "资金分值 10" in inferred.message and "产出指标 50" in inferred.message
+
+
+def test_no_fund_score_without_the_figures(reports):
+    """稷山公卫: only one amount of the fund row survived the page (执行数 blank): nothing to recompute 10 × 执行率
+    from, so no 资金得分 warning ("应为 0")."""
+    assert not [f for f in reports["shanxi-2021-jishan-gongwei"].findings if f.code == "fund_score"]
 
 
 def test_check_infers_the_fund20_profile(tmp_path):
