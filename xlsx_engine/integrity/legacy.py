@@ -97,12 +97,12 @@ IND_KEYS = [   # order matters: the first pattern that matches a header cell win
     ("name", _rx(r"^(三级指标|指标内容|指标名称|三级指标名称|绩效指标名称|三级指标内容)$")),
     ("op", _rx(r"^(指标性质|计算符号|比较符号)$")),
     ("target", _rx(r"^(年度指标值|指标值|年度目标值|目标值|指标\(目标\)值|预期指标值|年度预期指标值|绩效目标值|年度指标|"
-                   r"年初目标值)(\([A-Z]\))?$")),
+                   r"年初目标值|年初指标值)(\([A-Z]\))?$")),
     ("unit", _rx(r"^(度量单位|计量单位|单位)$")),
     ("actual", _rx(r"^(实际完成值|全年完成值|完成值|全年实际完成值|实际值|全年实际值|实际完成情况|实际完成|实际完成指标值)"
                    r"(\([A-Z]\))?$")),
-    ("weight", _rx(r"^(分值|权重|指标分值|权重分值)(\(.*\))?$")),
-    ("score", _rx(r"^(得分|自评分|评分|自评得分|实际得分)(\(.*\))?$")),
+    ("weight", _rx(r"^(分值|权重|指标分值|权重分值|指标权重)(\(.*\))?$")),
+    ("score", _rx(r"^(得分|自评分|评分|自评得分|实际得分|指标得分)(\(.*\))?$")),
     ("reason", _rx(r"^(偏差原因|未完成原因|偏差原因分析|原因分析|偏差分析)")),
 ]
 IND_BLOCK = _rx(r"^(绩效指标|年度绩效指标|项目绩效定量目标)(.*\((\d+(?:\.\d+)?)分\))?")
@@ -483,6 +483,10 @@ def _indicator_header(g: Grid) -> tuple[int, dict[str, tuple[int, int]]] | None:
             continue
         cols = _header_columns(g, r, IND_KEYS)
         if "level1" in cols and ("name" in cols or "level2" in cols) and ("target" in cols or "actual" in cols):
+            return r, cols
+    for r in g.row_numbers:     # no level columns (重庆部门整体表: 指标名称 | … | 全年完成值 | 指标权重 | 指标得分)
+        cols = _header_columns(g, r, IND_KEYS)
+        if "name" in cols and "target" in cols and "actual" in cols and ("weight" in cols or "score" in cols):
             return r, cols
     return None
 
@@ -889,6 +893,8 @@ def convert_row(r: Row, profile: Profile, year: Any = None) -> Converted:
     op = target = unit = None
     target_text: Any = None
     op_text = unit_text = None
+    if op_pc is not None and not op_pc.blank and norm(op_pc.text) in ("定量", "定量指标"):
+        op_pc = None            # 指标性质 giving the kind only (重庆: 定量指标/定性指标): the target carries its operator
     if op_pc is not None and not op_pc.blank:
         op_text = op_pc.text
         op = normalize_op(op_text) or op_text
