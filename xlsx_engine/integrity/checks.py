@@ -1252,9 +1252,11 @@ def check_table(t, p: Profile, add, *, explicit: bool = False) -> dict[str, Any]
     for s in sources:
         shown = [k for k in ("weight", "score") if number(s.values.get(k)) is not None]
         if ft is not None and shown:
+            differs = "score" in shown and ft.num("score") is not None and abs(s.num("score") - ft.num("score")) > 1e-9
             add(WARNING, "source_scored", s.values[shown[-1]].ref,
                 f"资金来源“{s.label}”一行也印了{'和'.join({'weight': '分值', 'score': '得分'}[k] for k in shown)}"
-                f"（{'、'.join(fmt(s.num(k)) for k in shown)}），与“{ft.label}”行重复；资金只计一次分",
+                f"（{'、'.join(fmt(s.num(k)) for k in shown)}），与“{ft.label}”行重复"
+                + (f"，且得分与该行的 {fmt(ft.num('score'))} 不同" if differs else "") + "；资金只计一次分",
                 "分值和得分只填在年度资金总额一行")
     fund_w_place = (ft.values["weight"].ref if ft is not None and "weight" in ft.values else
                     (t.fund_weight_label[1] if t.fund_weight_label else (ft.ref if ft is not None else sheet)))
