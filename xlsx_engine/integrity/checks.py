@@ -16,6 +16,7 @@ Nothing here raises for a bad file: unreadable files become a finding with code 
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import re
@@ -75,7 +76,7 @@ from xlsx_engine.integrity.tamper import (
 from xlsx_engine.kernel.errors import JxzpError, ProfileError, WorkbookError
 from xlsx_engine.kernel.excel import NA, nonblank
 from xlsx_engine.kernel.findings import ERROR, INFO, WARNING, Finding
-from xlsx_engine.kernel.targets import KIND_QUANT, OP_QUAL, parse_quantity, parse_target
+from xlsx_engine.kernel.targets import KIND_QUANT, OP_QUAL, TargetSyntaxError, parse_quantity, parse_target
 from xlsx_engine.kernel.xlmath import is_number, xnum, xround
 from xlsx_engine.ooxml.sheetmodel import IDENTITY_KEYS as keys
 
@@ -880,6 +881,8 @@ _SAME_UNIT = {"千米": "公里", "km": "公里", "㎡": "平方米"}
 _CLAUSE = re.compile(r"[,，;；。:：!！?？]|(?<![\d.])\d+[.、)）](?!\d)")
 _NAME_NOISE = re.compile(r"^(指标\d*[:：.、]?|★+|[一二三四五六七八九十]+[、.]|\d+[、.])|(数量|个数|人数|户数|次数|数)$")
 _MIN_COMMON = 4          #: characters a goal clause must share with an indicator name to restate it
+_CLAUSE_SPAN = 40        #: characters looked at on each side of a count (a text from a unit is untrusted)
+_MAX_COUNTS = 60         #: counts compared in one goal text
 
 
 @dataclass(frozen=True)
@@ -903,7 +906,10 @@ def _count(value: float, unit: str) -> tuple[float, str]:
 def _row_counts(row: CountRow) -> list[tuple[float, str]]:
     """The numbers a row prints as 指标值 or 实际完成值, with their units ("" when none is printed)."""
     out = []
-    t = parse_target(row.target) if row.target else None
+    try:
+        t = parse_target(row.target) if row.target else None
+    except TargetSyntaxError:                   # a target the table writes in words only: nothing to compare
+        t = None
     if t is not None and t.kind == KIND_QUANT and t.value is not None and t.unit != "%":
         out.append(_count(t.value, t.unit or ""))
     q = parse_quantity(row.actual) if row.actual else None
@@ -929,15 +935,15 @@ def goal_count_findings(add, text: str, place: str, rows: list[CountRow]) -> Non
     must be that indicator's 指标值 or 实际完成值 (same unit, 万 scaled). An indicator is the one whose name shares
     the most characters (at least ``_MIN_COMMON``) with the clause; a clause naming two equally is left alone."""
     text = norm(text)
-    names = [(_NAME_NOISE.sub("", norm(r.name)), r) for r in rows if r.name]
-    for m in _COUNT.finditer(text):
+    names = [(_NAME_NOISE.sub("", norm(r.name)), r, _row_counts(r)) for r in rows if r.name]
+    for m in itertools.islice(_COUNT.finditer(text), _MAX_COUNTS):
         value, unit = _count(float(m.group(1).replace(",", "")), m.group(2))
-        start = max((c.end() for c in _CLAUSE.finditer(text, 0, m.start())), default=0)
-        after = _CLAUSE.search(text, m.end())
-        clause = text[start:m.start()] + "|" + text[m.end():after.start() if after else len(text)]
+        lo = max(0, m.start() - _CLAUSE_SPAN)
+        start = max((c.end() for c in _CLAUSE.finditer(text, lo, m.start())), default=lo)
+        after = _CLAUSE.search(text, m.end(), m.end() + _CLAUSE_SPAN)
+        clause = text[start:m.start()] + "|" + text[m.end():after.start() if after else m.end() + _CLAUSE_SPAN]
         scored = []
-        for name, row in names:
-            counts = _row_counts(row)
+        for name, row, counts in names:
             if not counts or any(u and u != unit for _v, u in counts):
                 continue                        # a row in another unit (人 vs 人次) is not what the text restates
             scored.append((_common(clause, name), row, counts))
