@@ -139,8 +139,9 @@ def _sentences(profile: Profile) -> Sentences:
     else:
         over = cat("完成值超过指标值", Num("over_pct"), "%，超过评分规则规定的", over_limit_pct(p), "%",
                    f"，按规则扣{xtext(p.over_penalty)}分" if p.over_penalty else "")
-    line = cat(indicator, when("over", cat(over, "，原因：", Pending("reason", "超额完成原因"), "。"),
-                               cat("偏差原因分析及改进措施：", Pending("reason", "偏差原因分析及改进措施"), "。")))
+    line = cat(indicator, when("over", cat(over, "，原因："), "偏差原因分析及改进措施："),
+               when("reason_given", Clause("reason"),
+                    when("over", "（待补充超额完成原因）", "（待补充偏差原因分析及改进措施）")), "。")
     paragraphs = (cat(HEADINGS[0], total),
                   cat(HEADINGS[1], when("entered", cat(fund_execution, fund_score), FUND_PENDING)),
                   cat(HEADINGS[2], indicators))
@@ -197,7 +198,7 @@ def indicator_values(row: IndicatorRow, res: IndicatorResult, profile: Profile,
         "score": score, "weight": weight, "lost": (weight - score) if scored and is_number(weight) else None,
         "over": over,
         "over_pct": (max(actual_value(row), 0.0) / row.target - 1) * 100 if over else None,
-        "reason": row.reason,
+        "reason": row.reason, "reason_given": bool(xl_trim(cell_text(row.reason))),
     }
 
 
@@ -334,7 +335,7 @@ def indicator_refs(r: RowRefs, over_flag: str) -> dict[str, str]:
         "score": r.score, "weight": r.weight, "lost": f"({r.weight}-{r.score})",
         "over": f"{over_flag}=1",
         "over_pct": f"((MAX({actual_expr(r)},0)/{r.target}-1)*100)",
-        "reason": r.reason,
+        "reason": r.reason, "reason_given": f"LEN(TRIM({r.reason}))>0",
     }
 
 
