@@ -21,7 +21,6 @@ environment and filters as the project reports, so a bureau may override them th
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,6 +58,7 @@ from xlsx_engine.kernel.errors import JxzpError
 from xlsx_engine.kernel.excel import NA, nonblank, num
 from xlsx_engine.kernel.textfilters import FILTERS
 from xlsx_engine.kernel.xlmath import is_number, xround
+from xlsx_engine.narrative.docx import official_docx
 from xlsx_engine.narrative.engine import (
     Finding,
     NarrativeError,
@@ -590,41 +590,8 @@ def complete_record(record, profile):
 # ----------------------------------------------------------------------------- Word output
 
 def blocks_docx(blocks, title: str | None = None) -> bytes:
-    """A plain Word document from rendered blocks (headings, paragraphs, tables), A4, 仿宋/黑体."""
-    from docx import Document
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.oxml.ns import qn
-    from docx.shared import Pt
-
-    doc = Document()
-    style = doc.styles["Normal"]
-    style.font.name, style.font.size = "仿宋", Pt(14)
-    style.element.rPr.rFonts.set(qn("w:eastAsia"), "仿宋")
-    for level, size in ((1, 16), (2, 15), (3, 14)):
-        st = doc.styles[f"Heading {level}"]
-        st.font.name, st.font.size, st.font.bold = "黑体", Pt(size), level == 1
-        st.element.rPr.rFonts.set(qn("w:eastAsia"), "黑体" if level == 1 else "楷体")
-    if title:
-        para = doc.add_paragraph()
-        para.alignment = WD_ALIGN_PARAGRAPH.CENTER
-        run = para.add_run(title)
-        run.font.size, run.bold = Pt(20), True
-    for b in blocks:
-        if b.kind == "heading":
-            doc.add_heading(b.text, level=min(max(b.level, 1), 3))
-        elif b.kind == "table" and b.rows:
-            width = max(len(r) for r in b.rows)
-            table = doc.add_table(rows=len(b.rows), cols=width)
-            table.style = "Table Grid"
-            for i, row in enumerate(b.rows):
-                for j, text in enumerate(row):
-                    table.cell(i, j).text = text
-        else:
-            para = doc.add_paragraph(b.text)
-            para.paragraph_format.first_line_indent = Pt(28)
-    out = io.BytesIO()
-    doc.save(out)
-    return out.getvalue()
+    """A Word document from rendered blocks in the official layout of the project report (A4, page numbers)."""
+    return official_docx(blocks, title)
 
 
 def dept_title(rendered: Rendered) -> str:
