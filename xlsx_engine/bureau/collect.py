@@ -37,13 +37,14 @@ from typing import Any, Callable, Iterator
 
 from xlsx_engine.bureau.archive import quality_of
 from xlsx_engine.bureau.bulk import MANIFEST, read_manifest
-from xlsx_engine.bureau.display import CELL_CODES, STRUCTURAL_CODES, display_findings
+from xlsx_engine.bureau.display import CELL_CODES, STRUCTURAL_CODES, display_findings, template_display
 from xlsx_engine.bureau.master import Master
 from xlsx_engine.forms.project.layout import project_layout
 from xlsx_engine.forms.project.profile import list_profiles, load_profile
 from xlsx_engine.forms.project.record import ProjectRecord, record_from_data
 from xlsx_engine.forms.project.scoring import evaluate
 from xlsx_engine.integrity.checks import SPREADSHEET_SUFFIXES, check_file, read_ours
+from xlsx_engine.integrity.tamper import expected_for
 from xlsx_engine.kernel.errors import DataError, JxzpError
 from xlsx_engine.kernel.findings import ERROR, INFO, WARNING, Finding
 from xlsx_engine.kernel.xlmath import is_number
@@ -314,6 +315,16 @@ def _context():
     return multiprocessing.get_context("fork" if "fork" in methods else methods[0])
 
 
+def warm(profiles) -> None:
+    """Compute the per-template facts (expected content, template display, field places) of ``profiles`` once,
+    before the workers fork, so no worker computes them again for every file or every profile."""
+    for pid in sorted(set(profiles)):
+        layout = project_layout(pid)
+        expected_for(pid, layout.template_id)
+        template_display(pid)
+        field_keys(pid)
+
+
 def read_all(paths: list, jobs: int = 1, progress: Callable[[int], None] | None = None) -> Iterator[Collected]:
     """Read every file in worker processes (``jobs`` of them) with memory and time limits.
 
@@ -514,6 +525,7 @@ def collect(folder: str | Path, *, master: str | Path | None = None, manifest: s
     for s in sent.values():
         s.relpath = next((rel for rel, code in by_relpath.items() if code == s.code), "")
     paths, skipped = find_files(folder)
+    warm(s.profile for s in sent.values())
     coll = Collection(contacts=contacts, master=shown(master) if master else "")
     coll.unused.extend(skipped)
     groups: dict[str, list[Collected]] = {}

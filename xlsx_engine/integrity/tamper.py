@@ -119,7 +119,7 @@ def sniff(path: Path) -> tuple[str, str]:
 
 # ============================================================================ sheet XML
 
-@dataclass
+@dataclass(slots=True)
 class XCell:
     """One cell as stored: its cached value, its formula text (without "=") and its style index."""
 
@@ -150,6 +150,10 @@ class SheetXML:
     merges: list[str] = field(default_factory=list)
     validations: list[tuple[str, str, str]] = field(default_factory=list)   #: (type, formula1, sqref)
     bad_refs: int = 0        #: cells whose reference was missing or invalid
+    hidden_rows: set[int] = field(default_factory=set)
+    hidden_cols: set[int] = field(default_factory=set)
+    #: (sqref, rule formulas) of each conditional format, formulas upper-cased without spaces
+    conditional: list[tuple[str, str]] = field(default_factory=list)
 
     def get(self, ref: str) -> XCell | None:
         rc = parse_ref(ref)
@@ -164,6 +168,8 @@ class SheetXML:
 
 def _text_of(element) -> str:
     """Text of an <is> or <si>: every <t>, skipping phonetic runs (<rPh>)."""
+    if len(element) == 1 and element[0].tag == _T:      # the usual plain string
+        return element[0].text or ""
     parts = []
     for t in element.iter(_T):
         parent = t.getparent()
@@ -201,20 +207,18 @@ def parse_sheet(data: bytes, name: str, shared: list[str], where: str) -> SheetX
         located = ((parse_ref(c.get("r")), c) for c in _X_FILLED(root))
     else:
         located = _cells_by_position(root, sheet)
+    cells = sheet.cells
     for rc, c in located:
         if rc is None:
             sheet.bad_refs += 1
             continue
         if len(c) == 0:           # an empty (styled) cell: nothing to read
             continue
-        if len(sheet.cells) >= MAX_CELLS:
+        if len(cells) >= MAX_CELLS:
             raise WorkbookError(f"工作表“{name}”的单元格超过 {MAX_CELLS} 个，不像自评表，拒绝读取", where=where,
                                 hint="请删除表格以外的内容后重新提交")
-        cell = XCell(rc[0], rc[1])
-        s = c.get("s")
-        if s:
-            cell.style = int(s) if s.isdigit() and len(s) < 7 else 0
-        t = c.get("t") or "n"
+        s, t = c.get("s"), c.get("t") or "n"
+        cell = XCell(rc[0], rc[1], style=int(s) if s and s.isdigit() and len(s) < 7 else 0)
         v_el = f_el = None
         for child in c:
             tag = child.tag
@@ -222,8 +226,8 @@ def parse_sheet(data: bytes, name: str, shared: list[str], where: str) -> SheetX
                 v_el = child
             elif tag == _F:
                 f_el = child
+        cells[rc] = cell
         if v_el is None and f_el is None and t != "inlineStr":
-            sheet.cells[rc] = cell
             continue
         if f_el is not None:
             ftext = f_el.text or ""
@@ -243,7 +247,11 @@ def parse_sheet(data: bytes, name: str, shared: list[str], where: str) -> SheetX
         elif v_el is not None:
             cell.has_v = True
             text = v_el.text
-            if t == "s":
+            if t == "n":
+                cell.value = _number(text)
+                if not text:          # <v></v> on a number cell: no result stored (openpyxl writes this)
+                    cell.has_v = False
+            elif t == "s":
                 idx = _number(text)
                 cell.value = shared[int(idx)] if idx is not None and idx == int(idx) and 0 <= idx < len(shared) \
                     else None
@@ -255,9 +263,8 @@ def parse_sheet(data: bytes, name: str, shared: list[str], where: str) -> SheetX
                 cell.value, cell.error = text or "#N/A", True
             else:
                 cell.value = _number(text)
-                if not text:          # <v></v> on a number cell: no result stored (openpyxl writes this)
+                if not text:
                     cell.has_v = False
-        sheet.cells[rc] = cell
     for cell, si in children:
         master = masters.get(si)
         cell.formula = translate_formula(master[1], master[0], cell.ref) if master else ""
@@ -271,11 +278,31 @@ def parse_sheet(data: bytes, name: str, shared: list[str], where: str) -> SheetX
         f1 = dv.find(f"{{{M}}}formula1")
         formula1 = (f1.text or "") if f1 is not None else ""
         sheet.validations.append((dv.get("type") or "", formula1, dv.get("sqref") or ""))
+    for row in _X_HIDDEN_ROWS(root):
+        if (row.get("r") or "").isdigit():
+            sheet.hidden_rows.add(int(row.get("r")))
+    for col in _X_HIDDEN_COLS(root):
+        sheet.hidden_cols.update(_span(col.get("min"), col.get("max")))
+    for cf in root.iter(f"{{{M}}}conditionalFormatting"):
+        rules = "|".join(f"{r.get('type')}:{r.get('operator') or ''}:" + ";".join(
+            _SPACE.sub("", (fm.text or "").upper()) for fm in r.iter(f"{{{M}}}formula"))
+            for r in cf.iter(f"{{{M}}}cfRule"))
+        sheet.conditional.append((cf.get("sqref") or "", rules))
     return sheet
+
+
+def _span(lo: str | None, hi: str | None) -> range:
+    """The columns of a <col min max> (bounded by the sheet's width)."""
+    lo_n = int(lo) if lo and lo.isdigit() else 0
+    hi_n = int(hi) if hi and hi.isdigit() else lo_n
+    return range(lo_n, min(hi_n, MAX_COL) + 1) if lo_n else range(0)
 
 
 _X_FILLED = etree.XPath("m:sheetData/m:row/m:c[*]", namespaces={"m": M})
 _X_UNNAMED = etree.XPath("count(m:sheetData/m:row/m:c[not(@r)])", namespaces={"m": M})
+_X_HIDDEN_ROWS = etree.XPath("m:sheetData/m:row[@hidden='1' or @hidden='true']", namespaces={"m": M})
+_X_HIDDEN_COLS = etree.XPath("m:cols/m:col[@hidden='1' or @hidden='true']", namespaces={"m": M})
+_SPACE = re.compile(r"\s+")
 
 
 def _cells_by_position(root, sheet: SheetXML):
@@ -402,6 +429,7 @@ class Package:
         self._sheets: dict[str, SheetXML] = {}
         self._pct: dict[int, tuple[bool, int | None]] | None = None
         self._custom: dict[str, str] | None = None
+        self._styles: Any = False
 
     # ------------------------------------------------------------------ members
     def read(self, name: str, limit: int = MAX_PART_BYTES) -> bytes:
@@ -443,6 +471,13 @@ class Package:
         return self._shared
 
     @property
+    def styles(self):
+        """The parsed ``xl/styles.xml`` (None when absent), parsed once for every check that needs it."""
+        if self._styles is False:
+            self._styles = self.xml("xl/styles.xml") if "xl/styles.xml" in self.member_set else None
+        return self._styles
+
+    @property
     def percent_styles(self) -> set[int]:
         """Indexes of cell styles whose number format shows a percentage."""
         return {i for i, (pct, _places) in self.style_formats.items() if pct}
@@ -452,8 +487,8 @@ class Package:
         """Cell style index -> (its number format shows a percentage, the decimals it shows; None for General)."""
         if self._pct is None:
             formats: dict[int, tuple[bool, int | None]] = {}
-            if "xl/styles.xml" in self.member_set:
-                root = self.xml("xl/styles.xml")
+            root = self.styles
+            if root is not None:
                 custom = {nf.get("numFmtId"): _format_of(_STRING.sub("", nf.get("formatCode") or ""))
                           for nf in root.iterfind(f"{{{M}}}numFmts/{{{M}}}numFmt")}
                 for i, xf in enumerate(root.iterfind(f"{{{M}}}cellXfs/{{{M}}}xf")):
