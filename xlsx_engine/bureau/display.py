@@ -28,9 +28,11 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from xlsx_engine.forms.project.layout import project_layout
-from xlsx_engine.integrity.tamper import a1, open_package
+from xlsx_engine.integrity.tamper import a1, open_package, parse_ref
+from xlsx_engine.kernel.errors import WorkbookError
 from xlsx_engine.kernel.findings import ERROR, WARNING, Finding
 from xlsx_engine.ooxml.builder import TEMPLATE_DIR, template_filename
+from xlsx_engine.ooxml.safezip import parse_xml
 from xlsx_engine.ooxml.sheetmodel import FORMULA, INPUT
 
 _M = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -63,11 +65,20 @@ class Display:
     last_col: int = 0
 
 
-def _styles(pkg) -> list[tuple[str, str]]:
+def _styles(pkg) -> tuple[tuple[str, str], ...]:
     """(number format code, font colour) of each cell style."""
-    root = pkg.styles
-    if root is None:
-        return []
+    try:
+        return _looks_of_styles(pkg.styles)
+    except WorkbookError as exc:
+        raise WorkbookError(exc.message, where=f"{pkg.where}:xl/styles.xml", hint=exc.hint) from None
+
+
+@functools.lru_cache(maxsize=64)
+def _looks_of_styles(styles_xml: bytes) -> tuple[tuple[str, str], ...]:
+    """:func:`_styles` of a styles part, cached by content (every copy of a template has the same one)."""
+    if not styles_xml:
+        return ()
+    root = parse_xml(styles_xml, "xl/styles.xml")
     codes = dict(_BUILTIN_FORMATS)
     for nf in root.iterfind(f"{_M}numFmts/{_M}numFmt"):
         codes[nf.get("numFmtId") or ""] = nf.get("formatCode") or ""
@@ -80,7 +91,7 @@ def _styles(pkg) -> list[tuple[str, str]]:
         fid = xf.get("fontId") or "0"
         font = fonts[int(fid)] if fid.isdigit() and int(fid) < len(fonts) else ""
         out.append((codes.get(xf.get("numFmtId") or "0", f"#{xf.get('numFmtId')}"), font))
-    return out
+    return tuple(out)
 
 
 def read_display(pkg, sheet_name: str, cells: set[tuple[int, int]] | None = None) -> Display:
@@ -114,13 +125,18 @@ def template_display(profile_id: str) -> Display:
 
 
 @functools.lru_cache(maxsize=32)
-def _shown_by_row(profile_id: str) -> dict[int, list[str]]:
+def _shown_by_row(profile_id: str) -> dict[int, list[tuple[int, int]]]:
     """Row -> the input and formula cells of the template in it (what a hidden row could hide)."""
-    out: dict[int, list[str]] = {}
+    out: dict[int, list[tuple[int, int]]] = {}
     for ref, spec in project_layout(profile_id).cells.items():
         if spec.role in (INPUT, FORMULA):
-            out.setdefault(int(ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")), []).append(ref)
+            rc = parse_ref(ref)
+            out.setdefault(rc[0], []).append(rc)
     return out
+
+
+def _shows(cell) -> bool:
+    return cell is not None and cell.value not in (None, "")
 
 
 def _norm_name(name: str) -> str:
@@ -179,7 +195,7 @@ def display_findings(pkg, profile_id: str, file: str = "") -> list[Finding]:
     sheet = pkg.sheet(main)
     shown_by_row = _shown_by_row(profile_id)
     rows = sorted(r for r in got.hidden_rows - tpl.hidden_rows if r <= bottom and
-                  any(sheet.value(ref) not in (None, "") for ref in shown_by_row.get(r, ())))
+                  any(_shows(sheet.cells.get(rc)) for rc in shown_by_row.get(r, ())))
     cols = sorted(c for c in got.hidden_cols - tpl.hidden_cols if c <= max(tpl.last_col, 1))
     if rows:
         add(ERROR, "display_hidden", f"{main}!{rows[0]}:{rows[-1]}",

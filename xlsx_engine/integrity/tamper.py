@@ -396,40 +396,20 @@ class Package:
         self.zf = zf
         self.members = zf.namelist()
         self.member_set = set(self.members)
-        wb = self.xml("xl/workbook.xml")
-        rels = self.xml("xl/_rels/workbook.xml.rels") if "xl/_rels/workbook.xml.rels" in self.member_set else None
-        targets: dict[str, str] = {}
-        if rels is not None:
-            for rel in rels.iter(f"{{{PR_NS}}}Relationship"):
-                target = rel.get("Target") or ""
-                target = target.lstrip("/") if target.startswith("/") else "xl/" + target
-                targets[rel.get("Id") or ""] = _normpath(target)
+        rels_path = "xl/_rels/workbook.xml.rels"
+        book = _workbook_parts(self.read("xl/workbook.xml"),
+                               self.read(rels_path) if rels_path in self.member_set else None, self.where)
         #: (name, state, zip path or None)
-        self.sheets: list[tuple[str, str, str | None]] = []
-        for s in wb.iterfind(f"{{{M}}}sheets/{{{M}}}sheet"):
-            self.sheets.append((s.get("name") or "", s.get("state") or "visible",
-                                targets.get(s.get(f"{{{R_NS}}}id") or "")))
-        self.raw_names: dict[str, str] = {}
-        self.local_names: list[str] = []
-        for dn in wb.iterfind(f"{{{M}}}definedNames/{{{M}}}definedName"):
-            name = dn.get("name") or ""
-            if dn.get("localSheetId") is not None or name.startswith("_xlnm."):
-                self.local_names.append(name)
-                continue
-            self.raw_names[name] = dn.text or ""
-        self.names: dict[str, NameRef] = {}
-        for name, text in self.raw_names.items():
-            ref = parse_name_ref(text)
-            if ref is not None and 1 <= ref.first[0] <= ref.last[0] <= MAX_ROW \
-                    and 1 <= ref.first[1] <= ref.last[1] <= MAX_COL:
-                self.names[name] = ref
-        prot = wb.find(f"{{{M}}}workbookProtection")
-        self.workbook_protection: dict[str, str] | None = dict(prot.attrib) if prot is not None else None
+        self.sheets: list[tuple[str, str, str | None]] = list(book.sheets)
+        self.raw_names: dict[str, str] = dict(book.raw_names)
+        self.local_names: list[str] = list(book.local_names)
+        self.names: dict[str, NameRef] = dict(book.names)
+        self.workbook_protection: dict[str, str] | None = \
+            dict(book.protection) if book.protection is not None else None
         self._shared: list[str] | None = None
         self._sheets: dict[str, SheetXML] = {}
-        self._pct: dict[int, tuple[bool, int | None]] | None = None
         self._custom: dict[str, str] | None = None
-        self._styles: Any = False
+        self._styles: bytes | None = None
 
     # ------------------------------------------------------------------ members
     def read(self, name: str, limit: int = MAX_PART_BYTES) -> bytes:
@@ -471,10 +451,11 @@ class Package:
         return self._shared
 
     @property
-    def styles(self):
-        """The parsed ``xl/styles.xml`` (None when absent), parsed once for every check that needs it."""
-        if self._styles is False:
-            self._styles = self.xml("xl/styles.xml") if "xl/styles.xml" in self.member_set else None
+    def styles(self) -> bytes:
+        """The bytes of ``xl/styles.xml`` (b"" when absent), read once; parsed results are cached by content
+        (:func:`style_formats_of`), since the copies of one template share one styles part."""
+        if self._styles is None:
+            self._styles = self.read("xl/styles.xml") if "xl/styles.xml" in self.member_set else b""
         return self._styles
 
     @property
@@ -485,25 +466,19 @@ class Package:
     @property
     def style_formats(self) -> dict[int, tuple[bool, int | None]]:
         """Cell style index -> (its number format shows a percentage, the decimals it shows; None for General)."""
-        if self._pct is None:
-            formats: dict[int, tuple[bool, int | None]] = {}
-            root = self.styles
-            if root is not None:
-                custom = {nf.get("numFmtId"): _format_of(_STRING.sub("", nf.get("formatCode") or ""))
-                          for nf in root.iterfind(f"{{{M}}}numFmts/{{{M}}}numFmt")}
-                for i, xf in enumerate(root.iterfind(f"{{{M}}}cellXfs/{{{M}}}xf")):
-                    fid = xf.get("numFmtId") or "0"
-                    formats[i] = custom.get(fid) or _BUILTIN_FORMATS.get(fid, (False, None))
-            self._pct = formats
-        return self._pct
+        return style_formats_of(self.styles, f"{self.where}:xl/styles.xml")
 
     def sheet(self, name: str) -> SheetXML:
         if name not in self._sheets:
             path = next((p for n, _s, p in self.sheets if n == name), None)
             if not path or path not in self.member_set:
                 raise WorkbookError(f"工作表“{name}”的内容缺失", where=self.where)
-            self._sheets[name] = parse_sheet(self.read(path, MAX_SHEET_BYTES), name, self.shared_strings,
-                                             f"{self.where}:{path}")
+            data = self.read(path, MAX_SHEET_BYTES)
+            where = f"{self.where}:{path}"
+            if len(data) <= SMALL_SHEET_BYTES and not self.shared_strings:
+                self._sheets[name] = _parse_small_sheet(data, name, where)
+            else:
+                self._sheets[name] = parse_sheet(data, name, self.shared_strings, where)
         return self._sheets[name]
 
     @property
@@ -532,6 +507,93 @@ class Package:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+@dataclass(frozen=True)
+class _Book:
+    """What ``xl/workbook.xml`` and its relationships say: sheets, defined names, workbook protection."""
+
+    sheets: tuple[tuple[str, str, str | None], ...]
+    raw_names: dict[str, str]
+    local_names: tuple[str, ...]
+    names: dict[str, NameRef]
+    protection: dict[str, str] | None
+
+
+def _in_file(where: str, fn: Callable, *args):
+    """Call a parser cached by content (its errors name the part only) and name the file in its errors."""
+    try:
+        return fn(*args)
+    except WorkbookError as exc:
+        raise WorkbookError(exc.message, where=f"{where}:{exc.where}" if exc.where else where,
+                            hint=exc.hint) from None
+
+
+def _workbook_parts(wb_xml: bytes, rels_xml: bytes | None, where: str) -> _Book:
+    return _in_file(where, _book_of, wb_xml, rels_xml)
+
+
+@functools.lru_cache(maxsize=64)
+def _book_of(wb_xml: bytes, rels_xml: bytes | None) -> _Book:
+    """The parsed workbook part, cached by content (every copy of a template has the same one); callers copy."""
+    wb = parse_xml(wb_xml, "xl/workbook.xml")
+    targets: dict[str, str] = {}
+    if rels_xml is not None:
+        rels = parse_xml(rels_xml, "xl/_rels/workbook.xml.rels")
+        for rel in rels.iter(f"{{{PR_NS}}}Relationship"):
+            target = rel.get("Target") or ""
+            target = target.lstrip("/") if target.startswith("/") else "xl/" + target
+            targets[rel.get("Id") or ""] = _normpath(target)
+    sheets = tuple((s.get("name") or "", s.get("state") or "visible", targets.get(s.get(f"{{{R_NS}}}id") or ""))
+                   for s in wb.iterfind(f"{{{M}}}sheets/{{{M}}}sheet"))
+    raw_names: dict[str, str] = {}
+    local_names: list[str] = []
+    for dn in wb.iterfind(f"{{{M}}}definedNames/{{{M}}}definedName"):
+        name = dn.get("name") or ""
+        if dn.get("localSheetId") is not None or name.startswith("_xlnm."):
+            local_names.append(name)
+            continue
+        raw_names[name] = dn.text or ""
+    names: dict[str, NameRef] = {}
+    for name, text in raw_names.items():
+        ref = parse_name_ref(text)
+        if ref is not None and 1 <= ref.first[0] <= ref.last[0] <= MAX_ROW \
+                and 1 <= ref.first[1] <= ref.last[1] <= MAX_COL:
+            names[name] = ref
+    prot = wb.find(f"{{{M}}}workbookProtection")
+    return _Book(sheets, raw_names, tuple(local_names), names, dict(prot.attrib) if prot is not None else None)
+
+
+def style_formats_of(styles_xml: bytes, where: str = "") -> dict[int, tuple[bool, int | None]]:
+    """Cell style index -> (percentage?, decimals shown) of a styles part, cached by content (read-only)."""
+    return _in_file(where, _style_formats, styles_xml)
+
+
+@functools.lru_cache(maxsize=64)
+def _style_formats(styles_xml: bytes) -> dict[int, tuple[bool, int | None]]:
+    formats: dict[int, tuple[bool, int | None]] = {}
+    if styles_xml:
+        root = parse_xml(styles_xml, "")
+        custom = {nf.get("numFmtId"): _format_of(_STRING.sub("", nf.get("formatCode") or ""))
+                  for nf in root.iterfind(f"{{{M}}}numFmts/{{{M}}}numFmt")}
+        for i, xf in enumerate(root.iterfind(f"{{{M}}}cellXfs/{{{M}}}xf")):
+            fid = xf.get("numFmtId") or "0"
+            formats[i] = custom.get(fid) or _BUILTIN_FORMATS.get(fid, (False, None))
+    return formats
+
+
+SMALL_SHEET_BYTES = 64 << 10     #: sheets up to this size (the hidden 字典 sheet) are parsed once per content
+
+
+def _parse_small_sheet(data: bytes, name: str, where: str) -> SheetXML:
+    """:func:`parse_sheet` of a small sheet without shared strings, cached by content: the hidden dictionary
+    sheet of every copy of a template is the same bytes. The result is shared: read-only."""
+    return _in_file(where, _small_sheet, data, name)
+
+
+@functools.lru_cache(maxsize=64)
+def _small_sheet(data: bytes, name: str) -> SheetXML:
+    return parse_sheet(data, name, [], "")
 
 
 def _normpath(path: str) -> str:
@@ -606,7 +668,9 @@ def _not_workbook_message(path: Path) -> str:
 
 # ============================================================================ expected template content
 
+@functools.lru_cache(maxsize=65536)
 def norm_label(value: Any) -> str:
+    """A label compared as people read it (NFKC, no outer spaces); cached: the labels repeat in every copy."""
     if value is None:
         return ""
     return unicodedata.normalize("NFKC", str(value)).strip()
@@ -682,7 +746,12 @@ def expected_for(profile_id: str, template_id: str) -> Expected:
                     layout.fingerprint(), {rc: f[1:] for rc, f in raw.items()})
 
 
-def _sqref_cells(sqref: str, limit: int = 20000) -> set[tuple[int, int]]:
+@functools.lru_cache(maxsize=4096)
+def _sqref_cells(sqref: str, limit: int = 20000) -> frozenset[tuple[int, int]]:
+    return frozenset(_sqref_cell_set(sqref, limit))
+
+
+def _sqref_cell_set(sqref: str, limit: int) -> set[tuple[int, int]]:
     out: set[tuple[int, int]] = set()
     for part in sqref.split():
         ends = part.split(":")
