@@ -394,7 +394,8 @@ def collect_command(folder, output, master_file, manifest, reminders, jobs, forc
     folder_path = Path(folder)
     total = len(iter_workbooks(folder_path)) if folder_path.is_dir() else 0
     with tqdm(total=total, unit="个", desc="回收", disable=not sys.stderr.isatty(), leave=False) as bar:
-        coll = collect(folder_path, master=master_file, manifest=manifest, jobs=jobs, progress=bar.update)
+        coll = collect(folder_path, master=master_file, manifest=manifest, jobs=jobs, progress=bar.update,
+                       keep_inputs=bool(archive_db))
     write_summary(coll, out)
     write_reminders(coll, remind)
     if report:

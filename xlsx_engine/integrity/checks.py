@@ -101,6 +101,9 @@ class FileReport:
     #: a project form's inputs as read by name and the scorer's result on them (for ``collect``: one parse)
     record: ProjectRecord | None = field(default=None, repr=False, compare=False)
     result: Result | None = field(default=None, repr=False, compare=False)
+    #: another form's (部门整体, 湖南项目 ...) inputs as read cell by cell and its result (same use)
+    form_record: Any = field(default=None, repr=False, compare=False)
+    form_result: Any = field(default=None, repr=False, compare=False)
 
     def count(self, severity: str) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
@@ -511,6 +514,7 @@ def _check_other_form(pkg, report: FileReport, coll: Collector, meta: dict[str, 
         return None if cell is None or cell.value == "" else cell.value
 
     rec, result = layout.evaluate(layout.record_from_cells(value))
+    report.form_record, report.form_result = rec, result
     twins = {} if loc.structural else {parse_ref(ref): v for ref, v in layout.formula_values(result, rec).items()}
     compare_cells(pkg, exp, loc, add, twins)
     for rc, want in twins.items():
