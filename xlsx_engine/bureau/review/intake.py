@@ -18,6 +18,7 @@ from xlsx_engine.bureau.review.rubric import (
     _N,
     NO,
     REGULATION_IN_RUBRIC,
+    UNIT_KINDS,
     YES,
     Flag,
     Part,
@@ -215,7 +216,7 @@ def scan_folder(folder: Path, rubric: Rubric, known_units: Iterable[str] = ()) -
 
 # ============================================================================ 提交记录 (submissions table)
 
-SUBMISSION_FIXED = ("单位名称", "提交日期", "存在问题", "改进建议", "备注")
+SUBMISSION_FIXED = ("单位名称", "提交日期", "存在问题", "改进建议", "备注", "自评类型")
 _YES_WORDS = {"是", "有", "√", "✓", "y", "yes", "true", "1", "已印发", "已成立"}
 _NO_WORDS = {"否", "无", "×", "✗", "n", "no", "false", "0", "未印发", "未成立"}
 
@@ -229,6 +230,7 @@ class Submission:
     suggestions: str = ""
     note: str = ""
     values: dict[str, Any] = field(default_factory=dict)     #: part/flag key -> value
+    kind: str = ""                #: 自评类型 as the log states it (部门整体 / 项目支出), "" when not stated
 
 
 def _submission_columns(rubric: Rubric) -> dict[str, tuple[str, Part | Flag]]:
@@ -306,6 +308,10 @@ def read_submissions(path: str | Path, rubric: Rubric) -> dict[str, Submission]:
             continue
         sub = Submission(unit, r, problems=_txt(cells.get("存在问题")), suggestions=_txt(cells.get("改进建议")),
                          note=_txt(cells.get("备注")))
+        kind = _txt(cells.get("自评类型"))
+        if kind and kind not in UNIT_KINDS:
+            problems.append(f"第{r}行 自评类型：应为{'或'.join(UNIT_KINDS)}，实际为“{kind}”")
+        sub.kind = kind if kind in UNIT_KINDS else ""
         raw_date = cells.get("提交日期")
         if not _blank(raw_date):
             try:

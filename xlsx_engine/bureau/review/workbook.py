@@ -90,6 +90,10 @@ def write_review(run: ReviewRun, out: str | Path) -> dict[str, Any]:
     ws.cell(2, 4).alignment = left
     ws.cell(2, 4).font = Font(name="宋体", size=9, color="595959")
     ws.row_dimensions[2].height = 30
+    if run.rubric_warning:                  # the rubric is another region's: said where the scores are read
+        ws.cell(2, 4).value = f"注意：{run.rubric_warning}。" + ws.cell(2, 4).value
+        ws.cell(2, 4).font = Font(name="宋体", size=9, bold=True, color="C00000")
+        ws.row_dimensions[2].height = 45
 
     # header rows 3 (groups), 4 (items), 5 (columns), 6 (allowed values)
     def head(r1, c1, r2, c2, text):
