@@ -43,6 +43,7 @@ from xlsx_engine.bureau.review import (
     write_review,
 )
 from xlsx_engine.forms.registry import form_for, open_template, read_project
+from xlsx_engine.integrity.reading import read_form_file
 from xlsx_engine.kernel.errors import DataError, ProfileError
 from xlsx_engine.kernel.excel import ALLOWED_FUNCTIONS, functions_used
 from xlsx_engine.ooxml.builder import TEMPLATE_DIR
@@ -522,7 +523,7 @@ def test_weights_are_checked_against_each_projects_own_profile(tmp_path):
     write_master(tmp_path / "m.xlsx", rows)
     report = bulk(tmp_path / "m.xlsx", tmp_path / "out")
     assert not report.errors, report.errors
-    rb = read_project(tmp_path / "out" / report.items[0].relpath)
+    rb = read_form_file(tmp_path / "out" / report.items[0].relpath)
     own = check_project(rb, load_rubric(DEFAULT_RUBRIC), "h1.xlsx", "甲局")
     assert own.weights[0] == ("预算执行率", 20.0, 20.0) and not own.mismatches
     assert own.judged == 1                                   # Hubei fixes no level-1 weight: not judged

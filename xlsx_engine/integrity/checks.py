@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterable
 from xlsx_engine.forms.project.layout import project_layout
 from xlsx_engine.forms.project.profile import Profile, list_profiles, load_profile
 from xlsx_engine.forms.project.readback import RESULT_NAMES
-from xlsx_engine.forms.project.record import FundLine, Goal, IndicatorRow, ProjectRecord
+from xlsx_engine.forms.project.record import FundLine, IndicatorRow, ProjectRecord
 from xlsx_engine.forms.project.scoring import (
     QUANT_OPS,
     Result,
@@ -104,6 +104,9 @@ class FileReport:
     #: another form's (部门整体, 湖南项目 ...) inputs as read cell by cell and its result (same use)
     form_record: Any = field(default=None, repr=False, compare=False)
     form_result: Any = field(default=None, repr=False, compare=False)
+    #: while ``check_file``'s ``then`` runs: the layout and the reader of the documented places (never pickled)
+    layout: Any = field(default=None, repr=False, compare=False)
+    reader: Any = field(default=None, repr=False, compare=False)
 
     def count(self, severity: str) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
@@ -317,6 +320,7 @@ def other_format_tables(path: str | Path) -> list | None:
 
 def _done(report: FileReport, coll: Collector) -> FileReport:
     report.findings = coll.finish()
+    report.layout = report.reader = None
     return report
 
 
@@ -448,23 +452,32 @@ class _OursReader:
             return f"名称“{name}”"
         return f"{self.loc.main_name}!{a1(*rc)}"
 
-    def record(self, layout) -> ProjectRecord:
-        p = layout.profile
-        one = lambda n: self.values(n)[0]  # noqa: E731
-        rec = ProjectRecord(p.id, year=one("年度"), project=one("项目名称"), department=one("主管部门"),
-                            unit=one("实施单位"), rate_reason=one("执行率说明"))
-        for source, a, b, c in zip(p.fund_sources, self.values("来源年初预算数"), self.values("来源全年预算数"),
-                                   self.values("来源全年执行数")):
-            rec.funds.append(FundLine(source, a, b, c))
-        rec.goals = [Goal(e, a) for e, a in zip(self.values("预期目标"), self.values("实际完成情况"))]
-        if p.has_target_block:
-            rec.target_score = one("目标自评分")
-        cols = {spec["key"]: self.values(spec["name"]) for spec in layout.form.columns}
-        keys = ("level1", "level2", "name", "op", "target", "unit", "actual", "band", "weight", "manual", "reason")
-        n = min(len(cols[k]) for k in keys)
-        for i in range(n):
-            rec.indicators.append(IndicatorRow(**{k: cols[k][i] for k in keys}))
-        return rec
+    def record(self, layout) -> Any:
+        """The form's inputs, the documented way (docs/rules.md#reading): each input cell of the template where
+        the sheet's structure puts it now — through a name only when that name is intact, never where a
+        redirected name points — and rebuilt by the form's own ``record_from_cells``."""
+        override: dict[tuple[int, int], tuple[int, int]] = {}
+        if self.loc.structural:     # a name trusted between an insertion's bounds says where its cells went
+            for name, eref in self.exp.names_main.items():
+                if self.loc.name_ok.get(name):
+                    for t, got in zip(_cell_list(eref), self.cells(name)):
+                        if got is not None and got != self.loc.where(t):
+                            override[t] = got
+        where = self.loc.where
+
+        def get(ref: str) -> Any:
+            rc = parse_ref(ref)
+            return self.value(override.get(rc) or where(rc)) if rc is not None else None
+
+        return layout.record_from_cells(get)
+
+    def named(self, names) -> dict[str, list[Any]]:
+        """The values of each of ``names`` at their documented places."""
+        return {name: self.values(name) for name in names if name in self.exp.names_main}
+
+
+def _cell_list(ref) -> list[tuple[int, int]]:
+    return [(r, c) for r in range(ref.first[0], ref.last[0] + 1) for c in range(ref.first[1], ref.last[1] + 1)]
 
 
 def read_ours(pkg, meta: dict[str, str]):
@@ -508,13 +521,10 @@ def _check_other_form(pkg, report: FileReport, coll: Collector, meta: dict[str, 
     if loc is None:
         return
 
-    def value(ref: str) -> Any:
-        rc = loc.where(parse_ref(ref))
-        cell = loc.sheet.cells.get(rc) if rc is not None else None
-        return None if cell is None or cell.value == "" else cell.value
-
-    rec, result = layout.evaluate(layout.record_from_cells(value))
+    reader = _OursReader(pkg, exp, loc)
+    rec, result = layout.evaluate(reader.record(layout))
     report.form_record, report.form_result = rec, result
+    report.layout, report.reader = layout, reader
     twins = {} if loc.structural else {parse_ref(ref): v for ref, v in layout.formula_values(result, rec).items()}
     compare_cells(pkg, exp, loc, add, twins)
     for rc, want in twins.items():
@@ -582,6 +592,7 @@ def _check_ours(pkg, report: FileReport, coll: Collector, meta: dict[str, str], 
     record = reader.record(layout)
     rec, result = layout.evaluate(record)
     report.record, report.result = record, result
+    report.layout, report.reader = layout, reader
     twins = {} if loc.structural else {parse_ref(ref): v for ref, v in layout.formula_values(result, rec).items()}
     compare_cells(pkg, exp, loc, add, twins)
 

@@ -41,6 +41,7 @@ from xlsx_engine.ooxml.safezip import (
     read_member,
 )
 from xlsx_engine.ooxml.sheetmodel import CONST, FORMULA, IDENTITY_KEYS, INPUT, LABEL
+from xlsx_engine.ooxml.writeback import password_hash
 
 M = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -681,8 +682,7 @@ class Expected:
     """What a layout puts where, precomputed once per profile."""
 
     layout: Any
-    formulas: dict[tuple[int, int], str]     #: (row, col) -> normalised formula
-    raw_formulas: dict[tuple[int, int], str]
+    raw_formulas: dict[tuple[int, int], str]     #: (row, col) -> the template's formula ("=...")
     labels: dict[tuple[int, int], str]
     consts: dict[tuple[int, int], Any]
     inputs: set[tuple[int, int]]
@@ -698,6 +698,15 @@ class Expected:
     password_hash: str
     fingerprint: str = ""
     raw_text: dict = field(default_factory=dict)   #: (row, col) -> formula text as stored (no "=")
+    _canonical: dict = field(default_factory=dict, repr=False)
+
+    def canonical(self, rc: tuple[int, int]) -> str:
+        """The template formula at ``rc`` compared by meaning (:func:`norm_formula`), computed when a workbook's
+        formula is not the template's text: an untouched copy never loads the formula tokenizer."""
+        got = self._canonical.get(rc)
+        if got is None:
+            got = self._canonical[rc] = norm_formula(self.raw_formulas[rc])
+        return got
 
 
 @functools.lru_cache(maxsize=32)
@@ -708,14 +717,11 @@ def expected_for(profile_id: str, template_id: str) -> Expected:
         profile_id: the profile (评分规则).
         template_id: the 模板编号 (``<form>-<profile>``); it selects the form through the registry.
     """
-    from openpyxl.utils.protection import hash_password
-
     layout = form_for(template_id).layout(profile_id)
-    formulas, raw, labels, consts, inputs = {}, {}, {}, {}, set()
+    raw, labels, consts, inputs = {}, {}, {}, set()
     for ref, spec in layout.cells.items():
         rc = parse_ref(ref)
         if spec.role == FORMULA:
-            formulas[rc] = norm_formula(spec.formula)
             raw[rc] = spec.formula
         elif spec.role == LABEL:
             labels[rc] = norm_label(spec.value)
@@ -740,9 +746,9 @@ def expected_for(profile_id: str, template_id: str) -> Expected:
     for name, ref in names_main.items():
         if ref.first == ref.last:
             name_of_cell[ref.first] = name
-    return Expected(layout, formulas, raw, labels, consts, inputs, names_main, names_dict, anchors, dict_cells,
+    return Expected(layout, raw, labels, consts, inputs, names_main, names_dict, anchors, dict_cells,
                     set(layout.merges), validation_cells, name_of_cell, layout.last_row,
-                    len(layout.form.columns), hash_password(layout.form.protection_password).upper(),
+                    len(layout.form.columns), password_hash(layout.form.protection_password).upper(),
                     layout.fingerprint(), {rc: f[1:] for rc, f in raw.items()})
 
 
@@ -1047,7 +1053,7 @@ def compare_cells(pkg: Package, exp: Expected, loc: Located, add: Callable[..., 
     sheet, main_name, dict_name = loc.sheet, loc.main_name, loc.dict_name
     twins = twins or {}
     accounted: set[tuple[int, int]] = set()
-    for rc, formula in exp.formulas.items():
+    for rc in exp.raw_formulas:
         at = loc.where(rc)
         if at is None:
             continue
@@ -1066,7 +1072,7 @@ def compare_cells(pkg: Package, exp: Expected, loc: Located, add: Callable[..., 
                 f"（{should}原公式 ={_short(exp.raw_formulas[rc][1:])}）",
                 "请使用原模板重新填报，不要在公式单元格中直接填写结果")
             continue
-        want = formula
+        want = exp.canonical(rc)
         if loc.structural:
             shifted = _shift_expected(exp.raw_formulas[rc], loc)
             if shifted is None:
@@ -1184,7 +1190,7 @@ def _refine_rows(votes: dict[int, Counter], rows: AxisMap, cols: AxisMap, exp: E
     are matched from the top.
     """
     template_sig: dict[int, set[int]] = {}
-    for (r, c) in exp.formulas:
+    for (r, c) in exp.raw_formulas:
         template_sig.setdefault(r, set()).add(c)
     actual_sig: dict[int, set[int]] = {}
     for (r, c), cell in sheet.cells.items():

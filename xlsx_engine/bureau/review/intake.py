@@ -29,11 +29,12 @@ from xlsx_engine.bureau.review.rubric import (
 from xlsx_engine.forms import department as department_form
 from xlsx_engine.forms import project as project_form
 from xlsx_engine.forms.project.scoring import is_active
-from xlsx_engine.forms.registry import form_for, read_project
+from xlsx_engine.forms.registry import form_for
+from xlsx_engine.integrity.reading import NotOurForm, read_form_file
+from xlsx_engine.integrity.tamper import open_package
 from xlsx_engine.kernel.errors import DataError, JxzpError, WorkbookError
 from xlsx_engine.kernel.textfilters import FilterError, to_date
 from xlsx_engine.kernel.xlmath import is_number, xround
-from xlsx_engine.ooxml.reader import open_workbook
 from xlsx_engine.ooxml.safezip import open_workbook_zip
 
 
@@ -74,7 +75,7 @@ def _txt(v: Any) -> str:
 
 
 def check_project(rb, rubric: Rubric, path: str, unit: str) -> ProjectCheck:
-    """Weights per 规程 and level-3 breakdown of one project workbook read by :func:`reader.read_project`.
+    """Weights per 规程 and level-3 breakdown of one project workbook (a :class:`~xlsx_engine.integrity.reading.Reading`).
 
     When the rubric takes the 规程 from a scoring profile (``regulation: profile``), each project is held to the
     weights of *its own* profile (a Hubei project to Hubei's 预算执行率 20); a level-1 weight its profile leaves
@@ -83,13 +84,13 @@ def check_project(rb, rubric: Rubric, path: str, unit: str) -> ProjectCheck:
     rec, profile = rb.record, rb.layout.profile
     own = rubric.regulation_source != REGULATION_IN_RUBRIC
     fixed = {l1.name: l1.weight for l1 in profile.level1}
-    meta = rb.workbook.meta
+    meta = rb.meta
     chk = ProjectCheck(path, unit, str(meta.get("项目编码") or ""), _txt(rec.project) or Path(path).stem, profile.id)
     active = [(k, r) for k, r in enumerate(rec.indicators, 1) if is_active(r)]
     for category, expected in rubric.regulation:
         if category == "fund":
             try:
-                actual = rb.workbook.name_value("资金分值")
+                actual = rb.name_value("资金分值")
             except KeyError:
                 actual = None
             actual = float(actual) if is_number(actual) else profile.fund_weight
@@ -128,6 +129,15 @@ TEXT_SUFFIXES = {".docx", ".txt", ".md", ".pdf", ".doc", ".wps"}
 XLSX_SUFFIXES = {".xlsx", ".xlsm"}
 
 
+def _our_review(path: Path) -> bool:
+    """Whether a workbook is a 考核评分表 written by ``jxzp review`` (its 考核规则 property)."""
+    try:
+        with open_package(path) as pkg:
+            return "考核规则" in pkg.custom_properties
+    except JxzpError:
+        return False
+
+
 def _files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith((".", "~$")))
 
@@ -164,28 +174,24 @@ def scan_folder(folder: Path, rubric: Rubric, known_units: Iterable[str] = ()) -
             rest.append(path)
             continue
         try:
-            wb = open_workbook(path)
+            rb = read_form_file(path)             # one reading, as check and collect read it
+        except NotOurForm:
+            if not _our_review(path):             # our own 考核评分表 lying in the folder is skipped
+                rest.append(path)                 # hand-made tables count as attachments by file name
+            continue
         except JxzpError as err:
             unreadable.append((str(path), str(err)))
             continue
-        meta = wb.meta
-        if "考核规则" in meta:                      # our own output lying in the folder
-            continue
-        template = str(meta.get("模板编号") or "")
+        meta = rb.meta
         try:
-            form = form_for(template) if template else None
+            form = form_for(str(meta.get("模板编号") or ""))
         except JxzpError:
             form = None
-        if form not in (project_form.FORM, department_form.FORM) or "评分规则" not in meta:
-            rest.append(path)          # other forms and hand-made tables count as attachments by file name
+        if form not in (project_form.FORM, department_form.FORM):
+            rest.append(path)          # other forms count as attachments by file name
             continue
         unit = str(meta.get("单位名称") or "").strip()
         if form is project_form.FORM:
-            try:
-                rb = read_project(path)
-            except JxzpError as err:
-                unreadable.append((str(path), str(err)))
-                continue
             unit = unit or _txt(rb.record.unit) or top(path) or ""
             if not unit:
                 unassigned.append(str(path))
