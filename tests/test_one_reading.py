@@ -94,6 +94,20 @@ def test_every_command_reads_the_same_numbers(filled, tmp_path, capsys, tamper):
     assert len(rates) == 1, rates
     spent = {collected.spent, scored["全年执行数"], told.fund.spent}
     assert len(spent) == 1, spent
-    if tamper is redirected_name:       # the inconsistency is a finding, and the template's cells are read
-        assert "name_moved" in {f.code for f in checked.findings} and checked.summary["总分"] == 94.71
-        assert reading.errors and "name_moved" in {f.code for f in collected.findings}
+    # the inconsistency is a finding of the one reading, seen by every command
+    code = {redirected_name: "name_moved", amount_typed_as_text: "number_as_text",
+            amount_with_a_date_format: "number_shown_as_date"}[tamper]
+    for findings in (checked.findings, collected.findings, reading.report.findings):
+        assert code in {f.code for f in findings}
+    if tamper is redirected_name:       # the template's cells are read, not where the name was sent
+        assert checked.summary["总分"] == 94.71 and reading.errors
+
+
+@pytest.mark.parametrize("spelling", ["3_500", "３５００", " 3500 ", "1E999", "NaN"])
+def test_odd_number_spellings_are_findings(filled, tmp_path, spelling):
+    def edit(m):
+        _text(m, SHEET, lambda t: re.sub(r'<c r="G7" s="(\d+)"><v>[^<]*</v></c>',
+                                         rf'<c r="G7" s="\1" t="inlineStr"><is><t>{spelling}</t></is></c>', t))
+    report = check_file(_rewrite(filled, tmp_path / "odd.xlsx", edit))
+    [f] = [f for f in report.findings if f.code == "number_as_text"]
+    assert f.place == "自评表!G7" and spelling.strip() in f.message

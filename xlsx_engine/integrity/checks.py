@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -652,6 +653,8 @@ def _check_ours(pkg, report: FileReport, coll: Collector, meta: dict[str, str], 
             f"{missing} 个公式单元格没有保存计算结果（文件由不重算的程序保存），已按公式重算核对",
             "用 Excel/WPS 打开后保存一次即可")
 
+    _number_inputs(pkg, layout, reader, add)
+
     # --- the rules, on the recomputed figures
     form_name = {spec["key"]: spec["name"] for spec in layout.form.columns}
 
@@ -660,6 +663,51 @@ def _check_ours(pkg, report: FileReport, coll: Collector, meta: dict[str, str], 
 
     rule_findings(add, layout.profile, rec, result, place_row, reader.place)
     report.summary = _summary(result)
+
+
+#: the inputs that must be numbers: amounts, weights and scores (texts such as 实际完成值 may be either)
+_NUMBER_INPUTS = ("来源年初预算数", "来源全年预算数", "来源全年执行数", "目标自评分")
+_NUMBER_COLUMNS = ("weight", "manual")
+
+
+def _number_inputs(pkg, layout, reader: _OursReader, add: Callable[..., None]) -> None:
+    """A number input that shows or holds something else than a number — the file is read as stored (a text is
+    not a number, as in Excel's sums), and the inconsistency is said: a number typed as text (" 3500 ", "3_500",
+    "３５００"), or a date/time format that shows an amount as a date."""
+    names = list(_NUMBER_INPUTS) + [spec["name"] for spec in layout.form.columns if spec["key"] in _NUMBER_COLUMNS]
+    dates = pkg.date_styles
+    texts, shown_as_date = [], []
+    for name in names:
+        if name not in reader.exp.names_main:
+            continue
+        for i, rc in enumerate(reader.cells(name)):
+            cell = reader.sheet.cells.get(rc) if rc is not None else None
+            if cell is None or cell.formula is not None:
+                continue
+            if isinstance(cell.value, str) and _spelled_number(cell.value):
+                texts.append((reader.place(name, i), cell.value))
+            elif isinstance(cell.value, float) and cell.style in dates:
+                shown_as_date.append((reader.place(name, i), cell.value))
+    if texts:
+        place, value = texts[0]
+        add(WARNING, "number_as_text", place,
+            f"{len(texts)} 个金额或分值单元格中是文字形式的数字（如 {place}：“{fmt(value)}”），按文字读取，不计入合计和得分",
+            "请删除空格、下划线或全角数字，输入为数字后重新提交")
+    if shown_as_date:
+        place, value = shown_as_date[0]
+        add(WARNING, "number_shown_as_date", place,
+            f"{len(shown_as_date)} 个金额或分值单元格被设为日期格式（如 {place} 的 {fmt(value)} 显示为日期），按所存数值读取",
+            "请把单元格格式改回“数值”，核对显示的数字后重新提交")
+
+
+def _spelled_number(text: str) -> bool:
+    """A text that a person reads as a number: spaces, "_" or "," between digits, full-width digits, 1E999, NaN."""
+    plain = re.sub(r"[\s_,]", "", unicodedata.normalize("NFKC", text))
+    try:
+        float(plain)
+    except ValueError:
+        return False
+    return bool(plain)
 
 
 def _cells_of(ref) -> set[tuple[int, int]]:

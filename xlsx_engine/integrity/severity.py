@@ -96,6 +96,8 @@ SEVERITY: dict[str, tuple[str | None, str]] = {
     "password_changed": (WARNING, "本系统模板：保护密码被改动"),
     "structure_unprotected": (WARNING, "本系统模板：工作簿结构保护被撤销"),
     "validation_removed": (WARNING, "本系统模板：数据验证被删除"),
+    "number_as_text": (WARNING, "本系统模板：金额或分值单元格中是文字形式的数字（按文字读取）"),
+    "number_shown_as_date": (WARNING, "本系统模板：金额或分值单元格被设为日期格式（按所存数值读取）"),
     # --- 提示: incomplete or style
     "no_name": (INFO, "缺三级指标名称"),
     "no_weight": (INFO, "指标行缺分值"),

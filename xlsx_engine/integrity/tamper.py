@@ -465,6 +465,11 @@ class Package:
         return {i for i, (pct, _places) in self.style_formats.items() if pct}
 
     @property
+    def date_styles(self) -> frozenset[int]:
+        """Indexes of cell styles whose number format shows a date or time."""
+        return date_styles_of(self.styles, f"{self.where}:xl/styles.xml")
+
+    @property
     def style_formats(self) -> dict[int, tuple[bool, int | None]]:
         """Cell style index -> (its number format shows a percentage, the decimals it shows; None for General)."""
         return style_formats_of(self.styles, f"{self.where}:xl/styles.xml")
@@ -581,6 +586,27 @@ def _style_formats(styles_xml: bytes) -> dict[int, tuple[bool, int | None]]:
             fid = xf.get("numFmtId") or "0"
             formats[i] = custom.get(fid) or _BUILTIN_FORMATS.get(fid, (False, None))
     return formats
+
+
+#: built-in number formats that show a date or a time (ECMA-376 18.8.30)
+_DATE_FORMAT_IDS = {"14", "15", "16", "17", "18", "19", "20", "21", "22", "45", "46", "47"}
+_DATE_TOKENS = re.compile(r"[ymdhs]|上午|下午|年|月|日|时|秒", re.IGNORECASE)
+
+
+def date_styles_of(styles_xml: bytes, where: str = "") -> frozenset[int]:
+    """Indexes of the cell styles whose number format shows a number as a date or time (cached by content)."""
+    return _in_file(where, _date_styles, styles_xml)
+
+
+@functools.lru_cache(maxsize=64)
+def _date_styles(styles_xml: bytes) -> frozenset[int]:
+    if not styles_xml:
+        return frozenset()
+    root = parse_xml(styles_xml, "")
+    dates = {nf.get("numFmtId") for nf in root.iterfind(f"{{{M}}}numFmts/{{{M}}}numFmt")
+             if _DATE_TOKENS.search(_STRING.sub("", re.sub(r"\[[^]]*\]", "", nf.get("formatCode") or "")))}
+    return frozenset(i for i, xf in enumerate(root.iterfind(f"{{{M}}}cellXfs/{{{M}}}xf"))
+                     if (xf.get("numFmtId") or "0") in _DATE_FORMAT_IDS | dates)
 
 
 SMALL_SHEET_BYTES = 64 << 10     #: sheets up to this size (the hidden 字典 sheet) are parsed once per content
