@@ -239,7 +239,7 @@ def read_returned(path: str, profile: str | None = None, keep_inputs: bool = Fal
             item.inputs = dataclasses.asdict(report.form_record) if dataclasses.is_dataclass(report.form_record) \
                 else {}
             item.indicators = tuple(snaps_from_record(report.form_record, report.form_result))
-        if report.record is not None:               # the checker read the inputs by name: use its reading
+        if report.record is not None:               # the checker read the inputs (docs/rules.md#reading): use them
             extra["record"], extra["result"], extra["profile"] = report.record, report.result, report.profile
             extra["display"] = display_findings(pkg, report.profile, item.path)
             return

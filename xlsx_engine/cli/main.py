@@ -215,7 +215,7 @@ def score(workbook, as_json) -> None:
         if mismatches:
             click.echo(f"发现 {mismatches} 处工作簿缓存值与程序计算不一致（可能被改动或未重算）。")
         _inconsistent(rb)
-    if mismatches:
+    if mismatches or rb.errors:
         sys.exit(1)
 
 
@@ -252,7 +252,7 @@ def _score_form(rb, workbook: str, as_json: bool) -> None:
         if mismatches:
             click.echo(f"发现 {mismatches} 处工作簿缓存值与程序计算不一致（可能被改动或未重算）。")
         _inconsistent(rb)
-    if mismatches:
+    if mismatches or rb.errors:
         sys.exit(1)
 
 
