@@ -111,3 +111,16 @@ def test_odd_number_spellings_are_findings(filled, tmp_path, spelling):
     report = check_file(_rewrite(filled, tmp_path / "odd.xlsx", edit))
     [f] = [f for f in report.findings if f.code == "number_as_text"]
     assert f.place == "自评表!G7" and spelling.strip() in f.message
+
+
+def test_parts_differing_only_in_case_are_a_finding(filled, tmp_path):
+    """Two shared-strings parts whose names differ only in case: every command reads the first one, and says so."""
+    def edit(m):
+        sst = (f'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="{M}" count="1" uniqueCount="1">'
+               '<si><t>{}</t></si></sst>')
+        m["xl/sharedStrings.xml"] = sst.format("第一个").encode("utf-8")
+        m["xl/SharedStrings.xml"] = sst.format("第二个").encode("utf-8")
+    path = _rewrite(filled, tmp_path / "dup.xlsx", edit)
+    for findings in (check_file(path).findings, read_returned(str(path)).findings, read_form_file(path).report.findings):
+        [f] = [f for f in findings if f.code == "duplicate_part"]
+        assert f.place == "xl/SharedStrings.xml" and "本程序读“xl/sharedStrings.xml”" in f.message

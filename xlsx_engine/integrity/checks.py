@@ -385,6 +385,13 @@ def identify(pkg, add: Callable[..., None]) -> dict[str, str]:
 
 def _check_package(pkg, report: FileReport, coll: Collector, profile: str | None) -> None:
     suffix = pkg.path.suffix.lower()
+    seen: dict[str, str] = {}
+    for member in pkg.members:          # Excel, WPS and LibreOffice would each read a different one of them
+        first = seen.setdefault(member.lower(), member)
+        if first != member:
+            coll.add(ERROR, "duplicate_part", member,
+                     f"压缩包中有两个只差大小写的部件“{first}”和“{member}”，不同软件会读到不同的内容；本程序读“{first}”",
+                     "请在 Excel/WPS 中打开后另存为 .xlsx 再提交")
     macro = pkg.macro_parts()
     meta = identify(pkg, coll.add)
     ours = bool(meta)

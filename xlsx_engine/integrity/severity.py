@@ -31,6 +31,7 @@ SEVERITY: dict[str, tuple[str | None, str]] = {
     "total_conflict": (ERROR, "表中两处总分不一致"),
     "grade_mismatch": (ERROR, "等次与总分不符"),
     "cached_mismatch": (None, "本系统模板：公式结果与填报数据不符（文字提示单元格为警告）"),
+    "duplicate_part": (ERROR, "压缩包中有只差大小写的重复部件（如两个共享字符串表），各软件读到的内容不同"),
     "formula_replaced": (ERROR, "本系统模板：公式被改为数值"),
     "formula_edited": (ERROR, "本系统模板：公式被改动"),
     "formula_added": (ERROR, "本系统模板：输入单元格被写入公式"),
