@@ -20,6 +20,7 @@ import itertools
 import math
 import os
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -27,7 +28,7 @@ from typing import Any, Callable, Iterable
 from xlsx_engine.forms.project.layout import project_layout
 from xlsx_engine.forms.project.profile import Profile, list_profiles, load_profile
 from xlsx_engine.forms.project.readback import RESULT_NAMES
-from xlsx_engine.forms.project.record import FundLine, Goal, IndicatorRow, ProjectRecord
+from xlsx_engine.forms.project.record import FundLine, IndicatorRow, ProjectRecord
 from xlsx_engine.forms.project.scoring import (
     QUANT_OPS,
     Result,
@@ -102,6 +103,12 @@ class FileReport:
     #: a project form's inputs as read by name and the scorer's result on them (for ``collect``: one parse)
     record: ProjectRecord | None = field(default=None, repr=False, compare=False)
     result: Result | None = field(default=None, repr=False, compare=False)
+    #: another form's (部门整体, 湖南项目 ...) inputs as read cell by cell and its result (same use)
+    form_record: Any = field(default=None, repr=False, compare=False)
+    form_result: Any = field(default=None, repr=False, compare=False)
+    #: while ``check_file``'s ``then`` runs: the layout and the reader of the documented places (never pickled)
+    layout: Any = field(default=None, repr=False, compare=False)
+    reader: Any = field(default=None, repr=False, compare=False)
 
     def count(self, severity: str) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
@@ -315,6 +322,7 @@ def other_format_tables(path: str | Path) -> list | None:
 
 def _done(report: FileReport, coll: Collector) -> FileReport:
     report.findings = coll.finish()
+    report.layout = report.reader = None
     return report
 
 
@@ -378,6 +386,13 @@ def identify(pkg, add: Callable[..., None]) -> dict[str, str]:
 
 def _check_package(pkg, report: FileReport, coll: Collector, profile: str | None) -> None:
     suffix = pkg.path.suffix.lower()
+    seen: dict[str, str] = {}
+    for member in pkg.members:          # Excel, WPS and LibreOffice would each read a different one of them
+        first = seen.setdefault(member.lower(), member)
+        if first != member:
+            coll.add(ERROR, "duplicate_part", member,
+                     f"压缩包中有两个只差大小写的部件“{first}”和“{member}”，不同软件会读到不同的内容；本程序读“{first}”",
+                     "请在 Excel/WPS 中打开后另存为 .xlsx 再提交")
     macro = pkg.macro_parts()
     meta = identify(pkg, coll.add)
     ours = bool(meta)
@@ -446,23 +461,32 @@ class _OursReader:
             return f"名称“{name}”"
         return f"{self.loc.main_name}!{a1(*rc)}"
 
-    def record(self, layout) -> ProjectRecord:
-        p = layout.profile
-        one = lambda n: self.values(n)[0]  # noqa: E731
-        rec = ProjectRecord(p.id, year=one("年度"), project=one("项目名称"), department=one("主管部门"),
-                            unit=one("实施单位"), rate_reason=one("执行率说明"))
-        for source, a, b, c in zip(p.fund_sources, self.values("来源年初预算数"), self.values("来源全年预算数"),
-                                   self.values("来源全年执行数")):
-            rec.funds.append(FundLine(source, a, b, c))
-        rec.goals = [Goal(e, a) for e, a in zip(self.values("预期目标"), self.values("实际完成情况"))]
-        if p.has_target_block:
-            rec.target_score = one("目标自评分")
-        cols = {spec["key"]: self.values(spec["name"]) for spec in layout.form.columns}
-        keys = ("level1", "level2", "name", "op", "target", "unit", "actual", "band", "weight", "manual", "reason")
-        n = min(len(cols[k]) for k in keys)
-        for i in range(n):
-            rec.indicators.append(IndicatorRow(**{k: cols[k][i] for k in keys}))
-        return rec
+    def record(self, layout) -> Any:
+        """The form's inputs, the documented way (docs/rules.md#reading): each input cell of the template where
+        the sheet's structure puts it now — through a name only when that name is intact, never where a
+        redirected name points — and rebuilt by the form's own ``record_from_cells``."""
+        override: dict[tuple[int, int], tuple[int, int]] = {}
+        if self.loc.structural:     # a name trusted between an insertion's bounds says where its cells went
+            for name, eref in self.exp.names_main.items():
+                if self.loc.name_ok.get(name):
+                    for t, got in zip(_cell_list(eref), self.cells(name)):
+                        if got is not None and got != self.loc.where(t):
+                            override[t] = got
+        where = self.loc.where
+
+        def get(ref: str) -> Any:
+            rc = parse_ref(ref)
+            return self.value(override.get(rc) or where(rc)) if rc is not None else None
+
+        return layout.record_from_cells(get)
+
+    def named(self, names) -> dict[str, list[Any]]:
+        """The values of each of ``names`` at their documented places."""
+        return {name: self.values(name) for name in names if name in self.exp.names_main}
+
+
+def _cell_list(ref) -> list[tuple[int, int]]:
+    return [(r, c) for r in range(ref.first[0], ref.last[0] + 1) for c in range(ref.first[1], ref.last[1] + 1)]
 
 
 def read_ours(pkg, meta: dict[str, str]):
@@ -506,12 +530,10 @@ def _check_other_form(pkg, report: FileReport, coll: Collector, meta: dict[str, 
     if loc is None:
         return
 
-    def value(ref: str) -> Any:
-        rc = loc.where(parse_ref(ref))
-        cell = loc.sheet.cells.get(rc) if rc is not None else None
-        return None if cell is None or cell.value == "" else cell.value
-
-    rec, result = layout.evaluate(layout.record_from_cells(value))
+    reader = _OursReader(pkg, exp, loc)
+    rec, result = layout.evaluate(reader.record(layout))
+    report.form_record, report.form_result = rec, result
+    report.layout, report.reader = layout, reader
     twins = {} if loc.structural else {parse_ref(ref): v for ref, v in layout.formula_values(result, rec).items()}
     compare_cells(pkg, exp, loc, add, twins)
     for rc, want in twins.items():
@@ -579,6 +601,7 @@ def _check_ours(pkg, report: FileReport, coll: Collector, meta: dict[str, str], 
     record = reader.record(layout)
     rec, result = layout.evaluate(record)
     report.record, report.result = record, result
+    report.layout, report.reader = layout, reader
     twins = {} if loc.structural else {parse_ref(ref): v for ref, v in layout.formula_values(result, rec).items()}
     compare_cells(pkg, exp, loc, add, twins)
 
@@ -638,6 +661,8 @@ def _check_ours(pkg, report: FileReport, coll: Collector, meta: dict[str, str], 
             f"{missing} 个公式单元格没有保存计算结果（文件由不重算的程序保存），已按公式重算核对",
             "用 Excel/WPS 打开后保存一次即可")
 
+    _number_inputs(pkg, layout, reader, add)
+
     # --- the rules, on the recomputed figures
     form_name = {spec["key"]: spec["name"] for spec in layout.form.columns}
 
@@ -646,6 +671,51 @@ def _check_ours(pkg, report: FileReport, coll: Collector, meta: dict[str, str], 
 
     rule_findings(add, layout.profile, rec, result, place_row, reader.place)
     report.summary = _summary(result)
+
+
+#: the inputs that must be numbers: amounts, weights and scores (texts such as 实际完成值 may be either)
+_NUMBER_INPUTS = ("来源年初预算数", "来源全年预算数", "来源全年执行数", "目标自评分")
+_NUMBER_COLUMNS = ("weight", "manual")
+
+
+def _number_inputs(pkg, layout, reader: _OursReader, add: Callable[..., None]) -> None:
+    """A number input that shows or holds something else than a number — the file is read as stored (a text is
+    not a number, as in Excel's sums), and the inconsistency is said: a number typed as text (" 3500 ", "3_500",
+    "３５００"), or a date/time format that shows an amount as a date."""
+    names = list(_NUMBER_INPUTS) + [spec["name"] for spec in layout.form.columns if spec["key"] in _NUMBER_COLUMNS]
+    dates = pkg.date_styles
+    texts, shown_as_date = [], []
+    for name in names:
+        if name not in reader.exp.names_main:
+            continue
+        for i, rc in enumerate(reader.cells(name)):
+            cell = reader.sheet.cells.get(rc) if rc is not None else None
+            if cell is None or cell.formula is not None:
+                continue
+            if isinstance(cell.value, str) and _spelled_number(cell.value):
+                texts.append((reader.place(name, i), cell.value))
+            elif isinstance(cell.value, float) and cell.style in dates:
+                shown_as_date.append((reader.place(name, i), cell.value))
+    if texts:
+        place, value = texts[0]
+        add(WARNING, "number_as_text", place,
+            f"{len(texts)} 个金额或分值单元格中是文字形式的数字（如 {place}：“{fmt(value)}”），按文字读取，不计入合计和得分",
+            "请删除空格、下划线或全角数字，输入为数字后重新提交")
+    if shown_as_date:
+        place, value = shown_as_date[0]
+        add(WARNING, "number_shown_as_date", place,
+            f"{len(shown_as_date)} 个金额或分值单元格被设为日期格式（如 {place} 的 {fmt(value)} 显示为日期），按所存数值读取",
+            "请把单元格格式改回“数值”，核对显示的数字后重新提交")
+
+
+def _spelled_number(text: str) -> bool:
+    """A text that a person reads as a number: spaces, "_" or "," between digits, full-width digits, 1E999, NaN."""
+    plain = re.sub(r"[\s_,]", "", unicodedata.normalize("NFKC", text))
+    try:
+        float(plain)
+    except ValueError:
+        return False
+    return bool(plain)
 
 
 def _cells_of(ref) -> set[tuple[int, int]]:

@@ -52,7 +52,8 @@ from xlsx_engine.forms.hunan.model import (
     HunanProjectRecord,
     load_hunan_profile,
 )
-from xlsx_engine.forms.registry import form_for, layout_for_meta
+from xlsx_engine.forms.registry import form_for
+from xlsx_engine.integrity.reading import read_form_file
 from xlsx_engine.kernel.datafile import read_data_file
 from xlsx_engine.kernel.errors import JxzpError
 from xlsx_engine.kernel.excel import NA, nonblank, num
@@ -71,7 +72,6 @@ from xlsx_engine.narrative.engine import (
     warn_funds_only,
     year_of,
 )
-from xlsx_engine.ooxml.reader import open_workbook
 
 #: outline -> template (docs/rules.md#report-outlines)
 DEPT_OUTLINES = {"2024": "department/hunan2024.j2", "2020": "department/hunan2020.j2"}
@@ -160,8 +160,8 @@ def dept_from_record(record: DeptRecord, profile: DeptProfile, *, extra: dict | 
 
 
 def _read_form_workbook(path: str | Path, form: Form):
-    """(layout, record) of one of our workbooks of ``form``, read cell by cell (cached values)."""
-    wb = open_workbook(path)
+    """(layout, record) of one of our workbooks of ``form``, read as every command reads it (cached values)."""
+    wb = read_form_file(path)
     template_id = wb.meta.get("模板编号", "")
     try:
         same = form_for(template_id) is form
@@ -170,9 +170,7 @@ def _read_form_workbook(path: str | Path, form: Form):
     if not same:
         raise JxzpError(f"不是{form.title}（模板编号“{template_id or '无'}”）", where=str(path),
                         hint="请使用本命令对应的表")
-    layout = layout_for_meta(wb.meta)
-    record = layout.record_from_cells(lambda ref: wb.value(layout.sheet, ref))
-    return layout, record
+    return wb.layout, wb.record
 
 
 def load_dept_input(path: str | Path, *, extra: dict | None = None) -> DeptInput:

@@ -53,7 +53,7 @@ from xlsx_engine.forms.project.sentences import (
     sentences,
     total_values,
 )
-from xlsx_engine.forms.registry import read_project
+from xlsx_engine.integrity.reading import read_form_file
 from xlsx_engine.kernel.datafile import read_data_file
 from xlsx_engine.kernel.errors import JxzpError, ProfileError
 from xlsx_engine.kernel.messages import (
@@ -162,12 +162,12 @@ def from_record(record: ProjectRecord, profile: Profile, *, extra: dict | None =
 
 
 def from_workbook(path: str | Path, *, extra: dict | None = None) -> ProjectInput:
-    """A narrative input from a filled workbook (read by name, rescored in Python).
+    """A narrative input from a filled workbook (read as every command reads it, rescored in Python).
 
     Raises:
         WorkbookError, TemplateError: the file cannot be read or is not one of our workbooks.
     """
-    rb = read_project(path)
+    rb = read_form_file(path)
     rec, result = rb.layout.evaluate(rb.record)
     merged = dict(rb.record.extra or {})          # the workbook's 报告信息 area
     merged.update(extra or {})
