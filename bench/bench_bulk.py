@@ -3,6 +3,7 @@
 Usage::
 
     PYTHONPATH=. python3 bench/bench_bulk.py                  # 1,000 workbooks, jobs 1 and 2, memory at 1k/10k
+    PYTHONPATH=. python3 bench/bench_bulk.py --collect-only   # collect of 1,000 (jobs 1, 2) beside its floor
     PYTHONPATH=. python3 bench/bench_bulk.py --n 1000 --repeat 3 --memory 1000 10000 --baseline 40
 
 Printed ratios: ``--jobs 2`` against one process (median of ``--repeat`` alternating pairs, each pair's
@@ -69,17 +70,24 @@ def child(master: str, out: str, jobs: int) -> None:
                       "seconds": seconds, "peak_rss_mb": rss / 1024}))
 
 
+def _cpu() -> float:
+    """User + system CPU seconds of this process and of its finished children (the collect workers)."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def collect_child(folder: str, jobs: int, master: str, summary: str) -> None:
-    """collect against the master, then write the 汇总表 (timed apart), with the run's peak memory."""
+    """collect against the master, then write the 汇总表 (timed apart), with the run's peak memory and CPU time
+    (on a shared machine CPU time is disturbed much less than wall time)."""
     from xlsx_engine.bureau.collect import collect
     from xlsx_engine.bureau.summary import write_summary
-    t = time.perf_counter()
+    cpu, t = _cpu(), time.perf_counter()
     coll = collect(folder, master=master, jobs=jobs)
-    seconds = time.perf_counter() - t
+    seconds, cpu = time.perf_counter() - t, _cpu() - cpu
     t = time.perf_counter()
     write_summary(coll, summary)
     rss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-    print(json.dumps({"n": len(coll.rows), "unreadable": len(coll.unreadable), "seconds": seconds,
+    print(json.dumps({"n": len(coll.rows), "unreadable": len(coll.unreadable), "seconds": seconds, "cpu_seconds": cpu,
                       "summary_seconds": time.perf_counter() - t, "peak_rss_mb": rss / 1024}))
 
 
@@ -89,7 +97,7 @@ def collect_floor(folder: str) -> dict:
     import zipfile
 
     from lxml import etree
-    t = time.perf_counter()
+    cpu, t = _cpu(), time.perf_counter()
     n = 0
     for path in sorted(Path(folder).rglob("*.xlsx")):
         with zipfile.ZipFile(path) as zf:
@@ -100,7 +108,7 @@ def collect_floor(folder: str) -> dict:
             wanted = {ref.split("!")[-1].replace("$", "").split(":")[0] for ref in names.values() if ref}
             sum(1 for ref in wanted if ref in cells)
         n += 1
-    return {"n": n, "seconds": time.perf_counter() - t}
+    return {"n": n, "seconds": time.perf_counter() - t, "cpu_seconds": _cpu() - cpu}
 
 
 def run_collect(folder: Path, jobs: int, master: Path, summary: Path) -> dict:
@@ -142,6 +150,32 @@ def baseline_ms(master: Path, samples: int) -> float:
     return statistics.median(times) * 1000
 
 
+def collect_only(n: int, repeat: int, as_json: bool) -> None:
+    """collect of ``n`` generated workbooks with 1 and 2 processes beside the floor, medians of ``repeat`` runs
+    interleaved (so a busy moment on the machine hits all variants alike)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        master = tmp / "master.xlsx"
+        subprocess.run([sys.executable, __file__, "--make-master", str(n), str(master)], check=True, cwd=ROOT)
+        run_child(master, tmp / "out", 2)
+        runs: dict = {"1": [], "2": [], "floor": []}
+        for _ in range(repeat):
+            for jobs in (1, 2):
+                runs[str(jobs)].append(run_collect(tmp / "out", jobs, master, tmp / f"s{jobs}.xlsx"))
+            runs["floor"].append(collect_floor(str(tmp / "out")))
+    med = {k: {m: statistics.median(r[m] for r in v) for m in ("seconds", "cpu_seconds")} for k, v in runs.items()}
+    if as_json:
+        print(json.dumps({"n": n, "repeat": repeat, "median": med, "runs": runs}, ensure_ascii=False, indent=2))
+        return
+    fl = med["floor"]
+    print(f"回收 collect of {n} workbooks, median of {repeat} (wall / CPU user+sys incl. workers):")
+    print(f"  下限 floor (open + read named cells, 1 process): {fl['seconds']:.2f} s / CPU {fl['cpu_seconds']:.2f} s")
+    for jobs, goal in (("1", 4.0), ("2", 2.5)):
+        r = med[jobs]
+        print(f"  jobs={jobs}: {r['seconds']:.2f} s (goal ≤ {goal} s) → {r['seconds'] / fl['seconds']:.1f}× the floor; "
+              f"CPU {r['cpu_seconds']:.2f} s → {r['cpu_seconds'] / fl['cpu_seconds']:.1f}× the floor's CPU")
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         child(sys.argv[2], sys.argv[3], int(sys.argv[4]))
@@ -154,11 +188,17 @@ def main() -> None:
         return
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=1000, help="workbooks for the throughput run (default 1000)")
-    ap.add_argument("--repeat", type=int, default=3, help="alternating jobs 1 / jobs 2 pairs (default 3)")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="alternating jobs 1 / jobs 2 pairs; with --collect-only, collect runs per variant (default 3)")
     ap.add_argument("--memory", type=int, nargs="*", default=[1000, 10000], help="counts for the memory runs")
     ap.add_argument("--baseline", type=int, default=40, help="openpyxl samples (default 40)")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--collect-only", action="store_true",
+                    help="only collect of --n workbooks (jobs 1 and 2) beside its floor, --repeat times (median)")
     args = ap.parse_args()
+    if args.collect_only:
+        collect_only(args.n, args.repeat, args.json)
+        return
     report: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

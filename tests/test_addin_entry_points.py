@@ -139,7 +139,9 @@ def test_recalculate_rewrites_every_formula_and_reports_suspicious_cells(tmp_pat
     outcome = dispatch("recalculate", book)
     expected, _result = expected_values(books["original"]["filled"])
     assert outcome.ok and outcome.data["formulas_read"] is False
-    assert outcome.data["suspicious"] == ["J6", "K49"]         # I50 shows the right value: not suspicious
+    # I50 shows the right value: not suspicious; the live 综述's 总体情况 and 预算执行 paragraphs repeat the overwritten
+    # 资金得分 and 总分
+    assert outcome.data["suspicious"] == ["J6", "K49", f"A{LAYOUT.summary_lines[0] - 3}", f"A{LAYOUT.summary_lines[0] - 2}"]
     assert "自评表!J6（资金得分） 原为 10" in outcome.message and "自评表!K49（总分） 原为 100" in outcome.message
     assert "总分 94.71，评价等次 优" in outcome.message
     writes = {(a["start_row"], a["start_column"]): a["values"][0][0]
@@ -256,11 +258,15 @@ def test_check_writes_findings_and_marks_cells_then_restores_fills(tmp_path, boo
     assert not outcome.ok                                    # errors were found
     assert {(f.code, f.place) for f in outcome.data["findings"]} >= {
         ("formula_replaced", "自评表!J6"), ("formula_replaced", "自评表!K49"), ("formula_replaced", "自评表!I50")}
-    assert outcome.data["marks"] == {("自评表", "J6"): "错误", ("自评表", "K49"): "错误", ("自评表", "I50"): "错误"}
+    # the live 综述's 总体情况 and 预算执行 paragraphs show the overwritten 资金得分 and 总分: also marked
+    para = LAYOUT.summary_lines[0] - 3
+    assert outcome.data["marks"] == {("自评表", "J6"): "错误", ("自评表", "K49"): "错误", ("自评表", "I50"): "错误",
+                                     ("自评表", f"A{para}"): "错误", ("自评表", f"A{para + 1}"): "错误"}
     assert actions_of(book, "addSheet")[0]["args"] == [2, "校验结果"]
     marks = {(a["start_row"], a["start_column"]): a["args"][0] for a in actions_of(book, "setRangeColor")}
-    assert marks == {(5, 9): MARK_COLORS["错误"], (48, 10): MARK_COLORS["错误"], (49, 8): MARK_COLORS["错误"]}
-    assert "校验完成：错误 3 处" in outcome.message and "已标色 3 处单元格" in outcome.message
+    assert marks == {(5, 9): MARK_COLORS["错误"], (48, 10): MARK_COLORS["错误"], (49, 8): MARK_COLORS["错误"],
+                     (para - 1, 0): MARK_COLORS["错误"], (para, 0): MARK_COLORS["错误"]}
+    assert "校验完成：错误 5 处" in outcome.message and "已标色 5 处单元格" in outcome.message
 
     first = tmp_path / "checked.xlsx"
     apply_actions(path, book.json()["actions"], first)
@@ -279,9 +285,10 @@ def test_check_writes_findings_and_marks_cells_then_restores_fills(tmp_path, boo
     assert "addSheet" not in funcs and funcs.index("sheetClear") > 0
     restores = again.json()["actions"][:funcs.index("sheetClear")]
     assert [(a["func"], a["start_row"], a["start_column"], a["args"][0]) for a in restores] == [
-        ("setRangeColor", 5, 9, None), ("setRangeColor", 48, 10, "#E2EFDA"), ("setRangeColor", 49, 8, "#E2EFDA")]
+        ("setRangeColor", 5, 9, None), ("setRangeColor", 48, 10, "#E2EFDA"), ("setRangeColor", 49, 8, "#E2EFDA"),
+        ("setRangeColor", para - 1, 0, None), ("setRangeColor", para, 0, None)]
     assert not any(f.code == "sheet_added" for f in outcome.data["findings"])   # our own sheet is no alteration
-    assert "上次校验标色的 3 处单元格已恢复原底色" in outcome.message
+    assert "上次校验标色的 5 处单元格已恢复原底色" in outcome.message
 
 
 def test_check_of_a_pristine_workbook_finds_nothing(tmp_path, books):

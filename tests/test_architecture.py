@@ -5,7 +5,7 @@ Layers, lowest first (see README, 开发者说明)::
     kernel → ooxml → forms → integrity → bureau → narrative → cli → jxzp_addin
 
 A module may import its own layer and the layers below it. Within ``forms`` each form's package
-imports only itself and the shared parts of ``forms`` (``forms.base``); only ``forms.registry``
+imports only itself and the shared parts of ``forms`` (``forms.base``, ``forms.report_info``); only ``forms.registry``
 knows every form. Below the command line, imports of the project's own modules sit at the top of the
 module: a function-local import would hide a cycle. The command line and the add-in may import lazily
 (start-up time), but only downwards.
@@ -43,7 +43,7 @@ def layer_of(module: str) -> str | None:
 
 def form_of(module: str) -> str | None:
     parts = module.split(".")
-    if len(parts) >= 3 and parts[:2] == ["xlsx_engine", "forms"] and parts[2] not in ("base", "registry"):
+    if len(parts) >= 3 and parts[:2] == ["xlsx_engine", "forms"] and parts[2] not in ("base", "registry", "report_info"):
         return parts[2]
     return None
 

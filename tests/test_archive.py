@@ -284,3 +284,22 @@ def test_target_quality_in_the_summary_workbook(years, tmp_path):
     write_summary(coll, out)
     rows = list(load_workbook(out, read_only=True)["目标质量"].iter_rows(values_only=True))
     assert ("乙局", "乙局-01", "2023年乙局项目1", "救助人次", "目标偏低", "完成值 700 达到指标值 500 的 140%") in rows
+
+
+def test_archive_rows_come_from_the_collection_not_a_second_reading(years, tmp_path):
+    """collect --archive / archive import: inputs, year, version and indicator rows are what collect read; the
+    files are not opened again (here they are gone before the archive rows are made)."""
+    import shutil
+
+    from xlsx_engine.bureau.archive_import import submissions_from_collection
+    from xlsx_engine.bureau.collect import collect
+    folder = tmp_path / "2023"
+    shutil.copytree(years / "2023", folder)
+    coll = collect(folder, keep_inputs=True)
+    shutil.rmtree(folder)
+    subs, problems = submissions_from_collection(coll, None)
+    assert problems == [] and len(subs) == 6
+    first = next(s for s in subs if s.code == "甲局-01")
+    assert first.year == 2023 and first.version and first.inputs["indicators"][0]["target"] == 900.0
+    assert [i.name for i in first.indicators] == ["救助人次", "资金发放准确率", "困难群众负担减轻", "受助对象满意度"]
+    assert first.indicators[0].score is not None

@@ -140,6 +140,16 @@ def test_platform_rules(tmp_path):
     assert over.place == "自评表!L19" and "30%" in over.message
 
 
+def test_goal_text_counts_against_the_indicators(tmp_path):
+    """实际完成情况 “全年资助参保10462人，住院及门诊慢特病救助3187人次” restates two 完成值; 万 is scaled."""
+    rec, tpl = example_record()
+    assert not find(check_file(filled(tmp_path, rec, tpl, "a.xlsx")), "goal_text")
+    rec.goals[0].actual = "全年资助参保1.0462万人，住院及门诊慢特病救助3817人次。"
+    [f] = find(check_file(filled(tmp_path, rec, tpl, "b.xlsx")), "goal_text")
+    assert f.severity == WARNING and f.place == "自评表!H11"
+    assert "3817人次" in f.message and "住院及门诊慢特病救助人次" in f.message and "3187人次" in f.message
+
+
 def test_target_block_and_goals(tmp_path):
     data = yaml.safe_load((ROOT / "tests" / "data" / "seeds" / "seed003-p1.yaml").read_text(encoding="utf-8"))
     tpl = open_template(TEMPLATES / "xmzc-hubei-wuhan.xlsx")

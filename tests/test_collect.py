@@ -318,12 +318,12 @@ def test_summary_prints_on_a4_landscape(tmp_path):
     assert any("全国通用" in v for v in values)
 
 
-def _crash_or_allocate(path, profile=None, *, original):
+def _crash_or_allocate(path, profile=None, keep_inputs=False, *, original):
     if path.endswith("crash.xlsx"):
         os._exit(9)                                   # a library crashing the whole worker process
     if path.endswith("greedy.xlsx"):
         bytearray(4 << 30)                            # more than the worker's memory limit
-    return original(path, profile)
+    return original(path, profile, keep_inputs)
 
 
 def test_a_worker_crash_or_the_memory_limit_costs_one_file_only(tmp_path, monkeypatch):

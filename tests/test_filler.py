@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -30,7 +31,11 @@ def test_only_the_worksheet_changes(template):
     assert filled.testzip() is None
     assert filled.namelist() == original.namelist()
     changed = [n for n in original.namelist() if filled.read(n) != original.read(n)]
-    assert changed == ["xl/worksheets/sheet1.xml"]
+    assert sorted(changed) == ["xl/workbook.xml", "xl/worksheets/sheet1.xml"]
+    # the workbook part only loses the print titles: this form prints on one page (see Layout.repeats_header)
+    book, before = filled.read("xl/workbook.xml").decode(), original.read("xl/workbook.xml").decode()
+    assert "_xlnm.Print_Titles" not in book and re.sub(r'<definedName name="_xlnm.Print_Titles"[^<]*</definedName>',
+                                                      "", before) == book
 
 
 def test_text_never_becomes_a_formula(template):
@@ -75,8 +80,9 @@ def test_altered_template_is_refused(tmp_path):
         open_template(bad)
 
 
-def test_score_refuses_a_name_pointing_at_the_whole_sheet(template, tmp_path):
-    """A unit that stretched a name over the whole sheet gets a clear message, not a memory blow-up."""
+def test_score_refuses_a_name_pointing_at_the_whole_sheet(template, tmp_path, capsys):
+    """A unit that stretched a name over the whole sheet gets a clear message, not a memory blow-up: the name is
+    not followed (the one reading of check and collect), the change is an error and score exits 1."""
     from xlsx_engine.cli.main import main
 
     data, _ = template.fill_bytes(gen.project(2, "national"))
@@ -88,7 +94,9 @@ def test_score_refuses_a_name_pointing_at_the_whole_sheet(template, tmp_path):
             if info.filename == "xl/workbook.xml":
                 content = content.decode().replace(">'自评表'!$C$3<", ">'自评表'!$A$1:$XFD$1048576<").encode()
             dst.writestr(info, content)
-    assert main(["score", str(out)]) == 2
+    assert main(["score", str(out)]) == 1
+    said = capsys.readouterr().out
+    assert "注意：本表有" in said and "名称“项目名称”" in said and "总分" in said
 
 
 # ============================================================================ the fast deflate opens everywhere

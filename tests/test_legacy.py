@@ -75,6 +75,8 @@ def build_workbook(spec: dict, out: Path, *, down: int = 0, right: int = 0, blan
                 cell.number_format = "0.00%"
             else:
                 cell.value = value
+                if isinstance(value, str) and value.startswith("="):
+                    cell.data_type = "s"          # printed text such as "=100%", not a formula
     for m in spec.get("merges", []):
         c1, r1, c2, r2 = range_boundaries(m)
         ws.merge_cells(start_row=r_at(r1), start_column=c1 + right, end_row=r_at(r2), end_column=c2 + right)

@@ -70,7 +70,7 @@ def test_every_formula_cell_equals_python(batch, engine):
         for ref, value in expected.items():
             checked += 1
             got = calc.get(ref)
-            if not same_cell(value, got):
+            if not same_cell(value, got, engine.name):
                 mismatches.append(f"{filled.name} {ref}: python={value!r} {engine.name}={got!r} "
                                   f"formula={tpl.layout.cells[ref].formula[:120]}")
     assert checked > 300 * 70

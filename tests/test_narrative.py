@@ -20,7 +20,7 @@ from lxml import etree
 
 from xlsx_engine.forms.project.profile import load_profile
 from xlsx_engine.forms.project.record import load_data
-from xlsx_engine.forms.project.scoring import is_active
+from xlsx_engine.forms.project.scoring import actual_value, is_active
 from xlsx_engine.forms.registry import open_template, read_project
 from xlsx_engine.kernel.errors import WorkbookError
 from xlsx_engine.kernel.textfilters import (
@@ -50,6 +50,7 @@ from xlsx_engine.narrative.engine import (
     parse_blocks,
     project_context,
 )
+from xlsx_engine.narrative.slips import find_slips
 from xlsx_engine.ooxml.recalc import convert_files
 from xlsx_engine.ooxml.writeback import (
     password_hash,
@@ -109,6 +110,8 @@ def table_figures(inp, extra_texts: tuple[str, ...] = ()) -> set[str]:
         for v in (row.weight, res.score, row.target, row.actual):
             if is_number(v):
                 nums.append(v)
+        if is_number(row.actual):
+            nums.append(actual_value(row))      # “72%” typed is 0.72 in the cell, scored and printed as 72%
         if is_number(row.weight) and is_number(res.score):
             nums.append(row.weight - res.score)
             g = groups.setdefault(str(row.level1), [0.0, 0.0])
@@ -300,6 +303,26 @@ def test_missing_reason_gives_visible_placeholder_and_warning(narrator):
     # with the reason present: neither placeholder nor warning
     full = narrator.summary(seed_input("seed003-p1"))
     assert "待补充偏差原因" not in full.text() and not [f for f in full.warnings if f.code == "reason_missing"]
+
+
+def test_main_problems_come_from_the_forms_own_checks(narrator):
+    """主要问题 names what the form's checks found — weights against the rules, entries against the lists — with a
+    matching measure, instead of a stock sentence (issue 14, item 4)."""
+    p = load_profile("hubei-wuhan")
+    rec = load_data(SEEDS / "seed003-p1.yaml", p)
+    rec.indicators[0].weight = float(rec.indicators[0].weight) - 5           # 分值合计 95
+    rec.indicators[1].level2 = "不存在的二级指标"
+    inp = from_record(rec, p, source="seed003-p1")
+    rendered = narrator.summary(inp)
+    text = rendered.text()
+    problems = text[text.index("存在的问题"):text.index("改进措施和建议")]
+    assert "绩效指标分值设置不符合评分规则：分值合计为95，应为100" in problems
+    assert f"部分指标填报不规范：“{rec.indicators[1].name}”二级指标与一级指标不匹配" in problems
+    measures = text[text.index("改进措施和建议"):]
+    assert "按评分规则设置各指标分值，使分值合计为100分" in measures and "按模板下拉列表规范填写" in measures
+    assert not find_slips(rendered.markup, [project_context(inp)[0]])
+    clean = narrator.summary(seed_input("seed003-p1")).text()
+    assert "分值设置不符合评分规则" not in clean and "填报不规范" not in clean
 
 
 def test_missing_balance_reason_gives_placeholder_and_warning(narrator):

@@ -14,6 +14,7 @@ import subprocess
 import zipfile
 from pathlib import Path
 
+import openpyxl
 import pytest
 import yaml
 
@@ -23,6 +24,9 @@ from xlsx_engine.forms.hunan.model import hnxm_record_from_data
 from xlsx_engine.forms.project.layout import PAGE_ROWS, project_layout
 from xlsx_engine.forms.project.profile import load_profile
 from xlsx_engine.forms.project.record import FundLine, Goal, IndicatorRow, ProjectRecord, load_data
+from xlsx_engine.forms.project.sentences import TITLE as SUMMARY_TITLE
+from xlsx_engine.forms.project.sentences import live_lines
+from xlsx_engine.ooxml.sheetmodel import text_height, text_lines
 from xlsx_engine.forms.registry import open_template
 from xlsx_engine.ooxml.builder import TEMPLATE_DIR
 from xlsx_engine.ooxml.recalc import convert_files
@@ -76,6 +80,14 @@ def pdf_pages(pdf: Path) -> list[str]:
     return text.split("\f")[:-1]
 
 
+def form_pages(pdf: Path) -> list[str]:
+    """The pages of the form itself: those before the live 综述's page (which prints on a page of its own)."""
+    pages = pdf_pages(pdf)
+    first = next((k for k, page in enumerate(pages) if SUMMARY_TITLE in page), len(pages))
+    assert all(SUMMARY_TITLE not in page for page in pages[:first])
+    return pages[:first]
+
+
 def pdf_size(pdf: Path) -> tuple[int, tuple[float, float]]:
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
     pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))
@@ -116,7 +128,7 @@ def rendered(soffice, tmp_path_factory) -> dict[str, Path]:
 @pytest.mark.parametrize("name", ["national-8", "national-12", "hubei-wuhan-12", "seed004"])
 def test_up_to_12_indicators_print_on_one_a4_landscape_page(rendered, name):
     pages, size = pdf_size(rendered[name])
-    assert pages == 1
+    assert len(form_pages(rendered[name])) == 1 and pages == 2       # the form, then the live 综述
     assert size == pytest.approx(A4_LANDSCAPE, abs=1)
     text = pdf_pages(rendered[name])[0]
     for words in ("总分", "评价等次", "填报人（签名）", "审核人（签名）", "单位（盖章）", "日期："):
@@ -146,9 +158,7 @@ def test_level1_and_level2_print_once_per_group(rendered):
 
 
 def test_more_rows_continue_on_the_next_page_under_the_header(rendered):
-    pages, _ = pdf_size(rendered["national-20"])
-    assert pages == 2
-    first, second = pdf_pages(rendered["national-20"])
+    first, second = form_pages(rendered["national-20"])
     assert f"第{PAGE_ROWS}项" in first and f"第{PAGE_ROWS + 1}项" not in first
     assert "第20项" in second and "三级指标" in second and "偏差原因分析及改进措施" in second
     for words in ("总分", "评价等次", "填报人（签名）"):
@@ -159,18 +169,46 @@ def test_more_rows_continue_on_the_next_page_under_the_header(rendered):
     assert "产出指标" in top and "成本指标" in top
 
 
+@pytest.mark.parametrize("name", ["national-8", "national-20", "long-text", "seed004"])
+def test_live_summary_prints_on_its_own_page_unclipped(rendered, name):
+    """The live 综述 prints after the form on A4 pages of its own; every paragraph and line is there whole (rows
+    grow to the lines their text needs), and only as many lines as the copy has indicators take room."""
+    pdf = rendered[name]
+    pages, size = pdf_size(pdf)
+    summary = pdf_pages(pdf)[len(form_pages(pdf)):]
+    assert size == pytest.approx(A4_LANDSCAPE, abs=1) and len(summary) == 1
+    assert SUMMARY_TITLE in summary[0]
+    template, rec = {"national-8": ("national", record("national", 8)), "national-20": ("national", record("national", 20)),
+                     "long-text": ("national", long_text_record()),
+                     "seed004": ("ningxia-jinfeng", load_data(DATA / "seeds" / "seed004.yaml",
+                                                              load_profile("ningxia-jinfeng")))}[name]
+    layout = project_layout(template)
+    padded, result = layout.evaluate(rec)
+    raw = subprocess.run(["pdftotext", "-raw", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    flat = re.sub(r"\s+", "", raw.split("\f")[len(form_pages(pdf))])
+    for line in live_lines(padded, result, layout.profile):
+        assert re.sub(r"\s+", "", line) in flat, line[:30]
+    # a clipped cell still puts its text in the PDF: each row must have the height its lines need
+    values = layout.formula_values(result, padded)
+    sheet = openpyxl.load_workbook(pdf.with_suffix(".xlsx"))[layout.sheet]
+    for ref in layout.fit_formulas:
+        width, _ = layout.text_fit[ref]
+        row = int(ref[1:])
+        height = sheet.row_dimensions[row].height or layout.row_heights[row]
+        if values[ref] and not sheet.row_dimensions[row].hidden:
+            assert height >= text_height(text_lines(values[ref], width)), (ref, height, values[ref][:20])
+
+
 def test_a_blank_form_keeps_every_row(rendered):
     """The issued form keeps its 30 rows for the unit to fill: two pages, the header repeated."""
-    pages, _ = pdf_size(rendered["national-0"])
-    assert pages == 2
-    first, second = pdf_pages(rendered["national-0"])
+    first, second = form_pages(rendered["national-0"])
     assert "三级指标" in first and "三级指标" in second and "总分" in second
 
 
 def test_long_text_is_not_clipped_and_the_form_stays_on_one_page(rendered):
     """Rows of a filled copy grow to the lines their text needs (nothing cut off), and the form still prints
     on one page."""
-    assert len(pdf_pages(rendered["long-text"])) == 1
+    assert len(form_pages(rendered["long-text"])) == 1
     raw = subprocess.run(["pdftotext", "-raw", str(rendered["long-text"]), "-"], capture_output=True, text=True,
                          check=True).stdout                  # content order: a cell's lines one after another
     flat = re.sub(r"\s+", "", raw)
@@ -217,8 +255,9 @@ def test_filled_copy_hides_unused_rows_and_writes_its_page_break(tmp_path):
         data, _ = tpl.fill_bytes(record("national", n) if n else ProjectRecord("national"))
         sheet = zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml").decode()
         got = sorted(int(r) for r in re.findall(r'<row r="(\d+)" hidden="1"', sheet))
-        info = [r for a, b in layout.print_extra for r in range(a, b + 1)]     # the empty 报告信息 page
-        assert got == sorted(hidden + (layout.goal_rows[5:] if n else []) + info), n
+        info = list(range(layout.report_info_span[0], layout.report_info_span[1] + 1))   # the empty 报告信息 page
+        summary = layout.summary_lines[n:] if n else []      # the live 综述 lists at most n indicators
+        assert got == sorted(hidden + (layout.goal_rows[5:] if n else []) + info + summary), n
         assert [int(b) for b in re.findall(r'<brk id="(\d+)"', sheet)] == breaks, n
         assert "jxzp:rowBreaks" not in sheet
 

@@ -10,12 +10,16 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+import yaml
 
+from xlsx_engine.forms.project.layout import PROJECT_FIELDS as FIELDS
 from xlsx_engine.forms.project.layout import project_layout
 from xlsx_engine.forms.project.profile import load_profile
 from xlsx_engine.forms.project.record import load_data
-from xlsx_engine.forms.project.report_info import FIELDS
-from xlsx_engine.forms.registry import open_template, read_project
+from xlsx_engine.forms.department.layout import DEPARTMENT_FIELDS, department_layout
+from xlsx_engine.forms.department.model import dept_record_from_data, load_dept_profile
+from xlsx_engine.forms.registry import open_template, read_form, read_project
+from xlsx_engine.narrative.department import load_dept_input, render_dept_report
 from xlsx_engine.narrative.engine import Narrator, from_workbook
 from xlsx_engine.ooxml.recalc import convert_files
 
@@ -85,3 +89,57 @@ def test_the_area_prints_with_the_form(workbook, soffice, tmp_path):
         assert piece in text, piece
     with zipfile.ZipFile(workbook) as zf:
         assert zf.testzip() is None
+
+
+# ----------------------------------------------------------------------------- the 部门整体 form
+
+DEPT_FACTS = {"主要职能": "负责全区医疗保障政策的贯彻落实和医保基金监督管理。", "机构设置": "内设综合股、待遇保障股，下属医保服务中心。",
+              "重点工作": "开展打击欺诈骗保专项治理。", "管理情况": "建立预算绩效管理制度，按季度开展运行监控。",
+              "存在问题": "部分项目绩效目标设置不够细化。", "改进措施": "细化量化绩效指标，加强运行监控。",
+              "自评结果拟应用和公开情况": "自评结果在部门网站公开，并作为下年度预算安排的依据。",
+              "自评时间": "2024-04-15", "联系人": "李某", "联系人电话": "0731-1234567"}
+
+
+@pytest.fixture()
+def dept_workbook(tmp_path):
+    data = yaml.safe_load((ROOT / "tests" / "data" / "department" / "seed001.yaml").read_text(encoding="utf-8"))
+    rec = dept_record_from_data(data, load_dept_profile("dept-hunan"))
+    rec.extra = dict(DEPT_FACTS)
+    path = tmp_path / "dept.xlsx"
+    open_template(TEMPLATES / "bmzt-dept-hunan.xlsx").fill_to(rec, path)
+    blank = tmp_path / "dept-blank.xlsx"
+    rec.extra = {}
+    open_template(TEMPLATES / "bmzt-dept-hunan.xlsx").fill_to(rec, blank)
+    return path, blank
+
+
+def test_department_form_has_the_area_and_reads_it_back(dept_workbook):
+    path, blank = dept_workbook
+    layout = department_layout("dept-hunan")
+    assert list(layout.report_info) == [label for label, _h, _n in DEPARTMENT_FIELDS]
+    ws = openpyxl.load_workbook(TEMPLATES / "bmzt-dept-hunan.xlsx")[layout.sheet]
+    for ref in layout.report_info.values():
+        assert ws[ref].protection.locked is False and ws[ref].alignment.wrap_text
+    assert read_form(path).record.extra == DEPT_FACTS
+    assert read_form(blank).record.extra == {}
+
+
+def test_department_narrative_uses_the_area(dept_workbook):
+    path, _ = dept_workbook
+    rendered = render_dept_report(load_dept_input(path))
+    text = rendered.text()
+    for fact in ("负责全区医疗保障政策的贯彻落实", "部分项目绩效目标设置不够细化", "细化量化绩效指标",
+                 "自评结果在部门网站公开", "2024年4月15日", "联系人：李某", "0731-1234567"):
+        assert fact in text, fact
+    assert not [f for f in rendered.warnings if getattr(f, "code", "") == "unknown_info"]
+
+
+def test_department_area_prints_only_when_filled(dept_workbook, soffice, tmp_path):
+    path, blank = dept_workbook
+    convert_files([path, blank], tmp_path, "pdf", soffice=soffice)
+    texts = {p.stem: re.sub(r"\s+", "", subprocess.run(["pdftotext", str(tmp_path / f"{p.stem}.pdf"), "-"],
+                                                        capture_output=True, text=True, check=True).stdout)
+             for p in (path, blank)}
+    for piece in ("报告信息", "主要职能", "负责全区医疗保障政策", "联系人电话", "0731-1234567"):
+        assert piece in texts["dept"], piece
+    assert "报告信息" not in texts["dept-blank"] and "部门整体" in texts["dept-blank"]

@@ -43,6 +43,7 @@ from xlsx_engine.bureau.review import (
     write_review,
 )
 from xlsx_engine.forms.registry import form_for, open_template, read_project
+from xlsx_engine.integrity.reading import read_form_file
 from xlsx_engine.kernel.errors import DataError, ProfileError
 from xlsx_engine.kernel.excel import ALLOWED_FUNCTIONS, functions_used
 from xlsx_engine.ooxml.builder import TEMPLATE_DIR
@@ -522,7 +523,7 @@ def test_weights_are_checked_against_each_projects_own_profile(tmp_path):
     write_master(tmp_path / "m.xlsx", rows)
     report = bulk(tmp_path / "m.xlsx", tmp_path / "out")
     assert not report.errors, report.errors
-    rb = read_project(tmp_path / "out" / report.items[0].relpath)
+    rb = read_form_file(tmp_path / "out" / report.items[0].relpath)
     own = check_project(rb, load_rubric(DEFAULT_RUBRIC), "h1.xlsx", "甲局")
     assert own.weights[0] == ("预算执行率", 20.0, 20.0) and not own.mismatches
     assert own.judged == 1                                   # Hubei fixes no level-1 weight: not judged
@@ -530,3 +531,89 @@ def test_weights_are_checked_against_each_projects_own_profile(tmp_path):
     data["regulation"] = {"weights": {"fund": 10, "产出指标": 50, "效益指标": 30, "满意度指标": 10}}
     listed = check_project(rb, parse_rubric(data, "listed.yaml"), "h1.xlsx", "甲局")
     assert listed.judged == 4 and "预算执行率 20（应为 10）" in listed.mismatches
+
+
+PROJECT_REPORT = """# 2023年戊站项目支出绩效自评报告
+## 一、项目基本概况
+戊站承担农技推广项目。
+## 二、项目资金使用及管理情况
+资金按计划拨付。
+## 三、项目组织实施情况
+按方案组织实施。
+## 四、绩效目标完成情况
+各项指标基本完成。
+## 五、综合评价情况及评价结论
+自评得分 95 分。
+## 六、存在的问题及原因
+部分指标设置不够细化，满意度调查样本偏少。
+## 七、改进措施和建议
+下一步细化指标，扩大满意度调查范围。
+"""
+
+
+def _hubei_master(path: Path, units=("戊站",)) -> None:
+    rows = {"单位": [[u, "区财政局", None, None] for u in units], "项目": [], "资金": [], "指标": [], "目标": []}
+    for k, unit in enumerate(units, 1):
+        code = f"H{k}"
+        rows["项目"].append([code, unit, f"{unit}项目", "hubei-wuhan", 2023, None, None, None])
+        rows["资金"].append([code, "区级预算资金", 100, 100, 96])
+        rows["指标"] += [[code, "产出指标", "数量指标", "人数", "≥", 100, "人", 40, 100, None, None, None],
+                        [code, "效益指标", "社会效益指标", "知晓率", "≥", 90, "%", 10, 95, None, None, None],
+                        [code, "满意度指标", "服务对象满意度指标", "满意度", "≥", 90, "%", 10, 92, None, None, None]]
+        rows["目标"].append([code, "完成", "已完成"])
+    write_master(path, rows)
+
+
+def test_project_units_are_not_asked_for_department_attachments(collected, tmp_path):
+    """A unit that evaluated only 项目支出 (project workbooks and a project report) is held to the project report's
+    outline and to the project attachments; the 部门整体 units of the same run still owe theirs."""
+    _base, folder, _run = collected
+    work = tmp_path / "回收"
+    shutil.copytree(folder, work)
+    _hubei_master(tmp_path / "m.xlsx")
+    assert not bulk(tmp_path / "m.xlsx", work, by="unit").errors
+    (work / "戊站" / "戊站项目支出绩效自评报告.md").write_text(PROJECT_REPORT, encoding="utf-8")
+    run = review(work, deadline=DEADLINE, submissions=DATA / "提交记录.csv", rubric="review-yueyang")
+    v = {u.unit: u.values for u in run.units}
+    assert (v["戊站"]["body_missing"], v["戊站"]["attachments_missing"]) == (0, 0)
+    notes = run.unit("戊站").notes
+    assert "按项目支出自评报告的提纲核对" in notes["body_missing"]
+    assert "项目支出单位，不要求部门整体支出绩效评价基础数据表" in notes["attachments_missing"]
+    assert v["戊站"]["problems_funding_only"] == NO                 # its 问题 section was found and read
+    # the 部门整体 units are unchanged (see test_units_and_automatic_items)
+    assert (v["乙局"]["body_missing"], v["乙局"]["attachments_missing"]) == (2, 3)
+    assert (v["丙中心"]["body_missing"], v["丙中心"]["attachments_missing"]) == (10, 3)
+    # a 提交记录 can say what a unit evaluated
+    log = tmp_path / "提交记录.csv"
+    log.write_text("单位名称,提交日期,自评类型\n戊站,2024-03-29,部门整体\n", encoding="utf-8")
+    as_dept = review(work, deadline=DEADLINE, submissions=log, rubric="review-yueyang").unit("戊站")
+    assert as_dept.values["attachments_missing"] == 5 and as_dept.values["body_missing"] == 8   # 问题、措施 found
+    log.write_text("单位名称,自评类型\n戊站,整体\n", encoding="utf-8")
+    with pytest.raises(DataError):
+        review(work, deadline=DEADLINE, submissions=log, rubric="review-yueyang")
+
+
+def test_rubric_is_chosen_by_the_region_of_the_returned_forms(tmp_path, monkeypatch):
+    """Without --rubric, the installed rubric written for the forms' region is used; when there is none the
+    default is used and the sheet says so in red, above the scores."""
+    from xlsx_engine.bureau.review import rubric as rubric_module
+    _hubei_master(tmp_path / "m.xlsx")
+    folder = tmp_path / "回收"
+    assert not bulk(tmp_path / "m.xlsx", folder, by="unit").errors
+    run = review(folder, deadline=DEADLINE)
+    assert run.rubric.id == DEFAULT_RUBRIC and "湖北" in run.rubric_warning
+    write_review(run, tmp_path / "考核.xlsx")
+    head = load_workbook(tmp_path / "考核.xlsx")[SHEET]["D2"]
+    assert head.value.startswith("注意：回收的自评表按湖北的评分规则填报") and head.font.color.rgb.endswith("C00000")
+    # a rubric written for Hubei, installed beside the default one, is chosen without a warning
+    installed = tmp_path / "review"
+    installed.mkdir()
+    data = yaml.safe_load((REVIEW_DIR / f"{DEFAULT_RUBRIC}.yaml").read_text(encoding="utf-8"))
+    shutil.copy(REVIEW_DIR / f"{DEFAULT_RUBRIC}.yaml", installed)
+    data.update(id="review-hubei-test", name="湖北测试考核表", regions=["hubei"])
+    (installed / "review-hubei-test.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    monkeypatch.setattr(rubric_module, "REVIEW_DIR", installed)
+    run = review(folder, deadline=DEADLINE)
+    assert run.rubric.id == "review-hubei-test" and not run.rubric_warning
+    # --rubric still wins, and is not second-guessed
+    assert review(folder, deadline=DEADLINE, rubric=DEFAULT_RUBRIC).rubric_warning == ""

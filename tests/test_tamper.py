@@ -615,9 +615,9 @@ def test_dropdown_list_changed(filled, tmp_path):
 
 def test_content_outside_the_form(filled, tmp_path):
     report = check_file(alter(filled, tmp_path / "o.xlsx", {SHEET: lambda t: t.replace(
-        "</sheetData>", '<row r="90"><c r="B90"><v>42</v></c></row></sheetData>')}))
+        "</sheetData>", '<row r="400"><c r="B400"><v>42</v></c></row></sheetData>')}))
     [f] = find(report, "content_outside")
-    assert f.place == "自评表!B90" and f.severity == WARNING
+    assert f.place == "自评表!B400" and f.severity == WARNING
 
 
 def test_validation_removed(filled, tmp_path):

@@ -1,28 +1,24 @@
 """Filling the archive: from a collection just made, from folders of earlier years' returned workbooks, and
 from earlier 汇总表 files (``jxzp archive import``).
 
-Every returned file is read through the same path as ``jxzp collect`` (:func:`~xlsx_engine.bureau.collect.collect`:
-checks, rescoring from the inputs, never the cached values), then its indicator rows are read back through
-the form registry for the year-over-year target comparison.
+Every returned file is read once, by ``jxzp collect`` (:func:`~xlsx_engine.bureau.collect.collect` with
+``keep_inputs``: checks, rescoring from the inputs, never the cached values); its inputs, version and indicator
+rows for the year-over-year comparison come from that same reading.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from pathlib import Path
 from typing import Iterable
 
 from xlsx_engine.bureau.archive import (
     Archive,
-    IndicatorSnap,
     Submission,
     file_sha256,
-    snaps_from_record,
 )
 from xlsx_engine.bureau.collect import Collected, Collection, collect, read_returned
 from xlsx_engine.bureau.collect import status_of as collect_status
-from xlsx_engine.forms.registry import read_workbook
 from xlsx_engine.kernel.errors import JxzpError
 from xlsx_engine.kernel.xlmath import is_number
 from xlsx_engine.ooxml.reader import open_workbook
@@ -46,28 +42,14 @@ def _year_of(value) -> int | None:
 
 
 def submission_from_item(item: Collected, year: int | None = None) -> Submission:
-    """An archive row from one collected file; the indicator rows are read back from the workbook.
+    """An archive row from one collected file, from what ``collect`` read (``keep_inputs``): the file is not
+    read again.
 
     Raises:
         JxzpError: no year given and the workbook states none.
     """
     path = Path(item.file or item.path) if (item.file or item.path) else None
-    indicators: list[IndicatorSnap] = []
-    inputs: dict = {}
-    stated_year = None
-    version = ""
-    if path is not None and not item.error:
-        try:
-            rb = read_workbook(path)
-        except JxzpError:
-            rb = None
-        if rb is not None:
-            record = rb.record
-            stated_year = _year_of(getattr(record, "year", None))
-            version = rb.workbook.meta.get("模板版本", "")
-            if dataclasses.is_dataclass(record):
-                inputs = dataclasses.asdict(record)
-            indicators = snaps_from_record(record, rb.evaluate())
+    stated_year = _year_of(item.inputs.get("year")) if item.inputs else None
     year = year or stated_year
     if year is None:
         raise JxzpError("无法确定年度：工作簿中没有“年度”", where=str(path or item.project or item.code),
@@ -75,11 +57,11 @@ def submission_from_item(item: Collected, year: int | None = None) -> Submission
     rate = item.rate if is_number(item.rate) else None
     return Submission(
         year=year, status=status_of(item), unit=item.unit, code=item.code, project=item.project,
-        template=item.template, profile=item.profile, version=version, file_name=path.name if path else "",
+        template=item.template, profile=item.profile, version=item.version, file_name=path.name if path else "",
         file_hash=file_sha256(path) if path is not None and path.is_file() else "",
         submitted_at=item.submitted_text,
-        budget=item.budget, spent=item.spent, rate=rate, total=item.total, grade=item.grade, inputs=inputs,
-        indicators=indicators,
+        budget=item.budget, spent=item.spent, rate=rate, total=item.total, grade=item.grade, inputs=dict(item.inputs),
+        indicators=list(item.indicators),
         findings=[(f.severity, f.code, f.place, f.message) for f in item.findings])
 
 
@@ -144,7 +126,7 @@ def import_sources(archive: Archive, sources: Iterable[str | Path], *, year: int
         src = Path(source)
         subs: list[Submission] = []
         if src.is_dir():
-            subs, more = submissions_from_collection(collect(src, master=master, jobs=jobs), year)
+            subs, more = submissions_from_collection(collect(src, master=master, jobs=jobs, keep_inputs=True), year)
             problems += more
         elif src.is_file() and src.suffix.lower() == ".xlsx":
             if year is None:
@@ -152,7 +134,7 @@ def import_sources(archive: Archive, sources: Iterable[str | Path], *, year: int
             try:
                 subs = submissions_from_summary(src, year)
             except JxzpError:
-                item = read_returned(str(src))                                  # a single returned workbook
+                item = read_returned(str(src), keep_inputs=True)               # a single returned workbook
                 item.status = collect_status(item)
                 subs = [submission_from_item(item, year)]
         else:

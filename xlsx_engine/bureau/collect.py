@@ -19,6 +19,7 @@ Symbolic links are never followed; files not read are listed with the reason.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import multiprocessing
@@ -35,15 +36,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from xlsx_engine.bureau.archive import quality_of
+from xlsx_engine.bureau.archive import quality_of, snaps_from_record
 from xlsx_engine.bureau.bulk import MANIFEST, read_manifest
-from xlsx_engine.bureau.display import CELL_CODES, STRUCTURAL_CODES, display_findings
+from xlsx_engine.bureau.display import CELL_CODES, STRUCTURAL_CODES, display_findings, template_display
 from xlsx_engine.bureau.master import Master, MasterEntry
 from xlsx_engine.forms.project.layout import project_layout
 from xlsx_engine.forms.project.profile import list_profiles, load_profile
 from xlsx_engine.forms.project.record import ProjectRecord, record_from_data
 from xlsx_engine.forms.project.scoring import evaluate
 from xlsx_engine.integrity.checks import SPREADSHEET_SUFFIXES, check_file, read_ours
+from xlsx_engine.integrity.tamper import expected_for
 from xlsx_engine.kernel.errors import DataError, JxzpError
 from xlsx_engine.kernel.findings import ERROR, INFO, WARNING, Finding
 from xlsx_engine.kernel.xlmath import is_number
@@ -90,6 +92,10 @@ class Collected:
     relpath: str = ""
     quality: tuple = ()           #: target quality flags (indicator, kind, detail) — bureau.archive.target_quality
     file: str = field(default="", repr=False)   #: the path as the system gives it (for reading again)
+    #: what the archive keeps (``keep_inputs``): the form's inputs as read, its 模板版本, its indicator rows
+    inputs: dict = field(default_factory=dict, repr=False)
+    version: str = ""
+    indicators: tuple = field(default=(), repr=False)
 
     def count(self, severity: str) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
@@ -212,11 +218,12 @@ def _alarm(_signum, _frame):
     raise _Timeout
 
 
-def read_returned(path: str, profile: str | None = None) -> Collected:
+def read_returned(path: str, profile: str | None = None, keep_inputs: bool = False) -> Collected:
     """Read, check, identify and rescore one returned file, in one parse; never raises for a bad file.
 
     ``profile``: the rules the file was sent with, used when the file names rules that are not installed
-    (its own claim is then an error, and it is never opened as a path).
+    (its own claim is then an error, and it is never opened as a path). ``keep_inputs``: also keep what the
+    archive records (inputs, version, indicator rows), so the archive never reads the file again.
     """
     item = Collected(path=shown(path), file=path)
     try:
@@ -228,7 +235,11 @@ def read_returned(path: str, profile: str | None = None) -> Collected:
     def then(pkg, report) -> None:
         meta = pkg.custom_properties
         extra["meta"] = {k: (meta.get(k) or "")[:200] for k in ("项目编码", "单位名称", "项目名称")}
-        if report.record is not None:               # the checker read the inputs by name: use its reading
+        if keep_inputs and report.form_record is not None:     # another form: kept for the archive only
+            item.inputs = dataclasses.asdict(report.form_record) if dataclasses.is_dataclass(report.form_record) \
+                else {}
+            item.indicators = tuple(snaps_from_record(report.form_record, report.form_result))
+        if report.record is not None:               # the checker read the inputs (docs/rules.md#reading): use them
             extra["record"], extra["result"], extra["profile"] = report.record, report.result, report.profile
             extra["display"] = display_findings(pkg, report.profile, item.path)
             return
@@ -262,6 +273,7 @@ def read_returned(path: str, profile: str | None = None) -> Collected:
         item.grade = str(summary.get("评价等次") or "")
         item.rate = summary.get("执行率")
         item.project = item.project or Path(item.path).stem
+        item.version = str(meta.get("模板版本") or "") if keep_inputs else ""
         return item
     item.unit = item.unit or str(record.unit or "")
     item.project = str(record.project or item.project)
@@ -274,17 +286,21 @@ def read_returned(path: str, profile: str | None = None) -> Collected:
     item.blank = is_blank(item.typed, item.spent_cells)
     if not item.blank:
         item.quality = tuple((q.indicator, q.kind, q.detail) for q in quality_of(record, result, extra["profile"]))
+    if keep_inputs:
+        item.inputs = dataclasses.asdict(record) if dataclasses.is_dataclass(record) else {}
+        item.version = str(meta.get("模板版本") or "")
+        item.indicators = tuple(snaps_from_record(record, result))
     return item
 
 
-def _read_batch(tasks: list[str | tuple[str, str]]) -> list[Collected]:
+def _read_batch(tasks: list[str | tuple[str, str]], keep_inputs: bool = False) -> list[Collected]:
     out = []
     for task in tasks:
         path, profile = (task, None) if isinstance(task, str) else task
         signal.signal(signal.SIGALRM, _alarm)
         signal.setitimer(signal.ITIMER_REAL, FILE_SECONDS)
         try:
-            out.append(read_returned(path, profile))
+            out.append(read_returned(path, profile, keep_inputs))
         except _Timeout:
             out.append(Collected(path=shown(path), kind="无法读取", error=f"读取超过 {FILE_SECONDS} 秒，已放弃"
                                  "（文件异常庞大或结构异常，请单位重新保存后提交）"))
@@ -314,20 +330,32 @@ def _context():
     return multiprocessing.get_context("fork" if "fork" in methods else methods[0])
 
 
-def read_all(paths: list, jobs: int = 1, progress: Callable[[int], None] | None = None) -> Iterator[Collected]:
+def warm(profiles) -> None:
+    """Compute the per-template facts (expected content, template display, field places) of ``profiles`` once,
+    before the workers fork, so no worker computes them again for every file or every profile."""
+    for pid in sorted(set(profiles)):
+        layout = project_layout(pid)
+        expected_for(pid, layout.template_id)
+        template_display(pid)
+        field_keys(pid)
+
+
+def read_all(paths: list, jobs: int = 1, progress: Callable[[int], None] | None = None,
+             keep_inputs: bool = False) -> Iterator[Collected]:
     """Read every file in worker processes (``jobs`` of them) with memory and time limits.
 
     A batch whose worker dies (a crash in a library, the memory limit) is read again file by file, each in a
     fresh worker; the file that kills its worker becomes an 无法读取 entry.
     """
     batches = [paths[i:i + BATCH] for i in range(0, len(paths), BATCH)]
+    read_batch = functools.partial(_read_batch, keep_inputs=keep_inputs)
     retry: list[str] = []
     with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=_context(), initializer=_limit_memory) as pool:
         pending: deque = deque()
         it = iter(batches)
         broken = False
         for batch in it:
-            pending.append((batch, pool.submit(_read_batch, batch)))
+            pending.append((batch, pool.submit(read_batch, batch)))
             if len(pending) >= jobs * 4:
                 batch0, fut = pending.popleft()
                 try:
@@ -357,7 +385,7 @@ def read_all(paths: list, jobs: int = 1, progress: Callable[[int], None] | None 
         path = task if isinstance(task, str) else task[0]
         with ProcessPoolExecutor(max_workers=1, mp_context=_context(), initializer=_limit_memory) as solo:
             try:
-                got = solo.submit(_read_batch, [task]).result()
+                got = solo.submit(read_batch, [task]).result()
             except BrokenProcessPool:
                 got = [Collected(path=shown(path), kind="无法读取",
                                  error="读取时进程异常终止（文件异常庞大或结构异常，超出内存上限），已跳过")]
@@ -520,7 +548,7 @@ def status_of(item: Collected) -> str:
 
 
 def collect(folder: str | Path, *, master: str | Path | None = None, manifest: str | Path | None = None,
-            jobs: int = 1, progress: Callable[[int], None] | None = None) -> Collection:
+            jobs: int = 1, progress: Callable[[int], None] | None = None, keep_inputs: bool = False) -> Collection:
     """Collect every workbook below ``folder``; with the ``master``, against what was sent.
 
     Args:
@@ -528,6 +556,7 @@ def collect(folder: str | Path, *, master: str | Path | None = None, manifest: s
         master: the 总表 the files were generated from (``jxzp bulk``): adds 未交回, change control, contacts.
         manifest: bulk's manifest (default: ``folder/.jxzp-bulk.json`` when present): identifies files by path.
         jobs: worker processes.
+        keep_inputs: keep each form's inputs and indicator rows on its row (for the archive: no second reading).
 
     Raises:
         JxzpError: the folder does not exist; the master cannot be read.
@@ -537,14 +566,14 @@ def collect(folder: str | Path, *, master: str | Path | None = None, manifest: s
         raise JxzpError("找不到文件夹", where=shown(folder))
     sent = SentProjects(master) if master else None
     try:
-        return _collect(folder, sent, manifest, jobs, progress)
+        return _collect(folder, sent, manifest, jobs, progress, keep_inputs)
     finally:
         if sent is not None:
             sent.close()
 
 
 def _collect(folder: Path, sent: SentProjects | None, manifest: str | Path | None, jobs: int,
-             progress: Callable[[int], None] | None) -> Collection:
+             progress: Callable[[int], None] | None, keep_inputs: bool = False) -> Collection:
     manifest_path = Path(manifest) if manifest else folder / MANIFEST
     by_relpath = read_manifest(manifest_path, lambda e: e.get("项目编码", "")) if manifest_path.is_file() else {}
     paths, skipped = find_files(folder)
@@ -553,7 +582,9 @@ def _collect(folder: Path, sent: SentProjects | None, manifest: str | Path | Non
     groups: dict[str, list[Collected]] = {}
     matched: set[str] = set()                      # codes of returned files that name a project sent
     shared: dict[str, str] = {}                    # texts many rows repeat, kept once (see _compact)
-    for path, item in zip(paths, read_all(paths, jobs, progress)):
+    if sent is not None:
+        warm(sent.master.profiles)
+    for path, item in zip(paths, read_all(paths, jobs, progress, keep_inputs)):
         item.relpath = shown(os.path.relpath(path, folder)).replace(os.sep, "/")
         item.code = item.code or by_relpath.pop(item.relpath, "")
         by_relpath.pop(item.relpath, None)         # what remains: the files sent and not returned
@@ -564,7 +595,7 @@ def _collect(folder: Path, sent: SentProjects | None, manifest: str | Path | Non
         if item.error:
             item.findings = [Finding(ERROR, "unreadable", "", item.error, "", item.path)]
         if sent is not None:
-            item = _against_sent(item, sent, matched)
+            item = _against_sent(item, sent, matched, keep_inputs)
         _compact(item, shared)
         if item.error:
             coll.unused.append(item)
@@ -613,13 +644,13 @@ def _compact(item: Collected, shared: dict[str, str]) -> None:
             obj.file = item.file
 
 
-def _against_sent(item: Collected, sent: SentProjects, matched: set[str]) -> Collected:
+def _against_sent(item: Collected, sent: SentProjects, matched: set[str], keep_inputs: bool = False) -> Collected:
     """Compare a returned file with what was sent for its project as soon as it is read (change control, blank
     or not, the sent unit and name), so the bureau-set cells of ten thousand files are never held at once."""
     s = sent.get(item.code)
     if s is not None and not item.error and not item.fields and item.kind == "本系统模板":
         # a project form whose rules are not installed: read it by the rules it was sent with
-        again = next(read_all([(item.file, s.profile)], 1))
+        again = next(read_all([(item.file, s.profile)], 1, keep_inputs=keep_inputs))
         again.relpath, again.code = item.relpath, item.code
         item = again
     if s is not None:

@@ -28,7 +28,8 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from xlsx_engine.forms.project.layout import project_layout
-from xlsx_engine.integrity.tamper import a1, open_package
+from xlsx_engine.integrity.tamper import a1, open_package, parse_ref
+from xlsx_engine.kernel.errors import WorkbookError
 from xlsx_engine.kernel.findings import ERROR, WARNING, Finding
 from xlsx_engine.ooxml.builder import TEMPLATE_DIR, template_filename
 from xlsx_engine.ooxml.safezip import parse_xml
@@ -37,11 +38,16 @@ from xlsx_engine.ooxml.sheetmodel import FORMULA, INPUT
 _M = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _BUILTIN_FORMATS = {"0": "General", "1": "0", "2": "0.00", "3": "#,##0", "4": "#,##0.00", "9": "0%", "10": "0.00%",
                     "49": "@"}
-_EXTERNAL = re.compile(r"\b(WEBSERVICE|FILTERXML|CALL|REGISTER(?:\.ID)?|RTD)\s*\(|[A-Za-z0-9_.]+\|'?[^'!|]*'?!",
-                       re.IGNORECASE)
+_EXTERNAL_CALL = re.compile(r"\b(?:WEBSERVICE|FILTERXML|CALL|REGISTER(?:\.ID)?|RTD)\s*\(", re.IGNORECASE)
+_DDE = re.compile(r"[A-Za-z0-9_.]+\|'?[^'!|]*'?!")
+
+
+@functools.lru_cache(maxsize=16384)
+def reaches_out(formula: str) -> bool:
+    """Whether a formula calls outside the workbook (DDE ``app|topic!item``, WEBSERVICE, CALL ...). Cached: the
+    returned copies of one template repeat the same formula texts."""
+    return ("|" in formula and _DDE.search(formula) is not None) or _EXTERNAL_CALL.search(formula) is not None
 _WHITE = {"FFFFFF", "FFFFFFFF"}
-#: only these byte strings make the sheet worth a second, structural look
-_HINTS = (b'hidden="1"', b'hidden="true"', b"<conditionalFormatting", b":conditionalFormatting")
 
 
 @dataclass
@@ -59,11 +65,20 @@ class Display:
     last_col: int = 0
 
 
-def _styles(pkg) -> list[tuple[str, str]]:
+def _styles(pkg) -> tuple[tuple[str, str], ...]:
     """(number format code, font colour) of each cell style."""
-    if "xl/styles.xml" not in pkg.member_set:
-        return []
-    root = pkg.xml("xl/styles.xml")
+    try:
+        return _looks_of_styles(pkg.styles)
+    except WorkbookError as exc:
+        raise WorkbookError(exc.message, where=f"{pkg.where}:xl/styles.xml", hint=exc.hint) from None
+
+
+@functools.lru_cache(maxsize=64)
+def _looks_of_styles(styles_xml: bytes) -> tuple[tuple[str, str], ...]:
+    """:func:`_styles` of a styles part, cached by content (every copy of a template has the same one)."""
+    if not styles_xml:
+        return ()
+    root = parse_xml(styles_xml, "xl/styles.xml")
     codes = dict(_BUILTIN_FORMATS)
     for nf in root.iterfind(f"{_M}numFmts/{_M}numFmt"):
         codes[nf.get("numFmtId") or ""] = nf.get("formatCode") or ""
@@ -76,19 +91,12 @@ def _styles(pkg) -> list[tuple[str, str]]:
         fid = xf.get("fontId") or "0"
         font = fonts[int(fid)] if fid.isdigit() and int(fid) < len(fonts) else ""
         out.append((codes.get(xf.get("numFmtId") or "0", f"#{xf.get('numFmtId')}"), font))
-    return out
-
-
-def _span(text: str) -> range:
-    lo, _, hi = (text or "").partition(":")
-    lo_n = int(lo) if lo.isdigit() else 0
-    hi_n = int(hi) if hi.isdigit() else lo_n
-    return range(lo_n, min(hi_n, 16384) + 1) if lo_n else range(0)
+    return tuple(out)
 
 
 def read_display(pkg, sheet_name: str, cells: set[tuple[int, int]] | None = None) -> Display:
     """The :class:`Display` of one sheet of an open package (``cells``: the formula cells to look at; default:
-    every formula cell of the sheet)."""
+    every formula cell of the sheet), from the sheet the checks already parsed."""
     sheet = pkg.sheet(sheet_name)
     disp = Display(password=bool((sheet.protection or {}).get("password")))
     styles = _styles(pkg)
@@ -101,21 +109,8 @@ def read_display(pkg, sheet_name: str, cells: set[tuple[int, int]] | None = None
     disp.validations = {sqref: (kind or "none", f1 or "") for kind, f1, sqref in sheet.validations}
     disp.last_row = max((r for r, _ in sheet.cells), default=0)
     disp.last_col = max((c for _, c in sheet.cells), default=0)
-    path = next((p for n, _s, p in pkg.sheets if n == sheet_name), None)
-    raw = pkg.read(path) if path else b""
-    if any(h in raw for h in _HINTS):
-        root = parse_xml(raw, f"{pkg.where}:{path}")
-        for row in root.iter(f"{_M}row"):
-            if row.get("hidden") in ("1", "true") and (row.get("r") or "").isdigit():
-                disp.hidden_rows.add(int(row.get("r")))
-        for col in root.iter(f"{_M}col"):
-            if col.get("hidden") in ("1", "true"):
-                disp.hidden_cols.update(_span(f"{col.get('min')}:{col.get('max')}"))
-        for cf in root.iter(f"{_M}conditionalFormatting"):
-            rules = "|".join(f"{r.get('type')}:{r.get('operator') or ''}:" + ";".join(
-                re.sub(r"\s+", "", (fm.text or "").upper()) for fm in r.iter(f"{_M}formula"))
-                for r in cf.iter(f"{_M}cfRule"))
-            disp.conditional.append((cf.get("sqref") or "", rules))
+    disp.hidden_rows, disp.hidden_cols = set(sheet.hidden_rows), set(sheet.hidden_cols)
+    disp.conditional = list(sheet.conditional)
     return disp
 
 
@@ -124,7 +119,24 @@ def template_display(profile_id: str) -> Display:
     """The :class:`Display` of the built template of a profile (read once)."""
     layout = project_layout(profile_id)
     with open_package(TEMPLATE_DIR / template_filename(layout)) as pkg:
-        return read_display(pkg, layout.sheet)
+        disp = read_display(pkg, layout.sheet)
+    disp.looks = dict(sorted(disp.looks.items()))       # findings in the order of the cells
+    return disp
+
+
+@functools.lru_cache(maxsize=32)
+def _shown_by_row(profile_id: str) -> dict[int, list[tuple[int, int]]]:
+    """Row -> the input and formula cells of the template in it (what a hidden row could hide)."""
+    out: dict[int, list[tuple[int, int]]] = {}
+    for ref, spec in project_layout(profile_id).cells.items():
+        if spec.role in (INPUT, FORMULA):
+            rc = parse_ref(ref)
+            out.setdefault(rc[0], []).append(rc)
+    return out
+
+
+def _shows(cell) -> bool:
+    return cell is not None and cell.value not in (None, "")
 
 
 def _norm_name(name: str) -> str:
@@ -161,7 +173,7 @@ def display_findings(pkg, profile_id: str, file: str = "") -> list[Finding]:
         if not path:
             continue
         for rc, cell in pkg.sheet(name).cells.items():
-            if cell.formula and _EXTERNAL.search(cell.formula):
+            if cell.formula and reaches_out(cell.formula):
                 add(ERROR, "external_formula", f"{name}!{a1(*rc)}",
                     f"公式“={cell.formula[:60]}”会调用外部程序或网络（DDE、WEBSERVICE 等）",
                     "请删除该公式；自评表中不应有访问外部的公式")
@@ -181,12 +193,9 @@ def display_findings(pkg, profile_id: str, file: str = "") -> list[Finding]:
     # the filler hides what a copy does not use (indicator and goal rows, an empty 报告信息 page): a hidden row is
     # tampering when it shows something — a typed input or a formula with a non-empty result
     sheet = pkg.sheet(main)
-    shown_by_row: dict[int, list[str]] = {}
-    for ref, spec in layout.cells.items():
-        if spec.role in (INPUT, FORMULA):
-            shown_by_row.setdefault(int(ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")), []).append(ref)
+    shown_by_row = _shown_by_row(profile_id)
     rows = sorted(r for r in got.hidden_rows - tpl.hidden_rows if r <= bottom and
-                  any(sheet.value(ref) not in (None, "") for ref in shown_by_row.get(r, ())))
+                  any(_shows(sheet.cells.get(rc)) for rc in shown_by_row.get(r, ())))
     cols = sorted(c for c in got.hidden_cols - tpl.hidden_cols if c <= max(tpl.last_col, 1))
     if rows:
         add(ERROR, "display_hidden", f"{main}!{rows[0]}:{rows[-1]}",
@@ -195,7 +204,7 @@ def display_findings(pkg, profile_id: str, file: str = "") -> list[Finding]:
     if cols:
         add(ERROR, "display_hidden", f"{main}!{a1(1, cols[0])[:-1]}:{a1(1, cols[-1])[:-1]}",
             f"自评表有 {len(cols)} 列被隐藏，打印和查看时看不到其中的内容", "请取消隐藏；自评表的每一列都应显示")
-    for rc, (code, color) in sorted(tpl.looks.items()):
+    for rc, (code, color) in tpl.looks.items():
         now_code, now_color = got.looks.get(rc, ("", ""))
         if now_code != code:
             add(ERROR, "display_format", f"{main}!{a1(*rc)}",

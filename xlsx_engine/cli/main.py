@@ -168,9 +168,10 @@ def _print_summary(path: Path, result) -> None:
 @click.argument("workbook")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
 def score(workbook, as_json) -> None:
-    """读回自评表，按名称取数，用 Python 重新评分并与工作簿中的缓存值对照。"""
-    from xlsx_engine.forms.registry import form_of_layout, read_workbook
-    rb = read_workbook(workbook)
+    """读回自评表（与 check、collect 同一读法），用 Python 重新评分并与工作簿中的缓存值对照。"""
+    from xlsx_engine.forms.registry import form_of_layout
+    from xlsx_engine.integrity.reading import read_form_file
+    rb = read_form_file(workbook)
     RESULT_NAMES = form_of_layout(rb.layout).result_names
     if not RESULT_NAMES:
         _score_form(rb, workbook, as_json)
@@ -193,12 +194,12 @@ def score(workbook, as_json) -> None:
                            "工作簿得分": cached, "一致": same, "提示": res.message})
     if as_json:
         click.echo(json.dumps({"文件": str(workbook), "评分规则": rb.layout.profile.id,
-                               "模板编号": rb.workbook.meta.get("模板编号"), "模板版本": rb.workbook.meta.get("模板版本"),
+                               "模板编号": rb.meta.get("模板编号"), "模板版本": rb.meta.get("模板版本"),
                                "结果": rows, "指标": indicators, "校验提示": result.problems,
-                               "不一致": mismatches}, ensure_ascii=False, indent=2))
+                               "不一致": mismatches, "错误": rb.errors}, ensure_ascii=False, indent=2))
     else:
-        click.echo(f"文件：{workbook}（评分规则 {rb.layout.profile.id}，模板 {rb.workbook.meta.get('模板编号')} "
-                   f"v{rb.workbook.meta.get('模板版本')}）")
+        click.echo(f"文件：{workbook}（评分规则 {rb.layout.profile.id}，模板 {rb.meta.get('模板编号')} "
+                   f"v{rb.meta.get('模板版本')}）")
         click.echo(f"{'名称':<8}\t{'程序计算':>10}\t{'工作簿':>10}\t一致")
         for row in rows:
             fmt = _pct if row["名称"] == "执行率" else _fmt
@@ -213,8 +214,16 @@ def score(workbook, as_json) -> None:
             click.echo(f"提示：{text}")
         if mismatches:
             click.echo(f"发现 {mismatches} 处工作簿缓存值与程序计算不一致（可能被改动或未重算）。")
-    if mismatches:
+        _inconsistent(rb)
+    if mismatches or rb.errors:
         sys.exit(1)
+
+
+def _inconsistent(rb) -> None:
+    """Say so when the workbook is internally inconsistent: the numbers above are read the documented way."""
+    if rb.errors:
+        click.echo(f"注意：本表有 {rb.errors} 处错误（如 {rb.report.findings[0].message[:60]}），以上按模板规定的位置读数，"
+                   "与 jxzp check、jxzp collect 一致；详情请运行 jxzp check。")
 
 
 def _score_form(rb, workbook: str, as_json: bool) -> None:
@@ -229,9 +238,9 @@ def _score_form(rb, workbook: str, as_json: bool) -> None:
     mismatches = sum(1 for r in rows if not r["一致"])
     if as_json:
         click.echo(json.dumps({"文件": str(workbook), "评分规则": rb.layout.profile.id,
-                               "模板编号": rb.workbook.meta.get("模板编号"), "模板版本": rb.workbook.meta.get("模板版本"),
-                               "结果": rows, "指标": [], "校验提示": result.problems, "不一致": mismatches},
-                              ensure_ascii=False, indent=2))
+                               "模板编号": rb.meta.get("模板编号"), "模板版本": rb.meta.get("模板版本"),
+                               "结果": rows, "指标": [], "校验提示": result.problems, "不一致": mismatches,
+                               "错误": rb.errors}, ensure_ascii=False, indent=2))
     else:
         click.echo(f"文件：{workbook}（{rb.layout.form.title}，评分规则 {rb.layout.profile.id}）")
         for r in rows:
@@ -242,7 +251,8 @@ def _score_form(rb, workbook: str, as_json: bool) -> None:
             click.echo(f"提示：{text}")
         if mismatches:
             click.echo(f"发现 {mismatches} 处工作簿缓存值与程序计算不一致（可能被改动或未重算）。")
-    if mismatches:
+        _inconsistent(rb)
+    if mismatches or rb.errors:
         sys.exit(1)
 
 
@@ -394,7 +404,8 @@ def collect_command(folder, output, master_file, manifest, reminders, jobs, forc
     folder_path = Path(folder)
     total = len(iter_workbooks(folder_path)) if folder_path.is_dir() else 0
     with tqdm(total=total, unit="个", desc="回收", disable=not sys.stderr.isatty(), leave=False) as bar:
-        coll = collect(folder_path, master=master_file, manifest=manifest, jobs=jobs, progress=bar.update)
+        coll = collect(folder_path, master=master_file, manifest=manifest, jobs=jobs, progress=bar.update,
+                       keep_inputs=bool(archive_db))
     write_summary(coll, out)
     write_reminders(coll, remind)
     if report:

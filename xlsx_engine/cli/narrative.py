@@ -57,13 +57,20 @@ def _info(path: str | None, date: str | None) -> dict:
               help="报告日期，如 2024-03-31（默认取其他信息的“报告日期”或“自评时间”；都没有时报告中标注待补充）")
 @click.option("--force", is_flag=True, help="输出文件已存在时覆盖")
 @click.option("--strict", is_flag=True, help="有提示（如缺偏差原因）时以退出码 1 结束")
+@click.option("--each", "each_dir", default=None, metavar="文件夹",
+              help="每个输入各生成一份 Word 自评报告，写入该文件夹（输入可以是回收文件夹：jxzp narrative 回收 --each 报告）；"
+                   "项目支出、部门整体、湖南自评报告表各按其报告，内容取自各表的报告信息")
 def narrative_command(inputs, output, write_back, template, family, region, info_file, date, force,
-                      strict) -> None:
+                      strict, each_dir) -> None:
     """由自评表数据生成评价报告综述和自评报告（Word / Markdown / 纯文本）。
 
     输入为填好的自评表（.xlsx），也可以是数据文件（.yaml/.json，其“其他信息”用于报告）。
-    多个输入生成一个单位的多项目报告（汇总表 + 各项目章节）。报告中的每个数字都来自评分结果。
+    多个输入生成一个单位的多项目报告（汇总表 + 各项目章节）；加 --each 则每个输入各生成一份报告。
+    报告中的每个数字都来自评分结果。
     """
+    if each_dir is not None:
+        _each(inputs, Path(each_dir), template, force, strict, output, write_back, info_file)
+        return
     from xlsx_engine.narrative.docx import multi_docx, report_docx
     from xlsx_engine.narrative.engine import FAMILIES, Narrator, load_input
     from xlsx_engine.ooxml.safezip import atomic_write_bytes
@@ -127,4 +134,38 @@ def narrative_command(inputs, output, write_back, template, family, region, info
     for w in dict.fromkeys(warnings):
         click.echo(f"提示：{w}", err=True)
     if strict and warnings:
+        sys.exit(1)
+
+
+def _each(inputs, folder: Path, template, force, strict, output, write_back, info_file) -> None:
+    """``--each``: one report per input into ``folder``; a file that fails is listed and the others go on."""
+    from tqdm import tqdm
+
+    from xlsx_engine.bureau.output import check_writable
+    from xlsx_engine.narrative.batch import inputs_of, write_reports
+    from xlsx_engine.narrative.engine import Narrator
+
+    if output or write_back or info_file:
+        raise JxzpError("--each 不能与 -o、--write-back、--info 同用", where="--each",
+                        hint="--each 为每个输入各写一份报告，报告信息取自各表的“报告信息”")
+    if template and Path(template).suffix.lower() != ".docx" and not Path(template).is_dir():
+        raise JxzpError("--each 的 --template 应为 .docx 或模板文件夹", where=template)
+    if folder.exists() and not folder.is_dir():
+        raise JxzpError("--each 应为文件夹，现为文件", where=str(folder), hint="换一个文件夹名")
+    check_writable(folder / "报告.docx")           # creates the folder, or says in Chinese why it cannot
+    sources = inputs_of(list(inputs))
+    if not sources:
+        raise JxzpError("没有找到要生成报告的自评表（.xlsx）", where="、".join(inputs))
+    with tqdm(total=len(sources), unit="份", desc="报告", disable=not sys.stderr.isatty(), leave=False) as bar:
+        outcomes = write_reports(sources, folder, Narrator(template), force=force, progress=bar.update)
+    failed = [o for o in outcomes if o.output is None]
+    warned = [o for o in outcomes if o.output is not None and o.warnings]
+    for o in outcomes:
+        if o.output is None:
+            click.echo(f"错误：{o.error}", err=True)
+        elif o.warnings:
+            click.echo(f"提示：{o.source.name}：{len(o.warnings)} 处待补充或需核对（如：{o.warnings[0]}）", err=True)
+    click.echo(f"完成：生成 {len(outcomes) - len(failed)} 份报告，{len(failed)} 个文件未能生成"
+               f"{f'，{len(warned)} 份有待补充的内容' if warned else ''}。输出：{folder}", err=True)
+    if failed or (strict and warned):
         sys.exit(1)

@@ -31,8 +31,9 @@ def _num(v) -> str:
 @click.option("--deadline", required=True, help="报送截止日期，如 2024-03-31")
 @click.option("--submissions", default=None,
               help="提交记录（.xlsx 或 .csv）：单位名称、提交日期、存在问题、改进建议，以及可预填的评审项（列名见考核规则）")
-@click.option("--rubric", default="review-yueyang", show_default=True,
-              help="考核规则：templates/profiles/review/ 中的编号，或 YAML 文件路径")
+@click.option("--rubric", default=None,
+              help="考核规则：templates/profiles/review/ 中的编号，或 YAML 文件路径；"
+                   "默认按回收自评表所属地区选用（没有该地区的规则时用 review-yueyang 并注明）")
 @click.option("--holiday", "holidays", multiple=True, help="另计的法定节假日，如 2024-04-04（可重复）")
 @click.option("--workday", "workdays", multiple=True, help="另计的调休上班日，如 2024-04-07（可重复）")
 @click.option("-o", "--output", required=True, help="输出的考核评分表 .xlsx")

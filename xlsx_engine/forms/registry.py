@@ -111,7 +111,12 @@ def read_form(path: str | Path) -> ReadBack:
 
 
 def read_workbook(path: str | Path) -> ReadBack:
-    """Read a filled workbook the way its form reads itself back (the project form by defined names)."""
+    """Read a filled workbook the way its form reads itself back (the project form by defined names).
+
+    For workbooks the engine itself wrote (templates, fills). A file returned by a unit is read by the commands
+    with :func:`xlsx_engine.integrity.reading.read_form_file` — the checker's one parse and documented places —
+    so that a redirected name or an odd number spelling cannot make two commands disagree.
+    """
     wb = _identified(path)
     layout = layout_for_meta(wb.meta)
     return form_of_layout(layout).read(wb, layout)

@@ -16,9 +16,11 @@ Nothing here raises for a bad file: unreadable files become a finding with code 
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -26,7 +28,7 @@ from typing import Any, Callable, Iterable
 from xlsx_engine.forms.project.layout import project_layout
 from xlsx_engine.forms.project.profile import Profile, list_profiles, load_profile
 from xlsx_engine.forms.project.readback import RESULT_NAMES
-from xlsx_engine.forms.project.record import FundLine, Goal, IndicatorRow, ProjectRecord
+from xlsx_engine.forms.project.record import FundLine, IndicatorRow, ProjectRecord
 from xlsx_engine.forms.project.scoring import (
     QUANT_OPS,
     Result,
@@ -75,7 +77,7 @@ from xlsx_engine.integrity.tamper import (
 from xlsx_engine.kernel.errors import JxzpError, ProfileError, WorkbookError
 from xlsx_engine.kernel.excel import NA, nonblank
 from xlsx_engine.kernel.findings import ERROR, INFO, WARNING, Finding
-from xlsx_engine.kernel.targets import OP_QUAL, parse_quantity
+from xlsx_engine.kernel.targets import KIND_QUANT, OP_QUAL, TargetSyntaxError, parse_quantity, parse_target
 from xlsx_engine.kernel.xlmath import is_number, xnum, xround
 from xlsx_engine.ooxml.sheetmodel import IDENTITY_KEYS as keys
 
@@ -101,6 +103,12 @@ class FileReport:
     #: a project form's inputs as read by name and the scorer's result on them (for ``collect``: one parse)
     record: ProjectRecord | None = field(default=None, repr=False, compare=False)
     result: Result | None = field(default=None, repr=False, compare=False)
+    #: another form's (部门整体, 湖南项目 ...) inputs as read cell by cell and its result (same use)
+    form_record: Any = field(default=None, repr=False, compare=False)
+    form_result: Any = field(default=None, repr=False, compare=False)
+    #: while ``check_file``'s ``then`` runs: the layout and the reader of the documented places (never pickled)
+    layout: Any = field(default=None, repr=False, compare=False)
+    reader: Any = field(default=None, repr=False, compare=False)
 
     def count(self, severity: str) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
@@ -314,6 +322,7 @@ def other_format_tables(path: str | Path) -> list | None:
 
 def _done(report: FileReport, coll: Collector) -> FileReport:
     report.findings = coll.finish()
+    report.layout = report.reader = None
     return report
 
 
@@ -377,6 +386,13 @@ def identify(pkg, add: Callable[..., None]) -> dict[str, str]:
 
 def _check_package(pkg, report: FileReport, coll: Collector, profile: str | None) -> None:
     suffix = pkg.path.suffix.lower()
+    seen: dict[str, str] = {}
+    for member in pkg.members:          # Excel, WPS and LibreOffice would each read a different one of them
+        first = seen.setdefault(member.lower(), member)
+        if first != member:
+            coll.add(ERROR, "duplicate_part", member,
+                     f"压缩包中有两个只差大小写的部件“{first}”和“{member}”，不同软件会读到不同的内容；本程序读“{first}”",
+                     "请在 Excel/WPS 中打开后另存为 .xlsx 再提交")
     macro = pkg.macro_parts()
     meta = identify(pkg, coll.add)
     ours = bool(meta)
@@ -445,23 +461,32 @@ class _OursReader:
             return f"名称“{name}”"
         return f"{self.loc.main_name}!{a1(*rc)}"
 
-    def record(self, layout) -> ProjectRecord:
-        p = layout.profile
-        one = lambda n: self.values(n)[0]  # noqa: E731
-        rec = ProjectRecord(p.id, year=one("年度"), project=one("项目名称"), department=one("主管部门"),
-                            unit=one("实施单位"), rate_reason=one("执行率说明"))
-        for source, a, b, c in zip(p.fund_sources, self.values("来源年初预算数"), self.values("来源全年预算数"),
-                                   self.values("来源全年执行数")):
-            rec.funds.append(FundLine(source, a, b, c))
-        rec.goals = [Goal(e, a) for e, a in zip(self.values("预期目标"), self.values("实际完成情况"))]
-        if p.has_target_block:
-            rec.target_score = one("目标自评分")
-        cols = {spec["key"]: self.values(spec["name"]) for spec in layout.form.columns}
-        keys = ("level1", "level2", "name", "op", "target", "unit", "actual", "band", "weight", "manual", "reason")
-        n = min(len(cols[k]) for k in keys)
-        for i in range(n):
-            rec.indicators.append(IndicatorRow(**{k: cols[k][i] for k in keys}))
-        return rec
+    def record(self, layout) -> Any:
+        """The form's inputs, the documented way (docs/rules.md#reading): each input cell of the template where
+        the sheet's structure puts it now — through a name only when that name is intact, never where a
+        redirected name points — and rebuilt by the form's own ``record_from_cells``."""
+        override: dict[tuple[int, int], tuple[int, int]] = {}
+        if self.loc.structural:     # a name trusted between an insertion's bounds says where its cells went
+            for name, eref in self.exp.names_main.items():
+                if self.loc.name_ok.get(name):
+                    for t, got in zip(_cell_list(eref), self.cells(name)):
+                        if got is not None and got != self.loc.where(t):
+                            override[t] = got
+        where = self.loc.where
+
+        def get(ref: str) -> Any:
+            rc = parse_ref(ref)
+            return self.value(override.get(rc) or where(rc)) if rc is not None else None
+
+        return layout.record_from_cells(get)
+
+    def named(self, names) -> dict[str, list[Any]]:
+        """The values of each of ``names`` at their documented places."""
+        return {name: self.values(name) for name in names if name in self.exp.names_main}
+
+
+def _cell_list(ref) -> list[tuple[int, int]]:
+    return [(r, c) for r in range(ref.first[0], ref.last[0] + 1) for c in range(ref.first[1], ref.last[1] + 1)]
 
 
 def read_ours(pkg, meta: dict[str, str]):
@@ -505,12 +530,10 @@ def _check_other_form(pkg, report: FileReport, coll: Collector, meta: dict[str, 
     if loc is None:
         return
 
-    def value(ref: str) -> Any:
-        rc = loc.where(parse_ref(ref))
-        cell = loc.sheet.cells.get(rc) if rc is not None else None
-        return None if cell is None or cell.value == "" else cell.value
-
-    rec, result = layout.evaluate(layout.record_from_cells(value))
+    reader = _OursReader(pkg, exp, loc)
+    rec, result = layout.evaluate(reader.record(layout))
+    report.form_record, report.form_result = rec, result
+    report.layout, report.reader = layout, reader
     twins = {} if loc.structural else {parse_ref(ref): v for ref, v in layout.formula_values(result, rec).items()}
     compare_cells(pkg, exp, loc, add, twins)
     for rc, want in twins.items():
@@ -578,6 +601,7 @@ def _check_ours(pkg, report: FileReport, coll: Collector, meta: dict[str, str], 
     record = reader.record(layout)
     rec, result = layout.evaluate(record)
     report.record, report.result = record, result
+    report.layout, report.reader = layout, reader
     twins = {} if loc.structural else {parse_ref(ref): v for ref, v in layout.formula_values(result, rec).items()}
     compare_cells(pkg, exp, loc, add, twins)
 
@@ -637,6 +661,8 @@ def _check_ours(pkg, report: FileReport, coll: Collector, meta: dict[str, str], 
             f"{missing} 个公式单元格没有保存计算结果（文件由不重算的程序保存），已按公式重算核对",
             "用 Excel/WPS 打开后保存一次即可")
 
+    _number_inputs(pkg, layout, reader, add)
+
     # --- the rules, on the recomputed figures
     form_name = {spec["key"]: spec["name"] for spec in layout.form.columns}
 
@@ -645,6 +671,51 @@ def _check_ours(pkg, report: FileReport, coll: Collector, meta: dict[str, str], 
 
     rule_findings(add, layout.profile, rec, result, place_row, reader.place)
     report.summary = _summary(result)
+
+
+#: the inputs that must be numbers: amounts, weights and scores (texts such as 实际完成值 may be either)
+_NUMBER_INPUTS = ("来源年初预算数", "来源全年预算数", "来源全年执行数", "目标自评分")
+_NUMBER_COLUMNS = ("weight", "manual")
+
+
+def _number_inputs(pkg, layout, reader: _OursReader, add: Callable[..., None]) -> None:
+    """A number input that shows or holds something else than a number — the file is read as stored (a text is
+    not a number, as in Excel's sums), and the inconsistency is said: a number typed as text (" 3500 ", "3_500",
+    "３５００"), or a date/time format that shows an amount as a date."""
+    names = list(_NUMBER_INPUTS) + [spec["name"] for spec in layout.form.columns if spec["key"] in _NUMBER_COLUMNS]
+    dates = pkg.date_styles
+    texts, shown_as_date = [], []
+    for name in names:
+        if name not in reader.exp.names_main:
+            continue
+        for i, rc in enumerate(reader.cells(name)):
+            cell = reader.sheet.cells.get(rc) if rc is not None else None
+            if cell is None or cell.formula is not None:
+                continue
+            if isinstance(cell.value, str) and _spelled_number(cell.value):
+                texts.append((reader.place(name, i), cell.value))
+            elif isinstance(cell.value, float) and cell.style in dates:
+                shown_as_date.append((reader.place(name, i), cell.value))
+    if texts:
+        place, value = texts[0]
+        add(WARNING, "number_as_text", place,
+            f"{len(texts)} 个金额或分值单元格中是文字形式的数字（如 {place}：“{fmt(value)}”），按文字读取，不计入合计和得分",
+            "请删除空格、下划线或全角数字，输入为数字后重新提交")
+    if shown_as_date:
+        place, value = shown_as_date[0]
+        add(WARNING, "number_shown_as_date", place,
+            f"{len(shown_as_date)} 个金额或分值单元格被设为日期格式（如 {place} 的 {fmt(value)} 显示为日期），按所存数值读取",
+            "请把单元格格式改回“数值”，核对显示的数字后重新提交")
+
+
+def _spelled_number(text: str) -> bool:
+    """A text that a person reads as a number: spaces, "_" or "," between digits, full-width digits, 1E999, NaN."""
+    plain = re.sub(r"[\s_,]", "", unicodedata.normalize("NFKC", text))
+    try:
+        float(plain)
+    except ValueError:
+        return False
+    return bool(plain)
 
 
 def _cells_of(ref) -> set[tuple[int, int]]:
@@ -786,7 +857,33 @@ def rule_findings(add, p: Profile, rec: ProjectRecord, result: Result, place_row
             add(WARNING, "target_score_range", place_name("目标自评分"),
                 f"{p.target_label}自评分 {fmt(rec.target_score)} 超出 0–{fmt(p.target_weight)}，按界限计分", "改正自评分")
     goal_findings(add, [(g.expected, g.actual) for g in rec.goals], lambda i: place_name("实际完成情况", i))
+    counts = [_record_count_row(r, place_row("name", i)) for i, r in enumerate(rec.indicators) if is_active(r)]
+    for i, g in enumerate(rec.goals):
+        for key, text in (("预期目标", g.expected), ("实际完成情况", g.actual)):
+            if isinstance(text, str):
+                goal_count_findings(add, text, place_name(key, i), counts)
     heuristic_findings(add, p, rec, result, place_row)
+
+
+def _record_count_row(row: IndicatorRow, place: str) -> CountRow:
+    unit = str(row.unit or "")
+    target = "" if row.target is None else f"{row.op or ''}{fmt(row.target)}{unit}"
+    actual = "" if row.actual is None else fmt(row.actual) + (unit if is_number(row.actual) else "")
+    return CountRow(str(row.name or ""), target, actual, place)
+
+
+def _table_count_row(r) -> CountRow:
+    """A printed row as a goal text may restate it; a separate 度量单位 column is joined to bare numbers."""
+    c = r.cells
+
+    def text(key: str) -> str:
+        pc = c.get(key)
+        return "" if pc is None or pc.blank else norm(pc.text)
+
+    unit = text("unit")
+    target = text("op") + text("target") + (unit if number(c.get("target")) is not None else "")
+    actual = text("actual") + (unit if number(c.get("actual")) is not None else "")
+    return CountRow(text("name"), target, actual, c["name"].ref if "name" in c else "")
 
 
 def _level1_findings(add, p: Profile, rec: ProjectRecord, result: Result, place: Callable[[], str]) -> None:
@@ -845,6 +942,94 @@ def goal_text_findings(add, pc, figures) -> None:
                 "核对目标文字与资金表")
 
 
+#: count units a goal text may restate an indicator in; longer spellings first ("人次" before "人")
+_COUNT_UNITS = ("万人次", "人次", "万人", "人", "万户", "户", "个", "所", "家", "座", "处", "公里", "千米", "km", "万亩", "亩",
+                "平方米", "㎡", "台", "套", "辆", "只", "头", "册", "名", "间", "栋", "条", "项", "吨", "批", "种", "块", "盏",
+                "张", "场", "次", "篇", "件")
+_COUNT = re.compile(r"(?<![\d.])(\d+(?:,\d{3})*(?:\.\d+)?)(" + "|".join(map(re.escape, _COUNT_UNITS)) + ")")
+_SAME_UNIT = {"千米": "公里", "km": "公里", "㎡": "平方米"}
+_CLAUSE = re.compile(r"[,，;；。:：!！?？]|(?<![\d.])\d+[.、)）](?!\d)")
+_NAME_NOISE = re.compile(r"^(指标\d*[:：.、]?|★+|[一二三四五六七八九十]+[、.]|\d+[、.])|(数量|个数|人数|户数|次数|数)$")
+_MIN_COMMON = 4          #: characters a goal clause must share with an indicator name to restate it
+_CLAUSE_SPAN = 40        #: characters looked at on each side of a count (a text from a unit is untrusted)
+_MAX_COUNTS = 60         #: counts compared in one goal text
+
+
+@dataclass(frozen=True)
+class CountRow:
+    """An indicator as a goal text may restate it: its name, printed 指标值 and 实际完成值, and where it is."""
+
+    name: str
+    target: str
+    actual: str
+    place: str
+
+
+def _count(value: float, unit: str) -> tuple[float, str]:
+    """A count in its base unit: 4.52万人 → (45200, 人), 8千米 → (8, 公里)."""
+    unit = _SAME_UNIT.get(unit, unit)
+    if unit.startswith("万") and len(unit) > 1:
+        return value * 10000, unit[1:]
+    return value, unit
+
+
+def _row_counts(row: CountRow) -> list[tuple[float, str]]:
+    """The numbers a row prints as 指标值 or 实际完成值, with their units ("" when none is printed)."""
+    out = []
+    try:
+        t = parse_target(row.target) if row.target else None
+    except TargetSyntaxError:                   # a target the table writes in words only: nothing to compare
+        t = None
+    if t is not None and t.kind == KIND_QUANT and t.value is not None and t.unit != "%":
+        out.append(_count(t.value, t.unit or ""))
+    q = parse_quantity(row.actual) if row.actual else None
+    if q is not None and q[1] != "%":
+        out.append(_count(*q))
+    return out
+
+
+def _common(a: str, b: str) -> int:
+    """Length of the longest common substring of two short texts."""
+    best = 0
+    for i in range(len(a)):
+        for j in range(i + best + 1, len(a) + 1):
+            if a[i:j] in b:
+                best = j - i
+            else:
+                break
+    return best
+
+
+def goal_count_findings(add, text: str, place: str, rows: list[CountRow]) -> None:
+    """Counts a goal text states ("整治美丽宜居自然村庄202个") against the indicator the clause names: the count
+    must be that indicator's 指标值 or 实际完成值 (same unit, 万 scaled). An indicator is the one whose name shares
+    the most characters (at least ``_MIN_COMMON``) with the clause; a clause naming two equally is left alone."""
+    text = norm(text)
+    names = [(_NAME_NOISE.sub("", norm(r.name)), r, _row_counts(r)) for r in rows if r.name]
+    for m in itertools.islice(_COUNT.finditer(text), _MAX_COUNTS):
+        value, unit = _count(float(m.group(1).replace(",", "")), m.group(2))
+        lo = max(0, m.start() - _CLAUSE_SPAN)
+        start = max((c.end() for c in _CLAUSE.finditer(text, lo, m.start())), default=lo)
+        after = _CLAUSE.search(text, m.end(), m.end() + _CLAUSE_SPAN)
+        clause = text[start:m.start()] + "|" + text[m.end():after.start() if after else m.end() + _CLAUSE_SPAN]
+        scored = []
+        for name, row, counts in names:
+            if not counts or any(u and u != unit for _v, u in counts):
+                continue                        # a row in another unit (人 vs 人次) is not what the text restates
+            scored.append((_common(clause, name), row, counts))
+        best = max((s for s, _r, _c in scored), default=0)
+        top = [(r, c) for s, r, c in scored if s == best]
+        if best < _MIN_COMMON or len(top) != 1:
+            continue
+        row, counts = top[0]
+        if any(abs(v - value) <= 1e-9 * max(1.0, abs(value)) for v, _u in counts):
+            continue
+        add(WARNING, "goal_text", place,
+            f"文字中“{m.group(0)}”与指标“{norm(row.name)}”（{row.place}）的指标值“{row.target}”、"
+            f"实际完成值“{row.actual}”都不相符", "核对目标文字与指标表中的数量")
+
+
+_DASH = re.compile(r"^[-—–/]+$")
 _RATE_NAME = ("预算执行率", "资金执行率", "资金使用率", "支出进度")
 _BURDEN = ("负担", "投诉", "差错", "事故", "发生率", "违规", "违纪", "欺诈", "成本")
 _RISING = ("提高", "提升", "增加", "增长", "上升", "扩大", "加重")
@@ -1143,9 +1328,11 @@ def check_table(t, p: Profile, add, *, explicit: bool = False) -> dict[str, Any]
     for s in sources:
         shown = [k for k in ("weight", "score") if number(s.values.get(k)) is not None]
         if ft is not None and shown:
+            differs = "score" in shown and ft.num("score") is not None and abs(s.num("score") - ft.num("score")) > 1e-9
             add(WARNING, "source_scored", s.values[shown[-1]].ref,
                 f"资金来源“{s.label}”一行也印了{'和'.join({'weight': '分值', 'score': '得分'}[k] for k in shown)}"
-                f"（{'、'.join(fmt(s.num(k)) for k in shown)}），与“{ft.label}”行重复；资金只计一次分",
+                f"（{'、'.join(fmt(s.num(k)) for k in shown)}），与“{ft.label}”行重复"
+                + (f"，且得分与该行的 {fmt(ft.num('score'))} 不同" if differs else "") + "；资金只计一次分",
                 "分值和得分只填在年度资金总额一行")
     fund_w_place = (ft.values["weight"].ref if ft is not None and "weight" in ft.values else
                     (t.fund_weight_label[1] if t.fund_weight_label else (ft.ref if ft is not None else sheet)))
@@ -1169,7 +1356,8 @@ def check_table(t, p: Profile, add, *, explicit: bool = False) -> dict[str, Any]
                 "按规则设置资金分值" + how)
         score_pc = ft.values.get("score") if ft is not None else None
         shown_fs = number(score_pc)
-        if shown_fs is not None and pw.fund is not None:     # no printed fund weight: nothing to recompute with
+        # no printed fund weight, or no 预算数/执行数 printed: nothing to recompute with
+        if shown_fs is not None and pw.fund is not None and A is not None and B is not None:
             want = fund_score(A or 0.0, B or 0.0, pw.fund, p.digits)
             n = places(score_pc)
             rate_text = pct((B or 0.0) / A) if A else "无法计算"
@@ -1289,10 +1477,12 @@ def check_table(t, p: Profile, add, *, explicit: bool = False) -> dict[str, Any]
         if scored > w + 1e-9:
             add(ERROR, "label_score_over", ref,
                 f"“{name}（{fmt(w)}分）”下各指标得分合计为 {fmt(scored)}，超过标注的 {fmt(w)} 分", "改正得分或标注")
-    if t.weights_printed and t.indicator_weight_label and ws is not None and \
+    if pw.source in ("分值列", "一级指标标签") and t.indicator_weight_label and ws is not None and \
             not agrees(t.indicator_weight_label[0], places_of(t.indicator_weight_label[0]), ws):
         add(ERROR, "weight_label", t.indicator_weight_label[1],
-            f"绩效指标标注为 {fmt(t.indicator_weight_label[0])} 分，各指标分值合计为 {fmt(ws)}", "")
+            f"绩效指标标注为 {fmt(t.indicator_weight_label[0])} 分，"
+            f"{'各指标分值' if pw.source == '分值列' else '其下一级指标标签的分值'}合计为 {fmt(ws)}",
+            "改正标注或各指标分值")
     fund_in = pw.fund if (pw.fund is not None and p.fund_in_total) else 0.0
     target_in = pw.target or 0.0
     if ws is not None and pw.source:
@@ -1388,10 +1578,12 @@ def check_table(t, p: Profile, add, *, explicit: bool = False) -> dict[str, Any]
                   lambda i: t.goals[i][1].ref)
     figures = [pc for line in ([ft] if ft is not None else []) + sources
                for k, pc in line.values.items() if k in names and number(pc) is not None]
+    counts = [_table_count_row(r) for r in t.rows]
     for e, a in t.goals:
         for pc in (e, a):
             if not pc.blank and isinstance(pc.value, str):
                 goal_text_findings(add, pc, figures)
+                goal_count_findings(add, pc.value, pc.ref, counts)
     heuristic_findings(add, p, rec, result, place_row)
     summary = {"工作表": sheet, "指标行数": len(t.rows), "评分规则": p.id}
     if final is not None:
@@ -1466,6 +1658,8 @@ def _rate_checks(add, label: str, pc, A: float | None, B: float | None, base: st
             f"全年执行数 {fmt(B)} 大于{base} {fmt(A)}，执行率 {pct(true)} 超过100%", "核实执行数与预算数；资金得分按100%封顶")
     if pc is None or how == "blank":
         return
+    if how == "text" and source and _DASH.match(norm(pc.text)):
+        return                        # a source row's rate left as "-" / "—": not filled, as its 分值 and 得分
     if how == "text":
         add(ERROR, "rate_mismatch", pc.ref, f"“{label}”的执行率“{pc.text}”不是数字，按 B/A 应为 {pct(true)}", "填写执行率")
         return

@@ -19,12 +19,13 @@ Files are read with :mod:`xlsx_engine.integrity.tamper`'s safe, sparse package r
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-from xlsx_engine.forms.project.profile import Profile
+from xlsx_engine.forms.project.profile import Profile, load_profile
 from xlsx_engine.forms.project.record import FundLine, Goal, IndicatorRow, ProjectRecord
 from xlsx_engine.integrity.tamper import Package, SheetXML, a1, parse_ref
 from xlsx_engine.kernel.targets import (
@@ -80,11 +81,11 @@ FUND_KEYS = {
     "score": _rx(r"^(得分|自评分|评分|自评得分)(\(.*\))?$"),
 }
 FUND_TOTAL = _rx(r"^(其中:)?(年度资金总额|年度财政资金总额|资金总额|项目资金总额|合计|总计)$")
-FUND_BLOCK = _rx(r"^(项目资金|资金|资金情况|预算执行情况)(\(万元\))?(\((\d+(?:\.\d+)?)分\))?")
+FUND_BLOCK = _rx(r"^(项目资金|资金|资金情况|(?:项目)?预算执行情况)(\(万元\))?(\((\d+(?:\.\d+)?)分\))?")
 
 GOAL_BLOCK = _rx(r"^(年度总体目标|项目绩效目标|项目绩效总目标|总体目标|年度绩效目标|项目绩效定性目标)")
 GOAL_EXPECTED = _rx(r"^(预期目标|年初设定目标|年度目标|目标内容|预期目标内容)")
-GOAL_ACTUAL = _rx(r"^(实际完成情况|全年实际完成情况|实际完成|完成情况)$")
+GOAL_ACTUAL = _rx(r"^(实际完成情况|全年实际完成情况|实际完成|完成情况|年度总体目标完成情况(综述)?)$")
 GOAL_SCORE = _rx(r"^(自评分|得分|评分)$")
 
 IND_KEYS = [   # order matters: the first pattern that matches a header cell wins
@@ -96,11 +97,12 @@ IND_KEYS = [   # order matters: the first pattern that matches a header cell win
     ("name", _rx(r"^(三级指标|指标内容|指标名称|三级指标名称|绩效指标名称|三级指标内容)$")),
     ("op", _rx(r"^(指标性质|计算符号|比较符号)$")),
     ("target", _rx(r"^(年度指标值|指标值|年度目标值|目标值|指标\(目标\)值|预期指标值|年度预期指标值|绩效目标值|年度指标|"
-                   r"年初目标值)(\([A-Z]\))?$")),
+                   r"年初目标值|年初指标值)(\([A-Z]\))?$")),
     ("unit", _rx(r"^(度量单位|计量单位|单位)$")),
-    ("actual", _rx(r"^(实际完成值|全年完成值|完成值|全年实际完成值|实际值|全年实际值|实际完成情况|实际完成)(\([A-Z]\))?$")),
-    ("weight", _rx(r"^(分值|权重|指标分值|权重分值)(\(.*\))?$")),
-    ("score", _rx(r"^(得分|自评分|评分|自评得分|实际得分)(\(.*\))?$")),
+    ("actual", _rx(r"^(实际完成值|全年完成值|完成值|全年实际完成值|实际值|全年实际值|实际完成情况|实际完成|实际完成指标值)"
+                   r"(\([A-Z]\))?$")),
+    ("weight", _rx(r"^(分值|权重|指标分值|权重分值|指标权重)(\(.*\))?$")),
+    ("score", _rx(r"^(得分|自评分|评分|自评得分|实际得分|指标得分)(\(.*\))?$")),
     ("reason", _rx(r"^(偏差原因|未完成原因|偏差原因分析|原因分析|偏差分析)")),
 ]
 IND_BLOCK = _rx(r"^(绩效指标|年度绩效指标|项目绩效定量目标)(.*\((\d+(?:\.\d+)?)分\))?")
@@ -444,7 +446,7 @@ def read_grid(g: Grid, file: str = "") -> Table | None:
         _read_fund_grid(g, t, fund_header, ind_header[0] if ind_header else None)
     else:
         _read_fund_pairs(g, t, ind_header[0] if ind_header else None)
-    _read_goals(g, t, ind_header[0] if ind_header else None)
+    _read_goals(g, t, ind_header[0] if ind_header else None, fund_header[0] if fund_header else None)
     if ind_header is not None:
         _read_indicators(g, t, *ind_header)
     _read_totals(g, t)
@@ -482,6 +484,10 @@ def _indicator_header(g: Grid) -> tuple[int, dict[str, tuple[int, int]]] | None:
         cols = _header_columns(g, r, IND_KEYS)
         if "level1" in cols and ("name" in cols or "level2" in cols) and ("target" in cols or "actual" in cols):
             return r, cols
+    for r in g.row_numbers:     # no level columns (重庆部门整体表: 指标名称 | … | 全年完成值 | 指标权重 | 指标得分)
+        cols = _header_columns(g, r, IND_KEYS)
+        if "name" in cols and "target" in cols and "actual" in cols and ("weight" in cols or "score" in cols):
+            return r, cols
     return None
 
 
@@ -491,6 +497,8 @@ def _fund_header(g: Grid, before: int | None) -> tuple[int, dict[str, tuple[int,
         if before is not None and r >= before:
             break
         cols = _header_columns(g, r, patterns)
+        if "budget" not in cols and "initial" in cols and "spent" in cols:
+            cols["budget"] = cols.pop("initial")      # 年初预算数(A) | 全年执行数(B) | 执行率(B/A): the only budget
         if "budget" in cols and ("spent" in cols or "rate" in cols or "initial" in cols):
             right = g.right(r, cols["budget"][0])
             if right is not None and number(right) is not None:
@@ -582,11 +590,13 @@ def _read_fund_pairs(g: Grid, t: Table, stop: int | None) -> None:
     t.fund_sources = [lines[n] for n in order]
 
 
-def _read_goals(g: Grid, t: Table, stop: int | None) -> None:
+def _read_goals(g: Grid, t: Table, stop: int | None, fund_row: int | None = None) -> None:
     blocks = [rc for rc in g.find(GOAL_BLOCK) if stop is None or rc[0] < stop]
     if not blocks:
         return
     br, bc = blocks[0]
+    if fund_row is not None and fund_row > br:      # the goals come first, then the fund block (济南历城式)
+        stop = fund_row if stop is None else min(stop, fund_row)
     t.goal_label = g.pcell(br, bc)
     m = WEIGHT_IN_LABEL.match(g.label(br, bc))
     if m:
@@ -665,7 +675,7 @@ def _read_indicators(g: Grid, t: Table, hr: int, cols: dict[str, tuple[int, int]
         if l1:
             m = WEIGHT_IN_LABEL.match(l1)
             if m:
-                l1 = m.group(1)
+                l1 = m.group(1) or l1            # a label printing only its weight "(50分)" keeps that text as its key
                 t.level1_weights.setdefault(_clean_level(l1), (float(m.group(2)), l1_cell.ref))
             if l1 != l1_prev and not l2:
                 l2_prev = ""
@@ -682,6 +692,27 @@ def _read_indicators(g: Grid, t: Table, hr: int, cols: dict[str, tuple[int, int]
         if len(t.rows) >= MAX_TABLE_ROWS:
             t.notes.append(f"指标表超过 {MAX_TABLE_ROWS} 行，只读取了前 {MAX_TABLE_ROWS} 行")
             break
+    _name_weight_only_labels(t)
+
+
+@functools.cache
+def _national_level1_of_level2() -> dict[str, str]:
+    return {l2: l1.name for l1 in load_profile("national").level1 for l2 in l1.level2}
+
+
+def _name_weight_only_labels(t: Table) -> None:
+    """A level-1 label that prints only its weight ("(50分)", the name lost in a vertical text): named after the
+    level-2 names of its rows ("数量指标" → 产出指标) when they all belong to one national level-1 group."""
+    for key in [k for k in t.level1_weights if WEIGHT_IN_LABEL.match(k)]:
+        rows = [r for r in t.rows if r.level1 == key]
+        of_level2 = _national_level1_of_level2()
+        names = {of_level2.get(match_level(r.level2, tuple(of_level2))) for r in rows if r.level2} - {None}
+        if len(names) != 1 or next(iter(names)) in t.level1_weights:
+            continue
+        name = names.pop()
+        t.level1_weights[name] = t.level1_weights.pop(key)
+        for r in rows:
+            r.level1 = name
 
 
 def _read_totals(g: Grid, t: Table) -> None:
@@ -724,7 +755,7 @@ def _read_totals(g: Grid, t: Table) -> None:
 def _clean_level(text: str) -> str:
     text = norm(text)
     m = WEIGHT_IN_LABEL.match(text)
-    return m.group(1) if m else text
+    return m.group(1) if m and m.group(1) else text
 
 
 def match_level(text: str, allowed: tuple[str, ...]) -> str:
@@ -862,6 +893,8 @@ def convert_row(r: Row, profile: Profile, year: Any = None) -> Converted:
     op = target = unit = None
     target_text: Any = None
     op_text = unit_text = None
+    if op_pc is not None and not op_pc.blank and norm(op_pc.text) in ("定量", "定量指标"):
+        op_pc = None            # 指标性质 giving the kind only (重庆: 定量指标/定性指标): the target carries its operator
     if op_pc is not None and not op_pc.blank:
         op_text = op_pc.text
         op = normalize_op(op_text) or op_text

@@ -31,6 +31,7 @@ SEVERITY: dict[str, tuple[str | None, str]] = {
     "total_conflict": (ERROR, "表中两处总分不一致"),
     "grade_mismatch": (ERROR, "等次与总分不符"),
     "cached_mismatch": (None, "本系统模板：公式结果与填报数据不符（文字提示单元格为警告）"),
+    "duplicate_part": (ERROR, "压缩包中有只差大小写的重复部件（如两个共享字符串表），各软件读到的内容不同"),
     "formula_replaced": (ERROR, "本系统模板：公式被改为数值"),
     "formula_edited": (ERROR, "本系统模板：公式被改动"),
     "formula_added": (ERROR, "本系统模板：输入单元格被写入公式"),
@@ -96,6 +97,8 @@ SEVERITY: dict[str, tuple[str | None, str]] = {
     "password_changed": (WARNING, "本系统模板：保护密码被改动"),
     "structure_unprotected": (WARNING, "本系统模板：工作簿结构保护被撤销"),
     "validation_removed": (WARNING, "本系统模板：数据验证被删除"),
+    "number_as_text": (WARNING, "本系统模板：金额或分值单元格中是文字形式的数字（按文字读取）"),
+    "number_shown_as_date": (WARNING, "本系统模板：金额或分值单元格被设为日期格式（按所存数值读取）"),
     # --- 提示: incomplete or style
     "no_name": (INFO, "缺三级指标名称"),
     "no_weight": (INFO, "指标行缺分值"),

@@ -41,6 +41,7 @@ from xlsx_engine.ooxml.safezip import (
     read_member,
 )
 from xlsx_engine.ooxml.sheetmodel import CONST, FORMULA, IDENTITY_KEYS, INPUT, LABEL
+from xlsx_engine.ooxml.writeback import password_hash
 
 M = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -119,7 +120,7 @@ def sniff(path: Path) -> tuple[str, str]:
 
 # ============================================================================ sheet XML
 
-@dataclass
+@dataclass(slots=True)
 class XCell:
     """One cell as stored: its cached value, its formula text (without "=") and its style index."""
 
@@ -150,6 +151,10 @@ class SheetXML:
     merges: list[str] = field(default_factory=list)
     validations: list[tuple[str, str, str]] = field(default_factory=list)   #: (type, formula1, sqref)
     bad_refs: int = 0        #: cells whose reference was missing or invalid
+    hidden_rows: set[int] = field(default_factory=set)
+    hidden_cols: set[int] = field(default_factory=set)
+    #: (sqref, rule formulas) of each conditional format, formulas upper-cased without spaces
+    conditional: list[tuple[str, str]] = field(default_factory=list)
 
     def get(self, ref: str) -> XCell | None:
         rc = parse_ref(ref)
@@ -164,6 +169,8 @@ class SheetXML:
 
 def _text_of(element) -> str:
     """Text of an <is> or <si>: every <t>, skipping phonetic runs (<rPh>)."""
+    if len(element) == 1 and element[0].tag == _T:      # the usual plain string
+        return element[0].text or ""
     parts = []
     for t in element.iter(_T):
         parent = t.getparent()
@@ -201,20 +208,18 @@ def parse_sheet(data: bytes, name: str, shared: list[str], where: str) -> SheetX
         located = ((parse_ref(c.get("r")), c) for c in _X_FILLED(root))
     else:
         located = _cells_by_position(root, sheet)
+    cells = sheet.cells
     for rc, c in located:
         if rc is None:
             sheet.bad_refs += 1
             continue
         if len(c) == 0:           # an empty (styled) cell: nothing to read
             continue
-        if len(sheet.cells) >= MAX_CELLS:
+        if len(cells) >= MAX_CELLS:
             raise WorkbookError(f"工作表“{name}”的单元格超过 {MAX_CELLS} 个，不像自评表，拒绝读取", where=where,
                                 hint="请删除表格以外的内容后重新提交")
-        cell = XCell(rc[0], rc[1])
-        s = c.get("s")
-        if s:
-            cell.style = int(s) if s.isdigit() and len(s) < 7 else 0
-        t = c.get("t") or "n"
+        s, t = c.get("s"), c.get("t") or "n"
+        cell = XCell(rc[0], rc[1], style=int(s) if s and s.isdigit() and len(s) < 7 else 0)
         v_el = f_el = None
         for child in c:
             tag = child.tag
@@ -222,8 +227,8 @@ def parse_sheet(data: bytes, name: str, shared: list[str], where: str) -> SheetX
                 v_el = child
             elif tag == _F:
                 f_el = child
+        cells[rc] = cell
         if v_el is None and f_el is None and t != "inlineStr":
-            sheet.cells[rc] = cell
             continue
         if f_el is not None:
             ftext = f_el.text or ""
@@ -243,7 +248,11 @@ def parse_sheet(data: bytes, name: str, shared: list[str], where: str) -> SheetX
         elif v_el is not None:
             cell.has_v = True
             text = v_el.text
-            if t == "s":
+            if t == "n":
+                cell.value = _number(text)
+                if not text:          # <v></v> on a number cell: no result stored (openpyxl writes this)
+                    cell.has_v = False
+            elif t == "s":
                 idx = _number(text)
                 cell.value = shared[int(idx)] if idx is not None and idx == int(idx) and 0 <= idx < len(shared) \
                     else None
@@ -255,9 +264,8 @@ def parse_sheet(data: bytes, name: str, shared: list[str], where: str) -> SheetX
                 cell.value, cell.error = text or "#N/A", True
             else:
                 cell.value = _number(text)
-                if not text:          # <v></v> on a number cell: no result stored (openpyxl writes this)
+                if not text:
                     cell.has_v = False
-        sheet.cells[rc] = cell
     for cell, si in children:
         master = masters.get(si)
         cell.formula = translate_formula(master[1], master[0], cell.ref) if master else ""
@@ -271,11 +279,31 @@ def parse_sheet(data: bytes, name: str, shared: list[str], where: str) -> SheetX
         f1 = dv.find(f"{{{M}}}formula1")
         formula1 = (f1.text or "") if f1 is not None else ""
         sheet.validations.append((dv.get("type") or "", formula1, dv.get("sqref") or ""))
+    for row in _X_HIDDEN_ROWS(root):
+        if (row.get("r") or "").isdigit():
+            sheet.hidden_rows.add(int(row.get("r")))
+    for col in _X_HIDDEN_COLS(root):
+        sheet.hidden_cols.update(_span(col.get("min"), col.get("max")))
+    for cf in root.iter(f"{{{M}}}conditionalFormatting"):
+        rules = "|".join(f"{r.get('type')}:{r.get('operator') or ''}:" + ";".join(
+            _SPACE.sub("", (fm.text or "").upper()) for fm in r.iter(f"{{{M}}}formula"))
+            for r in cf.iter(f"{{{M}}}cfRule"))
+        sheet.conditional.append((cf.get("sqref") or "", rules))
     return sheet
+
+
+def _span(lo: str | None, hi: str | None) -> range:
+    """The columns of a <col min max> (bounded by the sheet's width)."""
+    lo_n = int(lo) if lo and lo.isdigit() else 0
+    hi_n = int(hi) if hi and hi.isdigit() else lo_n
+    return range(lo_n, min(hi_n, MAX_COL) + 1) if lo_n else range(0)
 
 
 _X_FILLED = etree.XPath("m:sheetData/m:row/m:c[*]", namespaces={"m": M})
 _X_UNNAMED = etree.XPath("count(m:sheetData/m:row/m:c[not(@r)])", namespaces={"m": M})
+_X_HIDDEN_ROWS = etree.XPath("m:sheetData/m:row[@hidden='1' or @hidden='true']", namespaces={"m": M})
+_X_HIDDEN_COLS = etree.XPath("m:cols/m:col[@hidden='1' or @hidden='true']", namespaces={"m": M})
+_SPACE = re.compile(r"\s+")
 
 
 def _cells_by_position(root, sheet: SheetXML):
@@ -369,39 +397,20 @@ class Package:
         self.zf = zf
         self.members = zf.namelist()
         self.member_set = set(self.members)
-        wb = self.xml("xl/workbook.xml")
-        rels = self.xml("xl/_rels/workbook.xml.rels") if "xl/_rels/workbook.xml.rels" in self.member_set else None
-        targets: dict[str, str] = {}
-        if rels is not None:
-            for rel in rels.iter(f"{{{PR_NS}}}Relationship"):
-                target = rel.get("Target") or ""
-                target = target.lstrip("/") if target.startswith("/") else "xl/" + target
-                targets[rel.get("Id") or ""] = _normpath(target)
+        rels_path = "xl/_rels/workbook.xml.rels"
+        book = _workbook_parts(self.read("xl/workbook.xml"),
+                               self.read(rels_path) if rels_path in self.member_set else None, self.where)
         #: (name, state, zip path or None)
-        self.sheets: list[tuple[str, str, str | None]] = []
-        for s in wb.iterfind(f"{{{M}}}sheets/{{{M}}}sheet"):
-            self.sheets.append((s.get("name") or "", s.get("state") or "visible",
-                                targets.get(s.get(f"{{{R_NS}}}id") or "")))
-        self.raw_names: dict[str, str] = {}
-        self.local_names: list[str] = []
-        for dn in wb.iterfind(f"{{{M}}}definedNames/{{{M}}}definedName"):
-            name = dn.get("name") or ""
-            if dn.get("localSheetId") is not None or name.startswith("_xlnm."):
-                self.local_names.append(name)
-                continue
-            self.raw_names[name] = dn.text or ""
-        self.names: dict[str, NameRef] = {}
-        for name, text in self.raw_names.items():
-            ref = parse_name_ref(text)
-            if ref is not None and 1 <= ref.first[0] <= ref.last[0] <= MAX_ROW \
-                    and 1 <= ref.first[1] <= ref.last[1] <= MAX_COL:
-                self.names[name] = ref
-        prot = wb.find(f"{{{M}}}workbookProtection")
-        self.workbook_protection: dict[str, str] | None = dict(prot.attrib) if prot is not None else None
+        self.sheets: list[tuple[str, str, str | None]] = list(book.sheets)
+        self.raw_names: dict[str, str] = dict(book.raw_names)
+        self.local_names: list[str] = list(book.local_names)
+        self.names: dict[str, NameRef] = dict(book.names)
+        self.workbook_protection: dict[str, str] | None = \
+            dict(book.protection) if book.protection is not None else None
         self._shared: list[str] | None = None
         self._sheets: dict[str, SheetXML] = {}
-        self._pct: dict[int, tuple[bool, int | None]] | None = None
         self._custom: dict[str, str] | None = None
+        self._styles: bytes | None = None
 
     # ------------------------------------------------------------------ members
     def read(self, name: str, limit: int = MAX_PART_BYTES) -> bytes:
@@ -443,32 +452,39 @@ class Package:
         return self._shared
 
     @property
+    def styles(self) -> bytes:
+        """The bytes of ``xl/styles.xml`` (b"" when absent), read once; parsed results are cached by content
+        (:func:`style_formats_of`), since the copies of one template share one styles part."""
+        if self._styles is None:
+            self._styles = self.read("xl/styles.xml") if "xl/styles.xml" in self.member_set else b""
+        return self._styles
+
+    @property
     def percent_styles(self) -> set[int]:
         """Indexes of cell styles whose number format shows a percentage."""
         return {i for i, (pct, _places) in self.style_formats.items() if pct}
 
     @property
+    def date_styles(self) -> frozenset[int]:
+        """Indexes of cell styles whose number format shows a date or time."""
+        return date_styles_of(self.styles, f"{self.where}:xl/styles.xml")
+
+    @property
     def style_formats(self) -> dict[int, tuple[bool, int | None]]:
         """Cell style index -> (its number format shows a percentage, the decimals it shows; None for General)."""
-        if self._pct is None:
-            formats: dict[int, tuple[bool, int | None]] = {}
-            if "xl/styles.xml" in self.member_set:
-                root = self.xml("xl/styles.xml")
-                custom = {nf.get("numFmtId"): _format_of(_STRING.sub("", nf.get("formatCode") or ""))
-                          for nf in root.iterfind(f"{{{M}}}numFmts/{{{M}}}numFmt")}
-                for i, xf in enumerate(root.iterfind(f"{{{M}}}cellXfs/{{{M}}}xf")):
-                    fid = xf.get("numFmtId") or "0"
-                    formats[i] = custom.get(fid) or _BUILTIN_FORMATS.get(fid, (False, None))
-            self._pct = formats
-        return self._pct
+        return style_formats_of(self.styles, f"{self.where}:xl/styles.xml")
 
     def sheet(self, name: str) -> SheetXML:
         if name not in self._sheets:
             path = next((p for n, _s, p in self.sheets if n == name), None)
             if not path or path not in self.member_set:
                 raise WorkbookError(f"工作表“{name}”的内容缺失", where=self.where)
-            self._sheets[name] = parse_sheet(self.read(path, MAX_SHEET_BYTES), name, self.shared_strings,
-                                             f"{self.where}:{path}")
+            data = self.read(path, MAX_SHEET_BYTES)
+            where = f"{self.where}:{path}"
+            if len(data) <= SMALL_SHEET_BYTES and not self.shared_strings:
+                self._sheets[name] = _parse_small_sheet(data, name, where)
+            else:
+                self._sheets[name] = parse_sheet(data, name, self.shared_strings, where)
         return self._sheets[name]
 
     @property
@@ -497,6 +513,114 @@ class Package:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+@dataclass(frozen=True)
+class _Book:
+    """What ``xl/workbook.xml`` and its relationships say: sheets, defined names, workbook protection."""
+
+    sheets: tuple[tuple[str, str, str | None], ...]
+    raw_names: dict[str, str]
+    local_names: tuple[str, ...]
+    names: dict[str, NameRef]
+    protection: dict[str, str] | None
+
+
+def _in_file(where: str, fn: Callable, *args):
+    """Call a parser cached by content (its errors name the part only) and name the file in its errors."""
+    try:
+        return fn(*args)
+    except WorkbookError as exc:
+        raise WorkbookError(exc.message, where=f"{where}:{exc.where}" if exc.where else where,
+                            hint=exc.hint) from None
+
+
+def _workbook_parts(wb_xml: bytes, rels_xml: bytes | None, where: str) -> _Book:
+    return _in_file(where, _book_of, wb_xml, rels_xml)
+
+
+@functools.lru_cache(maxsize=64)
+def _book_of(wb_xml: bytes, rels_xml: bytes | None) -> _Book:
+    """The parsed workbook part, cached by content (every copy of a template has the same one); callers copy."""
+    wb = parse_xml(wb_xml, "xl/workbook.xml")
+    targets: dict[str, str] = {}
+    if rels_xml is not None:
+        rels = parse_xml(rels_xml, "xl/_rels/workbook.xml.rels")
+        for rel in rels.iter(f"{{{PR_NS}}}Relationship"):
+            target = rel.get("Target") or ""
+            target = target.lstrip("/") if target.startswith("/") else "xl/" + target
+            targets[rel.get("Id") or ""] = _normpath(target)
+    sheets = tuple((s.get("name") or "", s.get("state") or "visible", targets.get(s.get(f"{{{R_NS}}}id") or ""))
+                   for s in wb.iterfind(f"{{{M}}}sheets/{{{M}}}sheet"))
+    raw_names: dict[str, str] = {}
+    local_names: list[str] = []
+    for dn in wb.iterfind(f"{{{M}}}definedNames/{{{M}}}definedName"):
+        name = dn.get("name") or ""
+        if dn.get("localSheetId") is not None or name.startswith("_xlnm."):
+            local_names.append(name)
+            continue
+        raw_names[name] = dn.text or ""
+    names: dict[str, NameRef] = {}
+    for name, text in raw_names.items():
+        ref = parse_name_ref(text)
+        if ref is not None and 1 <= ref.first[0] <= ref.last[0] <= MAX_ROW \
+                and 1 <= ref.first[1] <= ref.last[1] <= MAX_COL:
+            names[name] = ref
+    prot = wb.find(f"{{{M}}}workbookProtection")
+    return _Book(sheets, raw_names, tuple(local_names), names, dict(prot.attrib) if prot is not None else None)
+
+
+def style_formats_of(styles_xml: bytes, where: str = "") -> dict[int, tuple[bool, int | None]]:
+    """Cell style index -> (percentage?, decimals shown) of a styles part, cached by content (read-only)."""
+    return _in_file(where, _style_formats, styles_xml)
+
+
+@functools.lru_cache(maxsize=64)
+def _style_formats(styles_xml: bytes) -> dict[int, tuple[bool, int | None]]:
+    formats: dict[int, tuple[bool, int | None]] = {}
+    if styles_xml:
+        root = parse_xml(styles_xml, "")
+        custom = {nf.get("numFmtId"): _format_of(_STRING.sub("", nf.get("formatCode") or ""))
+                  for nf in root.iterfind(f"{{{M}}}numFmts/{{{M}}}numFmt")}
+        for i, xf in enumerate(root.iterfind(f"{{{M}}}cellXfs/{{{M}}}xf")):
+            fid = xf.get("numFmtId") or "0"
+            formats[i] = custom.get(fid) or _BUILTIN_FORMATS.get(fid, (False, None))
+    return formats
+
+
+#: built-in number formats that show a date or a time (ECMA-376 18.8.30)
+_DATE_FORMAT_IDS = {"14", "15", "16", "17", "18", "19", "20", "21", "22", "45", "46", "47"}
+_DATE_TOKENS = re.compile(r"[ymdhs]|上午|下午|年|月|日|时|秒", re.IGNORECASE)
+
+
+def date_styles_of(styles_xml: bytes, where: str = "") -> frozenset[int]:
+    """Indexes of the cell styles whose number format shows a number as a date or time (cached by content)."""
+    return _in_file(where, _date_styles, styles_xml)
+
+
+@functools.lru_cache(maxsize=64)
+def _date_styles(styles_xml: bytes) -> frozenset[int]:
+    if not styles_xml:
+        return frozenset()
+    root = parse_xml(styles_xml, "")
+    dates = {nf.get("numFmtId") for nf in root.iterfind(f"{{{M}}}numFmts/{{{M}}}numFmt")
+             if _DATE_TOKENS.search(_STRING.sub("", re.sub(r"\[[^]]*\]", "", nf.get("formatCode") or "")))}
+    return frozenset(i for i, xf in enumerate(root.iterfind(f"{{{M}}}cellXfs/{{{M}}}xf"))
+                     if (xf.get("numFmtId") or "0") in _DATE_FORMAT_IDS | dates)
+
+
+SMALL_SHEET_BYTES = 64 << 10     #: sheets up to this size (the hidden 字典 sheet) are parsed once per content
+
+
+def _parse_small_sheet(data: bytes, name: str, where: str) -> SheetXML:
+    """:func:`parse_sheet` of a small sheet without shared strings, cached by content: the hidden dictionary
+    sheet of every copy of a template is the same bytes. The result is shared: read-only."""
+    return _in_file(where, _small_sheet, data, name)
+
+
+@functools.lru_cache(maxsize=64)
+def _small_sheet(data: bytes, name: str) -> SheetXML:
+    return parse_sheet(data, name, [], "")
 
 
 def _normpath(path: str) -> str:
@@ -571,7 +695,9 @@ def _not_workbook_message(path: Path) -> str:
 
 # ============================================================================ expected template content
 
+@functools.lru_cache(maxsize=65536)
 def norm_label(value: Any) -> str:
+    """A label compared as people read it (NFKC, no outer spaces); cached: the labels repeat in every copy."""
     if value is None:
         return ""
     return unicodedata.normalize("NFKC", str(value)).strip()
@@ -582,8 +708,7 @@ class Expected:
     """What a layout puts where, precomputed once per profile."""
 
     layout: Any
-    formulas: dict[tuple[int, int], str]     #: (row, col) -> normalised formula
-    raw_formulas: dict[tuple[int, int], str]
+    raw_formulas: dict[tuple[int, int], str]     #: (row, col) -> the template's formula ("=...")
     labels: dict[tuple[int, int], str]
     consts: dict[tuple[int, int], Any]
     inputs: set[tuple[int, int]]
@@ -599,6 +724,15 @@ class Expected:
     password_hash: str
     fingerprint: str = ""
     raw_text: dict = field(default_factory=dict)   #: (row, col) -> formula text as stored (no "=")
+    _canonical: dict = field(default_factory=dict, repr=False)
+
+    def canonical(self, rc: tuple[int, int]) -> str:
+        """The template formula at ``rc`` compared by meaning (:func:`norm_formula`), computed when a workbook's
+        formula is not the template's text: an untouched copy never loads the formula tokenizer."""
+        got = self._canonical.get(rc)
+        if got is None:
+            got = self._canonical[rc] = norm_formula(self.raw_formulas[rc])
+        return got
 
 
 @functools.lru_cache(maxsize=32)
@@ -609,14 +743,11 @@ def expected_for(profile_id: str, template_id: str) -> Expected:
         profile_id: the profile (评分规则).
         template_id: the 模板编号 (``<form>-<profile>``); it selects the form through the registry.
     """
-    from openpyxl.utils.protection import hash_password
-
     layout = form_for(template_id).layout(profile_id)
-    formulas, raw, labels, consts, inputs = {}, {}, {}, {}, set()
+    raw, labels, consts, inputs = {}, {}, {}, set()
     for ref, spec in layout.cells.items():
         rc = parse_ref(ref)
         if spec.role == FORMULA:
-            formulas[rc] = norm_formula(spec.formula)
             raw[rc] = spec.formula
         elif spec.role == LABEL:
             labels[rc] = norm_label(spec.value)
@@ -641,13 +772,18 @@ def expected_for(profile_id: str, template_id: str) -> Expected:
     for name, ref in names_main.items():
         if ref.first == ref.last:
             name_of_cell[ref.first] = name
-    return Expected(layout, formulas, raw, labels, consts, inputs, names_main, names_dict, anchors, dict_cells,
+    return Expected(layout, raw, labels, consts, inputs, names_main, names_dict, anchors, dict_cells,
                     set(layout.merges), validation_cells, name_of_cell, layout.last_row,
-                    len(layout.form.columns), hash_password(layout.form.protection_password).upper(),
+                    len(layout.form.columns), password_hash(layout.form.protection_password).upper(),
                     layout.fingerprint(), {rc: f[1:] for rc, f in raw.items()})
 
 
-def _sqref_cells(sqref: str, limit: int = 20000) -> set[tuple[int, int]]:
+@functools.lru_cache(maxsize=4096)
+def _sqref_cells(sqref: str, limit: int = 20000) -> frozenset[tuple[int, int]]:
+    return frozenset(_sqref_cell_set(sqref, limit))
+
+
+def _sqref_cell_set(sqref: str, limit: int) -> set[tuple[int, int]]:
     out: set[tuple[int, int]] = set()
     for part in sqref.split():
         ends = part.split(":")
@@ -943,7 +1079,7 @@ def compare_cells(pkg: Package, exp: Expected, loc: Located, add: Callable[..., 
     sheet, main_name, dict_name = loc.sheet, loc.main_name, loc.dict_name
     twins = twins or {}
     accounted: set[tuple[int, int]] = set()
-    for rc, formula in exp.formulas.items():
+    for rc in exp.raw_formulas:
         at = loc.where(rc)
         if at is None:
             continue
@@ -962,7 +1098,7 @@ def compare_cells(pkg: Package, exp: Expected, loc: Located, add: Callable[..., 
                 f"（{should}原公式 ={_short(exp.raw_formulas[rc][1:])}）",
                 "请使用原模板重新填报，不要在公式单元格中直接填写结果")
             continue
-        want = formula
+        want = exp.canonical(rc)
         if loc.structural:
             shifted = _shift_expected(exp.raw_formulas[rc], loc)
             if shifted is None:
@@ -1080,7 +1216,7 @@ def _refine_rows(votes: dict[int, Counter], rows: AxisMap, cols: AxisMap, exp: E
     are matched from the top.
     """
     template_sig: dict[int, set[int]] = {}
-    for (r, c) in exp.formulas:
+    for (r, c) in exp.raw_formulas:
         template_sig.setdefault(r, set()).add(c)
     actual_sig: dict[int, set[int]] = {}
     for (r, c), cell in sheet.cells.items():

@@ -29,7 +29,7 @@ NA = "—"  #: shown where a ratio cannot be computed (denominator 0)
 #: exactly those the formulas use (tests/test_templates.py checks both ways).
 ALLOWED_FUNCTIONS = frozenset({
     "SUM", "ROUND", "IF", "AND", "OR", "NOT", "MIN", "MAX", "LEN", "ISNUMBER", "FIND", "SUMIF",
-    "SUMPRODUCT", "COUNT", "COUNTA", "LEFT", "DATE", "INT", "MOD",
+    "SUMPRODUCT", "COUNT", "COUNTA", "LEFT", "DATE", "INT", "MOD", "RIGHT", "TRIM", "INDEX", "MATCH",
 })
 
 # ----------------------------------------------------------------------------- Python side

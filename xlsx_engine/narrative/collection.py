@@ -12,12 +12,6 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from docx import Document
-from docx.enum.table import WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
-from docx.shared import Mm, Pt
 
 from xlsx_engine.bureau.collect import (
     FAILED,
@@ -31,7 +25,7 @@ from xlsx_engine.bureau.output import write_output
 from xlsx_engine.bureau.summary import reminders
 from xlsx_engine.kernel.errors import JxzpError
 from xlsx_engine.kernel.xlmath import is_number, xround
-from xlsx_engine.narrative.docx import REPORT_DOCX
+from xlsx_engine.narrative.docx import official_docx
 from xlsx_engine.narrative.engine import (
     TEMPLATE_DIR,
     Narrator,
@@ -117,7 +111,7 @@ def write_collection_report(coll: Collection, out: str | Path) -> None:
     blocks = parse_blocks(render_collection(coll))
     suffix = out.suffix.lower()
     if suffix == ".docx":
-        data = official_docx(blocks)
+        data = official_docx(blocks, widths=_UNIT_WIDTHS)
     elif suffix == ".md":
         data = blocks_to_markdown(blocks).encode("utf-8")
     elif suffix == ".txt":
@@ -125,57 +119,3 @@ def write_collection_report(coll: Collection, out: str | Path) -> None:
     else:
         raise JxzpError("汇总报告应为 .docx、.md 或 .txt", where=str(out))
     write_output(out, data)
-
-
-def official_docx(blocks) -> bytes:
-    """A Word document in the project report's layout: its page setup (A4, GB/T 9704 margins), styles
-    (title, headings, 报告正文, 表格文字) and page-number footer are taken from ``templates/narrative/report.docx``."""
-    doc = Document(io.BytesIO((TEMPLATE_DIR / REPORT_DOCX).read_bytes()))
-    body = doc.element.body
-    for child in list(body):
-        if child.tag != qn("w:sectPr"):
-            body.remove(child)
-    first = True
-    for b in blocks:
-        if b.kind == "heading" and first:
-            title = doc.add_paragraph(style="封面标题")
-            title.paragraph_format.space_before, title.paragraph_format.space_after = Pt(12), Pt(18)
-            title.add_run(b.text).font.size = Pt(22)
-        elif b.kind == "heading":
-            doc.add_paragraph(b.text, style=f"Heading {min(max(b.level - 1, 1), 3)}")
-        elif b.kind == "table" and b.rows:
-            _table(doc, b.rows)
-        elif b.text:
-            doc.add_paragraph(b.text, style="报告正文")
-        first = False
-    out = io.BytesIO()
-    doc.save(out)
-    return out.getvalue()
-
-
-def _table(doc, rows: list[list[str]]) -> None:
-    n = max(len(r) for r in rows)
-    widths = list(_UNIT_WIDTHS) if n == len(_UNIT_WIDTHS) else [150 / n] * n
-    t = doc.add_table(rows=len(rows), cols=n)
-    t.style = doc.styles["Table Grid"]
-    t.alignment = WD_TABLE_ALIGNMENT.CENTER
-    t.autofit = False
-    for c, width in enumerate(widths):
-        t.columns[c].width = Mm(width)
-    for r, values in enumerate(rows):
-        row = t.rows[r]
-        for c in range(n):
-            cell = row.cells[c]
-            cell.width = Mm(widths[c])
-            text = values[c] if c < len(values) else ""
-            p = cell.paragraphs[0]
-            p.style = doc.styles["表格文字"]
-            p.paragraph_format.first_line_indent = 0
-            p.alignment = WD_ALIGN_PARAGRAPH.LEFT if c == 0 and r else WD_ALIGN_PARAGRAPH.CENTER
-            run = p.add_run(text)
-            run.bold = r == 0
-            if r and c:                               # figures never split across lines
-                tcpr = cell._tc.get_or_add_tcPr()
-                tcpr.append(OxmlElement("w:noWrap"))
-        if r == 0:
-            row._tr.get_or_add_trPr().append(OxmlElement("w:tblHeader"))

@@ -21,7 +21,6 @@ environment and filters as the project reports, so a bureau may override them th
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,12 +52,14 @@ from xlsx_engine.forms.hunan.model import (
     HunanProjectRecord,
     load_hunan_profile,
 )
-from xlsx_engine.forms.registry import form_for, layout_for_meta
+from xlsx_engine.forms.registry import form_for
+from xlsx_engine.integrity.reading import read_form_file
 from xlsx_engine.kernel.datafile import read_data_file
 from xlsx_engine.kernel.errors import JxzpError
 from xlsx_engine.kernel.excel import NA, nonblank, num
 from xlsx_engine.kernel.textfilters import FILTERS
 from xlsx_engine.kernel.xlmath import is_number, xround
+from xlsx_engine.narrative.docx import official_docx
 from xlsx_engine.narrative.engine import (
     Finding,
     NarrativeError,
@@ -71,7 +72,6 @@ from xlsx_engine.narrative.engine import (
     warn_funds_only,
     year_of,
 )
-from xlsx_engine.ooxml.reader import open_workbook
 
 #: outline -> template (docs/rules.md#report-outlines)
 DEPT_OUTLINES = {"2024": "department/hunan2024.j2", "2020": "department/hunan2020.j2"}
@@ -93,7 +93,7 @@ DEPT_INFO_KEYS: dict[str, tuple[str, ...]] = {
     "fund_gov": ("政府性基金预算支出",), "fund_soe": ("国有资本经营预算支出",), "fund_ss": ("社会保险基金预算支出",),
     "problems": ("存在问题", "问题"), "suggestions": ("改进建议", "建议", "改进措施"),
     "application": ("结果应用", "自评结果拟应用和公开情况"), "other": ("其他说明", "其他需要说明的情况"),
-    "report_date": ("报告日期",),
+    "report_date": ("报告日期", "自评时间"), "contact": ("联系人",), "phone": ("联系人电话", "联系电话"),
 }
 _DEPT_LISTS = ("functions", "key_work", "problems", "suggestions")
 DEFAULT_PURPOSE = ("严格落实《预算法》和预算绩效管理的有关规定，规范财政资金管理，强化支出责任和绩效理念，"
@@ -119,7 +119,8 @@ def normalize_dept_info(extra: dict | None, where: str = "") -> tuple[dict, list
         info[key] = {"amount": float(v), "text": None} if is_number(v) else \
             {"amount": None, "text": as_text(v) or None} if v not in (None, "") else None
     for key in ("title", "unit_name", "basis", "intro", "organization", "staff_note", "management", "assets",
-                "budget_management", "performance", "purpose", "process", "application", "other"):
+                "budget_management", "performance", "purpose", "process", "application", "other", "contact",
+                "phone"):
         info[key] = as_text(info[key]) or None
     return info, findings
 
@@ -159,8 +160,8 @@ def dept_from_record(record: DeptRecord, profile: DeptProfile, *, extra: dict | 
 
 
 def _read_form_workbook(path: str | Path, form: Form):
-    """(layout, record) of one of our workbooks of ``form``, read cell by cell (cached values)."""
-    wb = open_workbook(path)
+    """(layout, record) of one of our workbooks of ``form``, read as every command reads it (cached values)."""
+    wb = read_form_file(path)
     template_id = wb.meta.get("模板编号", "")
     try:
         same = form_for(template_id) is form
@@ -169,9 +170,7 @@ def _read_form_workbook(path: str | Path, form: Form):
     if not same:
         raise JxzpError(f"不是{form.title}（模板编号“{template_id or '无'}”）", where=str(path),
                         hint="请使用本命令对应的表")
-    layout = layout_for_meta(wb.meta)
-    record = layout.record_from_cells(lambda ref: wb.value(layout.sheet, ref))
-    return layout, record
+    return wb.layout, wb.record
 
 
 def load_dept_input(path: str | Path, *, extra: dict | None = None) -> DeptInput:
@@ -188,7 +187,9 @@ def load_dept_input(path: str | Path, *, extra: dict | None = None) -> DeptInput
         return dept_from_record(record, profile, extra=extra, source=str(path))
     layout, record = _read_form_workbook(path, department_form.FORM)
     rec, result = layout.evaluate(record)
-    return DeptInput(rec, layout.profile, result, dict(extra or {}), str(path), Path(path))
+    merged = dict(record.extra or {})      # the workbook's 报告信息 area; a data file's 其他信息 may add to it
+    merged.update(extra or {})
+    return DeptInput(rec, layout.profile, result, merged, str(path), Path(path))
 
 
 # ----------------------------------------------------------------------------- department context
@@ -587,41 +588,8 @@ def complete_record(record, profile):
 # ----------------------------------------------------------------------------- Word output
 
 def blocks_docx(blocks, title: str | None = None) -> bytes:
-    """A plain Word document from rendered blocks (headings, paragraphs, tables), A4, 仿宋/黑体."""
-    from docx import Document
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.oxml.ns import qn
-    from docx.shared import Pt
-
-    doc = Document()
-    style = doc.styles["Normal"]
-    style.font.name, style.font.size = "仿宋", Pt(14)
-    style.element.rPr.rFonts.set(qn("w:eastAsia"), "仿宋")
-    for level, size in ((1, 16), (2, 15), (3, 14)):
-        st = doc.styles[f"Heading {level}"]
-        st.font.name, st.font.size, st.font.bold = "黑体", Pt(size), level == 1
-        st.element.rPr.rFonts.set(qn("w:eastAsia"), "黑体" if level == 1 else "楷体")
-    if title:
-        para = doc.add_paragraph()
-        para.alignment = WD_ALIGN_PARAGRAPH.CENTER
-        run = para.add_run(title)
-        run.font.size, run.bold = Pt(20), True
-    for b in blocks:
-        if b.kind == "heading":
-            doc.add_heading(b.text, level=min(max(b.level, 1), 3))
-        elif b.kind == "table" and b.rows:
-            width = max(len(r) for r in b.rows)
-            table = doc.add_table(rows=len(b.rows), cols=width)
-            table.style = "Table Grid"
-            for i, row in enumerate(b.rows):
-                for j, text in enumerate(row):
-                    table.cell(i, j).text = text
-        else:
-            para = doc.add_paragraph(b.text)
-            para.paragraph_format.first_line_indent = Pt(28)
-    out = io.BytesIO()
-    doc.save(out)
-    return out.getvalue()
+    """A Word document from rendered blocks in the official layout of the project report (A4, page numbers)."""
+    return official_docx(blocks, title)
 
 
 def dept_title(rendered: Rendered) -> str:

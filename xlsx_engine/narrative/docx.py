@@ -23,6 +23,12 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from docx import Document
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Mm, Pt
 from docxtpl import DocxTemplate
 
 from xlsx_engine.narrative.engine import (
@@ -228,3 +234,92 @@ def multi_docx(inputs: list[ProjectInput], *, narrator: Narrator | None = None, 
 def write_docx(path: str | Path, data: bytes) -> None:
     """Write a report atomically (temporary file, fsync, rename)."""
     atomic_write_bytes(path, data)
+
+
+# ----------------------------------------------------------------------------- generated documents
+
+def official_docx(blocks, title: str | None = None, widths: tuple[float, ...] | None = None) -> bytes:
+    """A Word document in the project report's layout: its page setup (A4, GB/T 9704 margins), styles
+    (title, headings, 报告正文, 表格文字) and page-number footer are taken from ``templates/narrative/report.docx``.
+
+    Args:
+        blocks: rendered blocks; without ``title`` the first heading is the document's title.
+        title: the title, when the blocks start with the first section.
+        widths: column widths (mm) of tables with that many columns (others share the text width).
+    """
+    doc = Document(io.BytesIO((TEMPLATE_DIR / REPORT_DOCX).read_bytes()))
+    body = doc.element.body
+    for child in list(body):
+        if child.tag != qn("w:sectPr"):
+            body.remove(child)
+    first = title is None
+    if title:
+        _title(doc, title)
+    for b in blocks:
+        if b.kind == "heading" and first:
+            _title(doc, b.text)
+        elif b.kind == "heading":
+            doc.add_paragraph(b.text, style=f"Heading {min(max(b.level - (1 if title is None else 0), 1), 3)}")
+        elif b.kind == "table" and b.rows:
+            _table(doc, b.rows, widths)
+        elif b.text:
+            doc.add_paragraph(b.text, style="报告正文")
+        first = False
+    out = io.BytesIO()
+    doc.save(out)
+    return out.getvalue()
+
+
+#: a title longer than a line of 22-pt characters breaks before these endings (as the cover of report.docx), never
+#: inside a word
+TITLE_ENDINGS = ("整体支出绩效自评报告", "绩效自评报告", "回收汇总报告", "汇总报告")
+TITLE_LINE = 19
+
+
+def title_lines(text: str) -> list[str]:
+    """A title as it is set on lines: broken before its ending when it does not fit on one line."""
+    if len(text) <= TITLE_LINE:
+        return [text]
+    for ending in TITLE_ENDINGS:
+        if text.endswith(ending) and len(text) > len(ending):
+            return [text[:-len(ending)], ending]
+    return [text]
+
+
+def _title(doc, text: str) -> None:
+    title = doc.add_paragraph(style="封面标题")
+    title.paragraph_format.space_before, title.paragraph_format.space_after = Pt(12), Pt(18)
+    lines = title_lines(text)
+    for k, line in enumerate(lines):
+        run = title.add_run(line)
+        run.font.size = Pt(22)
+        if k < len(lines) - 1:
+            run.add_break()
+
+
+def _table(doc, rows: list[list[str]], widths: tuple[float, ...] | None) -> None:
+    n = max(len(r) for r in rows)
+    widths = list(widths) if widths and n == len(widths) else [150 / n] * n
+    t = doc.add_table(rows=len(rows), cols=n)
+    t.style = doc.styles["Table Grid"]
+    t.alignment = WD_TABLE_ALIGNMENT.CENTER
+    t.autofit = False
+    for c, width in enumerate(widths):
+        t.columns[c].width = Mm(width)
+    for r, values in enumerate(rows):
+        row = t.rows[r]
+        for c in range(n):
+            cell = row.cells[c]
+            cell.width = Mm(widths[c])
+            text = values[c] if c < len(values) else ""
+            p = cell.paragraphs[0]
+            p.style = doc.styles["表格文字"]
+            p.paragraph_format.first_line_indent = 0
+            p.alignment = WD_ALIGN_PARAGRAPH.LEFT if c == 0 and r else WD_ALIGN_PARAGRAPH.CENTER
+            run = p.add_run(text)
+            run.bold = r == 0
+            if r and c:                               # figures never split across lines
+                tcpr = cell._tc.get_or_add_tcPr()
+                tcpr.append(OxmlElement("w:noWrap"))
+        if r == 0:
+            row._tr.get_or_add_trPr().append(OxmlElement("w:tblHeader"))

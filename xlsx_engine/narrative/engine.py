@@ -38,8 +38,22 @@ from jinja2.sandbox import SecurityError
 from xlsx_engine.forms.project.layout import project_layout
 from xlsx_engine.forms.project.profile import Profile, load_profile
 from xlsx_engine.forms.project.record import ProjectRecord, record_from_data
-from xlsx_engine.forms.project.scoring import Result, evaluate, is_active
-from xlsx_engine.forms.registry import read_project
+from xlsx_engine.forms.project.scoring import (
+    ENTRY_FLAGS,
+    Result,
+    evaluate,
+    is_active,
+    row_messages,
+    weight_checks,
+)
+from xlsx_engine.forms.project.sentences import (
+    FUND_PENDING,
+    fund_values,
+    indicator_values,
+    sentences,
+    total_values,
+)
+from xlsx_engine.integrity.reading import read_form_file
 from xlsx_engine.kernel.datafile import read_data_file
 from xlsx_engine.kernel.errors import JxzpError, ProfileError
 from xlsx_engine.kernel.messages import (
@@ -148,12 +162,12 @@ def from_record(record: ProjectRecord, profile: Profile, *, extra: dict | None =
 
 
 def from_workbook(path: str | Path, *, extra: dict | None = None) -> ProjectInput:
-    """A narrative input from a filled workbook (read by name, rescored in Python).
+    """A narrative input from a filled workbook (read as every command reads it, rescored in Python).
 
     Raises:
         WorkbookError, TemplateError: the file cannot be read or is not one of our workbooks.
     """
-    rb = read_project(path)
+    rb = read_form_file(path)
     rec, result = rb.layout.evaluate(rb.record)
     merged = dict(rb.record.extra or {})          # the workbook's 报告信息 area
     merged.update(extra or {})
@@ -361,7 +375,11 @@ def indicator_context(index: int, row, res, profile: Profile) -> dict:
     reason = as_text(row.reason) or None
     cause, measure = split_reason(reason)
     lost = xround(weight - score, 2) if below else 0.0
+    said = sentences(profile)
+    values = indicator_values(row, res, profile)
     return {
+        # the sentences the workbook's live 综述 says too (forms/project/sentences.py)
+        "facts": said.indicator.py(values), "over_text": said.over.py(values) if over else "",
         "no": index, "level1": as_text(row.level1), "level2": as_text(row.level2),
         "name": as_text(row.name) or f"第{index}项指标",
         "op": row.op, "qualitative": row.op == OP_QUAL,
@@ -415,6 +433,10 @@ def project_context(inp: ProjectInput) -> tuple[dict, list[Finding]]:
             "reason_below": p.rate_reason_below,
             "material": budget > 0 and spent < budget and rate is not None and rate < BALANCE_MATERIAL_RATE,
             "disposed": balance_disposed(reason)}
+    said = sentences(p)
+    fv = fund_values(rec, r)
+    fund["execution"], fund["score_text"] = ((said.fund_execution.py(fv), said.fund_score.py(fv)) if f.entered
+                                             else (FUND_PENDING, ""))
     if fund["under"] and reason is None:
         warn("balance_reason", f"预算执行率{FILTERS['pct'](rate)}，结余{FILTERS['wan'](balance)}，"
                                "未填写执行率说明（结余原因），"
@@ -495,6 +517,17 @@ def project_context(inp: ProjectInput) -> tuple[dict, list[Finding]]:
     missing_goals = [g for g in goals if g["actual"] is None]
     if missing_goals:
         problems.append({"kind": "goal_gap", "goals": missing_goals})
+    # what the form's own checks found (校验提示, 提示 column): weights against the rules, entries against the lists
+    weights = [t.rstrip("；").replace("，请调整各指标分值", "") for t in weight_checks(p, r.total_weight, r.level1_weights)
+               if t]
+    if weights:
+        problems.append({"kind": "weights", "texts": weights, "total": p.total})
+    messages = row_messages(p)
+    entries = [{"name": i["name"], "texts": [messages[f].rstrip("；") for f in res.flags if f in ENTRY_FLAGS]}
+               for i, res in zip(inds, (res for row, res in zip(rec.indicators, r.indicators) if is_active(row)))]
+    entries = [e for e in entries if e["texts"]]
+    if entries:
+        problems.append({"kind": "entries", "rows": entries})
     suggestions = [dict(pr) for pr in problems]
     problems += [{"kind": "unit", "text": t} for t in info["problems"]]
     suggestions += [{"kind": "unit", "text": t} for t in info["suggestions"]]
@@ -517,7 +550,8 @@ def project_context(inp: ProjectInput) -> tuple[dict, list[Finding]]:
         "gaps": gaps,
         "full_count": sum(1 for i in inds if i["full"]),
         # a 待填报 project (inputs missing) is described with the figures entered so far; its grade says 待填报
-        "result": {"total": r.total if is_number(r.total) else r.partial_total, "raw_total": r.raw_total,
+        "result": {"sentence": said.total.py(total_values(rec, r)),
+                   "total": r.total if is_number(r.total) else r.partial_total, "raw_total": r.raw_total,
                    "pending": r.pending, "total_weight": r.total_weight, "cap": r.cap,
                    "capped": r.cap is not None and r.raw_total > r.cap, "grade": r.grade,
                    "score_sum": r.score_sum, "weight_sum": r.weight_sum, "verdict": r.verdict,

@@ -78,6 +78,9 @@ def _styles(font: str, title_font: str) -> dict[str, dict]:
         "warn": {**base, "font": Font(name=font, size=9, color="C00000"), "alignment": wrap_l},
         "signature": {"font": Font(name=font, size=10), "alignment": Alignment(horizontal="left", vertical="bottom"),
                       "protection": locked},
+        "paragraph": {"font": f, "alignment": Alignment(horizontal="left", vertical="top", wrap_text=True),
+                      "protection": locked},
+        "helper": {"font": Font(name=font, size=9, color="808080"), "protection": locked},
         "verdict": {**base, "font": Font(name=font, size=10, bold=True, color="C00000"), "alignment": wrap_l},
     }
 
@@ -138,6 +141,8 @@ def render(layout: SheetLayout) -> bytes:
     ws.title = layout.sheet
     for i, spec in enumerate(form.columns, 1):
         ws.column_dimensions[get_column_letter(i)].width = spec["width"]
+    for col in layout.hidden_cols:
+        ws.column_dimensions[col].hidden = True
     merged_style: dict[str, str] = {}
     for rng in layout.merges:
         top_left = rng.split(":")[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -60,8 +61,10 @@ class NameRef:
         return first if self.first == self.last else f"{first}:{col_letters(self.last[1])}{self.last[0]}"
 
 
+@functools.lru_cache(maxsize=16384)
 def parse_name_ref(text: str) -> NameRef | None:
-    """Parse "'自评表'!$C$3:$C$5"; None for anything else (#REF!, formulas, several areas)."""
+    """Parse "'自评表'!$C$3:$C$5"; None for anything else (#REF!, formulas, several areas). Cached: the same
+    names come back in every copy of a template."""
     text = text.strip()
     if "!" not in text:
         return None

@@ -38,10 +38,8 @@ NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _SLOT = "\x00SLOT{}\x00"
 _BREAKS = "<!--jxzp:rowBreaks-->"
-_ROW_START = re.compile(r'<row r="(\d+)"')
-_ROW_TAG = re.compile(r'<row r="(\d+)"([^>]*)>')
 _ROW_HEIGHT = re.compile(r' ht="[^"]*"')
-_SCALE = re.compile(r'<pageSetup [^>]*?scale="(\d+)"')
+_PRINT_TITLES = re.compile(r'<definedName name="_xlnm\.Print_Titles"[^>]*>[^<]*</definedName>')
 MIN_SCALE = 55     #: % — below this a filled copy's text would be too small to read: the page breaks instead
 #: worksheet children that precede <rowBreaks> (ECMA-376 CT_Worksheet order), last first
 _BEFORE_BREAKS = ("headerFooter", "pageSetup", "pageMargins", "printOptions", "hyperlinks", "dataValidations",
@@ -100,7 +98,7 @@ def sheet_paths(zf: zipfile.ZipFile, where: str = "") -> dict[str, str]:
 
 @dataclass(frozen=True)
 class _Slot:
-    """One input or formula cell of the worksheet, its XML pre-built around the value.
+    """One input or formula cell of the worksheet, its XML pre-built (UTF-8) around the value.
 
     A blank value writes ``empty``; a number goes between ``number`` and ``number_end``, a text (escaped)
     between ``text`` and ``text_end``, a formula's boolean between ``boolean`` and ``number_end``.
@@ -108,22 +106,48 @@ class _Slot:
 
     ref: str
     role: str
-    empty: str
-    number: str
-    number_end: str
-    text: str
-    text_end: str
-    boolean: str = ""
+    empty: bytes
+    number: bytes
+    number_end: bytes
+    text: bytes
+    text_end: bytes
+    boolean: bytes = b""
 
     @classmethod
     def build(cls, ref: str, role: str, attrs: str, formula: str) -> "_Slot":
         """``attrs``: r="..." s="..." as in the template; ``formula``: escaped formula text."""
         if role == INPUT:
-            return cls(ref, role, f"<c {attrs}/>", f"<c {attrs}><v>", "</v></c>",
-                       f'<c {attrs} t="inlineStr"><is><t xml:space="preserve">', "</t></is></c>")
-        f = f"<f>{formula}</f>"
-        return cls(ref, role, f'<c {attrs} t="str">{f}<v></v></c>', f"<c {attrs}>{f}<v>", "</v></c>",
-                   f'<c {attrs} t="str">{f}<v>', "</v></c>", f'<c {attrs} t="b">{f}<v>')
+            parts = (f"<c {attrs}/>", f"<c {attrs}><v>", "</v></c>",
+                     f'<c {attrs} t="inlineStr"><is><t xml:space="preserve">', "</t></is></c>")
+        else:
+            f = f"<f>{formula}</f>"
+            parts = (f'<c {attrs} t="str">{f}<v></v></c>', f"<c {attrs}>{f}<v>", "</v></c>",
+                     f'<c {attrs} t="str">{f}<v>', "</v></c>", f'<c {attrs} t="b">{f}<v>')
+        return cls(ref, role, *(part.encode("utf-8") for part in parts))
+
+
+@dataclass(frozen=True)
+class _RowTag:
+    """A ``<row>`` start tag of the worksheet, which a filled copy may hide or give a height."""
+
+    row: int
+    original: bytes
+    attrs: str              #: the tag's attributes after r="…"
+    unsized: str            #: the same without ht/customHeight
+    close: str              #: "/" for an empty row
+
+
+class _Scale:
+    """The print scale of ``<pageSetup>`` (a filled copy whose rows grew may print smaller)."""
+
+    def __init__(self, value: int):
+        self.value = value
+
+
+_BREAKS_PART = object()      #: where a filled copy's manual page breaks go
+#: the dynamic places of the worksheet XML, found once when a template is opened
+_TOKENS = re.compile(r'<c r="@@SLOT(?P<slot>\d+)@@"/>|<row r="(?P<row>\d+)"(?P<attrs>[^>]*)>|'
+                     + re.escape(_BREAKS) + r'|(?P<scale><pageSetup [^>]*?scale=")(?P<pct>\d+)"')
 
 
 class Template:
@@ -133,14 +157,17 @@ class Template:
     """
 
     def __init__(self, path: Path, layout: SheetLayout, members: list[Member | None],
-                 sheet_member: str, pieces: list[str], slots: list[_Slot]):
+                 sheet_member: str, parts: list, slots: list[_Slot], untitled: Member | None = None):
         self.path = path
         self.layout = layout
         self._members = members
         self._sheet_member = sheet_member
-        self._pieces = pieces
+        self._parts = parts       #: static bytes, slot indices, _RowTag, _Scale and _BREAKS_PART, in order
         self._slots = slots
         self._meta: dict[str, str] = {}
+        #: xl/workbook.xml without the print titles, for a copy whose form prints on one page: its header row is not
+        #: repeated on the pages of its own that follow (报告信息, 综述)
+        self._untitled = untitled
 
     @property
     def profile(self):
@@ -178,8 +205,11 @@ class Template:
             # every member but the worksheet is compressed once, here; None marks the worksheet's place
             members = [None if info.filename == sheet_member else Member.deflate(info.filename, zf.read(info.filename))
                        for info in zf.infolist()]
-        pieces, slots = cls._split(sheet_xml, layout, where)
-        template = cls(path, layout, members, sheet_member, pieces, slots)
+            book = zf.read("xl/workbook.xml").decode("utf-8")
+        untitled = _PRINT_TITLES.sub("", book)
+        parts, slots = cls._split(sheet_xml, layout, where)
+        template = cls(path, layout, members, sheet_member, parts, slots,
+                       Member.deflate("xl/workbook.xml", untitled.encode("utf-8")) if untitled != book else None)
         template._meta = meta
         return template
 
@@ -213,61 +243,91 @@ class Template:
             raise TemplateError(f"模板缺少 {len(missing)} 个单元格（如 {sorted(missing)[0]}）", where=where)
         _mark_row_breaks(root, where)
         text = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True).decode("utf-8")
-        parts = re.split(r'<c r="@@SLOT(\d+)@@"/>', text)
-        pieces = parts[0::2]
-        order = [int(i) for i in parts[1::2]]
-        if order != list(range(len(slots))):
+        parts: list = []
+        order, last = [], 0
+        for m in _TOKENS.finditer(text):
+            if m.start() > last:
+                parts.append(text[last:m.start()].encode("utf-8"))
+            if m.group("slot") is not None:
+                order.append(int(m.group("slot")))
+                parts.append(int(m.group("slot")))
+            elif m.group("row") is not None:
+                attrs, close = m.group("attrs"), ""
+                if attrs.endswith("/"):
+                    attrs, close = attrs[:-1], "/"
+                unsized = _ROW_HEIGHT.sub("", attrs).replace(' customHeight="1"', "")
+                parts.append(_RowTag(int(m.group("row")), m.group(0).encode("utf-8"), attrs, unsized, close))
+            elif m.group("scale") is not None:
+                parts += [m.group("scale").encode("utf-8"), _Scale(int(m.group("pct"))), b'"']
+            else:
+                parts.append(_BREAKS_PART)
+            last = m.end()
+        parts.append(text[last:].encode("utf-8"))
+        if order != list(range(len(slots))) or parts.count(_BREAKS_PART) != 1:
             raise TemplateError("模板工作表结构异常", where=where)
-        return pieces, slots
+        return parts, slots
 
     # ------------------------------------------------------------------ filling
     @staticmethod
-    def _cell_xml(slot: _Slot, value: Any) -> str:
+    def _cell_xml(slot: _Slot, value: Any) -> bytes:
         if value is None or value == "":
             return slot.empty
         if isinstance(value, bool):
             if slot.role == INPUT:
-                return slot.text + str(value) + slot.text_end
-            return slot.boolean + str(int(value)) + slot.number_end
+                return slot.text + str(value).encode() + slot.text_end
+            return slot.boolean + str(int(value)).encode() + slot.number_end
         if isinstance(value, (int, float)):
-            return slot.number + number_text(value) + slot.number_end
-        return slot.text + xml_escape(str(value)) + slot.text_end
+            return slot.number + number_text(value).encode() + slot.number_end
+        return slot.text + xml_escape(str(value)).encode("utf-8") + slot.text_end
 
     def evaluate(self, record: Any) -> tuple[Any, Any]:
         """Pad the record to the template's rows and score it."""
         return self.layout.evaluate(record)
 
     def sheet_xml(self, record: Any) -> tuple[bytes, Any]:
-        rec, result = self.evaluate(record)
-        inputs = self.layout.input_values(rec)
-        values = {**inputs, **self.layout.formula_values(result, rec)}
-        cell = self._cell_xml
-        get = values.get
-        out = [self._pieces[0]]
-        for slot, piece in zip(self._slots, self._pieces[1:]):
-            out.append(cell(slot, get(slot.ref)))
-            out.append(piece)
-        hidden, breaks = self.layout.print_rows(rec)
-        heights = self.layout.fitted_heights(inputs)
-        sheet = _print_rows("".join(out), set(hidden), breaks, heights)
-        if heights:
-            sheet = self._rescale(sheet, set(hidden), heights)
-        return sheet.encode("utf-8"), result
+        sheet, result, _breaks = self._sheet(record)
+        return sheet, result
 
-    def _rescale(self, sheet: str, hidden: set[int], heights: dict[int, float]) -> str:
+    def _sheet(self, record: Any) -> tuple[bytes, Any, list[int]]:
+        """(the worksheet XML, the scorer's result, the form's page breaks)."""
+        L = self.layout
+        rec, result = self.evaluate(record)
+        inputs = L.input_values(rec)
+        values = {**inputs, **L.formula_values(result, rec)}
+        hidden, breaks = L.print_rows(rec)
+        hidden = set(hidden)
+        fit = L.fit_formulas
+        heights = L.fitted_heights({**inputs, **{ref: values[ref] for ref in fit}} if fit else inputs)
+        scale = self._scale(hidden, heights) if heights else None
+        cell, get, slots = self._cell_xml, values.get, self._slots
+        out = []
+        append = out.append
+        for part in self._parts:
+            kind = part.__class__
+            if kind is bytes:
+                append(part)
+            elif kind is int:
+                slot = slots[part]
+                append(cell(slot, get(slot.ref)))
+            elif kind is _RowTag:
+                append(_row_tag(part, hidden, heights))
+            elif kind is _Scale:
+                append(str(scale if scale is not None and scale < part.value else part.value).encode())
+            else:
+                append(_breaks_xml(breaks))
+        return b"".join(out), result, breaks
+
+    def _scale(self, hidden: set[int], heights: dict[int, float]) -> int | None:
         """Rows that grew for their text still print on the page they belong to: the print scale shrinks to fit
-        (never below :data:`MIN_SCALE`; past that the page breaks as usual)."""
+        (never below :data:`MIN_SCALE`; past that the page breaks as usual). None: the template's scale."""
         L = self.layout
         rows = [r for r in L.one_page_rows if r not in hidden]
         if not rows or not any(r in heights for r in rows):
-            return sheet
+            return None
         last = col_index(L.print_last_col) if L.print_last_col else len(L.form.columns)
         widths = [float(c["width"]) for c in L.form.columns[:last]]
         need = page_scale(widths, [heights.get(r, L.row_heights.get(r, DEFAULT_ROW_HEIGHT)) for r in rows])
-        m = _SCALE.search(sheet)
-        if m is None or need >= int(m.group(1)):
-            return sheet
-        return sheet[:m.start(1)] + str(max(need, MIN_SCALE)) + sheet[m.end(1):]
+        return max(need, MIN_SCALE)
 
     def fill_bytes(self, record: Any, *, identity: dict[str, str] | None = None) -> tuple[bytes, Any]:
         """Fill the template with a record. Thread-safe: the template is never modified.
@@ -280,9 +340,11 @@ class Template:
         Returns:
             (the .xlsx bytes, the scorer's result).
         """
-        sheet, result = self.sheet_xml(record)
+        sheet, result, breaks = self._sheet(record)
         filled = Member.deflate_fast(self._sheet_member, sheet)
-        members = [m if m is not None else filled for m in self._members]
+        untitled = self._untitled if not self.layout.repeats_header(breaks) else None
+        members = [filled if m is None else untitled if untitled and m.name == "xl/workbook.xml" else m
+                   for m in self._members]
         if identity:
             props = Member.deflate_fast("docProps/custom.xml", custom_properties_xml({**self._meta, **identity}))
             members = [props if m.name == "docProps/custom.xml" else m for m in members]
@@ -308,29 +370,20 @@ def _mark_row_breaks(root: etree._Element, where: str) -> None:
     raise TemplateError("模板工作表结构异常（缺少 sheetData）", where=where)
 
 
-def _print_rows(sheet: str, hidden: set[int], breaks: list[int], heights: dict[int, float] | None = None) -> str:
-    """Hide rows (``<row hidden="1">``), give rows whose text would be clipped the height it needs, and write the
-    manual page breaks of a filled copy.
+def _row_tag(tag: _RowTag, hidden: set[int], heights: dict[int, float]) -> bytes:
+    """A row's start tag in a filled copy: hidden (``hidden="1"``) and/or as high as its text needs."""
+    row = tag.row
+    if row not in hidden and row not in heights:
+        return tag.original
+    flag = ' hidden="1"' if row in hidden else ""
+    if row not in heights:
+        return f'<row r="{row}"{flag}{tag.attrs}{tag.close}>'.encode()
+    return f'<row r="{row}"{flag}{tag.unsized} ht="{heights[row]:g}" customHeight="1"{tag.close}>'.encode()
 
-    Cell text is escaped, so ``<row r=`` occurs only as a row's start tag.
-    """
-    heights = heights or {}
-    if hidden or heights:
-        def row_tag(m: re.Match) -> str:        # one pass over the rows for both changes
-            row = int(m.group(1))
-            if row not in hidden and row not in heights:
-                return m.group(0)
-            attrs, close = m.group(2), ""
-            if attrs.endswith("/"):
-                attrs, close = attrs[:-1], "/"
-            flag = ' hidden="1"' if row in hidden else ""
-            if row not in heights:
-                return f'<row r="{row}"{flag}{attrs}{close}>'
-            attrs = _ROW_HEIGHT.sub("", attrs).replace(' customHeight="1"', "")
-            return f'<row r="{row}"{flag}{attrs} ht="{heights[row]:g}" customHeight="1"{close}>'
-        sheet = _ROW_TAG.sub(row_tag, sheet)
-    xml = ""
-    if breaks:
-        items = "".join(f'<brk id="{row}" max="16383" man="1"/>' for row in breaks)
-        xml = f'<rowBreaks count="{len(breaks)}" manualBreakCount="{len(breaks)}">{items}</rowBreaks>'
-    return sheet.replace(_BREAKS, xml, 1)
+
+def _breaks_xml(breaks: list[int]) -> bytes:
+    """The manual page breaks of a filled copy."""
+    if not breaks:
+        return b""
+    items = "".join(f'<brk id="{row}" max="16383" man="1"/>' for row in breaks)
+    return f'<rowBreaks count="{len(breaks)}" manualBreakCount="{len(breaks)}">{items}</rowBreaks>'.encode()

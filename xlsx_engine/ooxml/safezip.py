@@ -26,7 +26,7 @@ MAX_RATIO = 200                         #: expanded/compressed ratio allowed for
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, dtd_validation=False, load_dtd=False,
-                          huge_tree=False, remove_blank_text=False)
+                          huge_tree=False, remove_blank_text=False, collect_ids=False)
 
 
 def parse_xml(data: bytes, where: str = ""):

@@ -128,6 +128,12 @@ class SheetLayout:
     #: (cells, condition): a label equal to the one above it, printed once per group (conditional format
     #: whose text and top border take the cell's fill colour); the condition is written for the first cell
     group_labels: list[tuple[str, str]] = field(default_factory=list)
+    hidden_cols: list[str] = field(default_factory=list)     #: helper columns hidden in the template
+    #: formula cells whose (long, wrapped) text decides their row's height in a filled copy, like input text
+    fit_formulas: set[str] = field(default_factory=set)
+    summary_lines: list[int] = field(default_factory=list)   #: rows of the live 综述's numbered lines
+    report_info: dict[str, str] = field(default_factory=dict)   #: 报告信息 field -> its input cell
+    report_info_span: tuple[int, int] = (0, -1)                #: first and last row of the 报告信息 area
 
     # ------------------------------------------------------------------ identity
     @property
@@ -228,7 +234,7 @@ class SheetLayout:
 
     @functools.cached_property
     def text_fit(self) -> dict[str, tuple[float, int]]:
-        """Per input cell: its width (its merged range, or its column) and how many lines of text its row holds at
+        """Per input cell (and :attr:`fit_formulas` cell): its width (its merged range, or its column) and how many lines of text its row holds at
         the template's height — at least one (computed once per layout, so a fill only measures long texts)."""
         col_width = {col_letters(k): float(c["width"]) for k, c in enumerate(self.form.columns, 1)}
         spans = {}
@@ -238,7 +244,7 @@ class SheetLayout:
             spans[first] = sum(col_width.get(col_letters(k), 8.43) for k in range(k0, k1 + 1))
         out = {}
         for ref, c in self.cells.items():
-            if c.role == INPUT:
+            if c.role == INPUT or ref in self.fit_formulas:
                 width = spans.get(ref) or col_width.get(ref.rstrip("0123456789"), 8.43)
                 height = self.row_heights.get(int(ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")), 15.0)
                 out[ref] = (width, max(1, int((height - 3) // (TEXT_SIZE * LINE_SPACING))))
@@ -264,6 +270,11 @@ class SheetLayout:
     def print_rows(self, record: Any) -> tuple[list[int], list[int]]:
         """(rows to hide, page breaks) of a filled copy; by default none hidden and the template's breaks."""
         return [], list(self.row_breaks)
+
+    def repeats_header(self, breaks: list[int]) -> bool:
+        """Whether a filled copy with these page breaks prints its header rows on every page (the template's
+        print titles); by default always."""
+        return True
 
     def formula_values(self, result: Any, record: Any) -> dict[str, Any]:
         """The Python twin's value of every formula cell."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 
 from xlsx_engine.bureau.review.calendar import working_days_late
 from xlsx_engine.bureau.review.intake import (
+    Scan,
     Submission,
     UnitFiles,
     read_submissions,
@@ -25,14 +27,17 @@ from xlsx_engine.bureau.review.reports import (
     read_text_paragraphs,
 )
 from xlsx_engine.bureau.review.rubric import (
-    DEFAULT_RUBRIC,
+    DEPARTMENT,
     NO,
     NOT_FOUND,
+    PROJECT,
     YES,
     Rubric,
+    choose_rubric,
     evaluate_row,
     load_rubric,
 )
+from xlsx_engine.forms.project.profile import load_profile
 from xlsx_engine.kernel.errors import JxzpError
 from xlsx_engine.kernel.messages import FUNDS_SHORT, MORE_FUNDING
 from xlsx_engine.kernel.textfilters import FilterError, to_date
@@ -63,6 +68,7 @@ class ReviewRun:
     unassigned: list[str]
     folder: str
     warnings: list[str] = field(default_factory=list)
+    rubric_warning: str = ""          #: shown on the sheet: no rubric is written for the forms' region
 
     def unit(self, name: str) -> UnitReview:
         for u in self.units:
@@ -79,12 +85,25 @@ def _mtime(path: str) -> dt.date:
     return dt.date.fromtimestamp(Path(path).stat().st_mtime)
 
 
-def _pick_report(uf: UnitFiles, rubric: Rubric) -> tuple[ReportRead | None, str]:
+def unit_kind(uf: UnitFiles, rubric: Rubric, submission: Submission | None = None) -> str:
+    """What a unit evaluated: as its 提交记录 row states; else 部门整体 when it returned a 部门整体 workbook or a file
+    named like one (``report.department_evidence``); else 项目支出 when it returned project workbooks only."""
+    if submission is not None and submission.kind:
+        return submission.kind
+    if uf.department_workbooks:
+        return DEPARTMENT
+    evidence = rubric.department_evidence
+    if evidence is not None and any(evidence.search(Path(p).stem) for p in uf.texts + uf.others):
+        return DEPARTMENT
+    return PROJECT if uf.projects else DEPARTMENT
+
+
+def _pick_report(uf: UnitFiles, rubric: Rubric, kind: str = "") -> tuple[ReportRead | None, str]:
     best: ReportRead | None = None
     errors = []
     for path in uf.texts:
         try:
-            read = analyse_report(read_text_paragraphs(Path(path)), rubric, path)
+            read = analyse_report(read_text_paragraphs(Path(path)), rubric, path, kind)
         except (JxzpError, OSError) as err:
             if "报告" in Path(path).stem:
                 errors.append(str(err))
@@ -110,7 +129,8 @@ def assess_unit(uf: UnitFiles, rubric: Rubric, deadline: dt.date, *, submission:
     work = rubric.workdays | frozenset(workdays)
     values: dict[str, Any] = {"unit": uf.unit}
     notes: dict[str, str] = {}
-    report, report_error = _pick_report(uf, rubric)
+    kind = unit_kind(uf, rubric, submission)
+    report, report_error = _pick_report(uf, rubric, kind)
 
     # submission date
     if submission is not None and submission.date is not None:
@@ -150,18 +170,21 @@ def assess_unit(uf: UnitFiles, rubric: Rubric, deadline: dt.date, *, submission:
                     if how != "提交记录":
                         notes[part.key] = f"【注意：{FILE_TIME_WARNING}】" + notes[part.key]
             elif src == "report_body":
+                outline = f"（按{kind}自评报告的提纲核对）" if rubric.sections_for(kind) is not rubric.sections else ""
                 if report is None:
-                    values[part.key] = float(len(rubric.sections))
+                    values[part.key] = float(len(rubric.sections_for(kind)))
                     notes[part.key] = "未找到自评报告（.docx/.txt/.md/.pdf）" + (f"：{report_error}" if report_error else "")
                 else:
                     values[part.key] = float(len(report.missing))
-                    notes[part.key] = (f"自评报告 {Path(report.path).name}：" +
+                    notes[part.key] = (f"自评报告 {Path(report.path).name}{outline}：" +
                                        (f"缺少 {'、'.join(report.missing)}" if report.missing else "正文各部分齐全"))
             elif src == "report_attachments":
-                missing, found = _attachments(uf, rubric, report)
+                missing, found = _attachments(uf, rubric, report, kind)
                 values[part.key] = float(len(missing))
+                spared = [a.name for a in rubric.attachments if a not in rubric.attachments_for(kind)]
                 notes[part.key] = (f"缺少附件：{'、'.join(missing)}" if missing else "附件齐全") + \
-                                  (f"（已有：{'；'.join(found)}）" if found else "")
+                                  (f"（已有：{'；'.join(found)}）" if found else "") + \
+                                  (f"（{kind}单位，不要求{'、'.join(spared)}）" if spared else "")
             elif src == "weights":
                 values[f"{part.key}_ok"] = float(sum(p.ok_pairs for p in uf.projects))
                 values[f"{part.key}_total"] = float(sum(p.judged for p in uf.projects))
@@ -202,11 +225,12 @@ def assess_unit(uf: UnitFiles, rubric: Rubric, deadline: dt.date, *, submission:
     return UnitReview(uf.unit, values, result, submitted, how, notes, uf, report, report_error)
 
 
-def _attachments(uf: UnitFiles, rubric: Rubric, report: ReportRead | None) -> tuple[list[str], list[str]]:
+def _attachments(uf: UnitFiles, rubric: Rubric, report: ReportRead | None, kind: str = ""
+                 ) -> tuple[list[str], list[str]]:
     candidates = [p for p in uf.others + uf.texts + uf.department_workbooks
                   if report is None or p != report.path]
     missing, found = [], []
-    for att in rubric.attachments:
+    for att in rubric.attachments_for(kind):
         how = ""
         if att.satisfied_by == "project_workbook" and uf.projects:
             how = f"{len(uf.projects)} 张项目支出绩效自评表"
@@ -234,14 +258,16 @@ def review(folder: str | Path, *, deadline: dt.date | str, submissions: str | Pa
         folder: the collection folder (units' returned workbooks, reports and attachments).
         deadline: the 报送截止日期.
         submissions: a 提交记录 file, or an already-read ``{unit: Submission}``.
-        rubric: a :class:`Rubric`, a rubric id or a YAML path (default ``review-yueyang``).
+        rubric: a :class:`Rubric`, a rubric id or a YAML path; default: the installed rubric written for the
+            region of the collected forms (:func:`~xlsx_engine.bureau.review.rubric.choose_rubric`), else
+            ``review-yueyang`` with a warning on the sheet.
         holidays, workdays: extra dates for the working-day calendar.
         judgements: ``{unit: {part key or name: value}}`` pre-filled into the reviewer's cells.
 
     Raises:
         JxzpError: no such folder, no unit found; DataError: bad 提交记录.
     """
-    rub = rubric if isinstance(rubric, Rubric) else load_rubric(rubric or DEFAULT_RUBRIC)
+    rub = rubric if isinstance(rubric, Rubric) else load_rubric(rubric) if rubric else None
     folder = Path(folder)
     if not folder.is_dir():
         raise JxzpError("找不到回收文件夹", where=str(folder))
@@ -251,9 +277,21 @@ def review(folder: str | Path, *, deadline: dt.date | str, submissions: str | Pa
         raise JxzpError(str(exc), where="报送截止日期") from None
     extra_h = _parse_dates(holidays, "节假日")
     extra_w = _parse_dates(workdays, "调休上班日")
-    subs = submissions if isinstance(submissions, dict) else \
-        (read_submissions(submissions, rub) if submissions else {})
-    scan = scan_folder(folder, rub, subs.keys())
+    def intake(rubric: Rubric) -> tuple[dict[str, Submission], Scan]:
+        subs = submissions if isinstance(submissions, dict) else \
+            (read_submissions(submissions, rubric) if submissions else {})
+        return subs, scan_folder(folder, rubric, subs.keys())
+
+    chosen = ""
+    if rub is not None:
+        subs, scan = intake(rub)
+    else:                            # the collected forms' region decides; read again under another rubric
+        first = choose_rubric(Counter())[0]
+        subs, scan = intake(first)
+        rub, chosen = choose_rubric(Counter(region_of_profile(p.profile) for uf in scan.units.values()
+                                            for p in uf.projects))
+        if rub is not first:
+            subs, scan = intake(rub)
     order = list(subs) + sorted(u for u in scan.units if u not in subs)
     if not order:
         raise JxzpError("回收文件夹中没有找到任何单位的文件", where=str(folder),
@@ -262,12 +300,24 @@ def review(folder: str | Path, *, deadline: dt.date | str, submissions: str | Pa
                          holidays=extra_h, workdays=extra_w, judgements=(judgements or {}).get(u))
              for u in order]
     run = ReviewRun(rub, deadline, units, scan.unreadable, scan.unassigned, str(folder))
+    if chosen:
+        run.warnings.append(chosen)
+        run.rubric_warning = chosen
     for u in units:
         if u.report_error:
             run.warnings.append(f"{u.unit}：{u.report_error}")
     for path in scan.unassigned:
         run.warnings.append(f"无法确定所属单位，未计入：{path}")
     return run
+
+
+def region_of_profile(profile_id: str) -> str:
+    """The region a project profile's rules belong to (its ``narrative.region``; national by default)."""
+    try:
+        raw = load_profile(profile_id).raw
+    except JxzpError:
+        return "national"
+    return str((raw.get("narrative") or {}).get("region") or "national")
 
 
 def _parse_dates(values: Iterable, what: str) -> frozenset:

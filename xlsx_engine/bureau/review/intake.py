@@ -18,6 +18,7 @@ from xlsx_engine.bureau.review.rubric import (
     _N,
     NO,
     REGULATION_IN_RUBRIC,
+    UNIT_KINDS,
     YES,
     Flag,
     Part,
@@ -28,11 +29,12 @@ from xlsx_engine.bureau.review.rubric import (
 from xlsx_engine.forms import department as department_form
 from xlsx_engine.forms import project as project_form
 from xlsx_engine.forms.project.scoring import is_active
-from xlsx_engine.forms.registry import form_for, read_project
+from xlsx_engine.forms.registry import form_for
+from xlsx_engine.integrity.reading import NotOurForm, read_form_file
+from xlsx_engine.integrity.tamper import open_package
 from xlsx_engine.kernel.errors import DataError, JxzpError, WorkbookError
 from xlsx_engine.kernel.textfilters import FilterError, to_date
 from xlsx_engine.kernel.xlmath import is_number, xround
-from xlsx_engine.ooxml.reader import open_workbook
 from xlsx_engine.ooxml.safezip import open_workbook_zip
 
 
@@ -73,7 +75,7 @@ def _txt(v: Any) -> str:
 
 
 def check_project(rb, rubric: Rubric, path: str, unit: str) -> ProjectCheck:
-    """Weights per 规程 and level-3 breakdown of one project workbook read by :func:`reader.read_project`.
+    """Weights per 规程 and level-3 breakdown of one project workbook (a :class:`~xlsx_engine.integrity.reading.Reading`).
 
     When the rubric takes the 规程 from a scoring profile (``regulation: profile``), each project is held to the
     weights of *its own* profile (a Hubei project to Hubei's 预算执行率 20); a level-1 weight its profile leaves
@@ -82,13 +84,13 @@ def check_project(rb, rubric: Rubric, path: str, unit: str) -> ProjectCheck:
     rec, profile = rb.record, rb.layout.profile
     own = rubric.regulation_source != REGULATION_IN_RUBRIC
     fixed = {l1.name: l1.weight for l1 in profile.level1}
-    meta = rb.workbook.meta
+    meta = rb.meta
     chk = ProjectCheck(path, unit, str(meta.get("项目编码") or ""), _txt(rec.project) or Path(path).stem, profile.id)
     active = [(k, r) for k, r in enumerate(rec.indicators, 1) if is_active(r)]
     for category, expected in rubric.regulation:
         if category == "fund":
             try:
-                actual = rb.workbook.name_value("资金分值")
+                actual = rb.name_value("资金分值")
             except KeyError:
                 actual = None
             actual = float(actual) if is_number(actual) else profile.fund_weight
@@ -127,6 +129,15 @@ TEXT_SUFFIXES = {".docx", ".txt", ".md", ".pdf", ".doc", ".wps"}
 XLSX_SUFFIXES = {".xlsx", ".xlsm"}
 
 
+def _our_review(path: Path) -> bool:
+    """Whether a workbook is a 考核评分表 written by ``jxzp review`` (its 考核规则 property)."""
+    try:
+        with open_package(path) as pkg:
+            return "考核规则" in pkg.custom_properties
+    except JxzpError:
+        return False
+
+
 def _files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith((".", "~$")))
 
@@ -163,28 +174,24 @@ def scan_folder(folder: Path, rubric: Rubric, known_units: Iterable[str] = ()) -
             rest.append(path)
             continue
         try:
-            wb = open_workbook(path)
+            rb = read_form_file(path)             # one reading, as check and collect read it
+        except NotOurForm:
+            if not _our_review(path):             # our own 考核评分表 lying in the folder is skipped
+                rest.append(path)                 # hand-made tables count as attachments by file name
+            continue
         except JxzpError as err:
             unreadable.append((str(path), str(err)))
             continue
-        meta = wb.meta
-        if "考核规则" in meta:                      # our own output lying in the folder
-            continue
-        template = str(meta.get("模板编号") or "")
+        meta = rb.meta
         try:
-            form = form_for(template) if template else None
+            form = form_for(str(meta.get("模板编号") or ""))
         except JxzpError:
             form = None
-        if form not in (project_form.FORM, department_form.FORM) or "评分规则" not in meta:
-            rest.append(path)          # other forms and hand-made tables count as attachments by file name
+        if form not in (project_form.FORM, department_form.FORM):
+            rest.append(path)          # other forms count as attachments by file name
             continue
         unit = str(meta.get("单位名称") or "").strip()
         if form is project_form.FORM:
-            try:
-                rb = read_project(path)
-            except JxzpError as err:
-                unreadable.append((str(path), str(err)))
-                continue
             unit = unit or _txt(rb.record.unit) or top(path) or ""
             if not unit:
                 unassigned.append(str(path))
@@ -215,7 +222,7 @@ def scan_folder(folder: Path, rubric: Rubric, known_units: Iterable[str] = ()) -
 
 # ============================================================================ 提交记录 (submissions table)
 
-SUBMISSION_FIXED = ("单位名称", "提交日期", "存在问题", "改进建议", "备注")
+SUBMISSION_FIXED = ("单位名称", "提交日期", "存在问题", "改进建议", "备注", "自评类型")
 _YES_WORDS = {"是", "有", "√", "✓", "y", "yes", "true", "1", "已印发", "已成立"}
 _NO_WORDS = {"否", "无", "×", "✗", "n", "no", "false", "0", "未印发", "未成立"}
 
@@ -229,6 +236,7 @@ class Submission:
     suggestions: str = ""
     note: str = ""
     values: dict[str, Any] = field(default_factory=dict)     #: part/flag key -> value
+    kind: str = ""                #: 自评类型 as the log states it (部门整体 / 项目支出), "" when not stated
 
 
 def _submission_columns(rubric: Rubric) -> dict[str, tuple[str, Part | Flag]]:
@@ -306,6 +314,10 @@ def read_submissions(path: str | Path, rubric: Rubric) -> dict[str, Submission]:
             continue
         sub = Submission(unit, r, problems=_txt(cells.get("存在问题")), suggestions=_txt(cells.get("改进建议")),
                          note=_txt(cells.get("备注")))
+        kind = _txt(cells.get("自评类型"))
+        if kind and kind not in UNIT_KINDS:
+            problems.append(f"第{r}行 自评类型：应为{'或'.join(UNIT_KINDS)}，实际为“{kind}”")
+        sub.kind = kind if kind in UNIT_KINDS else ""
         raw_date = cells.get("提交日期")
         if not _blank(raw_date):
             try:

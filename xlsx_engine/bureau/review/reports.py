@@ -139,8 +139,10 @@ class ReportRead:
     full_text: str
 
 
-def analyse_report(paragraphs: list[Paragraph], rubric: Rubric, path: str = "") -> ReportRead:
-    """Which body sections a report has, and the sentences under its 问题 / 措施 headings."""
+def analyse_report(paragraphs: list[Paragraph], rubric: Rubric, path: str = "", kind: str = "") -> ReportRead:
+    """Which body sections a report has (those required of a unit of ``kind``), and the sentences under its
+    问题 / 措施 headings."""
+    sections = rubric.sections_for(kind)
     found: set[str] = set()
     texts: dict[str, list[str]] = {}
     current_roles: list[str] = []
@@ -149,7 +151,7 @@ def analyse_report(paragraphs: list[Paragraph], rubric: Rubric, path: str = "") 
         if not text:
             continue
         if para.heading:
-            matched = [s for s in rubric.sections if s.pattern.search(text)]
+            matched = [s for s in sections if s.pattern.search(text)]
             if matched:
                 found.update(s.name for s in matched)
                 current_roles = [s.role for s in matched if s.role]
@@ -164,8 +166,8 @@ def analyse_report(paragraphs: list[Paragraph], rubric: Rubric, path: str = "") 
         for role in current_roles:
             texts[role].extend(s.strip() for s in _SPLIT.split(text.lstrip("#").strip()) if s.strip())
     full = "".join("".join(p.text.split()) for p in paragraphs)
-    return ReportRead(path, [s.name for s in rubric.sections if s.name in found],
-                      [s.name for s in rubric.sections if s.name not in found], texts, full)
+    return ReportRead(path, [s.name for s in sections if s.name in found],
+                      [s.name for s in sections if s.name not in found], texts, full)
 
 
 def funding_flag(texts: list[str] | None, kind: str) -> str:

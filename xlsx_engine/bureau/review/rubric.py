@@ -34,6 +34,8 @@ KINDS = ("yesno", "deduct", "ratio", "range", "bands")
 SOURCES = ("late_working_days", "report_body", "report_attachments", "weights", "level3",
            "problems_funding_only", "suggestions_funding_only")
 PENDING, CHECK = "待评", "待核"
+DEPARTMENT, PROJECT = "部门整体", "项目支出"     #: what a unit evaluated (decides its report outline and attachments)
+UNIT_KINDS = (DEPARTMENT, PROJECT)
 _NAME_OK = re.compile(r"^[A-Za-z_\u4e00-\u9fff][A-Za-z0-9_.\u4e00-\u9fff]*$")
 _CELLISH = re.compile(r"^[A-Za-z]{1,3}\d+$|^[RrCc]\d*$|^[Rr]\d+[Cc]\d+$")
 
@@ -130,6 +132,7 @@ class Attachment:
     pattern: re.Pattern
     satisfied_by: str = ""
     waived_by: re.Pattern | None = None
+    forms: tuple[str, ...] = ()          #: the unit kinds that must attach it (empty: every unit)
 
 
 @dataclass(frozen=True)
@@ -155,6 +158,20 @@ class Rubric:
     sections: tuple[Section, ...]
     attachments: tuple[Attachment, ...]
     path: str = ""
+    #: the regions (a profile's ``narrative.region``) whose 规程 this is; empty: written for none in particular
+    regions: tuple[str, ...] = ()
+    #: the body sections of a 项目支出 unit's report (empty: ``sections`` for every unit)
+    project_sections: tuple[Section, ...] = ()
+    #: a file name or report title that shows a unit evaluated 部门整体 spending
+    department_evidence: re.Pattern | None = None
+
+    def sections_for(self, kind: str) -> tuple[Section, ...]:
+        """The report body sections required of a unit of this kind."""
+        return self.project_sections if kind == PROJECT and self.project_sections else self.sections
+
+    def attachments_for(self, kind: str) -> tuple[Attachment, ...]:
+        """The attachments required of a unit of this kind (a 项目支出 unit is not asked for 部门整体 tables)."""
+        return tuple(a for a in self.attachments if not a.forms or kind in a.forms)
 
     @property
     def items(self) -> list[Item]:
@@ -198,6 +215,13 @@ def _regex(text: Any, what: str, where: str) -> re.Pattern:
         return re.compile(str(text))
     except re.error as exc:
         raise ProfileError(f"{what} 的正则表达式有误：{exc}", where=where) from None
+
+
+def _unit_kinds(value: Any, what: str, where: str) -> tuple[str, ...]:
+    kinds = value or []
+    if not isinstance(kinds, list) or any(k not in UNIT_KINDS for k in kinds):
+        raise ProfileError(f"{what} 应为列表，取值为 {'、'.join(UNIT_KINDS)}，实际为 {value!r}", where=where)
+    return tuple(kinds)
 
 
 def parse_rubric(data: dict, where: str = "<rubric>") -> Rubric:
@@ -307,15 +331,24 @@ def parse_rubric(data: dict, where: str = "<rubric>") -> Rubric:
                              str(s.get("role", ""))) for s in report.get("body_sections") or [])
     attachments = tuple(Attachment(str(a["name"]), _regex(a["pattern"], f"report.attachments {a['name']}", where),
                                    str(a.get("satisfied_by", "")),
-                                   _regex(a["waived_by"], "waived_by", where) if a.get("waived_by") else None)
+                                   _regex(a["waived_by"], "waived_by", where) if a.get("waived_by") else None,
+                                   _unit_kinds(a.get("forms"), f"report.attachments {a['name']} forms", where))
                         for a in report.get("attachments") or [])
+    project_sections = tuple(Section(str(s["name"]), _regex(s["pattern"], f"report.project_sections {s['name']}",
+                                                            where), str(s.get("role", "")))
+                             for s in report.get("project_sections") or [])
+    regions = data.get("regions") or []
+    if not isinstance(regions, list) or not all(isinstance(r, str) for r in regions):
+        raise ProfileError("regions 应为地区列表（如 [hunan]）", where=where)
+    evidence = report.get("department_evidence")
     rubric = Rubric(id=str(data.get("id") or Path(where).stem), name=str(data.get("name", "")),
                     source=str(data.get("source", "")), total=total, digits=digits,
                     password=str(data.get("protection_password", "jxzp")), grades=tuple(grades), groups=tuple(groups),
                     holidays=_dates(cal.get("holidays"), "calendar.holidays", where),
                     workdays=_dates(cal.get("workdays"), "calendar.workdays", where),
                     regulation=regulation, regulation_source=reg_source, sections=sections,
-                    attachments=attachments, path=where)
+                    attachments=attachments, path=where, regions=tuple(regions), project_sections=project_sections,
+                    department_evidence=_regex(evidence, "report.department_evidence", where) if evidence else None)
     cols = columns(rubric)
     dup_keys = [k for k, v in Counter(c.key for c in cols).items() if v > 1]
     if dup_keys:
@@ -350,6 +383,31 @@ def load_rubric(name_or_path: str = DEFAULT_RUBRIC) -> Rubric:
     except yaml.YAMLError as exc:
         raise ProfileError(f"YAML 格式错误：{exc}", where=str(path)) from None
     return parse_rubric(data, str(path))
+
+
+def installed_rubrics() -> list[Rubric]:
+    """Every rubric shipped in ``templates/profiles/review/``."""
+    return [load_rubric(p.stem) for p in sorted(REVIEW_DIR.glob("*.yaml"))]
+
+
+def choose_rubric(regions: Counter) -> tuple[Rubric, str]:
+    """The installed rubric written for the region most of the collected forms come from (``regions``: a profile's
+    ``narrative.region`` -> forms), and a warning when none is written for it (then the default is used)."""
+    installed = installed_rubrics()
+    for region, _count in regions.most_common():
+        hit = next((r for r in installed if region in r.regions), None)
+        if hit is not None:
+            return hit, ""
+    default = load_rubric(DEFAULT_RUBRIC)
+    if not regions:
+        return default, ""
+    names = "、".join(REGION_NAMES.get(r, r) for r, _ in regions.most_common())
+    return default, (f"回收的自评表按{names}的评分规则填报，本程序没有适用的自评工作考核规则，已按“{default.name}”"
+                     f"（{default.source}）评分；本地规程不同时，请用 --rubric 指定考核规则文件")
+
+
+#: a profile's ``narrative.region`` in Chinese
+REGION_NAMES = {"national": "全国通用（未指明地区）", "hunan": "湖南", "hubei": "湖北", "ningxia": "宁夏"}
 
 
 # ============================================================================ columns and the Python twin

@@ -83,13 +83,17 @@ def write_review(run: ReviewRun, out: str | Path) -> dict[str, Any]:
     ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=2)
     dcell = ws.cell(2, 3, run.deadline)
     dcell.number_format = "yyyy-mm-dd"
-    dcell.font = bold
+    dcell.font = font                        # bold does not fit the date column: it printed ###
     _put(ws, 2, 4, f"依据：{rub.source}。绿色列由程序根据回收的自评表、报告和附件计算（依据见“评分依据”表）；"
                    f"黄色列由评审人员填写；得分、小计、总分和等次由公式实时计算。")
     ws.merge_cells(start_row=2, start_column=4, end_row=2, end_column=last_col)
     ws.cell(2, 4).alignment = left
     ws.cell(2, 4).font = Font(name="宋体", size=9, color="595959")
     ws.row_dimensions[2].height = 30
+    if run.rubric_warning:                  # the rubric is another region's: said where the scores are read
+        ws.cell(2, 4).value = f"注意：{run.rubric_warning}。" + ws.cell(2, 4).value
+        ws.cell(2, 4).font = Font(name="宋体", size=9, bold=True, color="C00000")
+        ws.row_dimensions[2].height = 45
 
     # header rows 3 (groups), 4 (items), 5 (columns), 6 (allowed values)
     def head(r1, c1, r2, c2, text):

@@ -23,6 +23,13 @@ from xlsx_engine.forms.department.model import (
     dept_evaluate,
     load_dept_profile,
 )
+from xlsx_engine.forms.report_info import (
+    Field,
+    add_report_info,
+    report_info_from_cells,
+    report_info_values,
+    unused_report_info_rows,
+)
 from xlsx_engine.kernel import excel as fx
 from xlsx_engine.kernel.xlmath import xnum
 from xlsx_engine.ooxml.sheetmodel import SheetLayout as Layout
@@ -39,7 +46,9 @@ class DeptLayout(Layout):
     setters: dict[str, Callable[[DeptRecord, Any], None]]
 
     def input_values(self, record: DeptRecord) -> dict[str, Any]:
-        return {ref: get(record) for ref, get in self.inputs.items()}
+        out = {ref: get(record) for ref, get in self.inputs.items()}
+        out.update(report_info_values(self, record.extra))
+        return out
 
     def padded(self, record: DeptRecord) -> DeptRecord:
         rec = DeptRecord(**{k: getattr(record, k) for k in record.__dataclass_fields__})
@@ -62,7 +71,29 @@ class DeptLayout(Layout):
         rec.detail = [(None, None)] * DETAIL_ROWS
         for ref, setter in self.setters.items():
             setter(rec, get(ref))
+        rec.extra = report_info_from_cells(self, get)
         return rec
+
+    def print_rows(self, record: DeptRecord) -> tuple[list[int], list[int]]:
+        """The 报告信息 page prints only when the unit wrote something in it."""
+        return unused_report_info_rows(self, record.extra), list(self.row_breaks)
+
+
+#: the 报告信息 fields of a 部门整体 report (Hunan 2024 outline, seed 001: 一、部门基本情况（职能、机构设置、重点工作）,
+#: 七、存在的问题, 八、改进措施, 九、结果应用和公开, 十、其他需要说明的情况; 2020 outline, seed 002: 管理情况)
+DEPARTMENT_FIELDS: tuple[Field, ...] = (
+    ("主要职能", 45, 2000),
+    ("机构设置", 30, 1000),
+    ("重点工作", 45, 2000),
+    ("管理情况", 45, 2000),
+    ("存在问题", 45, 2000),
+    ("改进措施", 45, 2000),
+    ("自评结果拟应用和公开情况", 30, 1000),
+    ("其他需要说明的情况", 30, 1000),
+    ("自评时间", 18, 20),
+    ("联系人", 18, 30),
+    ("联系人电话", 18, 30),
+)
 
 
 def text_lines(text: str, width: float, size: float) -> int:
@@ -340,6 +371,7 @@ def department_layout(profile_id: str) -> DeptLayout:
     for k, text in enumerate(notes):
         L.label(f"A{n0 + k}", text, "note", f"A{n0 + k}:{last}{n0 + k}")
     L.last_row = n0 + len(notes) - 1
+    add_report_info(L, L.last_row + 2, last, DEPARTMENT_FIELDS)
     L.identity_cells()
     return L
 

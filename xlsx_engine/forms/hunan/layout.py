@@ -31,6 +31,7 @@ from xlsx_engine.forms.hunan.model import (
 )
 from xlsx_engine.kernel import excel as fx
 from xlsx_engine.kernel.excel import NA, nonblank, num, ssum, verdict
+from xlsx_engine.kernel.phrases import cell_text
 from xlsx_engine.kernel.resources import load_yaml
 from xlsx_engine.kernel.xlmath import is_number, xnum, xround, xtext
 from xlsx_engine.ooxml.sheetmodel import FORMS_DIR, Validation, load_form, rules_heading
@@ -60,17 +61,6 @@ def sat_message(p: HunanProfile) -> str:
 
 # ----------------------------------------------------------------------------- Python twins
 
-def _cat(value: Any) -> str:
-    """A cell as ``&`` turns it into text."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if is_number(value):
-        return xtext(value)
-    return str(value)
-
-
 def _member(value: Any, values) -> bool:
     """``SUMPRODUCT(--(list=cell))>0``: a text cell equal to one of the list's texts."""
     return isinstance(value, str) and value != "" and value in values
@@ -78,7 +68,7 @@ def _member(value: Any, values) -> bool:
 
 def _target_like(value: Any) -> bool:
     """``OR(ISNUMBER(FIND(c, cell)) …)`` over the target characters (≥ ≤ < > = …)."""
-    text = _cat(value)
+    text = cell_text(value)
     return any(ch in text for ch in fx.TARGET_CHARS)
 
 
@@ -105,7 +95,7 @@ def row_message(ind: HnIndicator, p: HunanProfile, started: bool = True) -> str:
         out += MSG["bad_level1"]
     elif not nonblank(ind.level2):
         out += MSG["no_level2"]
-    elif f"{_cat(ind.level1)}·{_cat(ind.level2)}" in p.level_pairs:
+    elif f"{cell_text(ind.level1)}·{cell_text(ind.level2)}" in p.level_pairs:
         pass
     elif p.satisfaction_level2 and _member(ind.level2, p.satisfaction_level2):
         out += sat_message(p)

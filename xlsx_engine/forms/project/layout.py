@@ -15,11 +15,6 @@ from typing import Callable
 from xlsx_engine.forms.project import formulas as fx
 from xlsx_engine.forms.project.profile import Profile, load_profile
 from xlsx_engine.forms.project.record import FundLine, Goal, IndicatorRow, ProjectRecord
-from xlsx_engine.forms.project.report_info import (
-    add_report_info,
-    report_info_from_cells,
-    report_info_values,
-)
 from xlsx_engine.forms.project.rules import (
     EQUAL_ZERO,
     FUND_SCORE,
@@ -29,8 +24,27 @@ from xlsx_engine.forms.project.rules import (
     REVERSE,
 )
 from xlsx_engine.forms.project.scoring import Result, evaluate
+from xlsx_engine.forms.project.sentences import (
+    TITLE as SUMMARY_TITLE,
+)
+from xlsx_engine.forms.report_info import (
+    Field,
+    add_report_info,
+    report_info_from_cells,
+    report_info_values,
+    unused_report_info_rows,
+)
+from xlsx_engine.forms.project.sentences import (
+    LiveSummary,
+    SummaryRefs,
+    line_formula,
+    over_flag_formula,
+    seq_formula,
+    sentences,
+    summary_refs,
+)
 from xlsx_engine.kernel.datafile import Cell
-from xlsx_engine.kernel.excel import nonblank
+from xlsx_engine.kernel.excel import nonblank, q
 from xlsx_engine.kernel.targets import OPERATORS
 from xlsx_engine.kernel.xlmath import xnum
 from xlsx_engine.ooxml.cells import col_letters
@@ -115,16 +129,34 @@ class Layout(SheetLayout):
         """
         used = _used(record.indicators)
         # the 报告信息 page prints only when the unit wrote something in it
-        info_rows = [] if any(v not in (None, "") for v in report_info_values(self, record.extra).values()) else \
-            [row for first, last in self.print_extra for row in range(first, last + 1)]
+        info_rows = unused_report_info_rows(self, record.extra)
         if used == 0:
             return info_rows, list(self.row_breaks)
         goals = max(1, _used(record.goals))
-        hidden = self.indicator_rows[used:] + self.goal_rows[goals:] + info_rows
+        # the live 综述 never lists more indicators than the rows in use
+        hidden = self.indicator_rows[used:] + self.goal_rows[goals:] + info_rows + self.summary_lines[used:]
         breaks = [self.indicator_rows[min(used - 2, PAGE_ROWS) - 1]] if used > PAGE_ROWS else []
         return hidden, breaks
 
+    def repeats_header(self, breaks: list[int]) -> bool:
+        """The indicator header repeats only when the form continues on a second page: a form on one page is
+        followed by its 报告信息 and 综述 pages without a header that belongs to the table."""
+        return bool(breaks)
 
+
+#: the 报告信息 fields (docs/rules.md#report-outlines; seed 003: 项目背景/立项依据, 资金到位, 主要问题和改进措施;
+#: seed 004: 资金到位/管理, 结果应用和公开; Hunan 附件3: 组织实施, 填报人/联系电话): (label, row height, longest text)
+PROJECT_FIELDS: tuple[Field, ...] = (
+    ("项目概况及立项依据", 60, 2000),
+    ("资金到位与管理情况", 45, 2000),
+    ("组织实施情况", 45, 2000),
+    ("主要问题", 45, 2000),
+    ("改进措施", 45, 2000),
+    ("结果应用与公开情况", 30, 1000),
+    ("自评时间", 18, 20),
+    ("联系人", 18, 30),
+    ("联系人电话", 18, 30),
+)
 #: indicator rows that print on the first page together with the totals and the signature line
 PAGE_ROWS = 12
 #: the signature line under the form (seed 000's 填报人（签名）/联系电话, and the usual 审核人, seal and date)
@@ -283,6 +315,13 @@ def project_layout(profile_id: str, form_name: str = "project") -> Layout:
         L.formula(refs.score, fx.score_formula(refs, p), lambda r, rec, i=idx: r.indicators[i].score)
         L.formula(refs.message, fx.message_formula(refs, p, lists), lambda r, rec, i=idx: r.indicators[i].message,
                   "warn")
+        # hidden helpers of the live 综述: over-achievement flag, place among the listed rows, the row's line
+        over, seq, line = f"{OVER_COL}{row}", f"{SEQ_COL}{row}", f"{LINE_COL}{row}"
+        L.formula(over, over_flag_formula(refs, p), lambda r, rec, i=idx: _live(r, rec, p).over[i], "helper")
+        above = None if row == i0 else f"{SEQ_COL}{i0}" if row == i0 + 1 else f"{SEQ_COL}{i0}:{SEQ_COL}{row - 1}"
+        L.formula(seq, seq_formula(refs, f"{over}=1", above),
+                  lambda r, rec, i=idx: _live(r, rec, p).seq[i], "helper")
+        L.formula(line, line_formula(refs, p, seq, over), lambda r, rec, i=idx: _live(r, rec, p).lines[i], "helper")
     for spec in form.columns:
         L.name(spec["name"], f"{c[spec['key']]}{i0}", f"{c[spec['key']]}{i1}")
     # one page holds PAGE_ROWS indicators; 一级/二级指标 print once per group (not on the row after the break)
@@ -357,7 +396,13 @@ def project_layout(profile_id: str, form_name: str = "project") -> Layout:
     for k, text in enumerate(notes):
         L.label(f"A{n0 + k}", text, "note", f"A{n0 + k}:{last}{n0 + k}")
     L.last_row = n0 + len(notes) - 1
-    add_report_info(L, L.last_row + 2, last)
+    add_report_info(L, L.last_row + 2, last, PROJECT_FIELDS)
+    L.hidden_cols = [OVER_COL, SEQ_COL, LINE_COL]
+    add_live_summary(L, L.last_row + 2, plast, SummaryRefs(
+        budget=f"F{total}", spent=f"G{total}", rate=f"I{total}", fund_score=f"J{total}", reason=f"K{total}",
+        budgets=budgets, spents=spents, total=f"K{t2}", total_weight=f"I{t2}", score_sum=f"K{t1}",
+        weight_sum=f"I{t1}", grade=f"I{t3}", target_input=L.target_input, seq=f"${SEQ_COL}${i0}:${SEQ_COL}${i1}",
+        weights=f"I{i0}:I{i1}", scores=f"K{i0}:K{i1}"))
 
     # --- dictionary sheet (hidden): dropdown lists, lookup pairs, template identity
     cols = {"A": ("一级指标", p.level1_names, "列表_一级指标"), "B": ("二级指标", p.level2_names, "列表_二级指标"),
@@ -391,6 +436,53 @@ def project_layout(profile_id: str, form_name: str = "project") -> Layout:
                                         f"{p.target_label}自评分", f"自评分应为 0 到 {fx.n(p.target_weight)} 之间的数字"))
     del rows
     return L
+
+
+#: hidden helper columns of the live 综述, right of the 提示 column
+OVER_COL, SEQ_COL, LINE_COL = "N", "O", "P"
+PARAGRAPH_HEIGHT = 29      #: points: two lines of the live 综述's paragraphs
+LINE_HEIGHT = 29           #: points: two lines of an indicator's line
+
+
+def _live(result: Result, record: ProjectRecord, profile: Profile) -> LiveSummary:
+    return LiveSummary.of(record, result, profile)
+
+
+def add_live_summary(L: Layout, first_row: int, last_col: str, c: SummaryRefs) -> int:
+    """The live 综述 (docs/rules.md#live-summary): a title, the three headed paragraphs and one line per
+    indicator row (the k-th line shows the k-th listed indicator), printed on a page of its own.
+
+    Every cell is a formula of :mod:`~xlsx_engine.forms.project.sentences`; its twin is the same sentence rendered
+    by Python, so the workbook's 综述 and the report cannot differ.
+    """
+    p = L.profile
+    L.label(f"A{first_row}", SUMMARY_TITLE, "section", f"A{first_row}:{last_col}{first_row}")
+    L.row_heights[first_row] = 18
+    refs = summary_refs(c, p)
+    row = first_row
+    for k, para in enumerate(sentences(p).paragraphs):
+        row += 1
+        L.formula(f"A{row}", para.formula(refs), lambda r, rec, k=k: _live(r, rec, p).paragraphs[k], "paragraph",
+                  f"A{row}:{last_col}{row}")
+        L.row_heights[row] = PARAGRAPH_HEIGHT
+        L.fit_formulas.add(f"A{row}")
+    lines = c.seq.replace(f"${SEQ_COL}$", f"${LINE_COL}$")
+    first_line = row + 1
+    for k in range(1, len(L.indicator_rows) + 1):
+        row += 1
+        L.formula(f"A{row}", f"=IF({k}<=MAX({c.seq}),{q(f'（{k}）')}&INDEX({lines},MATCH({k},{c.seq},0)),\"\")",
+                  lambda r, rec, k=k: _nth(_live(r, rec, p).listed, k), "paragraph", f"A{row}:{last_col}{row}")
+        L.row_heights[row] = LINE_HEIGHT
+        L.fit_formulas.add(f"A{row}")
+    L.summary_lines = list(range(first_line, row + 1))
+    L.name("综述", f"A{first_row + 1}", f"A{row}")
+    L.last_row = row
+    L.print_extra.append((first_row, row))
+    return row
+
+
+def _nth(items: list[str], k: int) -> str:
+    return items[k - 1] if k <= len(items) else ""
 
 
 def rules_in_words(p: Profile) -> list[str]:

@@ -254,5 +254,14 @@ def load_profile(name_or_path: str) -> Profile:
 
 
 def list_profiles() -> list[str]:
-    """Ids of the profiles shipped in ``templates/profiles/``."""
-    return sorted(p.stem for p in PROFILE_DIR.glob("*.yaml"))
+    """Ids of the profiles shipped in ``templates/profiles/`` (the folder is listed again when it changes)."""
+    try:
+        stamp = PROFILE_DIR.stat().st_mtime_ns
+    except OSError:
+        stamp = 0
+    return list(_profile_ids(stamp))
+
+
+@functools.lru_cache(maxsize=4)
+def _profile_ids(_stamp: int) -> tuple[str, ...]:
+    return tuple(sorted(p.stem for p in PROFILE_DIR.glob("*.yaml")))

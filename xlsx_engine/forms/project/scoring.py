@@ -325,21 +325,29 @@ def pending_inputs(record: ProjectRecord, profile: Profile, fund: FundResult, ro
     return out
 
 
-def check_texts(record: ProjectRecord, profile: Profile, fund: FundResult, weight_sum: float,
-                total_weight: float, level1_weights: dict[str, float], flagged_rows: int,
-                waiting_rows: int = 0) -> list[str]:
-    """The texts of the workbook's 校验提示 cells, in order (see formulas.check_formulas)."""
-    started = form_started(record)
-    out = []
-    tw = xround(total_weight, 2)
-    out.append("" if xround(total_weight - profile.total, 2) == 0 else
-               f"分值合计为{xtext(tw)}，应为{xtext(profile.total)}，请调整各指标分值；")
+def weight_checks(profile: Profile, total_weight: float, level1_weights: dict[str, float]) -> list[str]:
+    """The 校验提示 of the weights: the 总分 row's 分值 and each weighted 一级指标's sum ("" when right)."""
+    out = ["" if xround(total_weight - profile.total, 2) == 0 else
+           f"分值合计为{xtext(xround(total_weight, 2))}，应为{xtext(profile.total)}，请调整各指标分值；"]
     for l1 in profile.level1:
         if l1.weight is None:
             continue
         got = xround(level1_weights[l1.name], 2)
         out.append("" if xround(level1_weights[l1.name] - l1.weight, 2) == 0 else
                    f"{l1.name}分值合计为{xtext(got)}，应为{xtext(l1.weight)}；")
+    return out
+
+
+#: row flags that say the unit filled the form against its rules (a 主要问题 of the self-evaluation itself)
+ENTRY_FLAGS = ("bad_level1", "bad_level2", "bad_op", "bad_target", "bad_band", "out_of_band")
+
+
+def check_texts(record: ProjectRecord, profile: Profile, fund: FundResult, weight_sum: float,
+                total_weight: float, level1_weights: dict[str, float], flagged_rows: int,
+                waiting_rows: int = 0) -> list[str]:
+    """The texts of the workbook's 校验提示 cells, in order (see formulas.check_formulas)."""
+    started = form_started(record)
+    out = weight_checks(profile, total_weight, level1_weights)
     out.append("全年预算数为0，执行率无法计算；"
                if fund.budget <= 0 and any(is_number(f.budget) for f in record.funds) else "")
     out.append("全年执行数大于全年预算数（执行率超过100%），请核实；"

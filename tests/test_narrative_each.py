@@ -1,0 +1,82 @@
+"""``jxzp narrative --each``: one Word 自评报告 per returned workbook, from the workbook's own 报告信息 (issue 14,
+item 1): a bureau produces every unit's report from what came back; a broken file is listed and the others go on."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import yaml
+from xlsx_engine.cli.main import main as cli_main
+from xlsx_engine.forms.department.model import dept_record_from_data, load_dept_profile
+from xlsx_engine.forms.project.profile import load_profile
+from xlsx_engine.forms.project.record import load_data
+from xlsx_engine.forms.registry import open_template
+from xlsx_engine.narrative.docx import title_lines
+from xlsx_engine.ooxml.recalc import convert_files
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES = ROOT / "templates"
+DATA = ROOT / "tests" / "data"
+
+
+def run(capsys, *args: str) -> tuple[int, str]:
+    """``jxzp`` in-process: (exit code, stderr)."""
+    capsys.readouterr()
+    code = cli_main(list(args))
+    return code, capsys.readouterr().err
+
+
+def _returned(folder: Path) -> None:
+    folder.mkdir()
+    rec = load_data(DATA / "seeds" / "seed003-p2.yaml", load_profile("hubei-wuhan"))
+    rec.extra = {"项目概况及立项依据": "为配合国家打击欺诈骗取医保基金专项行动而设立。", "自评时间": "2020-05-20"}
+    open_template(TEMPLATES / "xmzc-hubei-wuhan.xlsx").fill_to(rec, folder / "甲单位_P2.xlsx")
+    data = yaml.safe_load((DATA / "department" / "seed001.yaml").read_text(encoding="utf-8"))
+    dept = dept_record_from_data(data, load_dept_profile("dept-hunan"))
+    dept.extra = {"主要职能": "负责全区医疗保障政策的贯彻落实。", "自评时间": "2024-04-15"}
+    open_template(TEMPLATES / "bmzt-dept-hunan.xlsx").fill_to(dept, folder / "乙单位_部门整体.xlsx")
+    (folder / "丙单位_损坏.xlsx").write_bytes(b"PK\x03\x04 not a workbook")
+    (folder / "~$甲单位_P2.xlsx").write_bytes(b"lock")          # an Office lock file is not an input
+
+
+def test_each_returned_workbook_gets_its_report(tmp_path, soffice, capsys):
+    _returned(tmp_path / "回收")
+    out = tmp_path / "报告"
+    code, err = run(capsys, "narrative", str(tmp_path / "回收"), "--each", str(out))
+    assert code == 1, err                                     # one file could not be reported
+    assert "Traceback" not in err
+    assert "丙单位_损坏.xlsx" in err and "生成 2 份报告，1 个文件未能生成" in err
+    assert sorted(p.name for p in out.iterdir()) == ["乙单位_部门整体_自评报告.docx", "甲单位_P2_自评报告.docx"]
+    convert_files(sorted(out.iterdir()), tmp_path / "pdf", "pdf", soffice=soffice)
+    texts = {}
+    for pdf in (tmp_path / "pdf").iterdir():
+        info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+        assert re.search(r"Page size:\s+595(\.\d+)? x 841", info), pdf.name          # A4
+        texts[pdf.stem] = re.sub(r"\s+", "", subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True,
+                                                            text=True, check=True).stdout)
+    project, department = texts["甲单位_P2_自评报告"], texts["乙单位_部门整体_自评报告"]
+    assert "为配合国家打击欺诈骗取医保基金专项行动而设立" in project and "2020年5月20日" in project
+    assert "负责全区医疗保障政策的贯彻落实" in department and "2024年4月15日" in department
+
+
+def test_each_keeps_existing_reports_and_refuses_mixed_options(tmp_path, capsys):
+    _returned(tmp_path / "回收")
+    out = tmp_path / "报告"
+    out.mkdir()
+    (out / "甲单位_P2_自评报告.docx").write_bytes(b"mine")
+    code, err = run(capsys, "narrative", str(tmp_path / "回收" / "甲单位_P2.xlsx"), "--each", str(out))
+    assert code == 1 and "已存在，未覆盖" in err
+    assert (out / "甲单位_P2_自评报告.docx").read_bytes() == b"mine"
+    code, err = run(capsys, "narrative", str(tmp_path / "回收"), "--each", str(out), "-o", "x.docx")
+    assert code == 2 and "--each 不能与" in err
+    (tmp_path / "afile").write_text("x")
+    code, err = run(capsys, "narrative", str(tmp_path / "回收"), "--each", str(tmp_path / "afile"))
+    assert code == 2 and "应为文件夹" in err
+
+
+def test_long_titles_break_before_their_ending():
+    assert title_lines("2024年度君山区医疗保障局整体支出绩效自评报告") == ["2024年度君山区医疗保障局", "整体支出绩效自评报告"]
+    assert title_lines("某局绩效自评报告") == ["某局绩效自评报告"]
+    assert title_lines("2023年度城乡医疗救助补助资金项目绩效自评报告") == ["2023年度城乡医疗救助补助资金项目", "绩效自评报告"]

@@ -1,0 +1,107 @@
+"""One Word 自评报告 per returned workbook (``jxzp narrative --each``): what a bureau produces from what came back.
+
+Each file is read and reported in isolation — a file that cannot be read or reported becomes a line with its
+reason, and the others go on. The form is told by the workbook's identity (模板编号): a 项目支出绩效自评表 gets the
+project report of its region (:func:`~xlsx_engine.narrative.docx.report_docx`), a 部门整体支出绩效自评表 the
+部门整体 report, a 湖南 自评报告表 its 评价报告综述; data files (.yaml/.json) are project data. Every report reads the
+workbook's own 报告信息 area, so no separate information file is needed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from xlsx_engine.forms import department as department_form
+from xlsx_engine.forms import hunan as hunan_form
+from xlsx_engine.forms.registry import form_for
+from xlsx_engine.kernel.errors import JxzpError
+from xlsx_engine.narrative.department import (
+    blocks_docx,
+    dept_title,
+    load_dept_input,
+    load_hnxm_input,
+    render_dept_report,
+    render_hnxm_summary,
+)
+from xlsx_engine.narrative.docx import report_docx
+from xlsx_engine.narrative.engine import Narrator, load_input
+from xlsx_engine.ooxml.filler import read_custom_properties
+from xlsx_engine.ooxml.safezip import atomic_write_bytes, open_workbook_zip
+
+SUFFIX = "_自评报告.docx"
+DATA_FILES = (".yaml", ".yml", ".json")
+
+
+@dataclass
+class Outcome:
+    """What became of one input."""
+
+    source: Path
+    output: Path | None = None            #: the report written, None when it failed or was skipped
+    error: str = ""                       #: why not, in Chinese
+    warnings: list[str] = field(default_factory=list)
+
+
+def report_of(path: Path, narrator: Narrator) -> tuple[bytes, list[str]]:
+    """The .docx bytes of one input's report and its warnings.
+
+    Raises:
+        JxzpError: the input cannot be read or is not one of our forms.
+    """
+    if path.suffix.lower() in DATA_FILES:
+        data, rendered = report_docx(load_input(path), narrator=narrator)
+        return data, [str(w) for w in rendered.warnings]
+    with open_workbook_zip(path) as zf:
+        template_id = read_custom_properties(zf, str(path)).get("模板编号", "")
+    form = form_for(template_id) if template_id else None
+    if form is department_form.FORM:
+        rendered = render_dept_report(load_dept_input(path), None, narrator)
+        return blocks_docx(rendered.blocks, dept_title(rendered)), [str(w) for w in rendered.warnings]
+    if form is hunan_form.FORM:
+        inp = load_hnxm_input(path)
+        rendered = render_hnxm_summary(inp, narrator)
+        return blocks_docx(rendered.blocks, f"{inp.name}评价报告综述"), [str(w) for w in rendered.warnings]
+    data, rendered = report_docx(load_input(path), narrator=narrator)   # project forms (and older copies)
+    return data, [str(w) for w in rendered.warnings]
+
+
+def inputs_of(items: list[str]) -> list[Path]:
+    """The files to report on: files as given; a folder gives its .xlsx files (sorted; no sub-folders, no links,
+    no Office lock files ``~$…``)."""
+    out: list[Path] = []
+    for item in items:
+        path = Path(item)
+        if path.is_dir():
+            out += sorted(p for p in path.iterdir() if p.suffix.lower() == ".xlsx" and not p.name.startswith("~$")
+                          and not p.is_symlink() and p.is_file())
+        else:
+            out.append(path)
+    return out
+
+
+def write_reports(sources: list[Path], folder: Path, narrator: Narrator, *, force: bool = False,
+                  progress=None) -> list[Outcome]:
+    """Write ``<name>_自评报告.docx`` into ``folder`` for each source; one failure never stops the others.
+
+    An existing report is kept unless ``force``.
+    """
+    outcomes = []
+    for source in sources:
+        out = folder / f"{source.stem}{SUFFIX}"
+        outcome = Outcome(source)
+        if out.exists() and not force:
+            outcome.error = f"报告 {out} 已存在，未覆盖（加 --force 覆盖）"
+        else:
+            try:
+                data, outcome.warnings = report_of(source, narrator)
+                atomic_write_bytes(out, data)
+                outcome.output = out
+            except JxzpError as exc:
+                outcome.error = str(exc)
+            except (OSError, ValueError, KeyError, TypeError, RecursionError, MemoryError) as exc:
+                outcome.error = f"{source}：无法生成报告（{type(exc).__name__}），请核对该文件或单独运行 jxzp narrative 查看"
+        outcomes.append(outcome)
+        if progress:
+            progress(1)
+    return outcomes
