@@ -11,9 +11,11 @@ import pytest
 from engines import same_cell
 
 from xlsx_engine.bureau.bulk import MANIFEST, bulk, safe_name
+from xlsx_engine.bureau.collect import collect
 from xlsx_engine.bureau.master import SHEETS, Master, write_master
 from xlsx_engine.cli.main import main, narrative_hook
-from xlsx_engine.forms.registry import read_project
+from xlsx_engine.forms.registry import open_template, read_project
+from xlsx_engine.narrative.engine import Narrator, from_workbook
 from xlsx_engine.ooxml.filler import read_custom_properties
 from xlsx_engine.ooxml.recalc import read_values
 
@@ -227,3 +229,36 @@ def test_cli_force_lists_what_it_overwrote(tmp_path, capsys):
     assert main(["bulk", str(master), "-o", str(out), "--force"]) == 0
     text = capsys.readouterr()
     assert "已覆盖" in text.err and target.name in text.err and "1 个生成后被修改而按 --force 覆盖" in text.out
+
+
+def test_bulk_prefills_the_report_information(tmp_path):
+    """The master's 报告信息 columns (and the unit's contact) prefill each copy's 报告信息 area; the unit may edit them
+    (they are not bureau-set cells), and the narrative of the returned copy uses them (issue 14, item 1)."""
+    info = {"项目概况及立项依据": "依据《城乡医疗救助办法》设立，资助困难群众参保。", "自评时间": "2024-03-31"}
+    columns = [name for name, _ in SHEETS["项目"]]
+    row = ["P1", "甲单位", "救助资金", "national", 2023] + [None] * (len(columns) - 5)
+    for key, value in info.items():
+        row[columns.index(key)] = value
+    path = tmp_path / "总表.xlsx"
+    rows = {"单位": [["甲单位", "市医保局", "张三", "0730-1234567"]], "项目": [row],
+            "资金": [["P1", "当年财政拨款", 100, 100, 95]],
+            "指标": [["P1", "产出指标", "数量指标", "人数", "≥", 100, "人", 50, 100, None, None, None],
+                   ["P1", "效益指标", "社会效益指标", "知晓率", "≥", 90, "%", 30, 95, None, None, None],
+                   ["P1", "满意度指标", "服务对象满意度指标", "满意度", "≥", 90, "%", 10, 92, None, None, None]],
+            "目标": []}
+    write_master(path, rows)
+    out = tmp_path / "out"
+    report = bulk(path, out)
+    assert not report.errors
+    [copy] = list(out.glob("*.xlsx"))
+    extra = read_project(copy).record.extra
+    assert extra == {**info, "联系人": "张三", "联系人电话": "0730-1234567"}
+    # the unit rewrites the 项目概况 (the copy is its own template): no change-control finding against the master
+    rec = read_project(copy).record
+    rec.extra["项目概况及立项依据"] = "单位改写：依据《城乡医疗救助办法》设立。"
+    open_template(copy).fill_to(rec, copy)
+    coll = collect(out, master=path)
+    [row] = coll.rows
+    assert not [f for f in row.findings if f.code == "changed_after_sent"] and row.status != "有错误"
+    text = Narrator().report(from_workbook(copy)).text()
+    assert "单位改写：依据《城乡医疗救助办法》设立" in text and "2024年3月31日" in text

@@ -12,7 +12,7 @@ import gen
 import pytest
 
 from xlsx_engine.forms.project.record import ProjectRecord
-from xlsx_engine.forms.registry import open_template
+from xlsx_engine.forms.registry import open_template, read_project
 from xlsx_engine.kernel.errors import TemplateError
 from xlsx_engine.ooxml.filler import read_custom_properties
 
@@ -159,3 +159,19 @@ def test_gnumeric_opens_it(bulk_like, template, tmp_path):
     rows = list(csv.reader(out.read_text(encoding="utf-8").splitlines()))
     row, col = ref_rc(ref)
     assert float(rows[row - 1][col - 1]) == pytest.approx(result.total, abs=0.005)
+
+
+def test_a_filled_copy_can_be_filled_again(template, tmp_path):
+    """A filled copy is its own template (湖南 --write-back, a unit's edits): its hidden rows are not hidden twice
+    (a duplicate attribute would make the file unreadable) and the new record decides what is hidden."""
+    first = tmp_path / "a.xlsx"
+    template.fill_to(gen.project(3, "national", rows=4), first)
+    second = tmp_path / "b.xlsx"
+    again = open_template(first)
+    again.fill_to(gen.project(4, "national", rows=12), second)
+    sheet = zipfile.ZipFile(second).read("xl/worksheets/sheet1.xml").decode()
+    assert not re.search(r'<row [^>]*hidden="1"[^>]*hidden="1"', sheet)
+    hidden = {int(r) for r in re.findall(r'<row r="(\d+)" hidden="1"', sheet)}
+    rows = again.layout.indicator_rows
+    assert not hidden & set(rows[:12]) and set(rows[12:]) <= hidden
+    assert read_project(second).evaluate().total is not None

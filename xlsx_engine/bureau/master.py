@@ -6,7 +6,9 @@ Format (one header row per sheet, Chinese headers; columns marked * are required
 sheet       columns
 ==========  ==========================================================================================
 单位        单位名称* · 主管部门 · 联系人 · 联系电话
-项目        项目编码* · 单位名称* · 项目名称* · 评分规则 · 年度 · 主管部门 · 执行率说明 · 目标自评分
+项目        项目编码* · 单位名称* · 项目名称* · 评分规则 · 年度 · 主管部门 · 执行率说明 · 目标自评分 ·
+            报告信息各项（项目概况及立项依据 · 资金到位与管理情况 · 组织实施情况 · 主要问题 · 改进措施 ·
+            结果应用与公开情况 · 自评时间 · 联系人 · 联系人电话）
 资金        项目编码* · 资金来源* · 年初预算数 · 全年预算数 · 全年执行数
 指标        项目编码* · 一级指标 · 二级指标 · 三级指标 · 指标性质 · 指标值 · 度量单位 · 分值 · 实际完成值 ·
             完成等级 · 自评分 · 偏差原因
@@ -33,14 +35,19 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from xlsx_engine.bureau.output import write_output
+from xlsx_engine.forms.project.layout import PROJECT_FIELDS
 from xlsx_engine.forms.project.profile import list_profiles, load_profile
 from xlsx_engine.kernel.errors import DataError
 from xlsx_engine.ooxml.rowstream import RowBook
 
+#: optional 项目 columns that prefill the form's 报告信息 area (the unit may still edit them: not change-controlled);
+#: 联系人 and 联系人电话 default to the 单位 sheet's 联系人 and 联系电话
+INFO_COLUMNS = tuple(label for label, _height, _longest in PROJECT_FIELDS)
 SHEETS: dict[str, list[tuple[str, bool]]] = {
     "单位": [("单位名称", True), ("主管部门", False), ("联系人", False), ("联系电话", False)],
     "项目": [("项目编码", True), ("单位名称", True), ("项目名称", True), ("评分规则", False), ("年度", False),
-             ("主管部门", False), ("执行率说明", False), ("目标自评分", False)],
+             ("主管部门", False), ("执行率说明", False), ("目标自评分", False)]
+            + [(label, False) for label in INFO_COLUMNS],
     "资金": [("项目编码", True), ("资金来源", True), ("年初预算数", False), ("全年预算数", False),
              ("全年执行数", False)],
     "指标": [("项目编码", True), ("一级指标", False), ("二级指标", False), ("三级指标", False), ("指标性质", False),
@@ -233,15 +240,22 @@ class MasterStore:
         db = self.db()
         names = [name for name, _ in SHEETS["项目"]]
         item = dict(zip(names, db.execute("SELECT * FROM project WHERE seq = ?", (entry.seq,)).fetchone()[2:]))
+        unit = db.execute("SELECT c1, c2, c3 FROM unit WHERE c0 = ? ORDER BY seq DESC LIMIT 1",
+                          (entry.unit,)).fetchone() or (None, None, None)
         department = item.get("主管部门")
         if department is None:
-            got = db.execute("SELECT c1 FROM unit WHERE c0 = ? ORDER BY seq DESC LIMIT 1", (entry.unit,)).fetchone()
-            department = got[0] if got else None
+            department = unit[0]
         data: dict[str, Any] = {"评分规则": entry.profile, "项目名称": entry.name, "实施单位": entry.unit,
                                 "主管部门": department}
         for key in ("年度", "执行率说明", "目标自评分"):
             if item.get(key) is not None:
                 data[key] = item[key]
+        info = {key: item[key] for key in INFO_COLUMNS if item.get(key) not in (None, "")}
+        for key, value in (("联系人", unit[1]), ("联系人电话", unit[2])):
+            if key not in info and value not in (None, ""):
+                info[key] = value
+        if info:
+            data["其他信息"] = info
         funds: dict[str, dict] = {}
         for src, *values in db.execute("SELECT c1, c2, c3, c4 FROM fund WHERE c0 = ? ORDER BY seq", (entry.code,)):
             funds[str(src)] = {k: v for k, v in zip(("年初预算数", "全年预算数", "全年执行数"), values) if v is not None}
@@ -455,7 +469,8 @@ def write_master(path: str | Path, rows: dict[str, list[list[Any]]] | None = Non
             c = ws.cell(1, k, name)
             c.font, c.fill, c.alignment = bold, head_fill, Alignment(horizontal="center")
             ws.column_dimensions[c.column_letter].width = 28 if name in ("项目名称", "三级指标", "预期目标",
-                                                                        "实际完成情况", "偏差原因") else 13
+                                                                        "实际完成情况", "偏差原因",
+                                                                        *INFO_COLUMNS[:6]) else 13
         ws.freeze_panes = "A2"
         for row in (rows or {}).get(sheet, []):
             ws.append(row)

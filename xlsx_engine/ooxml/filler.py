@@ -39,6 +39,7 @@ _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _SLOT = "\x00SLOT{}\x00"
 _BREAKS = "<!--jxzp:rowBreaks-->"
 _ROW_HEIGHT = re.compile(r' ht="[^"]*"')
+_ROW_HIDDEN = re.compile(r' hidden="[^"]*"')
 _PRINT_TITLES = re.compile(r'<definedName name="_xlnm\.Print_Titles"[^>]*>[^<]*</definedName>')
 MIN_SCALE = 55     #: % — below this a filled copy's text would be too small to read: the page breaks instead
 #: worksheet children that precede <rowBreaks> (ECMA-376 CT_Worksheet order), last first
@@ -132,9 +133,10 @@ class _RowTag:
 
     row: int
     original: bytes
-    attrs: str              #: the tag's attributes after r="…"
+    attrs: str              #: the tag's attributes after r="…", without hidden
     unsized: str            #: the same without ht/customHeight
     close: str              #: "/" for an empty row
+    was_hidden: bool = False    #: hidden in the template (a filled copy used as one): the new record decides
 
 
 class _Scale:
@@ -255,8 +257,10 @@ class Template:
                 attrs, close = m.group("attrs"), ""
                 if attrs.endswith("/"):
                     attrs, close = attrs[:-1], "/"
-                unsized = _ROW_HEIGHT.sub("", attrs).replace(' customHeight="1"', "")
-                parts.append(_RowTag(int(m.group("row")), m.group(0).encode("utf-8"), attrs, unsized, close))
+                shown = _ROW_HIDDEN.sub("", attrs)     # a filled copy used as a template has hidden rows already
+                unsized = _ROW_HEIGHT.sub("", shown).replace(' customHeight="1"', "")
+                parts.append(_RowTag(int(m.group("row")), m.group(0).encode("utf-8"), shown, unsized, close,
+                                     shown != attrs))
             elif m.group("scale") is not None:
                 parts += [m.group("scale").encode("utf-8"), _Scale(int(m.group("pct"))), b'"']
             else:
@@ -373,7 +377,7 @@ def _mark_row_breaks(root: etree._Element, where: str) -> None:
 def _row_tag(tag: _RowTag, hidden: set[int], heights: dict[int, float]) -> bytes:
     """A row's start tag in a filled copy: hidden (``hidden="1"``) and/or as high as its text needs."""
     row = tag.row
-    if row not in hidden and row not in heights:
+    if row not in hidden and row not in heights and not tag.was_hidden:
         return tag.original
     flag = ' hidden="1"' if row in hidden else ""
     if row not in heights:
