@@ -54,7 +54,7 @@ import openpyxl  # noqa: E402
 
 from xlsx_engine.forms.project.record import load_data  # noqa: E402
 from xlsx_engine.forms.registry import open_template
-from xlsx_engine.ooxml.filler import Template  # noqa: E402
+from xlsx_engine.ooxml.filler import Template, _RowTag, _Scale  # noqa: E402
 from xlsx_engine.ooxml.zipwriter import Member, build_zip  # noqa: E402
 
 DEFAULT_TEMPLATE = ROOT / "templates" / "xmzc-national.xlsx"
@@ -139,7 +139,9 @@ def make_floors(template: Template, record):
     values = template.layout.input_values(rec)
     values.update(template.layout.formula_values(result, rec))
     cells = [template._cell_xml(slot, values.get(slot.ref)) for slot in template._slots]
-    pieces = template._pieces
+    # the worksheet's static parts as bytes (row tags and print scale as in the template, no page breaks)
+    parts = [p if isinstance(p, (bytes, int)) else p.original if isinstance(p, _RowTag)
+             else str(p.value).encode() if isinstance(p, _Scale) else b"" for p in template._parts]
     name = template._sheet_member
 
     def zipped(xml: bytes) -> bytes:
@@ -150,11 +152,7 @@ def make_floors(template: Template, record):
         return zipped(sheet)
 
     def string_replace(_i: int) -> bytes:
-        out = [pieces[0]]
-        for cell, piece in zip(cells, pieces[1:]):
-            out.append(cell)
-            out.append(piece)
-        return zipped("".join(out).encode("utf-8"))
+        return zipped(b"".join(cells[p] if isinstance(p, int) else p for p in parts))
 
     return raw_zip, string_replace, sheet
 
