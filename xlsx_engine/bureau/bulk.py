@@ -397,7 +397,7 @@ class _Run:
         report, manifest = self.report, self.manifest
         lines = []
         for (item, e), (sha, total, grade, filled, error, status) in zip(chunk, got):
-            item.status = status
+            item.status, grade = self._share(status), self._share(grade)
             if status == "error":
                 item.message = error
                 report.errors.append(error)
