@@ -34,7 +34,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Container, Iterator
 
 from xlsx_engine.bureau.archive import quality_of, snaps_from_record
 from xlsx_engine.bureau.bulk import MANIFEST, read_manifest
@@ -486,7 +486,7 @@ class SentProjects:
         entry = self.master.entry(code) if code else None
         return self._sent(entry) if entry is not None else None
 
-    def walk(self, known: set[str]) -> Iterator[tuple[str, Sent | None]]:
+    def walk(self, known: Container[str]) -> Iterator[tuple[str, Sent | None]]:
         """(code, project) of every project sent, in the master's order; for the codes in ``known`` (already
         found by :meth:`get`) the project is None and not read again."""
         for entry in self.master.entries():
@@ -580,7 +580,7 @@ def _collect(folder: Path, sent: SentProjects | None, manifest: str | Path | Non
     coll = Collection(contacts=sent.contacts if sent else {}, master=shown(sent.master.path) if sent else "")
     coll.unused.extend(skipped)
     groups: dict[str, list[Collected]] = {}
-    matched: set[str] = set()                      # codes of returned files that name a project sent
+    matched: dict[str, str] = {}                   # codes of returned files that name a project sent
     shared: dict[str, str] = {}                    # texts many rows repeat, kept once (see _compact)
     if sent is not None:
         warm(sent.master.profiles)
@@ -616,8 +616,8 @@ def _collect(folder: Path, sent: SentProjects | None, manifest: str | Path | Non
     order: dict[str, int] = {}                     # the master's order, then the others
     if sent is not None:
         missing = []
-        for code, s in sent.walk({r.code for r in coll.rows if r.code in matched}):
-            order[code] = len(order)
+        for code, s in sent.walk(matched):
+            order[matched.get(code, code)] = len(order)        # the rows' own code strings: one copy
             if s is not None:
                 missing.append(Collected(unit=s.unit, code=s.code, project=s.name, profile=s.profile, status=MISSING))
         relpaths = {r.code: r for r in missing}
@@ -644,7 +644,8 @@ def _compact(item: Collected, shared: dict[str, str]) -> None:
             obj.file = item.file
 
 
-def _against_sent(item: Collected, sent: SentProjects, matched: set[str], keep_inputs: bool = False) -> Collected:
+def _against_sent(item: Collected, sent: SentProjects, matched: dict[str, str], keep_inputs: bool = False
+                  ) -> Collected:
     """Compare a returned file with what was sent for its project as soon as it is read (change control, blank
     or not, the sent unit and name), so the bureau-set cells of ten thousand files are never held at once."""
     s = sent.get(item.code)
@@ -654,7 +655,7 @@ def _against_sent(item: Collected, sent: SentProjects, matched: set[str], keep_i
         again.relpath, again.code = item.relpath, item.code
         item = again
     if s is not None:
-        matched.add(item.code)
+        matched.setdefault(item.code, item.code)
         item.unit, item.project = s.unit, item.project or s.name
         _control(item, s)
         if item.fields:
