@@ -36,6 +36,7 @@ from xlsx_engine.forms.project.profile import list_profiles, load_profile
 from xlsx_engine.forms.registry import form_for
 from xlsx_engine.kernel.errors import JxzpError
 from xlsx_engine.kernel.xlmath import is_number
+from xlsx_engine.ooxml.cells import col_letters
 
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _THIN = Side(style="thin", color="999999")
@@ -84,7 +85,7 @@ class PrintSheet:
         ws.oddFooter.center.text = "第 &P 页，共 &N 页"
         ws.print_title_rows = f"{head_row}:{head_row}"
         for k, w in enumerate(widths, 1):
-            ws.column_dimensions[_letter(k)].width = w
+            ws.column_dimensions[col_letters(k)].width = w
         ws.freeze_panes = f"A{head_row + 1}"
 
     def row(self, values: list[Any], *, head: bool = False, bold: bool = False, fill=None,
@@ -114,14 +115,6 @@ class PrintSheet:
             note_cell = WriteOnlyCell(self.ws, value=_safe(note))
             note_cell.font = _BODY_FONT
             self.ws.append([note_cell])
-
-
-def _letter(k: int) -> str:
-    out = ""
-    while k:
-        k, r = divmod(k - 1, 26)
-        out = chr(65 + r) + out
-    return out
 
 
 def _safe(v: Any) -> Any:

@@ -67,13 +67,13 @@ def _narrator(template: str | None) -> Narrator:
 
 
 def _emit(rendered, out: Path | None, title: str) -> None:
-    from xlsx_engine.narrative.department import blocks_docx
+    from xlsx_engine.narrative.docx import official_docx
     from xlsx_engine.ooxml.safezip import atomic_write_bytes
     if out is None:
         click.echo(rendered.text(), nl=False)
         return
     suffix = out.suffix.lower()
-    data = (blocks_docx(rendered.blocks, title) if suffix == ".docx" else
+    data = (official_docx(rendered.blocks, title) if suffix == ".docx" else
             (rendered.markdown() if suffix == ".md" else rendered.text()).encode("utf-8"))
     atomic_write_bytes(out, data)
     click.echo(f"已生成：{out}", err=True)

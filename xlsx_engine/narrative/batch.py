@@ -17,14 +17,13 @@ from xlsx_engine.forms import hunan as hunan_form
 from xlsx_engine.forms.registry import form_for
 from xlsx_engine.kernel.errors import JxzpError
 from xlsx_engine.narrative.department import (
-    blocks_docx,
     dept_title,
     load_dept_input,
     load_hnxm_input,
     render_dept_report,
     render_hnxm_summary,
 )
-from xlsx_engine.narrative.docx import report_docx
+from xlsx_engine.narrative.docx import official_docx, report_docx
 from xlsx_engine.narrative.engine import Narrator, load_input
 from xlsx_engine.ooxml.filler import read_custom_properties
 from xlsx_engine.ooxml.safezip import atomic_write_bytes, open_workbook_zip
@@ -57,11 +56,11 @@ def report_of(path: Path, narrator: Narrator) -> tuple[bytes, list[str]]:
     form = form_for(template_id) if template_id else None
     if form is department_form.FORM:
         rendered = render_dept_report(load_dept_input(path), None, narrator)
-        return blocks_docx(rendered.blocks, dept_title(rendered)), [str(w) for w in rendered.warnings]
+        return official_docx(rendered.blocks, dept_title(rendered)), [str(w) for w in rendered.warnings]
     if form is hunan_form.FORM:
         inp = load_hnxm_input(path)
         rendered = render_hnxm_summary(inp, narrator)
-        return blocks_docx(rendered.blocks, f"{inp.name}评价报告综述"), [str(w) for w in rendered.warnings]
+        return official_docx(rendered.blocks, f"{inp.name}评价报告综述"), [str(w) for w in rendered.warnings]
     data, rendered = report_docx(load_input(path), narrator=narrator)   # project forms (and older copies)
     return data, [str(w) for w in rendered.warnings]
 

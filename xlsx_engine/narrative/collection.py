@@ -6,7 +6,6 @@ the template is ``templates/narrative/collection/summary.j2`` (a bureau may edit
 
 from __future__ import annotations
 
-import io
 import math
 import re
 from collections import Counter
@@ -27,7 +26,6 @@ from xlsx_engine.kernel.errors import JxzpError
 from xlsx_engine.kernel.xlmath import is_number, xround
 from xlsx_engine.narrative.docx import official_docx
 from xlsx_engine.narrative.engine import (
-    TEMPLATE_DIR,
     Narrator,
     blocks_to_markdown,
     blocks_to_text,

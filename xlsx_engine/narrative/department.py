@@ -59,7 +59,6 @@ from xlsx_engine.kernel.errors import JxzpError
 from xlsx_engine.kernel.excel import NA, nonblank, num
 from xlsx_engine.kernel.textfilters import FILTERS
 from xlsx_engine.kernel.xlmath import is_number, xround
-from xlsx_engine.narrative.docx import official_docx
 from xlsx_engine.narrative.engine import (
     Finding,
     NarrativeError,
@@ -587,11 +586,6 @@ def complete_record(record, profile):
 
 # ----------------------------------------------------------------------------- Word output
 
-def blocks_docx(blocks, title: str | None = None) -> bytes:
-    """A Word document from rendered blocks in the official layout of the project report (A4, page numbers)."""
-    return official_docx(blocks, title)
-
-
 def dept_title(rendered: Rendered) -> str:
     ctx = rendered.context
     if ctx["info"]["title"]:
@@ -600,6 +594,6 @@ def dept_title(rendered: Rendered) -> str:
     return (f"{year}年度" if year else "") + f"{ctx['dept']['name']}整体支出绩效自评报告"
 
 
-__all__ = ["DEPT_OUTLINES", "DeptInput", "HnxmInput", "blocks_docx", "dept_context", "dept_from_record",
+__all__ = ["DEPT_OUTLINES", "DeptInput", "HnxmInput", "dept_context", "dept_from_record",
            "complete_record", "dept_title", "fill_hnxm_summary", "hnxm_context", "hnxm_from_record", "load_dept_input",
            "load_hnxm_input", "normalize_dept_info", "render_dept_report", "render_hnxm_summary", "summary_sections"]

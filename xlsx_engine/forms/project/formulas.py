@@ -245,14 +245,19 @@ def pending_expr(budgets: str, spents: str, target_input: str | None, weights: s
     return "OR(" + ",".join(parts) + ")"
 
 
+def cap_expr(fund_rate: str, profile: Profile) -> str:
+    """The 总分 cap by 执行率 (twin of scoring.rate_cap); 100000 (no cap) above the highest threshold."""
+    cap = "100000"
+    for c in sorted(profile.rate_caps, key=lambda c: -c.below):
+        cap = f"IF({fund_rate}<{n(c.below)},{n(c.cap)},{cap})"
+    return cap
+
+
 def total_formula(raw: str, fund_rate: str, profile: Profile, pending: str) -> str:
     """总分, with the platform's caps by 执行率 when the profile has them; 待填报 while ``pending``."""
     expr = raw
     if profile.rate_caps:
-        cap = "100000"
-        for c in sorted(profile.rate_caps, key=lambda c: -c.below):
-            cap = f"IF({fund_rate}<{n(c.below)},{n(c.cap)},{cap})"
-        expr = f"IF(ISNUMBER({fund_rate}),MIN({raw},{cap}),{raw})"
+        expr = f"IF(ISNUMBER({fund_rate}),MIN({raw},{cap_expr(fund_rate, profile)}),{raw})"
     return f"=IF({pending},{q(PENDING)},{expr})"
 
 

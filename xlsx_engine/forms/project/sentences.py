@@ -28,6 +28,7 @@ from xlsx_engine.forms.project.formulas import (
     RowRefs,
     actual_expr,
     active_expr,
+    cap_expr,
     fund_entered_expr,
     over_expr,
     raw_total_expr,
@@ -43,7 +44,7 @@ from xlsx_engine.forms.project.scoring import (
     is_active,
     is_over,
 )
-from xlsx_engine.kernel.excel import any_of, looks_like_target_expr, n, q
+from xlsx_engine.kernel.excel import any_of, looks_like_target_expr, q
 from xlsx_engine.kernel.phrases import (
     Clause,
     Num,
@@ -171,10 +172,12 @@ def total_values(record: ProjectRecord, result: Result) -> dict[str, Any]:
             "capped": r.cap is not None and r.raw_total > r.cap, "raw": r.raw_total, "grade": r.grade}
 
 
-def is_listed(row: IndicatorRow, res: IndicatorResult, profile: Profile) -> bool:
-    """An indicator the live 综述 explains: scored below its 分值, or over-achieved where the profile flags it."""
-    below = is_number(res.score) and is_number(row.weight) and res.score < row.weight
-    return below or is_over(row, profile)
+def is_listed(row: IndicatorRow, res: IndicatorResult, profile: Profile, over: bool | None = None) -> bool:
+    """An indicator the live 综述 explains: scored below its 分值, or over-achieved where the profile flags it
+    (``over``: :func:`is_over` of the row when the caller knows it)."""
+    if over if over is not None else is_over(row, profile):
+        return True
+    return is_number(res.score) and is_number(row.weight) and res.score < row.weight
 
 
 def indicator_values(row: IndicatorRow, res: IndicatorResult, profile: Profile,
@@ -223,7 +226,7 @@ def row_states(record: ProjectRecord, result: Result, profile: Profile) -> list[
             out.append((False, False, False))
             continue
         over = is_over(row, profile)
-        out.append((True, over, over or (is_number(res.score) and is_number(row.weight) and res.score < row.weight)))
+        out.append((True, over, is_listed(row, res, profile, over)))
     return out
 
 
@@ -237,15 +240,8 @@ def summary_values(record: ProjectRecord, result: Result, profile: Profile,
 def live_lines(record: ProjectRecord, result: Result, profile: Profile) -> list[str]:
     """The live 综述 as Python renders it, line by line (the twin of the workbook's 综述 cells): the three
     headed paragraphs, then one numbered line per listed indicator."""
-    s = sentences(profile)
-    values = summary_values(record, result, profile)
-    out = [para.py(values) for para in s.paragraphs]
-    k = 0
-    for row, res in zip(record.indicators, result.indicators):
-        if is_active(row) and is_listed(row, res, profile):
-            k += 1
-            out.append(f"（{k}）" + s.line.py(indicator_values(row, res, profile)))
-    return out
+    live = LiveSummary.of(record, result, profile)
+    return live.paragraphs + live.listed
 
 
 # ----------------------------------------------------------------------------- formula references
@@ -282,9 +278,7 @@ def fund_refs(c: SummaryRefs) -> dict[str, str]:
 def total_refs(c: SummaryRefs, profile: Profile) -> dict[str, str]:
     p = profile
     raw = raw_total_expr(c.fund_score if p.fund_in_total else None, c.target_input, c.score_sum, p)
-    cap = "100000"
-    for rc in sorted(p.rate_caps, key=lambda rc: -rc.below):
-        cap = f"IF({c.rate}<{n(rc.below)},{n(rc.cap)},{cap})"
+    cap = cap_expr(c.rate, p)
     return {"pending": f"NOT(ISNUMBER({c.total}))", "total": c.total, "total_weight": c.total_weight,
             "fund_score": c.fund_score, "fund_entered": fund_entered_expr(c.budgets, c.spents),
             "target_score": target_score_formula(c.target_input, p)[1:] if c.target_input else "0",
