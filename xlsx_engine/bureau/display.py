@@ -101,7 +101,7 @@ def read_display(pkg, sheet_name: str, cells: set[tuple[int, int]] | None = None
     disp = Display(password=bool((sheet.protection or {}).get("password")))
     styles = _styles(pkg)
     if cells is None:
-        cells = {rc for rc, c in sheet.cells.items() if c.formula is not None}
+        cells = {rc for rc, c in sheet.cells.items() if c.has_formula}
     for rc in cells:
         cell = sheet.cells.get(rc)
         style = cell.style if cell is not None else 0
@@ -173,7 +173,7 @@ def display_findings(pkg, profile_id: str, file: str = "") -> list[Finding]:
         if not path:
             continue
         for rc, cell in pkg.sheet(name).cells.items():
-            if cell.formula and reaches_out(cell.formula):
+            if cell.has_formula and reaches_out(cell.source or ""):
                 add(ERROR, "external_formula", f"{name}!{a1(*rc)}",
                     f"公式“={cell.formula[:60]}”会调用外部程序或网络（DDE、WEBSERVICE 等）",
                     "请删除该公式；自评表中不应有访问外部的公式")

@@ -540,7 +540,7 @@ def _check_other_form(pkg, report: FileReport, coll: Collector, meta: dict[str, 
         if rc in loc.replaced or rc in loc.edited:
             continue
         cell = loc.sheet.cells.get(rc)
-        if cell is None or cell.formula is None or not cell.has_v or same(cell.value, want):
+        if cell is None or not cell.has_formula or not cell.has_v or same(cell.value, want):
             continue
         add(ERROR, "cached_mismatch", f"{loc.main_name}!{a1(*rc)}",
             f"表中显示 {fmt(cell.value)}，按填报数据重新计算应为 {fmt(want)}",
@@ -618,7 +618,7 @@ def _check_ours(pkg, report: FileReport, coll: Collector, meta: dict[str, str], 
             if rc in loc.replaced or rc in loc.edited:
                 continue
             cell = loc.sheet.cells.get(rc)
-            if cell is None or cell.formula is None:
+            if cell is None or not cell.has_formula:
                 continue
             if not cell.has_v:
                 missing += 1
@@ -645,7 +645,7 @@ def _check_ours(pkg, report: FileReport, coll: Collector, meta: dict[str, str], 
             if i >= len(cells) or cells[i] is None:
                 continue
             cell = loc.sheet.cells.get(cells[i])
-            if cell is None or cell.formula is None:
+            if cell is None or not cell.has_formula:
                 continue
             if not cell.has_v:
                 missing += 1
@@ -690,7 +690,7 @@ def _number_inputs(pkg, layout, reader: _OursReader, add: Callable[..., None]) -
             continue
         for i, rc in enumerate(reader.cells(name)):
             cell = reader.sheet.cells.get(rc) if rc is not None else None
-            if cell is None or cell.formula is not None:
+            if cell is None or cell.has_formula:
                 continue
             if isinstance(cell.value, str) and _spelled_number(cell.value):
                 texts.append((reader.place(name, i), cell.value))

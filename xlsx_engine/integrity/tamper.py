@@ -122,15 +122,40 @@ def sniff(path: Path) -> tuple[str, str]:
 
 @dataclass(slots=True)
 class XCell:
-    """One cell as stored: its cached value, its formula text (without "=") and its style index."""
+    """One cell as stored: its cached value, its formula text (without "=") and its style index.
+
+    A cell of a shared formula other than its first (``<f t="shared" si/>``) keeps the first cell's position and
+    text in :attr:`shared`; its own text is worked out only when :attr:`formula` is read, because translating a
+    long formula costs about a millisecond and an untouched copy's cells are compared by their group instead
+    (:func:`compare_cells`).
+    """
 
     row: int
     col: int
     value: Any = None        #: float | str | bool | None; errors are kept as their text ("#DIV/0!")
-    formula: str | None = None
+    text: str | None = None  #: the formula as stored; None: no formula, or a shared formula not yet expanded
     has_v: bool = False      #: a value or cached result is stored (False: a formula saved without result)
     style: int = 0
     error: bool = False
+    shared: tuple[int, int, str] | None = None   #: (row, column, text) of the shared formula's first cell
+
+    @property
+    def formula(self) -> str | None:
+        """The cell's formula text (without "="), a shared formula expanded to this cell; None: no formula."""
+        if self.text is None and self.shared is not None:
+            row, col, text = self.shared
+            self.text = translate_formula(text, a1(row, col), self.ref)
+        return self.text
+
+    @property
+    def has_formula(self) -> bool:
+        return self.text is not None or self.shared is not None
+
+    @property
+    def source(self) -> str | None:
+        """The formula as written in the file: a shared formula's first cell's text. Moving a formula changes
+        only its references, so what it calls (DDE, WEBSERVICE) shows here without expanding it."""
+        return self.shared[2] if self.text is None and self.shared is not None else self.text
 
     @property
     def ref(self) -> str:
@@ -138,7 +163,7 @@ class XCell:
 
     @property
     def empty(self) -> bool:
-        return self.formula is None and (self.value is None or self.value == "")
+        return not self.has_formula and (self.value is None or self.value == "")
 
 
 @dataclass
@@ -202,7 +227,7 @@ def parse_sheet(data: bytes, name: str, shared: list[str], where: str) -> SheetX
     """
     root = parse_xml(data, where)
     sheet = SheetXML(name)
-    masters: dict[str, tuple[str, str]] = {}
+    masters: dict[str, tuple[int, int, str]] = {}
     children: list[tuple[XCell, str]] = []
     if _X_UNNAMED(root) == 0:       # the usual case: select the cells with content in C, skip the styled empties
         located = ((parse_ref(c.get("r")), c) for c in _X_FILLED(root))
@@ -235,10 +260,12 @@ def parse_sheet(data: bytes, name: str, shared: list[str], where: str) -> SheetX
             if f_el.get("t") == "shared":
                 si = f_el.get("si") or ""
                 if ftext:
-                    masters[si] = (cell.ref, ftext)
+                    masters[si] = (cell.row, cell.col, ftext)
+                    cell.text = ftext
                 else:
                     children.append((cell, si))
-            cell.formula = ftext
+            else:
+                cell.text = ftext
         if t == "inlineStr":
             is_el = c.find(_IS)
             if is_el is not None:
@@ -268,7 +295,10 @@ def parse_sheet(data: bytes, name: str, shared: list[str], where: str) -> SheetX
                     cell.has_v = False
     for cell, si in children:
         master = masters.get(si)
-        cell.formula = translate_formula(master[1], master[0], cell.ref) if master else ""
+        if master:
+            cell.shared = master
+        else:
+            cell.text = ""
     prot = root.find(f"{{{M}}}sheetProtection")
     sheet.protection = dict(prot.attrib) if prot is not None else None
     for mc in root.iterfind(f"{{{M}}}mergeCells/{{{M}}}mergeCell"):
@@ -724,7 +754,24 @@ class Expected:
     password_hash: str
     fingerprint: str = ""
     raw_text: dict = field(default_factory=dict)   #: (row, col) -> formula text as stored (no "=")
+    #: (row, col) -> the template's shared formula holding that cell (:attr:`SheetLayout.shared_groups`)
+    shared_of: dict = field(default_factory=dict)
     _canonical: dict = field(default_factory=dict, repr=False)
+
+    def unchanged(self, cell: XCell, rc: tuple[int, int]) -> bool:
+        """The workbook's cell at the template's place ``rc`` holds the template's formula, as stored.
+
+        A shared formula's cell is compared through its group, without expanding it: its first cell holds the
+        template's text for that place, and both places belong to one of the template's shared formulas (whose
+        cells are each the first one's formula moved, which tests/test_shared_formulas.py proves), so the cell's
+        formula is the template's. Otherwise its text is compared.
+        """
+        if cell.text is None and cell.shared is not None:
+            row, col, text = cell.shared
+            group = self.shared_of.get(rc)
+            if group is not None and self.shared_of.get((row, col)) == group and self.raw_text.get((row, col)) == text:
+                return True
+        return cell.formula == self.raw_text[rc]
 
     def canonical(self, rc: tuple[int, int]) -> str:
         """The template formula at ``rc`` compared by meaning (:func:`norm_formula`), computed when a workbook's
@@ -775,7 +822,8 @@ def expected_for(profile_id: str, template_id: str) -> Expected:
     return Expected(layout, raw, labels, consts, inputs, names_main, names_dict, anchors, dict_cells,
                     set(layout.merges), validation_cells, name_of_cell, layout.last_row,
                     len(layout.form.columns), password_hash(layout.form.protection_password).upper(),
-                    layout.fingerprint(), {rc: f[1:] for rc, f in raw.items()})
+                    layout.fingerprint(), {rc: f[1:] for rc, f in raw.items()},
+                    {parse_ref(ref): group for ref, group in layout.shared_groups.items()})
 
 
 @functools.lru_cache(maxsize=4096)
@@ -1085,12 +1133,12 @@ def compare_cells(pkg: Package, exp: Expected, loc: Located, add: Callable[..., 
             continue
         accounted.add(at)
         cell = sheet.cells.get(at)
-        if cell is not None and not loc.structural and cell.formula == exp.raw_text[rc]:
+        if cell is not None and not loc.structural and exp.unchanged(cell, rc):
             continue
         place = f"{main_name}!{a1(*at)}"
         label = _cell_label(exp, rc)
         should = f"按规则重算应为 {_fmt(twins[rc])}；" if rc in twins else ""
-        if cell is None or cell.formula is None:
+        if cell is None or not cell.has_formula:
             value = cell.value if cell is not None else None
             loc.replaced.add(rc)
             add(ERROR, "formula_replaced", place,
@@ -1117,7 +1165,7 @@ def compare_cells(pkg: Package, exp: Expected, loc: Located, add: Callable[..., 
         accounted.add(at)
         cell = sheet.cells.get(at)
         place = f"{main_name}!{a1(*at)}"
-        if cell is not None and cell.formula is not None:
+        if cell is not None and cell.has_formula:
             add(ERROR, "formula_added", place, f"固定文字单元格被写入公式 ={_short(cell.formula)}", "请使用原模板重新填报")
             continue
         got = norm_label(cell.value if cell is not None else None)
@@ -1135,7 +1183,7 @@ def compare_cells(pkg: Package, exp: Expected, loc: Located, add: Callable[..., 
         cell = sheet.cells.get(at)
         place = f"{main_name}!{a1(*at)}"
         got = cell.value if cell is not None else None
-        if cell is not None and cell.formula is not None:
+        if cell is not None and cell.has_formula:
             add(ERROR, "const_changed", place,
                 f"锁定的{_const_name(exp, rc)}（{_fmt(float(value))}）被改为公式 ={_short(cell.formula)}",
                 "请使用原模板重新填报")
@@ -1220,7 +1268,7 @@ def _refine_rows(votes: dict[int, Counter], rows: AxisMap, cols: AxisMap, exp: E
         template_sig.setdefault(r, set()).add(c)
     actual_sig: dict[int, set[int]] = {}
     for (r, c), cell in sheet.cells.items():
-        if cell.formula is not None:
+        if cell.has_formula:
             actual_sig.setdefault(r, set()).add(c)
     refined = {e: Counter(v) for e, v in votes.items()}
     keys = rows.keys

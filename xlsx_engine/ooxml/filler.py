@@ -115,16 +115,32 @@ class _Slot:
     boolean: bytes = b""
 
     @classmethod
-    def build(cls, ref: str, role: str, attrs: str, formula: str) -> "_Slot":
-        """``attrs``: r="..." s="..." as in the template; ``formula``: escaped formula text."""
+    def build(cls, ref: str, role: str, attrs: str, f: str) -> "_Slot":
+        """``attrs``: r="..." s="..." as in the template; ``f``: a formula cell's ``<f>`` element as in the template."""
         if role == INPUT:
             parts = (f"<c {attrs}/>", f"<c {attrs}><v>", "</v></c>",
                      f'<c {attrs} t="inlineStr"><is><t xml:space="preserve">', "</t></is></c>")
         else:
-            f = f"<f>{formula}</f>"
             parts = (f'<c {attrs} t="str">{f}<v></v></c>', f"<c {attrs}>{f}<v>", "</v></c>",
                      f'<c {attrs} t="str">{f}<v>', "</v></c>", f'<c {attrs} t="b">{f}<v>')
         return cls(ref, role, *(part.encode("utf-8") for part in parts))
+
+
+def _formula_xml(f, group, formula: str) -> str | None:
+    """The ``<f>`` element of a template's formula cell, rebuilt for the slot, or None when it is not the layout's
+    formula (plain text; for a shared formula the group's index and range, the text on its first cell only)."""
+    if f is None:
+        return None
+    text = f.text or ""
+    if group is None:
+        return f"<f>{xml_escape(text)}</f>" if f.get("t") is None and "=" + text == formula else None
+    if f.get("t") != "shared" or f.get("si") != str(group.si):
+        return None
+    if f.get("ref") is None:
+        return f'<f t="shared" si="{group.si}"/>' if not text else None
+    if f.get("ref") != group.range or "=" + text != formula:
+        return None
+    return f'<f t="shared" ref="{group.range}" si="{group.si}">{xml_escape(text)}</f>'
 
 
 @dataclass(frozen=True)
@@ -227,13 +243,15 @@ class Template:
             if spec is None:
                 continue
             f = cell.find("m:f", NS)
+            f_xml = ""
             if spec.role == FORMULA:
-                if f is None or "=" + (f.text or "") != spec.formula:
+                f_xml = _formula_xml(f, layout.shared_groups.get(ref), spec.formula)
+                if f_xml is None:
                     raise TemplateError(f"单元格 {layout.sheet}!{ref} 的公式与版式不一致", where=where,
                                         hint="模板被改动过，请使用原始模板")
             style = cell.get("s")
             attrs = f'r="{ref}"' + (f' s="{style}"' if style is not None else "")
-            slots.append(_Slot.build(ref, spec.role, attrs, xml_escape(f.text or "") if f is not None else ""))
+            slots.append(_Slot.build(ref, spec.role, attrs, f_xml))
             marker = etree.Element(cell.tag)
             marker.tail = cell.tail
             parent = cell.getparent()

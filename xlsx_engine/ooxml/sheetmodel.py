@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from xlsx_engine.kernel.excel import verdict, verdict_formula
 from xlsx_engine.kernel.resources import data_dir, load_yaml
-from xlsx_engine.ooxml.cells import col_index, col_letters
+from xlsx_engine.ooxml.cells import col_index, col_letters, split_ref
 from xlsx_engine.ooxml.pagesetup import text_units
 
 FORMS_DIR = data_dir("forms")
@@ -42,6 +42,19 @@ class CellSpec:
     formula: str | None = None
     twin: Callable[[Any, Any], Any] | None = None   #: (result, record) -> value
     kind: str = "text"     #: for inputs: "text" | "number" | "year"
+    #: formulas: cells of one column with the same key in consecutive rows are stored as one shared formula
+    #: (``<f t="shared">``): the first row's text, the others by offset. The layout promises that each is the
+    #: first's formula moved down (tests/test_shared_formulas.py checks it with openpyxl's Translator).
+    shared: str | None = None
+
+
+@dataclass(frozen=True)
+class SharedFormula:
+    """One shared formula of a template: its index, its first cell (which holds the text) and its range."""
+
+    si: int
+    master: str
+    range: str
 
 
 @dataclass
@@ -175,8 +188,8 @@ class SheetLayout:
             self.merges.append(merge)
 
     def formula(self, ref: str, formula: str, twin: Callable, style: str = "formula_num",
-                merge: str | None = None) -> None:
-        self.cells[ref] = CellSpec(ref, FORMULA, style, formula=formula, twin=twin)
+                merge: str | None = None, shared: str | None = None) -> None:
+        self.cells[ref] = CellSpec(ref, FORMULA, style, formula=formula, twin=twin, shared=shared)
         if merge:
             self.merges.append(merge)
 
@@ -279,6 +292,36 @@ class SheetLayout:
     def formula_values(self, result: Any, record: Any) -> dict[str, Any]:
         """The Python twin's value of every formula cell."""
         return {ref: twin(result, record) for ref, twin in self.formula_twins}
+
+    @functools.cached_property
+    def shared_groups(self) -> dict[str, "SharedFormula"]:
+        """ref -> its shared formula, for every cell stored as part of one (see :attr:`CellSpec.shared`).
+
+        A group is a run of two or more consecutive rows of one column whose cells carry the same key; groups
+        are numbered (``si``) in the order of their first cell, row by row.
+        """
+        runs: dict[tuple[str, int], list[tuple[int, str]]] = {}
+        for ref, c in self.cells.items():
+            if c.role == FORMULA and c.shared:
+                row, col = split_ref(ref)
+                runs.setdefault((c.shared, col), []).append((row, ref))
+        groups: list[list[str]] = []
+        for members in runs.values():
+            members.sort()
+            run = [members[0]]
+            for row, ref in members[1:]:
+                if row == run[-1][0] + 1:
+                    run.append((row, ref))
+                    continue
+                groups.append([r for _, r in run])
+                run = [(row, ref)]
+            groups.append([r for _, r in run])
+        groups = sorted((g for g in groups if len(g) > 1), key=lambda g: _ref_key(g[0]))
+        out: dict[str, SharedFormula] = {}
+        for si, refs in enumerate(groups):
+            group = SharedFormula(si, refs[0], f"{refs[0]}:{refs[-1]}")
+            out.update(dict.fromkeys(refs, group))
+        return out
 
     @functools.cached_property
     def formula_twins(self) -> tuple[tuple[str, Callable[[Any, Any], Any]], ...]:

@@ -312,16 +312,19 @@ def project_layout(profile_id: str, form_name: str = "project") -> Layout:
                     "reason"):
             style, kind = input_styles.get(key, ("input_text", "text"))
             L.input(f"{c[key]}{row}", style, kind)
-        L.formula(refs.score, fx.score_formula(refs, p), lambda r, rec, i=idx: r.indicators[i].score)
+        L.formula(refs.score, fx.score_formula(refs, p), lambda r, rec, i=idx: r.indicators[i].score,
+                  shared="score")
         L.formula(refs.message, fx.message_formula(refs, p, lists), lambda r, rec, i=idx: r.indicators[i].message,
-                  "warn")
+                  "warn", shared="message")
         # hidden helpers of the live 综述: over-achievement flag, place among the listed rows, the row's line
         over, seq, line = f"{OVER_COL}{row}", f"{SEQ_COL}{row}", f"{LINE_COL}{row}"
-        L.formula(over, over_flag_formula(refs, p), lambda r, rec, i=idx: _live(r, rec, p).over[i], "helper")
+        L.formula(over, over_flag_formula(refs, p), lambda r, rec, i=idx: _live(r, rec, p).over[i], "helper",
+                  shared="over")
         above = None if row == i0 else f"{SEQ_COL}{i0}" if row == i0 + 1 else f"{SEQ_COL}{i0}:{SEQ_COL}{row - 1}"
         L.formula(seq, seq_formula(refs, f"{over}=1", above),
                   lambda r, rec, i=idx: _live(r, rec, p).seq[i], "helper")
-        L.formula(line, line_formula(refs, p, seq, over), lambda r, rec, i=idx: _live(r, rec, p).lines[i], "helper")
+        L.formula(line, line_formula(refs, p, seq, over), lambda r, rec, i=idx: _live(r, rec, p).lines[i], "helper",
+                  shared="line")
     for spec in form.columns:
         L.name(spec["name"], f"{c[spec['key']]}{i0}", f"{c[spec['key']]}{i1}")
     # one page holds PAGE_ROWS indicators; 一级/二级指标 print once per group (not on the row after the break)
