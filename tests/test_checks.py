@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 
 import copy
 import json
@@ -422,9 +423,26 @@ def test_exit_codes(folder, tmp_path, capsys):
 
 def test_folder_is_walked_and_lock_files_skipped(folder, capsys):
     code, out, _ = run(capsys, "check", str(folder))
-    assert "clean.xlsx" in out and "seed004.xlsx" in out
-    assert "~$" not in out and "说明.txt" not in out
-    assert "汇总：检查 2 个文件，其中 1 个未发现问题" in out
+    assert "clean.xlsx" in out and "seed004.xlsx" in out and "说明.txt" not in out
+    assert "~$seed004.xlsx（未读取）" in out and "临时文件，未读取" in out         # listed, not read
+    assert "汇总：检查 2 个文件，其中 1 个未发现问题" in out and "另有 1 个未读取" in out
+
+
+def test_links_in_a_folder_are_listed_not_followed(folder, tmp_path, capsys):
+    """A returned folder is untrusted: a link to a file outside it is not read (the same walk as collect)."""
+    outside = tmp_path / "外部" / "秘密.xlsx"
+    outside.parent.mkdir()
+    shutil.copy(folder / "clean.xlsx", outside)
+    sent = tmp_path / "回收"
+    (sent / "下级").mkdir(parents=True)
+    shutil.copy(folder / "clean.xlsx", sent / "下级" / "甲.xlsx")
+    (sent / "乙.xlsx").symlink_to(outside)
+    (sent / "丙").symlink_to(outside.parent, target_is_directory=True)
+    code, out, _ = run(capsys, "check", str(sent))
+    assert code == 0 and "秘密" not in out
+    assert "甲.xlsx（本系统模板" in out and "乙.xlsx（未读取）" in out and "指向本文件夹以外的符号链接" in out
+    assert "丙（未读取）" in out and "文件夹的符号链接，未进入" in out
+    assert "汇总：检查 1 个文件" in out and "另有 2 个未读取" in out
 
 
 def test_text_output_names_severity_and_place(folder, capsys):
@@ -438,7 +456,7 @@ def test_json_output(folder, capsys):
     assert code == 1
     assert "\\u" not in out and "总分的分值为 100" in out          # ensure_ascii=False
     report = json.loads(out)
-    assert report["汇总"]["文件数"] == 2 and report["汇总"]["退出码"] == 1
+    assert report["汇总"]["文件数"] == 2 and report["汇总"]["未读取"] == 1 and report["汇总"]["退出码"] == 1
     by_name = {Path(f["文件"]).name: f for f in report["文件"]}
     assert by_name["clean.xlsx"]["发现"] == [] and by_name["clean.xlsx"]["类型"] == "本系统模板"
     s4 = by_name["seed004.xlsx"]
@@ -452,7 +470,7 @@ def test_parallel_equals_serial(folder, tmp_path):
     paths = [folder] * 1 + [folder / "clean.xlsx"] * 12 + [folder / "单位A" / "seed004.xlsx"] * 12
     serial = [r.to_dict() for r in check_paths(paths, workers=1)]
     parallel = [r.to_dict() for r in check_paths(paths, workers=2)]
-    assert parallel == serial and len(serial) == 26
+    assert parallel == serial and len(serial) == 27          # 25 files read, the lock file listed as not read
 
 
 def test_findings_are_sorted_and_capped(tmp_path):

@@ -27,6 +27,7 @@ from lxml import etree
 from xlsx_engine.cli.main import main as cli_main
 from xlsx_engine.forms.project.layout import project_layout
 from xlsx_engine.forms.project.profile import list_profiles
+from xlsx_engine.integrity.tamper import parse_sheet
 from xlsx_engine.ooxml.sheetmodel import FORMULA
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -211,14 +212,13 @@ def test_filled_sheet_has_cached_values(seed, filled):
     cell = sheet_cell(xml, name_cell(pid, "评价等次"))
     assert cell.find("m:f", NS) is not None
     assert cell.get("t") == "str" and cell.find("m:v", NS).text == grade
-    # every formula cell keeps its formula
+    # every formula cell keeps its formula (a shared formula's cells expanded from its first, as Excel reads them)
     layout = project_layout(pid)
-    root = etree.fromstring(xml)
-    cells = {c.get("r"): c for c in root.iterfind("m:sheetData/m:row/m:c", NS)}
+    sheet = parse_sheet(xml if isinstance(xml, bytes) else xml.encode("utf-8"), layout.sheet, [], "filled")
     for ref, spec in layout.cells.items():
         if spec.role == FORMULA:
-            f = cells[ref].find("m:f", NS)
-            assert f is not None and "=" + f.text == spec.formula, f"{ref} formula changed"
+            cell = sheet.get(ref)
+            assert cell is not None and "=" + cell.formula == spec.formula, f"{ref} formula changed"
 
 
 @pytest.mark.parametrize("seed", SEEDS)

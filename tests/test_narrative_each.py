@@ -4,6 +4,7 @@ item 1): a bureau produces every unit's report from what came back; a broken fil
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -74,6 +75,26 @@ def test_each_keeps_existing_reports_and_refuses_mixed_options(tmp_path, capsys)
     (tmp_path / "afile").write_text("x")
     code, err = run(capsys, "narrative", str(tmp_path / "回收"), "--each", str(tmp_path / "afile"))
     assert code == 2 and "应为文件夹" in err
+
+
+def test_each_walks_sub_folders_names_twins_apart_and_lists_what_it_skips(tmp_path, capsys):
+    """A 回收 folder as units send it: one file name in two units' sub-folders gets two reports; a link out of the
+    folder and a lock file are listed with why, not read (the walk ``collect`` and ``check`` use)."""
+    sent = tmp_path / "回收"
+    _returned(sent)
+    (sent / "丙单位_损坏.xlsx").unlink()
+    (sent / "二科").mkdir()
+    shutil.copy(sent / "甲单位_P2.xlsx", sent / "二科" / "甲单位_P2.xlsx")
+    outside = tmp_path / "别处.xlsx"
+    shutil.copy(sent / "甲单位_P2.xlsx", outside)
+    (sent / "链接.xlsx").symlink_to(outside)
+    out = tmp_path / "报告"
+    code, err = run(capsys, "narrative", str(sent), "--each", str(out))
+    assert code == 0, err
+    assert sorted(p.name for p in out.iterdir()) == ["乙单位_部门整体_自评报告.docx", "二科_甲单位_P2_自评报告.docx",
+                                                    "甲单位_P2_自评报告.docx"]
+    assert "跳过：" in err and "链接.xlsx：是指向本文件夹以外的符号链接，未读取" in err and "~$甲单位_P2.xlsx：是 Excel/WPS" in err
+    assert "生成 3 份报告，0 个文件未能生成" in err and "跳过 2 个文件" in err
 
 
 def test_long_titles_break_before_their_ending():

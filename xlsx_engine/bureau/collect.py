@@ -26,7 +26,6 @@ import multiprocessing
 import os
 import resource
 import signal
-import stat
 import time
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
@@ -44,7 +43,8 @@ from xlsx_engine.forms.project.layout import project_layout
 from xlsx_engine.forms.project.profile import list_profiles, load_profile
 from xlsx_engine.forms.project.record import ProjectRecord, record_from_data
 from xlsx_engine.forms.project.scoring import evaluate
-from xlsx_engine.integrity.checks import SPREADSHEET_SUFFIXES, check_file, read_ours
+from xlsx_engine.integrity.checks import check_file, read_ours
+from xlsx_engine.integrity.folder import find_spreadsheets, shown
 from xlsx_engine.integrity.tamper import expected_for
 from xlsx_engine.kernel.errors import DataError, JxzpError
 from xlsx_engine.kernel.findings import ERROR, INFO, WARNING, Finding
@@ -134,12 +134,6 @@ class Collection:
 
 
 # ----------------------------------------------------------------------------- what the unit typed
-
-def shown(path: str | os.PathLike) -> str:
-    """A file name as users may see it: undecodable bytes as U+FFFD, control characters as \\xNN."""
-    text = os.fsencode(path).decode("utf-8", "replace")
-    return "".join(f"\\x{ord(c):02x}" if ord(c) < 32 or ord(c) == 127 else c for c in text)
-
 
 def typed_actuals(record: ProjectRecord) -> bool:
     """Whether any indicator row has a 实际完成值 or 完成等级."""
@@ -397,43 +391,10 @@ def read_all(paths: list, jobs: int = 1, progress: Callable[[int], None] | None 
 # ----------------------------------------------------------------------------- the folder
 
 def find_files(folder: Path) -> tuple[list[str], list[Collected]]:
-    """Spreadsheet files below ``folder`` (symbolic links never followed) and the entries not read, with why."""
-    files, skipped = [], []
-    root = os.path.realpath(folder)
-    for top, dirs, names in os.walk(folder, followlinks=False):
-        for d in list(dirs):
-            full = os.path.join(top, d)
-            if os.path.islink(full):
-                dirs.remove(d)
-                skipped.append(Collected(path=shown(full), note="是文件夹的符号链接，未进入（不跟随链接）"))
-        dirs.sort()
-        for name in sorted(names):
-            full = os.path.join(top, name)
-            if name == MANIFEST or os.path.splitext(name)[1].lower() not in SPREADSHEET_SUFFIXES:
-                continue
-            try:
-                st = os.lstat(full)
-            except OSError as exc:
-                skipped.append(Collected(path=shown(full), note=f"无法访问（{exc.strerror}）"))
-                continue
-            if stat.S_ISLNK(st.st_mode):
-                target = os.path.realpath(full)
-                if not os.path.exists(target):
-                    why = "是符号链接，目标不存在"
-                elif os.path.commonpath([root, target]) != root:
-                    why = "是指向本文件夹以外的符号链接，未读取"
-                else:
-                    why = "是本文件夹内另一文件的符号链接，未重复读取"
-                skipped.append(Collected(path=shown(full), note=why))
-            elif not stat.S_ISREG(st.st_mode):
-                skipped.append(Collected(path=shown(full), note="不是普通文件（管道、设备等），未读取"))
-            elif name.startswith("~$"):
-                skipped.append(Collected(path=shown(full), note="是 Excel/WPS 打开文件时的临时文件，未读取"))
-            elif name.startswith("."):
-                skipped.append(Collected(path=shown(full), note="是隐藏文件，未读取"))
-            else:
-                files.append(full)
-    return files, skipped
+    """Spreadsheet files below ``folder`` (symbolic links never followed) and the entries not read, with why
+    (:func:`~xlsx_engine.integrity.folder.find_spreadsheets`; bulk's manifest is not a returned file)."""
+    files, skipped = find_spreadsheets(folder, ignore=(MANIFEST,))
+    return files, [Collected(path=path, note=why) for path, why in skipped]
 
 
 def iter_workbooks(folder: Path) -> list[str]:

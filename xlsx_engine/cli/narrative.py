@@ -153,7 +153,9 @@ def _each(inputs, folder: Path, template, force, strict, output, write_back, inf
     if folder.exists() and not folder.is_dir():
         raise JxzpError("--each 应为文件夹，现为文件", where=str(folder), hint="换一个文件夹名")
     check_writable(folder / "报告.docx")           # creates the folder, or says in Chinese why it cannot
-    sources = inputs_of(list(inputs))
+    sources, skipped = inputs_of(list(inputs))
+    for path, why in skipped:
+        click.echo(f"跳过：{path}：{why}", err=True)
     if not sources:
         raise JxzpError("没有找到要生成报告的自评表（.xlsx）", where="、".join(inputs))
     with tqdm(total=len(sources), unit="份", desc="报告", disable=not sys.stderr.isatty(), leave=False) as bar:
@@ -164,8 +166,9 @@ def _each(inputs, folder: Path, template, force, strict, output, write_back, inf
         if o.output is None:
             click.echo(f"错误：{o.error}", err=True)
         elif o.warnings:
-            click.echo(f"提示：{o.source.name}：{len(o.warnings)} 处待补充或需核对（如：{o.warnings[0]}）", err=True)
+            click.echo(f"提示：{o.source}：{len(o.warnings)} 处待补充或需核对（如：{o.warnings[0]}）", err=True)
     click.echo(f"完成：生成 {len(outcomes) - len(failed)} 份报告，{len(failed)} 个文件未能生成"
-               f"{f'，{len(warned)} 份有待补充的内容' if warned else ''}。输出：{folder}", err=True)
+               f"{f'，{len(warned)} 份有待补充的内容' if warned else ''}"
+               f"{f'，跳过 {len(skipped)} 个文件（原因见上）' if skipped else ''}。输出：{folder}", err=True)
     if failed or (strict and warned):
         sys.exit(1)

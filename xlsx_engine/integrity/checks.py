@@ -42,6 +42,7 @@ from xlsx_engine.forms.project.scoring import (
     row_messages,
 )
 from xlsx_engine.forms.registry import form_for
+from xlsx_engine.integrity.folder import find_spreadsheets
 from xlsx_engine.integrity.formats import (
     GridBook,
     convert_with_libreoffice,
@@ -82,12 +83,14 @@ from xlsx_engine.kernel.xlmath import is_number, xnum, xround
 from xlsx_engine.ooxml.sheetmodel import IDENTITY_KEYS as keys
 
 _RANK = {ERROR: 0, WARNING: 1, INFO: 2}
-SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm", ".xls", ".et", ".ett", ".xlsb", ".ods")
 MAX_PER_CODE = 40           #: findings of one code listed per file; the rest are counted
 MONEY_TOL = 0.005           #: amounts and scores are printed to the cent
 
 
 # ============================================================================ model
+
+NOT_READ = "未读取"          #: FileReport.kind of a folder entry not read (a lock file, a link ...), with why
+
 
 @dataclass
 class FileReport:
@@ -197,18 +200,22 @@ def same(a: Any, b: Any) -> bool:
 
 # ============================================================================ entry points
 
-def collect_files(paths: Iterable[str | Path]) -> list[Path]:
-    """Expand folders (recursively) into the spreadsheet files they hold; files are kept as given."""
+def collect_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[FileReport]]:
+    """Expand folders into the spreadsheet files they hold (:func:`~xlsx_engine.integrity.folder.find_spreadsheets`:
+    sub-folders, links never followed); files are kept as given. The entries of a folder not read come back as
+    reports of their own, each saying why (提示 ``not_read``)."""
     out: list[Path] = []
+    passed: list[FileReport] = []
     for p in paths:
         p = Path(p)
         if p.is_dir():
-            for f in sorted(p.rglob("*")):
-                if f.is_file() and f.suffix.lower() in SPREADSHEET_SUFFIXES and not f.name.startswith(("~$", ".")):
-                    out.append(f)
+            files, skipped = find_spreadsheets(p)
+            out += [Path(f) for f in files]
+            passed += [FileReport(path, NOT_READ, findings=[Finding(INFO, "not_read", "", why, "", path)])
+                       for path, why in skipped]
         else:
             out.append(p)
-    return out
+    return out, passed
 
 
 def check_file(path: str | Path, profile: str | None = None,
@@ -333,7 +340,11 @@ def _check_one(args: tuple[str, str | None]) -> FileReport:
 def check_paths(paths: Iterable[str | Path], profile: str | None = None, workers: int | None = None
                 ) -> list[FileReport]:
     """Check files and folders. Large batches are spread over worker processes (at most 2 by default)."""
-    files = collect_files(paths)
+    files, passed = collect_files(paths)
+    return _check_listed(files, profile, workers) + passed
+
+
+def _check_listed(files: list[Path], profile: str | None, workers: int | None) -> list[FileReport]:
     if profile is not None:
         load_profile(profile)          # fail early (ProfileError) on an unknown profile
     if workers is None:

@@ -62,8 +62,12 @@ _REF = re.compile(r"^\$?([A-Z]{1,3})\$?([0-9]{1,7})$")
 
 
 @functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=1 << 16)
 def parse_ref(ref: str | None) -> tuple[int, int] | None:
-    """"C3" → (3, 3); None for anything that is not a valid A1 reference inside the sheet limits."""
+    """"C3" → (3, 3); None for anything that is not a valid A1 reference inside the sheet limits.
+
+    Cached: every copy of a form repeats the same few hundred references (a bounded cache, so a file with a
+    million distinct ones costs no more memory than its own cells)."""
     if not ref or len(ref) > 16:
         return None
     m = _REF.match(ref)
@@ -220,7 +224,8 @@ def _number(text: str | None) -> float | None:
 def parse_sheet(data: bytes, name: str, shared: list[str], where: str) -> SheetXML:
     """Parse a worksheet's XML into a sparse :class:`SheetXML`.
 
-    Shared formulas are expanded (the master's text translated to each cell). Cells with an invalid
+    A shared formula's cells other than its first keep the group (:attr:`XCell.shared`) and are expanded when
+    their formula is read. Cells with an invalid
     reference are placed after their row's previous cell, as Excel does for cells without ``r``.
     Empty (styled-only) cells are skipped. The XML goes through :func:`~xlsx_engine.safezip.parse_xml`,
     which refuses DTDs and entity declarations.

@@ -9,9 +9,11 @@ workbook's own 报告信息 area, so no separate information file is needed.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from xlsx_engine.bureau.collect import find_files
 from xlsx_engine.forms import department as department_form
 from xlsx_engine.forms import hunan as hunan_form
 from xlsx_engine.forms.registry import form_for
@@ -65,18 +67,45 @@ def report_of(path: Path, narrator: Narrator) -> tuple[bytes, list[str]]:
     return data, [str(w) for w in rendered.warnings]
 
 
-def inputs_of(items: list[str]) -> list[Path]:
-    """The files to report on: files as given; a folder gives its .xlsx files (sorted; no sub-folders, no links,
-    no Office lock files ``~$…``)."""
+def inputs_of(items: list[str]) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """The files to report on, and the entries of the folders given that are not, each with why.
+
+    Files are taken as given; a folder is walked as ``collect`` walks a 回收 folder
+    (:func:`~xlsx_engine.bureau.collect.find_files`: sub-folders included, symbolic links never followed, Office
+    lock files ``~$…``, hidden files, pipes and links listed as skipped with the reason).
+    """
     out: list[Path] = []
+    skipped: list[tuple[Path, str]] = []
     for item in items:
         path = Path(item)
         if path.is_dir():
-            out += sorted(p for p in path.iterdir() if p.suffix.lower() == ".xlsx" and not p.name.startswith("~$")
-                          and not p.is_symlink() and p.is_file())
+            files, passed = find_files(path)
+            out += [Path(f) for f in files]
+            skipped += [(Path(c.path), c.note) for c in passed]
         else:
             out.append(path)
-    return out
+    return out, skipped
+
+
+def report_names(sources: list[Path]) -> dict[Path, str]:
+    """``<name>_自评报告.docx`` for each source; two sources with one name (the same file name in two sub-folders)
+    are told apart by their folders (``单位甲_项目.xlsx`` and ``单位乙/项目.xlsx`` never overwrite each other)."""
+    same: dict[str, list[Path]] = {}
+    for source in sources:
+        same.setdefault(source.stem, []).append(source)
+    names: dict[Path, str] = {}
+    for source in sources:
+        stem = source.stem
+        twins = same[stem]
+        if len(twins) > 1:         # named by the path below the folder the twins share
+            base = os.path.commonpath([os.path.abspath(t.parent) for t in twins])
+            rel = os.path.relpath(os.path.abspath(source.parent), base)
+            stem = "_".join([*(p for p in Path(rel).parts if p not in (".", "..")), stem])
+        name, k = f"{stem}{SUFFIX}", 2
+        while name in names.values():
+            name, k = f"{stem}({k}){SUFFIX}", k + 1
+        names[source] = name
+    return names
 
 
 def write_reports(sources: list[Path], folder: Path, narrator: Narrator, *, force: bool = False,
@@ -86,8 +115,9 @@ def write_reports(sources: list[Path], folder: Path, narrator: Narrator, *, forc
     An existing report is kept unless ``force``.
     """
     outcomes = []
+    names = report_names(sources)
     for source in sources:
-        out = folder / f"{source.stem}{SUFFIX}"
+        out = folder / names[source]
         outcome = Outcome(source)
         if out.exists() and not force:
             outcome.error = f"报告 {out} 已存在，未覆盖（加 --force 覆盖）"

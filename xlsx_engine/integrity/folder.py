@@ -1,0 +1,64 @@
+"""Listing a folder of returned files, the one way every command does (``check``, ``collect``, ``narrative --each``).
+
+A 回收 folder holds what subordinate units sent: it is untrusted. Sub-folders are walked, symbolic links are never
+followed (a link to a file outside the folder, or to another file of it, is listed, not read), and every entry that
+is not read — Office lock files ``~$…``, hidden files, pipes and devices, entries that cannot be accessed — is
+listed with the reason in Chinese, so that nothing is left out silently.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm", ".xls", ".et", ".ett", ".xlsb", ".ods")
+
+
+def shown(path: str | os.PathLike) -> str:
+    """A file name as users may see it: undecodable bytes as U+FFFD, control characters as \\xNN."""
+    text = os.fsencode(path).decode("utf-8", "replace")
+    return "".join(f"\\x{ord(c):02x}" if ord(c) < 32 or ord(c) == 127 else c for c in text)
+
+
+def find_spreadsheets(folder: str | Path, suffixes: tuple[str, ...] = SPREADSHEET_SUFFIXES,
+                      ignore: tuple[str, ...] = ()) -> tuple[list[str], list[tuple[str, str]]]:
+    """Files below ``folder`` whose suffix is one of ``suffixes`` (sorted, sub-folders included), and the entries
+    not read, each as (name as shown, why). Names in ``ignore`` (e.g. bulk's manifest) are passed over silently."""
+    files: list[str] = []
+    skipped: list[tuple[str, str]] = []
+    root = os.path.realpath(folder)
+    for top, dirs, names in os.walk(folder, followlinks=False):
+        for d in list(dirs):
+            full = os.path.join(top, d)
+            if os.path.islink(full):
+                dirs.remove(d)
+                skipped.append((shown(full), "是文件夹的符号链接，未进入（不跟随链接）"))
+        dirs.sort()
+        for name in sorted(names):
+            full = os.path.join(top, name)
+            if name in ignore or os.path.splitext(name)[1].lower() not in suffixes:
+                continue
+            try:
+                st = os.lstat(full)
+            except OSError as exc:
+                skipped.append((shown(full), f"无法访问（{exc.strerror}）"))
+                continue
+            if stat.S_ISLNK(st.st_mode):
+                target = os.path.realpath(full)
+                if not os.path.exists(target):
+                    why = "是符号链接，目标不存在"
+                elif os.path.commonpath([root, target]) != root:
+                    why = "是指向本文件夹以外的符号链接，未读取"
+                else:
+                    why = "是本文件夹内另一文件的符号链接，未重复读取"
+                skipped.append((shown(full), why))
+            elif not stat.S_ISREG(st.st_mode):
+                skipped.append((shown(full), "不是普通文件（管道、设备等），未读取"))
+            elif name.startswith("~$"):
+                skipped.append((shown(full), "是 Excel/WPS 打开文件时的临时文件，未读取"))
+            elif name.startswith("."):
+                skipped.append((shown(full), "是隐藏文件，未读取"))
+            else:
+                files.append(full)
+    return files, skipped
