@@ -58,7 +58,7 @@ import subprocess
 import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from lxml import etree
 
@@ -219,48 +219,28 @@ def recalc_files(
     """
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
-    given, keys, inputs, slot = _unique_inputs(paths)
-    exe = soffice or find_soffice()
-    if exe is None:
-        raise RecalcError(
-            "LibreOffice (soffice) not found; tried " + ", ".join(SOFFICE_CANDIDATES)
-        )
-    out_root = Path(outdir)
-    out_root.mkdir(parents=True, exist_ok=True)
-    if not inputs:
-        return {}
 
-    out_names = _unique_output_names(inputs)
-    with tempfile.TemporaryDirectory(prefix="xlsx_recalc_") as tmp_name:
-        tmp = Path(tmp_name)
-        stage_dir, conv_dir, profile_dir = tmp / "in", tmp / "out", tmp / "profile"
-        for d in (stage_dir, conv_dir, profile_dir / "user"):
-            d.mkdir(parents=True)
+    def find() -> str:
+        exe = soffice or find_soffice()
+        if exe is None:
+            raise RecalcError("LibreOffice (soffice) not found; tried " + ", ".join(SOFFICE_CANDIDATES))
+        return exe
+
+    def convert(exe: str, tmp: Path, inputs: List[Path], staged: List[Path], conv_dir: Path) -> List[Tuple[Path, str]]:
+        profile_dir = tmp / "profile"
+        (profile_dir / "user").mkdir(parents=True)
         (profile_dir / "user" / "registrymodifications.xcu").write_text(
             _PROFILE_XCU.format(locale=_xml_escape(locale)), encoding="utf-8"
         )
-
-        staged = _stage_inputs(inputs, stage_dir, strip_cached)
-
         env = dict(os.environ, HOME=str(tmp))
         failures: List[Tuple[Path, str]] = []
         for start in range(0, len(staged), chunk_size):
             chunk = staged[start : start + chunk_size]
-            failures.extend(
-                _convert_chunk(exe, chunk, conv_dir, profile_dir, env, timeout)
-            )
-        if failures:
-            index = {s: src for s, src in zip(staged, inputs)}
-            details = "\n".join(f"- {index[s]}\n  {report}" for s, report in failures)
-            raise RecalcError(
-                f"LibreOffice did not convert {len(failures)} of {len(inputs)} "
-                f"file(s):\n{details}"
-            )
+            failures.extend(_convert_chunk(exe, chunk, conv_dir, profile_dir, env, timeout))
+        index = dict(zip(staged, inputs))
+        return [(index[stage], report) for stage, report in failures]
 
-        targets = [out_root / name for name in out_names]
-        for stage, target in zip(staged, targets):
-            shutil.move(str(conv_dir / (stage.stem + ".xlsx")), str(target))
-    return {path: targets[slot[key]] for path, key in zip(given, keys)}
+    return _recalc(paths, outdir, strip_cached, "LibreOffice", find, convert)
 
 
 def recalc_files_gnumeric(
@@ -287,22 +267,13 @@ def recalc_files_gnumeric(
             and includes ssconvert's stderr); or, with ``strip_cached``, an
             input is not a readable .xlsx package.
     """
-    given, keys, inputs, slot = _unique_inputs(paths)
-    exe = ssconvert or find_ssconvert()
-    if exe is None:
-        raise RecalcError("Gnumeric (ssconvert) not found on PATH")
-    out_root = Path(outdir)
-    out_root.mkdir(parents=True, exist_ok=True)
-    if not inputs:
-        return {}
+    def find() -> str:
+        exe = ssconvert or find_ssconvert()
+        if exe is None:
+            raise RecalcError("Gnumeric (ssconvert) not found on PATH")
+        return exe
 
-    out_names = _unique_output_names(inputs)
-    with tempfile.TemporaryDirectory(prefix="xlsx_recalc_gnumeric_") as tmp_name:
-        tmp = Path(tmp_name)
-        stage_dir, conv_dir = tmp / "in", tmp / "out"
-        for d in (stage_dir, conv_dir):
-            d.mkdir(parents=True)
-        staged = _stage_inputs(inputs, stage_dir, strip_cached)
+    def convert(exe: str, tmp: Path, inputs: List[Path], staged: List[Path], conv_dir: Path) -> List[Tuple[Path, str]]:
         env = dict(os.environ, HOME=str(tmp), LANG="C.UTF-8", LC_ALL="C.UTF-8")
         failures: List[Tuple[Path, str]] = []
         for src, stage in zip(inputs, staged):
@@ -311,12 +282,33 @@ def recalc_files_gnumeric(
             report = _run_killable(cmd, conv_dir, env, timeout, f"Gnumeric converting {src}")
             if not _is_valid_output(converted):
                 failures.append((src, report))
+        return failures
+
+    return _recalc(paths, outdir, strip_cached, "Gnumeric", find, convert)
+
+
+def _recalc(paths: Sequence[PathLike], outdir: PathLike, strip_cached: bool, engine: str,
+            find: Callable[[], str], convert: Callable[..., List[Tuple[Path, str]]]) -> Dict[Path, Path]:
+    """What both engines share: unique inputs, staging (cached values stripped) in a scratch folder, the
+    engine's ``convert(exe, tmp, inputs, staged, conv_dir)`` -> failures, then the results moved into ``outdir``
+    under unique names — nothing is written there when an input fails."""
+    given, keys, inputs, slot = _unique_inputs(paths)
+    exe = find()
+    out_root = Path(outdir)
+    out_root.mkdir(parents=True, exist_ok=True)
+    if not inputs:
+        return {}
+    out_names = _unique_output_names(inputs)
+    with tempfile.TemporaryDirectory(prefix=f"xlsx_recalc_{engine.lower()}_") as tmp_name:
+        tmp = Path(tmp_name)
+        stage_dir, conv_dir = tmp / "in", tmp / "out"
+        for d in (stage_dir, conv_dir):
+            d.mkdir(parents=True)
+        staged = _stage_inputs(inputs, stage_dir, strip_cached)
+        failures = convert(exe, tmp, inputs, staged, conv_dir)
         if failures:
             details = "\n".join(f"- {src}\n  {report}" for src, report in failures)
-            raise RecalcError(
-                f"Gnumeric did not convert {len(failures)} of {len(inputs)} file(s):\n{details}"
-            )
-
+            raise RecalcError(f"{engine} did not convert {len(failures)} of {len(inputs)} file(s):\n{details}")
         targets = [out_root / name for name in out_names]
         for stage, target in zip(staged, targets):
             shutil.move(str(conv_dir / (stage.stem + ".xlsx")), str(target))
