@@ -309,9 +309,9 @@ def build_national() -> Document:
     (财预〔2020〕10号附件2 样式: year, project, 主管部门, 实施单位, funds, goals, indicators, 单位盖章)."""
     doc = Document()
     setup(doc)
-    # the cover breaks the title before 绩效自评报告, never inside a word
-    para(doc, '{{ title[:-6] if title.endswith("绩效自评报告") and title|length > 6 else title }}', "封面标题")
-    para(doc, '{{ "绩效自评报告" if title.endswith("绩效自评报告") and title|length > 6 else "" }}', "封面标题")
+    # the cover breaks a long title before its ending, never inside a word (title_lines: narrative.docx.title_lines)
+    para(doc, "{{ title_lines[0] }}", "封面标题")
+    para(doc, '{{ title_lines[1] if title_lines|length > 1 else "" }}', "封面标题")
     para(doc, "{{ project.unit or '（待补充实施单位）' }}", "封面落款")
     para(doc, '{{ info.report_date | cndate if info.report_date else "（待补充报告日期）" }}', "封面落款")
     new_page(para(doc, "{{ title }}", "Title"))

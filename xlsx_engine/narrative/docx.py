@@ -206,8 +206,8 @@ def report_docx(inp: ProjectInput, *, narrator: Narrator | None = None, family: 
     summary = narrator.summary(inp, family or hunan_family(inp, region))
     project, info = summary.context["project"], summary.context["info"]
     year = f"{project['year']}年度" if project["year"] and str(project["year"]) not in project["name"] else ""
-    ctx = dict(summary.context, region=region, region_name=REGIONS[region],
-               title=info["title"] or f"{year}{project['name']}绩效自评报告",
+    title = info["title"] or f"{year}{project['name']}绩效自评报告"
+    ctx = dict(summary.context, region=region, region_name=REGIONS[region], title=title, title_lines=title_lines(title),
                summary_blocks=_blocks(nest(summary.markup) if region == "hunan" else summary.markup))
     name = REPORT_DOCX if region == "hunan" else NATIONAL_DOCX
     data = render_docx(_docx_template(narrator, name), ctx)
