@@ -234,9 +234,12 @@ def parse_sheet(data: bytes, name: str, shared: list[str], where: str) -> SheetX
     sheet = SheetXML(name)
     masters: dict[str, tuple[int, int, str]] = {}
     children: list[tuple[XCell, str]] = []
-    if _X_UNNAMED(root) == 0:       # the usual case: select the cells with content in C, skip the styled empties
-        located = ((parse_ref(c.get("r")), c) for c in _X_FILLED(root))
-    else:
+    # the usual case: every cell has its reference; select (in C) the cells with content, skip the styled empties
+    picked = _X_PICKED(root)
+    refs = [c.get("r") for c in picked]
+    if None not in refs:
+        located = zip(map(parse_ref, refs), picked)
+    else:                           # a cell without ``r`` (any, even empty) moves the ones after it: walk them all
         located = _cells_by_position(root, sheet)
     cells = sheet.cells
     for rc, c in located:
@@ -334,8 +337,8 @@ def _span(lo: str | None, hi: str | None) -> range:
     return range(lo_n, min(hi_n, MAX_COL) + 1) if lo_n else range(0)
 
 
-_X_FILLED = etree.XPath("m:sheetData/m:row/m:c[*]", namespaces={"m": M})
-_X_UNNAMED = etree.XPath("count(m:sheetData/m:row/m:c[not(@r)])", namespaces={"m": M})
+#: the cells with content, and any cell without a reference (one pass over the sheet)
+_X_PICKED = etree.XPath("m:sheetData/m:row/m:c[* or not(@r)]", namespaces={"m": M})
 _X_HIDDEN_ROWS = etree.XPath("m:sheetData/m:row[@hidden='1' or @hidden='true']", namespaces={"m": M})
 _X_HIDDEN_COLS = etree.XPath("m:cols/m:col[@hidden='1' or @hidden='true']", namespaces={"m": M})
 _SPACE = re.compile(r"\s+")
