@@ -20,11 +20,15 @@ The bureau layer does not know the narrative; the command line builds the hook f
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import pickle
 import re
+import struct
 import time
+import zipfile
+import zlib
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -41,6 +45,7 @@ from xlsx_engine.forms.registry import open_template
 from xlsx_engine.kernel.errors import DataError, JxzpError
 from xlsx_engine.ooxml.builder import TEMPLATE_DIR, template_filename
 from xlsx_engine.ooxml.filler import Template
+from xlsx_engine.ooxml.safezip import BATCH_FLUSH, flush_to_disk
 
 MANIFEST = ".jxzp-bulk.json"
 JOURNAL = ".jxzp-bulk.journal"
@@ -159,6 +164,31 @@ class _Parsed:
         self.value = value
 
 
+#: what a status says about the file (``{}``: its path below the output folder)
+_MESSAGES = {"overwritten": "{}：生成后被修改过，已按 --force 覆盖",
+             "repaired": "{}：上次运行中断（如断电）时未写完整，已重新生成"}
+
+
+def incomplete(raw: bytes) -> bool:
+    """A file a power cut left unfinished: empty, all zero bytes, or a zip whose content cannot be read back.
+
+    Files are renamed into place whole, but written without an fsync each (one :func:`flush_to_disk` at the end
+    of the run): after a power cut the disk may hold a new name on data that never arrived. Such a file is
+    nobody's work and is generated again; a readable workbook, or anything that is not a zip (an .xls saved
+    under this name), is a unit's or a person's file and is never overwritten without ``--force``.
+    """
+    if not raw.strip(b"\0"):
+        return True
+    if not raw.startswith(b"PK"):
+        return False
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as zf:
+            return zf.testzip() is not None
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError, NotImplementedError, KeyError,
+            IndexError, struct.error):
+        return True
+
+
 def _work_chunk(task: tuple) -> list[tuple]:
     """Generate the projects of one task (in a worker, or in this process): see :func:`_work`."""
     store, chunk, outdir, template_dir, after_write, force = task
@@ -186,17 +216,21 @@ def _work(store: MasterStore, entry: MasterEntry, expected: str | None, outdir: 
         target = Path(outdir) / entry.relpath
         filled = any(r.actual not in (None, "") for r in record.indicators)
         try:
-            old = _sha(target.read_bytes())
+            raw = target.read_bytes()
         except FileNotFoundError:
-            old = None
+            raw = None
+        old = _sha(raw) if raw is not None else None
         status = "written"
         if old is not None and old != expected:
             if after_write is None and old == _sha(data):
                 return old, result.total, result.grade, filled, "", "unchanged"
-            if not force:
+            if incomplete(raw):
+                status = "repaired"
+            elif not force:
                 return None, None, None, False, f"{target}：文件在生成后被修改过，未覆盖（确需覆盖请加 --force）", "refused"
-            status = "overwritten"
-        write_output(target, data)
+            else:
+                status = "overwritten"
+        write_output(target, data, durable=not BATCH_FLUSH)      # made durable at the end of the run
         if after_write is not None:
             after_write(Written(target, record, tpl.profile, result, identity))
             data = target.read_bytes()            # the hook may have rewritten it
@@ -284,6 +318,7 @@ def bulk(master: str | Path | Master, outdir: str | Path, *, by: str = "project"
             else:
                 for chunk in _chunks(run.planned(store.entries())):
                     run.record(chunk, _work_chunk(run.task(chunk)))
+        flush_to_disk()           # every workbook on the disk before the manifest that vouches for them
         write_manifest(outdir / MANIFEST, run.manifest)
     finally:
         if own:
@@ -391,10 +426,9 @@ class _Run:
         while pending:
             wait()
         for (item, _), first in zip(again, firsts):       # what the run did to the file, both times together
-            if item.status in ("written", "unchanged") and first in ("written", "overwritten"):
+            if item.status in ("written", "unchanged") and first in ("written", "overwritten", "repaired"):
                 item.status = first
-                if first == "overwritten":
-                    item.message = f"{item.relpath}：生成后被修改过，已按 --force 覆盖"
+                item.message = _MESSAGES.get(first, "").format(item.relpath)
 
     def record(self, chunk: list[tuple[BulkItem, MasterEntry]], got: list[tuple], count: bool = True) -> None:
         report, manifest = self.report, self.manifest
@@ -408,8 +442,8 @@ class _Run:
                 item.message = error
             else:
                 item.total, item.grade, item.filled = total, grade, filled
-                if status == "overwritten":
-                    item.message = f"{item.relpath}：生成后被修改过，已按 --force 覆盖"
+                if status in _MESSAGES:
+                    item.message = _MESSAGES[status].format(item.relpath)
                 entry = (sha, item.code, e.profile)
                 if manifest.get(item.relpath) != entry:
                     manifest[item.relpath] = entry

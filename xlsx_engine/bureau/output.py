@@ -52,7 +52,7 @@ def check_writable(path: str | Path) -> None:
         raise output_error(path, exc) from None
 
 
-def write_output(path: str | Path, data: bytes | Iterable[bytes]) -> None:
+def write_output(path: str | Path, data: bytes | Iterable[bytes], *, durable: bool = True) -> None:
     """Write one output file atomically (bytes, or pieces of bytes); an unwritable place is the user's error
     (exit 2), not ours.
 
@@ -60,6 +60,6 @@ def write_output(path: str | Path, data: bytes | Iterable[bytes]) -> None:
         JxzpError: the folder is read-only or missing, its parent is a file, the disk is full.
     """
     try:
-        atomic_write_bytes(path, data)
+        atomic_write_bytes(path, data, durable=durable)
     except OSError as exc:
         raise output_error(path, exc) from None

@@ -349,6 +349,8 @@ def bulk_command(master_file, outdir, by, jobs, force, narrative, docx) -> None:
             click.echo(f"未覆盖：{item.message}", err=True)
         elif item.status == "overwritten":
             click.echo(f"已覆盖：{outdir}/{item.message}", err=True)
+        elif item.status == "repaired":
+            click.echo(f"提示：{outdir}/{item.message}", err=True)
     for text in report.errors:
         click.echo(f"错误：{text}", err=True)
     n = len(report.items)
@@ -356,6 +358,7 @@ def bulk_command(master_file, outdir, by, jobs, force, narrative, docx) -> None:
     click.echo(f"完成：{report.count('written')} 个新生成或已更新，{report.count('unchanged')} 个内容未变，"
                f"{report.count('refused')} 个因被修改而未覆盖，"
                + (f"{report.count('overwritten')} 个生成后被修改而按 --force 覆盖，" if report.count("overwritten") else "")
+               + (f"{report.count('repaired')} 个上次中断未写完整而重新生成，" if report.count("repaired") else "")
                + f"{len(report.errors)} 个出错；"
                f"用时 {report.seconds:.1f} 秒（{rate:.0f} 个/秒）。输出：{outdir}")
     if report.errors or report.count("refused"):

@@ -114,11 +114,13 @@ def read_member(zf: zipfile.ZipFile, name: str, where: str = "", limit: int = MA
     return data
 
 
-def atomic_write_bytes(path: str | Path, data: bytes | Iterable[bytes]) -> None:
+def atomic_write_bytes(path: str | Path, data: bytes | Iterable[bytes], *, durable: bool = True) -> None:
     """Write ``data`` (bytes, or pieces of bytes written one after another) to ``path`` through a temporary
     file in the same folder and a rename.
 
-    A crash leaves either the old file or the new one, never half a file.
+    A crash of the process leaves either the old file or the new one, never half a file. ``durable``: the data
+    reaches the disk before the rename (fsync), so that a power cut cannot leave the new name on an empty file;
+    a caller writing many files may leave it to one :func:`flush_to_disk` at the end instead.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -131,7 +133,8 @@ def atomic_write_bytes(path: str | Path, data: bytes | Iterable[bytes]) -> None:
                 for piece in data:
                     fh.write(piece)
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
@@ -142,3 +145,13 @@ def atomic_write_bytes(path: str | Path, data: bytes | Iterable[bytes]) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+#: whether :func:`flush_to_disk` can make many files durable at once (``os.sync``; not on Windows)
+BATCH_FLUSH = hasattr(os, "sync")
+
+
+def flush_to_disk() -> None:
+    """Make every file written so far durable (one ``sync`` instead of an fsync per file)."""
+    if BATCH_FLUSH:
+        os.sync()
