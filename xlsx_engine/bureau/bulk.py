@@ -313,6 +313,8 @@ def bulk(master: str | Path | Master, outdir: str | Path, *, by: str = "project"
         with journal:
             run.journal = journal
             if jobs > 1 and len(store) >= pool_min:
+                for pid in store.used_profiles():       # opened once here; the forked workers inherit them
+                    _template(pid, str(template_dir))
                 with ProcessPoolExecutor(max_workers=jobs) as pool:
                     run.in_pool(pool, window=jobs * 4)
             else:

@@ -165,6 +165,11 @@ class MasterStore:
     def __len__(self) -> int:
         return self.db().execute("SELECT COUNT(*) FROM project").fetchone()[0]
 
+    def used_profiles(self) -> list[str]:
+        """The installed 评分规则 the projects name (so their templates can be opened once, before workers fork)."""
+        named = {str(p or "national") for (p,) in self.db().execute("SELECT DISTINCT c3 FROM project")}
+        return sorted(named & self.profiles)
+
     def rows(self, sheet: str) -> Iterator[tuple[int, dict[str, Any]]]:
         """(row number, {column: value}) for each row of a sheet, in sheet order."""
         names = [name for name, _ in SHEETS[sheet]]
