@@ -62,7 +62,6 @@ _REF = re.compile(r"^\$?([A-Z]{1,3})\$?([0-9]{1,7})$")
 
 
 @functools.lru_cache(maxsize=65536)
-@functools.lru_cache(maxsize=1 << 16)
 def parse_ref(ref: str | None) -> tuple[int, int] | None:
     """"C3" → (3, 3); None for anything that is not a valid A1 reference inside the sheet limits.
 

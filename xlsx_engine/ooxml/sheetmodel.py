@@ -44,7 +44,7 @@ class CellSpec:
     kind: str = "text"     #: for inputs: "text" | "number" | "year"
     #: formulas: cells of one column with the same key in consecutive rows are stored as one shared formula
     #: (``<f t="shared">``): the first row's text, the others by offset. The layout promises that each is the
-    #: first's formula moved down (tests/test_shared_formulas.py checks it with openpyxl's Translator).
+    #: first's formula moved down; the builder proves it with openpyxl's Translator (``builder.check_shared``).
     shared: str | None = None
 
 
