@@ -240,6 +240,13 @@ def test_files_a_power_cut_left_unfinished_are_generated_again(tmp_path, capsys)
     files[0].write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600)  # an .xls saved under this name
     report = bulk(master, out)
     assert report.count("refused") == 1 and report.count("repaired") == 0
+    # a zip that says it unpacks to 2 GB is not unpacked to find out whether it is complete: refused, not read
+    bomb = bytearray(good[files[1].name])
+    cd = bomb.rfind(b"PK\x01\x02")                 # a central directory entry: its uncompressed size at +24
+    bomb[cd + 24:cd + 28] = (0x7FFFFFFF).to_bytes(4, "little")
+    files[1].write_bytes(bytes(bomb))
+    report = bulk(master, out)
+    assert report.count("refused") == 2 and report.count("repaired") == 0
 
 
 def test_one_flush_per_run_instead_of_an_fsync_per_file(tmp_path, monkeypatch):

@@ -45,7 +45,7 @@ from xlsx_engine.forms.registry import open_template
 from xlsx_engine.kernel.errors import DataError, JxzpError
 from xlsx_engine.ooxml.builder import TEMPLATE_DIR, template_filename
 from xlsx_engine.ooxml.filler import Template
-from xlsx_engine.ooxml.safezip import BATCH_FLUSH, flush_to_disk
+from xlsx_engine.ooxml.safezip import BATCH_FLUSH, MAX_UNCOMPRESSED, flush_to_disk
 
 MANIFEST = ".jxzp-bulk.json"
 JOURNAL = ".jxzp-bulk.journal"
@@ -183,6 +183,8 @@ def incomplete(raw: bytes) -> bool:
         return False
     try:
         with zipfile.ZipFile(io.BytesIO(raw)) as zf:
+            if sum(i.file_size for i in zf.infolist()) > MAX_UNCOMPRESSED:
+                return False              # not ours to unpack (a bomb under this name): refused like an edit
             return zf.testzip() is not None
     except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError, NotImplementedError, KeyError,
             IndexError, struct.error):
