@@ -240,13 +240,28 @@ def test_files_a_power_cut_left_unfinished_are_generated_again(tmp_path, capsys)
     files[0].write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600)  # an .xls saved under this name
     report = bulk(master, out)
     assert report.count("refused") == 1 and report.count("repaired") == 0
-    # a zip that says it unpacks to 2 GB is not unpacked to find out whether it is complete: refused, not read
-    bomb = bytearray(good[files[1].name])
-    cd = bomb.rfind(b"PK\x01\x02")                 # a central directory entry: its uncompressed size at +24
+
+
+def test_a_zip_too_big_to_unpack_is_not_unpacked_to_see_if_it_is_complete(tmp_path, monkeypatch):
+    """A file at a target path that says it unpacks to 2 GB is somebody's (refused like an edit), and is not
+    unpacked to find out whether a power cut left it unfinished."""
+    import zipfile
+
+    from xlsx_engine.bureau.bulk import incomplete
+    master = small_master(tmp_path / "m.xlsx")
+    out = tmp_path / "out"
+    bulk(master, out)
+    target = sorted(out.glob("*.xlsx"))[0]
+    bomb = bytearray(target.read_bytes())
+    cd = bomb.find(b"PK\x01\x02")                  # the first central directory entry: uncompressed size at +24
     bomb[cd + 24:cd + 28] = (0x7FFFFFFF).to_bytes(4, "little")
-    files[1].write_bytes(bytes(bomb))
-    report = bulk(master, out)
-    assert report.count("refused") == 2 and report.count("repaired") == 0
+    unpacked = []
+    real = zipfile.ZipFile.testzip
+    monkeypatch.setattr(zipfile.ZipFile, "testzip", lambda self: unpacked.append(1) or real(self))
+    assert incomplete(bytes(bomb)) is False and unpacked == []
+    assert incomplete(target.read_bytes()) is False and unpacked == [1]       # a normal workbook is checked
+    target.write_bytes(bytes(bomb))
+    assert bulk(master, out).count("refused") == 1
 
 
 def test_one_flush_per_run_instead_of_an_fsync_per_file(tmp_path, monkeypatch):
