@@ -40,6 +40,7 @@ from xlsx_engine.forms.project.scoring import (
     quantitative_score,
     row_flags,
     row_messages,
+    weight_gaps,
 )
 from xlsx_engine.forms.registry import form_for
 from xlsx_engine.integrity.folder import find_spreadsheets
@@ -831,8 +832,8 @@ def rule_findings(add, p: Profile, rec: ProjectRecord, result: Result, place_row
                   place_name: Callable[..., str]) -> None:
     """The rule checks of one of our workbooks, on the recomputed figures."""
     row_findings(add, p, rec, result, place_row)
-    tw = xround(result.total_weight, 2)
-    if xround(result.total_weight - p.total, 2) != 0:
+    tw, level1_off = weight_gaps(p, result.total_weight, result.level1_weights)
+    if tw is not None:
         parts = []
         if p.fund_in_total:
             parts.append(f"{p.fund_label} {fmt(p.fund_weight)}")
@@ -842,7 +843,7 @@ def rule_findings(add, p: Profile, rec: ProjectRecord, result: Result, place_row
         add(WARNING, "weight_total", place_name("总分分值"),
             f"分值合计为 {fmt(tw)}（{' ＋ '.join(parts)}），规则“{p.id}”要求 {fmt(p.total)}",
             f"调整各指标分值，使绩效指标合计为 {fmt(p.indicator_weight)}")
-    _level1_findings(add, p, rec, result, lambda: place_name("分值"))
+    _level1_findings(add, p, rec, level1_off, lambda: place_name("分值"))
     fund = result.fund
     if fund.budget <= 0 and fund.rate != "":      # "": nothing entered yet (待填报), not a zero budget
         add(INFO, "rate_na", place_name("执行率"), "全年预算数为0或未填，执行率无法计算（显示“—”，资金得分为0）",
@@ -897,13 +898,14 @@ def _table_count_row(r) -> CountRow:
     return CountRow(text("name"), target, actual, c["name"].ref if "name" in c else "")
 
 
-def _level1_findings(add, p: Profile, rec: ProjectRecord, result: Result, place: Callable[[], str]) -> None:
+def _level1_findings(add, p: Profile, rec: ProjectRecord, off: dict[str, float], place: Callable[[], str]) -> None:
+    """``off``: the weighted 一级指标 whose sums are not their weights (:func:`weight_gaps`)."""
     active = [r for r in rec.indicators if is_active(r)]
     for l1 in p.level1:
-        got = xround(result.level1_weights.get(l1.name, 0.0), 2)
         if l1.weight is not None:
-            if xround(got - l1.weight, 2) != 0:
-                add(WARNING, "weight_level1", place(), f"{l1.name}分值合计为 {fmt(got)}，规则“{p.id}”规定为 {fmt(l1.weight)}",
+            if l1.name in off:
+                add(WARNING, "weight_level1", place(),
+                    f"{l1.name}分值合计为 {fmt(off[l1.name])}，规则“{p.id}”规定为 {fmt(l1.weight)}",
                     f"调整{l1.name}下各指标的分值")
         elif active and not any(r.level1 == l1.name for r in active):
             add(WARNING, "level1_missing", place(), f"未设置{l1.name}", f"按规则应设置{l1.name}")

@@ -325,16 +325,27 @@ def pending_inputs(record: ProjectRecord, profile: Profile, fund: FundResult, ro
     return out
 
 
+def weight_gaps(profile: Profile, total_weight: float, level1_weights: dict[str, float]
+                ) -> tuple[float | None, dict[str, float]]:
+    """Where the weights are off the rules, to the cent: the 总分 row's 分值 when it is not the profile's total
+    (else None), and each weighted 一级指标 whose sum is not its weight (name -> the sum). The one test of the
+    weights: the workbook's 校验提示 (:func:`weight_checks`) and ``jxzp check``'s findings both read it."""
+    total = None if xround(total_weight - profile.total, 2) == 0 else xround(total_weight, 2)
+    level1 = {}
+    for l1 in profile.level1:
+        got = level1_weights.get(l1.name, 0.0)
+        if l1.weight is not None and xround(got - l1.weight, 2) != 0:
+            level1[l1.name] = xround(got, 2)
+    return total, level1
+
+
 def weight_checks(profile: Profile, total_weight: float, level1_weights: dict[str, float]) -> list[str]:
     """The 校验提示 of the weights: the 总分 row's 分值 and each weighted 一级指标's sum ("" when right)."""
-    out = ["" if xround(total_weight - profile.total, 2) == 0 else
-           f"分值合计为{xtext(xround(total_weight, 2))}，应为{xtext(profile.total)}，请调整各指标分值；"]
+    total, level1 = weight_gaps(profile, total_weight, level1_weights)
+    out = ["" if total is None else f"分值合计为{xtext(total)}，应为{xtext(profile.total)}，请调整各指标分值；"]
     for l1 in profile.level1:
-        if l1.weight is None:
-            continue
-        got = xround(level1_weights[l1.name], 2)
-        out.append("" if xround(level1_weights[l1.name] - l1.weight, 2) == 0 else
-                   f"{l1.name}分值合计为{xtext(got)}，应为{xtext(l1.weight)}；")
+        if l1.weight is not None:
+            out.append(f"{l1.name}分值合计为{xtext(level1[l1.name])}，应为{xtext(l1.weight)}；" if l1.name in level1 else "")
     return out
 
 
