@@ -428,6 +428,24 @@ def test_folder_is_walked_and_lock_files_skipped(folder, capsys):
     assert "汇总：检查 2 个文件，其中 1 个未发现问题" in out and "另有 1 个未读取" in out
 
 
+def test_file_names_with_any_bytes_give_valid_utf8(folder, tmp_path, capsys):
+    """A name that is not UTF-8, or holds a control character, is shown escaped: the text and JSON output stay
+    valid UTF-8 (a unit's file name must not break the report of the whole folder)."""
+    import os
+    sent = tmp_path / "回收"
+    sent.mkdir()
+    shutil.copy(folder / "clean.xlsx", os.fsencode(sent) + b"/\xff\xfe\xe4\xbd.xlsx")
+    shutil.copy(folder / "clean.xlsx", sent / "甲\x01乙.xlsx")
+    code, out, _ = run(capsys, "check", str(sent), "--json")
+    assert code == 0
+    out.encode("utf-8")                                   # no lone surrogates from undecodable bytes
+    names = sorted(Path(f["文件"]).name for f in json.loads(out)["文件"])
+    assert names == ["甲\\x01乙.xlsx", "\ufffd\ufffd\ufffd.xlsx"]
+    code, out, _ = run(capsys, "check", str(sent))
+    out.encode("utf-8")
+    assert "甲\\x01乙.xlsx" in out and "\x01" not in out
+
+
 def test_links_in_a_folder_are_listed_not_followed(folder, tmp_path, capsys):
     """A returned folder is untrusted: a link to a file outside it is not read (the same walk as collect)."""
     outside = tmp_path / "外部" / "秘密.xlsx"

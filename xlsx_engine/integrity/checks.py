@@ -43,7 +43,7 @@ from xlsx_engine.forms.project.scoring import (
     weight_gaps,
 )
 from xlsx_engine.forms.registry import form_for
-from xlsx_engine.integrity.folder import find_spreadsheets
+from xlsx_engine.integrity.folder import find_spreadsheets, shown
 from xlsx_engine.integrity.formats import (
     GridBook,
     convert_with_libreoffice,
@@ -231,8 +231,8 @@ def check_file(path: str | Path, profile: str | None = None,
             the same parse (``collect``); what it raises is reported like any other failure.
     """
     path = Path(path)
-    report = FileReport(str(path))
-    coll = Collector(str(path))
+    report = FileReport(shown(path))        # as users may see it: any bytes of the name, valid UTF-8 out
+    coll = Collector(report.file)
     try:
         if _check_other_format(path, report, coll, profile):
             return _done(report, coll)
