@@ -13,6 +13,7 @@ import io
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -472,3 +473,24 @@ def test_usage_errors_are_in_chinese(capsys, argv, expected):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("用法错误：") and expected in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("args", [("score", "--json"), ("score",), ("names", "--json"), ("check", "--json")])
+def test_output_is_valid_utf8_whatever_bytes_a_file_name_holds(args, filled, tmp_path):
+    """A returned file named with bytes that are not UTF-8 (a unit's old Windows code page) and a control
+    character: the output of a real process decodes as UTF-8 and the name is shown escaped, never raw."""
+    seed = next(iter(SEEDS))
+    folder = tmp_path / "回收"
+    folder.mkdir()
+    name = os.fsencode(folder) + b"/\xb2\xe2\xca\xd4\x1b[31m.xlsx"     # GBK "测试" + an ANSI escape
+    shutil.copy(filled[seed], name)
+    env = {k: v for k, v in os.environ.items() if k != "JXZP_DEBUG"}
+    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env.pop("PYTHONIOENCODING", None)
+    proc = subprocess.run([sys.executable, "-m", "xlsx_engine.cli", args[0], os.fsdecode(name), *args[1:]],
+                          cwd=tmp_path, env=env, capture_output=True, timeout=120)
+    assert proc.returncode in (0, 1), proc.stderr.decode("utf-8", "replace")
+    out = proc.stdout.decode("utf-8")                        # strict: raises on any invalid byte
+    assert "\x1b" not in out and "\\x1b[31m.xlsx" in out.replace("\\\\", "\\")
+    if "--json" in args:
+        json.loads(out)

@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from xlsx_engine import __version__
+from xlsx_engine.integrity.folder import shown
 from xlsx_engine.kernel.errors import JxzpError
 from xlsx_engine.kernel.xlmath import is_number
 
@@ -193,12 +194,12 @@ def score(workbook, as_json) -> None:
         indicators.append({"行": i, "三级指标": rec.name, "分值": rec.weight, "程序得分": res.score,
                            "工作簿得分": cached, "一致": same, "提示": res.message})
     if as_json:
-        click.echo(json.dumps({"文件": str(workbook), "评分规则": rb.layout.profile.id,
+        click.echo(json.dumps({"文件": shown(workbook), "评分规则": rb.layout.profile.id,
                                "模板编号": rb.meta.get("模板编号"), "模板版本": rb.meta.get("模板版本"),
                                "结果": rows, "指标": indicators, "校验提示": result.problems,
                                "不一致": mismatches, "错误": rb.errors}, ensure_ascii=False, indent=2))
     else:
-        click.echo(f"文件：{workbook}（评分规则 {rb.layout.profile.id}，模板 {rb.meta.get('模板编号')} "
+        click.echo(f"文件：{shown(workbook)}（评分规则 {rb.layout.profile.id}，模板 {rb.meta.get('模板编号')} "
                    f"v{rb.meta.get('模板版本')}）")
         click.echo(f"{'名称':<8}\t{'程序计算':>10}\t{'工作簿':>10}\t一致")
         for row in rows:
@@ -237,12 +238,12 @@ def _score_form(rb, workbook: str, as_json: bool) -> None:
         rows.append({"名称": name, "程序计算": mine, "工作簿": theirs, "一致": _same(mine, theirs)})
     mismatches = sum(1 for r in rows if not r["一致"])
     if as_json:
-        click.echo(json.dumps({"文件": str(workbook), "评分规则": rb.layout.profile.id,
+        click.echo(json.dumps({"文件": shown(workbook), "评分规则": rb.layout.profile.id,
                                "模板编号": rb.meta.get("模板编号"), "模板版本": rb.meta.get("模板版本"),
                                "结果": rows, "指标": [], "校验提示": result.problems, "不一致": mismatches,
                                "错误": rb.errors}, ensure_ascii=False, indent=2))
     else:
-        click.echo(f"文件：{workbook}（{rb.layout.form.title}，评分规则 {rb.layout.profile.id}）")
+        click.echo(f"文件：{shown(workbook)}（{rb.layout.form.title}，评分规则 {rb.layout.profile.id}）")
         for r in rows:
             fmt = _pct if r["名称"].startswith("比率_") else _fmt
             click.echo(f"{r['名称']:<10}\t{fmt(r['程序计算']):>10}\t{fmt(r['工作簿']):>10}\t"
@@ -271,9 +272,9 @@ def names(template, as_json) -> None:
     wb = open_workbook(template)
     items = [{"名称": n, "引用": wb.raw_names[n]} for n in wb.raw_names if not n.startswith("_xlnm")]
     if as_json:
-        click.echo(json.dumps({"文件": str(template), "标识": wb.meta, "名称": items}, ensure_ascii=False, indent=2))
+        click.echo(json.dumps({"文件": shown(template), "标识": wb.meta, "名称": items}, ensure_ascii=False, indent=2))
         return
-    click.echo(f"文件：{template}")
+    click.echo(f"文件：{shown(template)}")
     for key, value in wb.meta.items():
         click.echo(f"  {key}：{value}")
     for item in items:
@@ -386,7 +387,7 @@ def collect_command(folder, output, master_file, manifest, reminders, jobs, forc
     from tqdm import tqdm
 
     from xlsx_engine.bureau.bulk import cpu_count
-    from xlsx_engine.bureau.collect import collect, iter_workbooks, shown, summarise
+    from xlsx_engine.bureau.collect import collect, iter_workbooks, summarise
     from xlsx_engine.bureau.output import check_writable
     from xlsx_engine.bureau.summary import counts_text, write_reminders, write_summary
     out = Path(output)
@@ -427,7 +428,7 @@ def collect_command(folder, output, master_file, manifest, reminders, jobs, forc
         archived = (sum(a for a, _ in counts), sum(k for _, k in counts), problems)
     s = summarise(coll)
     if archived:
-        s["档案"] = {"文件": str(archive_db), "新记录": archived[0], "已在档案中": archived[1], "未存入": archived[2]}
+        s["档案"] = {"文件": shown(archive_db), "新记录": archived[0], "已在档案中": archived[1], "未存入": archived[2]}
     if as_json:
         s["项目"] = [{"单位": r.unit, "项目编码": r.code, "项目名称": r.project, "状态": r.status, "文件": r.path,
                     "交回时间": r.submitted_text, "总分": r.total if r.filled else None,
@@ -555,6 +556,11 @@ def run(group: click.Group, argv=None, prog_name: str = "jxzp") -> int:
     Returns:
         0 success; the error's exit code (2 for bad input); 130 when cancelled; 3 for an internal error.
     """
+    for stream in (sys.stdout, sys.stderr):      # a name with undecodable bytes never makes the output invalid UTF-8
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError, OSError):
+            pass
     try:
         group.main(args=argv, prog_name=prog_name, standalone_mode=False)
         return 0

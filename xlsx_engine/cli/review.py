@@ -19,6 +19,7 @@ from pathlib import Path
 
 import click
 
+from xlsx_engine.integrity.folder import shown
 from xlsx_engine.kernel.errors import JxzpError
 
 
@@ -71,7 +72,7 @@ def review_command(folder, deadline, submissions, rubric, holidays, workdays, ou
                     "总分": u.result["total"], "待评项数": int(u.result["pending"]),
                     "考核等次": u.result["grade"], "说明": u.notes}
                    for u in run.units],
-            "无法读取": [{"文件": p, "原因": why} for p, why in run.unreadable],
+            "无法读取": [{"文件": shown(p), "原因": why} for p, why in run.unreadable],
             "未归属单位": run.unassigned}, ensure_ascii=False, indent=2, default=str))
     else:
         click.echo(f"已生成考核评分表：{out}（{len(run.units)} 个单位，考核规则 {rub.name}，报送截止 "
