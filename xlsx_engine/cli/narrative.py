@@ -20,6 +20,7 @@ from pathlib import Path
 
 import click
 
+from xlsx_engine.integrity.folder import shown
 from xlsx_engine.kernel.errors import JxzpError
 
 OUTPUT_KINDS = (".docx", ".md", ".txt")
@@ -163,10 +164,11 @@ def _each(inputs, folder: Path, template, force, strict, output, write_back, inf
     failed = [o for o in outcomes if o.output is None]
     warned = [o for o in outcomes if o.output is not None and o.warnings]
     for o in outcomes:
-        if o.output is None:
-            click.echo(f"错误：{o.error}", err=True)
+        if o.output is None:           # names and texts from the files, shown escaped (control characters, bytes)
+            click.echo(f"错误：{shown(o.error)}", err=True)
         elif o.warnings:
-            click.echo(f"提示：{o.source}：{len(o.warnings)} 处待补充或需核对（如：{o.warnings[0]}）", err=True)
+            click.echo(f"提示：{shown(o.source)}：{len(o.warnings)} 处待补充或需核对（如：{shown(o.warnings[0])}）",
+                       err=True)
     click.echo(f"完成：生成 {len(outcomes) - len(failed)} 份报告，{len(failed)} 个文件未能生成"
                f"{f'，{len(warned)} 份有待补充的内容' if warned else ''}"
                f"{f'，跳过 {len(skipped)} 个文件（原因见上）' if skipped else ''}。输出：{folder}", err=True)
