@@ -158,3 +158,9 @@ def test_the_same_formulas_grouped_differently_are_not_a_change(filled, tmp_path
 
     report = check_file(_edit(filled, tmp_path / "regrouped.xlsx", edit))
     assert report.findings == [] and report.summary["总分"] == 94.71
+
+
+def test_a_cell_whose_group_has_no_first_cell_is_caught(filled, tmp_path):
+    bad = _edit(filled, tmp_path / "orphan.xlsx", lambda x: _f("K20").sub(r'\1<f t="shared" si="77"/>', x, 1))
+    edited = _edited(check_file(bad))
+    assert list(edited) == ["K20"] and "空公式（共享公式找不到首格）" in edited["K20"]

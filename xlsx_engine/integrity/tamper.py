@@ -1162,7 +1162,9 @@ def compare_cells(pkg: Package, exp: Expected, loc: Located, add: Callable[..., 
         if norm_formula(cell.formula) != want:
             loc.edited.add(rc)
             add(ERROR, "formula_edited", place,
-                f"{label}的公式被修改：现为 ={_short(cell.formula)}，模板为 ={_short(exp.raw_formulas[rc][1:])}"
+                f"{label}的公式被修改：现为 "
+                + (f"={_short(cell.formula)}" if cell.formula else "空公式（共享公式找不到首格）")
+                + f"，模板为 ={_short(exp.raw_formulas[rc][1:])}"
                 + (f"（表中显示 {_fmt(cell.value)}，{should.rstrip('；')}）" if should else ""),
                 "请使用原模板重新填报")
     for rc, text in exp.labels.items():
