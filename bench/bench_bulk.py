@@ -237,7 +237,7 @@ def main() -> None:
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
         return
-    print(f"批量生成 bulk of {args.n} workbooks (fsync'd atomic writes, manifest), this machine "
+    print(f"批量生成 bulk of {args.n} workbooks (atomic writes, one flush to disk at the end, manifest), this machine "
           f"(load average at the end {', '.join(f'{x:.2f}' for x in report['load_average'])}):")
     for jobs, r in runs.items():
         print(f"  jobs={jobs}: best {r['seconds']:.2f} s, median {median[jobs]:.2f} s of {len(pairs)} "
