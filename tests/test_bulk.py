@@ -271,6 +271,20 @@ def test_a_zip_too_big_to_unpack_is_not_unpacked_to_see_if_it_is_complete(tmp_pa
     assert incomplete(bytes(packed)) is False
 
 
+def test_a_folder_where_a_workbook_goes_fails_that_project_only(tmp_path, capsys):
+    master = small_master(tmp_path / "m.xlsx")
+    out = tmp_path / "out"
+    bulk(master, out)
+    target = sorted(out.glob("*.xlsx"))[0]
+    target.unlink()
+    target.mkdir()
+    capsys.readouterr()
+    assert main(["bulk", str(master), "-o", str(out)]) == 1
+    text = capsys.readouterr()
+    assert "Traceback" not in text.err and "内部错误" not in text.err
+    assert f"{target.name}：无法写入输出文件：该位置已有同名的文件夹" in text.err and "2 个内容未变" in text.out
+
+
 def test_one_flush_per_run_instead_of_an_fsync_per_file(tmp_path, monkeypatch):
     import os
 

@@ -222,6 +222,8 @@ def _work(store: MasterStore, entry: MasterEntry, expected: str | None, outdir: 
             raw = target.read_bytes()
         except FileNotFoundError:
             raw = None
+        except OSError as exc:              # a folder, or a file this user may not read, holds the name
+            raise output_error(target, exc) from None
         old = _sha(raw) if raw is not None else None
         status = "written"
         if old is not None and old != expected:

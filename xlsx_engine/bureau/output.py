@@ -13,7 +13,8 @@ from xlsx_engine.ooxml.safezip import atomic_write_bytes
 
 _WHY = {errno.EACCES: "没有写入权限", errno.EPERM: "没有写入权限", errno.EROFS: "所在磁盘为只读",
         errno.ENOSPC: "磁盘空间不足", errno.EDQUOT: "磁盘配额已满", errno.ENOTDIR: "上级路径不是文件夹",
-        errno.EEXIST: "上级路径不是文件夹", errno.ENAMETOOLONG: "文件名过长"}
+        errno.EEXIST: "上级路径不是文件夹", errno.ENAMETOOLONG: "文件名过长",
+        errno.EISDIR: "该位置已有同名的文件夹"}
 
 
 def output_error(path: str | Path, exc: OSError) -> JxzpError:
