@@ -494,3 +494,17 @@ def test_output_is_valid_utf8_whatever_bytes_a_file_name_holds(args, filled, tmp
     assert "\x1b" not in out and "\\x1b[31m.xlsx" in out.replace("\\\\", "\\")
     if "--json" in args:
         json.loads(out)
+
+
+@pytest.mark.parametrize("command", ["fill", "narrative"])
+def test_a_folder_where_the_output_goes_is_the_users_error(command, tmp_path, capsys):
+    """-o naming an existing folder (with --force): a Chinese answer naming it, exit 2, nothing left behind."""
+    example = ROOT / "examples" / "2023-城乡医疗救助补助资金.yaml"
+    target = tmp_path / ("表.xlsx" if command == "fill" else "报告.docx")
+    target.mkdir()
+    args = (["fill", str(TEMPLATE_DIR / "xmzc-national.xlsx"), str(example)] if command == "fill"
+            else ["narrative", str(example)])
+    code, out, err = run_main(capsys, *args, "-o", str(target), "--force")
+    assert code == 2 and "内部错误" not in err and "Traceback" not in err
+    assert f"{target}：该位置已有同名的文件夹" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]      # no temporary file left

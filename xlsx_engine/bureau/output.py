@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import errno
 import os
 import tempfile
 from pathlib import Path
 from typing import Iterable
 
-from xlsx_engine.kernel.errors import JxzpError
+from xlsx_engine.kernel.errors import JxzpError, os_reason
 from xlsx_engine.ooxml.safezip import atomic_write_bytes
-
-_WHY = {errno.EACCES: "没有写入权限", errno.EPERM: "没有写入权限", errno.EROFS: "所在磁盘为只读",
-        errno.ENOSPC: "磁盘空间不足", errno.EDQUOT: "磁盘配额已满", errno.ENOTDIR: "上级路径不是文件夹",
-        errno.EEXIST: "上级路径不是文件夹", errno.ENAMETOOLONG: "文件名过长",
-        errno.EISDIR: "该位置已有同名的文件夹"}
-
 
 def output_error(path: str | Path, exc: OSError) -> JxzpError:
     """The user's error (exit 2) for an output place that cannot be written."""
-    why = _WHY.get(exc.errno, exc.strerror or "无法写入")
-    return JxzpError(f"无法写入输出文件：{why}", where=str(path),
+    return JxzpError(f"无法写入输出文件：{os_reason(exc, '无法写入')}", where=str(path),
                      hint="请换一个可写的文件夹，或检查磁盘空间后重试；原有文件未被改动")
 
 

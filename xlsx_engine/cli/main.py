@@ -17,7 +17,7 @@ import click
 
 from xlsx_engine import __version__
 from xlsx_engine.integrity.folder import shown
-from xlsx_engine.kernel.errors import JxzpError
+from xlsx_engine.kernel.errors import JxzpError, os_reason
 from xlsx_engine.kernel.xlmath import is_number
 
 
@@ -580,6 +580,13 @@ def run(group: click.Group, argv=None, prog_name: str = "jxzp") -> int:
     except KeyboardInterrupt:
         click.echo("已中断。", err=True)
         return 130
+    except OSError as exc:    # the machine said no (a folder where a file goes, no permission, a full disk)
+        if os.environ.get("JXZP_DEBUG"):
+            raise
+        name = exc.filename2 or exc.filename        # a rename: the place it was going to (not the temporary file)
+        click.echo(f"错误：{shown(name) + '：' if name else ''}{os_reason(exc)}"
+                   "（请检查文件和文件夹的路径、权限与磁盘空间；原有文件未被改动）", err=True)
+        return 2
     except Exception as exc:  # a bug: short message, traceback only on request
         if os.environ.get("JXZP_DEBUG"):
             raise

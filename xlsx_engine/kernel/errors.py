@@ -8,6 +8,19 @@ never with a traceback.
 
 from __future__ import annotations
 
+import errno
+
+#: what an operating-system error means to a user, by errno (the one wording of them)
+OS_REASONS = {errno.EACCES: "没有权限", errno.EPERM: "没有权限", errno.EROFS: "所在磁盘为只读",
+              errno.ENOSPC: "磁盘空间不足", errno.EDQUOT: "磁盘配额已满", errno.ENOTDIR: "上级路径不是文件夹",
+              errno.EEXIST: "上级路径不是文件夹", errno.ENAMETOOLONG: "文件名过长",
+              errno.EISDIR: "该位置已有同名的文件夹", errno.ENOENT: "找不到文件或文件夹"}
+
+
+def os_reason(exc: OSError, default: str = "无法访问") -> str:
+    """The Chinese reason of an OSError (its errno), e.g. "磁盘空间不足"."""
+    return OS_REASONS.get(exc.errno, exc.strerror or default)
+
 
 class JxzpError(Exception):
     """Base class: a problem the user can fix. ``str(err)`` is shown to the user.
