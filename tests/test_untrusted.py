@@ -434,3 +434,18 @@ def test_fuzz_no_unhandled_exception(mode, good, legacy_good, tmp_path, monkeypa
     assert sum(kinds.values()) == 400
     if mode != "bytes":                          # most XML mutants are still read and checked
         assert kinds.get("本系统模板", 0) + kinds.get("外来表格", 0) > 100, kinds
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+@pytest.mark.parametrize("args", [("check", "{pipe}"), ("score", "{pipe}"), ("narrative", "{pipe}", "-o", "r.docx"),
+                                  ("fill", str(ROOT / "templates" / "xmzc-national.xlsx"), "{pipe}", "-o", "t.xlsx")])
+def test_a_pipe_given_as_a_file_is_refused_not_waited_on(args, tmp_path):
+    """A named pipe blocks whoever opens it until a writer comes: every command looks before it opens, answers
+    in Chinese and exits 2 at once (before, check and score waited for ever)."""
+    pipe = tmp_path / "自评表.xlsx"
+    os.mkfifo(pipe)
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, "-m", "xlsx_engine.cli", *(a.format(pipe=pipe) for a in args)],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, encoding="utf-8", timeout=60)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "不是普通文件（管道、设备等）" in proc.stdout + proc.stderr and "Traceback" not in proc.stderr

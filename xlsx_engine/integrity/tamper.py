@@ -31,6 +31,7 @@ from lxml import etree
 
 from xlsx_engine.forms.registry import form_for
 from xlsx_engine.kernel.errors import WorkbookError
+from xlsx_engine.kernel.files import not_regular
 from xlsx_engine.kernel.findings import ERROR, INFO, WARNING
 from xlsx_engine.ooxml.cells import NameRef, col_index, col_letters, parse_name_ref
 from xlsx_engine.ooxml.formulanorm import canonical_formula
@@ -95,8 +96,11 @@ def sniff(path: Path) -> tuple[str, str]:
 
     kind: "zip", "encrypted" (OLE with an EncryptedPackage stream: a password-protected .xlsx), "xls"
     (OLE with a Workbook/Book stream: .xls or WPS .et), "ole" (another OLE file, e.g. a Word .doc),
-    "empty", "other".
+    "empty", "irregular" (a folder, pipe or device: never opened, a pipe would block), "other".
     """
+    why = not_regular(path)
+    if why:
+        return "irregular", why
     try:
         with open(path, "rb") as fh:
             head = fh.read(8)
@@ -697,6 +701,8 @@ def open_package(path: str | Path) -> Package:
                             hint="请使用下发的 .xlsx 模板填报，或在 Excel/WPS 中另存为“Excel 工作簿（.xlsx）”")
     if kind == "ole":
         raise WorkbookError(f"这是{desc}，不是 Excel 工作簿", where=where, hint="请提交 .xlsx 格式的自评表")
+    if kind == "irregular":
+        raise WorkbookError(desc, where=where)
     if kind != "zip":
         raise WorkbookError("不是 Excel 工作簿（.xlsx）文件", where=where, hint="请提交 .xlsx 格式的自评表")
     try:

@@ -13,6 +13,7 @@ from typing import Any, Union
 import yaml
 
 from xlsx_engine.kernel.errors import DataError
+from xlsx_engine.kernel.files import not_regular
 from xlsx_engine.kernel.resources import load_yaml
 from xlsx_engine.kernel.targets import parse_quantity
 
@@ -27,6 +28,9 @@ def read_data_file(path: str | Path) -> dict:
         DataError: the file is missing, unreadable or not a mapping.
     """
     path = Path(path)
+    why = not_regular(path)
+    if why:
+        raise DataError(why, where=str(path), hint="请给出数据文件（.yaml/.json）")
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:

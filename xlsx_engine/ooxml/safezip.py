@@ -19,6 +19,7 @@ from typing import Iterable
 from lxml import etree
 
 from xlsx_engine.kernel.errors import WorkbookError
+from xlsx_engine.kernel.files import not_regular
 
 MAX_UNCOMPRESSED = 200 * 1024 * 1024   #: total expanded size allowed for one workbook
 MAX_ENTRIES = 5000
@@ -53,6 +54,9 @@ def open_workbook_zip(path: str | Path) -> zipfile.ZipFile:
     """
     path = Path(path)
     where = str(path)
+    why = not_regular(path)
+    if why:
+        raise WorkbookError(why, where=where)
     try:
         with open(path, "rb") as fh:
             magic = fh.read(8)
