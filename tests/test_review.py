@@ -617,3 +617,21 @@ def test_rubric_is_chosen_by_the_region_of_the_returned_forms(tmp_path, monkeypa
     assert run.rubric.id == "review-hubei-test" and not run.rubric_warning
     # --rubric still wins, and is not second-guessed
     assert review(folder, deadline=DEADLINE, rubric=DEFAULT_RUBRIC).rubric_warning == ""
+
+
+def test_a_link_in_the_returned_folder_is_listed_not_followed(tmp_path):
+    """The units' folder is untrusted: a link to a file elsewhere (here a report that would count as the unit's
+    attachment) is not read, and it is listed with why, as check and collect list it."""
+    from xlsx_engine.bureau.review.intake import scan_folder
+    outside = tmp_path / "别处"
+    outside.mkdir()
+    (outside / "甲局自评报告.txt").write_text("一、项目基本概况\n", encoding="utf-8")
+    folder = tmp_path / "交回"
+    (folder / "甲局").mkdir(parents=True)
+    (folder / "甲局" / "自评报告.txt").symlink_to(outside / "甲局自评报告.txt")
+    (folder / "甲局" / "~$表.xlsx").write_bytes(b"lock")
+    scan = scan_folder(folder, load_rubric(DEFAULT_RUBRIC), ["甲局"])
+    reasons = dict(scan.unreadable)
+    assert any("自评报告.txt" in p and "指向本文件夹以外的符号链接" in why for p, why in reasons.items())
+    assert any("~$表.xlsx" in p and "临时文件" in why for p, why in reasons.items())
+    assert all("自评报告.txt" not in str(f) for u in scan.units.values() for f in u.all_files())

@@ -21,10 +21,11 @@ def shown(path: str | os.PathLike) -> str:
     return "".join(f"\\x{ord(c):02x}" if ord(c) < 32 or ord(c) == 127 else c for c in text)
 
 
-def find_spreadsheets(folder: str | Path, suffixes: tuple[str, ...] = SPREADSHEET_SUFFIXES,
+def find_spreadsheets(folder: str | Path, suffixes: tuple[str, ...] | None = SPREADSHEET_SUFFIXES,
                       ignore: tuple[str, ...] = ()) -> tuple[list[str], list[tuple[str, str]]]:
-    """Files below ``folder`` whose suffix is one of ``suffixes`` (sorted, sub-folders included), and the entries
-    not read, each as (name as shown, why). Names in ``ignore`` (e.g. bulk's manifest) are passed over silently."""
+    """Files below ``folder`` whose suffix is one of ``suffixes`` (None: any file; sorted, sub-folders included),
+    and the entries not read, each as (name as shown, why). Names in ``ignore`` (e.g. bulk's manifest) are passed
+    over silently."""
     files: list[str] = []
     skipped: list[tuple[str, str]] = []
     root = os.path.realpath(folder)
@@ -37,7 +38,7 @@ def find_spreadsheets(folder: str | Path, suffixes: tuple[str, ...] = SPREADSHEE
         dirs.sort()
         for name in sorted(names):
             full = os.path.join(top, name)
-            if name in ignore or os.path.splitext(name)[1].lower() not in suffixes:
+            if name in ignore or suffixes is not None and os.path.splitext(name)[1].lower() not in suffixes:
                 continue
             try:
                 st = os.lstat(full)

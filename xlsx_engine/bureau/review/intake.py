@@ -30,6 +30,7 @@ from xlsx_engine.forms import department as department_form
 from xlsx_engine.forms import project as project_form
 from xlsx_engine.forms.project.scoring import is_active
 from xlsx_engine.forms.registry import form_for
+from xlsx_engine.integrity.folder import find_spreadsheets
 from xlsx_engine.integrity.reading import NotOurForm, read_form_file
 from xlsx_engine.integrity.tamper import open_package
 from xlsx_engine.kernel.errors import DataError, JxzpError, WorkbookError
@@ -138,8 +139,11 @@ def _our_review(path: Path) -> bool:
         return False
 
 
-def _files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith((".", "~$")))
+def _files(folder: Path) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Every file below ``folder`` and the entries not read with why (links never followed, lock files,
+    hidden files, pipes: the walk ``check`` and ``collect`` use)."""
+    files, skipped = find_spreadsheets(folder, suffixes=None)
+    return [Path(f) for f in files], skipped
 
 
 @dataclass
@@ -169,7 +173,9 @@ def scan_folder(folder: Path, rubric: Rubric, known_units: Iterable[str] = ()) -
     def unit_of(name: str) -> UnitFiles:
         return units.setdefault(name, UnitFiles(name))
 
-    for path in _files(folder):
+    files, skipped = _files(folder)
+    unreadable.extend(skipped)
+    for path in files:
         if path.suffix.lower() not in XLSX_SUFFIXES:
             rest.append(path)
             continue
