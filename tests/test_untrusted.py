@@ -438,7 +438,9 @@ def test_fuzz_no_unhandled_exception(mode, good, legacy_good, tmp_path, monkeypa
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
 @pytest.mark.parametrize("args", [("check", "{pipe}"), ("score", "{pipe}"), ("narrative", "{pipe}", "-o", "r.docx"),
-                                  ("fill", str(ROOT / "templates" / "xmzc-national.xlsx"), "{pipe}", "-o", "t.xlsx")])
+                                  ("fill", str(ROOT / "templates" / "xmzc-national.xlsx"), "{pipe}", "-o", "t.xlsx"),
+                                  ("narrative", str(ROOT / "examples" / "2023-城乡医疗救助补助资金.yaml"),
+                                   "--template", "{pipe}", "-o", "r.docx")])
 def test_a_pipe_given_as_a_file_is_refused_not_waited_on(args, tmp_path):
     """A named pipe blocks whoever opens it until a writer comes: every command looks before it opens, answers
     in Chinese and exits 2 at once (before, check and score waited for ever)."""

@@ -31,6 +31,7 @@ from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 from docxtpl import DocxTemplate
 
+from xlsx_engine.kernel.files import not_regular
 from xlsx_engine.narrative.engine import (
     REGIONS,
     TEMPLATE_DIR,
@@ -109,6 +110,9 @@ def _template_bytes(path: str, mtime: float) -> bytes:
 
 
 def _load(path: Path) -> bytes:
+    why = not_regular(path)
+    if why:
+        raise NarrativeError(why, where=str(path), hint="--template 应为 .docx 文件")
     try:
         return _template_bytes(str(path.resolve()), path.stat().st_mtime)
     except FileNotFoundError:
