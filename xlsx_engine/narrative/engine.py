@@ -56,6 +56,7 @@ from xlsx_engine.forms.project.sentences import (
 from xlsx_engine.integrity.reading import read_form_file
 from xlsx_engine.kernel.datafile import read_data_file
 from xlsx_engine.kernel.errors import JxzpError, ProfileError
+from xlsx_engine.kernel.files import not_regular
 from xlsx_engine.kernel.messages import (
     FUNDS_ONLY_PROBLEM,
     FUNDS_ONLY_SUGGESTION,
@@ -925,6 +926,9 @@ class Narrator:
             path = Path(template)
             if not path.exists():
                 raise NarrativeError("找不到模板文件", where=str(path))
+            why = None if path.is_dir() else not_regular(path)
+            if why:
+                raise NarrativeError(why, where=str(path), hint="--template 应为模板文件（.j2、.docx）或模板文件夹")
             if path.is_dir():
                 search.insert(0, str(path.resolve()))
             elif path.suffix.lower() == ".docx":
