@@ -29,7 +29,7 @@ from xlsx_engine.bureau.collect import (
     read_all,
 )
 from xlsx_engine.bureau.master import write_master
-from xlsx_engine.bureau.summary import summary_bytes, write_summary
+from xlsx_engine.bureau.summary import summary_bytes, write_reminders, write_summary
 from xlsx_engine.cli.main import main
 from xlsx_engine.forms.registry import read_project
 from xlsx_engine.ooxml.recalc import recalc_files
@@ -174,6 +174,24 @@ def test_statuses_without_libreoffice(tmp_path):
     counts = coll.counts()
     assert counts[MISSING] == 1 and counts[BLANK] == 4 and counts[FAILED] + counts["已填报"] + counts["已通过"] == 1
     assert sum(1 for r in coll.rows if r.filled) == 1
+
+
+def test_our_own_summary_saved_in_the_folder_is_not_a_returned_form(tmp_path, capsys):
+    """A bureau saves the 汇总表 (and an .xlsx 催报清单) in the 回收 folder and collects again: they are listed as
+    not used, with why, and the counts are those of the first run (before, the 汇总表 became a project row)."""
+    master = loop_master(tmp_path / "总表.xlsx")
+    sent = tmp_path / "sent"
+    bulk(master, sent)
+    edit_sheet(next(sent.glob("*_P1_*.xlsx")), FILL)
+    first = collect(sent, master=master)
+    args = ["collect", str(sent), "--master", str(master), "-o", str(sent / "汇总表.xlsx"), "--force"]
+    assert main(args) in (0, 1)
+    write_reminders(first, sent / "催报清单.xlsx")
+    again = collect(sent, master=master)
+    assert again.counts() == first.counts() and len(again.rows) == len(first.rows)
+    notes = {Path(u.path).name: u.note for u in again.unused}
+    assert "回收汇总表" in notes["汇总表.xlsx"] and "催报清单" in notes["催报清单.xlsx"]
+    assert all("未汇总" in notes[n] for n in ("汇总表.xlsx", "催报清单.xlsx"))
 
 
 def test_a_file_naming_another_profile_or_a_rules_file_is_an_error(tmp_path):

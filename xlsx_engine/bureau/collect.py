@@ -54,6 +54,10 @@ from xlsx_engine.ooxml.cells import col_letters, parse_name_ref
 SEVERITIES = (ERROR, WARNING, INFO)
 MISSING, BLANK, FILLED, FAILED, PASSED = "未交回", "待填报", "已填报", "有错误", "已通过"
 STATUSES = (MISSING, BLANK, FILLED, FAILED, PASSED)
+#: the document property that marks a workbook this program wrote for the bureau (汇总表, 催报清单; the 考核评分表
+#: carries 考核规则): one lying in the 回收 folder is listed as not used, never counted as a returned form
+OUTPUT_PROPERTY = "jxzp输出"
+OWN_OUTPUT = "本程序输出"          #: Collected.kind of such a workbook
 FILLED_STATUSES = (FAILED, FILLED, PASSED)      #: the forms that enter grades, averages and charts
 GRADES = ("优", "良", "中", "差")
 
@@ -228,6 +232,9 @@ def read_returned(path: str, profile: str | None = None, keep_inputs: bool = Fal
 
     def then(pkg, report) -> None:
         meta = pkg.custom_properties
+        if OUTPUT_PROPERTY in meta or "考核规则" in meta:
+            extra["own"] = str(meta.get(OUTPUT_PROPERTY) or "考核评分表")[:20]
+            return
         extra["meta"] = {k: (meta.get(k) or "")[:200] for k in ("项目编码", "单位名称", "项目名称")}
         if keep_inputs and report.form_record is not None:     # another form: kept for the archive only
             item.inputs = dataclasses.asdict(report.form_record) if dataclasses.is_dataclass(report.form_record) \
@@ -245,6 +252,9 @@ def read_returned(path: str, profile: str | None = None, keep_inputs: bool = Fal
             extra["profile"] = layout.profile.id
 
     report = check_file(path, None, then)
+    if "own" in extra:
+        item.kind, item.note = OWN_OUTPUT, f"是本程序生成的{extra['own']}，不是交回的自评表，未汇总"
+        return item
     item.findings, item.kind = report.findings, report.kind
     if extra.get("display"):
         moved = any(f.code in STRUCTURAL_CODES for f in report.findings)
@@ -553,6 +563,9 @@ def _collect(folder: Path, sent: SentProjects | None, manifest: str | Path | Non
             item.path = path
         if item.file == path:
             item.file = path
+        if item.kind == OWN_OUTPUT:               # a 汇总表 of an earlier run, saved in the folder
+            coll.unused.append(item)
+            continue
         if item.error:
             item.findings = [Finding(ERROR, "unreadable", "", item.error, "", item.path)]
         if sent is not None:

@@ -18,6 +18,7 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.chart import BarChart, Reference
+from openpyxl.packaging.custom import StringProperty
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.worksheet.properties import PageSetupProperties
 
@@ -26,6 +27,7 @@ from xlsx_engine.bureau.collect import (
     FAILED,
     GRADES,
     MISSING,
+    OUTPUT_PROPERTY,
     SEVERITIES,
     STATUSES,
     Collected,
@@ -166,9 +168,14 @@ def reminders_csv(coll: Collection) -> bytes:
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
+def _mark(wb: Workbook, what: str) -> None:
+    wb.custom_doc_props.append(StringProperty(name=OUTPUT_PROPERTY, value=what))
+
+
 def summary_bytes(coll: Collection, *, title: str = "绩效自评汇总表") -> bytes:
     """The 汇总表 workbook as bytes."""
     wb = Workbook(write_only=True)
+    _mark(wb, "回收汇总表")
     money, pct = "#,##0.00", "0.00%"
     filled = coll.filled
     note = "状态：" + counts_text(coll) + "。等次、平均分和图表只计已填报的自评表（已填报、有错误、已通过）。"
@@ -293,6 +300,7 @@ def write_reminders(coll: Collection, out: str | Path) -> None:
     out = Path(out)
     if out.suffix.lower() == ".xlsx":
         wb = Workbook(write_only=True)
+        _mark(wb, "催报清单")
         sheet = PrintSheet(wb, "催报清单", "催报清单", REMINDER_COLUMNS, [20, 8, 13, 6, 36, 36, 36])
         sheet.row(REMINDER_COLUMNS, head=True)
         for row in reminders(coll):
