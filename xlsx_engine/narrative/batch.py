@@ -13,10 +13,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from xlsx_engine.bureau.collect import find_files
 from xlsx_engine.forms import department as department_form
 from xlsx_engine.forms import hunan as hunan_form
 from xlsx_engine.forms.registry import form_for
+from xlsx_engine.integrity.folder import find_spreadsheets
 from xlsx_engine.kernel.errors import JxzpError
 from xlsx_engine.narrative.department import (
     dept_title,
@@ -71,17 +71,17 @@ def inputs_of(items: list[str]) -> tuple[list[Path], list[tuple[Path, str]]]:
     """The files to report on, and the entries of the folders given that are not, each with why.
 
     Files are taken as given; a folder is walked as ``collect`` walks a 回收 folder
-    (:func:`~xlsx_engine.bureau.collect.find_files`: sub-folders included, symbolic links never followed, Office
-    lock files ``~$…``, hidden files, pipes and links listed as skipped with the reason).
+    (:func:`~xlsx_engine.integrity.folder.find_spreadsheets`: sub-folders included, symbolic links never followed,
+    Office lock files ``~$…``, hidden files, pipes and links listed as skipped with the reason).
     """
     out: list[Path] = []
     skipped: list[tuple[Path, str]] = []
     for item in items:
         path = Path(item)
         if path.is_dir():
-            files, passed = find_files(path)
+            files, passed = find_spreadsheets(path)
             out += [Path(f) for f in files]
-            skipped += [(Path(c.path), c.note) for c in passed]
+            skipped += [(Path(name), why) for name, why in passed]
         else:
             out.append(path)
     return out, skipped
