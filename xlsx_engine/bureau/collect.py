@@ -39,6 +39,7 @@ from xlsx_engine.bureau.archive import quality_of, snaps_from_record
 from xlsx_engine.bureau.bulk import MANIFEST, read_manifest
 from xlsx_engine.bureau.display import CELL_CODES, STRUCTURAL_CODES, display_findings, template_display
 from xlsx_engine.bureau.master import Master, MasterEntry
+from xlsx_engine.bureau.output import own_output
 from xlsx_engine.forms.project.layout import project_layout
 from xlsx_engine.forms.project.profile import list_profiles, load_profile
 from xlsx_engine.forms.project.record import ProjectRecord, record_from_data
@@ -54,10 +55,7 @@ from xlsx_engine.ooxml.cells import col_letters, parse_name_ref
 SEVERITIES = (ERROR, WARNING, INFO)
 MISSING, BLANK, FILLED, FAILED, PASSED = "未交回", "待填报", "已填报", "有错误", "已通过"
 STATUSES = (MISSING, BLANK, FILLED, FAILED, PASSED)
-#: the document property that marks a workbook this program wrote for the bureau (汇总表, 催报清单; the 考核评分表
-#: carries 考核规则): one lying in the 回收 folder is listed as not used, never counted as a returned form
-OUTPUT_PROPERTY = "jxzp输出"
-OWN_OUTPUT = "本程序输出"          #: Collected.kind of such a workbook
+OWN_OUTPUT = "本程序输出"          #: Collected.kind of a workbook this program wrote (bureau.output.own_output)
 FILLED_STATUSES = (FAILED, FILLED, PASSED)      #: the forms that enter grades, averages and charts
 GRADES = ("优", "良", "中", "差")
 
@@ -232,8 +230,9 @@ def read_returned(path: str, profile: str | None = None, keep_inputs: bool = Fal
 
     def then(pkg, report) -> None:
         meta = pkg.custom_properties
-        if OUTPUT_PROPERTY in meta or "考核规则" in meta:
-            extra["own"] = str(meta.get(OUTPUT_PROPERTY) or "考核评分表")[:20]
+        own = own_output(meta)
+        if own:
+            extra["own"] = own
             return
         extra["meta"] = {k: (meta.get(k) or "")[:200] for k in ("项目编码", "单位名称", "项目名称")}
         if keep_inputs and report.form_record is not None:     # another form: kept for the archive only

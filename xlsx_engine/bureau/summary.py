@@ -27,13 +27,12 @@ from xlsx_engine.bureau.collect import (
     FAILED,
     GRADES,
     MISSING,
-    OUTPUT_PROPERTY,
     SEVERITIES,
     STATUSES,
     Collected,
     Collection,
 )
-from xlsx_engine.bureau.output import write_output
+from xlsx_engine.bureau.output import OUTPUT_PROPERTY, write_output
 from xlsx_engine.forms.project.profile import list_profiles, load_profile
 from xlsx_engine.forms.registry import form_for
 from xlsx_engine.kernel.errors import JxzpError

@@ -14,6 +14,7 @@ from typing import Any
 
 import python_calamine
 
+from xlsx_engine.bureau.output import own_output
 from xlsx_engine.bureau.review.rubric import (
     _N,
     NO,
@@ -130,11 +131,11 @@ TEXT_SUFFIXES = {".docx", ".txt", ".md", ".pdf", ".doc", ".wps"}
 XLSX_SUFFIXES = {".xlsx", ".xlsm"}
 
 
-def _our_review(path: Path) -> bool:
-    """Whether a workbook is a 考核评分表 written by ``jxzp review`` (its 考核规则 property)."""
+def _our_output(path: Path) -> bool:
+    """Whether a workbook is one this program wrote for the bureau (a 考核评分表, 汇总表, 催报清单: own_output)."""
     try:
         with open_package(path) as pkg:
-            return "考核规则" in pkg.custom_properties
+            return own_output(pkg.custom_properties) is not None
     except JxzpError:
         return False
 
@@ -182,7 +183,7 @@ def scan_folder(folder: Path, rubric: Rubric, known_units: Iterable[str] = ()) -
         try:
             rb = read_form_file(path)             # one reading, as check and collect read it
         except NotOurForm:
-            if not _our_review(path):             # our own 考核评分表 lying in the folder is skipped
+            if not _our_output(path):             # our own 考核评分表 or 汇总表 lying in the folder is skipped
                 rest.append(path)                 # hand-made tables count as attachments by file name
             continue
         except JxzpError as err:

@@ -20,6 +20,7 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from xlsx_engine.bureau.output import OUTPUT_PROPERTY
 from xlsx_engine.bureau.review.assess import ReviewRun
 from xlsx_engine.bureau.review.rubric import (
     CHECK,
@@ -230,7 +231,7 @@ def write_review(run: ReviewRun, out: str | Path) -> dict[str, Any]:
     wb.properties.creator = "jxzp 绩效自评 Excel 引擎"
     wb.properties.title = rub.name
     for key, value in (("考核规则", rub.id), ("报送截止日期", run.deadline.isoformat()),
-                       ("生成程序", "jxzp review")):
+                       ("生成程序", "jxzp review"), (OUTPUT_PROPERTY, "考核评分表")):
         wb.custom_doc_props.append(StringProperty(name=key, value=value))
     buf = io.BytesIO()
     wb.save(buf)
