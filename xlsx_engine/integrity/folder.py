@@ -12,6 +12,8 @@ import os
 import stat
 from pathlib import Path
 
+from xlsx_engine.kernel.files import NOT_REGULAR
+
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm", ".xls", ".et", ".ett", ".xlsb", ".ods")
 
 
@@ -55,7 +57,7 @@ def find_spreadsheets(folder: str | Path, suffixes: tuple[str, ...] | None = SPR
                     why = "是本文件夹内另一文件的符号链接，未重复读取"
                 skipped.append((shown(full), why))
             elif not stat.S_ISREG(st.st_mode):
-                skipped.append((shown(full), "不是普通文件（管道、设备等），未读取"))
+                skipped.append((shown(full), NOT_REGULAR))
             elif name.startswith("~$"):
                 skipped.append((shown(full), "是 Excel/WPS 打开文件时的临时文件，未读取"))
             elif name.startswith("."):

@@ -7,6 +7,9 @@ import os
 import stat
 from pathlib import Path
 
+#: why a pipe or device is not read (one wording, also for the folder walk of integrity/folder.py)
+NOT_REGULAR = "不是普通文件（管道、设备等），未读取"
+
 
 def not_regular(path: str | Path) -> str | None:
     """Why ``path`` cannot be read as a file without waiting on it, in Chinese, or None for a regular file.
@@ -18,5 +21,5 @@ def not_regular(path: str | Path) -> str | None:
     if stat.S_ISDIR(mode):
         return "这是一个文件夹，不是文件"
     if not stat.S_ISREG(mode):
-        return "不是普通文件（管道、设备等），未读取"
+        return NOT_REGULAR
     return None
