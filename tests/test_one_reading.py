@@ -4,15 +4,14 @@ command the same numbers, and the inconsistency is a finding."""
 
 from __future__ import annotations
 
-import io
 import json
 import re
-import zipfile
 from pathlib import Path
 
 import pytest
 import yaml
 from lxml import etree
+from test_tamper import read_members, write_members
 
 from xlsx_engine.bureau.collect import read_returned
 from xlsx_engine.cli.main import main
@@ -38,15 +37,9 @@ def filled(tmp_path_factory) -> Path:
 
 
 def _rewrite(src: Path, dst: Path, edit) -> Path:
-    with zipfile.ZipFile(src) as zf:
-        members = {i.filename: zf.read(i.filename) for i in zf.infolist()}
+    members = read_members(src)
     edit(members)
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-    dst.write_bytes(buf.getvalue())
-    return dst
+    return write_members(dst, members)
 
 
 def _text(members: dict, name: str, fn) -> None:

@@ -26,6 +26,7 @@ import openpyxl
 import pytest
 import yaml
 from openpyxl.formula.translate import Translator
+from test_tamper import read_members, write_members
 
 from xlsx_engine.forms.project.layout import project_layout
 from xlsx_engine.forms.project.record import record_from_data
@@ -94,15 +95,12 @@ def filled(tmp_path_factory) -> Path:
 
 
 def _edit(src: Path, dst: Path, edit) -> Path:
-    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
-        for info in zin.infolist():
-            data = zin.read(info.filename)
-            if info.filename == SHEET:
-                new = edit(data.decode("utf-8"))
-                assert new != data.decode("utf-8"), "the edit did not apply"
-                data = new.encode("utf-8")
-            zout.writestr(info, data)
-    return dst
+    members = read_members(src)
+    text = members[SHEET].decode("utf-8")
+    new = edit(text)
+    assert new != text, "the edit did not apply"
+    members[SHEET] = new.encode("utf-8")
+    return write_members(dst, members)
 
 
 def _f(ref: str) -> re.Pattern:
