@@ -18,7 +18,7 @@ from typing import Iterable
 
 from lxml import etree
 
-from xlsx_engine.kernel.errors import WorkbookError
+from xlsx_engine.kernel.errors import WorkbookError, os_reason
 from xlsx_engine.kernel.files import not_regular
 
 MAX_UNCOMPRESSED = 200 * 1024 * 1024   #: total expanded size allowed for one workbook
@@ -62,10 +62,8 @@ def open_workbook_zip(path: str | Path) -> zipfile.ZipFile:
             magic = fh.read(8)
     except FileNotFoundError:
         raise WorkbookError("找不到文件", where=where) from None
-    except IsADirectoryError:
-        raise WorkbookError("这是一个文件夹，不是工作簿", where=where) from None
-    except OSError as exc:
-        raise WorkbookError(f"无法读取文件：{exc.strerror}", where=where) from None
+    except OSError as exc:               # a folder or pipe was refused above (not_regular): no permission, say
+        raise WorkbookError(f"无法读取文件：{os_reason(exc, '无法读取')}", where=where) from None
     suffix = path.suffix.lower()
     if magic.startswith(OLE_MAGIC):
         if suffix in (".xls", ".et"):
