@@ -31,6 +31,7 @@ from xlsx_engine.bureau.collect import (
 from xlsx_engine.bureau.master import write_master
 from xlsx_engine.bureau.summary import summary_bytes, write_reminders, write_summary
 from xlsx_engine.cli.main import main
+from xlsx_engine.kernel.errors import JxzpError
 from xlsx_engine.forms.registry import read_project
 from xlsx_engine.ooxml.recalc import recalc_files
 from xlsx_engine.ooxml.safezip import parse_xml
@@ -174,6 +175,43 @@ def test_statuses_without_libreoffice(tmp_path):
     counts = coll.counts()
     assert counts[MISSING] == 1 and counts[BLANK] == 4 and counts[FAILED] + counts["已填报"] + counts["已通过"] == 1
     assert sum(1 for r in coll.rows if r.filled) == 1
+
+
+def test_the_master_is_read_while_the_workers_read_the_files(tmp_path, monkeypatch):
+    """collect opens the master after the workers have their first files (it overlaps them); a master that
+    cannot be read is still the user's error with its name, and an empty folder still lists every project
+    sent as 未交回."""
+    import xlsx_engine.bureau.collect as collect_mod
+
+    master = loop_master(tmp_path / "总表.xlsx")
+    sent = tmp_path / "sent"
+    bulk(master, sent)
+    order: list[str] = []
+    real_read, real_sent = collect_mod.read_all, collect_mod.SentProjects
+
+    def read_all(paths, jobs=1, progress=None, keep_inputs=False, meanwhile=None):
+        def spy():
+            order.append("master")
+            meanwhile()
+        for item in real_read(paths, jobs, progress, keep_inputs, spy if meanwhile else None):
+            order.append("file")
+            yield item
+
+    monkeypatch.setattr(collect_mod, "read_all", read_all)
+    monkeypatch.setattr(collect_mod, "SentProjects", lambda path: (order.append("open"), real_sent(path))[1])
+    coll = collect(sent, master=master)
+    assert order[:2] == ["master", "open"] and order.count("file") == 6
+    assert coll.counts()[BLANK] == 6
+    monkeypatch.undo()
+
+    bad = tmp_path / "坏总表.xlsx"
+    bad.write_bytes(b"not a workbook")
+    with pytest.raises(JxzpError) as err:
+        collect(sent, master=bad)
+    assert "不是 Excel 工作簿" in str(err.value) and "坏总表.xlsx" in err.value.where
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert collect(empty, master=master).counts()[MISSING] == 6
 
 
 def test_our_own_summary_saved_in_the_folder_is_not_a_returned_form(tmp_path, capsys):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import math
 import multiprocessing
 import os
@@ -344,8 +345,12 @@ def warm(profiles) -> None:
 
 
 def read_all(paths: list, jobs: int = 1, progress: Callable[[int], None] | None = None,
-             keep_inputs: bool = False) -> Iterator[Collected]:
+             keep_inputs: bool = False, meanwhile: Callable[[], None] | None = None) -> Iterator[Collected]:
     """Read every file in worker processes (``jobs`` of them) with memory and time limits.
+
+    ``meanwhile`` runs in this process once the workers have their first files and before the first result is
+    awaited (collect reads the master then, on a core the workers leave free); if it raises, the files not yet
+    started are cancelled and its error propagates.
 
     A batch whose worker dies (a crash in a library, the memory limit) is read again file by file, each in a
     fresh worker; the file that kills its worker becomes an 无法读取 entry.
@@ -355,11 +360,24 @@ def read_all(paths: list, jobs: int = 1, progress: Callable[[int], None] | None 
     retry: list[str] = []
     with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=_context(), initializer=_limit_memory) as pool:
         pending: deque = deque()
+
+        def started() -> None:
+            nonlocal meanwhile
+            if meanwhile is not None:
+                run, meanwhile = meanwhile, None
+                try:
+                    run()
+                except BaseException:
+                    for _batch, fut in pending:
+                        fut.cancel()
+                    raise
+
         it = iter(batches)
         broken = False
         for batch in it:
             pending.append((batch, pool.submit(read_batch, batch)))
             if len(pending) >= jobs * 4:
+                started()
                 batch0, fut = pending.popleft()
                 try:
                     got = fut.result()
@@ -370,6 +388,7 @@ def read_all(paths: list, jobs: int = 1, progress: Callable[[int], None] | None 
                 if progress:
                     progress(len(got))
                 yield from got
+        started()
         for batch0, fut in pending:
             try:
                 got = [] if broken else fut.result()
@@ -534,27 +553,37 @@ def collect(folder: str | Path, *, master: str | Path | None = None, manifest: s
     folder = Path(folder)
     if not folder.is_dir():
         raise JxzpError("找不到文件夹", where=shown(folder))
-    sent = SentProjects(master) if master else None
+    opened: list[SentProjects] = []
     try:
-        return _collect(folder, sent, manifest, jobs, progress, keep_inputs)
+        return _collect(folder, master, opened, manifest, jobs, progress, keep_inputs)
     finally:
-        if sent is not None:
+        for sent in opened:
             sent.close()
 
 
-def _collect(folder: Path, sent: SentProjects | None, manifest: str | Path | None, jobs: int,
-             progress: Callable[[int], None] | None, keep_inputs: bool = False) -> Collection:
+def _collect(folder: Path, master: str | Path | None, opened: list[SentProjects], manifest: str | Path | None,
+             jobs: int, progress: Callable[[int], None] | None, keep_inputs: bool = False) -> Collection:
     manifest_path = Path(manifest) if manifest else folder / MANIFEST
-    by_relpath = read_manifest(manifest_path, lambda e: e.get("项目编码", "")) if manifest_path.is_file() else {}
+    by_relpath = read_manifest(manifest_path, lambda e: (e.get("项目编码", ""), e.get("评分规则", ""))) \
+        if manifest_path.is_file() else {}
+    profiles = {pid for _code, pid in by_relpath.values() if isinstance(pid, str) and pid in list_profiles()}
+    by_relpath = {rel: code for rel, (code, _pid) in by_relpath.items()}
     paths, skipped = find_files(folder)
+    if master:
+        warm(profiles)         # the profiles bulk wrote, known before the master is read: computed before the fork
+
+    def open_master() -> None:  # while the workers read the first files
+        opened.append(SentProjects(master))
+
+    results = read_all(paths, jobs, progress, keep_inputs, meanwhile=open_master if master else None)
+    first = next(results, None)          # the master is open from here on (or its error has been raised)
+    sent = opened[0] if opened else None
     coll = Collection(contacts=sent.contacts if sent else {}, master=shown(sent.master.path) if sent else "")
     coll.unused.extend(skipped)
     groups: dict[str, list[Collected]] = {}
     matched: dict[str, str] = {}                   # codes of returned files that name a project sent
     shared: dict[str, str] = {}                    # texts many rows repeat, kept once (see _compact)
-    if sent is not None:
-        warm(sent.master.profiles)
-    for path, item in zip(paths, read_all(paths, jobs, progress, keep_inputs)):
+    for path, item in zip(paths, itertools.chain((first,) if first is not None else (), results)):
         item.relpath = shown(os.path.relpath(path, folder)).replace(os.sep, "/")
         item.code = item.code or by_relpath.pop(item.relpath, "")
         by_relpath.pop(item.relpath, None)         # what remains: the files sent and not returned

@@ -1018,8 +1018,11 @@ def goal_count_findings(add, text: str, place: str, rows: list[CountRow]) -> Non
     must be that indicator's 指标值 or 实际完成值 (same unit, 万 scaled). An indicator is the one whose name shares
     the most characters (at least ``_MIN_COMMON``) with the clause; a clause naming two equally is left alone."""
     text = norm(text)
+    found = list(itertools.islice(_COUNT.finditer(text), _MAX_COUNTS))
+    if not found:                               # most goal texts state no count: the rows are not read
+        return
     names = [(_NAME_NOISE.sub("", norm(r.name)), r, _row_counts(r)) for r in rows if r.name]
-    for m in itertools.islice(_COUNT.finditer(text), _MAX_COUNTS):
+    for m in found:
         value, unit = _count(float(m.group(1).replace(",", "")), m.group(2))
         lo = max(0, m.start() - _CLAUSE_SPAN)
         start = max((c.end() for c in _CLAUSE.finditer(text, lo, m.start())), default=lo)

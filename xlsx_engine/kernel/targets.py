@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as _dt
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -266,6 +267,10 @@ def parse_target(text: object) -> Target:
     if isinstance(text, (_dt.date, _dt.datetime)):
         return _deadline_target(text, str(text), None)  # type: ignore[return-value]
     raw = "" if text is None else str(text)
+    return _parse_cached(raw) if len(raw) <= 64 else _parse_text(raw)
+
+
+def _parse_text(raw: str) -> Target:
     s = _norm(raw)
     if not s:
         raise TargetSyntaxError("指标值为空")
@@ -297,6 +302,11 @@ def parse_target(text: object) -> Target:
     if (op is not None and _OP_CHARS.match(_norm(raw))) or _OP_CHARS.search(s):
         raise TargetSyntaxError("有比较符号，但其后不是“数字+单位”")
     return Target(OP_QUAL, None, "", raw, KIND_QUAL)
+
+
+#: :func:`parse_target` of a short text, cached: every copy of a form repeats the same few targets (a Target is
+#: immutable; a refusal is not cached and is raised again; long texts are not kept)
+_parse_cached = functools.lru_cache(maxsize=4096)(_parse_text)
 
 
 def format_target(t: Target) -> str:
