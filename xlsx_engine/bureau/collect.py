@@ -564,13 +564,9 @@ def collect(folder: str | Path, *, master: str | Path | None = None, manifest: s
 def _collect(folder: Path, master: str | Path | None, opened: list[SentProjects], manifest: str | Path | None,
              jobs: int, progress: Callable[[int], None] | None, keep_inputs: bool = False) -> Collection:
     manifest_path = Path(manifest) if manifest else folder / MANIFEST
-    by_relpath = read_manifest(manifest_path, lambda e: (e.get("项目编码", ""), e.get("评分规则", ""))) \
-        if manifest_path.is_file() else {}
-    profiles = {pid for _code, pid in by_relpath.values() if isinstance(pid, str) and pid in list_profiles()}
-    by_relpath = {rel: code for rel, (code, _pid) in by_relpath.items()}
+    by_relpath = read_manifest(manifest_path, lambda e: e.get("项目编码", "")) if manifest_path.is_file() else {}
     paths, skipped = find_files(folder)
-    if master:
-        warm(profiles)         # the profiles bulk wrote, known before the master is read: computed before the fork
+    warm(list_profiles())        # every installed profile (about 70 ms in all), before the workers fork
 
     def open_master() -> None:  # while the workers read the first files
         opened.append(SentProjects(master))
