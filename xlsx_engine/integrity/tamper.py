@@ -346,18 +346,16 @@ def _picked_cells(root) -> tuple[list, bool]:
     """(the cells with content, whether an empty cell has no reference) of sheetData's rows, in order: one
     pass in which an empty styled cell costs a length test (an XPath predicate over every cell cost three
     times as much)."""
-    data_el = root.find(_SHEET_DATA)
     picked: list = []
     unplaced = False
-    if data_el is None:
-        return picked, unplaced
     add = picked.append
-    for row_el in data_el.iterchildren(_ROW):
-        for c in row_el.iterchildren(_C):
-            if len(c):
-                add(c)
-            elif not unplaced and c.get("r") is None:
-                unplaced = True
+    for data_el in root.iterchildren(_SHEET_DATA):      # one in a valid file; every one, as the XPath read them
+        for row_el in data_el.iterchildren(_ROW):
+            for c in row_el.iterchildren(_C):
+                if len(c):
+                    add(c)
+                elif not unplaced and c.get("r") is None:
+                    unplaced = True
     return picked, unplaced
 
 
