@@ -562,3 +562,26 @@ def test_no_weights_anywhere_is_one_hint(tmp_path, anhui_spec):
     assert hint.severity == INFO
     assert not find(report, "fund_score") and not find(report, "fund_weight") and not find(report, "total_mismatch")
     assert not [f for f in report.findings if f.severity == ERROR]
+
+
+def test_an_entry_that_cannot_be_examined_is_listed_in_chinese(tmp_path, monkeypatch):
+    """A file that vanishes or cannot be examined between listing the folder and looking at it (a unit's share
+    going away, a disk error) is listed as not read, with the reason in Chinese rather than the system's English."""
+    import errno
+    import os
+
+    from xlsx_engine.integrity import folder as folder_mod
+
+    (tmp_path / "甲.xlsx").write_bytes(b"PK")
+    (tmp_path / "乙.xlsx").write_bytes(b"PK")
+    real = os.lstat
+
+    def lstat(path, *a, **kw):
+        if str(path).endswith("乙.xlsx"):
+            raise OSError(errno.EIO, "Input/output error")
+        return real(path, *a, **kw)
+
+    monkeypatch.setattr(folder_mod.os, "lstat", lstat)
+    files, skipped = folder_mod.find_spreadsheets(tmp_path)
+    assert [Path(f).name for f in files] == ["甲.xlsx"]
+    assert [(Path(p).name, why) for p, why in skipped] == [("乙.xlsx", "无法访问（读写出错（磁盘或网络共享故障））")]

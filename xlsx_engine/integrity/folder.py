@@ -12,6 +12,7 @@ import os
 import stat
 from pathlib import Path
 
+from xlsx_engine.kernel.errors import os_reason
 from xlsx_engine.kernel.files import NOT_REGULAR
 
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm", ".xls", ".et", ".ett", ".xlsb", ".ods")
@@ -45,7 +46,7 @@ def find_spreadsheets(folder: str | Path, suffixes: tuple[str, ...] | None = SPR
             try:
                 st = os.lstat(full)
             except OSError as exc:
-                skipped.append((shown(full), f"无法访问（{exc.strerror}）"))
+                skipped.append((shown(full), f"无法访问（{os_reason(exc)}）"))
                 continue
             if stat.S_ISLNK(st.st_mode):
                 target = os.path.realpath(full)

@@ -14,7 +14,9 @@ import errno
 OS_REASONS = {errno.EACCES: "没有权限", errno.EPERM: "没有权限", errno.EROFS: "所在磁盘为只读",
               errno.ENOSPC: "磁盘空间不足", errno.EDQUOT: "磁盘配额已满", errno.ENOTDIR: "上级路径不是文件夹",
               errno.EEXIST: "上级路径不是文件夹", errno.ENAMETOOLONG: "文件名过长",
-              errno.EISDIR: "该位置已有同名的文件夹", errno.ENOENT: "找不到文件或文件夹"}
+              errno.EISDIR: "该位置已有同名的文件夹", errno.ENOENT: "找不到文件或文件夹",
+              errno.EIO: "读写出错（磁盘或网络共享故障）", errno.ELOOP: "符号链接层数过多",
+              errno.ETXTBSY: "文件正被其他程序使用"}
 
 
 def os_reason(exc: OSError, default: str = "无法访问") -> str:
