@@ -20,8 +20,8 @@ Symbolic links are never followed; files not read are listed with the reason.
 from __future__ import annotations
 
 import dataclasses
+import contextlib
 import functools
-import itertools
 import math
 import multiprocessing
 import os
@@ -553,33 +553,31 @@ def collect(folder: str | Path, *, master: str | Path | None = None, manifest: s
     folder = Path(folder)
     if not folder.is_dir():
         raise JxzpError("找不到文件夹", where=shown(folder))
-    opened: list[SentProjects] = []
-    try:
-        return _collect(folder, master, opened, manifest, jobs, progress, keep_inputs)
-    finally:
-        for sent in opened:
-            sent.close()
+    with contextlib.ExitStack() as stack:
+        return _collect(folder, master, stack, manifest, jobs, progress, keep_inputs)
 
 
-def _collect(folder: Path, master: str | Path | None, opened: list[SentProjects], manifest: str | Path | None,
+def _collect(folder: Path, master: str | Path | None, stack: contextlib.ExitStack, manifest: str | Path | None,
              jobs: int, progress: Callable[[int], None] | None, keep_inputs: bool = False) -> Collection:
     manifest_path = Path(manifest) if manifest else folder / MANIFEST
     by_relpath = read_manifest(manifest_path, lambda e: e.get("项目编码", "")) if manifest_path.is_file() else {}
     paths, skipped = find_files(folder)
     warm(list_profiles())        # every installed profile (about 70 ms in all), before the workers fork
+    sent: SentProjects | None = None
 
-    def open_master() -> None:  # while the workers read the first files
-        opened.append(SentProjects(master))
+    def open_master() -> None:   # run by read_all while the workers read the first files, before any result
+        nonlocal sent
+        sent = SentProjects(master)
+        stack.callback(sent.close)
 
-    results = read_all(paths, jobs, progress, keep_inputs, meanwhile=open_master if master else None)
-    first = next(results, None)          # the master is open from here on (or its error has been raised)
-    sent = opened[0] if opened else None
-    coll = Collection(contacts=sent.contacts if sent else {}, master=shown(sent.master.path) if sent else "")
+    coll = Collection()
     coll.unused.extend(skipped)
     groups: dict[str, list[Collected]] = {}
     matched: dict[str, str] = {}                   # codes of returned files that name a project sent
     shared: dict[str, str] = {}                    # texts many rows repeat, kept once (see _compact)
-    for path, item in zip(paths, itertools.chain((first,) if first is not None else (), results)):
+    # the results first: with no file at all the reader still runs (and opens the master), and it ends with the loop
+    results = read_all(paths, jobs, progress, keep_inputs, meanwhile=open_master if master else None)
+    for item, path in zip(results, paths):
         item.relpath = shown(os.path.relpath(path, folder)).replace(os.sep, "/")
         item.code = item.code or by_relpath.pop(item.relpath, "")
         by_relpath.pop(item.relpath, None)         # what remains: the files sent and not returned
@@ -611,6 +609,8 @@ def _collect(folder: Path, master: str | Path | None, opened: list[SentProjects]
         if best.status == BLANK:
             best.findings = [f for f in best.findings if f.code in CONTROL_CODES]
         coll.rows.append(best)
+    if sent is not None:
+        coll.contacts, coll.master = sent.contacts, shown(sent.master.path)
     order: dict[str, int] = {}                     # the master's order, then the others
     if sent is not None:
         missing = []
