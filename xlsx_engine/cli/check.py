@@ -57,23 +57,28 @@ def _summary_line(r: FileReport) -> str:
     return "；".join(parts)
 
 
-def _print_text(reports: list[FileReport]) -> None:
+def _totals(reports: list[FileReport]) -> dict[str, int]:
+    """The counts both outputs end with (the JSON's 汇总 keys): files checked, entries not read, findings by
+    severity, files that could not be read."""
     from xlsx_engine.integrity.checks import NOT_READ
+    not_read = sum(1 for r in reports if r.kind == NOT_READ)
+    return {"文件数": len(reports) - not_read, "未读取": not_read, "错误": sum(r.count(ERROR) for r in reports),
+            "警告": sum(r.count(WARNING) for r in reports), "提示": sum(r.count(INFO) for r in reports),
+            "无法读取": sum(1 for r in reports if r.unreadable)}
+
+
+def _print_text(reports: list[FileReport]) -> None:
     for r in reports:
         click.echo(f"文件：{r.file}（{_summary_line(r)}）")
         if not r.findings:
             click.echo("  未发现问题")
         for f in r.findings:
             click.echo("  " + f.text())
-    n_err = sum(r.count(ERROR) for r in reports)
-    n_warn = sum(r.count(WARNING) for r in reports)
-    n_info = sum(r.count(INFO) for r in reports)
-    bad = sum(1 for r in reports if r.unreadable)
+    t = _totals(reports)
     clean = sum(1 for r in reports if not r.findings)
-    passed = sum(1 for r in reports if r.kind == NOT_READ)
-    click.echo(f"汇总：检查 {len(reports) - passed} 个文件，其中 {clean} 个未发现问题；错误 {n_err} 处，警告 {n_warn} 处，"
-               f"提示 {n_info} 处" + (f"；无法读取 {bad} 个" if bad else "")
-               + (f"；另有 {passed} 个未读取（临时文件、链接等，原因见上）" if passed else "") + "。")
+    click.echo(f"汇总：检查 {t['文件数']} 个文件，其中 {clean} 个未发现问题；错误 {t['错误']} 处，警告 {t['警告']} 处，"
+               f"提示 {t['提示']} 处" + (f"；无法读取 {t['无法读取']} 个" if t["无法读取"] else "")
+               + (f"；另有 {t['未读取']} 个未读取（临时文件、链接等，原因见上）" if t["未读取"] else "") + "。")
 
 
 @click.command("check")
@@ -87,7 +92,7 @@ def check_command(paths, as_json, profile, workers) -> None:
     \b
     退出码：0 未发现错误；1 发现错误；2 有文件无法读取。
     """
-    from xlsx_engine.integrity.checks import NOT_READ, check_paths, exit_code
+    from xlsx_engine.integrity.checks import check_paths, exit_code
     for p in paths:
         if not Path(p).exists():
             raise JxzpError("找不到文件或文件夹", where=p)
@@ -96,11 +101,7 @@ def check_command(paths, as_json, profile, workers) -> None:
         raise JxzpError("文件夹中没有 Excel 文件（.xlsx/.xlsm/.xls/.et）", where="、".join(paths))
     code = exit_code(reports)
     if as_json:
-        passed = sum(1 for r in reports if r.kind == NOT_READ)
-        out = {"文件": [r.to_dict() for r in reports],
-               "汇总": {"文件数": len(reports) - passed, "未读取": passed, "错误": sum(r.count(ERROR) for r in reports),
-                      "警告": sum(r.count(WARNING) for r in reports), "提示": sum(r.count(INFO) for r in reports),
-                      "无法读取": sum(1 for r in reports if r.unreadable), "退出码": code}}
+        out = {"文件": [r.to_dict() for r in reports], "汇总": {**_totals(reports), "退出码": code}}
         click.echo(json.dumps(out, ensure_ascii=False, indent=2, default=str))
     else:
         _print_text(reports)

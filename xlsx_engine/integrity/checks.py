@@ -206,17 +206,17 @@ def collect_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[FileRep
     sub-folders, links never followed); files are kept as given. The entries of a folder not read come back as
     reports of their own, each saying why (提示 ``not_read``)."""
     out: list[Path] = []
-    passed: list[FileReport] = []
+    not_read: list[FileReport] = []
     for p in paths:
         p = Path(p)
         if p.is_dir():
             files, skipped = find_spreadsheets(p)
             out += [Path(f) for f in files]
-            passed += [FileReport(path, NOT_READ, findings=[Finding(INFO, "not_read", "", why, "", path)])
+            not_read += [FileReport(path, NOT_READ, findings=[Finding(INFO, "not_read", "", why, "", path)])
                        for path, why in skipped]
         else:
             out.append(p)
-    return out, passed
+    return out, not_read
 
 
 def check_file(path: str | Path, profile: str | None = None,
@@ -341,8 +341,8 @@ def _check_one(args: tuple[str, str | None]) -> FileReport:
 def check_paths(paths: Iterable[str | Path], profile: str | None = None, workers: int | None = None
                 ) -> list[FileReport]:
     """Check files and folders. Large batches are spread over worker processes (at most 2 by default)."""
-    files, passed = collect_files(paths)
-    return _check_listed(files, profile, workers) + passed
+    files, not_read = collect_files(paths)
+    return _check_listed(files, profile, workers) + not_read
 
 
 def _check_listed(files: list[Path], profile: str | None, workers: int | None) -> list[FileReport]:

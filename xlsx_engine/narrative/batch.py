@@ -79,9 +79,9 @@ def inputs_of(items: list[str]) -> tuple[list[Path], list[tuple[Path, str]]]:
     for item in items:
         path = Path(item)
         if path.is_dir():
-            files, passed = find_spreadsheets(path)
+            files, not_read = find_spreadsheets(path)
             out += [Path(f) for f in files]
-            skipped += [(Path(name), why) for name, why in passed]
+            skipped += [(Path(name), why) for name, why in not_read]
         else:
             out.append(path)
     return out, skipped
@@ -94,6 +94,7 @@ def report_names(sources: list[Path]) -> dict[Path, str]:
     for source in sources:
         same.setdefault(source.stem, []).append(source)
     names: dict[Path, str] = {}
+    used: set[str] = set()
     for source in sources:
         stem = source.stem
         twins = same[stem]
@@ -102,9 +103,10 @@ def report_names(sources: list[Path]) -> dict[Path, str]:
             rel = os.path.relpath(os.path.abspath(source.parent), base)
             stem = "_".join([*(p for p in Path(rel).parts if p not in (".", "..")), stem])
         name, k = f"{stem}{SUFFIX}", 2
-        while name in names.values():
+        while name in used:
             name, k = f"{stem}({k}){SUFFIX}", k + 1
         names[source] = name
+        used.add(name)
     return names
 
 
