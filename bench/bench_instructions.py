@@ -97,7 +97,7 @@ def instructions(tree: Path, folder: Path, n: int) -> int:
     env = {**os.environ, "PYTHONPATH": str(tree), "PYTHONHASHSEED": "0"}
     res = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
                           sys.executable, "-c", WORKER, str(folder), str(n)],
-                         env=env, capture_output=True, text=True)
+                         env=env, cwd=tree, capture_output=True, text=True)   # -c imports from the cwd first
     if res.returncode:
         raise SystemExit(f"{tree}: exit {res.returncode}\n{res.stderr[-2000:]}")
     m = re.search(r"Collected : ([0-9]+)", res.stderr)
@@ -140,7 +140,7 @@ def main() -> None:
             print(f"  this/base: {counts['this'] / counts['base']:.3f}× (below 1: this tree executes fewer)")
         if args.python_profile:
             subprocess.run([sys.executable, "-c", PROFILE, str(folder), str(args.n), str(args.top), str(ROOT) + "/"],
-                           env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True)
+                           env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT, check=True)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-#: run in each tree: read the files as collect's worker does, best pass of CPU time per file (ms)
+#: run in each tree (``python -c`` puts the working directory first on sys.path: each process runs in its tree,
+#: or both would import the code of the folder the script was started from)
+#: read the files as collect's worker does, best pass of CPU time per file (ms)
 WORKER = """
 import pathlib, sys, time
 from xlsx_engine.bureau import collect as c
@@ -63,7 +65,8 @@ def make_files(folder: Path, n: int) -> None:
 def one_round(trees: dict[str, Path], folder: Path, n: int, repeat: int, first: str) -> dict[str, float]:
     order = [first] + [k for k in trees if k != first]
     procs = {k: subprocess.Popen([sys.executable, "-c", WORKER, str(folder), str(n), str(repeat)],
-                                 env={**os.environ, "PYTHONPATH": str(trees[k])}, stdout=subprocess.PIPE, text=True)
+                                 env={**os.environ, "PYTHONPATH": str(trees[k])}, cwd=trees[k],
+                                 stdout=subprocess.PIPE, text=True)
              for k in order}
     out = {}
     for k, p in procs.items():

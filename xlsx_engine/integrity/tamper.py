@@ -25,7 +25,7 @@ import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from lxml import etree
 
@@ -788,6 +788,11 @@ class Expected:
     shared_of: dict = field(default_factory=dict)
     _canonical: dict = field(default_factory=dict, repr=False)
 
+    @functools.cached_property
+    def places(self) -> frozenset[tuple[int, int]]:
+        """Every cell the form accounts for: formulas, labels, locked constants and inputs."""
+        return frozenset(self.raw_formulas) | frozenset(self.labels) | frozenset(self.consts) | frozenset(self.inputs)
+
     def unchanged(self, cell: XCell, rc: tuple[int, int]) -> bool:
         """The workbook's cell at the template's place ``rc`` holds the template's formula, as stored.
 
@@ -999,6 +1004,57 @@ def find_main_sheet(pkg: Package, exp: Expected) -> tuple[str | None, str | None
     return main, dictionary
 
 
+def _anchor_hits(exp: Expected, sheet: SheetXML) -> Iterator[tuple[tuple[int, int], list[tuple[int, int]]]]:
+    """(template place, places in the sheet) of each unique fixed label: its own place when it is still there,
+    else wherever the sheet has that text."""
+    cells, index = sheet.cells, None
+    for text, rc in exp.anchors.items():
+        cell = cells.get(rc)
+        if cell is not None and isinstance(cell.value, str) and (cell.value == text or norm_label(cell.value) == text):
+            yield rc, [rc]                 # the labels are stored normalised: equal text needs no normalising
+            continue
+        if index is None:
+            index = _label_index(sheet)
+        yield rc, index.get(text, [])
+
+
+def _in_place(pkg: Package, exp: Expected, sheet: SheetXML, main_name: str) -> bool:
+    """Every name of the main sheet spans its template cells and every fixed label that is found once is at its
+    template place: each vote of :func:`_voted_maps` would be "moved by 0", whose maps are the identity."""
+    names = pkg.names
+    for name, eref in exp.names_main.items():
+        aref = names.get(name)
+        if aref is not None and aref.sheet == main_name and (aref.first != eref.first or aref.last != eref.last):
+            return False
+    return all(len(hits) != 1 or hits[0] == rc for rc, hits in _anchor_hits(exp, sheet))
+
+
+def _voted_maps(pkg: Package, exp: Expected, sheet: SheetXML, main_name: str) -> tuple[AxisMap, AxisMap]:
+    """Where template rows and columns went, voted by the names and the fixed labels."""
+    row_votes: dict[int, Counter] = {}
+    col_votes: dict[int, Counter] = {}
+
+    def vote(axis: str, e: int, a: int) -> None:
+        votes = (row_votes if axis == "r" else col_votes).setdefault(e, {})
+        votes[a - e] = votes.get(a - e, 0) + 1
+
+    for name, eref in exp.names_main.items():
+        aref = pkg.names.get(name)
+        if aref is None or aref.sheet != main_name:
+            continue
+        for axis, i in (("r", 0), ("c", 1)):
+            vote(axis, eref.first[i], aref.first[i])
+            vote(axis, eref.last[i], aref.last[i])
+    for rc, hits in _anchor_hits(exp, sheet):
+        if len(hits) == 1:
+            vote("r", rc[0], hits[0][0])
+            vote("c", rc[1], hits[0][1])
+    rows, cols = AxisMap(row_votes), AxisMap(col_votes)
+    if rows.events():
+        rows = _refine_rows(row_votes, rows, cols, exp, sheet)
+    return rows, cols
+
+
 def locate(pkg: Package, exp: Expected, add: Callable[..., None]) -> Located | None:
     """Identify the template's sheets, check protection and names, and map template rows/columns.
 
@@ -1057,35 +1113,10 @@ def locate(pkg: Package, exp: Expected, add: Callable[..., None]) -> Located | N
             "用 LibreOffice 另存也会去掉结构保护；请核实工作表是否被增删或改名")
 
     # --- the row/column mapping, voted by the names and the fixed labels
-    row_votes: dict[int, Counter] = {}
-    col_votes: dict[int, Counter] = {}
-
-    def vote(axis: str, e: int, a: int) -> None:
-        votes = (row_votes if axis == "r" else col_votes).setdefault(e, {})
-        votes[a - e] = votes.get(a - e, 0) + 1
-
-    for name, eref in exp.names_main.items():
-        aref = pkg.names.get(name)
-        if aref is None or aref.sheet != main_name:
-            continue
-        for axis, i in (("r", 0), ("c", 1)):
-            vote(axis, eref.first[i], aref.first[i])
-            vote(axis, eref.last[i], aref.last[i])
-    index = None
-    for text, rc in exp.anchors.items():
-        cell = sheet.cells.get(rc)
-        if cell is not None and isinstance(cell.value, str) and norm_label(cell.value) == text:
-            hits = [rc]
-        else:
-            if index is None:
-                index = _label_index(sheet)
-            hits = index.get(text, [])
-        if len(hits) == 1:
-            vote("r", rc[0], hits[0][0])
-            vote("c", rc[1], hits[0][1])
-    rows, cols = AxisMap(row_votes), AxisMap(col_votes)
-    if rows.events():
-        rows = _refine_rows(row_votes, rows, cols, exp, sheet)
+    if _in_place(pkg, exp, sheet, main_name):     # every vote would say "not moved": the identity
+        rows = cols = AxisMap({})
+    else:
+        rows, cols = _voted_maps(pkg, exp, sheet, main_name)
 
     # --- names
     name_ok: dict[str, bool] = {}
@@ -1156,15 +1187,24 @@ def compare_cells(pkg: Package, exp: Expected, loc: Located, add: Callable[..., 
     """
     sheet, main_name, dict_name = loc.sheet, loc.main_name, loc.dict_name
     twins = twins or {}
-    accounted: set[tuple[int, int]] = set()
+    cells, structural, raw_text = sheet.cells, loc.structural, exp.raw_text
+    # nothing moved (the usual case): every template place is where it was, so the places the form accounts for
+    # are the template's own, and a formula stored as the template's text is unchanged without a method call
+    where = loc.where if structural else None
+    accounted: set[tuple[int, int]] = set() if structural else set(exp.places)
     for rc in exp.raw_formulas:
-        at = loc.where(rc)
-        if at is None:
-            continue
-        accounted.add(at)
-        cell = sheet.cells.get(at)
-        if cell is not None and not loc.structural and exp.unchanged(cell, rc):
-            continue
+        if where is None:
+            at = rc
+            cell = cells.get(rc)
+            if cell is not None and (cell.text == raw_text[rc] if cell.text is not None
+                                     else exp.unchanged(cell, rc)):
+                continue
+        else:
+            at = where(rc)
+            if at is None:
+                continue
+            accounted.add(at)
+            cell = cells.get(at)
         place = f"{main_name}!{a1(*at)}"
         label = _cell_label(exp, rc)
         should = f"按规则重算应为 {_fmt(twins[rc])}；" if rc in twins else ""
@@ -1191,11 +1231,17 @@ def compare_cells(pkg: Package, exp: Expected, loc: Located, add: Callable[..., 
                 + (f"（表中显示 {_fmt(cell.value)}，{should.rstrip('；')}）" if should else ""),
                 "请使用原模板重新填报")
     for rc, text in exp.labels.items():
-        at = loc.where(rc)
-        if at is None:
-            continue
-        accounted.add(at)
-        cell = sheet.cells.get(at)
+        if where is None:
+            at = rc
+            cell = cells.get(rc)
+            if cell is not None and cell.value == text and cell.text is None and cell.shared is None:
+                continue             # stored as the template's (normalised) text, no formula
+        else:
+            at = where(rc)
+            if at is None:
+                continue
+            accounted.add(at)
+            cell = cells.get(at)
         place = f"{main_name}!{a1(*at)}"
         if cell is not None and cell.has_formula:
             add(ERROR, "formula_added", place, f"固定文字单元格被写入公式 ={_short(cell.formula)}", "请使用原模板重新填报")
@@ -1212,7 +1258,7 @@ def compare_cells(pkg: Package, exp: Expected, loc: Located, add: Callable[..., 
         if at is None:
             continue
         accounted.add(at)
-        cell = sheet.cells.get(at)
+        cell = cells.get(at)
         place = f"{main_name}!{a1(*at)}"
         got = cell.value if cell is not None else None
         if cell is not None and cell.has_formula:
@@ -1223,10 +1269,11 @@ def compare_cells(pkg: Package, exp: Expected, loc: Located, add: Callable[..., 
             add(ERROR, "const_changed", place,
                 f"锁定的{_const_name(exp, rc)}被改为 {_fmt(got)}（模板规定为 {_fmt(float(value))}）",
                 "分值由评分规则确定，不得修改；请使用原模板重新填报")
-    for rc in exp.inputs:
-        at = loc.where(rc)
-        if at is not None:
-            accounted.add(at)
+    if structural:
+        for rc in exp.inputs:
+            at = loc.where(rc)
+            if at is not None:
+                accounted.add(at)
 
     # --- content outside the form
     last_row = loc.rows(exp.last_row) or exp.last_row
