@@ -26,6 +26,7 @@ import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from xlsx_engine.forms.project.layout import project_layout
 from xlsx_engine.integrity.tamper import a1, open_package, parse_ref
@@ -102,13 +103,14 @@ def read_display(pkg, sheet_name: str, cells: set[tuple[int, int]] | None = None
     styles = _styles(pkg)
     if cells is None:
         cells = {rc for rc, c in sheet.cells.items() if c.has_formula}
+    got, looks, count, none = sheet.cells.get, disp.looks, len(styles), ("", "")
     for rc in cells:
-        cell = sheet.cells.get(rc)
+        cell = got(rc)
         style = cell.style if cell is not None else 0
-        disp.looks[rc] = styles[style] if style < len(styles) else ("", "")
+        looks[rc] = styles[style] if style < count else none
     disp.validations = {sqref: (kind or "none", f1 or "") for kind, f1, sqref in sheet.validations}
-    disp.last_row = max((r for r, _ in sheet.cells), default=0)
-    disp.last_col = max((c for _, c in sheet.cells), default=0)
+    disp.last_row = max(sheet.cells, default=(0, 0))[0]
+    disp.last_col = max(map(itemgetter(1), sheet.cells), default=0)
     disp.hidden_rows, disp.hidden_cols = set(sheet.hidden_rows), set(sheet.hidden_cols)
     disp.conditional = list(sheet.conditional)
     return disp
@@ -173,7 +175,12 @@ def display_findings(pkg, profile_id: str, file: str = "") -> list[Finding]:
         if not path:
             continue
         for rc, cell in pkg.sheet(name).cells.items():
-            if cell.has_formula and reaches_out(cell.source or ""):
+            text = cell.text             # XCell.source, without two property calls for each of the sheet's cells
+            if text is None:
+                if cell.shared is None:
+                    continue
+                text = cell.shared[2]
+            if reaches_out(text):
                 add(ERROR, "external_formula", f"{name}!{a1(*rc)}",
                     f"公式“={cell.formula[:60]}”会调用外部程序或网络（DDE、WEBSERVICE 等）",
                     "请删除该公式；自评表中不应有访问外部的公式")
@@ -192,10 +199,15 @@ def display_findings(pkg, profile_id: str, file: str = "") -> list[Finding]:
     bottom = max(tpl.last_row, 1)
     # the filler hides what a copy does not use (indicator and goal rows, an empty 报告信息 page): a hidden row is
     # tampering when it shows something — a typed input or a formula with a non-empty result
-    sheet = pkg.sheet(main)
+    cells = pkg.sheet(main).cells
     shown_by_row = _shown_by_row(profile_id)
-    rows = sorted(r for r in got.hidden_rows - tpl.hidden_rows if r <= bottom and
-                  any(_shows(sheet.cells.get(rc)) for rc in shown_by_row.get(r, ())))
+    rows = []
+    for r in sorted(got.hidden_rows - tpl.hidden_rows):
+        if r <= bottom:
+            for rc in shown_by_row.get(r, ()):
+                if _shows(cells.get(rc)):
+                    rows.append(r)
+                    break
     cols = sorted(c for c in got.hidden_cols - tpl.hidden_cols if c <= max(tpl.last_col, 1))
     if rows:
         add(ERROR, "display_hidden", f"{main}!{rows[0]}:{rows[-1]}",

@@ -477,13 +477,24 @@ class _OursReader:
         """The form's inputs, the documented way (docs/rules.md#reading): each input cell of the template where
         the sheet's structure puts it now — through a name only when that name is intact, never where a
         redirected name points — and rebuilt by the form's own ``record_from_cells``."""
+        if not self.loc.structural:        # nothing moved: each input is at its template place
+            cells = self.sheet.cells
+
+            def at_place(ref: str) -> Any:
+                cell = cells.get(parse_ref(ref))
+                if cell is None:
+                    return None
+                value = cell.value
+                return None if value == "" else value
+
+            return layout.record_from_cells(at_place)
         override: dict[tuple[int, int], tuple[int, int]] = {}
-        if self.loc.structural:     # a name trusted between an insertion's bounds says where its cells went
-            for name, eref in self.exp.names_main.items():
-                if self.loc.name_ok.get(name):
-                    for t, got in zip(_cell_list(eref), self.cells(name)):
-                        if got is not None and got != self.loc.where(t):
-                            override[t] = got
+        # rows or columns moved: a name trusted between an insertion's bounds says where its cells went
+        for name, eref in self.exp.names_main.items():
+            if self.loc.name_ok.get(name):
+                for t, got in zip(_cell_list(eref), self.cells(name)):
+                    if got is not None and got != self.loc.where(t):
+                        override[t] = got
         where = self.loc.where
 
         def get(ref: str) -> Any:

@@ -247,13 +247,16 @@ def parse_sheet(data: bytes, name: str, shared: list[str], where: str) -> SheetX
         located = _cells_by_position(root, sheet)
     cells = sheet.cells
     nshared = len(shared)
+    # fewer picked cells than the limit cannot reach it (a cell walk without references may: count there)
+    guard = unplaced or None in refs or len(picked) >= MAX_CELLS
+    styles: dict[str | None, int] = {None: 0}     # the few style indexes of a sheet, converted once each
     for rc, c in located:
         if rc is None:
             sheet.bad_refs += 1
             continue
         if not len(c):            # an empty (styled) cell: nothing to read
             continue
-        if len(cells) >= MAX_CELLS:
+        if guard and len(cells) >= MAX_CELLS:
             raise WorkbookError(f"工作表“{name}”的单元格超过 {MAX_CELLS} 个，不像自评表，拒绝读取", where=where,
                                 hint="请删除表格以外的内容后重新提交")
         # the hot loop of every check: one pass over the children, one XCell built with all its fields
@@ -267,7 +270,9 @@ def parse_sheet(data: bytes, name: str, shared: list[str], where: str) -> SheetX
             elif tag == _IS and is_el is None:
                 is_el = child
         s, t = c.get("s"), c.get("t")
-        style = int(s) if s and s.isdigit() and len(s) < 7 else 0
+        style = styles.get(s)
+        if style is None:
+            style = styles[s] = int(s) if s.isdigit() and len(s) < 7 else 0
         value, has_v, error = None, False, False
         if t == "inlineStr":
             if is_el is not None:

@@ -57,6 +57,10 @@ from xlsx_engine.ooxml.sheetmodel import (
 )
 
 
+#: the fields of an indicator row, in the order :class:`IndicatorRow` takes them
+INDICATOR_FIELDS = tuple(IndicatorRow.__dataclass_fields__)
+
+
 @dataclass
 class Layout(SheetLayout):
     """The 项目支出绩效自评表 layout: the generic sheet model plus the project record mapping."""
@@ -80,9 +84,14 @@ class Layout(SheetLayout):
         out.update(report_info_values(self, record.extra))
         return {ref: value for ref, value in out.items() if ref in self.cells}
 
+    @functools.cached_property
+    def indicator_refs(self) -> tuple[tuple[str, ...], ...]:
+        """Per indicator row, the cell of each :class:`IndicatorRow` field (in field order)."""
+        c = self.form.col
+        return tuple(tuple(f"{c[k]}{row}" for k in INDICATOR_FIELDS) for row in self.indicator_rows)
+
     def record_from_cells(self, get: Callable[[str], Cell]) -> ProjectRecord:
         """Rebuild a record from cell values (``get(ref)`` returns a cell's value or None)."""
-        c = self.form.col
         rec = ProjectRecord(self.profile.id, year=get("B2"), project=get("C3"), department=get("C4"),
                             unit=get("I4"), rate_reason=get(f"K{self.fund_total_row}"))
         for row, source in zip(self.fund_rows, self.profile.fund_sources):
@@ -91,9 +100,8 @@ class Layout(SheetLayout):
             rec.goals.append(Goal(get(f"C{row}"), get(f"H{row}")))
         if self.target_input:
             rec.target_score = get(self.target_input)
-        for row in self.indicator_rows:
-            rec.indicators.append(IndicatorRow(**{k: get(f"{c[k]}{row}") for k in (
-                "level1", "level2", "name", "op", "target", "unit", "actual", "band", "weight", "manual", "reason")}))
+        for refs in self.indicator_refs:
+            rec.indicators.append(IndicatorRow(*map(get, refs)))
         rec.extra = report_info_from_cells(self, get)
         return rec
 
@@ -109,8 +117,7 @@ class Layout(SheetLayout):
         given = {f.source: f for f in record.funds}
         rec.funds = [FundLine(src, *(xnum(getattr(given[src], k)) for k in ("initial", "budget", "spent")))
                      if src in given else FundLine(src) for src in self.profile.fund_sources]
-        rec.indicators = [IndicatorRow(**{k: xnum(getattr(r, k)) for k in IndicatorRow.__dataclass_fields__})
-                          for r in record.indicators]
+        rec.indicators = [IndicatorRow(*[xnum(getattr(r, k)) for k in INDICATOR_FIELDS]) for r in record.indicators]
         rec.indicators += [IndicatorRow()] * (len(self.indicator_rows) - len(record.indicators))
         rec.goals = list(record.goals) + [Goal()] * (len(self.goal_rows) - len(record.goals))
         return rec
