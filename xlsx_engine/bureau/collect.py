@@ -154,6 +154,8 @@ def _value(v: Any) -> Any:
     """A cell value normalised for comparison: None for empty, numbers rounded, text stripped."""
     if v is None:
         return None
+    if v.__class__ is str:           # most cells: a text (or a blank typed as "")
+        return v.strip() or None
     if isinstance(v, bool):
         return v
     if is_number(v):
@@ -200,7 +202,7 @@ def bureau_fields(record: ProjectRecord, profile_id: str) -> tuple:
     out: list = []
     for _name, get, places in _field_places(profile_id):
         values = list(get(record))[:len(places)]
-        out.extend(_value(v) for v in values)
+        out.extend(map(_value, values))
         out.extend([None] * (len(places) - len(values)))
     return tuple(out)
 

@@ -557,7 +557,7 @@ def _check_other_form(pkg, report: FileReport, coll: Collector, meta: dict[str, 
     rec, result = layout.evaluate(reader.record(layout))
     report.form_record, report.form_result = rec, result
     report.layout, report.reader = layout, reader
-    twins = {} if loc.structural else {parse_ref(ref): v for ref, v in layout.formula_values(result, rec).items()}
+    twins = {} if loc.structural else layout.formula_values_at(result, rec)
     compare_cells(pkg, exp, loc, add, twins)
     for rc, want in twins.items():
         if rc in loc.replaced or rc in loc.edited:
@@ -625,7 +625,7 @@ def _check_ours(pkg, report: FileReport, coll: Collector, meta: dict[str, str], 
     rec, result = layout.evaluate(record)
     report.record, report.result = record, result
     report.layout, report.reader = layout, reader
-    twins = {} if loc.structural else {parse_ref(ref): v for ref, v in layout.formula_values(result, rec).items()}
+    twins = {} if loc.structural else layout.formula_values_at(result, rec)
     compare_cells(pkg, exp, loc, add, twins)
 
     # --- every formula's cached value against the recomputation
@@ -637,16 +637,18 @@ def _check_ours(pkg, report: FileReport, coll: Collector, meta: dict[str, str], 
     pct_cells = {exp.names_main["执行率"].first} | _cells_of(exp.names_main["来源执行率"])
     missing = 0
     if not loc.structural:
+        cells, replaced, edited = loc.sheet.cells, loc.replaced, loc.edited
         for rc, want in twins.items():
-            if rc in loc.replaced or rc in loc.edited:
-                continue
-            cell = loc.sheet.cells.get(rc)
-            if cell is None or not cell.has_formula:
-                continue
+            cell = cells.get(rc)
+            if cell is None or cell.text is None and cell.shared is None or rc in replaced or rc in edited:
+                continue                       # no formula there (typed over: reported by compare_cells)
             if not cell.has_v:
                 missing += 1
                 continue
-            if not same(cell.value, want):
+            value = cell.value
+            if value.__class__ is want.__class__ and value == want:
+                continue                       # stored exactly as recomputed: same() would say so
+            if not same(value, want):
                 show = pct if rc in pct_cells else fmt
                 sev = WARNING if rc in text_cells else ERROR
                 add(sev, "cached_mismatch", f"{loc.main_name}!{a1(*rc)}",
@@ -880,7 +882,9 @@ def rule_findings(add, p: Profile, rec: ProjectRecord, result: Result, place_row
             add(WARNING, "target_score_range", place_name("目标自评分"),
                 f"{p.target_label}自评分 {fmt(rec.target_score)} 超出 0–{fmt(p.target_weight)}，按界限计分", "改正自评分")
     goal_findings(add, [(g.expected, g.actual) for g in rec.goals], lambda i: place_name("实际完成情况", i))
-    counts = [_record_count_row(r, place_row("name", i)) for i, r in enumerate(rec.indicators) if is_active(r)]
+    def counts() -> list[CountRow]:      # read only when a goal text states a count
+        return [_record_count_row(r, place_row("name", i)) for i, r in enumerate(rec.indicators) if is_active(r)]
+
     for i, g in enumerate(rec.goals):
         for key, text in (("预期目标", g.expected), ("实际完成情况", g.actual)):
             if isinstance(text, str):
@@ -1024,15 +1028,16 @@ def _common(a: str, b: str) -> int:
     return best
 
 
-def goal_count_findings(add, text: str, place: str, rows: list[CountRow]) -> None:
-    """Counts a goal text states ("整治美丽宜居自然村庄202个") against the indicator the clause names: the count
+def goal_count_findings(add, text: str, place: str, rows: Callable[[], list[CountRow]]) -> None:
+    """Counts a goal text states ("整治美丽宜居自然村庄202个") against the indicator the clause names (``rows()``
+    gives the indicator rows, asked only when the text states a count): the count
     must be that indicator's 指标值 or 实际完成值 (same unit, 万 scaled). An indicator is the one whose name shares
     the most characters (at least ``_MIN_COMMON``) with the clause; a clause naming two equally is left alone."""
     text = norm(text)
     found = list(itertools.islice(_COUNT.finditer(text), _MAX_COUNTS))
     if not found:                               # most goal texts state no count: the rows are not read
         return
-    names = [(_NAME_NOISE.sub("", norm(r.name)), r, _row_counts(r)) for r in rows if r.name]
+    names = [(_NAME_NOISE.sub("", norm(r.name)), r, _row_counts(r)) for r in rows() if r.name]
     for m in found:
         value, unit = _count(float(m.group(1).replace(",", "")), m.group(2))
         lo = max(0, m.start() - _CLAUSE_SPAN)
@@ -1610,7 +1615,7 @@ def check_table(t, p: Profile, add, *, explicit: bool = False) -> dict[str, Any]
         for pc in (e, a):
             if not pc.blank and isinstance(pc.value, str):
                 goal_text_findings(add, pc, figures)
-                goal_count_findings(add, pc.value, pc.ref, counts)
+                goal_count_findings(add, pc.value, pc.ref, lambda: counts)
     heuristic_findings(add, p, rec, result, place_row)
     summary = {"工作表": sheet, "指标行数": len(t.rows), "评分规则": p.id}
     if final is not None:

@@ -323,6 +323,14 @@ class SheetLayout:
             out.update(dict.fromkeys(refs, group))
         return out
 
+    def formula_values_at(self, result: Any, record: Any) -> dict[tuple[int, int], Any]:
+        """:meth:`formula_values` keyed by (row, column): what the checks compare cell by cell."""
+        return {rc: twin(result, record) for rc, twin in self._formula_twins_at}
+
+    @functools.cached_property
+    def _formula_twins_at(self) -> tuple[tuple[tuple[int, int], Callable[[Any, Any], Any]], ...]:
+        return tuple((split_ref(ref), twin) for ref, twin in self.formula_twins)
+
     @functools.cached_property
     def formula_twins(self) -> tuple[tuple[str, Callable[[Any, Any], Any]], ...]:
         """(ref, Python twin) of every formula cell, in layout order (collected once: fill calls it per workbook)."""

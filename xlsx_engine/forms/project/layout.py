@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Callable
 
 from xlsx_engine.forms.project import formulas as fx
@@ -59,6 +60,7 @@ from xlsx_engine.ooxml.sheetmodel import (
 
 #: the fields of an indicator row, in the order :class:`IndicatorRow` takes them
 INDICATOR_FIELDS = tuple(IndicatorRow.__dataclass_fields__)
+_fields_of = attrgetter(*INDICATOR_FIELDS)
 
 
 @dataclass
@@ -117,7 +119,8 @@ class Layout(SheetLayout):
         given = {f.source: f for f in record.funds}
         rec.funds = [FundLine(src, *(xnum(getattr(given[src], k)) for k in ("initial", "budget", "spent")))
                      if src in given else FundLine(src) for src in self.profile.fund_sources]
-        rec.indicators = [IndicatorRow(*[xnum(getattr(r, k)) for k in INDICATOR_FIELDS]) for r in record.indicators]
+        rec.indicators = [IndicatorRow(*[v if v is None or v.__class__ is str else xnum(v) for v in _fields_of(r)])
+                          for r in record.indicators]          # xnum passes texts and blanks through as they are
         rec.indicators += [IndicatorRow()] * (len(self.indicator_rows) - len(record.indicators))
         rec.goals = list(record.goals) + [Goal()] * (len(self.goal_rows) - len(record.goals))
         return rec
