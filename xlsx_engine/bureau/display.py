@@ -95,6 +95,12 @@ def _looks_of_styles(styles_xml: bytes) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
+def _look(cell, styles: tuple[tuple[str, str], ...]) -> tuple[str, str]:
+    """(number format code, font colour) a cell shows with: its style's; none for a style the part lacks."""
+    style = cell.style if cell is not None else 0
+    return styles[style] if style < len(styles) else ("", "")
+
+
 def read_display(pkg, sheet_name: str, cells: set[tuple[int, int]] | None = None) -> Display:
     """The :class:`Display` of one sheet of an open package (``cells``: the formula cells to look at; default:
     every formula cell of the sheet), from the sheet the checks already parsed."""
@@ -103,11 +109,9 @@ def read_display(pkg, sheet_name: str, cells: set[tuple[int, int]] | None = None
     styles = _styles(pkg)
     if cells is None:
         cells = {rc for rc, c in sheet.cells.items() if c.has_formula}
-    got, looks, count, none = sheet.cells.get, disp.looks, len(styles), ("", "")
+    got, looks = sheet.cells.get, disp.looks
     for rc in cells:
-        cell = got(rc)
-        style = cell.style if cell is not None else 0
-        looks[rc] = styles[style] if style < count else none
+        looks[rc] = _look(got(rc), styles)
     disp.validations = {sqref: (kind or "none", f1 or "") for kind, f1, sqref in sheet.validations}
     disp.last_row = max(sheet.cells, default=(0, 0))[0]
     disp.last_col = max(map(itemgetter(1), sheet.cells), default=0)
@@ -187,7 +191,7 @@ def display_findings(pkg, profile_id: str, file: str = "") -> list[Finding]:
     if main not in pkg.sheet_names:
         return out
     tpl = template_display(profile_id)
-    got = read_display(pkg, main, set(tpl.looks))
+    got = read_display(pkg, main, ())          # the looks are compared below, straight from the cells
     added = [sqref for sqref, rules in got.conditional if (sqref, rules) not in tpl.conditional]
     if added:
         add(ERROR, "display_conditional", f"{main}!{added[0].split()[0]}",
@@ -216,8 +220,12 @@ def display_findings(pkg, profile_id: str, file: str = "") -> list[Finding]:
     if cols:
         add(ERROR, "display_hidden", f"{main}!{a1(1, cols[0])[:-1]}:{a1(1, cols[-1])[:-1]}",
             f"自评表有 {len(cols)} 列被隐藏，打印和查看时看不到其中的内容", "请取消隐藏；自评表的每一列都应显示")
-    for rc, (code, color) in tpl.looks.items():
-        now_code, now_color = got.looks.get(rc, ("", ""))
+    styles = _styles(pkg)
+    for rc, look in tpl.looks.items():
+        now = _look(cells.get(rc), styles)
+        if now == look:
+            continue
+        (code, color), (now_code, now_color) = look, now
         if now_code != code:
             add(ERROR, "display_format", f"{main}!{a1(*rc)}",
                 f"公式单元格的数字格式被改为“{now_code[:40]}”（模板为“{code[:40]}”），显示的内容可能与计算结果不同",

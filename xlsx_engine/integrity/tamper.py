@@ -254,21 +254,35 @@ def parse_sheet(data: bytes, name: str, shared: list[str], where: str) -> SheetX
         if rc is None:
             sheet.bad_refs += 1
             continue
-        if not len(c):            # an empty (styled) cell: nothing to read
+        n = len(c)
+        if not n:                 # an empty (styled) cell: nothing to read
             continue
         if guard and len(cells) >= MAX_CELLS:
             raise WorkbookError(f"工作表“{name}”的单元格超过 {MAX_CELLS} 个，不像自评表，拒绝读取", where=where,
                                 hint="请删除表格以外的内容后重新提交")
-        # the hot loop of every check: one pass over the children, one XCell built with all its fields
+        # the hot loop of every check: the children (the last <v> and <f>, the first <is>), one XCell built with
+        # all its fields; the usual shapes — one child, or <f> then <v> — without a loop
         v_el = f_el = is_el = None
-        for child in c:
-            tag = child.tag
+        first = c[0]
+        tag = first.tag
+        if n == 1:
             if tag == _V:
-                v_el = child
+                v_el = first
+            elif tag == _IS:
+                is_el = first
             elif tag == _F:
-                f_el = child
-            elif tag == _IS and is_el is None:
-                is_el = child
+                f_el = first
+        elif n == 2 and tag == _F and c[1].tag == _V:
+            f_el, v_el = first, c[1]
+        else:
+            for child in c:
+                tag = child.tag
+                if tag == _V:
+                    v_el = child
+                elif tag == _F:
+                    f_el = child
+                elif tag == _IS and is_el is None:
+                    is_el = child
         s, t = c.get("s"), c.get("t")
         style = styles.get(s)
         if style is None:
@@ -282,18 +296,21 @@ def parse_sheet(data: bytes, name: str, shared: list[str], where: str) -> SheetX
                 value, has_v = v_el.text or "", True
         elif v_el is not None:
             text = v_el.text
-            has_v = bool(text) if t is None or t == "n" else True   # <v></v> on a number: no result stored
             if t is None or t == "n":
+                has_v = bool(text)    # <v></v> on a number: no result stored
                 value = _number(text)
+            elif t == "str":
+                value, has_v = text or "", True
             elif t == "s":
+                has_v = True
                 idx = _number(text)
                 value = shared[int(idx)] if idx is not None and idx == int(idx) and 0 <= idx < nshared else None
-            elif t == "str" or t == "d":
-                value = text or ""
+            elif t == "d":
+                value, has_v = text or "", True
             elif t == "b":
-                value = text in ("1", "true")
+                value, has_v = text in ("1", "true"), True
             elif t == "e":
-                value, error = text or "#N/A", True
+                value, has_v, error = text or "#N/A", True, True
             else:
                 value = _number(text)
                 has_v = bool(text)
@@ -809,7 +826,8 @@ class Expected:
         if cell.text is None and cell.shared is not None:
             row, col, text = cell.shared
             group = self.shared_of.get(rc)
-            if group is not None and self.shared_of.get((row, col)) == group and self.raw_text.get((row, col)) == text:
+            first = self.shared_of.get((row, col))    # one object per group: identity, then equality
+            if group is not None and (first is group or first == group) and self.raw_text.get((row, col)) == text:
                 return True
         return cell.formula == self.raw_text[rc]
 
@@ -1283,7 +1301,7 @@ def compare_cells(pkg: Package, exp: Expected, loc: Located, add: Callable[..., 
     # --- content outside the form
     last_row = loc.rows(exp.last_row) or exp.last_row
     last_col = loc.cols(exp.last_col) or exp.last_col
-    extra = sorted((c for rc, c in sheet.cells.items() if rc not in accounted and not c.empty),
+    extra = sorted((c for c in map(cells.__getitem__, cells.keys() - accounted) if not c.empty),
                    key=lambda c: (c.row, c.col))
     outside = [c for c in extra if c.row > last_row or c.col > last_col]
     inside = [c for c in extra if not (c.row > last_row or c.col > last_col)]
