@@ -24,8 +24,14 @@ def shown(path: str | os.PathLike) -> str:
     return "".join(f"\\x{ord(c):02x}" if ord(c) < 32 or ord(c) == 127 else c for c in text)
 
 
-def find_spreadsheets(folder: str | Path, suffixes: tuple[str, ...] | None = SPREADSHEET_SUFFIXES,
-                      ignore: tuple[str, ...] = ()) -> tuple[list[str], list[tuple[str, str]]]:
+def find_spreadsheets(folder: str | Path, ignore: tuple[str, ...] = ()) -> tuple[list[str], list[tuple[str, str]]]:
+    """The spreadsheet files below ``folder`` (:data:`SPREADSHEET_SUFFIXES`) and the entries not read: see
+    :func:`list_files`."""
+    return list_files(folder, SPREADSHEET_SUFFIXES, ignore)
+
+
+def list_files(folder: str | Path, suffixes: tuple[str, ...] | None = None,
+               ignore: tuple[str, ...] = ()) -> tuple[list[str], list[tuple[str, str]]]:
     """Files below ``folder`` whose suffix is one of ``suffixes`` (None: any file; sorted, sub-folders included),
     and the entries not read, each as (name as shown, why). Names in ``ignore`` (e.g. bulk's manifest) are passed
     over silently."""

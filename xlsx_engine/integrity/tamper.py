@@ -725,8 +725,6 @@ def open_package(path: str | Path) -> Package:
     """
     path = Path(path)
     where = str(path)
-    if path.is_dir():
-        raise WorkbookError("这是一个文件夹，不是工作簿", where=where)
     if not path.exists():
         raise WorkbookError("找不到文件", where=where)
     kind, desc = sniff(path)
@@ -1215,6 +1213,16 @@ def compare_cells(pkg: Package, exp: Expected, loc: Located, add: Callable[..., 
     # are the template's own, and a formula stored as the template's text is unchanged without a method call
     where = loc.where if structural else None
     accounted: set[tuple[int, int]] = set() if structural else set(exp.places)
+
+    def moved(rc: tuple[int, int]) -> tuple[tuple[int, int] | None, XCell | None]:
+        """(where a template place is now, the cell there), the place counted as the form's; (None, None) when
+        it moved off the sheet."""
+        at = loc.where(rc)
+        if at is None:
+            return None, None
+        accounted.add(at)
+        return at, cells.get(at)
+
     for rc in exp.raw_formulas:
         if where is None:
             at = rc
@@ -1223,11 +1231,9 @@ def compare_cells(pkg: Package, exp: Expected, loc: Located, add: Callable[..., 
                                      else exp.unchanged(cell, rc)):
                 continue
         else:
-            at = where(rc)
+            at, cell = moved(rc)
             if at is None:
                 continue
-            accounted.add(at)
-            cell = cells.get(at)
         place = f"{main_name}!{a1(*at)}"
         label = _cell_label(exp, rc)
         should = f"按规则重算应为 {_fmt(twins[rc])}；" if rc in twins else ""
@@ -1260,11 +1266,9 @@ def compare_cells(pkg: Package, exp: Expected, loc: Located, add: Callable[..., 
             if cell is not None and cell.value == text and cell.text is None and cell.shared is None:
                 continue             # stored as the template's (normalised) text, no formula
         else:
-            at = where(rc)
+            at, cell = moved(rc)
             if at is None:
                 continue
-            accounted.add(at)
-            cell = cells.get(at)
         place = f"{main_name}!{a1(*at)}"
         if cell is not None and cell.has_formula:
             add(ERROR, "formula_added", place, f"固定文字单元格被写入公式 ={_short(cell.formula)}", "请使用原模板重新填报")
@@ -1277,11 +1281,9 @@ def compare_cells(pkg: Package, exp: Expected, loc: Located, add: Callable[..., 
             else:
                 add(WARNING, "extra_content", place, f"锁定的空白单元格被写入“{_fmt(got)}”", "请删除该内容")
     for rc, value in exp.consts.items():
-        at = loc.where(rc)
+        at, cell = moved(rc)
         if at is None:
             continue
-        accounted.add(at)
-        cell = cells.get(at)
         place = f"{main_name}!{a1(*at)}"
         got = cell.value if cell is not None else None
         if cell is not None and cell.has_formula:
@@ -1294,9 +1296,7 @@ def compare_cells(pkg: Package, exp: Expected, loc: Located, add: Callable[..., 
                 "分值由评分规则确定，不得修改；请使用原模板重新填报")
     if structural:
         for rc in exp.inputs:
-            at = loc.where(rc)
-            if at is not None:
-                accounted.add(at)
+            moved(rc)
 
     # --- content outside the form
     last_row = loc.rows(exp.last_row) or exp.last_row

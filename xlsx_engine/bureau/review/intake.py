@@ -31,7 +31,7 @@ from xlsx_engine.forms import department as department_form
 from xlsx_engine.forms import project as project_form
 from xlsx_engine.forms.project.scoring import is_active
 from xlsx_engine.forms.registry import form_for
-from xlsx_engine.integrity.folder import find_spreadsheets
+from xlsx_engine.integrity.folder import list_files
 from xlsx_engine.integrity.reading import NotOurForm, read_form_file
 from xlsx_engine.integrity.tamper import open_package
 from xlsx_engine.kernel.errors import DataError, JxzpError, WorkbookError
@@ -143,7 +143,7 @@ def _our_output(path: Path) -> bool:
 def _files(folder: Path) -> tuple[list[Path], list[tuple[str, str]]]:
     """Every file below ``folder`` and the entries not read with why (links never followed, lock files,
     hidden files, pipes: the walk ``check`` and ``collect`` use)."""
-    files, skipped = find_spreadsheets(folder, suffixes=None)
+    files, skipped = list_files(folder)
     return [Path(f) for f in files], skipped
 
 
