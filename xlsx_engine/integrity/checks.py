@@ -66,6 +66,7 @@ from xlsx_engine.integrity.severity import severity_of
 from xlsx_engine.integrity.tamper import (
     LEGACY_SUFFIXES,
     MACRO_SUFFIXES,
+    XCell,
     _cell_label,
     a1,
     compare_cells,
@@ -456,12 +457,7 @@ class _OursReader:
         return got
 
     def value(self, rc: tuple[int, int] | None) -> Any:
-        if rc is None:
-            return None
-        cell = self.sheet.cells.get(rc)
-        if cell is None or cell.value == "":
-            return None
-        return cell.value
+        return None if rc is None else _held(self.sheet.cells.get(rc))
 
     def values(self, name: str) -> list[Any]:
         return [self.value(rc) for rc in self.cells(name)]
@@ -479,15 +475,7 @@ class _OursReader:
         redirected name points — and rebuilt by the form's own ``record_from_cells``."""
         if not self.loc.structural:        # nothing moved: each input is at its template place
             cells = self.sheet.cells
-
-            def at_place(ref: str) -> Any:
-                cell = cells.get(parse_ref(ref))
-                if cell is None:
-                    return None
-                value = cell.value
-                return None if value == "" else value
-
-            return layout.record_from_cells(at_place)
+            return layout.record_from_cells(lambda ref: _held(cells.get(parse_ref(ref))))
         override: dict[tuple[int, int], tuple[int, int]] = {}
         # rows or columns moved: a name trusted between an insertion's bounds says where its cells went
         for name, eref in self.exp.names_main.items():
@@ -506,6 +494,14 @@ class _OursReader:
     def named(self, names) -> dict[str, list[Any]]:
         """The values of each of ``names`` at their documented places."""
         return {name: self.values(name) for name in names if name in self.exp.names_main}
+
+
+def _held(cell: XCell | None) -> Any:
+    """What an input cell holds for the scorer: its value as stored; None for no cell or an empty text."""
+    if cell is None:
+        return None
+    value = cell.value
+    return None if value == "" else value
 
 
 def _cell_list(ref) -> list[tuple[int, int]]:

@@ -18,10 +18,13 @@ from xlsx_engine.kernel.files import NOT_REGULAR
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm", ".xls", ".et", ".ett", ".xlsb", ".ods")
 
 
+#: control characters (C0 and DEL) -> their \\xNN spelling
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(32), 127)}
+
+
 def shown(path: str | os.PathLike) -> str:
     """A file name as users may see it: undecodable bytes as U+FFFD, control characters as \\xNN."""
-    text = os.fsencode(path).decode("utf-8", "replace")
-    return "".join(f"\\x{ord(c):02x}" if ord(c) < 32 or ord(c) == 127 else c for c in text)
+    return os.fsencode(path).decode("utf-8", "replace").translate(_CONTROLS)
 
 
 def find_spreadsheets(folder: str | Path, ignore: tuple[str, ...] = ()) -> tuple[list[str], list[tuple[str, str]]]:
