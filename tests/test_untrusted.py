@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import os
 import random
+import re
 import struct
 import subprocess
 import sys
@@ -451,3 +452,47 @@ def test_a_pipe_given_as_a_file_is_refused_not_waited_on(args, tmp_path):
                           cwd=tmp_path, env=env, capture_output=True, text=True, encoding="utf-8", timeout=60)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "不是普通文件（管道、设备等）" in proc.stdout + proc.stderr and "Traceback" not in proc.stderr
+
+
+_ABSURD = ("1e26", "9e307", "1.7976931348623157e308", "-1.7976931348623157e308")
+
+
+def _set_value(text: str, ref: str, value: str) -> str:
+    return re.sub(rf'(<c r="{ref}" s="\d+"><v>)[^<]*(</v></c>)', rf"\g<1>{value}\g<2>", text)
+
+
+def test_absurd_numbers_in_any_input_are_answered_not_internal_errors(good, tmp_path):
+    """A number no budget has (an ID pasted as an amount, the largest double) in any numeric cell of a returned form:
+    the checker answers with findings and a summary — never 内部错误. Before: Decimal refused to round past 1e26,
+    the largest doubles rounded up to infinity, and a sum past the range overflowed (48 of 112 cases)."""
+    sheet = read_members(good)[SHEET].decode("utf-8")
+    refs = re.findall(r'<c r="([A-Z]+[0-9]+)" s="\d+"><v>[^<]*</v></c>', sheet)
+    assert len(refs) >= 20
+    for value in _ABSURD:
+        for ref in refs:
+            path = alter(good, tmp_path / f"{ref}.xlsx", {SHEET: lambda t: _set_value(t, ref, value)})
+            report = check_file(path)
+            assert not [f for f in report.findings if f.code == "internal"], (ref, value)
+            assert report.summary, (ref, value)
+
+
+def test_amounts_past_the_largest_double_do_not_spoil_the_summary(good, tmp_path):
+    """Two sources of the largest double: their sum is past the range (a spreadsheet's #NUM!). The file is 有错误
+    with no figures; the other units' totals and averages stay what they are."""
+    from xlsx_engine.bureau.collect import collect
+    folder = tmp_path / "回收"
+    folder.mkdir()
+    big = "1.7976931348623157e308"
+    alter(good, folder / "absurd.xlsx",
+          {SHEET: lambda t: _set_value(_set_value(_set_value(_set_value(t, "F7", big), "F8", big), "G7", big), "G8", big)})
+    import yaml
+    tpl = open_template(ROOT / "templates" / "xmzc-national-platform.xlsx")
+    data = yaml.safe_load((ROOT / "examples" / "2023-医保基金监管专项.yaml").read_text(encoding="utf-8"))
+    tpl.fill_to(record_from_data(data, tpl.profile), folder / "other.xlsx")
+    coll = collect(folder)
+    by_name = {Path(item.path).name: item for item in coll.rows}
+    absurd, other = by_name["absurd.xlsx"], by_name["other.xlsx"]
+    assert absurd.status == "有错误" and absurd.total is None and absurd.budget is None and absurd.grade == ""
+    assert any("#NUM!" in f.message for f in absurd.findings)
+    assert other.total == 89 and [r.total for r in coll.filled if r.total is not None] == [89]
+    assert all(f.code != "internal" for item in coll.rows for f in item.findings)

@@ -19,8 +19,8 @@ Symbolic links are never followed; files not read are listed with the reason.
 
 from __future__ import annotations
 
-import dataclasses
 import contextlib
+import dataclasses
 import functools
 import math
 import multiprocessing
@@ -148,6 +148,12 @@ def is_blank(typed: bool, spent: tuple, sent_spent: tuple = ()) -> bool:
     (``typed`` is False) and every fund source's 全年执行数 is empty or the figure that was sent (``sent_spent``,
     when bulk filled it in from the master)."""
     return not typed and all(v is None or (i < len(sent_spent) and v == sent_spent[i]) for i, v in enumerate(spent))
+
+
+def _finite(v: Any) -> Any:
+    """A figure as the summary takes it: a number past the largest double (a sum of absurd amounts: a
+    spreadsheet's #NUM!) is no figure, so that it cannot spoil the totals and averages; anything else as it is."""
+    return None if is_number(v) and not math.isfinite(v) else v
 
 
 def _value(v: Any) -> Any:
@@ -283,9 +289,9 @@ def read_returned(path: str, profile: str | None = None, keep_inputs: bool = Fal
         return item
     item.unit = item.unit or str(record.unit or "")
     item.project = str(record.project or item.project)
-    item.budget, item.spent, item.rate = result.fund.budget, result.fund.spent, result.fund.rate
-    item.total = result.total if is_number(result.total) else None   # 待填报: no total yet
-    item.grade = result.grade
+    item.budget, item.spent, item.rate = map(_finite, (result.fund.budget, result.fund.spent, result.fund.rate))
+    item.total = _finite(result.total) if is_number(result.total) else None   # 待填报: no total yet
+    item.grade = result.grade if item.total is not None or not is_number(result.total) else ""
     item.fields = bureau_fields(record, extra["profile"])
     item.spent_cells = tuple(_value(f.spent) for f in record.funds)
     item.typed = typed_actuals(record)

@@ -81,7 +81,7 @@ from xlsx_engine.kernel.errors import JxzpError, ProfileError, WorkbookError
 from xlsx_engine.kernel.excel import NA, nonblank
 from xlsx_engine.kernel.findings import ERROR, INFO, WARNING, Finding
 from xlsx_engine.kernel.targets import KIND_QUANT, OP_QUAL, TargetSyntaxError, parse_quantity, parse_target
-from xlsx_engine.kernel.xlmath import is_number, xnum, xround
+from xlsx_engine.kernel.xlmath import is_number, xnum, xround, xtext
 from xlsx_engine.ooxml.sheetmodel import IDENTITY_KEYS as keys
 
 _RANK = {ERROR: 0, WARNING: 1, INFO: 2}
@@ -178,7 +178,9 @@ def fmt(value: Any) -> str:
         return "TRUE" if value else "FALSE"
     if is_number(value):
         v = float(value)
-        if v == int(v) and abs(v) < 1e15:
+        if not math.isfinite(v) or abs(v) >= 1e15:
+            return xtext(v)              # "1.79769313486232E+308", "#NUM!": never three hundred digits
+        if v == int(v):
             return str(int(v))
         return f"{v:.4f}".rstrip("0").rstrip(".")
     text = str(value)
@@ -186,7 +188,7 @@ def fmt(value: Any) -> str:
 
 
 def pct(value: Any) -> str:
-    return f"{float(value) * 100:.2f}%" if is_number(value) else fmt(value)
+    return f"{float(value) * 100:.2f}%" if is_number(value) and math.isfinite(float(value)) else fmt(value)
 
 
 def same(a: Any, b: Any) -> bool:

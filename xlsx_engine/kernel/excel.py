@@ -47,7 +47,11 @@ def nonblank(value) -> bool:
 
 def ssum(values: Iterable) -> float:
     """Spreadsheet ``SUM``: adds the numbers and ignores text and blanks."""
-    return math.fsum(float(v) for v in values if is_number(v))
+    numbers = [float(v) for v in values if is_number(v)]
+    try:
+        return math.fsum(numbers)
+    except OverflowError:        # past the largest double: ±inf, a spreadsheet's #NUM! (never an internal error)
+        return sum(numbers)
 
 
 def verdict(checks: Sequence[str]) -> str:

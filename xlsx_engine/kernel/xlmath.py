@@ -8,6 +8,7 @@ banker's rounding on the binary float. Every rounding in the scorer goes through
 
 from __future__ import annotations
 
+import math
 from decimal import ROUND_HALF_UP, Decimal
 
 
@@ -23,6 +24,8 @@ def xround(value: float, digits: int = 2) -> float:
     """
     if value == 0:
         return 0.0
+    if not math.isfinite(value) or abs(value) >= 1e15:
+        return xnum(value)       # no decimals left at 15 significant digits (and beyond 1e26 Decimal would refuse)
     dec = Decimal(f"{value:.15g}")
     quantum = Decimal(1).scaleb(-digits)
     rounded = dec.quantize(quantum, rounding=ROUND_HALF_UP)
@@ -35,6 +38,8 @@ def xtext(value: float) -> str:
     Integers print without a decimal point; other numbers use up to 15 significant digits.
     """
     value = float(value)
+    if not math.isfinite(value):
+        return "#NUM!"               # what a spreadsheet shows for a number out of its range
     if value == int(value) and abs(value) < 1e15:
         return str(int(value))
     text = f"{value:.15g}"
@@ -46,7 +51,10 @@ def xtext(value: float) -> str:
 def xnum(value):
     """A cell value as a spreadsheet stores it: numbers keep 15 significant digits, others pass through."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(f"{value:.15g}")
+        got = float(f"{value:.15g}")
+        if math.isinf(got) and isinstance(value, float) and math.isfinite(value):
+            return value             # the largest doubles round up past the range: keep them finite
+        return got
     return value
 
 
