@@ -38,7 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_pair import export, make_files  # noqa: E402
+from bench_pair import export, make_files
 
 #: run in each tree under callgrind: warm up, then read N files as collect's worker does
 WORKER = """
@@ -97,7 +97,8 @@ def instructions(tree: Path, folder: Path, n: int) -> int:
     env = {**os.environ, "PYTHONPATH": str(tree), "PYTHONHASHSEED": "0"}
     res = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
                           sys.executable, "-c", WORKER, str(folder), str(n)],
-                         env=env, cwd=tree, capture_output=True, text=True)   # -c imports from the cwd first
+                         env=env, cwd=tree, capture_output=True, text=True,
+                         check=False)   # -c imports from the cwd first; the exit code is looked at below
     if res.returncode:
         raise SystemExit(f"{tree}: exit {res.returncode}\n{res.stderr[-2000:]}")
     m = re.search(r"Collected : ([0-9]+)", res.stderr)
@@ -119,6 +120,8 @@ def main() -> None:
     ap.add_argument("--python-profile", action="store_true", help="also the bytecodes per function of this tree")
     ap.add_argument("--top", type=int, default=40, help="functions shown by --python-profile (default 40)")
     args = ap.parse_args()
+    if args.n < 1:
+        ap.error("--n must be at least 1")
     if not shutil.which("valgrind"):
         raise SystemExit("需要 valgrind（apt-get install valgrind）/ valgrind is needed")
     with tempfile.TemporaryDirectory(prefix="jxzp-instr-") as tmp:
@@ -140,7 +143,7 @@ def main() -> None:
             print(f"  this/base: {counts['this'] / counts['base']:.3f}× (below 1: this tree executes fewer)")
         if args.python_profile:
             subprocess.run([sys.executable, "-c", PROFILE, str(folder), str(args.n), str(args.top), str(ROOT) + "/"],
-                           env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT, check=True)
+                           env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONHASHSEED": "0"}, cwd=ROOT, check=True)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from operator import itemgetter
+from typing import Iterable
 
 from xlsx_engine.forms.project.layout import project_layout
 from xlsx_engine.integrity.tamper import a1, open_package, parse_ref
@@ -101,9 +102,9 @@ def _look(cell, styles: tuple[tuple[str, str], ...]) -> tuple[str, str]:
     return styles[style] if style < len(styles) else ("", "")
 
 
-def read_display(pkg, sheet_name: str, cells: set[tuple[int, int]] | None = None) -> Display:
-    """The :class:`Display` of one sheet of an open package (``cells``: the formula cells to look at; default:
-    every formula cell of the sheet), from the sheet the checks already parsed."""
+def read_display(pkg, sheet_name: str, cells: Iterable[tuple[int, int]] | None = None) -> Display:
+    """The :class:`Display` of one sheet of an open package (``cells``: the formula cells whose looks to record;
+    default: every formula cell of the sheet; ``()``: none), from the sheet the checks already parsed."""
     sheet = pkg.sheet(sheet_name)
     disp = Display(password=bool((sheet.protection or {}).get("password")))
     styles = _styles(pkg)

@@ -66,11 +66,11 @@ from xlsx_engine.integrity.severity import severity_of
 from xlsx_engine.integrity.tamper import (
     LEGACY_SUFFIXES,
     MACRO_SUFFIXES,
-    XCell,
     _cell_label,
     a1,
     compare_cells,
     expected_for,
+    held,
     locate,
     norm_label,
     open_package,
@@ -459,7 +459,7 @@ class _OursReader:
         return got
 
     def value(self, rc: tuple[int, int] | None) -> Any:
-        return None if rc is None else _held(self.sheet.cells.get(rc))
+        return None if rc is None else held(self.sheet.cells.get(rc))
 
     def values(self, name: str) -> list[Any]:
         return [self.value(rc) for rc in self.cells(name)]
@@ -477,7 +477,7 @@ class _OursReader:
         redirected name points — and rebuilt by the form's own ``record_from_cells``."""
         if not self.loc.structural:        # nothing moved: each input is at its template place
             cells = self.sheet.cells
-            return layout.record_from_cells(lambda ref: _held(cells.get(parse_ref(ref))))
+            return layout.record_from_cells(lambda ref: held(cells.get(parse_ref(ref))))
         override: dict[tuple[int, int], tuple[int, int]] = {}
         # rows or columns moved: a name trusted between an insertion's bounds says where its cells went
         for name, eref in self.exp.names_main.items():
@@ -496,14 +496,6 @@ class _OursReader:
     def named(self, names) -> dict[str, list[Any]]:
         """The values of each of ``names`` at their documented places."""
         return {name: self.values(name) for name in names if name in self.exp.names_main}
-
-
-def _held(cell: XCell | None) -> Any:
-    """What an input cell holds for the scorer: its value as stored; None for no cell or an empty text."""
-    if cell is None:
-        return None
-    value = cell.value
-    return None if value == "" else value
 
 
 def _cell_list(ref) -> list[tuple[int, int]]:
@@ -880,6 +872,7 @@ def rule_findings(add, p: Profile, rec: ProjectRecord, result: Result, place_row
             add(WARNING, "target_score_range", place_name("目标自评分"),
                 f"{p.target_label}自评分 {fmt(rec.target_score)} 超出 0–{fmt(p.target_weight)}，按界限计分", "改正自评分")
     goal_findings(add, [(g.expected, g.actual) for g in rec.goals], lambda i: place_name("实际完成情况", i))
+
     def counts() -> list[CountRow]:      # read only when a goal text states a count
         return [_record_count_row(r, place_row("name", i)) for i, r in enumerate(rec.indicators) if is_active(r)]
 

@@ -194,10 +194,15 @@ class SheetXML:
         return self.cells.get(rc) if rc else None
 
     def value(self, ref: str) -> Any:
-        cell = self.get(ref)
-        if cell is None or cell.value == "":
-            return None
-        return cell.value
+        return held(self.get(ref))
+
+
+def held(cell: XCell | None) -> Any:
+    """What a cell holds as an input: its value as stored; None for no cell or an empty text."""
+    if cell is None:
+        return None
+    value = cell.value
+    return None if value == "" else value
 
 
 def _text_of(element) -> str:

@@ -58,9 +58,9 @@ from xlsx_engine.ooxml.sheetmodel import (
 )
 
 
-#: the fields of an indicator row, in the order :class:`IndicatorRow` takes them
-INDICATOR_FIELDS = tuple(IndicatorRow.__dataclass_fields__)
-_fields_of = attrgetter(*INDICATOR_FIELDS)
+#: the attributes of an indicator row, in the order :class:`IndicatorRow` takes them (one column each)
+ROW_ATTRS = tuple(IndicatorRow.__dataclass_fields__)
+_attrs_of = attrgetter(*ROW_ATTRS)
 
 
 @dataclass
@@ -79,18 +79,17 @@ class Layout(SheetLayout):
             out[f"C{row}"], out[f"H{row}"] = goal.expected, goal.actual
         if self.target_input:
             out[self.target_input] = record.target_score
-        keys = ("level1", "level2", "name", "op", "target", "unit", "actual", "band", "weight", "manual", "reason")
         for row, ind in zip(self.indicator_rows, record.indicators):
-            for key in keys:
+            for key in ROW_ATTRS:
                 out[f"{c[key]}{row}"] = getattr(ind, key)
         out.update(report_info_values(self, record.extra))
         return {ref: value for ref, value in out.items() if ref in self.cells}
 
     @functools.cached_property
-    def indicator_refs(self) -> tuple[tuple[str, ...], ...]:
+    def indicator_cells(self) -> tuple[tuple[str, ...], ...]:
         """Per indicator row, the cell of each :class:`IndicatorRow` field (in field order)."""
         c = self.form.col
-        return tuple(tuple(f"{c[k]}{row}" for k in INDICATOR_FIELDS) for row in self.indicator_rows)
+        return tuple(tuple(f"{c[k]}{row}" for k in ROW_ATTRS) for row in self.indicator_rows)
 
     def record_from_cells(self, get: Callable[[str], Cell]) -> ProjectRecord:
         """Rebuild a record from cell values (``get(ref)`` returns a cell's value or None)."""
@@ -102,7 +101,7 @@ class Layout(SheetLayout):
             rec.goals.append(Goal(get(f"C{row}"), get(f"H{row}")))
         if self.target_input:
             rec.target_score = get(self.target_input)
-        for refs in self.indicator_refs:
+        for refs in self.indicator_cells:
             rec.indicators.append(IndicatorRow(*map(get, refs)))
         rec.extra = report_info_from_cells(self, get)
         return rec
@@ -119,7 +118,7 @@ class Layout(SheetLayout):
         given = {f.source: f for f in record.funds}
         rec.funds = [FundLine(src, *(xnum(getattr(given[src], k)) for k in ("initial", "budget", "spent")))
                      if src in given else FundLine(src) for src in self.profile.fund_sources]
-        rec.indicators = [IndicatorRow(*[v if v is None or v.__class__ is str else xnum(v) for v in _fields_of(r)])
+        rec.indicators = [IndicatorRow(*[v if v is None or v.__class__ is str else xnum(v) for v in _attrs_of(r)])
                           for r in record.indicators]          # xnum passes texts and blanks through as they are
         rec.indicators += [IndicatorRow()] * (len(self.indicator_rows) - len(record.indicators))
         rec.goals = list(record.goals) + [Goal()] * (len(self.goal_rows) - len(record.goals))
@@ -318,8 +317,7 @@ def project_layout(profile_id: str, form_name: str = "project") -> Layout:
     for idx, row in enumerate(L.indicator_rows):
         L.row_heights[row] = 24
         refs = fx.RowRefs(**{k: f"{c[k]}{row}" for k in fx.RowRefs.__dataclass_fields__})
-        for key in ("level1", "level2", "name", "op", "target", "unit", "actual", "band", "weight", "manual",
-                    "reason"):
+        for key in ROW_ATTRS:
             style, kind = input_styles.get(key, ("input_text", "text"))
             L.input(f"{c[key]}{row}", style, kind)
         L.formula(refs.score, fx.score_formula(refs, p), lambda r, rec, i=idx: r.indicators[i].score,
