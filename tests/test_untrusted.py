@@ -496,3 +496,27 @@ def test_amounts_past_the_largest_double_do_not_spoil_the_summary(good, tmp_path
     assert any("#NUM!" in f.message for f in absurd.findings)
     assert other.total == 89 and [r.total for r in coll.filled if r.total is not None] == [89]
     assert all(f.code != "internal" for item in coll.rows for f in item.findings)
+
+
+@pytest.mark.parametrize("cells, shown", [(("F7", "F8", "G7", "G8"), "#NUM!"), (("I25",), "E+308"),
+                                          (("E18", "G18"), "")])
+def test_score_and_report_of_absurd_numbers_say_num(good, tmp_path, cells, shown):
+    """jxzp score and jxzp narrative on a form with the largest doubles typed in: they print what a spreadsheet would
+    (#NUM! past the range, 1.79769313486232E+308) and finish — no 内部错误 (score exited 3), no report refused
+    because Decimal could not round (narrative blamed its own template, exit 2)."""
+    big = "-1.7976931348623157e308" if cells == ("I25",) else "1.7976931348623157e308"
+
+    def edit(t: str) -> str:
+        for ref in cells:
+            t = _set_value(t, ref, big)
+        return t
+    path = alter(good, tmp_path / "absurd.xlsx", {SHEET: edit})
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    score = subprocess.run([sys.executable, "-m", "xlsx_engine.cli", "score", str(path)], env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert score.returncode in (0, 1) and "内部错误" not in score.stdout + score.stderr, score.stderr[-500:]
+    assert shown in score.stdout               # sums past the range, weights of -1.8E+308 (targets are not printed)
+    report = tmp_path / "absurd.docx"
+    told = subprocess.run([sys.executable, "-m", "xlsx_engine.cli", "narrative", str(path), "-o", str(report)],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert told.returncode == 0 and report.is_file(), told.stderr[-500:]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 import re
 import sys
@@ -18,18 +19,22 @@ import click
 from xlsx_engine import __version__
 from xlsx_engine.integrity.folder import shown
 from xlsx_engine.kernel.errors import JxzpError, os_reason
-from xlsx_engine.kernel.xlmath import is_number
+from xlsx_engine.kernel.xlmath import is_number, xtext
 
 
 def _fmt(value) -> str:
     if value is None:
         return "（空）"
     if is_number(value):
+        if not math.isfinite(value) or abs(value) >= 1e15:
+            return xtext(value)
         return f"{value:.2f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
     return str(value)
 
 
 def _pct(value) -> str:
+    if is_number(value) and not math.isfinite(value):
+        return xtext(value)
     return f"{value * 100:.2f}%" if is_number(value) else str(value) or "待填报"
 
 

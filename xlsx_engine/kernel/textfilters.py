@@ -32,6 +32,7 @@ filter          example                                     result
 from __future__ import annotations
 
 import datetime as _dt
+import math
 import re
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Iterable
@@ -69,6 +70,8 @@ def _number(value: Any, what: str) -> float | None:
 
 def _fixed(value: float, digits: int) -> str:
     """``value`` rounded like Excel and printed with exactly ``digits`` decimals."""
+    if not math.isfinite(value) or abs(value) >= 1e15:
+        return xtext(value)      # no decimals at 15 significant digits ("1E+26"), "#NUM!" past the range
     rounded = xround(value, digits)
     dec = Decimal(f"{rounded:.15g}").quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
     text = f"{dec:f}"
@@ -86,6 +89,8 @@ def _group_thousands(text: str) -> str:
     sign = "-" if text.startswith("-") else ""
     body = text.lstrip("-")
     whole, _, frac = body.partition(".")
+    if not whole.isdigit():      # "1E+26", "#NUM!": nothing to group
+        return text
     whole = f"{int(whole):,}"
     return sign + whole + ("." + frac if frac else "")
 
@@ -117,6 +122,8 @@ def pct(value: Any, digits: int = 2, fixed: bool = False, ratio: bool = True, em
     v = _number(value, "百分比")
     if v is None:
         return empty
+    if not math.isfinite(v):
+        return xtext(v)
     if ratio:
         v = float(Decimal(f"{v:.15g}") * 100)
     return (_fixed(v, digits) if fixed else _trimmed(v, digits)) + "%"
@@ -267,9 +274,11 @@ def rmb(value: Any, unit: str = "万元", prefix: str = "人民币") -> str:
     v = _number(value, "金额")
     if v is None:
         raise FilterError("金额大写：金额为空")
-    dec = Decimal(f"{v:.15g}") * (10000 if unit == "万元" else 1)
     if unit not in ("万元", "元"):
         raise FilterError(f"金额大写：单位应为 万元 或 元，实际为 {unit}")
+    if not math.isfinite(v) or abs(v) * (10000 if unit == "万元" else 1) >= 1e16:
+        return f"{prefix}{amount(v)}{unit}"      # past 万亿 yuan no form writes it in words: the figure
+    dec = Decimal(f"{v:.15g}") * (10000 if unit == "万元" else 1)
     sign = "负" if dec < 0 else ""
     fen_total = int(abs(dec).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) * 100)
     yuan, rest = divmod(fen_total, 100)
