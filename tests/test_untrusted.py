@@ -520,3 +520,31 @@ def test_score_and_report_of_absurd_numbers_say_num(good, tmp_path, cells, shown
     told = subprocess.run([sys.executable, "-m", "xlsx_engine.cli", "narrative", str(path), "-o", str(report)],
                           env=env, capture_output=True, text=True, timeout=120)
     assert told.returncode == 0 and report.is_file(), told.stderr[-500:]
+
+
+@pytest.mark.parametrize("typed", [".inf", "-.inf", ".nan", "1.0e+20", "1.7976931348623157e+308"])
+def test_a_data_file_with_an_amount_past_any_budget_is_refused_with_its_field(tmp_path, typed):
+    """fill (and bulk, which reads the master the same way) refuse an amount no budget has — infinity, nan, an
+    ID pasted as 万元 — naming the field; before, .inf stopped fill with 内部错误 (a sum past the range)."""
+    text = (ROOT / "examples" / "2023-城乡医疗救助补助资金.yaml").read_text(encoding="utf-8")
+    data = tmp_path / "项目.yaml"
+    data.write_text(text.replace("全年预算数: 280,", f"全年预算数: {typed},"), encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-m", "xlsx_engine.cli", "fill", str(ROOT / "templates" / "xmzc-national.xlsx"),
+                           str(data), "-o", str(tmp_path / "out.xlsx")], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and not (tmp_path / "out.xlsx").exists(), proc.stdout + proc.stderr
+    assert "资金.当年财政拨款.全年预算数：金额超出范围" in proc.stderr and "内部错误" not in proc.stderr
+
+
+def test_a_formula_past_the_range_is_written_and_read_as_num():
+    """Defence in depth: a formula whose twin is past the doubles' range is written as the error #NUM! (what a
+    spreadsheet computes; a number_text of inf used to crash the filler), and the checker takes #NUM! and the
+    twin's inf or nan as the same value."""
+    from xlsx_engine.integrity.checks import same
+    from xlsx_engine.ooxml.filler import Template, _Slot
+    from xlsx_engine.ooxml.sheetmodel import FORMULA
+    slot = Template._cell_xml
+    cell = _Slot.build("F6", FORMULA, 'r="F6" s="3"', "<f>SUM(F7:F8)</f>")
+    assert slot(cell, float("inf")) == b'<c r="F6" s="3" t="e"><f>SUM(F7:F8)</f><v>#NUM!</v></c>'
+    assert slot(cell, 2.5) == b'<c r="F6" s="3"><f>SUM(F7:F8)</f><v>2.5</v></c>'
+    assert same("#NUM!", float("inf")) and same(float("nan"), "#NUM!") and not same("#NUM!", 1.0)

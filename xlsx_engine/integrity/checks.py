@@ -195,6 +195,8 @@ def same(a: Any, b: Any) -> bool:
     """Cell equality as a reader sees it: numbers to 1e-9 relative, "" equals empty."""
     if is_number(a) and is_number(b):
         return abs(float(a) - float(b)) <= 1e-9 * max(1.0, abs(float(a)), abs(float(b)))
+    if a == "#NUM!" and is_number(b) and not math.isfinite(b) or b == "#NUM!" and is_number(a) and not math.isfinite(a):
+        return True              # past the range: the spreadsheet's #NUM! is the twin's inf or nan
     if isinstance(a, bool) or isinstance(b, bool):
         return a is b or a == b and type(a) is type(b)
     a = "" if a is None else a

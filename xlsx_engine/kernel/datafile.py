@@ -7,6 +7,7 @@ wrong field of a file at once (see :class:`~xlsx_engine.kernel.errors.DataError`
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any, Union
 
@@ -54,14 +55,27 @@ class _Problems:
         self.items.append(f"{where}：{message}")
 
 
+#: 万元: an amount from this on (10^19 yuan) is a slip (an ID pasted, an exponent typed), never a budget — and sums
+#: of such amounts leave the range a spreadsheet computes in
+MAX_AMOUNT = 1e15
+
+
+def _finite(value: float) -> bool:
+    """A number a spreadsheet can hold: not inf or nan, and not an integer past the largest double."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 def _text(value: Any) -> Cell:
     if value is None:
         return None
     if isinstance(value, bool):
         return "是" if value else "否"
-    if isinstance(value, (int, float)):
+    if isinstance(value, (int, float)) and _finite(value):
         return float(value)
-    text = str(value)
+    text = str(value)            # .inf, .nan, an integer past the doubles: kept as the text it is, never a number
     return text if text.strip() else None
 
 
@@ -74,6 +88,9 @@ def _amount(value: Any, where: str, problems: _Problems) -> Cell:
             problems.add(where, f"应为数字（单位：万元），实际为“{value}”")
             return None
         value = qty[0]
+    if not _finite(value) or abs(value) >= MAX_AMOUNT:
+        problems.add(where, f"金额超出范围（实际为“{value}”），应为以万元为单位的金额")
+        return None
     if value < 0:
         problems.add(where, f"金额不能为负数（{value}）")
         return None
@@ -89,6 +106,9 @@ def _number(value: Any, where: str, problems: _Problems, *, minimum: float = 0.0
         except ValueError:
             problems.add(where, f"应为数字，实际为“{value}”")
             return None
+    if not _finite(value):
+        problems.add(where, f"数字超出范围（实际为“{value}”）")
+        return None
     if value < minimum:
         problems.add(where, f"不能小于 {minimum:g}（{value}）")
         return None

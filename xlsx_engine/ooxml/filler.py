@@ -10,6 +10,7 @@ the package — styles, validations, names, protection — is copied byte for by
 
 from __future__ import annotations
 
+import math
 import re
 import zipfile
 from dataclasses import dataclass
@@ -102,7 +103,9 @@ class _Slot:
     """One input or formula cell of the worksheet, its XML pre-built (UTF-8) around the value.
 
     A blank value writes ``empty``; a number goes between ``number`` and ``number_end``, a text (escaped)
-    between ``text`` and ``text_end``, a formula's boolean between ``boolean`` and ``number_end``.
+    between ``text`` and ``text_end``, a formula's boolean between ``boolean`` and ``number_end``, a formula's
+    number past the doubles' range (a sum of absurd amounts) as the error ``#NUM!`` between ``error`` and
+    ``number_end``, as a spreadsheet computes it.
     """
 
     ref: str
@@ -113,6 +116,7 @@ class _Slot:
     text: bytes
     text_end: bytes
     boolean: bytes = b""
+    error: bytes = b""
 
     @classmethod
     def build(cls, ref: str, role: str, attrs: str, f: str) -> "_Slot":
@@ -122,7 +126,7 @@ class _Slot:
                      f'<c {attrs} t="inlineStr"><is><t xml:space="preserve">', "</t></is></c>")
         else:
             parts = (f'<c {attrs} t="str">{f}<v></v></c>', f"<c {attrs}>{f}<v>", "</v></c>",
-                     f'<c {attrs} t="str">{f}<v>', "</v></c>", f'<c {attrs} t="b">{f}<v>')
+                     f'<c {attrs} t="str">{f}<v>', "</v></c>", f'<c {attrs} t="b">{f}<v>', f'<c {attrs} t="e">{f}<v>')
         return cls(ref, role, *(part.encode("utf-8") for part in parts))
 
 
@@ -299,6 +303,8 @@ class Template:
                 return slot.text + str(value).encode() + slot.text_end
             return slot.boolean + str(int(value)).encode() + slot.number_end
         if isinstance(value, (int, float)):
+            if slot.error and not math.isfinite(value):
+                return slot.error + b"#NUM!" + slot.number_end
             return slot.number + number_text(value).encode() + slot.number_end
         return slot.text + xml_escape(str(value)).encode("utf-8") + slot.text_end
 
