@@ -101,3 +101,21 @@ def test_long_titles_break_before_their_ending():
     assert title_lines("2024年度君山区医疗保障局整体支出绩效自评报告") == ["2024年度君山区医疗保障局", "整体支出绩效自评报告"]
     assert title_lines("某局绩效自评报告") == ["某局绩效自评报告"]
     assert title_lines("2023年度城乡医疗救助补助资金项目绩效自评报告") == ["2023年度城乡医疗救助补助资金项目", "绩效自评报告"]
+
+
+def test_one_department_workbook_given_to_narrative_gets_its_own_report(tmp_path, capsys):
+    """``jxzp narrative 部门整体.xlsx -o 报告.docx`` writes the 部门整体 report, as --each does (it ended in 内部错误:
+    the project report was tried on a 部门整体 workbook); any other output or option it cannot take says, in
+    Chinese and with exit 2, which command makes that form's report."""
+    import docx
+    _returned(tmp_path / "回收")
+    dept = tmp_path / "回收" / "乙单位_部门整体.xlsx"
+    report = tmp_path / "报告.docx"
+    code, err = run(capsys, "narrative", str(dept), "-o", str(report))
+    assert code == 0 and "内部错误" not in err, err
+    texts = [p.text for p in docx.Document(str(report)).paragraphs if p.text.strip()]
+    assert "整体支出绩效自评报告" in texts[0] and "负责全区医疗保障政策的贯彻落实。" in "".join(texts)
+    for extra in (["-o", str(tmp_path / "报告.md")], [], [str(tmp_path / "回收" / "甲单位_P2.xlsx"), "-o",
+                                                          str(tmp_path / "两个.docx")]):
+        code, err = run(capsys, "narrative", str(dept), *extra)
+        assert code == 2 and "这是部门整体支出绩效自评表，不是项目支出绩效自评表" in err and "narrative-dept" in err, err

@@ -73,7 +73,7 @@ def narrative_command(inputs, output, write_back, template, family, region, info
         _each(inputs, Path(each_dir), template, force, strict, output, write_back, info_file)
         return
     from xlsx_engine.narrative.docx import multi_docx, report_docx
-    from xlsx_engine.narrative.engine import FAMILIES, Narrator, load_input
+    from xlsx_engine.narrative.engine import FAMILIES, Narrator, NotProjectForm, load_input
     from xlsx_engine.ooxml.safezip import atomic_write_bytes
     from xlsx_engine.ooxml.writeback import write_back as do_write_back
 
@@ -94,8 +94,22 @@ def narrative_command(inputs, output, write_back, template, family, region, info
     info = _info(info_file, date)
     multi = len(inputs) > 1
     project_extra = {} if multi else info
-    projects = [load_input(path, extra=project_extra) for path in inputs]
     narrator = Narrator(template)
+    try:
+        projects = [load_input(path, extra=project_extra) for path in inputs]
+    except NotProjectForm:
+        # one 部门整体 / 湖南 workbook to a Word report: its own report, as --each writes it
+        if multi or out is None or out.suffix.lower() != ".docx" or write_back or family or region or info:
+            raise
+        from xlsx_engine.narrative.batch import report_of
+        data, found = report_of(Path(inputs[0]), narrator)
+        atomic_write_bytes(out, data)
+        click.echo(f"已生成：{out}", err=True)
+        for w in dict.fromkeys(found):
+            click.echo(f"提示：{w}", err=True)
+        if strict and found:
+            sys.exit(1)
+        return
 
     warnings: list[str] = []
     data: bytes | None = None

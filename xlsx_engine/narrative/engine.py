@@ -53,9 +53,10 @@ from xlsx_engine.forms.project.sentences import (
     sentences,
     total_values,
 )
+from xlsx_engine.forms.registry import form_for
 from xlsx_engine.integrity.reading import read_form_file
 from xlsx_engine.kernel.datafile import read_data_file
-from xlsx_engine.kernel.errors import JxzpError, ProfileError
+from xlsx_engine.kernel.errors import JxzpError, ProfileError, TemplateError
 from xlsx_engine.kernel.files import not_regular
 from xlsx_engine.kernel.messages import (
     FUNDS_ONLY_PROBLEM,
@@ -162,13 +163,22 @@ def from_record(record: ProjectRecord, profile: Profile, *, extra: dict | None =
     return ProjectInput(rec, profile, result, merged, source or str(as_text(record.project) or ""))
 
 
+class NotProjectForm(TemplateError):
+    """One of our workbooks, but not of the 项目支出 form: its report is another one (:mod:`narrative.batch`)."""
+
+
 def from_workbook(path: str | Path, *, extra: dict | None = None) -> ProjectInput:
     """A narrative input from a filled workbook (read as every command reads it, rescored in Python).
 
     Raises:
         WorkbookError, TemplateError: the file cannot be read or is not one of our workbooks.
+        NotProjectForm: one of our workbooks of another form (部门整体, 湖南).
     """
     rb = read_form_file(path)
+    if not form_for(rb.meta.get("模板编号") or "").result_names:   # 部门整体, 湖南项目自评报告表: reports of their own
+        raise NotProjectForm(f"这是{rb.layout.form.title}，不是项目支出绩效自评表，不能按项目报告生成", where=str(path),
+                             hint="部门整体表用 jxzp narrative-dept，湖南项目自评报告表用 jxzp narrative-hnxm；"
+                                  "或 jxzp narrative 表或文件夹 --each 报告文件夹（各表按其报告生成）")
     rec, result = rb.layout.evaluate(rb.record)
     merged = dict(rb.record.extra or {})          # the workbook's 报告信息 area
     merged.update(extra or {})
