@@ -119,3 +119,28 @@ def test_one_department_workbook_given_to_narrative_gets_its_own_report(tmp_path
                                                           str(tmp_path / "两个.docx")]):
         code, err = run(capsys, "narrative", str(dept), *extra)
         assert code == 2 and "这是部门整体支出绩效自评表，不是项目支出绩效自评表" in err and "narrative-dept" in err, err
+
+
+def test_a_summary_of_this_program_among_the_returned_files_is_said_so_everywhere(tmp_path, capsys):
+    """A 汇总表 saved into the 回收 folder (a bureau reruns collect, or mails the folder on): check says it is this
+    program's 汇总表 and does not check it as a foreign table (it listed 汇总/按单位 findings as if it were one),
+    score and narrative refuse it with that reason (they said “缺少模板标识，请先用 jxzp import 转换”), and
+    narrative --each passes over it as collect does, without counting it as a failure."""
+    folder = tmp_path / "回收"
+    _returned(folder)
+    (folder / "丙单位_损坏.xlsx").unlink()
+    summary = folder / "汇总表.xlsx"
+    code, err = run(capsys, "collect", str(folder), "-o", str(summary))
+    assert code == 0 and summary.is_file(), err
+    capsys.readouterr()
+    code = cli_main(["check", str(summary)])
+    out = capsys.readouterr().out
+    assert code == 0 and "（本程序输出）" in out and "是本程序生成的回收汇总表，不是交回的自评表，未核对" in out
+    assert "按标签读取" not in out
+    for args in (["score", str(summary)], ["narrative", str(summary), "-o", str(tmp_path / "x.docx")]):
+        code, err = run(capsys, *args)
+        assert code == 2 and "是本程序生成的回收汇总表，不是交回的自评表" in err and "jxzp import" not in err, err
+    code, err = run(capsys, "narrative", str(folder), "--each", str(tmp_path / "报告"))
+    assert code == 0, err
+    assert "跳过：" in err and "汇总表.xlsx：是本程序生成的回收汇总表，不是交回的自评表，未生成报告" in err
+    assert "生成 2 份报告，0 个文件未能生成" in err

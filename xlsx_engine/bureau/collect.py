@@ -40,15 +40,15 @@ from xlsx_engine.bureau.archive import quality_of, snaps_from_record
 from xlsx_engine.bureau.bulk import MANIFEST, read_manifest
 from xlsx_engine.bureau.display import CELL_CODES, STRUCTURAL_CODES, display_findings, template_display
 from xlsx_engine.bureau.master import Master, MasterEntry
-from xlsx_engine.bureau.output import own_output
 from xlsx_engine.forms.project.layout import project_layout
 from xlsx_engine.forms.project.profile import list_profiles, load_profile
 from xlsx_engine.forms.project.record import ProjectRecord, record_from_data
 from xlsx_engine.forms.project.scoring import evaluate
-from xlsx_engine.integrity.checks import check_file, read_ours
+from xlsx_engine.integrity.checks import OWN_OUTPUT, check_file, read_ours
 from xlsx_engine.integrity.folder import find_spreadsheets, shown
 from xlsx_engine.integrity.tamper import expected_for
 from xlsx_engine.kernel.errors import DataError, JxzpError
+from xlsx_engine.kernel.files import not_returned, own_output
 from xlsx_engine.kernel.findings import ERROR, INFO, WARNING, Finding
 from xlsx_engine.kernel.xlmath import is_number
 from xlsx_engine.ooxml.cells import col_letters, parse_name_ref
@@ -56,7 +56,6 @@ from xlsx_engine.ooxml.cells import col_letters, parse_name_ref
 SEVERITIES = (ERROR, WARNING, INFO)
 MISSING, BLANK, FILLED, FAILED, PASSED = "未交回", "待填报", "已填报", "有错误", "已通过"
 STATUSES = (MISSING, BLANK, FILLED, FAILED, PASSED)
-OWN_OUTPUT = "本程序输出"          #: Collected.kind of a workbook this program wrote (bureau.output.own_output)
 FILLED_STATUSES = (FAILED, FILLED, PASSED)      #: the forms that enter grades, averages and charts
 GRADES = ("优", "良", "中", "差")
 
@@ -261,7 +260,7 @@ def read_returned(path: str, profile: str | None = None, keep_inputs: bool = Fal
 
     report = check_file(path, None, then)
     if "own" in extra:
-        item.kind, item.note = OWN_OUTPUT, f"是本程序生成的{extra['own']}，不是交回的自评表，未汇总"
+        item.kind, item.note = OWN_OUTPUT, not_returned(extra["own"]) + "，未汇总"
         return item
     item.findings, item.kind = report.findings, report.kind
     if extra.get("display"):

@@ -10,18 +10,6 @@ from typing import Iterable
 from xlsx_engine.kernel.errors import JxzpError, os_reason
 from xlsx_engine.ooxml.safezip import atomic_write_bytes
 
-#: the document property that marks a workbook this program wrote for the bureau (汇总表, 催报清单, 考核评分表):
-#: one lying in a 回收 folder is never taken for a returned form (its value says what it is)
-OUTPUT_PROPERTY = "jxzp输出"
-
-
-def own_output(props: dict[str, str]) -> str | None:
-    """What a workbook is when this program wrote it for the bureau, from its document properties, else None
-    (a 考核评分表 written before the property existed is told by its 考核规则)."""
-    if OUTPUT_PROPERTY in props:
-        return str(props[OUTPUT_PROPERTY] or "输出")[:20]
-    return "考核评分表" if "考核规则" in props else None
-
 
 def output_error(path: str | Path, exc: OSError) -> JxzpError:
     """The user's error (exit 2) for an output place that cannot be written."""

@@ -32,10 +32,11 @@ from xlsx_engine.bureau.collect import (
     Collected,
     Collection,
 )
-from xlsx_engine.bureau.output import OUTPUT_PROPERTY, write_output
+from xlsx_engine.bureau.output import write_output
 from xlsx_engine.forms.project.profile import list_profiles, load_profile
 from xlsx_engine.forms.registry import form_for
 from xlsx_engine.kernel.errors import JxzpError
+from xlsx_engine.kernel.files import OUTPUT_PROPERTY
 from xlsx_engine.kernel.xlmath import is_number
 from xlsx_engine.ooxml.cells import col_letters
 

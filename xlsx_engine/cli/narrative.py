@@ -175,15 +175,19 @@ def _each(inputs, folder: Path, template, force, strict, output, write_back, inf
         raise JxzpError("没有找到要生成报告的自评表（.xlsx）", where="、".join(inputs))
     with tqdm(total=len(sources), unit="份", desc="报告", disable=not sys.stderr.isatty(), leave=False) as bar:
         outcomes = write_reports(sources, folder, Narrator(template), force=force, progress=bar.update)
-    failed = [o for o in outcomes if o.output is None]
+    passed = [o for o in outcomes if o.skipped]        # a 汇总表 or 考核评分表 of this program: not an input
+    failed = [o for o in outcomes if o.output is None and not o.skipped]
     warned = [o for o in outcomes if o.output is not None and o.warnings]
+    skipped += [(o.source, o.skipped) for o in passed]
     for o in outcomes:
-        if o.output is None:           # names and texts from the files, shown escaped (control characters, bytes)
+        if o.skipped:
+            click.echo(f"跳过：{shown(o.source)}：{o.skipped}", err=True)
+        elif o.output is None:         # names and texts from the files, shown escaped (control characters, bytes)
             click.echo(f"错误：{shown(o.error)}", err=True)
         elif o.warnings:
             click.echo(f"提示：{shown(o.source)}：{len(o.warnings)} 处待补充或需核对（如：{shown(o.warnings[0])}）",
                        err=True)
-    click.echo(f"完成：生成 {len(outcomes) - len(failed)} 份报告，{len(failed)} 个文件未能生成"
+    click.echo(f"完成：生成 {len(outcomes) - len(failed) - len(passed)} 份报告，{len(failed)} 个文件未能生成"
                f"{f'，{len(warned)} 份有待补充的内容' if warned else ''}"
                f"{f'，跳过 {len(skipped)} 个文件（原因见上）' if skipped else ''}。输出：{folder}", err=True)
     if failed or (strict and warned):

@@ -78,6 +78,7 @@ from xlsx_engine.integrity.tamper import (
     sniff,
 )
 from xlsx_engine.kernel.errors import JxzpError, ProfileError, WorkbookError
+from xlsx_engine.kernel.files import not_returned, own_output
 from xlsx_engine.kernel.excel import NA, nonblank
 from xlsx_engine.kernel.findings import ERROR, INFO, WARNING, Finding
 from xlsx_engine.kernel.targets import KIND_QUANT, OP_QUAL, TargetSyntaxError, parse_quantity, parse_target
@@ -99,7 +100,7 @@ class FileReport:
     """The result of checking one file."""
 
     file: str
-    kind: str = ""                          #: 本系统模板 | 外来表格 | 无法读取
+    kind: str = ""                          #: 本系统模板 | 外来表格 | 本程序输出 | Word 自评报告 | 无法读取
     profile: str | None = None
     template: dict[str, str] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
@@ -401,6 +402,10 @@ def identify(pkg, add: Callable[..., None]) -> dict[str, str]:
     return {}
 
 
+#: the kind of a workbook this program wrote for the bureau (汇总表, 考核评分表): said, not checked
+OWN_OUTPUT = "本程序输出"
+
+
 def _check_package(pkg, report: FileReport, coll: Collector, profile: str | None) -> None:
     suffix = pkg.path.suffix.lower()
     seen: dict[str, str] = {}
@@ -423,7 +428,11 @@ def _check_package(pkg, report: FileReport, coll: Collector, profile: str | None
                      "请另存为不含宏的 .xlsx（Excel 工作簿）后提交")
     if suffix in LEGACY_SUFFIXES or suffix == ".xlsb":
         coll.add(WARNING, "file_format", "", f"文件扩展名为 {suffix}，内容却是 .xlsx 工作簿", "请把扩展名改为 .xlsx")
-    if ours:
+    own = None if ours else own_output(pkg.custom_properties)
+    if own:                 # a 汇总表 or 考核评分表 saved into a 回收 folder: not a form, not checked as one
+        report.kind = OWN_OUTPUT
+        coll.add(INFO, "own_output", "", not_returned(own) + "，未核对", "")
+    elif ours:
         report.kind = "本系统模板"
         _check_ours(pkg, report, coll, meta, profile)
     else:

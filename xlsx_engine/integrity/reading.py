@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from xlsx_engine.forms.project.readback import RESULT_NAMES
-from xlsx_engine.integrity.checks import FileReport, check_file
+from xlsx_engine.integrity.checks import OWN_OUTPUT, FileReport, check_file
 from xlsx_engine.kernel.errors import TemplateError, WorkbookError
 from xlsx_engine.kernel.findings import ERROR
 from xlsx_engine.ooxml.cells import parse_name_ref
@@ -78,6 +78,9 @@ def read_form_file(path: str | Path) -> Reading:
         first = next((f for f in report.findings if f.severity == ERROR), None)
         raise WorkbookError(first.message if first else "无法读取", where=str(path), hint=first.hint if first else None)
     if "layout" not in got:
+        if report.kind == OWN_OUTPUT:
+            first = report.findings[0]
+            raise NotOurForm(first.message, where=str(path), hint="请给出交回的自评表")
         if report.kind != "本系统模板":
             raise NotOurForm("不是本系统模板生成的工作簿（缺少模板标识）", where=str(path),
                                 hint="其他来源的自评表请先用 jxzp import 转换")

@@ -103,6 +103,7 @@ SEVERITY: dict[str, tuple[str | None, str]] = {
     "no_name": (INFO, "缺三级指标名称"),
     "no_weight": (INFO, "指标行缺分值"),
     "no_weights": (INFO, "表中没有印出分值（无分值列、无带分值的标签），分值类核对从略"),
+    "own_output": (INFO, "是本程序生成的汇总表或考核评分表，不是交回的自评表，未核对"),
     "bad_op": (INFO, "缺年度指标值或无法识别"),
     "bad_target": (INFO, "定量指标的指标值不是数字"),
     "no_actual": (INFO, "缺实际完成值"),

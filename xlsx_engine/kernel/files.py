@@ -23,3 +23,21 @@ def not_regular(path: str | Path) -> str | None:
     if not stat.S_ISREG(mode):
         return NOT_REGULAR
     return None
+
+
+#: the document property that marks a workbook this program wrote for the bureau (汇总表, 催报清单, 考核评分表):
+#: one lying in a 回收 folder is never taken for a returned form (its value says what it is)
+OUTPUT_PROPERTY = "jxzp输出"
+
+
+def own_output(props: dict[str, str]) -> str | None:
+    """What a workbook is when this program wrote it for the bureau, from its document properties, else None
+    (a 考核评分表 written before the property existed is told by its 考核规则)."""
+    if OUTPUT_PROPERTY in props:
+        return str(props[OUTPUT_PROPERTY] or "输出")[:20]
+    return "考核评分表" if "考核规则" in props else None
+
+
+def not_returned(what: str) -> str:
+    """Why an output of this program found among the returned files is not taken as one (check, collect, reports)."""
+    return f"是本程序生成的{what}，不是交回的自评表"

@@ -18,6 +18,7 @@ from xlsx_engine.forms import hunan as hunan_form
 from xlsx_engine.forms.registry import form_for
 from xlsx_engine.integrity.folder import find_spreadsheets
 from xlsx_engine.kernel.errors import JxzpError
+from xlsx_engine.kernel.files import not_returned, own_output
 from xlsx_engine.narrative.department import (
     dept_title,
     load_dept_input,
@@ -41,20 +42,30 @@ class Outcome:
     source: Path
     output: Path | None = None            #: the report written, None when it failed or was skipped
     error: str = ""                       #: why not, in Chinese
+    skipped: str = ""                     #: why it was passed over (an output of this program), in Chinese
     warnings: list[str] = field(default_factory=list)
+
+
+class NotReturned(JxzpError):
+    """An output of this program (a 汇总表, a 考核评分表) among the inputs: passed over, not a failure."""
 
 
 def report_of(path: Path, narrator: Narrator) -> tuple[bytes, list[str]]:
     """The .docx bytes of one input's report and its warnings.
 
     Raises:
+        NotReturned: the input is an output of this program.
         JxzpError: the input cannot be read or is not one of our forms.
     """
     if path.suffix.lower() in DATA_FILES:
         data, rendered = report_docx(load_input(path), narrator=narrator)
         return data, [str(w) for w in rendered.warnings]
     with open_workbook_zip(path) as zf:
-        template_id = read_custom_properties(zf, str(path)).get("模板编号", "")
+        props = read_custom_properties(zf, str(path))
+    own = own_output(props)
+    if own:
+        raise NotReturned(not_returned(own) + "，未生成报告", where=str(path))
+    template_id = props.get("模板编号", "")
     form = form_for(template_id) if template_id else None
     if form is department_form.FORM:
         rendered = render_dept_report(load_dept_input(path), None, narrator)
@@ -128,6 +139,8 @@ def write_reports(sources: list[Path], folder: Path, narrator: Narrator, *, forc
                 data, outcome.warnings = report_of(source, narrator)
                 atomic_write_bytes(out, data)
                 outcome.output = out
+            except NotReturned as exc:
+                outcome.skipped = exc.message
             except JxzpError as exc:
                 outcome.error = str(exc)
             except (OSError, ValueError, KeyError, TypeError, RecursionError, MemoryError) as exc:

@@ -14,7 +14,6 @@ from typing import Any
 
 import python_calamine
 
-from xlsx_engine.bureau.output import own_output
 from xlsx_engine.bureau.review.rubric import (
     _N,
     NO,
@@ -35,6 +34,7 @@ from xlsx_engine.integrity.folder import list_files
 from xlsx_engine.integrity.reading import NotOurForm, read_form_file
 from xlsx_engine.integrity.tamper import open_package
 from xlsx_engine.kernel.errors import DataError, JxzpError, WorkbookError
+from xlsx_engine.kernel.files import own_output
 from xlsx_engine.kernel.textfilters import FilterError, to_date
 from xlsx_engine.kernel.xlmath import is_number, xround
 from xlsx_engine.ooxml.safezip import open_workbook_zip

@@ -20,7 +20,6 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from xlsx_engine.bureau.output import OUTPUT_PROPERTY
 from xlsx_engine.bureau.review.assess import ReviewRun
 from xlsx_engine.bureau.review.rubric import (
     CHECK,
@@ -32,6 +31,7 @@ from xlsx_engine.bureau.review.rubric import (
     row_formulas,
 )
 from xlsx_engine.kernel.excel import n
+from xlsx_engine.kernel.files import OUTPUT_PROPERTY
 from xlsx_engine.ooxml.safezip import atomic_write_bytes, parse_xml
 
 SHEET = "考核评分表"
