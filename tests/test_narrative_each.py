@@ -124,7 +124,8 @@ def test_one_department_workbook_given_to_narrative_gets_its_own_report(tmp_path
 def test_a_summary_of_this_program_among_the_returned_files_is_said_so_everywhere(tmp_path, capsys):
     """A 汇总表 saved into the 回收 folder (a bureau reruns collect, or mails the folder on): check says it is this
     program's 汇总表 and does not check it as a foreign table (it listed 汇总/按单位 findings as if it were one),
-    score and narrative refuse it with that reason (they said “缺少模板标识，请先用 jxzp import 转换”), and
+    score and narrative refuse it with that reason (they said “缺少模板标识，请先用 jxzp import 转换”), import
+    refuses it (it wrote a data file with no indicators), and
     narrative --each passes over it as collect does, without counting it as a failure."""
     folder = tmp_path / "回收"
     _returned(folder)
@@ -137,7 +138,8 @@ def test_a_summary_of_this_program_among_the_returned_files_is_said_so_everywher
     out = capsys.readouterr().out
     assert code == 0 and "（本程序输出）" in out and "是本程序生成的回收汇总表，不是交回的自评表，未核对" in out
     assert "按标签读取" not in out
-    for args in (["score", str(summary)], ["narrative", str(summary), "-o", str(tmp_path / "x.docx")]):
+    for args in (["score", str(summary)], ["narrative", str(summary), "-o", str(tmp_path / "x.docx")],
+                 ["import", str(summary), "-o", str(tmp_path / "x.yaml")]):        # import wrote 0 indicators
         code, err = run(capsys, *args)
         assert code == 2 and "是本程序生成的回收汇总表，不是交回的自评表" in err and "jxzp import" not in err, err
     code, err = run(capsys, "narrative", str(folder), "--each", str(tmp_path / "报告"))

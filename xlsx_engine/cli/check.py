@@ -131,6 +131,7 @@ def import_command(workbook, output, profile, profile_out, sheet, force) -> None
     )
     from xlsx_engine.integrity.legacy import read_tables, to_data
     from xlsx_engine.integrity.tamper import open_package
+    from xlsx_engine.kernel.files import not_returned, own_output
     from xlsx_engine.ooxml.safezip import atomic_write_bytes
     out = Path(output)
     if out.suffix.lower() not in (".yaml", ".yml", ".json"):
@@ -144,6 +145,9 @@ def import_command(workbook, output, profile, profile_out, sheet, force) -> None
     other = other_format_tables(workbook)
     with contextlib.nullcontext() if other is not None else open_package(workbook) as pkg:
         meta = identify(pkg, lambda *a: None) if pkg is not None else {}
+        own = own_output(pkg.custom_properties) if pkg is not None and not meta else None
+        if own:               # a 汇总表 has 汇总/按单位 sheets that read like a table with no indicator rows
+            raise WorkbookError(not_returned(own) + "，不能导入", where=workbook, hint="请给出单位填报的自评表")
         ours = read_ours(pkg, meta) if meta and profile in (None, meta.get("评分规则")) else None
         if ours is not None:
             data = _data_from_record(*ours)
