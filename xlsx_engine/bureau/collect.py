@@ -149,7 +149,7 @@ def is_blank(typed: bool, spent: tuple, sent_spent: tuple = ()) -> bool:
     return not typed and all(v is None or (i < len(sent_spent) and v == sent_spent[i]) for i, v in enumerate(spent))
 
 
-def _finite(v: Any) -> Any:
+def _figure(v: Any) -> Any:
     """A figure as the summary takes it: a number past the largest double (a sum of absurd amounts: a
     spreadsheet's #NUM!) is no figure, so that it cannot spoil the totals and averages; anything else as it is."""
     return None if is_number(v) and not math.isfinite(v) else v
@@ -288,8 +288,8 @@ def read_returned(path: str, profile: str | None = None, keep_inputs: bool = Fal
         return item
     item.unit = item.unit or str(record.unit or "")
     item.project = str(record.project or item.project)
-    item.budget, item.spent, item.rate = map(_finite, (result.fund.budget, result.fund.spent, result.fund.rate))
-    item.total = _finite(result.total) if is_number(result.total) else None   # 待填报: no total yet
+    item.budget, item.spent, item.rate = map(_figure, (result.fund.budget, result.fund.spent, result.fund.rate))
+    item.total = _figure(result.total) if is_number(result.total) else None   # 待填报: no total yet
     item.grade = result.grade if item.total is not None or not is_number(result.total) else ""
     item.fields = bureau_fields(record, extra["profile"])
     item.spent_cells = tuple(_value(f.spent) for f in record.funds)

@@ -79,7 +79,8 @@ def _emit(rendered, out: Path | None, title: str) -> None:
     click.echo(f"已生成：{out}", err=True)
 
 
-def _finish(warnings, strict: bool) -> None:
+def finish_warnings(warnings, strict: bool) -> None:
+    """Each warning once, as 提示 on stderr; with ``--strict`` any warning ends with exit code 1."""
     texts = [str(w) for w in warnings]
     for w in dict.fromkeys(texts):
         click.echo(f"提示：{w}", err=True)
@@ -115,7 +116,7 @@ def dept_narrative_command(source, outline, output, info_file, date, template, f
     inp = load_dept_input(source, extra=_info(info_file, date))
     rendered = render_dept_report(inp, outline, narrator)
     _emit(rendered, out, dept_title(rendered))
-    _finish(rendered.warnings, strict)
+    finish_warnings(rendered.warnings, strict)
 
 
 @click.command("narrative-hnxm")
@@ -161,7 +162,7 @@ def hnxm_narrative_command(source, output, write_back, keep_existing, info_file,
         data, _result = tpl.fill_bytes(record)
         atomic_write_bytes(source, data)
         click.echo(f"已写入综述：{source}", err=True)
-    _finish(rendered.warnings, strict)
+    finish_warnings(rendered.warnings, strict)
 
 
 #: the commands this module adds to ``jxzp``

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import click
 
+from xlsx_engine.cli.department import finish_warnings
 from xlsx_engine.integrity.folder import shown
 from xlsx_engine.kernel.errors import JxzpError
 
@@ -105,10 +106,7 @@ def narrative_command(inputs, output, write_back, template, family, region, info
         data, found = report_of(Path(inputs[0]), narrator)
         atomic_write_bytes(out, data)
         click.echo(f"已生成：{out}", err=True)
-        for w in dict.fromkeys(found):
-            click.echo(f"提示：{w}", err=True)
-        if strict and found:
-            sys.exit(1)
+        finish_warnings(found, strict)
         return
 
     warnings: list[str] = []
@@ -146,10 +144,7 @@ def narrative_command(inputs, output, write_back, template, family, region, info
     for inp, summary in summaries.values():
         do_write_back(inp.path, summary.blocks, subtitle=inp.name)
         click.echo(f"已写入综述工作表：{inp.path}", err=True)
-    for w in dict.fromkeys(warnings):
-        click.echo(f"提示：{w}", err=True)
-    if strict and warnings:
-        sys.exit(1)
+    finish_warnings(warnings, strict)
 
 
 def _each(inputs, folder: Path, template, force, strict, output, write_back, info_file) -> None:

@@ -16,6 +16,7 @@ Nothing here raises for a bad file: unreadable files become a finding with code 
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import os
@@ -78,8 +79,8 @@ from xlsx_engine.integrity.tamper import (
     sniff,
 )
 from xlsx_engine.kernel.errors import JxzpError, ProfileError, WorkbookError
-from xlsx_engine.kernel.files import not_returned, own_output
 from xlsx_engine.kernel.excel import NA, nonblank
+from xlsx_engine.kernel.files import not_returned, own_output
 from xlsx_engine.kernel.findings import ERROR, INFO, WARNING, Finding
 from xlsx_engine.kernel.targets import KIND_QUANT, OP_QUAL, TargetSyntaxError, parse_quantity, parse_target
 from xlsx_engine.kernel.xlmath import is_number, xnum, xround, xtext
@@ -884,7 +885,8 @@ def rule_findings(add, p: Profile, rec: ProjectRecord, result: Result, place_row
                 f"{p.target_label}自评分 {fmt(rec.target_score)} 超出 0–{fmt(p.target_weight)}，按界限计分", "改正自评分")
     goal_findings(add, [(g.expected, g.actual) for g in rec.goals], lambda i: place_name("实际完成情况", i))
 
-    def counts() -> list[CountRow]:      # read only when a goal text states a count
+    @functools.cache
+    def counts() -> list[CountRow]:      # read only when a goal text states a count, and then once
         return [_record_count_row(r, place_row("name", i)) for i, r in enumerate(rec.indicators) if is_active(r)]
 
     for i, g in enumerate(rec.goals):

@@ -246,14 +246,15 @@ def parse_sheet(data: bytes, name: str, shared: list[str], where: str) -> SheetX
     # the usual case: every cell has its reference; keep the cells with content, skip the styled empties
     picked, unplaced = _picked_cells(root)
     refs = [c.get("r") for c in picked]
-    if not unplaced and None not in refs:
+    placed = not unplaced and None not in refs
+    if placed:
         located = zip(map(parse_ref, refs), picked)
     else:                           # a cell without ``r`` (any, even empty) moves the ones after it: walk them all
         located = _cells_by_position(root, sheet)
     cells = sheet.cells
     nshared = len(shared)
     # fewer picked cells than the limit cannot reach it (a cell walk without references may: count there)
-    guard = unplaced or None in refs or len(picked) >= MAX_CELLS
+    guard = not placed or len(picked) >= MAX_CELLS
     styles: dict[str | None, int] = {None: 0}     # the few style indexes of a sheet, converted once each
     for rc, c in located:
         if rc is None:
@@ -1216,7 +1217,6 @@ def compare_cells(pkg: Package, exp: Expected, loc: Located, add: Callable[..., 
     cells, structural, raw_text = sheet.cells, loc.structural, exp.raw_text
     # nothing moved (the usual case): every template place is where it was, so the places the form accounts for
     # are the template's own, and a formula stored as the template's text is unchanged without a method call
-    where = loc.where if structural else None
     accounted: set[tuple[int, int]] = set() if structural else set(exp.places)
 
     def moved(rc: tuple[int, int]) -> tuple[tuple[int, int] | None, XCell | None]:
@@ -1229,7 +1229,7 @@ def compare_cells(pkg: Package, exp: Expected, loc: Located, add: Callable[..., 
         return at, cells.get(at)
 
     for rc in exp.raw_formulas:
-        if where is None:
+        if not structural:
             at = rc
             cell = cells.get(rc)
             if cell is not None and (cell.text == raw_text[rc] if cell.text is not None
@@ -1265,7 +1265,7 @@ def compare_cells(pkg: Package, exp: Expected, loc: Located, add: Callable[..., 
                 + (f"（表中显示 {_fmt(cell.value)}，{should.rstrip('；')}）" if should else ""),
                 "请使用原模板重新填报")
     for rc, text in exp.labels.items():
-        if where is None:
+        if not structural:
             at = rc
             cell = cells.get(rc)
             if cell is not None and cell.value == text and cell.text is None and cell.shared is None:
