@@ -771,3 +771,133 @@ def test_every_shape_of_cell_is_read_by_one_rule(attrs, body, want):
     cell = sheet.cells[(1, 2)]
     assert (cell.value, cell.formula, cell.has_v, cell.error) == want
     assert cell.style == 3 and (1, 1) not in sheet.cells      # a styled empty cell holds nothing to read
+
+
+# ----------------------------------------------------------------------------- empty cells taken out before parsing
+
+def _both_readings(xml: bytes, monkeypatch) -> tuple:
+    """The sheet as read (empty cells taken out before libxml2 parses it) and as read from the unchanged text."""
+    import xlsx_engine.integrity.tamper as tamper
+
+    def reading():
+        try:
+            sheet = parse_sheet(xml, "自评表", ["共享"], "test")
+        except Exception as exc:            # noqa: BLE001 - the same refusal, with the same message, is the point
+            return ("refused", type(exc).__name__, str(exc))
+        return (sorted((rc, c.row, c.col, c.value, c.text, c.has_v, c.style, c.error, c.shared)
+                       for rc, c in sheet.cells.items()),
+                sheet.protection, sheet.merges, sheet.validations, sheet.bad_refs, sheet.hidden_rows,
+                sheet.hidden_cols, sheet.conditional)
+
+    lean = reading()
+    with monkeypatch.context() as m:
+        m.setattr(tamper, "_without_empty_cells", lambda data: data)
+        full = reading()
+    return lean, full
+
+
+_ODD_SHEETS = {
+    "empty cells around content": '<row r="1"><c r="A1" s="1"/><c r="B1" s="2" t="n"><v>5</v></c><c r="C1" s="3"/>'
+                                  '</row><row r="2" hidden="1"><c r="A2" s="1"/></row>',
+    "a cell inside a cell": '<row r="1"><c r="A1" s="1"><c r="B1" s="2"/><c r="C1"/></c></row>',
+    "an empty cell inside a cell": '<row r="1"><c r="A1" s="1"><c r="B1" s="2"></c></c><c r="C1"></c></row>',
+    "a cell inside a cell before its value": '<row r="1"><c r="A1"><c r="B1"/><v>7</v></c></row>',
+    "cells inside a value": '<row r="1"><c r="A1"><v>12<c r="B1"/><c r="C1"/>34</v></c></row>',
+    "cells first in a value": '<row r="1"><c r="A1"><v><c r="B1"/><c r="C1"/>34</v></c></row>',
+    "cells inside a formula": '<row r="1"><c r="A1"><f><c r="B1"/><c r="C1"/>SUM(B1)</f><v>1</v></c></row>',
+    "cells inside an inline string": '<row r="1"><c r="A1" t="inlineStr"><is><c r="B1"/><c r="C1"/><t>x</t></is>'
+                                     '</c></row>',
+    "a cell without reference after empty ones": '<row r="1"><c r="A1" s="1"/><c r="C1"/><c s="2"><v>5</v></c>'
+                                                 '</row>',
+    "an empty cell without reference": '<row r="1"><c r="A1" s="1"/><c s="2"/><c r="D1"><v>5</v></c>'
+                                       '<c><v>6</v></c></row>',
+    "invalid references of empty cells": '<row r="1"><c r="A0"/><c r="XFE1"/><c r="B1"><v>1</v></c></row>',
+    "a comment": '<row r="1"><!-- <c r="A1"/> --><c r="A1" s="1"/><c r="B1"><v>1</v></c></row>',
+    "CDATA holding a cell": '<row r="1"><c r="A1" t="inlineStr"><is><t><![CDATA[<c r="B1"/><c r="C1"/>]]></t></is>'
+                            '</c></row>',
+    "a processing instruction": '<row r="1"><?pi <c r="A1"/><c r="B1"/>?><c r="C1"><v>1</v></c></row>',
+    "a prefixed cell": '<row r="1"><x:c xmlns:x="' + _M + '" r="A1"/><c r="B1"><v>1</v></c></row>',
+    "a cell of another namespace": '<row r="1"><c xmlns="urn:other" r="A1"/><c r="B1"><v>1</v></c></row>',
+    "cells outside rows": '<c r="A1" s="1"/><c r="B1"/><row r="2"><c r="A2"><v>2</v></c></row>',
+    "only empty cells": '<row r="1"><c r="A1" s="1"/><c r="B1" s="1"/></row><row r="2"/>',
+    "shared formula with empty cells": '<row r="1"><c r="A1"><f t="shared" ref="A1:C1" si="0">1+1</f><v>2</v></c>'
+                                       '<c r="B1" s="4"/><c r="C1"><f t="shared" si="0"/><v>2</v></c></row>',
+    "shared string": '<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"/></row>',
+}
+
+
+@pytest.mark.parametrize("rows", list(_ODD_SHEETS.values()), ids=list(_ODD_SHEETS))
+def test_empty_cells_taken_out_before_parsing_change_nothing_read(rows, monkeypatch):
+    """Odd but well-formed sheets: the reading without the empty cells equals the reading of the whole text."""
+    xml = (f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{_M}"><sheetData>{rows}</sheetData>'
+           '<mergeCells count="1"><mergeCell ref="A1:B1"/></mergeCells></worksheet>').encode("utf-8")
+    lean, full = _both_readings(xml, monkeypatch)
+    assert lean == full
+    assert lean[0] != "refused"
+
+
+_MALFORMED = {
+    "an empty cell as a second root": '<worksheet xmlns="{M}"><sheetData><row r="1"><c r="A1"><v>1</v></c></row>'
+                                      '</sheetData></worksheet><c r="A1"/><c r="B1"/>',
+    "a root made of cells": '<c r="A1"/><c r="B1" xmlns="{M}"><v>1</v></c>',
+    "empty cells with a duplicate attribute": '<worksheet xmlns="{M}"><sheetData><row r="1"><c r="A1" r="B1"/>'
+                                              '<c r="C1"/></row></sheetData></worksheet>',
+    "an unclosed cell after empty ones": '<worksheet xmlns="{M}"><sheetData><row r="1"><c r="A1"/><c r="B1"><v>1</v>'
+                                         '</row></sheetData></worksheet>',
+    "a row closed twice": '<worksheet xmlns="{M}"><sheetData><row r="1"><c r="A1"/></row></row></sheetData>'
+                          '</worksheet>',
+}
+
+
+@pytest.mark.parametrize("xml", list(_MALFORMED.values()), ids=list(_MALFORMED))
+def test_a_malformed_sheet_is_refused_as_its_own_text(xml, monkeypatch):
+    """Taking out empty cells never makes a malformed sheet readable, and the refusal names the file's own line
+    and column (the text as it is, not the shortened one)."""
+    lean, full = _both_readings(xml.replace("{M}", _M).encode("utf-8"), monkeypatch)
+    assert lean == full
+    assert lean[0] == "refused" and "XML 结构损坏" in lean[2]
+
+
+def test_random_sheets_read_the_same_without_their_empty_cells(monkeypatch):
+    """Random mixes of the shapes above (seeded): both readings agree on every one."""
+    import random
+
+    rnd = random.Random(20261202)
+    empty = ['<c r="{r}"/>', '<c r="{r}" s="3"/>', '<c r="{r}" s="3" t="n"></c>', '<c r="{r}" s="7" t="n"/>', '<c r="{r}" t="inlineStr"/>',
+             '<c r="{r}" s="2"></c>', '<c s="1"/>', '<c r="{r}" s="1" />']
+    full_cells = ['<c r="{r}" s="2"><v>1.5</v></c>', '<c r="{r}" t="inlineStr"><is><t>标签</t></is></c>',
+                  '<c r="{r}"><f>SUM(A1:A3)</f><v>3</v></c>', '<c r="{r}" t="s"><v>0</v></c>',
+                  '<c r="{r}"><c r="Z9"/><c r="Z8"/><v>4</v></c>', '<c r="{r}"><v>9<c r="Z9"/><c r="Z8"/>1</v></c>',
+                  '<c><v>2</v></c>', '<c r="{r}" t="e"><v>#N/A</v></c>']
+    for _ in range(400):
+        rows = []
+        for r in range(1, rnd.randint(1, 6) + 1):
+            cells = []
+            for k in range(rnd.randint(0, 7)):
+                shape = rnd.choice(empty if rnd.random() < 0.6 else full_cells)
+                cells.append(shape.format(r=f"{col_letters(k + 1)}{r}"))
+            hidden = rnd.choice(["", ' hidden="1"'])
+            rows.append(f'<row r="{r}"{hidden}>{"".join(cells)}</row>')
+        xml = f'<worksheet xmlns="{_M}"><sheetData>{"".join(rows)}</sheetData></worksheet>'.encode("utf-8")
+        lean, full = _both_readings(xml, monkeypatch)
+        assert lean == full, xml
+
+
+def test_every_template_and_filled_form_reads_the_same_without_its_empty_cells(monkeypatch, tmp_path):
+    """The shipped templates and a filled national form: the same cells either way, and the empty cells really
+    are taken out (two thirds of a form's cells)."""
+    import xlsx_engine.integrity.tamper as tamper
+
+    books = sorted(TEMPLATES.glob("*.xlsx"))
+    record = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+    template = open_template(TEMPLATES / "xmzc-national.xlsx")
+    template.fill_to(record_from_data(record, template.profile), tmp_path / "filled.xlsx")
+    books.append(tmp_path / "filled.xlsx")
+    for book in books:
+        for name, data in read_members(book).items():
+            if not name.startswith("xl/worksheets/sheet"):
+                continue
+            lean, full = _both_readings(data, monkeypatch)
+            assert lean == full, (book.name, name)
+            if len(data) > 20_000:
+                assert len(tamper._without_empty_cells(data)) < 0.9 * len(data), (book.name, name)
