@@ -146,3 +146,36 @@ def test_a_summary_of_this_program_among_the_returned_files_is_said_so_everywher
     assert code == 0, err
     assert "跳过：" in err and "汇总表.xlsx：是本程序生成的回收汇总表，不是交回的自评表，未生成报告" in err
     assert "生成 2 份报告，0 个文件未能生成" in err
+
+
+def test_a_form_that_also_claims_to_be_an_output_is_read_by_check_and_collect_alike(tmp_path, capsys):
+    """One decision for “this program's output, not a form”: the checker's. A returned form that carries its
+    template identity and also the output property (a crafted file) is checked as the form it is — and collect,
+    which used to ask the property itself and passed the file over as a 汇总表, now reads it as check does."""
+    import io
+    import zipfile
+
+    from xlsx_engine.bureau.collect import collect
+    from xlsx_engine.kernel.files import OUTPUT_PROPERTY
+
+    folder = tmp_path / "回收"
+    _returned(folder)
+    (folder / "丙单位_损坏.xlsx").unlink()
+    form = folder / "甲单位_P2.xlsx"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(form) as src, zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "docProps/custom.xml":
+                data = data.replace(b"</Properties>", (
+                    '<property fmtid="{D5CDD505-2E9C-101B-9397-08002B2CF9AE}" pid="99" name="' + OUTPUT_PROPERTY +
+                    '"><vt:lpwstr>回收汇总表</vt:lpwstr></property></Properties>').encode("utf-8"))
+                assert OUTPUT_PROPERTY.encode("utf-8") in data
+            dst.writestr(info, data)
+    form.write_bytes(buf.getvalue())
+    capsys.readouterr()
+    cli_main(["check", str(form)])
+    assert "（本系统模板 xmzc-hubei-wuhan" in capsys.readouterr().out
+    coll = collect(folder)
+    assert sorted(r.relpath for r in coll.rows if r.kind == "本系统模板") == ["乙单位_部门整体.xlsx", "甲单位_P2.xlsx"]
+    assert not [u for u in coll.unused if u.kind == "本程序输出"]
