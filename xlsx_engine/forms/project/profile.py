@@ -102,9 +102,10 @@ class Profile:
                     seen.append(name)
         return tuple(seen)
 
-    @property
+    @functools.cached_property
     def level_pairs(self) -> tuple[str, ...]:
-        """"一级·二级" strings of every allowed combination (the template's lookup list)."""
+        """"一级·二级" strings of every allowed combination (the template's lookup list); built once per profile
+        (every indicator row of every file is looked up in it)."""
         return tuple(f"{l1.name}·{l2}" for l1 in self.level1 for l2 in l1.level2)
 
     def band_bounds(self, band: str, weight: float) -> tuple[float, float, bool]:
