@@ -776,7 +776,8 @@ def test_every_shape_of_cell_is_read_by_one_rule(attrs, body, want):
 # ----------------------------------------------------------------------------- empty cells taken out before parsing
 
 def _both_readings(xml: bytes, monkeypatch) -> tuple:
-    """The sheet as read (empty cells taken out before libxml2 parses it) and as read from the unchanged text."""
+    """The sheet as read (empty cells taken out before libxml2 parses it) and as read from the unchanged text;
+    the cells listed by one XPath (a form) and walked one at a time (a large sheet) must give the same."""
     import xlsx_engine.integrity.tamper as tamper
 
     def reading():
@@ -791,8 +792,11 @@ def _both_readings(xml: bytes, monkeypatch) -> tuple:
 
     lean = reading()
     with monkeypatch.context() as m:
+        m.setattr(tamper, "_LISTED_BYTES", -1)           # the cells walked one at a time (a large sheet's way)
+        walked = reading()
         m.setattr(tamper, "_without_empty_cells", lambda data: data)
         full = reading()
+    assert walked == lean
     return lean, full
 
 
@@ -819,6 +823,9 @@ _ODD_SHEETS = {
     "a prefixed cell": '<row r="1"><x:c xmlns:x="' + _M + '" r="A1"/><c r="B1"><v>1</v></c></row>',
     "a cell of another namespace": '<row r="1"><c xmlns="urn:other" r="A1"/><c r="B1"><v>1</v></c></row>',
     "cells outside rows": '<c r="A1" s="1"/><c r="B1"/><row r="2"><c r="A2"><v>2</v></c></row>',
+    "a cell with content outside rows": '<c r="Z1"><v>1</v></c><row r="2"><c r="A2"><v>2</v></c></row>',
+    "a cell with content inside a cell": '<row r="1"><c r="A1"><c r="B1"><v>5</v></c></c></row>',
+    "a row inside a row": '<row r="1"><row r="2"><c r="A2"><v>2</v></c></row><c r="A1" s="1"/></row>',
     "only empty cells": '<row r="1"><c r="A1" s="1"/><c r="B1" s="1"/></row><row r="2"/>',
     "shared formula with empty cells": '<row r="1"><c r="A1"><f t="shared" ref="A1:C1" si="0">1+1</f><v>2</v></c>'
                                        '<c r="B1" s="4"/><c r="C1"><f t="shared" si="0"/><v>2</v></c></row>',

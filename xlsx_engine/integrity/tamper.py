@@ -251,7 +251,7 @@ def parse_sheet(data: bytes, name: str, shared: list[str], where: str) -> SheetX
     masters: dict[str, tuple[int, int, str]] = {}
     children: list[tuple[XCell, str]] = []
     # the usual case: every cell has its reference; keep the cells with content, skip the styled empties
-    picked, unplaced = _picked_cells(root)
+    picked, unplaced = _picked_cells(root, len(lean))
     refs = [c.get("r") for c in picked]
     placed = not unplaced and None not in refs
     if placed:
@@ -408,21 +408,34 @@ def _span(lo: str | None, hi: str | None) -> range:
     return range(lo_n, min(hi_n, MAX_COL) + 1) if lo_n else range(0)
 
 
-def _picked_cells(root) -> tuple[list, bool]:
-    """(the cells with content, whether an empty cell has no reference) of sheetData's rows, in order: one
-    pass in which an empty styled cell costs a length test (an XPath predicate over every cell cost three
-    times as much)."""
+def _picked_cells(root, size: int) -> tuple[list, bool]:
+    """(the cells with content, whether an empty cell has no reference) of sheetData's rows, in order; an empty
+    styled cell costs a length test (an XPath predicate over every cell cost more than walking them).
+
+    A form's sheet (``size`` bytes of XML) has its cells gathered by one compiled XPath, a third of the cost of
+    walking the rows in Python; a sheet past :data:`_LISTED_BYTES` (never a form) is walked one cell at a time,
+    so a million empty cells never stand as a million Python objects at once. Both give every sheetData's rows'
+    cells in document order (tests/test_tamper.py compares them)."""
     picked: list = []
     unplaced = False
     add = picked.append
-    for data_el in root.iterchildren(_SHEET_DATA):      # one in a valid file; every one, as the XPath read them
-        for row_el in data_el.iterchildren(_ROW):
-            for c in row_el.iterchildren(_C):
-                if len(c):
-                    add(c)
-                elif not unplaced and c.get("r") is None:
-                    unplaced = True
+    for c in _X_CELLS(root) if size <= _LISTED_BYTES else _row_cells(root):
+        if len(c):
+            add(c)
+        elif not unplaced and c.get("r") is None:
+            unplaced = True
     return picked, unplaced
+
+
+_X_CELLS = etree.XPath("m:sheetData/m:row/m:c", namespaces={"m": M})
+_LISTED_BYTES = 4 << 20       #: sheets up to this size have their cells listed at once (a filled form: ~100 KB)
+
+
+def _row_cells(root) -> Iterator:
+    """What :data:`_X_CELLS` lists, one at a time."""
+    for data_el in root.iterchildren(_SHEET_DATA):      # one in a valid file; every one, as the XPath reads them
+        for row_el in data_el.iterchildren(_ROW):
+            yield from row_el.iterchildren(_C)
 
 
 _X_HIDDEN_ROWS = etree.XPath("m:sheetData/m:row[@hidden='1' or @hidden='true']", namespaces={"m": M})
