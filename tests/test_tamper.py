@@ -853,6 +853,9 @@ _MALFORMED = {
                                          '</row></sheetData></worksheet>',
     "a row closed twice": '<worksheet xmlns="{M}"><sheetData><row r="1"><c r="A1"/></row></row></sheetData>'
                           '</worksheet>',
+    # found by review: a processing instruction before the root holding “<sheetData”, an empty cell as a first root
+    "a second root after a processing instruction": '<?p <sheetData?><c r="A1"/><c xmlns="{M}"><sheetData><row r="1">'
+                                                    '<c r="B1"><v>5</v></c></row></sheetData></c>',
 }
 
 
@@ -908,3 +911,32 @@ def test_every_template_and_filled_form_reads_the_same_without_its_empty_cells(m
             assert lean == full, (book.name, name)
             if len(data) > 20_000:
                 assert len(tamper._without_empty_cells(data)) < 0.9 * len(data), (book.name, name)
+
+
+def test_a_utf16_sheet_is_read_as_its_own_text(monkeypatch):
+    """Found by review: in a UTF-16 part the bytes of ordinary characters can spell an empty cell; nothing may be
+    taken out of such a part (the text below is six CJK characters whose bytes read ``<c r="A12"/>``)."""
+    text = b'<sheetData<c r="A12"/></row></sheetData>'.decode("utf-16-le")
+    for bom, codec in ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
+        body = (f'<worksheet xmlns="{_M}"><sheetData><row r="1"><c r="A1" t="str"><v>{text}</v></c></row>'
+                f'</sheetData><sheetProtection password="{text[:4]}"/></worksheet>')
+        xml = bom + body.encode(codec)
+        lean, full = _both_readings(xml, monkeypatch)
+        assert lean == full
+        if codec == "utf-16-le":
+            assert lean[0][0][3] == text
+
+
+def test_a_dtd_in_a_utf16_part_is_refused():
+    """The byte test for ``<!DOCTYPE`` cannot see it in UTF-16; the parsed document's DOCTYPE is refused too (never
+    expanded either way: entities are not resolved)."""
+    from xlsx_engine.kernel.errors import WorkbookError
+    from xlsx_engine.ooxml.safezip import parse_xml
+
+    xml = (f'<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE worksheet [<!ENTITY a "b">]>'
+           f'<worksheet xmlns="{_M}"><sheetData/></worksheet>').encode("utf-16")
+    assert b"<!DOCTYPE" not in xml
+    with pytest.raises(WorkbookError, match="实体声明"):
+        parse_xml(xml, "test")
+    with pytest.raises(WorkbookError, match="实体声明"):
+        parse_sheet(xml, "自评表", [], "test")

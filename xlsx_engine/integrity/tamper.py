@@ -387,15 +387,17 @@ def _without_empty_cells(data: bytes) -> bytes:
 
     What is read is the same, cell for cell (tests/test_tamper.py compares both readings): only inside the first
     ``<sheetData`` … last ``</sheetData>`` (so inside the document element), only when the part has no ``<!``
-    (comment, CDATA, DOCTYPE) and no processing instruction but the declaration — so every match is a real empty
-    element with a reference, not text. Followed directly by ``<c `` it has a later sibling and no tail, so no
+    (comment, CDATA, DOCTYPE), no processing instruction but the declaration at its start, and no NUL byte (a
+    UTF-16 part, where these bytes can be the halves of text characters) — so every ``<`` is a tag, and every
+    match a real empty element with a reference, not text. Followed directly by ``<c `` it has a later sibling and no tail, so no
     parent's text or child count changes to nothing; followed by ``</row>`` its parent is the row. A removed
     complete element cannot make a malformed document well-formed. A cell without a reference anywhere makes
     :func:`parse_sheet` walk the unchanged text, where empty cells give the positions.
     """
     start = data.find(b"<sheetData")
     end = data.rfind(b"</sheetData>")
-    if start < 0 or end <= start or b"<!" in data or data.count(b"<?") > 1:
+    declared = data.startswith(b"<?xml ") or data.startswith(b"\xef\xbb\xbf<?xml ")
+    if start < 0 or end <= start or b"<!" in data or data.count(b"<?") > declared or b"\x00" in data:
         return data
     body = _EMPTY_CELL.sub(b"", data[start:end])
     return data[:start] + body + data[end:] if len(body) != end - start else data

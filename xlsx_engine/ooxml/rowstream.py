@@ -20,7 +20,9 @@ from typing import Any, Iterator
 from lxml import etree
 
 from xlsx_engine.kernel.errors import WorkbookError
-from xlsx_engine.ooxml.safezip import MAX_UNCOMPRESSED, open_workbook_zip, parse_xml, read_member
+from xlsx_engine.ooxml.safezip import (
+    MAX_UNCOMPRESSED, dtd_refused, has_dtd, open_workbook_zip, parse_xml, read_member,
+)
 
 MAX_ROW = 1_048_576                 #: the largest row number a sheet may have (Excel's)
 MAX_COLUMN = 16_384                 #: the largest column number (XFD)
@@ -71,8 +73,7 @@ class _Bounded:
         self.head = self._read(_HEAD)
         if b"<!DOCTYPE" in self.head or b"<!ENTITY" in self.head:
             self.fh.close()
-            raise WorkbookError("文件内含 XML 实体声明（DOCTYPE/ENTITY），出于安全原因拒绝读取", where=where,
-                                hint="请在 Excel/WPS 中打开后另存为 .xlsx 再提交")
+            raise dtd_refused(where)
 
     def _read(self, n: int) -> bytes:
         try:
@@ -97,8 +98,13 @@ class _Bounded:
 def _elements(source: _Bounded, tag: str, where: str) -> Iterator:
     """Each ``tag`` element of a part, complete, then freed (with everything parsed before it)."""
     try:
+        checked = False
         for _event, el in etree.iterparse(source, events=("end",), tag=tag, resolve_entities=False,
                                           no_network=True, load_dtd=False, huge_tree=False):
+            if not checked:                  # a DTD the byte test could not see (a UTF-16 part)
+                if has_dtd(el.getroottree()):
+                    raise dtd_refused(where)
+                checked = True
             yield el
             el.clear(keep_tail=False)
             parent = el.getparent()

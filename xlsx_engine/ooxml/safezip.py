@@ -30,6 +30,19 @@ _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, dtd_validatio
                           huge_tree=False, remove_blank_text=False, collect_ids=False)
 
 
+def dtd_refused(where: str) -> WorkbookError:
+    """The refusal of a part that declares a DTD or entities (worded once for every reader)."""
+    return WorkbookError("文件内含 XML 实体声明（DOCTYPE/ENTITY），出于安全原因拒绝读取", where=where,
+                         hint="请在 Excel/WPS 中打开后另存为 .xlsx 再提交")
+
+
+def has_dtd(tree) -> bool:
+    """Whether a parsed document declared a DOCTYPE: what the byte test before parsing cannot see in a part that
+    is not ASCII-compatible (UTF-16), where ``<!DOCTYPE`` is not those bytes."""
+    info = tree.docinfo
+    return bool(info.doctype) or info.internalDTD is not None
+
+
 def parse_xml(data: bytes, where: str = ""):
     """Parse XML without DTDs or entity expansion.
 
@@ -38,12 +51,14 @@ def parse_xml(data: bytes, where: str = ""):
     """
     head = data[:4096]
     if b"<!DOCTYPE" in head or b"<!ENTITY" in data:
-        raise WorkbookError("文件内含 XML 实体声明（DOCTYPE/ENTITY），出于安全原因拒绝读取", where=where,
-                            hint="请在 Excel/WPS 中打开后另存为 .xlsx 再提交")
+        raise dtd_refused(where)
     try:
-        return etree.fromstring(data, _PARSER)
+        root = etree.fromstring(data, _PARSER)
     except etree.XMLSyntaxError as exc:
         raise WorkbookError(f"XML 结构损坏：{exc}", where=where, hint="文件可能已损坏，请重新保存或重新下发模板") from None
+    if has_dtd(root.getroottree()):          # never expanded (resolve_entities=False), but refused as documented
+        raise dtd_refused(where)
+    return root
 
 
 def open_workbook_zip(path: str | Path) -> zipfile.ZipFile:
