@@ -164,3 +164,23 @@ def test_generating_while_the_master_is_read(tmp_path, monkeypatch):
     target.write_bytes(target.read_bytes() + b"x")
     again = bulk(master, tmp_path / "two", jobs=2, pool_min=0, force=True)
     assert sorted(i.status for i in again.items) == ["overwritten", "unchanged"]
+
+
+def test_a_dtd_in_a_utf16_sheet_of_the_master_is_refused(tmp_path):
+    """The row stream's byte test for ``<!DOCTYPE`` cannot see it in a UTF-16 part: the parsed document's DOCTYPE
+    is refused too, with the one wording (entities were never expanded)."""
+    m = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    sheet = (f'<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE worksheet [<!ENTITY a "b">]>'
+             f'<worksheet xmlns="{m}"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>x</t></is></c></row>'
+             '</sheetData></worksheet>').encode("utf-16")
+    path = tmp_path / "总表.xlsx"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("xl/workbook.xml", f'<workbook xmlns="{m}" xmlns:r="http://schemas.openxmlformats.org/'
+                    'officeDocument/2006/relationships"><sheets><sheet name="项目" sheetId="1" r:id="rId1"/>'
+                    '</sheets></workbook>')
+        zf.writestr("xl/_rels/workbook.xml.rels", '<Relationships xmlns="http://schemas.openxmlformats.org/package/'
+                    '2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/'
+                    'officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>')
+        zf.writestr("xl/worksheets/sheet1.xml", sheet)
+    with RowBook(path) as book, pytest.raises(WorkbookError, match="实体声明"):
+        list(book.rows("项目"))
