@@ -873,7 +873,8 @@ def test_random_sheets_read_the_same_without_their_empty_cells(monkeypatch):
     import random
 
     rnd = random.Random(20261202)
-    empty = ['<c r="{r}"/>', '<c r="{r}" s="3"/>', '<c r="{r}" s="3" t="n"></c>', '<c r="{r}" s="7" t="n"/>', '<c r="{r}" t="inlineStr"/>',
+    empty = ['<c r="{r}"/>', '<c r="{r}" s="3"/>', '<c r="{r}" s="3" t="n"></c>', '<c r="{r}" s="7" t="n"/>',
+             '<c r="{r}" t="inlineStr"/>',
              '<c r="{r}" s="2"></c>', '<c s="1"/>', '<c r="{r}" s="1" />']
     full_cells = ['<c r="{r}" s="2"><v>1.5</v></c>', '<c r="{r}" t="inlineStr"><is><t>标签</t></is></c>',
                   '<c r="{r}"><f>SUM(A1:A3)</f><v>3</v></c>', '<c r="{r}" t="s"><v>0</v></c>',
