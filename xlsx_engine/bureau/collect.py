@@ -239,7 +239,7 @@ def read_returned(path: str, profile: str | None = None, keep_inputs: bool = Fal
     def then(pkg, report) -> None:
         meta = pkg.custom_properties
         if report.kind == OWN_OUTPUT:         # the checker's one decision: a 汇总表 or 考核评分表, not a form
-            extra["own"] = own_output(meta) or "输出"
+            extra["own"] = own_output(meta)   # the same properties: never None here
             return
         extra["meta"] = {k: (meta.get(k) or "")[:200] for k in ("项目编码", "单位名称", "项目名称")}
         if keep_inputs and report.form_record is not None:     # another form: kept for the archive only

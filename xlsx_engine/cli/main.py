@@ -19,14 +19,14 @@ import click
 from xlsx_engine import __version__
 from xlsx_engine.integrity.folder import shown
 from xlsx_engine.kernel.errors import JxzpError, os_reason
-from xlsx_engine.kernel.xlmath import is_number, xtext
+from xlsx_engine.kernel.xlmath import is_number, without_decimals, xtext
 
 
 def _fmt(value) -> str:
     if value is None:
         return "（空）"
     if is_number(value):
-        if not math.isfinite(value) or abs(value) >= 1e15:
+        if without_decimals(value):
             return xtext(value)
         return f"{value:.2f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
     return str(value)

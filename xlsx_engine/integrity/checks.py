@@ -83,7 +83,7 @@ from xlsx_engine.kernel.excel import NA, nonblank
 from xlsx_engine.kernel.files import not_returned, own_output
 from xlsx_engine.kernel.findings import ERROR, INFO, WARNING, Finding
 from xlsx_engine.kernel.targets import KIND_QUANT, OP_QUAL, TargetSyntaxError, parse_quantity, parse_target
-from xlsx_engine.kernel.xlmath import is_number, xnum, xround, xtext
+from xlsx_engine.kernel.xlmath import is_number, without_decimals, xnum, xround, xtext
 from xlsx_engine.ooxml.sheetmodel import IDENTITY_KEYS as keys
 
 _RANK = {ERROR: 0, WARNING: 1, INFO: 2}
@@ -180,7 +180,7 @@ def fmt(value: Any) -> str:
         return "TRUE" if value else "FALSE"
     if is_number(value):
         v = float(value)
-        if not math.isfinite(v) or abs(v) >= 1e15:
+        if without_decimals(v):
             return xtext(v)              # "1.79769313486232E+308", "#NUM!": never three hundred digits
         if v == int(v):
             return str(int(v))

@@ -37,7 +37,7 @@ import re
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Iterable
 
-from xlsx_engine.kernel.xlmath import is_number, xround, xtext
+from xlsx_engine.kernel.xlmath import is_number, without_decimals, xround, xtext
 
 DASH = "—"
 _DIGITS = "零一二三四五六七八九"
@@ -70,7 +70,7 @@ def _number(value: Any, what: str) -> float | None:
 
 def _fixed(value: float, digits: int) -> str:
     """``value`` rounded like Excel and printed with exactly ``digits`` decimals."""
-    if not math.isfinite(value) or abs(value) >= 1e15:
+    if without_decimals(value):
         return xtext(value)      # no decimals at 15 significant digits ("1E+26"), "#NUM!" past the range
     rounded = xround(value, digits)
     dec = Decimal(f"{rounded:.15g}").quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)

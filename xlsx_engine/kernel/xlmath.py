@@ -12,6 +12,13 @@ import math
 from decimal import ROUND_HALF_UP, Decimal
 
 
+def without_decimals(value: float) -> bool:
+    """Whether a spreadsheet shows a number without decimals whatever its format: from 1E+15 on its 15
+    significant digits leave none, and past the doubles' range it is ``#NUM!`` — such a number is printed by
+    :func:`xtext` and never rounded to decimals."""
+    return not math.isfinite(value) or abs(value) >= 1e15
+
+
 def xround(value: float, digits: int = 2) -> float:
     """Round like Excel's ``ROUND``: half away from zero on the 15-digit decimal value.
 
@@ -24,7 +31,7 @@ def xround(value: float, digits: int = 2) -> float:
     """
     if value == 0:
         return 0.0
-    if not math.isfinite(value) or abs(value) >= 1e15:
+    if without_decimals(value):
         return xnum(value)       # no decimals left at 15 significant digits (and beyond 1e26 Decimal would refuse)
     dec = Decimal(f"{value:.15g}")
     quantum = Decimal(1).scaleb(-digits)
