@@ -179,3 +179,13 @@ def test_a_form_that_also_claims_to_be_an_output_is_read_by_check_and_collect_al
     coll = collect(folder)
     assert sorted(r.relpath for r in coll.rows if r.kind == "本系统模板") == ["乙单位_部门整体.xlsx", "甲单位_P2.xlsx"]
     assert not [u for u in coll.unused if u.kind == "本程序输出"]
+    # narrative --each used to ask the property itself and passed the form over as a 汇总表
+    out = tmp_path / "报告"
+    code, err = run(capsys, "narrative", str(folder), "--each", str(out))
+    assert code == 0 and "未生成报告" not in err, err
+    assert sorted(p.name for p in out.iterdir()) == ["乙单位_部门整体_自评报告.docx", "甲单位_P2_自评报告.docx"]
+    # review's reading of the folder takes it as the unit's project form, not as a file to skip
+    from xlsx_engine.bureau.review.intake import scan_folder
+    from xlsx_engine.bureau.review.rubric import DEFAULT_RUBRIC, load_rubric
+    scan = scan_folder(folder, load_rubric(DEFAULT_RUBRIC))
+    assert [Path(p.path).name for u in scan.units.values() for p in u.projects] == ["甲单位_P2.xlsx"]

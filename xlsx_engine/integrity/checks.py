@@ -407,6 +407,18 @@ def identify(pkg, add: Callable[..., None]) -> dict[str, str]:
 OWN_OUTPUT = "本程序输出"
 
 
+def output_kind(pkg) -> str | None:
+    """What an output of this program found among returned files is (汇总表, 考核评分表...), else None.
+
+    The one decision ``check``, ``collect``, ``narrative --each`` and ``review`` share: a workbook that carries a
+    template identity (:func:`identify`) is a form, whatever else its properties claim."""
+    return None if identify(pkg, _ignore) else own_output(pkg.custom_properties)
+
+
+def _ignore(*_args) -> None:
+    """A findings collector that keeps nothing (the identity alone is asked)."""
+
+
 def _check_package(pkg, report: FileReport, coll: Collector, profile: str | None) -> None:
     suffix = pkg.path.suffix.lower()
     seen: dict[str, str] = {}

@@ -16,9 +16,11 @@ from pathlib import Path
 from xlsx_engine.forms import department as department_form
 from xlsx_engine.forms import hunan as hunan_form
 from xlsx_engine.forms.registry import form_for
+from xlsx_engine.integrity.checks import output_kind
 from xlsx_engine.integrity.folder import find_spreadsheets
+from xlsx_engine.integrity.tamper import open_package
 from xlsx_engine.kernel.errors import JxzpError
-from xlsx_engine.kernel.files import not_returned, own_output
+from xlsx_engine.kernel.files import not_returned
 from xlsx_engine.narrative.department import (
     dept_title,
     load_dept_input,
@@ -28,8 +30,7 @@ from xlsx_engine.narrative.department import (
 )
 from xlsx_engine.narrative.docx import official_docx, report_docx
 from xlsx_engine.narrative.engine import Narrator, load_input
-from xlsx_engine.ooxml.filler import read_custom_properties
-from xlsx_engine.ooxml.safezip import atomic_write_bytes, open_workbook_zip
+from xlsx_engine.ooxml.safezip import atomic_write_bytes
 
 SUFFIX = "_自评报告.docx"
 DATA_FILES = (".yaml", ".yml", ".json")
@@ -60,10 +61,9 @@ def report_of(path: Path, narrator: Narrator) -> tuple[bytes, list[str]]:
     if path.suffix.lower() in DATA_FILES:
         data, rendered = report_docx(load_input(path), narrator=narrator)
         return data, [str(w) for w in rendered.warnings]
-    with open_workbook_zip(path) as zf:
-        props = read_custom_properties(zf, str(path))
-    own = own_output(props)
-    if own:
+    with open_package(path) as pkg:
+        own, props = output_kind(pkg), pkg.custom_properties
+    if own:                  # the checker's decision: a form carrying its identity is reported on as a form
         raise NotReturned(not_returned(own) + "，未生成报告", where=str(path))
     template_id = props.get("模板编号", "")
     form = form_for(template_id) if template_id else None

@@ -30,11 +30,11 @@ from xlsx_engine.forms import department as department_form
 from xlsx_engine.forms import project as project_form
 from xlsx_engine.forms.project.scoring import is_active
 from xlsx_engine.forms.registry import form_for
+from xlsx_engine.integrity.checks import output_kind
 from xlsx_engine.integrity.folder import list_files
 from xlsx_engine.integrity.reading import NotOurForm, read_form_file
 from xlsx_engine.integrity.tamper import open_package
 from xlsx_engine.kernel.errors import DataError, JxzpError, WorkbookError
-from xlsx_engine.kernel.files import own_output
 from xlsx_engine.kernel.textfilters import FilterError, to_date
 from xlsx_engine.kernel.xlmath import is_number, xround
 from xlsx_engine.ooxml.safezip import open_workbook_zip
@@ -132,10 +132,11 @@ XLSX_SUFFIXES = {".xlsx", ".xlsm"}
 
 
 def _our_output(path: Path) -> bool:
-    """Whether a workbook is one this program wrote for the bureau (a 考核评分表, 汇总表, 催报清单: own_output)."""
+    """Whether a workbook is one this program wrote for the bureau (a 考核评分表, 汇总表, 催报清单), as the checker
+    decides it (:func:`~xlsx_engine.integrity.checks.output_kind`)."""
     try:
         with open_package(path) as pkg:
-            return own_output(pkg.custom_properties) is not None
+            return output_kind(pkg) is not None
     except JxzpError:
         return False
 
