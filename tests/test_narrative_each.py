@@ -189,3 +189,37 @@ def test_a_form_that_also_claims_to_be_an_output_is_read_by_check_and_collect_al
     from xlsx_engine.bureau.review.rubric import DEFAULT_RUBRIC, load_rubric
     scan = scan_folder(folder, load_rubric(DEFAULT_RUBRIC))
     assert [Path(p.path).name for u in scan.units.values() for p in u.projects] == ["甲单位_P2.xlsx"]
+
+
+def test_a_project_form_returned_blank_gets_no_report_from_each(tmp_path, capsys):
+    """A bureau's ``--each`` over the returned folder passes over a project form nothing was typed into (collect's
+    待填报: no 实际完成值, no 完成等级, no 全年执行数) and says why, instead of a report of “待补充”; a form with one
+    value typed is reported on, and the blank form still gets its report when it is asked for on its own."""
+    from xlsx_engine.bureau.collect import BLANK, collect
+
+    folder = tmp_path / "回收"
+    _returned(folder)
+    (folder / "丙单位_损坏.xlsx").unlink()
+    rec = load_data(DATA / "seeds" / "seed003-p2.yaml", load_profile("hubei-wuhan"))
+    for row in rec.indicators:
+        row.actual = row.band = row.manual = row.reason = None
+    for fund in rec.funds:
+        fund.spent = None
+    tpl = open_template(TEMPLATES / "xmzc-hubei-wuhan.xlsx")
+    tpl.fill_to(rec, folder / "丁单位_未填.xlsx")
+    rec.indicators[0].actual = rec.indicators[0].target          # one value typed: no longer blank
+    tpl.fill_to(rec, folder / "戊单位_刚开始填.xlsx")
+    statuses = {r.relpath: r.status for r in collect(folder).rows}
+    assert statuses["丁单位_未填.xlsx"] == BLANK and statuses["戊单位_刚开始填.xlsx"] != BLANK
+
+    out = tmp_path / "报告"
+    code, err = run(capsys, "narrative", str(folder), "--each", str(out))
+    assert code == 0, err
+    assert sorted(p.name for p in out.iterdir()) == ["乙单位_部门整体_自评报告.docx", "戊单位_刚开始填_自评报告.docx",
+                                                     "甲单位_P2_自评报告.docx"]
+    line = next(x for x in err.splitlines() if "丁单位_未填.xlsx" in x)
+    assert line.startswith("跳过：") and "仍是空白表" in line and f"回收状态为“{BLANK}”" in line, line
+    assert "生成 3 份报告，0 个文件未能生成" in err and "跳过 2 个文件" in err, err     # the lock file, the blank form
+    # on its own, the unit's blank form still gets its (draft) report
+    code, err = run(capsys, "narrative", str(folder / "丁单位_未填.xlsx"), "-o", str(tmp_path / "单独.docx"))
+    assert code == 0 and (tmp_path / "单独.docx").stat().st_size > 0, err

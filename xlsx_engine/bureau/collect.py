@@ -142,6 +142,11 @@ def typed_actuals(record: ProjectRecord) -> bool:
     return any(_value(r.actual) is not None or _value(r.band) is not None for r in record.indicators)
 
 
+def spent_of(record: ProjectRecord) -> tuple:
+    """The 全年执行数 of each fund source, as :func:`is_blank` compares them."""
+    return tuple(_value(f.spent) for f in record.funds)
+
+
 def is_blank(typed: bool, spent: tuple, sent_spent: tuple = ()) -> bool:
     """The one definition of a form returned unfilled (待填报): no indicator has a 实际完成值 or 完成等级
     (``typed`` is False) and every fund source's 全年执行数 is empty or the figure that was sent (``sent_spent``,
@@ -291,7 +296,7 @@ def read_returned(path: str, profile: str | None = None, keep_inputs: bool = Fal
     item.total = _figure(result.total) if is_number(result.total) else None   # 待填报: no total yet
     item.grade = result.grade if item.total is not None or not is_number(result.total) else ""
     item.fields = bureau_fields(record, extra["profile"])
-    item.spent_cells = tuple(_value(f.spent) for f in record.funds)
+    item.spent_cells = spent_of(record)
     item.typed = typed_actuals(record)
     item.blank = is_blank(item.typed, item.spent_cells)
     if not item.blank:
@@ -475,7 +480,7 @@ class SentProjects:
         except DataError:
             return None                  # bulk reported it and sent nothing for it
         return Sent(p.code, p.unit, p.name, p.profile, bureau_fields(record, p.profile),
-                    tuple(_value(f.spent) for f in record.funds))
+                    spent_of(record))
 
     def get(self, code: str) -> Sent | None:
         entry = self.master.entry(code) if code else None

@@ -13,8 +13,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from xlsx_engine.bureau.collect import BLANK, is_blank, spent_of, typed_actuals
 from xlsx_engine.forms import department as department_form
 from xlsx_engine.forms import hunan as hunan_form
+from xlsx_engine.forms.project.record import ProjectRecord
 from xlsx_engine.forms.registry import form_for
 from xlsx_engine.integrity.checks import output_kind
 from xlsx_engine.integrity.folder import find_spreadsheets
@@ -43,19 +45,30 @@ class Outcome:
     source: Path
     output: Path | None = None            #: the report written, None when it failed or was skipped
     error: str = ""                       #: why not, in Chinese
-    skipped: str = ""                     #: why it was passed over (an output of this program), in Chinese
+    skipped: str = ""                     #: why it was passed over (:class:`PassedOver`), in Chinese
     warnings: list[str] = field(default_factory=list)
 
 
-class NotReturned(JxzpError):
-    """An output of this program (a 汇总表, a 考核评分表) among the inputs: passed over, not a failure."""
+class PassedOver(JxzpError):
+    """An input that gets no report, and it is not a failure: an output of this program (a 汇总表, a 考核评分表), or
+    a project form returned still blank (collect's 待填报)."""
+
+
+#: why a blank returned project form gets no report from ``--each`` (collect's 待填报: :func:`is_blank`)
+BLANK_NOTE = (f"仍是空白表（各指标的实际完成值、完成等级和全年执行数都未填写，回收状态为“{BLANK}”），未生成报告；"
+              "单位填报后再生成，或单独运行 jxzp narrative 该文件 -o 报告.docx")
+
+
+def unfilled(record: ProjectRecord) -> bool:
+    """A project form nothing has been typed into, as collect decides it without the master."""
+    return is_blank(typed_actuals(record), spent_of(record))
 
 
 def report_of(path: Path, narrator: Narrator) -> tuple[bytes, list[str]]:
     """The .docx bytes of one input's report and its warnings.
 
     Raises:
-        NotReturned: the input is an output of this program.
+        PassedOver: the input is an output of this program, or a project form returned blank.
         JxzpError: the input cannot be read or is not one of our forms.
     """
     if path.suffix.lower() in DATA_FILES:
@@ -64,7 +77,7 @@ def report_of(path: Path, narrator: Narrator) -> tuple[bytes, list[str]]:
     with open_package(path) as pkg:
         own, props = output_kind(pkg), pkg.custom_properties
     if own:                  # the checker's decision: a form carrying its identity is reported on as a form
-        raise NotReturned(not_returned(own) + "，未生成报告", where=str(path))
+        raise PassedOver(not_returned(own) + "，未生成报告", where=str(path))
     template_id = props.get("模板编号", "")
     form = form_for(template_id) if template_id else None
     if form is department_form.FORM:
@@ -74,7 +87,10 @@ def report_of(path: Path, narrator: Narrator) -> tuple[bytes, list[str]]:
         inp = load_hnxm_input(path)
         rendered = render_hnxm_summary(inp, narrator)
         return official_docx(rendered.blocks, f"{inp.name}评价报告综述"), [str(w) for w in rendered.warnings]
-    data, rendered = report_docx(load_input(path), narrator=narrator)   # project forms (and older copies)
+    inp = load_input(path)                   # project forms (and older copies)
+    if unfilled(inp.record):
+        raise PassedOver(BLANK_NOTE, where=str(path))
+    data, rendered = report_docx(inp, narrator=narrator)
     return data, [str(w) for w in rendered.warnings]
 
 
@@ -139,7 +155,7 @@ def write_reports(sources: list[Path], folder: Path, narrator: Narrator, *, forc
                 data, outcome.warnings = report_of(source, narrator)
                 atomic_write_bytes(out, data)
                 outcome.output = out
-            except NotReturned as exc:
+            except PassedOver as exc:
                 outcome.skipped = exc.message
             except JxzpError as exc:
                 outcome.error = str(exc)
