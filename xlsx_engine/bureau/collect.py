@@ -48,7 +48,7 @@ from xlsx_engine.integrity.checks import OWN_OUTPUT, check_file, read_ours
 from xlsx_engine.integrity.folder import find_spreadsheets, shown
 from xlsx_engine.integrity.tamper import expected_for
 from xlsx_engine.kernel.errors import DataError, JxzpError
-from xlsx_engine.kernel.files import not_returned, own_output
+from xlsx_engine.kernel.files import not_returned
 from xlsx_engine.kernel.findings import ERROR, INFO, WARNING, Finding
 from xlsx_engine.kernel.xlmath import is_number
 from xlsx_engine.ooxml.cells import col_letters, parse_name_ref
@@ -244,7 +244,6 @@ def read_returned(path: str, profile: str | None = None, keep_inputs: bool = Fal
     def then(pkg, report) -> None:
         meta = pkg.custom_properties
         if report.kind == OWN_OUTPUT:         # the checker's one decision: a 汇总表 or 考核评分表, not a form
-            extra["own"] = own_output(meta)   # the same properties: never None here
             return
         extra["meta"] = {k: (meta.get(k) or "")[:200] for k in ("项目编码", "单位名称", "项目名称")}
         if keep_inputs and report.form_record is not None:     # another form: kept for the archive only
@@ -263,8 +262,8 @@ def read_returned(path: str, profile: str | None = None, keep_inputs: bool = Fal
             extra["profile"] = layout.profile.id
 
     report = check_file(path, None, then)
-    if "own" in extra:
-        item.kind, item.note = OWN_OUTPUT, not_returned(extra["own"]) + "，未汇总"
+    if report.kind == OWN_OUTPUT:
+        item.kind, item.note = OWN_OUTPUT, not_returned(report.output) + "，未汇总"
         return item
     item.findings, item.kind = report.findings, report.kind
     if extra.get("display"):

@@ -102,6 +102,7 @@ class FileReport:
 
     file: str
     kind: str = ""                          #: 本系统模板 | 外来表格 | 本程序输出 | Word 自评报告 | 无法读取
+    output: str = ""                        #: kind 本程序输出: what it is (汇总表, 考核评分表 ...)
     profile: str | None = None
     template: dict[str, str] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
@@ -407,18 +408,6 @@ def identify(pkg, add: Callable[..., None]) -> dict[str, str]:
 OWN_OUTPUT = "本程序输出"
 
 
-def output_kind(pkg) -> str | None:
-    """What an output of this program found among returned files is (汇总表, 考核评分表...), else None.
-
-    The one decision ``check``, ``collect``, ``narrative --each`` and ``review`` share: a workbook that carries a
-    template identity (:func:`identify`) is a form, whatever else its properties claim."""
-    return None if identify(pkg, _ignore) else own_output(pkg.custom_properties)
-
-
-def _ignore(*_args) -> None:
-    """A findings collector that keeps nothing (the identity alone is asked)."""
-
-
 def _check_package(pkg, report: FileReport, coll: Collector, profile: str | None) -> None:
     suffix = pkg.path.suffix.lower()
     seen: dict[str, str] = {}
@@ -441,9 +430,11 @@ def _check_package(pkg, report: FileReport, coll: Collector, profile: str | None
                      "请另存为不含宏的 .xlsx（Excel 工作簿）后提交")
     if suffix in LEGACY_SUFFIXES or suffix == ".xlsb":
         coll.add(WARNING, "file_format", "", f"文件扩展名为 {suffix}，内容却是 .xlsx 工作簿", "请把扩展名改为 .xlsx")
+    # the one decision every command shares: a workbook carrying a template identity is a form, whatever else its
+    # properties claim; one without, marked as this program's output, is a 汇总表 or 考核评分表 (FileReport.output)
     own = None if ours else own_output(pkg.custom_properties)
     if own:                 # a 汇总表 or 考核评分表 saved into a 回收 folder: not a form, not checked as one
-        report.kind = OWN_OUTPUT
+        report.kind, report.output = OWN_OUTPUT, own
         coll.add(INFO, "own_output", "", not_returned(own) + "，未核对", "")
     elif ours:
         report.kind = "本系统模板"

@@ -27,6 +27,14 @@ class NotOurForm(TemplateError):
     """The workbook carries no template identity: not made from one of our templates."""
 
 
+class OwnOutput(NotOurForm):
+    """The workbook is an output of this program (:attr:`what`: 汇总表, 考核评分表 ...), not a returned form."""
+
+    def __init__(self, message: str, what: str, **kw):
+        super().__init__(message, **kw)
+        self.what = what
+
+
 @dataclass
 class Reading:
     """A workbook of one of our forms, read once: its inputs, the cached results it shows, its identity and the
@@ -59,7 +67,7 @@ def read_form_file(path: str | Path) -> Reading:
 
     Raises:
         WorkbookError: the file cannot be read at all.
-        NotOurForm: not a workbook of one of our templates.
+        NotOurForm: not a workbook of one of our templates (:class:`OwnOutput`: an output of this program).
         TemplateError: its template cannot be identified (unknown 评分规则 or 模板版本, main sheet deleted) — the
             message says which.
     """
@@ -80,7 +88,7 @@ def read_form_file(path: str | Path) -> Reading:
     if "layout" not in got:
         if report.kind == OWN_OUTPUT:
             first = report.findings[0]
-            raise NotOurForm(first.message, where=str(path), hint="请给出交回的自评表")
+            raise OwnOutput(first.message, report.output, where=str(path), hint="请给出交回的自评表")
         if report.kind != "本系统模板":
             raise NotOurForm("不是本系统模板生成的工作簿（缺少模板标识）", where=str(path),
                                 hint="其他来源的自评表请先用 jxzp import 转换")

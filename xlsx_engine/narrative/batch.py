@@ -12,26 +12,26 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
-from xlsx_engine.bureau.collect import BLANK, is_blank, spent_of, typed_actuals
+from xlsx_engine.bureau.collect import is_blank, spent_of, typed_actuals
 from xlsx_engine.forms import department as department_form
 from xlsx_engine.forms import hunan as hunan_form
 from xlsx_engine.forms.project.record import ProjectRecord
-from xlsx_engine.forms.registry import form_for
-from xlsx_engine.integrity.checks import output_kind
+from xlsx_engine.forms.registry import form_of_layout
 from xlsx_engine.integrity.folder import find_spreadsheets
-from xlsx_engine.integrity.tamper import open_package
+from xlsx_engine.integrity.reading import OwnOutput, read_form_file
 from xlsx_engine.kernel.errors import JxzpError
 from xlsx_engine.kernel.files import not_returned
 from xlsx_engine.narrative.department import (
+    dept_input_of,
     dept_title,
-    load_dept_input,
-    load_hnxm_input,
+    hnxm_input_of,
     render_dept_report,
     render_hnxm_summary,
 )
 from xlsx_engine.narrative.docx import official_docx, report_docx
-from xlsx_engine.narrative.engine import Narrator, load_input
+from xlsx_engine.narrative.engine import Narrator, from_reading, load_input
 from xlsx_engine.ooxml.safezip import atomic_write_bytes
 
 SUFFIX = "_自评报告.docx"
@@ -54,18 +54,24 @@ class PassedOver(JxzpError):
     a project form returned still blank (collect's 待填报)."""
 
 
-#: why a blank returned project form gets no report from ``--each`` (collect's 待填报: :func:`is_blank`)
-BLANK_NOTE = (f"仍是空白表（各指标的实际完成值、完成等级和全年执行数都未填写，回收状态为“{BLANK}”），未生成报告；"
+#: why a blank returned project form gets no report from ``--each`` (:func:`is_blank`, collect's 待填报)
+BLANK_NOTE = ("仍是空白表（各指标的实际完成值、完成等级和全年执行数都未填写），未生成报告；"
               "单位填报后再生成，或单独运行 jxzp narrative 该文件 -o 报告.docx")
 
 
-def unfilled(record: ProjectRecord) -> bool:
-    """A project form nothing has been typed into, as collect decides it without the master."""
-    return is_blank(typed_actuals(record), spent_of(record))
+def unfilled(record: ProjectRecord, sent_spent: tuple = ()) -> bool:
+    """A project form nothing has been typed into, as collect decides it (``sent_spent``: the 全年执行数 the master
+    filled in, which the unit has not changed; without the master, any 全年执行数 counts as typed)."""
+    return is_blank(typed_actuals(record), spent_of(record), sent_spent)
 
 
-def report_of(path: Path, narrator: Narrator) -> tuple[bytes, list[str]]:
+def report_of(path: Path, narrator: Narrator,
+              sent_spent: Callable[[ProjectRecord], tuple] | None = None) -> tuple[bytes, list[str]]:
     """The .docx bytes of one input's report and its warnings.
+
+    A workbook is read once, as every command reads it (:func:`~xlsx_engine.integrity.reading.read_form_file`),
+    and reported on as the form the checker identified. ``sent_spent``: the 全年执行数 the master sent for a
+    project (:func:`unfilled`).
 
     Raises:
         PassedOver: the input is an output of this program, or a project form returned blank.
@@ -74,21 +80,20 @@ def report_of(path: Path, narrator: Narrator) -> tuple[bytes, list[str]]:
     if path.suffix.lower() in DATA_FILES:
         data, rendered = report_docx(load_input(path), narrator=narrator)
         return data, [str(w) for w in rendered.warnings]
-    with open_package(path) as pkg:
-        own, props = output_kind(pkg), pkg.custom_properties
-    if own:                  # the checker's decision: a form carrying its identity is reported on as a form
-        raise PassedOver(not_returned(own) + "，未生成报告", where=str(path))
-    template_id = props.get("模板编号", "")
-    form = form_for(template_id) if template_id else None
+    try:
+        wb = read_form_file(path)
+    except OwnOutput as exc:
+        raise PassedOver(not_returned(exc.what) + "，未生成报告", where=str(path)) from None
+    form = form_of_layout(wb.layout)          # as the checker identified it
     if form is department_form.FORM:
-        rendered = render_dept_report(load_dept_input(path), None, narrator)
+        rendered = render_dept_report(dept_input_of(wb), None, narrator)
         return official_docx(rendered.blocks, dept_title(rendered)), [str(w) for w in rendered.warnings]
     if form is hunan_form.FORM:
-        inp = load_hnxm_input(path)
+        inp = hnxm_input_of(wb)
         rendered = render_hnxm_summary(inp, narrator)
         return official_docx(rendered.blocks, f"{inp.name}评价报告综述"), [str(w) for w in rendered.warnings]
-    inp = load_input(path)                   # project forms (and older copies)
-    if unfilled(inp.record):
+    inp = from_reading(wb)
+    if unfilled(inp.record, sent_spent(inp.record) if sent_spent else ()):
         raise PassedOver(BLANK_NOTE, where=str(path))
     data, rendered = report_docx(inp, narrator=narrator)
     return data, [str(w) for w in rendered.warnings]

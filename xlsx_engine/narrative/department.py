@@ -52,8 +52,8 @@ from xlsx_engine.forms.hunan.model import (
     HunanProjectRecord,
     load_hunan_profile,
 )
-from xlsx_engine.forms.registry import form_for
-from xlsx_engine.integrity.reading import read_form_file
+from xlsx_engine.forms.registry import form_of_layout
+from xlsx_engine.integrity.reading import Reading, read_form_file
 from xlsx_engine.kernel.datafile import read_data_file
 from xlsx_engine.kernel.errors import JxzpError
 from xlsx_engine.kernel.excel import NA, nonblank, num
@@ -158,18 +158,30 @@ def dept_from_record(record: DeptRecord, profile: DeptProfile, *, extra: dict | 
     return DeptInput(rec, profile, result, merged, source or as_text(record.department))
 
 
-def _read_form_workbook(path: str | Path, form: Form):
-    """(layout, record) of one of our workbooks of ``form``, read as every command reads it (cached values)."""
-    wb = read_form_file(path)
-    template_id = wb.meta.get("模板编号", "")
-    try:
-        same = form_for(template_id) is form
-    except JxzpError:
-        same = False
-    if not same:
-        raise JxzpError(f"不是{form.title}（模板编号“{template_id or '无'}”）", where=str(path),
+def _of_form(wb: Reading, form: Form):
+    """(layout, record) of a workbook read as every command reads it, when it is of ``form`` (as the checker
+    identified it: the document properties, or their copy on the hidden 字典 sheet)."""
+    got = form_of_layout(wb.layout)
+    if got is not form:
+        raise JxzpError(f"不是{form.title}（这是{got.title}）", where=str(wb.path),
                         hint="请使用本命令对应的表")
     return wb.layout, wb.record
+
+
+def dept_input_of(wb: Reading, *, extra: dict | None = None) -> DeptInput:
+    """The 部门整体 input of a workbook already read (:func:`load_dept_input`)."""
+    layout, record = _of_form(wb, department_form.FORM)
+    rec, result = layout.evaluate(record)
+    merged = dict(record.extra or {})      # the workbook's 报告信息 area; a data file's 其他信息 may add to it
+    merged.update(extra or {})
+    return DeptInput(rec, layout.profile, result, merged, str(wb.path), wb.path)
+
+
+def hnxm_input_of(wb: Reading, *, extra: dict | None = None) -> HnxmInput:
+    """The Hunan project input of a workbook already read (:func:`load_hnxm_input`)."""
+    layout, record = _of_form(wb, hunan_form.FORM)
+    rec, result = layout.evaluate(record)
+    return HnxmInput(rec, layout.profile, result, dict(extra or {}), str(wb.path), wb.path)
 
 
 def load_dept_input(path: str | Path, *, extra: dict | None = None) -> DeptInput:
@@ -184,11 +196,7 @@ def load_dept_input(path: str | Path, *, extra: dict | None = None) -> DeptInput
         profile = load_dept_profile(str(data.get("评分规则") or "dept-hunan"))
         record = load_dept_data(path, profile)
         return dept_from_record(record, profile, extra=extra, source=str(path))
-    layout, record = _read_form_workbook(path, department_form.FORM)
-    rec, result = layout.evaluate(record)
-    merged = dict(record.extra or {})      # the workbook's 报告信息 area; a data file's 其他信息 may add to it
-    merged.update(extra or {})
-    return DeptInput(rec, layout.profile, result, merged, str(path), Path(path))
+    return dept_input_of(read_form_file(path), extra=extra)
 
 
 # ----------------------------------------------------------------------------- department context
@@ -440,9 +448,7 @@ def load_hnxm_input(path: str | Path, *, extra: dict | None = None) -> HnxmInput
         profile = load_hunan_profile(str(data.get("评分规则") or "hunan-project"))
         record = load_hnxm_data(path, profile, summary=False)
         return hnxm_from_record(record, profile, extra=extra, source=str(path))
-    layout, record = _read_form_workbook(path, hunan_form.FORM)
-    rec, result = layout.evaluate(record)
-    return HnxmInput(rec, layout.profile, result, dict(extra or {}), str(path), Path(path))
+    return hnxm_input_of(read_form_file(path), extra=extra)
 
 
 def hnxm_context(inp: HnxmInput) -> tuple[dict, list[Finding]]:

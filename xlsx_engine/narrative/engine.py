@@ -53,8 +53,8 @@ from xlsx_engine.forms.project.sentences import (
     sentences,
     total_values,
 )
-from xlsx_engine.forms.registry import form_for
-from xlsx_engine.integrity.reading import read_form_file
+from xlsx_engine.forms.registry import form_of_layout
+from xlsx_engine.integrity.reading import Reading, read_form_file
 from xlsx_engine.kernel.datafile import read_data_file
 from xlsx_engine.kernel.errors import JxzpError, ProfileError, TemplateError
 from xlsx_engine.kernel.files import not_regular
@@ -174,15 +174,24 @@ def from_workbook(path: str | Path, *, extra: dict | None = None) -> ProjectInpu
         WorkbookError, TemplateError: the file cannot be read or is not one of our workbooks.
         NotProjectForm: one of our workbooks of another form (部门整体, 湖南).
     """
-    rb = read_form_file(path)
-    if not form_for(rb.meta.get("模板编号") or "").result_names:   # 部门整体, 湖南项目自评报告表: reports of their own
-        raise NotProjectForm(f"这是{rb.layout.form.title}，不是项目支出绩效自评表，不能按项目报告生成", where=str(path),
+    return from_reading(read_form_file(path), extra=extra)
+
+
+def from_reading(rb: Reading, *, extra: dict | None = None) -> ProjectInput:
+    """:func:`from_workbook` of a workbook already read; its form is the one the checker identified.
+
+    Raises:
+        NotProjectForm: one of our workbooks of another form (部门整体, 湖南).
+    """
+    form = form_of_layout(rb.layout)
+    if not form.result_names:                    # 部门整体, 湖南项目自评报告表: reports of their own
+        raise NotProjectForm(f"这是{form.title}，不是项目支出绩效自评表，不能按项目报告生成", where=str(rb.path),
                              hint="部门整体表用 jxzp narrative-dept，湖南项目自评报告表用 jxzp narrative-hnxm；"
                                   "或 jxzp narrative 表或文件夹 --each 报告文件夹（各表按其报告生成）")
     rec, result = rb.layout.evaluate(rb.record)
     merged = dict(rb.record.extra or {})          # the workbook's 报告信息 area
     merged.update(extra or {})
-    return ProjectInput(rec, rb.layout.profile, result, merged, str(path), Path(path))
+    return ProjectInput(rec, rb.layout.profile, result, merged, str(rb.path), rb.path)
 
 
 def from_data_file(path: str | Path, *, extra: dict | None = None) -> ProjectInput:

@@ -30,10 +30,8 @@ from xlsx_engine.forms import department as department_form
 from xlsx_engine.forms import project as project_form
 from xlsx_engine.forms.project.scoring import is_active
 from xlsx_engine.forms.registry import form_for
-from xlsx_engine.integrity.checks import output_kind
 from xlsx_engine.integrity.folder import list_files
-from xlsx_engine.integrity.reading import NotOurForm, read_form_file
-from xlsx_engine.integrity.tamper import open_package
+from xlsx_engine.integrity.reading import NotOurForm, OwnOutput, read_form_file
 from xlsx_engine.kernel.errors import DataError, JxzpError, WorkbookError
 from xlsx_engine.kernel.textfilters import FilterError, to_date
 from xlsx_engine.kernel.xlmath import is_number, xround
@@ -131,16 +129,6 @@ TEXT_SUFFIXES = {".docx", ".txt", ".md", ".pdf", ".doc", ".wps"}
 XLSX_SUFFIXES = {".xlsx", ".xlsm"}
 
 
-def _our_output(path: Path) -> bool:
-    """Whether a workbook is one this program wrote for the bureau (a 考核评分表, 汇总表, 催报清单), as the checker
-    decides it (:func:`~xlsx_engine.integrity.checks.output_kind`)."""
-    try:
-        with open_package(path) as pkg:
-            return output_kind(pkg) is not None
-    except JxzpError:
-        return False
-
-
 def _files(folder: Path) -> tuple[list[Path], list[tuple[str, str]]]:
     """Every file below ``folder`` and the entries not read with why (links never followed, lock files,
     hidden files, pipes: the walk ``check`` and ``collect`` use)."""
@@ -183,9 +171,10 @@ def scan_folder(folder: Path, rubric: Rubric, known_units: Iterable[str] = ()) -
             continue
         try:
             rb = read_form_file(path)             # one reading, as check and collect read it
-        except NotOurForm:
-            if not _our_output(path):             # our own 考核评分表 or 汇总表 lying in the folder is skipped
-                rest.append(path)                 # hand-made tables count as attachments by file name
+        except OwnOutput:                         # our own 考核评分表 or 汇总表 lying in the folder is skipped
+            continue
+        except NotOurForm:                        # hand-made tables count as attachments by file name
+            rest.append(path)
             continue
         except JxzpError as err:
             unreadable.append((str(path), str(err)))
