@@ -68,8 +68,12 @@ def test_each_keeps_existing_reports_and_refuses_mixed_options(tmp_path, capsys)
     out.mkdir()
     (out / "甲单位_P2_自评报告.docx").write_bytes(b"mine")
     code, err = run(capsys, "narrative", str(tmp_path / "回收" / "甲单位_P2.xlsx"), "--each", str(out))
-    assert code == 1 and "已存在，未覆盖" in err
+    # a rerun after some units resubmitted: the reports there are kept and counted, not failures
+    assert code == 0 and "错误：" not in err, err
+    assert "生成 0 份报告，0 个文件未能生成，1 份报告已存在、未重新生成（加 --force 重新生成）" in err, err
     assert (out / "甲单位_P2_自评报告.docx").read_bytes() == b"mine"
+    code, err = run(capsys, "narrative", str(tmp_path / "回收" / "甲单位_P2.xlsx"), "--each", str(out), "--force")
+    assert code == 0 and (out / "甲单位_P2_自评报告.docx").read_bytes()[:2] == b"PK", err
     code, err = run(capsys, "narrative", str(tmp_path / "回收"), "--each", str(out), "-o", "x.docx")
     assert code == 2 and "--each 不能与" in err
     (tmp_path / "afile").write_text("x")
@@ -223,3 +227,138 @@ def test_a_project_form_returned_blank_gets_no_report_from_each(tmp_path, capsys
     # on its own, the unit's blank form still gets its (draft) report
     code, err = run(capsys, "narrative", str(folder / "丁单位_未填.xlsx"), "-o", str(tmp_path / "单独.docx"))
     assert code == 0 and (tmp_path / "单独.docx").stat().st_size > 0, err
+
+
+def _docx_text(path: Path) -> str:
+    import zipfile
+    with zipfile.ZipFile(path) as zf:
+        return re.sub(r"<[^>]+>", "", zf.read("word/document.xml").decode("utf-8"))
+
+
+def _with_code(src: Path, dest: Path, code: str) -> None:
+    """A copy of a filled form whose identity carries a 项目编码 (as bulk's copies do)."""
+    import io
+    import zipfile
+    buf = io.BytesIO()
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename == "docProps/custom.xml":
+                data = data.replace(b"</Properties>", (
+                    '<property fmtid="{D5CDD505-2E9C-101B-9397-08002B2CF9AE}" pid="90" name="项目编码">'
+                    f'<vt:lpwstr>{code}</vt:lpwstr></property></Properties>').encode("utf-8"))
+            zout.writestr(info, data)
+    dest.write_bytes(buf.getvalue())
+
+
+def test_each_writes_one_report_per_project_with_the_date_and_flags_what_the_checks_found(tmp_path, capsys):
+    """The bureau's run over a 回收 folder: a project returned twice gets one report, from the newer file (as
+    collect counts it); ``--date`` gives every report the bureau's date; a form the checks find errors in is
+    still reported on, and the first line about it says so."""
+    import os
+
+    from xlsx_engine.bureau.collect import collect
+    folder = tmp_path / "回收"
+    _returned(folder)
+    (folder / "丙单位_损坏.xlsx").unlink()
+    _with_code(folder / "甲单位_P2.xlsx", folder / "甲单位_P2（修改版）.xlsx", "P2")
+    _with_code(folder / "甲单位_P2.xlsx", folder / "甲单位_P2(1).xlsx", "P2")
+    (folder / "甲单位_P2.xlsx").unlink()
+    os.utime(folder / "甲单位_P2(1).xlsx", (1_700_000_000, 1_700_000_000))      # the older submission
+    rows = collect(folder).rows
+    assert [r.relpath for r in rows if r.code == "P2"] == ["甲单位_P2（修改版）.xlsx"]
+    out = tmp_path / "报告"
+    code, err = run(capsys, "narrative", str(folder), "--each", str(out), "--date", "2024-03-31")
+    assert code == 0, err
+    assert sorted(p.name for p in out.iterdir()) == ["乙单位_部门整体_自评报告.docx", "甲单位_P2（修改版）_自评报告.docx"]
+    line = next(x for x in err.splitlines() if "甲单位_P2(1).xlsx" in x)
+    assert line.startswith("跳过：") and "已被较新的交回文件替代：" in line and "甲单位_P2（修改版）.xlsx" in line, line
+    for report in out.iterdir():
+        text = _docx_text(report)
+        assert "2024年3月31日" in text and "待补充报告日期" not in text, report.name
+
+    # a form whose formula was typed over: reported on, and said first
+    tampered = tmp_path / "改过"
+    tampered.mkdir()
+    import zipfile
+    src = folder / "甲单位_P2（修改版）.xlsx"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(tampered / "甲单位_P2.xlsx", "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data, n = re.subn(rb'<c r="(K\d+)"([^>]*)><f>[^<]*</f><v>([^<]*)</v></c>', rb'<c r="\1"\2><v>100</v></c>',
+                                  data, count=1)
+                assert n == 1
+            zout.writestr(info, data)
+    code, err = run(capsys, "narrative", str(tampered), "--each", str(tmp_path / "报告2"))
+    assert code == 0 and (tmp_path / "报告2" / "甲单位_P2_自评报告.docx").exists(), err
+    assert "提示：" in err and "核对发现 1 个错误" in err and "公式被替换" in err, err
+
+
+def test_one_crafted_file_does_not_stop_the_others_and_forms_are_told_as_check_tells_them(tmp_path, capsys):
+    """A 部门整体 form whose 模板编号 property was changed to a project template's (and its 评分规则 removed) is
+    read by the checker as the 部门整体 form its hidden 字典 sheet says; ``--each`` used to pick the form from the
+    property and stopped the whole run with 内部错误. A form whose document properties were all removed is known
+    by its 字典 sheet, and reported on."""
+    import io
+    import zipfile
+    folder = tmp_path / "回收"
+    _returned(folder)
+    (folder / "丙单位_损坏.xlsx").unlink()
+
+    def rewrite(src: Path, dest: Path, change) -> None:
+        buf = io.BytesIO()
+        with zipfile.ZipFile(src) as zin, zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zout:
+            for info in zin.infolist():
+                data = zin.read(info.filename)
+                if info.filename == "docProps/custom.xml":
+                    data = change(data.decode("utf-8")).encode("utf-8")
+                zout.writestr(info, data)
+        dest.write_bytes(buf.getvalue())
+
+    rewrite(folder / "乙单位_部门整体.xlsx", folder / "乙单位_部门整体.xlsx",
+            lambda t: re.sub(r'<property[^>]*name="评分规则">.*?</property>', "",
+                             t.replace("bmzt-dept-hunan", "xmzc-hubei-wuhan")))
+    rewrite(folder / "甲单位_P2.xlsx", folder / "甲单位_P2.xlsx", lambda t: t.split("<property")[0] + "</Properties>")
+    capsys.readouterr()
+    cli_main(["check", str(folder / "乙单位_部门整体.xlsx")])
+    assert "bmzt-dept-hunan" in capsys.readouterr().out
+    out = tmp_path / "报告"
+    code, err = run(capsys, "narrative", str(folder), "--each", str(out))
+    assert code == 0 and "内部错误" not in err, err
+    assert sorted(p.name for p in out.iterdir()) == ["乙单位_部门整体_自评报告.docx", "甲单位_P2_自评报告.docx"]
+    assert "部门整体" in _docx_text(out / "乙单位_部门整体_自评报告.docx")
+
+
+def test_each_with_the_master_knows_a_copy_sent_with_its_spending_and_returned_untouched(tmp_path, capsys):
+    """When the 总表 fills in 全年执行数, a copy returned untouched is not empty; collect knows it is 待填报 from the
+    master, and ``--each --master`` now decides the same (without the master the copy is reported on)."""
+    from xlsx_engine.bureau.bulk import bulk
+    from xlsx_engine.bureau.collect import BLANK, collect
+    from xlsx_engine.bureau.master import write_master
+
+    ind = (("产出指标", "数量指标"), ("效益指标", "社会效益指标"), ("满意度指标", "服务对象满意度指标"))
+    projects = ("P1", "P2")
+    rows = {
+        "单位": [["甲单位", "市卫健委", "张三", "0731-1111"]],
+        "项目": [[code, "甲单位", f"甲单位项目{code}", "national", 2023, None, None, None] for code in projects],
+        "资金": [["P1", "当年财政拨款", 100, 100, 80], ["P2", "当年财政拨款", 100, 100, None]],
+        "指标": [r for code in projects for r in (
+            [code, *ind[0], "培训人数", "≥", 100, "人", 50, None, None, None, None],
+            [code, *ind[1], "知晓率", "≥", 90, "%", 30, None, None, None, None],
+            [code, *ind[2], "满意度", "≥", 90, "%", 10, None, None, None, None])],
+        "目标": [[code, "完成年度任务", None] for code in projects],
+    }
+    master = tmp_path / "总表.xlsx"
+    write_master(master, rows)
+    sent = tmp_path / "下发"
+    assert not bulk(master, sent, by="project").errors
+    assert {r.code: r.status for r in collect(sent, master=master).rows} == {"P1": BLANK, "P2": BLANK}
+    code, err = run(capsys, "narrative", str(sent), "--each", str(tmp_path / "无总表"))
+    assert code == 0 and len(list((tmp_path / "无总表").iterdir())) == 1, err     # P1 (80 sent) looks typed
+    code, err = run(capsys, "narrative", str(sent), "--each", str(tmp_path / "有总表"), "--master", str(master))
+    assert code == 0, err
+    assert not list((tmp_path / "有总表").iterdir())
+    assert err.count("仍是空白表") == 2, err
+    code, err = run(capsys, "narrative", str(sent), "--master", str(master))
+    assert code == 2 and "--master 只与 --each 同用" in err

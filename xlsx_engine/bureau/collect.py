@@ -108,7 +108,12 @@ class Collected:
 
     @property
     def submitted_text(self) -> str:
-        return datetime.fromtimestamp(self.submitted).strftime("%Y-%m-%d %H:%M") if self.submitted else ""
+        return time_text(self.submitted)
+
+
+def time_text(seconds: float | None) -> str:
+    """A submission time as the summaries show it."""
+    return datetime.fromtimestamp(seconds).strftime("%Y-%m-%d %H:%M") if seconds else ""
 
 
 @dataclass
@@ -609,10 +614,10 @@ def _collect(folder: Path, master: str | Path | None, stack: contextlib.ExitStac
                 continue
         groups.setdefault(item.code or f"\0{item.relpath}", []).append(item)
     for key, items in groups.items():
-        items.sort(key=lambda i: (i.submitted or 0, i.path), reverse=True)
+        items.sort(key=lambda i: submission_order(i.submitted, i.path), reverse=True)
         best = items[0]
         for other in items[1:]:
-            other.note = f"已被较新的交回文件替代：{best.relpath}（{best.submitted_text}）"
+            other.note = superseded_by(best.relpath, best.submitted_text)
             if not other.error:
                 coll.unused.append(other)
         best.status = status_of(best)
@@ -636,6 +641,17 @@ def _collect(folder: Path, master: str | Path | None, stack: contextlib.ExitStac
         coll.rows.extend(missing)
     coll.rows.sort(key=lambda r: (order.get(r.code, len(order)), r.unit, r.code, r.project, r.path))
     return coll
+
+
+def submission_order(submitted: float | None, path: str) -> tuple:
+    """The key that orders the returned files of one project: the newest submission (then the later name) last;
+    the last one counts and the others are superseded (README“回收”: one project, one row)."""
+    return (submitted or 0, path)
+
+
+def superseded_by(relpath: str, submitted_text: str) -> str:
+    """Why an older file of a project is not used."""
+    return f"已被较新的交回文件替代：{relpath}（{submitted_text}）"
 
 
 def _compact(item: Collected, shared: dict[str, str]) -> None:

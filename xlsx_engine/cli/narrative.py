@@ -61,9 +61,12 @@ def _info(path: str | None, date: str | None) -> dict:
 @click.option("--strict", is_flag=True, help="有提示（如缺偏差原因）时以退出码 1 结束")
 @click.option("--each", "each_dir", default=None, metavar="文件夹",
               help="每个输入各生成一份 Word 自评报告，写入该文件夹（输入可以是回收文件夹：jxzp narrative 回收 --each 报告）；"
-                   "项目支出、部门整体、湖南自评报告表各按其报告，内容取自各表的报告信息")
+                   "项目支出、部门整体、湖南自评报告表各按其报告，内容取自各表的报告信息；同一项目交回多份时只用最新的一份，"
+                   "仍是空白的项目表和已有的报告跳过")
+@click.option("--master", default=None, metavar="总表.xlsx",
+              help="与 --each 同用：下发时的总表；总表预填了全年执行数时，据此认出原样交回的空白表")
 def narrative_command(inputs, output, write_back, template, family, region, info_file, date, force,
-                      strict, each_dir) -> None:
+                      strict, each_dir, master) -> None:
     """由自评表数据生成评价报告综述和自评报告（Word / Markdown / 纯文本）。
 
     输入为填好的自评表（.xlsx），也可以是数据文件（.yaml/.json，其“其他信息”用于报告）。
@@ -71,8 +74,11 @@ def narrative_command(inputs, output, write_back, template, family, region, info
     报告中的每个数字都来自评分结果。
     """
     if each_dir is not None:
-        _each(inputs, Path(each_dir), template, force, strict, output, write_back, info_file)
+        _each(inputs, Path(each_dir), template, force, strict, output, write_back, info_file, date, master)
         return
+    if master:
+        raise JxzpError("--master 只与 --each 同用", where="--master",
+                        hint="jxzp narrative 回收文件夹 --each 报告文件夹 --master 总表.xlsx")
     from xlsx_engine.narrative.docx import multi_docx, report_docx
     from xlsx_engine.narrative.engine import FAMILIES, Narrator, NotProjectForm, load_input
     from xlsx_engine.ooxml.safezip import atomic_write_bytes
@@ -147,8 +153,10 @@ def narrative_command(inputs, output, write_back, template, family, region, info
     finish_warnings(warnings, strict)
 
 
-def _each(inputs, folder: Path, template, force, strict, output, write_back, info_file) -> None:
+def _each(inputs, folder: Path, template, force, strict, output, write_back, info_file, date, master) -> None:
     """``--each``: one report per input into ``folder``; a file that fails is listed and the others go on."""
+    import contextlib
+
     from tqdm import tqdm
 
     from xlsx_engine.bureau.output import check_writable
@@ -157,7 +165,7 @@ def _each(inputs, folder: Path, template, force, strict, output, write_back, inf
 
     if output or write_back or info_file:
         raise JxzpError("--each 不能与 -o、--write-back、--info 同用", where="--each",
-                        hint="--each 为每个输入各写一份报告，报告信息取自各表的“报告信息”")
+                        hint="--each 为每个输入各写一份报告，报告信息取自各表的“报告信息”（报告日期可用 --date 统一给出）")
     if template and Path(template).suffix.lower() != ".docx" and not Path(template).is_dir():
         raise JxzpError("--each 的 --template 应为 .docx 或模板文件夹", where=template)
     if folder.exists() and not folder.is_dir():
@@ -168,22 +176,36 @@ def _each(inputs, folder: Path, template, force, strict, output, write_back, inf
         click.echo(f"跳过：{path}：{why}", err=True)
     if not sources:
         raise JxzpError("没有找到要生成报告的自评表（.xlsx）", where="、".join(inputs))
-    with tqdm(total=len(sources), unit="份", desc="报告", disable=not sys.stderr.isatty(), leave=False) as bar:
-        outcomes = write_reports(sources, folder, Narrator(template), force=force, progress=bar.update)
-    passed = [o for o in outcomes if o.skipped]        # a 汇总表 or 考核评分表 of this program: not an input
-    failed = [o for o in outcomes if o.output is None and not o.skipped]
+    extra = _info(None, date)
+    with contextlib.ExitStack() as stack:
+        sent_spent = None
+        if master:
+            from xlsx_engine.bureau.collect import SentProjects
+            sent = SentProjects(master)
+            stack.callback(sent.close)
+            sent_spent = lambda code: s.spent_cells if (s := sent.get(code)) is not None else ()  # noqa: E731
+        with tqdm(total=len(sources), unit="份", desc="报告", disable=not sys.stderr.isatty(), leave=False) as bar:
+            outcomes = write_reports(sources, folder, Narrator(template), force=force, progress=bar.update,
+                                     extra=extra, sent_spent=sent_spent)
+    passed = [o for o in outcomes if o.skipped]        # outputs of this program, blank forms, older copies
+    kept = [o for o in outcomes if o.kept]             # reports of an earlier run
+    failed = [o for o in outcomes if o.output is None and not o.skipped and not o.kept]
     warned = [o for o in outcomes if o.output is not None and o.warnings]
     skipped += [(o.source, o.skipped) for o in passed]
     for o in outcomes:
         if o.skipped:
             click.echo(f"跳过：{shown(o.source)}：{o.skipped}", err=True)
+        elif o.kept:
+            continue                   # counted below: a rerun lists only what it did
         elif o.output is None:         # names and texts from the files, shown escaped (control characters, bytes)
             click.echo(f"错误：{shown(o.error)}", err=True)
         elif o.warnings:
             click.echo(f"提示：{shown(o.source)}：{len(o.warnings)} 处待补充或需核对（如：{shown(o.warnings[0])}）",
                        err=True)
-    click.echo(f"完成：生成 {len(outcomes) - len(failed) - len(passed)} 份报告，{len(failed)} 个文件未能生成"
+    written = len(outcomes) - len(failed) - len(passed) - len(kept)
+    click.echo(f"完成：生成 {written} 份报告，{len(failed)} 个文件未能生成"
                f"{f'，{len(warned)} 份有待补充的内容' if warned else ''}"
+               f"{f'，{len(kept)} 份报告已存在、未重新生成（加 --force 重新生成）' if kept else ''}"
                f"{f'，跳过 {len(skipped)} 个文件（原因见上）' if skipped else ''}。输出：{folder}", err=True)
     if failed or (strict and warned):
         sys.exit(1)

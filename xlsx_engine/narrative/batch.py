@@ -14,15 +14,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from xlsx_engine.bureau.collect import is_blank, spent_of, typed_actuals
+from xlsx_engine.bureau.collect import is_blank, spent_of, submission_order, superseded_by, time_text, typed_actuals
 from xlsx_engine.forms import department as department_form
 from xlsx_engine.forms import hunan as hunan_form
 from xlsx_engine.forms.project.record import ProjectRecord
 from xlsx_engine.forms.registry import form_of_layout
-from xlsx_engine.integrity.folder import find_spreadsheets
+from xlsx_engine.integrity.folder import find_spreadsheets, shown
 from xlsx_engine.integrity.reading import OwnOutput, read_form_file
 from xlsx_engine.kernel.errors import JxzpError
 from xlsx_engine.kernel.files import not_returned
+from xlsx_engine.kernel.findings import ERROR
 from xlsx_engine.narrative.department import (
     dept_input_of,
     dept_title,
@@ -32,7 +33,8 @@ from xlsx_engine.narrative.department import (
 )
 from xlsx_engine.narrative.docx import official_docx, report_docx
 from xlsx_engine.narrative.engine import Narrator, from_reading, load_input
-from xlsx_engine.ooxml.safezip import atomic_write_bytes
+from xlsx_engine.ooxml.filler import read_custom_properties
+from xlsx_engine.ooxml.safezip import atomic_write_bytes, open_workbook_zip
 
 SUFFIX = "_自评报告.docx"
 DATA_FILES = (".yaml", ".yml", ".json")
@@ -46,6 +48,7 @@ class Outcome:
     output: Path | None = None            #: the report written, None when it failed or was skipped
     error: str = ""                       #: why not, in Chinese
     skipped: str = ""                     #: why it was passed over (:class:`PassedOver`), in Chinese
+    kept: str = ""                        #: its report exists from an earlier run and was kept
     warnings: list[str] = field(default_factory=list)
 
 
@@ -65,38 +68,52 @@ def unfilled(record: ProjectRecord, sent_spent: tuple = ()) -> bool:
     return is_blank(typed_actuals(record), spent_of(record), sent_spent)
 
 
-def report_of(path: Path, narrator: Narrator,
-              sent_spent: Callable[[ProjectRecord], tuple] | None = None) -> tuple[bytes, list[str]]:
+def report_of(path: Path, narrator: Narrator, extra: dict | None = None,
+              sent_spent: Callable[[str], tuple] | None = None) -> tuple[bytes, list[str]]:
     """The .docx bytes of one input's report and its warnings.
 
     A workbook is read once, as every command reads it (:func:`~xlsx_engine.integrity.reading.read_form_file`),
-    and reported on as the form the checker identified. ``sent_spent``: the 全年执行数 the master sent for a
-    project (:func:`unfilled`).
+    and reported on as the form the checker identified; the errors the checks find on it are the first warning
+    (the report is written from what the form holds). ``extra``: other information for the report (报告日期).
+    ``sent_spent``: the 全年执行数 the master sent for a 项目编码 (:func:`unfilled`).
 
     Raises:
         PassedOver: the input is an output of this program, or a project form returned blank.
         JxzpError: the input cannot be read or is not one of our forms.
     """
     if path.suffix.lower() in DATA_FILES:
-        data, rendered = report_docx(load_input(path), narrator=narrator)
+        data, rendered = report_docx(load_input(path, extra=extra), narrator=narrator)
         return data, [str(w) for w in rendered.warnings]
     try:
         wb = read_form_file(path)
     except OwnOutput as exc:
         raise PassedOver(not_returned(exc.what) + "，未生成报告", where=str(path)) from None
     form = form_of_layout(wb.layout)          # as the checker identified it
+    checked = _checked(wb)
     if form is department_form.FORM:
-        rendered = render_dept_report(dept_input_of(wb), None, narrator)
-        return official_docx(rendered.blocks, dept_title(rendered)), [str(w) for w in rendered.warnings]
+        rendered = render_dept_report(dept_input_of(wb, extra=extra), None, narrator)
+        return official_docx(rendered.blocks, dept_title(rendered)), checked + [str(w) for w in rendered.warnings]
     if form is hunan_form.FORM:
-        inp = hnxm_input_of(wb)
+        inp = hnxm_input_of(wb, extra=extra)
         rendered = render_hnxm_summary(inp, narrator)
-        return official_docx(rendered.blocks, f"{inp.name}评价报告综述"), [str(w) for w in rendered.warnings]
-    inp = from_reading(wb)
-    if unfilled(inp.record, sent_spent(inp.record) if sent_spent else ()):
+        return (official_docx(rendered.blocks, f"{inp.name}评价报告综述"),
+                checked + [str(w) for w in rendered.warnings])
+    inp = from_reading(wb, extra=extra)
+    code = str(wb.meta.get("项目编码") or "")
+    if unfilled(inp.record, sent_spent(code) if sent_spent and code else ()):
         raise PassedOver(BLANK_NOTE, where=str(path))
     data, rendered = report_docx(inp, narrator=narrator)
-    return data, [str(w) for w in rendered.warnings]
+    return data, checked + [str(w) for w in rendered.warnings]
+
+
+def _checked(wb) -> list[str]:
+    """The checks' errors on a workbook, as the first warning of its report (the report is still written)."""
+    errors = [f for f in wb.report.findings if f.severity == ERROR]
+    if not errors:
+        return []
+    first = errors[0]
+    return [f"核对发现 {len(errors)} 个错误（如：{(first.place + '：') if first.place else ''}{first.message}），"
+            "报告按表中填报的内容生成，请先核实（jxzp check 该文件查看全部）"]
 
 
 def inputs_of(items: list[str]) -> tuple[list[Path], list[tuple[Path, str]]]:
@@ -142,30 +159,62 @@ def report_names(sources: list[Path]) -> dict[Path, str]:
     return names
 
 
+def superseded(sources: list[Path]) -> dict[Path, str]:
+    """The older files of a project returned more than once (same 项目编码), each with why it gets no report: as
+    collect decides it (:func:`~xlsx_engine.bureau.collect.submission_order`), the newest submission counts."""
+    by_code: dict[str, list[tuple[tuple, Path]]] = {}
+    for source in sources:
+        if source.suffix.lower() in DATA_FILES:
+            continue
+        try:
+            with open_workbook_zip(source) as zf:
+                code = str(read_custom_properties(zf, str(source)).get("项目编码") or "")
+            submitted = source.stat().st_mtime
+        except (JxzpError, OSError):
+            continue                  # read (and reported on) below like any other file
+        if code:
+            by_code.setdefault(code, []).append((submission_order(submitted, str(source)), source))
+    out: dict[Path, str] = {}
+    for copies in by_code.values():
+        copies.sort(reverse=True)
+        (best_key, best), older = copies[0], copies[1:]
+        for _key, source in older:
+            out[source] = superseded_by(shown(best), time_text(best_key[0])) + "，未生成报告"
+    return out
+
+
 def write_reports(sources: list[Path], folder: Path, narrator: Narrator, *, force: bool = False,
-                  progress=None) -> list[Outcome]:
+                  progress=None, extra: dict | None = None,
+                  sent_spent: Callable[[str], tuple] | None = None) -> list[Outcome]:
     """Write ``<name>_自评报告.docx`` into ``folder`` for each source; one failure never stops the others.
 
-    An existing report is kept unless ``force``.
+    One report per project: an older copy of a project returned twice is passed over (:func:`superseded`). An
+    existing report is kept (passed over, not a failure) unless ``force``, so a rerun adds the new reports.
+    ``extra``: other information for every report (报告日期). ``sent_spent``: the 全年执行数 the master sent for a
+    项目编码, so that a copy sent with them and returned untouched counts as blank (:func:`unfilled`).
     """
     outcomes = []
     names = report_names(sources)
+    older = superseded(sources)
     for source in sources:
         out = folder / names[source]
         outcome = Outcome(source)
-        if out.exists() and not force:
-            outcome.error = f"报告 {out} 已存在，未覆盖（加 --force 覆盖）"
+        if source in older:
+            outcome.skipped = older[source]
+        elif out.exists() and not force:
+            outcome.kept = f"报告 {shown(out)} 已存在，未重新生成（加 --force 重新生成）"
         else:
             try:
-                data, outcome.warnings = report_of(source, narrator)
+                data, outcome.warnings = report_of(source, narrator, extra, sent_spent)
                 atomic_write_bytes(out, data)
                 outcome.output = out
             except PassedOver as exc:
                 outcome.skipped = exc.message
             except JxzpError as exc:
                 outcome.error = str(exc)
-            except (OSError, ValueError, KeyError, TypeError, RecursionError, MemoryError) as exc:
-                outcome.error = f"{source}：无法生成报告（{type(exc).__name__}），请核对该文件或单独运行 jxzp narrative 查看"
+            except Exception as exc:      # one file never stops the others: said on its line, never a traceback
+                outcome.error = (f"{shown(source)}：无法生成报告（{type(exc).__name__}），请核对该文件或单独运行 "
+                                 "jxzp narrative 查看")
         outcomes.append(outcome)
         if progress:
             progress(1)
