@@ -43,7 +43,7 @@ def build_command(output, force, update_udfs) -> None:
     click.echo("在 Windows 上安装：jxzp addin install --xlam " + str(report.path))
 
 
-@addin_group.command("install")
+@addin_group.command("install", short_help="安装加载项（仅 Windows）：写入 Python 设置，复制到 Excel 的启动文件夹。")
 @click.option("--xlam", default=None, help="要安装的 .xlam（默认：当场生成到 %USERPROFILE%\\.jxzp\\jxzp.xlam）")
 def install_command(xlam) -> None:
     """安装加载项（仅 Windows）：写入 Python 设置，并调用 xlwings addin install 复制到 Excel 的启动文件夹。"""

@@ -508,3 +508,20 @@ def test_a_folder_where_the_output_goes_is_the_users_error(command, tmp_path, ca
     assert code == 2 and "内部错误" not in err and "Traceback" not in err
     assert f"{target}：该位置已有同名的文件夹" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]      # no temporary file left
+
+
+@pytest.mark.parametrize("args", [["--help"], ["collect", "--help"], ["narrative", "--help"], ["master", "--help"],
+                                  ["master", "new", "--help"], ["addin", "--help"], ["addin", "install", "--help"]])
+def test_help_says_in_chinese_what_each_command_and_option_does(args, capsys, monkeypatch):
+    """Every help page a user opens: each command listed with its description (none cut to “...”), and -h/--help
+    and --version said in Chinese, on the plugin commands and the commands under a group too."""
+    monkeypatch.setenv("COLUMNS", "80")
+    with pytest.raises(SystemExit) as exit_:
+        from xlsx_engine.cli.main import cli
+        cli.main(args=args, prog_name="jxzp")
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert "Show this message" not in out and "Show the version" not in out, out
+    assert "-h, --help" in out and "显示本帮助并退出" in out
+    listed = out.split("Commands:")[1].splitlines() if "Commands:" in out else []
+    assert not [line for line in listed if line.rstrip().endswith("...")], out

@@ -71,15 +71,36 @@ class _Cli(click.Group):
         if command is None and not self.plugins_loaded:
             self.load_plugins()
             command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            _help_in_chinese(command, ctx)
         return command
+
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.help = HELP_OPTION
+        return option
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         self.load_plugins()
         return super().list_commands(ctx)
 
 
+#: the text of every command's -h/--help option (click's own is English)
+HELP_OPTION = "显示本帮助并退出"
+
+
+def _help_in_chinese(command: click.Command, ctx: click.Context) -> None:
+    """Say what -h/--help does in Chinese, on a command and the commands of a group under it."""
+    option = command.get_help_option(ctx)
+    if option is not None:
+        option.help = HELP_OPTION
+    for sub in getattr(command, "commands", {}).values():
+        _help_in_chinese(sub, ctx)
+
+
 @click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="jxzp")
+@click.version_option(__version__, prog_name="jxzp", help="显示版本号并退出")
 def cli() -> None:
     """绩效自评 Excel 引擎：生成锁定模板、填报、读回评分。
 
@@ -371,7 +392,7 @@ def bulk_command(master_file, outdir, by, jobs, force, narrative, docx) -> None:
         sys.exit(1)
 
 
-@cli.command("collect")
+@cli.command("collect", short_help="回收：读取交回的自评表，对照下发清单给出状态，写出汇总表和催报清单。")
 @click.argument("folder", metavar="文件夹")
 @click.option("-o", "--output", required=True, help="输出的汇总表 .xlsx")
 @click.option("--master", "master_file", default=None, metavar="总表.xlsx",
@@ -454,7 +475,7 @@ def collect_command(folder, output, master_file, manifest, reminders, jobs, forc
                 click.echo(f"  未存入档案：{text}", err=True)
 
 
-@cli.command()
+@cli.command(short_help="主流程演示：生成模板，填好示例自评表和 Word 报告，批量下发 200 个项目再回收汇总。")
 @click.option("-o", "--outdir", default="output", show_default=True, help="输出文件夹")
 def demo(outdir) -> None:
     """主流程演示：生成全部模板；用 examples/ 的示例数据填好自评表并生成 Word 自评报告；由示例总表批量生成
