@@ -427,3 +427,20 @@ def test_summary_and_report_print_on_a4(loop, tmp_path, soffice):
     assert size == "595x842" and pages <= 3                  # A4 portrait
     assert "乙单位（联系人李四，电话0731-2222）" in text.replace(" ", "").replace("\n", "")
     assert "=IF(" not in text and "—1—" in text.replace(" ", "")
+
+
+def test_collect_says_what_it_did_not_compare_and_what_to_do_next(tmp_path, capsys):
+    """Without the master nothing sent is compared (a lowered target passes): said, with how to compare; with
+    projects to chase, the next step names the 催报清单."""
+    master = loop_master(tmp_path / "总表.xlsx")
+    sent = tmp_path / "sent"
+    bulk(master, sent)
+    edit_sheet(next(sent.glob("*_P1_*.xlsx")), FILL)
+    capsys.readouterr()
+    assert main(["collect", str(sent), "-o", str(tmp_path / "汇总.xlsx")]) in (0, 1)
+    err = capsys.readouterr().err
+    assert "没有给出 --master 总表，未核对下发的内容" in err and "加 --master 总表.xlsx 可核对" in err, err
+    assert "下一步：" in err and "汇总_催报清单.csv" in err, err
+    assert main(["collect", str(sent), "--master", str(master), "-o", str(tmp_path / "汇总2.xlsx")]) in (0, 1)
+    err = capsys.readouterr().err
+    assert "没有给出 --master" not in err and "下一步：" in err, err
