@@ -50,13 +50,15 @@ from xlsx_engine.integrity.tamper import expected_for
 from xlsx_engine.kernel.errors import DataError, JxzpError
 from xlsx_engine.kernel.files import not_returned
 from xlsx_engine.kernel.findings import ERROR, INFO, WARNING, Finding
-from xlsx_engine.kernel.xlmath import is_number
+from xlsx_engine.kernel.xlmath import is_number, xround
 from xlsx_engine.ooxml.cells import col_letters, parse_name_ref
 
 SEVERITIES = (ERROR, WARNING, INFO)
 MISSING, BLANK, FILLED, FAILED, PASSED = "未交回", "待填报", "已填报", "有错误", "已通过"
 STATUSES = (MISSING, BLANK, FILLED, FAILED, PASSED)
-FILLED_STATUSES = (FAILED, FILLED, PASSED)      #: the forms that enter grades, averages and charts
+FILLED_STATUSES = (FAILED, FILLED, PASSED)      #: the forms the unit filled in (not 未交回, not 待填报)
+#: which forms enter the totals, averages, grades and charts (:attr:`Collected.counted`), as the outputs say it
+COUNTED_TEXT = "总分已算出的已填写自评表（有错误、已填报、已通过）"
 GRADES = ("优", "良", "中", "差")
 
 MEMORY_HEADROOM = 1 << 30       #: address space a worker may add while reading one batch of files
@@ -107,6 +109,13 @@ class Collected:
         return self.status in FILLED_STATUSES
 
     @property
+    def counted(self) -> bool:
+        """The one rule of what enters the totals (预算数、执行数、执行率), the average, the grades and the charts
+        of the 汇总表 and the 回收汇总报告 alike: a filled form whose 总分 is computed. A form filled in part
+        (总分 待填报) is not counted; it is chased (see ``summary.reminders``)."""
+        return self.status in FILLED_STATUSES and is_number(self.total)
+
+    @property
     def submitted_text(self) -> str:
         return time_text(self.submitted)
 
@@ -134,6 +143,11 @@ class Collection:
     @property
     def filled(self) -> list[Collected]:
         return [r for r in self.rows if r.filled]
+
+    @property
+    def counted(self) -> list[Collected]:
+        """The rows that enter totals, averages, grades and charts (:attr:`Collected.counted`)."""
+        return [r for r in self.rows if r.counted]
 
     @property
     def unreadable(self) -> list[Collected]:
@@ -693,13 +707,12 @@ def _against_sent(item: Collected, sent: SentProjects, matched: dict[str, str], 
 
 
 def summarise(coll: Collection) -> dict:
-    filled = coll.filled
-    return {"项目数": len(coll.rows), "状态": coll.counts(),
+    counted = coll.counted
+    return {"项目数": len(coll.rows), "状态": coll.counts(), "计入汇总": len(counted),
             "无法读取": len(coll.unreadable), "未采用文件": len(coll.unused),
             "错误": sum(i.count(ERROR) for i in coll.rows), "警告": sum(i.count(WARNING) for i in coll.rows),
-            "等次": {g: sum(1 for i in filled if i.grade == g) for g in GRADES},
-            "平均总分": round(math.fsum(i.total for i in filled if is_number(i.total))
-                          / max(1, sum(1 for i in filled if is_number(i.total))), 2) if filled else None}
+            "等次": {g: sum(1 for i in counted if i.grade == g) for g in GRADES},
+            "平均总分": xround(math.fsum(i.total for i in counted) / len(counted), 2) if counted else None}
 
 
 def timed_collect(folder, **kw) -> tuple[Collection, float]:

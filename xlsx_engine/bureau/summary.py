@@ -12,6 +12,7 @@ import csv
 import io
 import math
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from openpyxl.worksheet.properties import PageSetupProperties
 
 from xlsx_engine.bureau.collect import (
     BLANK,
+    COUNTED_TEXT,
     FAILED,
     GRADES,
     MISSING,
@@ -37,7 +39,7 @@ from xlsx_engine.forms.project.profile import list_profiles, load_profile
 from xlsx_engine.forms.registry import form_for
 from xlsx_engine.kernel.errors import JxzpError
 from xlsx_engine.kernel.files import OUTPUT_PROPERTY
-from xlsx_engine.kernel.xlmath import is_number
+from xlsx_engine.kernel.xlmath import is_number, xround
 from xlsx_engine.ooxml.cells import col_letters
 
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -125,13 +127,45 @@ def _safe(v: Any) -> Any:
     return v
 
 
-def _rate(budget: float, spent: float) -> float | str:
-    return spent / budget if budget > 0 else "—"
+@dataclass
+class Totals:
+    """The figures of some projects (all of a collection, or one unit's): budgets, spending, rate, average and
+    grades from the counted forms only (:attr:`Collected.counted`), statuses and findings from every row. The
+    汇总表 and the 回收汇总报告 both take their totals from here."""
+
+    rows: int
+    counted: int
+    statuses: dict[str, int]
+    budget: float
+    spent: float
+    rate: float | None                 #: None when the budget is 0
+    average: float | None              #: rounded to 2 places (Excel's ROUND); None when nothing is counted
+    grades: dict[str, int]
+    errors: int
+    warnings: int
 
 
-def _average(items: list[Collected]) -> float | str:
-    scores = [i.total for i in items if is_number(i.total)]
-    return round(math.fsum(scores) / len(scores), 2) if scores else "—"
+def totals_of(rows: list[Collected]) -> Totals:
+    counted = [r for r in rows if r.counted]
+    budget = math.fsum(r.budget or 0 for r in counted)
+    spent = math.fsum(r.spent or 0 for r in counted)
+    return Totals(len(rows), len(counted), {s: sum(1 for r in rows if r.status == s) for s in STATUSES},
+                  budget, spent, spent / budget if budget > 0 else None,
+                  xround(math.fsum(r.total for r in counted) / len(counted), 2) if counted else None,
+                  {g: sum(1 for r in counted if r.grade == g) for g in GRADES},
+                  sum(r.count("错误") for r in rows), sum(r.count("警告") for r in rows))
+
+
+def unit_totals(coll: Collection) -> list[tuple[str, Totals]]:
+    """(unit, its totals) of every unit with a project in the collection, by unit name."""
+    units: dict[str, list[Collected]] = {}
+    for r in coll.rows:
+        units.setdefault(r.unit, []).append(r)
+    return [(unit, totals_of(units[unit])) for unit in sorted(units)]
+
+
+def _shown(v: float | None) -> float | str:
+    return "—" if v is None else v
 
 
 def counts_text(coll: Collection) -> str:
@@ -177,8 +211,8 @@ def summary_bytes(coll: Collection, *, title: str = "绩效自评汇总表") -> 
     wb = Workbook(write_only=True)
     _mark(wb, "回收汇总表")
     money, pct = "#,##0.00", "0.00%"
-    filled = coll.filled
-    note = "状态：" + counts_text(coll) + "。等次、平均分和图表只计已填报的自评表（已填报、有错误、已通过）。"
+    whole = totals_of(coll.rows)
+    note = f"状态：{counts_text(coll)}。合计、平均分、等次和图表只计{COUNTED_TEXT}；总分待填报的列入催报清单。"
 
     ws = PrintSheet(wb, "汇总", title, ["序号", "单位", "项目编码", "项目名称", "状态", "评分规则", "全年预算数",
                                    "全年执行数", "执行率", "总分", "等次", "错误数", "警告数", "交回时间"],
@@ -194,33 +228,20 @@ def summary_bytes(coll: Collection, *, title: str = "绩效自评汇总表") -> 
                 r.total if show else None, r.grade if show else "", r.count("错误") if r.path else None,
                 r.count("警告") if r.path else None, r.submitted_text],
                fill=_MISSING_FILL if r.status == MISSING else None, formats=fmt)
-    budget = math.fsum(i.budget or 0 for i in filled)
-    spent = math.fsum(i.spent or 0 for i in filled)
-    ws.row(["", f"合计（已填报 {len(filled)} 个）", "", "", "", "", round(budget, 2), round(spent, 2),
-            _rate(budget, spent), _average(filled), "", sum(i.count("错误") for i in coll.rows),
-            sum(i.count("警告") for i in coll.rows), ""], bold=True, formats=fmt)
+    ws.row(["", f"合计（计入汇总 {whole.counted} 个）", "", "", "", "", round(whole.budget, 2), round(whole.spent, 2),
+            _shown(whole.rate), _shown(whole.average), "", whole.errors, whole.warnings, ""], bold=True, formats=fmt)
 
-    units: dict[str, list[Collected]] = {}
-    for r in coll.rows:
-        units.setdefault(r.unit, []).append(r)
-    wu = PrintSheet(wb, "按单位", title, ["单位", "联系人", "联系电话", "项目数", *STATUSES, "全年预算数", "全年执行数",
-                                     "执行率", "平均总分", *GRADES],
-                [20, 8, 13, 6, 6, 6, 6, 6, 6, 12, 12, 8, 8, 4, 4, 4, 4])
+    units = unit_totals(coll)
+    wu = PrintSheet(wb, "按单位", title, ["单位", "联系人", "联系电话", "项目数", *STATUSES, "计入汇总", "全年预算数",
+                                     "全年执行数", "执行率", "平均总分", *GRADES],
+                [20, 8, 13, 6, 6, 6, 6, 6, 6, 6, 12, 12, 8, 8, 4, 4, 4, 4])
     wu.row(wu.headers, head=True)
-    ufmt = {9: money, 10: money, 11: pct}
-    for unit in sorted(units):
-        its = units[unit]
-        done = [i for i in its if i.filled]
-        b, s = math.fsum(i.budget or 0 for i in done), math.fsum(i.spent or 0 for i in done)
-        c = coll.contacts.get(unit, {})
-        wu.row([unit, c.get("联系人", ""), c.get("联系电话", ""), len(its),
-                *[sum(1 for i in its if i.status == st) for st in STATUSES], round(b, 2), round(s, 2),
-                _rate(b, s) if done else "—", _average(done), *[sum(1 for i in done if i.grade == g) for g in GRADES]],
-               formats=ufmt)
-    counts = coll.counts()
-    wu.row(["全部单位", "", "", len(coll.rows), *[counts[st] for st in STATUSES], round(budget, 2), round(spent, 2),
-            _rate(budget, spent), _average(filled), *[sum(1 for i in filled if i.grade == g) for g in GRADES]],
-           bold=True, formats=ufmt)
+    ufmt = {10: money, 11: money, 12: pct}
+    for unit, t in [*units, ("全部单位", whole)]:
+        c = coll.contacts.get(unit, {}) if t is not whole else {}
+        wu.row([unit, c.get("联系人", ""), c.get("联系电话", ""), t.rows, *t.statuses.values(), t.counted,
+                round(t.budget, 2), round(t.spent, 2), _shown(t.rate), _shown(t.average), *t.grades.values()],
+               bold=t is whole, formats=ufmt)
 
     wr = PrintSheet(wb, "催报清单", title, REMINDER_COLUMNS, [20, 8, 13, 6, 36, 36, 36])
     wr.row(wr.headers, head=True)
@@ -250,27 +271,23 @@ def summary_bytes(coll: Collection, *, title: str = "绩效自评汇总表") -> 
     wc = PrintSheet(wb, "图表", title, ["等次", "项目数", "", "总分区间", "项目数", "", "单位", "执行率"],
                 [8, 8, 2, 10, 8, 2, 20, 9])
     bins = [(0, 60), (60, 70), (70, 80), (80, 90), (90, 100.0001)]
-    unit_rates = []
-    for unit in sorted(units):
-        done = [i for i in units[unit] if i.filled]
-        b = math.fsum(i.budget or 0 for i in done)
-        if done:
-            unit_rates.append((unit, round(math.fsum(i.spent or 0 for i in done) / b, 4) if b > 0 else 0))
+    unit_rates = [(unit, round(t.rate, 4) if t.rate is not None else 0) for unit, t in units if t.counted]
+    counted = coll.counted
     wc.row(wc.headers, head=True)
     n_rows = max(len(GRADES), len(bins), len(unit_rates))
     for k in range(n_rows):
         g = GRADES[k] if k < len(GRADES) else None
         lo_hi = bins[k] if k < len(bins) else None
         ur = unit_rates[k] if k < len(unit_rates) else None
-        wc.row([g, sum(1 for i in filled if i.grade == g) if g else None, None,
+        wc.row([g, whole.grades[g] if g else None, None,
                 f"{lo_hi[0]}–{min(lo_hi[1], 100):g}" if lo_hi else None,
-                sum(1 for i in filled if is_number(i.total) and lo_hi[0] <= i.total < lo_hi[1]) if lo_hi else None,
+                sum(1 for i in counted if lo_hi[0] <= i.total < lo_hi[1]) if lo_hi else None,
                 None, ur[0] if ur else None, ur[1] if ur else None], formats={7: pct})
     n_units = max(1, len(unit_rates))
     for anchor, name, cats, vals, width in (
-            ("J2", "等次分布（已填报）", (1, 2, 5), (2, 1, 5), 12),
-            ("J18", "总分分布（已填报）", (4, 2, 6), (5, 1, 6), 12),
-            ("Q2", "各单位执行率（已填报）", (7, 2, n_units + 1), (8, 1, n_units + 1), 14)):
+            ("J2", "等次分布（计入汇总）", (1, 2, 5), (2, 1, 5), 12),
+            ("J18", "总分分布（计入汇总）", (4, 2, 6), (5, 1, 6), 12),
+            ("Q2", "各单位执行率（计入汇总）", (7, 2, n_units + 1), (8, 1, n_units + 1), 14)):
         chart = BarChart()
         chart.title = name
         chart.legend = None

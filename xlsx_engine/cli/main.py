@@ -463,7 +463,7 @@ def collect_command(folder, output, master_file, manifest, reminders, jobs, forc
         s["未采用文件"] = [{"文件": u.path, "原因": u.error or u.note} for u in coll.unused]
         click.echo(json.dumps(s, ensure_ascii=False, indent=2))
     else:
-        click.echo(f"已汇总 {len(coll.rows)} 个项目：{counts_text(coll)}；等次（已填报）："
+        click.echo(f"已汇总 {len(coll.rows)} 个项目：{counts_text(coll)}；等次（计入汇总 {s['计入汇总']} 个）："
                    + "，".join(f"{k} {v}" for k, v in s["等次"].items())
                    + f"；发现错误 {s['错误']} 项、警告 {s['警告']} 项。汇总表：{shown(out)}；催报清单：{shown(remind)}"
                    + (f"；汇总报告：{shown(report)}" if report else ""))

@@ -6,9 +6,7 @@ the template is ``templates/narrative/collection/summary.j2`` (a bureau may edit
 
 from __future__ import annotations
 
-import math
 import re
-from collections import Counter
 from pathlib import Path
 
 
@@ -21,9 +19,9 @@ from xlsx_engine.bureau.collect import (
     Collection,
 )
 from xlsx_engine.bureau.output import write_output
-from xlsx_engine.bureau.summary import reminders
+from xlsx_engine.bureau.summary import reminders, totals_of, unit_totals
 from xlsx_engine.kernel.errors import JxzpError
-from xlsx_engine.kernel.xlmath import is_number, xround
+from xlsx_engine.kernel.xlmath import xround
 from xlsx_engine.narrative.docx import official_docx
 from xlsx_engine.narrative.engine import (
     Narrator,
@@ -49,20 +47,13 @@ def plain(message: str) -> str:
 
 
 def collection_context(coll: Collection, title: str = "绩效自评回收汇总报告") -> dict:
-    """The template variables (see the template's header comment). Figures, grades and averages come from the
-    filled forms only (状态 已填报 / 有错误 / 已通过); every status is counted."""
-    scored = [i for i in coll.filled if is_number(i.total)]
-    budget = math.fsum(i.budget or 0 for i in scored)
-    spent = math.fsum(i.spent or 0 for i in scored)
-    units = []
-    for name in sorted({i.unit for i in scored}):
-        its = [i for i in scored if i.unit == name]
-        b = math.fsum(i.budget or 0 for i in its)
-        s = math.fsum(i.spent or 0 for i in its)
-        units.append({"name": cell_text(name) or "（未注明单位）", "count": len(its), "budget": xround(b, 2), "spent": xround(s, 2),
-                      "rate": s / b if b > 0 else None, "average": xround(math.fsum(i.total for i in its) / len(its), 2),
-                      "errors": sum(i.count("错误") for i in its), "warnings": sum(i.count("警告") for i in its)})
-    grade_counts = Counter(i.grade for i in scored)
+    """The template variables (see the template's header comment). Figures, grades and averages are the
+    汇总表's (``summary.totals_of``: the counted forms only, ``Collected.counted``); every status is counted;
+    ``units`` lists the units with a counted form or a finding, ``count`` being the counted forms."""
+    whole = totals_of(coll.rows)
+    units = [{"name": cell_text(name) or "（未注明单位）", "count": t.counted, "budget": xround(t.budget, 2),
+              "spent": xround(t.spent, 2), "rate": t.rate, "average": t.average, "errors": t.errors, "warnings": t.warnings}
+             for name, t in unit_totals(coll) if t.counted or t.errors or t.warnings]
     order = {s: k for k, s in enumerate(SEVERITIES)}
     groups: dict[tuple[str, str], dict] = {}
     for it in coll.rows:
@@ -79,14 +70,13 @@ def collection_context(coll: Collection, title: str = "绩效自评回收汇总�
     counts = coll.counts()
     return {
         "title": title,
-        "n": {"projects": len(coll.rows), "returned": len(coll.rows) - counts[MISSING], "scored": len(scored),
+        "n": {"projects": len(coll.rows), "returned": len(coll.rows) - counts[MISSING], "scored": whole.counted,
               "unreadable": len(coll.unreadable), "unused": len(coll.unused),
-              "errors": sum(i.count("错误") for i in coll.rows), "warnings": sum(i.count("警告") for i in coll.rows),
-              "files_with_errors": counts[FAILED]},
+              "errors": whole.errors, "warnings": whole.warnings, "files_with_errors": counts[FAILED]},
         "statuses": [{"label": s, "count": counts[s]} for s in STATUSES],
-        "totals": {"budget": xround(budget, 2), "spent": xround(spent, 2), "rate": spent / budget if budget > 0 else None,
-                   "average": xround(math.fsum(i.total for i in scored) / len(scored), 2) if scored else None},
-        "grades": [{"label": g, "count": grade_counts.get(g, 0)} for g in GRADES],
+        "totals": {"budget": xround(whole.budget, 2), "spent": xround(whole.spent, 2), "rate": whole.rate,
+                   "average": whole.average},
+        "grades": [{"label": g, "count": whole.grades[g]} for g in GRADES],
         "units": units,
         "chase": reminders(coll),
         "problems": problems,

@@ -1,0 +1,85 @@
+"""The 汇总表, the 催报清单 and the 回收汇总报告 of one collection tell the same story: the same projects in
+the totals (one rule: ``Collected.counted``), every project still to be followed up, problems with who has them."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from test_collect import loop_master
+from xlsx_engine.bureau.bulk import bulk
+from xlsx_engine.forms.project.layout import project_layout
+from xlsx_engine.forms.registry import open_template, read_project
+from xlsx_engine.ooxml.builder import TEMPLATE_DIR, template_filename
+from xlsx_engine.bureau.collect import BLANK, FAILED, MISSING, collect
+from xlsx_engine.bureau.summary import summary_bytes
+from xlsx_engine.narrative.collection import collection_context, render_collection
+
+
+def type_in(path: Path, spent=None, actuals=(), target=None) -> None:
+    """A unit's work on a sent form, saved with the results a spreadsheet would show: 全年执行数, the first
+    实际完成值 (in the order given) and, to tamper, the second indicator's 指标值."""
+    back = read_project(path)
+    record = back.record
+    if spent is not None:
+        record.funds[0].spent = spent
+    for row, value in zip(record.indicators, actuals):
+        row.actual = value
+    if target is not None:
+        record.indicators[1].target = target
+    pid = back.layout.profile.id
+    identity = {k: back.workbook.meta[k] for k in ("项目编码", "单位名称", "项目名称")}
+    open_template(Path(TEMPLATE_DIR) / template_filename(project_layout(pid))).fill_to(record, path, identity=identity)
+
+
+@pytest.fixture()
+def mixed(tmp_path):
+    """P1 and P6 filled; P2 half filled (全年执行数 and one of three 实际完成值: 总分 待填报); P3 half filled and
+    a bureau-set target lowered (有错误, 总分 待填报); P4 returned blank; P5 not returned."""
+    master = loop_master(tmp_path / "总表.xlsx")
+    sent = tmp_path / "sent"
+    bulk(master, sent)
+    form = {code: next(sent.glob(f"*_{code}_*.xlsx")) for code in ("P1", "P2", "P3", "P4", "P5", "P6")}
+    type_in(form["P1"], 96, (100, 95, 92))
+    type_in(form["P6"], 80, (100, 95, 92))
+    type_in(form["P2"], 90, (100,))
+    type_in(form["P3"], 70, (100,), target=50)
+    form["P5"].unlink()
+    return collect(sent, master=master)
+
+
+def _sheet_rows(data: bytes, sheet: str) -> list[list]:
+    ws = load_workbook(io.BytesIO(data))[sheet]
+    return [list(r) for r in ws.iter_rows(values_only=True)]
+
+
+def test_summary_and_report_count_the_same_projects(mixed):
+    """Before, the 汇总表's 合计 counted the forms whose 总分 is 待填报 and the report did not, and the report's
+    unit table left out (with its 错误) a unit whose only returned form was such a one."""
+    coll = mixed
+    rows = {r.code: r for r in coll.rows}
+    assert [r.status for r in coll.rows] == ["已通过", "已通过", FAILED, BLANK, MISSING, "已通过"]
+    assert rows["P2"].total is None and rows["P3"].total is None         # filled in part: 总分 待填报
+    data = summary_bytes(coll)
+    total_row = next(r for r in _sheet_rows(data, "汇总") if str(r[1]).startswith("合计"))
+    ctx = collection_context(coll)
+    assert (total_row[6], total_row[7]) == (ctx["totals"]["budget"], ctx["totals"]["spent"]) == (200, 176)
+    assert total_row[8] == ctx["totals"]["rate"] and total_row[9] == ctx["totals"]["average"] == 98.8
+    assert total_row[1] == "合计（计入汇总 2 个）" and ctx["n"]["scored"] == 2
+    assert sum(g["count"] for g in ctx["grades"]) == 2
+    assert "纳入汇总的已填报项目2个，全年预算数合计200" in render_collection(coll).replace(" ", "")
+    # per unit: the 按单位 sheet's 计入汇总 and figures are the report's; 乙单位's error (P3) is in both
+    head, *body = _sheet_rows(data, "按单位")
+    sheet_units = {r[0]: dict(zip(head, r)) for r in body}
+    report_units = {u["name"]: u for u in ctx["units"]}
+    assert set(report_units) == {"甲单位", "乙单位", "丙单位"}
+    for name, u in report_units.items():
+        s = sheet_units[name]
+        assert (s["计入汇总"], s["全年预算数"], s["全年执行数"], s["平均总分"]) == \
+               (u["count"], u["budget"], u["spent"], u["average"] if u["count"] else "—"), name
+    assert report_units["乙单位"]["errors"] == 1 and report_units["乙单位"]["count"] == 0
+    assert sheet_units["乙单位"]["执行率"] == "—" and sheet_units["全部单位"]["计入汇总"] == 2
+    assert [r.code for r in coll.counted] == ["P1", "P6"]
