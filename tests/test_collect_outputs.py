@@ -3,6 +3,7 @@ the totals (one rule: ``Collected.counted``), every project still to be followed
 
 from __future__ import annotations
 
+import csv
 import io
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from xlsx_engine.forms.project.layout import project_layout
 from xlsx_engine.forms.registry import open_template, read_project
 from xlsx_engine.ooxml.builder import TEMPLATE_DIR, template_filename
 from xlsx_engine.bureau.collect import BLANK, FAILED, MISSING, collect
-from xlsx_engine.bureau.summary import summary_bytes
+from xlsx_engine.bureau.summary import reminders_csv, summary_bytes
 from xlsx_engine.narrative.collection import collection_context, render_collection
 
 
@@ -83,3 +84,18 @@ def test_summary_and_report_count_the_same_projects(mixed):
     assert report_units["乙单位"]["errors"] == 1 and report_units["乙单位"]["count"] == 0
     assert sheet_units["乙单位"]["执行率"] == "—" and sheet_units["全部单位"]["计入汇总"] == 2
     assert [r.code for r in coll.counted] == ["P1", "P6"]
+
+
+def test_a_form_filled_in_part_is_chased(mixed):
+    """A form with 全年执行数 and one 实际完成值 typed (总分 待填报) was in no list to chase: it is now under
+    需更正项目 with the reason, in the 催报清单 sheet, its CSV and the report's 需催报或更正的单位."""
+    coll = mixed
+    with io.StringIO(reminders_csv(coll).decode("utf-8-sig"), newline="") as fh:
+        chase = {r["单位"]: r for r in csv.DictReader(fh)}
+    assert chase["甲单位"]["需更正项目"] == "P2 甲单位项目P2（未填完，总分待填报）" and chase["甲单位"]["项目数"] == "1"
+    assert chase["乙单位"]["需更正项目"] == "P3 乙单位项目P3（有错误 1 项；未填完，总分待填报）"
+    assert chase["乙单位"]["待填报项目"] == "P4 乙单位项目P4" and chase["丙单位"]["未交回项目"] == "P5 丙单位项目P5"
+    head, *body = _sheet_rows(summary_bytes(coll), "催报清单")
+    assert {r[0]: dict(zip(head, r))["需更正项目"] for r in body}["甲单位"] == chase["甲单位"]["需更正项目"]
+    text = render_collection(coll).replace(" ", "")
+    assert "需更正P2甲单位项目P2（未填完，总分待填报）" in text

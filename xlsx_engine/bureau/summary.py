@@ -173,13 +173,31 @@ def counts_text(coll: Collection) -> str:
     return "，".join(f"{s} {counts[s]}" for s in STATUSES) + f"（共 {len(coll.rows)} 个项目）"
 
 
+def follow_up(r: Collected) -> str:
+    """Why a project is chased, in the 催报清单 column it goes to: "" when it is not. 未交回 and 待填报 go to
+    their columns; a form with 错误, or filled in part (总分 待填报: not counted, see ``Collected.counted``),
+    goes to 需更正项目 with the reason."""
+    if r.status in (MISSING, BLANK):
+        return r.status
+    why = [f"有错误 {r.count('错误')} 项"] if r.status == FAILED else []
+    if r.filled and not r.counted:
+        why.append("未填完，总分待填报")
+    return "；".join(why)
+
+
 def reminders(coll: Collection) -> list[dict[str, str]]:
-    """One row per unit with something to chase: 未交回, 待填报 or 有错误 projects, with the unit's contact."""
+    """One row per unit with something to chase (:func:`follow_up`), with the unit's contact."""
     out: dict[str, dict[str, list[str]]] = {}
     for r in coll.rows:
-        if r.status in (MISSING, BLANK, FAILED):
-            out.setdefault(r.unit, {MISSING: [], BLANK: [], FAILED: []})[r.status].append(
-                f"{r.code} {r.project}".strip())
+        why = follow_up(r)
+        if not why:
+            continue
+        lists = out.setdefault(r.unit, {MISSING: [], BLANK: [], FAILED: []})
+        name = f"{r.code} {r.project}".strip()
+        if why in (MISSING, BLANK):
+            lists[why].append(name)
+        else:
+            lists[FAILED].append(f"{name}（{why}）")
     rows = []
     for unit in sorted(out):
         c = coll.contacts.get(unit, {})
