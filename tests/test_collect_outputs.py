@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,40 @@ def test_a_form_filled_in_part_is_chased(mixed):
     assert {r[0]: dict(zip(head, r))["需更正项目"] for r in body}["甲单位"] == chase["甲单位"]["需更正项目"]
     text = render_collection(coll).replace(" ", "")
     assert "需更正P2甲单位项目P2（未填完，总分待填报）" in text
+
+
+def test_the_report_names_who_has_each_kind_of_problem(mixed):
+    """Before, §四 showed one instance's message as the heading of its kind (“下发时为“90”，交回时为“50”（指标值第2项）”,
+    or one indicator's name for eleven findings) and named no unit or project."""
+    text = render_collection(mixed).replace(" ", "")
+    part = text[text.index("##四"):text.index("##五")]
+    assert "（一）错误：财政局下发的内容" in part and "被改动。涉及：乙单位P3乙单位项目P3（共1处，涉及1个项目）" in part
+    assert "下发时为" not in part
+
+
+def test_a_kind_of_problem_has_a_heading_of_its_own_and_lists_units_and_projects():
+    from xlsx_engine.bureau.collect import Collected, Collection
+    from xlsx_engine.kernel.findings import Finding
+    from xlsx_engine.narrative.collection import problem_kinds
+
+    rows = [Collected(path=f"f{k}.xlsx", unit=("甲局", "乙局")[k % 2], code=f"P{k:02d}", project=f"项目{k}", status="已填报",
+                      findings=[Finding("警告", "over", "自评表!G18", f"第{k + 1}行指标“指标{k}”：完成值超过指标值50%以上，未说明原因")]
+                      * (2 if k == 0 else 1)) for k in range(10)]
+    (kind,) = problem_kinds(Collection(rows=rows))
+    assert kind["kind"] == "完成值大幅超过指标值，缺偏差原因" and (kind["count"], kind["files"]) == (11, 10)
+    assert [u["name"] for u in kind["units"]] == ["甲局", "乙局"]
+    assert kind["units"][0]["projects"][:2] == ["P00 项目0", "P02 项目2"] and sum(len(u["projects"]) for u in kind["units"]) == 8
+    assert kind["example"] == "完成值大幅超过指标值，缺偏差原因。涉及：" + kind["who"] and kind["who"].endswith("等")
+
+
+def test_every_kind_collect_adds_has_a_heading():
+    from xlsx_engine.integrity.severity import SEVERITY
+    from xlsx_engine.narrative.collection import _KINDS
+
+    root = Path(__file__).resolve().parent.parent / "xlsx_engine" / "bureau"
+    emitted = set()
+    for name in ("collect.py", "display.py"):
+        text = (root / name).read_text(encoding="utf-8")
+        emitted |= set(re.findall(r'(?:Finding|add)\(\s*(?:ERROR|WARNING|INFO),\s*"([a-z_0-9]+)"', text))
+    assert {"changed_after_sent", "display_hidden"} <= emitted
+    assert not emitted - set(_KINDS) - set(SEVERITY), emitted - set(_KINDS) - set(SEVERITY)

@@ -20,6 +20,7 @@ from xlsx_engine.bureau.collect import (
 )
 from xlsx_engine.bureau.output import write_output
 from xlsx_engine.bureau.summary import reminders, totals_of, unit_totals
+from xlsx_engine.integrity.severity import SEVERITY
 from xlsx_engine.kernel.errors import JxzpError
 from xlsx_engine.kernel.xlmath import xround
 from xlsx_engine.narrative.docx import official_docx
@@ -46,27 +47,78 @@ def plain(message: str) -> str:
     return _FORMULA.sub("（公式）", message)
 
 
-def collection_context(coll: Collection, title: str = "绩效自评回收汇总报告") -> dict:
-    """The template variables (see the template's header comment). Figures, grades and averages are the
-    汇总表's (``summary.totals_of``: the counted forms only, ``Collected.counted``); every status is counted;
-    ``units`` lists the units with a counted form or a finding, ``count`` being the counted forms."""
-    whole = totals_of(coll.rows)
-    units = [{"name": cell_text(name) or "（未注明单位）", "count": t.counted, "budget": xround(t.budget, 2),
-              "spent": xround(t.spent, 2), "rate": t.rate, "average": t.average, "errors": t.errors, "warnings": t.warnings}
-             for name, t in unit_totals(coll) if t.counted or t.errors or t.warnings]
+#: what a finding collect adds means (the kinds of the checks are in integrity.severity.SEVERITY, with their wording):
+#: a heading for the report, naming the kind, never one instance
+_KINDS = {
+    "changed_after_sent": "财政局下发的内容（项目信息、预算数、预期目标，指标名称、指标值、度量单位、分值）被改动",
+    "profile_not_sent": "使用了与下发时不同的评分规则或模板",
+    "not_sent": "交回的自评表不在下发清单中",
+    "unreadable": "文件无法读取",
+    "external_link": "工作簿含外部链接",
+    "sheet_duplicate": "另有名称近似自评表的工作表",
+    "external_formula": "公式调用外部程序或网络（DDE、WEBSERVICE 等）",
+    "display_conditional": "自评表被加了或改了条件格式",
+    "password_removed": "工作表保护没有模板的密码",
+    "display_hidden": "自评表的行或列被隐藏",
+    "display_format": "公式单元格的数字格式被改动",
+    "display_font": "公式单元格的文字被设为白色",
+    "validation_loosened": "输入区的数据有效性被改动",
+}
+#: projects named under one kind of problem; the others are counted (“共N处，涉及N个项目”) and in the 问题清单 sheet
+_NAMED = 8
+
+
+def kind_text(code: str, message: str) -> str:
+    """The heading of a kind of finding: what it means, never the text of one instance (a row, a value)."""
+    if code in _KINDS:
+        return _KINDS[code]
+    meaning = SEVERITY.get(code, (None, ""))[1]
+    if meaning:
+        return meaning
+    return re.sub(r"^(第\s*\d+\s*行指标)?“[^”]*”[：:]", "", plain(message)).rstrip("；。")
+
+
+def problem_kinds(coll: Collection, limit: int = 12) -> list[dict]:
+    """The 错误 and 警告 of a collection by kind (severity and code), most frequent first within a severity: the
+    kind's heading, how many findings and projects, and the projects by unit (code and name)."""
     order = {s: k for k, s in enumerate(SEVERITIES)}
     groups: dict[tuple[str, str], dict] = {}
     for it in coll.rows:
         for f in it.findings:
             if f.severity == "提示":
                 continue
-            g = groups.setdefault((f.severity, f.code), {"severity": f.severity, "example": plain(f.message).rstrip("；。"),
-                                                        "count": 0, "files": set()})
+            g = groups.setdefault((f.severity, f.code), {"severity": f.severity, "kind": kind_text(f.code, f.message),
+                                                        "count": 0, "rows": {}})
             g["count"] += 1
-            g["files"].add(it.path)
-    problems = sorted(groups.values(), key=lambda g: (order.get(g["severity"], 9), -g["count"]))[:12]
-    for g in problems:
-        g["files"] = len(g["files"])
+            g["rows"].setdefault(id(it), it)
+    out = []
+    for g in sorted(groups.values(), key=lambda g: (order.get(g["severity"], 9), -g["count"]))[:limit]:
+        rows = list(g.pop("rows").values())
+        by_unit: dict[str, list[str]] = {}
+        for it in rows[:_NAMED]:
+            by_unit.setdefault(cell_text(it.unit) or "（未注明单位）", []).append(
+                cell_text(f"{it.code} {it.project}".strip() or it.path))
+        units = [{"name": name, "projects": projects} for name, projects in by_unit.items()]
+        who = "；".join(f"{u['name']} {'、'.join(u['projects'])}" for u in units)
+        if len(rows) > _NAMED:
+            who += "等"
+        g.update(files=len(rows), units=units, who=who, example=f"{g['kind']}。涉及：{who}")
+        out.append(g)
+    return out
+
+
+def collection_context(coll: Collection, title: str = "绩效自评回收汇总报告") -> dict:
+    """The template variables (see the template's header comment). Figures, grades and averages are the
+    汇总表's (``summary.totals_of``: the counted forms only, ``Collected.counted``); every status is counted;
+    ``units`` lists the units with a counted form or a finding, ``count`` being the counted forms; each of
+    ``problems`` (:func:`problem_kinds`) has ``severity``, ``kind`` (a heading for the kind of finding), ``count``,
+    ``files`` (projects), ``units`` ([{name, projects}]), ``who`` (them as text) and ``example`` (the kind and who,
+    the text the shipped template prints)."""
+    whole = totals_of(coll.rows)
+    units = [{"name": cell_text(name) or "（未注明单位）", "count": t.counted, "budget": xround(t.budget, 2),
+              "spent": xround(t.spent, 2), "rate": t.rate, "average": t.average, "errors": t.errors, "warnings": t.warnings}
+             for name, t in unit_totals(coll) if t.counted or t.errors or t.warnings]
+    problems = problem_kinds(coll)
     counts = coll.counts()
     return {
         "title": title,
