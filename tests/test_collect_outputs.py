@@ -137,3 +137,31 @@ def test_every_kind_collect_adds_has_a_heading():
         emitted |= set(re.findall(r'(?:Finding|add)\(\s*(?:ERROR|WARNING|INFO),\s*"([a-z_0-9]+)"', text))
     assert {"changed_after_sent", "display_hidden"} <= emitted
     assert not emitted - set(_KINDS) - set(SEVERITY), emitted - set(_KINDS) - set(SEVERITY)
+
+
+@pytest.mark.libreoffice
+def test_report_keeps_telephone_numbers_and_table_headings_whole(tmp_path, soffice):
+    """Before, a number at the end of a line broke at its hyphen (“0731- / 8336930”) and the unit table's
+    headings 项目数 and 平均总分 broke inside the word."""
+    from test_collect import _pdf
+    from xlsx_engine.bureau.collect import Collected, Collection
+    from xlsx_engine.narrative.collection import write_collection_report
+
+    rows, contacts = [], {}
+    for k in range(16):                      # unit names of every length: some number meets the end of a line
+        unit = "东城区" + "卫生健康委员会综合管理服务中心"[:k] + "局"
+        contacts[unit] = {"联系人": "张敏", "联系电话": f"0731-83369{k:02d}"}
+        rows.append(Collected(unit=unit, code=f"P{k:02d}", project=f"项目{k}", status=MISSING))
+        rows.append(Collected(path=f"f{k}.xlsx", unit=unit, code=f"Q{k:02d}", project=f"项目{k}", status="已通过",
+                              budget=100.0, spent=90.0, total=90.0, grade="优"))
+    report = tmp_path / "汇总报告.docx"
+    write_collection_report(Collection(rows=rows, contacts=contacts), report)
+    _size, _pages, text = _pdf(report, soffice)
+    lines = [line.replace(" ", "") for line in text.splitlines()]
+    for k in range(16):
+        assert any(f"0731-83369{k:02d}" in line for line in lines), k
+    assert not [line for line in lines if line.endswith("0731-") or re.search(r"0731-\d{0,6}$", line)]
+    head = next(line for line in lines if line.startswith("单位"))
+    assert "项目数" in head and "平均总分" in head
+    # the 催报清单 CSV keeps the number as typed (mail merge)
+    assert "0731-8336900" in reminders_csv(Collection(rows=rows, contacts=contacts)).decode("utf-8-sig")

@@ -33,8 +33,17 @@ from xlsx_engine.narrative.engine import (
 
 TEMPLATE = "collection/summary.j2"
 _FORMULA = re.compile(r"“?=[A-Z][^”；。]*”?")
-#: column widths (mm) of the per-unit table: the text block of an A4 page in the project report's layout
-_UNIT_WIDTHS = (38, 12, 22, 22, 17, 15, 12, 12)
+#: column widths (mm) of the per-unit table: the 156 mm text block of an A4 page in the project report's layout;
+#: each heading's words fit on one line at 10 pt with the cells' margins (项目数 and 平均总分 broke before)
+_UNIT_WIDTHS = (35, 16, 22, 22, 17, 20, 12, 12)
+#: where a line may break inside a telephone number, and what keeps it whole: WORD JOINERs around a hyphen, a
+#: no-break space for a space. (U+2011 NON-BREAKING HYPHEN is not used: LibreOffice then breaks between the digits.)
+_PHONE_BREAKS = str.maketrans({"-": "\u2060-\u2060", "‐": "\u2060‐\u2060", "－": "\u2060－\u2060", " ": "\u00a0"})
+
+
+def unbroken(phone: str) -> str:
+    """A telephone number that a printed page never splits across lines ("0731-8942772" stays on one line)."""
+    return str(phone).translate(_PHONE_BREAKS)
 
 
 def cell_text(text: str) -> str:
@@ -107,13 +116,13 @@ def problem_kinds(coll: Collection, limit: int = 12) -> list[dict]:
     return out
 
 
-def collection_context(coll: Collection, title: str = "绩效自评回收汇总报告") -> dict:
+def collection_context(coll: Collection, title: str = "绩效自评回收汇总报告", *, printed: bool = False) -> dict:
     """The template variables (see the template's header comment). Figures, grades and averages are the
     汇总表's (``summary.totals_of``: the counted forms only, ``Collected.counted``); every status is counted;
     ``units`` lists the units with a counted form or a finding, ``count`` being the counted forms; each of
     ``problems`` (:func:`problem_kinds`) has ``severity``, ``kind`` (a heading for the kind of finding), ``count``,
     ``files`` (projects), ``units`` ([{name, projects}]), ``who`` (them as text) and ``example`` (the kind and who,
-    the text the shipped template prints)."""
+    the text the shipped template prints). ``printed``: for a page (Word), where telephone numbers are kept whole."""
     whole = totals_of(coll.rows)
     units = [{"name": cell_text(name) or "（未注明单位）", "count": t.counted, "budget": xround(t.budget, 2),
               "spent": xround(t.spent, 2), "rate": t.rate, "average": t.average, "errors": t.errors, "warnings": t.warnings}
@@ -130,15 +139,15 @@ def collection_context(coll: Collection, title: str = "绩效自评回收汇总�
                    "average": whole.average},
         "grades": [{"label": g, "count": whole.grades[g]} for g in GRADES],
         "units": units,
-        "chase": reminders(coll),
+        "chase": [{**c, "联系电话": unbroken(c["联系电话"])} if printed else c for c in reminders(coll)],
         "problems": problems,
         "unreadable": [f"{u.path}：{u.error}" for u in coll.unreadable],
     }
 
 
-def render_collection(coll: Collection, narrator: Narrator | None = None) -> str:
+def render_collection(coll: Collection, narrator: Narrator | None = None, *, printed: bool = False) -> str:
     """The report as Markdown-subset markup (headings, paragraphs, tables)."""
-    return (narrator or Narrator()).render_template(TEMPLATE, collection_context(coll))
+    return (narrator or Narrator()).render_template(TEMPLATE, collection_context(coll, printed=printed))
 
 
 def write_collection_report(coll: Collection, out: str | Path) -> None:
@@ -148,8 +157,8 @@ def write_collection_report(coll: Collection, out: str | Path) -> None:
         JxzpError: unsupported extension.
     """
     out = Path(out)
-    blocks = parse_blocks(render_collection(coll))
     suffix = out.suffix.lower()
+    blocks = parse_blocks(render_collection(coll, printed=suffix == ".docx"))
     if suffix == ".docx":
         data = official_docx(blocks, widths=_UNIT_WIDTHS)
     elif suffix == ".md":
