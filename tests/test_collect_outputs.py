@@ -165,3 +165,70 @@ def test_report_keeps_telephone_numbers_and_table_headings_whole(tmp_path, soffi
     assert "项目数" in head and "平均总分" in head
     # the 催报清单 CSV keeps the number as typed (mail merge)
     assert "0731-8336900" in reminders_csv(Collection(rows=rows, contacts=contacts)).decode("utf-8-sig")
+
+
+def _big_collection():
+    """120 projects of three units: rates over 100%, 120 优, long finding texts, long lists to chase."""
+    from xlsx_engine.bureau.collect import Collected, Collection
+    from xlsx_engine.kernel.findings import Finding
+
+    rows, contacts = [], {}
+    for k in range(150):
+        unit = ("东城区卫生健康委员会", "西城区教育局", "高新区文化和旅游局")[k % 3]
+        contacts[unit] = {"联系人": "张敏", "联系电话": f"0731-83369{k % 3:02d}"}
+        status = MISSING if k >= 140 else BLANK if k >= 120 else "已填报"
+        filled = status == "已填报"
+        finding = Finding("警告", "over", "自评表!L18", f"第{k % 9 + 1}行指标“开展义务教育薄弱环节改善活动次数”：完成值超过指标值"
+                          "30%及以上，缺偏差原因分析及改进措施（请在偏差原因栏说明）",
+                          "说明“实际完成情况超计划较大”的原因；目标设定过低的，今后应合理设定", f"f{k}.xlsx")
+        rows.append(Collected(path=f"f{k}.xlsx" if status != MISSING else "", unit=unit, code=f"P{k:04d}",
+                              project=f"2023年{unit}义务教育薄弱环节改善项目{k}", status=status, profile="national",
+                              budget=100.0 if filled else None, spent=104.38 if filled else None,
+                              rate=1.0438 if filled else None, total=95.5 if filled else None,
+                              grade="优" if filled else "待填报", findings=[finding] if filled else [],
+                              submitted=1_700_000_000))
+    return Collection(rows=rows, contacts=contacts)
+
+
+def test_summary_text_wraps_in_rows_tall_enough_and_numbers_fit():
+    """Before, text was cut at its column or ran past the table (问题清单 说明/处理建议, 催报清单 lists, 评分规则)
+    and 按单位 showed ### for 104.38% and for 120 优. Every text wraps, every row is tall enough for its text at
+    two units a Chinese character, and every number column is wider than its widest figure (two units spare, a
+    "%" taking two)."""
+    from xlsx_engine.bureau.summary import REMINDER_COLUMNS
+
+    wb = load_workbook(io.BytesIO(summary_bytes(_big_collection())))
+    seen = set()
+    for ws in wb:
+        widths = {col: (dim.width or 8.43) for col, dim in ws.column_dimensions.items()}
+        for row in ws.iter_rows(min_row=2):
+            tall = 1
+            for cell in row:
+                if cell.coordinate in ws.merged_cells or cell.value is None:
+                    continue
+                width = widths.get(cell.column_letter, 8.43)
+                if isinstance(cell.value, str):
+                    assert cell.alignment.wrap_text, (ws.title, cell.coordinate)
+                    need = sum(2 if ord(ch) > 0x2e80 else 1 for ch in cell.value)
+                    tall = max(tall, -(-need // max(1, width - 1)))
+                    seen.add(ws.title)
+                else:
+                    shown = format(cell.value, ".2%") if "%" in cell.number_format else \
+                        format(cell.value, ",.2f") if "0.00" in cell.number_format else str(cell.value)
+                    assert len(shown) + shown.count("%") + 2 <= width, (ws.title, cell.coordinate, shown, width)
+            height = ws.row_dimensions[row[0].row].height or 15
+            assert height >= 13.5 * tall, (ws.title, row[0].row, height, tall)
+    assert {"汇总", "按单位", "催报清单", "问题清单", "文件"} <= seen
+    assert [c.value for c in wb["催报清单"][1]] == REMINDER_COLUMNS
+
+
+@pytest.mark.libreoffice
+def test_summary_prints_numbers_and_headings_whole(tmp_path, soffice):
+    from test_collect import _pdf
+
+    out = tmp_path / "汇总.xlsx"
+    out.write_bytes(summary_bytes(_big_collection()))
+    size, _pages, text = _pdf(out, soffice)
+    assert size == "842x595" and "###" not in text
+    for whole in ("104.38%", "严重程度", "计入汇总", "0731-8336900", "交回时间"):
+        assert whole in text, whole

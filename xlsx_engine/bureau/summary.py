@@ -12,6 +12,7 @@ import csv
 import io
 import math
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,12 @@ _HEAD_FILL = PatternFill("solid", fgColor="DDEBF7")
 _MISSING_FILL = PatternFill("solid", fgColor="F2F2F2")
 _HEAD_ALIGN = Alignment(horizontal="center", vertical="center", wrap_text=True)
 _BODY_ALIGN = Alignment(vertical="center")
+#: text wraps within its column and the row is made tall enough for it (:func:`lines_of`: neither Excel nor
+#: LibreOffice grows a row of a written workbook by itself), so nothing is cut or runs past the table on the
+#: printed page; numbers keep one line in columns wide enough for them
+_TEXT_ALIGN = Alignment(vertical="center", wrap_text=True)
+_LINE = 13.5             #: points per line of 10 pt text
+_ROW = 15.0              #: the default row height (one line), points
 
 
 def profile_name(pid: str) -> str:
@@ -74,7 +81,8 @@ class PrintSheet:
     def __init__(self, wb: Workbook, title: str, report_title: str, headers: list[str], widths: list[float],
                  *, head_row: int = 1):
         self.ws = ws = wb.create_sheet(title)
-        self.headers = headers
+        self.headers, self.widths = headers, widths
+        self.n = 0                                  # rows written
         ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
         ws.page_setup.orientation = "landscape"
         ws.page_setup.paperSize = 9            # A4
@@ -92,6 +100,12 @@ class PrintSheet:
             ws.column_dimensions[col_letters(k)].width = w
         ws.freeze_panes = f"A{head_row + 1}"
 
+    def _append(self, cells: list, lines: int = 1) -> None:
+        self.n += 1
+        if lines > 1:             # set before the row is written: a write-only sheet writes it at once
+            self.ws.row_dimensions[self.n].height = max(_ROW, _LINE * lines + 3)
+        self.ws.append(cells)
+
     def row(self, values: list[Any], *, head: bool = False, bold: bool = False, fill=None,
             formats: dict[int, str] | None = None) -> None:
         cells = []
@@ -101,7 +115,7 @@ class PrintSheet:
                 cell.data_type = "s"                    # never a formula
             cell.font = _HEAD_FONT if head else (Font(name="宋体", size=10, bold=True) if bold else _BODY_FONT)
             cell.border = _BORDER
-            cell.alignment = _HEAD_ALIGN if head else _BODY_ALIGN
+            cell.alignment = _HEAD_ALIGN if head else _TEXT_ALIGN if isinstance(cell.value, str) else _BODY_ALIGN
             if head:
                 cell.fill = _HEAD_FILL
             elif fill is not None:
@@ -109,16 +123,32 @@ class PrintSheet:
             if formats and k in formats and is_number(v):
                 cell.number_format = formats[k]
             cells.append(cell)
-        self.ws.append(cells)
+        self._append(cells, max((lines_of(c.value, self.widths[k]) for k, c in enumerate(cells)
+                                 if k < len(self.widths) and isinstance(c.value, str)), default=1))
 
     def title(self, text: str, note: str = "") -> None:
+        """The title row and a note under it, the note wrapped across the table's width (rows 1 and 2)."""
         cell = WriteOnlyCell(self.ws, value=_safe(text))
         cell.font = Font(name="黑体", size=14, bold=True)
-        self.ws.append([cell])
+        self._append([cell])
         if note:
             note_cell = WriteOnlyCell(self.ws, value=_safe(note))
             note_cell.font = _BODY_FONT
-            self.ws.append([note_cell])
+            note_cell.alignment = Alignment(vertical="top", wrap_text=True)
+            self.ws.merged_cells.add(f"A{self.n + 1}:{col_letters(len(self.widths))}{self.n + 1}")
+            self._append([note_cell], lines_of(note_cell.value, sum(self.widths)))
+
+
+def text_width(text: str) -> float:
+    """The width of a text in column-width units (the width of a "0"), generously: a Chinese (full-width)
+    character at 10 pt takes two (1.9 in Excel with 宋体), any other character one."""
+    return sum(2.0 if unicodedata.east_asian_width(ch) in "WF" else 1.0 for ch in text)
+
+
+def lines_of(text: str, width: float) -> int:
+    """The lines a text takes when wrapped in a column ``width`` units wide (each of its own lines wrapped)."""
+    room = max(1.0, width - 1)
+    return sum(max(1, math.ceil(text_width(part) / room)) for part in str(text).split("\n"))
 
 
 def _safe(v: Any) -> Any:
@@ -209,6 +239,7 @@ def reminders(coll: Collection) -> list[dict[str, str]]:
 
 
 REMINDER_COLUMNS = ["单位", "联系人", "联系电话", "项目数", "未交回项目", "待填报项目", "需更正项目"]
+REMINDER_WIDTHS = [22, 8, 14, 6, 36, 36, 40]
 
 
 def reminders_csv(coll: Collection) -> bytes:
@@ -234,7 +265,7 @@ def summary_bytes(coll: Collection, *, title: str = "绩效自评汇总表") -> 
 
     ws = PrintSheet(wb, "汇总", title, ["序号", "单位", "项目编码", "项目名称", "状态", "评分规则", "全年预算数",
                                    "全年执行数", "执行率", "总分", "等次", "错误数", "警告数", "交回时间"],
-                [5, 20, 9, 34, 7, 27, 11, 11, 9, 7, 5, 6, 6, 16], head_row=3)
+                [5, 22, 9, 34, 7, 31, 12, 12, 10, 8, 7, 6, 6, 17], head_row=3)
     ws.title(title, note)
     ws.row(ws.headers, head=True)
     fmt = {6: money, 7: money, 8: pct, 9: "0.00"}
@@ -252,7 +283,7 @@ def summary_bytes(coll: Collection, *, title: str = "绩效自评汇总表") -> 
     units = unit_totals(coll)
     wu = PrintSheet(wb, "按单位", title, ["单位", "联系人", "联系电话", "项目数", *STATUSES, "计入汇总", "全年预算数",
                                      "全年执行数", "执行率", "平均总分", *GRADES],
-                [20, 8, 13, 6, 6, 6, 6, 6, 6, 6, 12, 12, 8, 8, 4, 4, 4, 4])
+                [22, 8, 14, 6, 6, 6, 6, 6, 6, 9, 12, 12, 10, 8, 5, 5, 5, 5])
     wu.row(wu.headers, head=True)
     ufmt = {10: money, 11: money, 12: pct}
     for unit, t in [*units, ("全部单位", whole)]:
@@ -261,20 +292,20 @@ def summary_bytes(coll: Collection, *, title: str = "绩效自评汇总表") -> 
                 round(t.budget, 2), round(t.spent, 2), _shown(t.rate), _shown(t.average), *t.grades.values()],
                bold=t is whole, formats=ufmt)
 
-    wr = PrintSheet(wb, "催报清单", title, REMINDER_COLUMNS, [20, 8, 13, 6, 36, 36, 36])
+    wr = PrintSheet(wb, "催报清单", title, REMINDER_COLUMNS, REMINDER_WIDTHS)
     wr.row(wr.headers, head=True)
     for row in reminders(coll):
         wr.row([row[k] if k != "项目数" else int(row[k]) for k in REMINDER_COLUMNS])
 
     wf = PrintSheet(wb, "问题清单", title, ["单位", "项目编码", "项目名称", "状态", "严重程度", "位置", "说明", "处理建议"],
-                [16, 10, 22, 7, 7, 14, 50, 36])
+                [22, 10, 30, 7, 9, 14, 50, 40])
     wf.row(wf.headers, head=True)
     order = {s: k for k, s in enumerate(SEVERITIES)}
     for r in coll.rows:
         for f in sorted(r.findings, key=lambda f: order.get(f.severity, 9)):
             wf.row([r.unit, r.code, r.project, r.status, f.severity, f.place, f.message, f.hint])
 
-    wq = PrintSheet(wb, "目标质量", title, ["单位", "项目编码", "项目名称", "指标", "问题", "说明"], [16, 10, 24, 22, 12, 50])
+    wq = PrintSheet(wb, "目标质量", title, ["单位", "项目编码", "项目名称", "指标", "问题", "说明"], [22, 10, 34, 24, 10, 44])
     wq.row(wq.headers, head=True)
     for r in coll.rows:
         if r.filled:
@@ -287,7 +318,7 @@ def summary_bytes(coll: Collection, *, title: str = "绩效自评汇总表") -> 
         wx.row([u.path, u.error or u.note])
 
     wc = PrintSheet(wb, "图表", title, ["等次", "项目数", "", "总分区间", "项目数", "", "单位", "执行率"],
-                [8, 8, 2, 10, 8, 2, 20, 9])
+                [8, 8, 2, 10, 8, 2, 22, 10])
     bins = [(0, 60), (60, 70), (70, 80), (80, 90), (90, 100.0001)]
     unit_rates = [(unit, round(t.rate, 4) if t.rate is not None else 0) for unit, t in units if t.counted]
     counted = coll.counted
@@ -315,7 +346,7 @@ def summary_bytes(coll: Collection, *, title: str = "绩效自评汇总表") -> 
         wc.ws.add_chart(chart, anchor)
 
     wp = PrintSheet(wb, "文件", title, ["单位", "项目编码", "项目名称", "状态", "交回时间", "模板", "文件"],
-                [16, 10, 24, 7, 15, 22, 60])
+                [22, 10, 34, 7, 17, 24, 70])
     wp.row(wp.headers, head=True)
     for r in coll.rows:
         if r.path:
@@ -336,7 +367,7 @@ def write_reminders(coll: Collection, out: str | Path) -> None:
     if out.suffix.lower() == ".xlsx":
         wb = Workbook(write_only=True)
         _mark(wb, "催报清单")
-        sheet = PrintSheet(wb, "催报清单", "催报清单", REMINDER_COLUMNS, [20, 8, 13, 6, 36, 36, 36])
+        sheet = PrintSheet(wb, "催报清单", "催报清单", REMINDER_COLUMNS, REMINDER_WIDTHS)
         sheet.row(REMINDER_COLUMNS, head=True)
         for row in reminders(coll):
             sheet.row([row[k] if k != "项目数" else int(row[k]) for k in REMINDER_COLUMNS])
