@@ -52,9 +52,9 @@ _HEAD_FILL = PatternFill("solid", fgColor="DDEBF7")
 _MISSING_FILL = PatternFill("solid", fgColor="F2F2F2")
 _HEAD_ALIGN = Alignment(horizontal="center", vertical="center", wrap_text=True)
 _BODY_ALIGN = Alignment(vertical="center")
-#: text wraps within its column and the row is made tall enough for it (:func:`lines_of`: neither Excel nor
-#: LibreOffice grows a row of a written workbook by itself), so nothing is cut or runs past the table on the
-#: printed page; numbers keep one line in columns wide enough for them
+#: text wraps within its column and the row is made tall enough for it (:func:`lines_of`: LibreOffice does not
+#: grow a row of a written workbook by itself, and Excel is not relied on to), so nothing is cut or runs past the
+#: table on the printed page; numbers keep one line in columns wide enough for them
 _TEXT_ALIGN = Alignment(vertical="center", wrap_text=True)
 _LINE = 13.5             #: points per line of 10 pt text
 _ROW = 15.0              #: the default row height (one line), points
