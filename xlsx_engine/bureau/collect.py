@@ -12,7 +12,8 @@ sent gets one status (see :data:`STATUSES` and README“回收”):
 * 已填报 — filled, no 错误, but 警告 to review;
 * 已通过 — filled, no 错误 and no 警告.
 
-Only filled forms (有错误 / 已填报 / 已通过) enter grade counts, averages and charts. Several files of one project
+Only filled forms (有错误 / 已填报 / 已通过) whose 总分 is computed (:attr:`Collected.counted`) enter totals, grade
+counts, averages and charts. Several files of one project
 (resubmissions, "(1)" copies): the newest (file modification time) counts, the others are listed as superseded.
 Symbolic links are never followed; files not read are listed with the reason.
 """
@@ -112,7 +113,7 @@ class Collected:
     def counted(self) -> bool:
         """The one rule of what enters the totals (预算数、执行数、执行率), the average, the grades and the charts
         of the 汇总表 and the 回收汇总报告 alike: a filled form whose 总分 is computed. A form filled in part
-        (总分 待填报) is not counted; it is chased (see ``summary.reminders``)."""
+        (总分 待填报) is not counted; it is chased (``summary.follow_up``)."""
         return self.status in FILLED_STATUSES and is_number(self.total)
 
     @property
