@@ -162,7 +162,11 @@ def test_report_keeps_telephone_numbers_and_table_headings_whole(tmp_path, soffi
         assert any(f"0731-83369{k:02d}" in line for line in lines), k
     assert not [line for line in lines if line.endswith("0731-") or re.search(r"0731-\d{0,6}$", line)]
     head = next(line for line in lines if line.startswith("单位"))
-    assert "项目数" in head and "平均总分" in head
+    assert "项目数" in head and "平均总分" in head and "全年预算数" in head and "错误" in head and "警告" in head
+    # a unit of ten characters on one line; amounts, rates and averages with two decimals, as a table prints them
+    row = next(line for line in lines if line.startswith("东城区卫生健康委员局1"))
+    assert "100.00" in row and "90.00" in row and "90.00%" in row, row
+    assert any("金额单位：万元" in line for line in lines)
     # the 催报清单 CSV keeps the number as typed (mail merge)
     assert "0731-8336900" in reminders_csv(Collection(rows=rows, contacts=contacts)).decode("utf-8-sig")
 

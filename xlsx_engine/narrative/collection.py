@@ -35,7 +35,7 @@ TEMPLATE = "collection/summary.j2"
 _FORMULA = re.compile(r"“?=[A-Z][^”；。]*”?")
 #: column widths (mm) of the per-unit table: the 156 mm text block of an A4 page in the project report's layout;
 #: each heading's words fit on one line at 10 pt with the cells' margins (项目数 and 平均总分 broke before)
-_UNIT_WIDTHS = (35, 16, 22, 22, 17, 20, 12, 12)
+_UNIT_WIDTHS = (40, 16, 22, 22, 15, 19, 11, 11)      #: 单位 40 mm: ten characters (南湖区卫生健康委员会) on one line
 #: where a line may break inside a telephone number, and what keeps it whole: WORD JOINERs around a hyphen, a
 #: no-break space for a space. (U+2011 NON-BREAKING HYPHEN is not used: LibreOffice then breaks between the digits.)
 _PHONE_BREAKS = str.maketrans({"-": "\u2060-\u2060", "‐": "\u2060‐\u2060", "－": "\u2060－\u2060", " ": "\u00a0"})
