@@ -208,3 +208,34 @@ def test_rendering_is_repeatable_and_thread_safe():
         got = list(pool.map(lambda k: report_docx(inputs[k % 2])[0], range(8)))
     for k, data in enumerate(got):
         assert "\n".join(p.text for p in docx.Document(io.BytesIO(data)).paragraphs) == expected[k % 2]
+
+
+# ----------------------------------------------------------------------------- the appendix says what the body says
+
+EXAMPLE = ROOT / "examples" / "2023-医保基金监管专项.yaml"
+
+
+def example(tmp_path: Path, *edits: tuple[str, str]):
+    """The example project with some of its YAML text replaced (each ``old`` must occur)."""
+    text = EXAMPLE.read_text(encoding="utf-8")
+    for old, new in edits:
+        assert old in text, old
+        text = text.replace(old, new)
+    path = tmp_path / "project.yaml"
+    path.write_text(text, encoding="utf-8")
+    return from_data_file(path)
+
+
+def self_rows(d) -> dict[str, list[str]]:
+    """The appended 自评表's rows by their first cell (indicators by their 三级指标)."""
+    table = next(t for t in d.tables if t.rows[0].cells[0].text == "一级指标")
+    rows = [[c.text for c in r.cells] for r in table.rows[1:]]
+    return {(r[2] if r[0].endswith("指标") and r[2] else r[0]): r for r in rows}
+
+
+def test_appendix_prints_a_percent_actual_as_scored(tmp_path):
+    # 0.91 on a percent row is scored as 91% (PERCENT_ACTUAL): the table says 91%, as the body does
+    data, _ = report_docx(example(tmp_path, ("实际完成值: 91%", "实际完成值: 0.91")))
+    d = docx.Document(io.BytesIO(data))
+    assert self_rows(d)["参保群众满意度"][4] == "91%"
+    assert any("参保群众满意度：年度指标值≥90%，实际完成值91%，" in p.text for p in d.paragraphs)

@@ -41,6 +41,7 @@ from xlsx_engine.forms.project.record import ProjectRecord, record_from_data
 from xlsx_engine.forms.project.scoring import (
     ENTRY_FLAGS,
     Result,
+    actual_value,
     evaluate,
     is_active,
     row_messages,
@@ -405,7 +406,8 @@ def indicator_context(index: int, row, res, profile: Profile) -> dict:
         "op": row.op, "qualitative": row.op == OP_QUAL,
         "kind": "定性" if row.op == OP_QUAL else ("反向" if row.op in (OP_LE, OP_LT) else "正向"),
         "target": row.target, "unit": as_text(row.unit), "target_text": target_text(row),
-        "actual": row.actual, "actual_text": qty(row.actual, row.unit or "") if is_number(row.actual)
+        # a number as scored (a fraction on a percent row is a percentage), as the sentences say it
+        "actual": row.actual, "actual_text": qty(actual_value(row), row.unit or "") if is_number(row.actual)
         else as_text(row.actual),
         "actual_missing": actual_missing, "actual_is_target": actual_is_target,
         "band": as_text(row.band) or None, "weight": weight, "score": score, "full": full, "below": below,
