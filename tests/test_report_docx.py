@@ -239,3 +239,15 @@ def test_appendix_prints_a_percent_actual_as_scored(tmp_path):
     d = docx.Document(io.BytesIO(data))
     assert self_rows(d)["参保群众满意度"][4] == "91%"
     assert any("参保群众满意度：年度指标值≥90%，实际完成值91%，" in p.text for p in d.paragraphs)
+
+
+def test_report_flags_over_achievement_of_a_percent_actual_as_scored(tmp_path):
+    # 0.95 against ≥60% is scored as 95%, past the platform's 130% of target: the scorer deducts 2 points for
+    # over-achievement, and the report says so (not “未达到年度指标值”)
+    inp = example(tmp_path, ("指标值: ≥90%, 实际完成值: 91%", "指标值: ≥60%, 实际完成值: 0.95"))
+    data, summary = report_docx(inp)
+    text = "\n".join(p.text for p in docx.Document(io.BytesIO(data)).paragraphs)
+    assert "实际完成值95%，得8分（分值10分）。完成值超过指标值58.33%，超过评分规则规定的30%，按规则扣2分" in text
+    assert "“参保群众满意度”实际完成值95%超过指标值≥60%达58.33%" in text
+    assert "“参保群众满意度”未达到年度指标值" not in text
+    assert [w.code for w in summary.warnings if "参保群众满意度" in w.message] == ["over_reason_missing"]

@@ -44,6 +44,7 @@ from xlsx_engine.forms.project.scoring import (
     actual_value,
     evaluate,
     is_active,
+    is_over,
     row_messages,
     weight_checks,
 )
@@ -376,19 +377,10 @@ def target_text(row) -> str:
     return as_text(row.target)
 
 
-def _over(row, ratio: float) -> tuple[bool, float | None]:
-    if row.op not in (OP_GE, OP_GT, OP_EQ) or not (is_number(row.target) and is_number(row.actual)):
-        return False, None
-    t, a = float(row.target), max(float(row.actual), 0.0)
-    if t <= 0 or a < xround(ratio * t, 6):
-        return False, None
-    return True, xround((a / t - 1) * 100, 2)
-
-
 def indicator_context(index: int, row, res, profile: Profile) -> dict:
     weight, score = _score(row.weight), _score(res.score)
     ratio = profile.over_ratio          # over-achievement is flagged only where the profile's rule says so
-    over, over_pct = _over(row, ratio) if ratio else (False, None)
+    over = is_over(row, profile)        # the scorer's rule: the actual as scored (a fraction on a percent row, …)
     actual_missing = row.actual is None or row.actual == ""
     actual_is_target = looks_like_target(row.actual)
     full = weight is not None and score is not None and score >= weight
@@ -397,7 +389,8 @@ def indicator_context(index: int, row, res, profile: Profile) -> dict:
     cause, measure = split_reason(reason)
     lost = xround(weight - score, 2) if below else 0.0
     said = sentences(profile)
-    values = indicator_values(row, res, profile)
+    values = indicator_values(row, res, profile, over)
+    over_pct = xround(values["over_pct"], 2) if over else None
     return {
         # the sentences the workbook's live 综述 says too (forms/project/sentences.py)
         "facts": said.indicator.py(values), "over_text": said.over.py(values) if over else "",
