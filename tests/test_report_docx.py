@@ -251,3 +251,42 @@ def test_report_flags_over_achievement_of_a_percent_actual_as_scored(tmp_path):
     assert "“参保群众满意度”实际完成值95%超过指标值≥60%达58.33%" in text
     assert "“参保群众满意度”未达到年度指标值" not in text
     assert [w.code for w in summary.warnings if "参保群众满意度" in w.message] == ["over_reason_missing"]
+
+
+#: the example with no 实际完成值 / 完成等级 for its two 效益指标: the scorer's total and grade are 待填报
+PARTLY_FILLED = (("实际完成值: 318, ", ""), ("实际完成值: 已建立, 完成等级: 达成, ", ""))
+
+
+def test_partly_filled_form_appendix_says_the_total_is_pending_as_the_body(tmp_path):
+    inp = example(tmp_path, *PARTLY_FILLED)
+    assert inp.result.total == "待填报" and inp.result.grade == "待填报"
+    data, _ = report_docx(inp)
+    d = docx.Document(io.BytesIO(data))
+    text = "\n".join(p.text for p in d.paragraphs)
+    assert "经自评，项目总分待填报" in text
+    assert self_rows(d)["总分"][-3:] == ["100", "待填报", "评价等次：待填报"]
+
+
+def test_partly_filled_form_a_group_waiting_for_its_actuals_has_no_score(tmp_path):
+    data, _ = report_docx(example(tmp_path, *PARTLY_FILLED))
+    headings = [p.text for p in docx.Document(io.BytesIO(data)).paragraphs if p.style.name.startswith("Heading")]
+    assert "2.效益指标（分值30分，得分待填报）" in headings
+    assert "1.产出指标（分值50分，得分46分）" in headings        # the groups that are scored keep their score
+
+
+def test_pending_total_in_the_hunan_and_multi_project_reports(tmp_path):
+    inp = example(tmp_path, *PARTLY_FILLED)
+    hunan = docx.Document(io.BytesIO(report_docx(inp, region="hunan")[0]))
+    assert "绩效自评综合得分：待填报；评价等次：待填报。" in [p.text for p in hunan.paragraphs]
+    assert self_rows(hunan)["总分"][-2:] == ["待填报", "评价等次：待填报"]
+    data, _ctx, _ = multi_docx([inp, seed("seed003-p1")])
+    multi = docx.Document(io.BytesIO(data))
+    assert "自评得分：待填报；自评等次：待填报" in [p.text for p in multi.paragraphs]
+    overview = next(t for t in multi.tables if t.rows[0].cells[0].text == "序号")
+    assert [c.text for c in overview.rows[1].cells][-2:] == ["待填报", "待填报"]
+
+
+def test_fund_not_entered_appendix_has_no_fund_score(tmp_path):
+    data, _ = report_docx(example(tmp_path, (", 全年执行数: 22.8}", "}")))
+    row = self_rows(docx.Document(io.BytesIO(data)))["预算执行率"]
+    assert row[4:7] == ["—", "10", "待填报"]

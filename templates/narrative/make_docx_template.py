@@ -291,7 +291,7 @@ def build_report() -> Document:
     para(doc, "（二）绩效指标完成情况（自评表）", "Heading 2")
     self_table(doc)
     para(doc, "（三）综合得分及评价等次", "Heading 2")
-    para(doc, "绩效自评综合得分：{{ result.total | num }}分；评价等次：{{ result.grade }}。")
+    para(doc, "绩效自评综合得分：{{ result.total | points }}；评价等次：{{ result.grade }}。")
     # --- 四、评价人员
     para(doc, "四、评价人员", "Heading 1")
     table(doc, [["姓名", "职称/职务", "单位", "签字"], ["{%tr for e in evaluator_rows %}"],
@@ -362,7 +362,7 @@ def build_multi() -> Document:
     tag(doc, "{%p for p in projects %}")
     new_page(para(doc, "附件{{ loop.index }}", "Heading 4"))
     para(doc, "{{ p.project.name }}项目支出绩效自评表", "表格标题")
-    para(doc, "自评得分：{{ p.result.total | num }}分；自评等次：{{ p.result.grade }}", "表格文字")
+    para(doc, "自评得分：{{ p.result.total | points }}；自评等次：{{ p.result.grade }}", "表格文字")
     fund_table(doc, "p.fund")
     para(doc, "", "表格文字")
     self_table(doc, "p.")

@@ -40,6 +40,7 @@ from xlsx_engine.forms.project.profile import Profile, load_profile
 from xlsx_engine.forms.project.record import ProjectRecord, record_from_data
 from xlsx_engine.forms.project.scoring import (
     ENTRY_FLAGS,
+    PENDING,
     Result,
     actual_value,
     evaluate,
@@ -443,7 +444,7 @@ def project_context(inp: ProjectInput) -> tuple[dict, list[Finding]]:
     fund = {"label": p.fund_label, "base": p.fund_base, "weight": p.fund_weight, "in_total": p.fund_in_total,
             "initial": f.initial if any(is_number(x.initial) for x in rec.funds) else None,
             "budget": budget, "spent": spent, "balance": balance, "excess": xround(-balance, 2),
-            "rate": rate, "score": f.score if is_number(f.score) else 0.0, "sources": sources, "reason": reason,
+            "rate": rate, "score": f.score if is_number(f.score) else PENDING, "sources": sources, "reason": reason,
             "na": budget <= 0, "under": budget > 0 and spent < budget, "over": budget > 0 and spent > budget,
             "reason_below": p.rate_reason_below,
             "material": budget > 0 and spent < budget and rate is not None and rate < BALANCE_MATERIAL_RATE,
@@ -506,9 +507,11 @@ def project_context(inp: ProjectInput) -> tuple[dict, list[Finding]]:
         members = [i for i in inds if (i["level1"] == l1 or (l1 == "其他指标" and i["level1"] not in known))]
         if not members:
             continue
+        # as the total: 待填报 while an indicator of the group waits for its 实际完成值 (weighted, not scored)
+        waiting = any(i["weight"] is not None and i["score"] is None for i in members)
         groups.append({"name": l1, "indicators": members,
                        "weight": xround(sum(i["weight"] or 0 for i in members), 2),
-                       "score": xround(sum(i["score"] or 0 for i in members), 2),
+                       "score": PENDING if waiting else xround(sum(i["score"] or 0 for i in members), 2),
                        "below": [i for i in members if i["below"]]})
     below = [i for i in inds if i["below"]]
     overs = [i for i in inds if i["over"]]
@@ -564,9 +567,10 @@ def project_context(inp: ProjectInput) -> tuple[dict, list[Finding]]:
         "overs": overs,
         "gaps": gaps,
         "full_count": sum(1 for i in inds if i["full"]),
-        # a 待填报 project (inputs missing) is described with the figures entered so far; its grade says 待填报
+        # a 待填报 project (inputs missing): its total and grade say 待填报 (PENDING) as the scorer's; the figures
+        # entered so far are score_sum and partial_total
         "result": {"sentence": said.total.py(total_values(rec, r)),
-                   "total": r.total if is_number(r.total) else r.partial_total, "raw_total": r.raw_total,
+                   "total": r.total, "partial_total": r.partial_total, "raw_total": r.raw_total,
                    "pending": r.pending, "total_weight": r.total_weight, "cap": r.cap,
                    "capped": r.cap is not None and r.raw_total > r.cap, "grade": r.grade,
                    "score_sum": r.score_sum, "weight_sum": r.weight_sum, "verdict": r.verdict,
@@ -761,6 +765,16 @@ def nest(markup: Any, levels: int = 1) -> str:
     return "\n".join(out) + ("\n" if str(markup or "").endswith("\n") else "")
 
 
+def pending_num(value: Any, *args, **kwargs) -> str:
+    """``num`` of the templates: a figure the scorer cannot compute yet (PENDING) prints as 待填报."""
+    return PENDING if value == PENDING else FILTERS["num"](value, *args, **kwargs)
+
+
+def points(value: Any, digits: int = 2) -> str:
+    """A score with its unit, ``98`` → ``98分``; a pending one (PENDING) prints as 待填报."""
+    return PENDING if value == PENDING else FILTERS["num"](value, digits) + "分"
+
+
 def _finalize(value: Any) -> Any:
     """Printing a raw float would show binary noise (0.30000000000000004): format numbers by default."""
     if isinstance(value, float):
@@ -775,7 +789,7 @@ class SafeEnvironment(BoundedSandbox):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.add_filters(FILTERS)
-        self.add_filters({"circled": circled, "nest": nest})
+        self.add_filters({"circled": circled, "nest": nest, "num": pending_num, "points": points})
 
 
 class OneFileLoader(jinja2.BaseLoader):

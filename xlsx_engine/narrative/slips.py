@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from xlsx_engine.kernel.textfilters import FILTERS
+from xlsx_engine.kernel.xlmath import is_number
 from xlsx_engine.narrative.engine import parse_blocks
 from xlsx_engine.narrative.wording import is_cause, is_measure
 
@@ -168,7 +169,7 @@ def _fund_facts(contexts: list[dict], totals: dict | None) -> dict[str, set[str]
         if f.get("disposed"):
             facts["disposed"].add(FILTERS["wan"](f["balance"]))
         r = ctx["result"]
-        facts["total"].update({FILTERS["num"](r["total"]), FILTERS["num"](r["raw_total"])})
+        facts["total"].update(FILTERS["num"](t) for t in (r["total"], r["raw_total"]) if is_number(t))  # not 待填报
         facts["grade"].add(str(r["grade"]))
     if totals and totals.get("rate") is not None:
         facts["rate"].add(FILTERS["pct"](totals["rate"]))
