@@ -290,3 +290,27 @@ def test_fund_not_entered_appendix_has_no_fund_score(tmp_path):
     data, _ = report_docx(example(tmp_path, (", 全年执行数: 22.8}", "}")))
     row = self_rows(docx.Document(io.BytesIO(data)))["预算执行率"]
     assert row[4:7] == ["—", "10", "待填报"]
+
+
+# ----------------------------------------------------------------------------- title and language
+
+W_NS = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+def test_report_title_breaks_before_its_ending_not_inside_a_word(tmp_path):
+    inp = example(tmp_path, ("项目名称: 2023年医保基金监管专项经费", "项目名称: 2023年东城区医保经办服务能力提升"))
+    d = docx.Document(io.BytesIO(report_docx(inp)[0]))
+    titles = [p for p in d.paragraphs if p.style.name == "Title"]
+    assert [p.text for p in titles] == ["2023年东城区医保经办服务能力提升\n绩效自评报告"]   # a line break, as the cover
+    short = docx.Document(io.BytesIO(report_docx(seed("seed003-p1", {"报告标题": "机关经费绩效自评报告"}))[0]))
+    assert [p.text for p in short.paragraphs if p.style.name == "Title"] == ["机关经费绩效自评报告"]  # fits a line
+    multi = docx.Document(io.BytesIO(multi_docx([seed("seed003-p1")], info={"报告标题": "某区医疗保障局2019年度部门"
+                                                                                    "预算项目支出绩效自评报告"})[0]))
+    assert [p.text for p in multi.paragraphs if p.style.name == "Title"] == [
+        "某区医疗保障局2019年度部门预算项目支出\n绩效自评报告"]
+
+
+@pytest.mark.parametrize("name", ["national.docx", "multi.docx"])
+def test_title_style_has_no_coloured_rule(name):
+    title = docx.Document(str(NARRATIVE / name)).styles["Title"].element
+    assert title.pPr.find(f"{W_NS}pBdr") is None

@@ -118,6 +118,10 @@ def setup(doc) -> None:
         style = doc.styles[name]
         style.font.italic = False
         style.paragraph_format.keep_with_next = True
+    # python-docx's Title has a blue rule (bottom border, accent 1) under it; GB/T 9704 titles have none
+    borders = doc.styles["Title"].element.pPr.find(qn("w:pBdr"))
+    if borders is not None:
+        borders.getparent().remove(borders)
     # page number in the footer: — 1 —
     footer = sec.footer.paragraphs[0]
     footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
@@ -314,7 +318,8 @@ def build_national() -> Document:
     para(doc, '{{ title_lines[1] if title_lines|length > 1 else "" }}', "封面标题")
     para(doc, "{{ project.unit or '（待补充实施单位）' }}", "封面落款")
     para(doc, '{{ info.report_date | cndate if info.report_date else "（待补充报告日期）" }}', "封面落款")
-    new_page(para(doc, "{{ title }}", "Title"))
+    # the title over the text breaks as the cover's (a line break before its ending), never inside a word
+    new_page(para(doc, '{{ title_lines | join("\\n") }}', "Title"))
     blocks(doc, "summary_blocks", top=1)
     new_page(para(doc, "附件", "Heading 4"))
     para(doc, "项目支出绩效自评表", "表格标题")
@@ -341,7 +346,7 @@ def build_national() -> Document:
 def build_multi() -> Document:
     doc = Document()
     setup(doc)
-    para(doc, '{{ title }}', "Title")
+    para(doc, '{{ title_lines | join("\\n") }}', "Title")
     para(doc, "一、绩效自评工作开展情况", "Heading 1")
     blocks(doc, "intro_blocks")
     para(doc, "二、本报告包含项目的自评结果", "Heading 1")

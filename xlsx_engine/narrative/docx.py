@@ -225,8 +225,8 @@ def multi_docx(inputs: list[ProjectInput], *, narrator: Narrator | None = None, 
     narrator = narrator or Narrator()
     ctx, findings = narrator.project_sections(inputs, info)
     year = ctx["unit"]["year"]
-    ctx = dict(ctx,
-               title=ctx["info"]["title"] or (f"{year}年度" if year else "") + "项目支出绩效自评报告",
+    title = ctx["info"]["title"] or (f"{year}年度" if year else "") + "项目支出绩效自评报告"
+    ctx = dict(ctx, title=title, title_lines=title_lines(title),
                intro_blocks=_blocks(ctx["intro"]),
                projects_blocks=_blocks("\n".join(p["section"] for p in ctx["projects"])),
                closing_blocks=_blocks(ctx["closing"]))
