@@ -314,3 +314,18 @@ def test_report_title_breaks_before_its_ending_not_inside_a_word(tmp_path):
 def test_title_style_has_no_coloured_rule(name):
     title = docx.Document(str(NARRATIVE / name)).styles["Title"].element
     assert title.pPr.find(f"{W_NS}pBdr") is None
+
+
+def test_reports_declare_chinese_as_their_east_asian_language(tmp_path):
+    from xlsx_engine.narrative.docx import official_docx
+    from xlsx_engine.narrative.engine import parse_blocks
+    documents = {"national": report_docx(seed("seed003-p1"))[0],
+                 "hunan": report_docx(seed("seed004", SEED004_INFO))[0],
+                 "multi": multi_docx([seed("seed003-p1"), seed("seed003-p2")])[0],
+                 "official": official_docx(parse_blocks("# 标题\n正文"))}
+    for name, data in documents.items():
+        parts = zipfile.ZipFile(io.BytesIO(data))
+        styles, settings = parts.read("word/styles.xml").decode(), parts.read("word/settings.xml").decode()
+        langs = re.findall(r'<w:lang [^>]*w:eastAsia="([^"]+)"', styles)
+        assert langs and set(langs) == {"zh-CN"}, name
+        assert re.findall(r'<w:themeFontLang [^>]*w:eastAsia="([^"]+)"', settings) == ["zh-CN"], name

@@ -122,6 +122,11 @@ def setup(doc) -> None:
     borders = doc.styles["Title"].element.pPr.find(qn("w:pBdr"))
     if borders is not None:
         borders.getparent().remove(borders)
+    # the document is Chinese: Word and LibreOffice pick Chinese glyph variants and proofing by these
+    # (python-docx's default declares East-Asian text en-US and the theme's East-Asian fonts ja-JP)
+    lang = doc.styles.element.find(f"{qn('w:docDefaults')}/{qn('w:rPrDefault')}/{qn('w:rPr')}/{qn('w:lang')}")
+    lang.set(qn("w:eastAsia"), "zh-CN")
+    doc.settings.element.find(qn("w:themeFontLang")).set(qn("w:eastAsia"), "zh-CN")
     # page number in the footer: — 1 —
     footer = sec.footer.paragraphs[0]
     footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
