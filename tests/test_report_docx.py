@@ -329,3 +329,32 @@ def test_reports_declare_chinese_as_their_east_asian_language(tmp_path):
         langs = re.findall(r'<w:lang [^>]*w:eastAsia="([^"]+)"', styles)
         assert langs and set(langs) == {"zh-CN"}, name
         assert re.findall(r'<w:themeFontLang [^>]*w:eastAsia="([^"]+)"', settings) == ["zh-CN"], name
+
+
+# ----------------------------------------------------------------------------- fund sources
+
+OTHER_SOURCE_NO_SPENT = ("  当年财政拨款: {年初预算数: 30, 全年预算数: 30, 全年执行数: 22.8}\n",
+                         "  当年财政拨款: {年初预算数: 30, 全年预算数: 30, 全年执行数: 22.8}\n"
+                         "  其他资金: {全年预算数: 5}\n")
+
+
+def fund_rows(d) -> dict[str, list[str]]:
+    table = next(t for t in d.tables if t.rows[0].cells[0].text == "资金来源")
+    return {r.cells[0].text.removeprefix("其中："): [c.text for c in r.cells[1:]] for r in table.rows[1:]}
+
+
+def test_a_fund_input_left_blank_prints_an_empty_cell_not_zero(tmp_path):
+    inp = example(tmp_path, OTHER_SOURCE_NO_SPENT)
+    data, summary = report_docx(inp)
+    d = docx.Document(io.BytesIO(data))
+    rows = fund_rows(d)
+    # 年初预算数 and 全年执行数 left blank: empty cells; 结余 and 执行率 need both amounts (as the scorer's source_rate)
+    assert rows["其他资金"] == ["", "5.00", "", "—", "—"]
+    assert rows["当年财政拨款"] == ["30.00", "30.00", "22.80", "7.20", "76.00%"]
+    assert rows["年度资金总额"] == ["30.00", "35.00", "22.80", "12.20", "65.14%"]
+    text = "\n".join(p.text for p in d.paragraphs)
+    assert "其他资金全年预算5万元、执行（待补充全年执行数）" in text and "执行0万元" not in text
+    assert any("待补充全年执行数" in w.message for w in summary.warnings)
+    hunan = docx.Document(io.BytesIO(report_docx(inp, region="hunan")[0]))
+    expenses = next(t for t in hunan.tables if t.rows[0].cells[0].text == "支出内容")
+    assert [r.cells[0].text for r in expenses.rows[1:]] == ["当年财政拨款", "支出合计"]   # no row of a blank 执行数

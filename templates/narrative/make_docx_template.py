@@ -233,8 +233,8 @@ def fund_table(doc, fund: str = "fund") -> None:
          f"{{{{ {fund}.spent | amount(fixed=True) }}}}", f"{{{{ {fund}.balance | amount(fixed=True) }}}}",
          f'{{{{ {fund}.rate | pct(fixed=True, empty="—") }}}}'],
         [f"{{%tr for s in {fund}.sources %}}"],
-        ['{% if loop.first %}其中：{% endif %}{{ s.name }}', "{{ s.initial | amount(fixed=True) }}",
-         "{{ s.budget | amount(fixed=True) }}", "{{ s.spent | amount(fixed=True) }}",
+        ['{% if loop.first %}其中：{% endif %}{{ s.name }}', '{{ s.initial | amount(fixed=True, empty="") }}',
+         '{{ s.budget | amount(fixed=True, empty="") }}', '{{ s.spent | amount(fixed=True, empty="") }}',
          "{{ s.balance | amount(fixed=True) }}", '{{ s.rate | pct(fixed=True, empty="—") }}'],
         ["{%tr endfor %}"],
     ], [34, 25, 25, 25, 22, 25], left_cols=(0,))

@@ -436,10 +436,12 @@ def project_context(inp: ProjectInput) -> tuple[dict, list[Finding]]:
         vals = [line.initial, line.budget, line.spent]
         if not any(is_number(v) and v != 0 for v in vals):
             continue
-        b = float(line.budget) if is_number(line.budget) else 0.0
-        s = float(line.spent) if is_number(line.spent) else 0.0
+        # an input the unit left blank stays blank (None): the tables print an empty cell, not 0.00; the
+        # 结余, like the scorer's 执行率 of the source (source_rate), needs both amounts
+        b, s = _score(line.budget), _score(line.spent)
         sources.append({"name": line.source, "initial": _score(line.initial), "budget": b, "spent": s,
-                        "balance": xround(b - s, 2), "rate": src_rate if is_number(src_rate) else None})
+                        "balance": xround(b - s, 2) if b is not None and s is not None else None,
+                        "rate": src_rate if is_number(src_rate) else None})
     reason = as_text(rec.rate_reason) or None
     fund = {"label": p.fund_label, "base": p.fund_base, "weight": p.fund_weight, "in_total": p.fund_in_total,
             "initial": f.initial if any(is_number(x.initial) for x in rec.funds) else None,
@@ -579,7 +581,7 @@ def project_context(inp: ProjectInput) -> tuple[dict, list[Finding]]:
         "suggestions": suggestions,
         "info": info,
         "expense_rows": info["expenses"] or [{"item": s["name"], "amount": s["spent"], "voucher": "", "note": ""}
-                                             for s in sources],
+                                             for s in sources if s["spent"] is not None],
         "evaluator_rows": info["evaluators"] or [{"name": "", "title": "", "unit": ""}] * 3,
         "warnings": [f.message for f in findings],
     }

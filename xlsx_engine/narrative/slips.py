@@ -165,7 +165,7 @@ def _fund_facts(contexts: list[dict], totals: dict | None) -> dict[str, set[str]
             facts["rate"].add(FILTERS["pct"](f["rate"]))
         facts["rate"].update(FILTERS["pct"](s["rate"]) for s in f["sources"] if s["rate"] is not None)
         facts["balance"].add(FILTERS["wan"](f["balance"]))
-        facts["balance"].update(FILTERS["wan"](s["balance"]) for s in f["sources"])
+        facts["balance"].update(FILTERS["wan"](s["balance"]) for s in f["sources"] if s["balance"] is not None)
         if f.get("disposed"):
             facts["disposed"].add(FILTERS["wan"](f["balance"]))
         r = ctx["result"]
