@@ -358,3 +358,11 @@ def test_a_fund_input_left_blank_prints_an_empty_cell_not_zero(tmp_path):
     hunan = docx.Document(io.BytesIO(report_docx(inp, region="hunan")[0]))
     expenses = next(t for t in hunan.tables if t.rows[0].cells[0].text == "支出内容")
     assert [r.cells[0].text for r in expenses.rows[1:]] == ["当年财政拨款", "支出合计"]   # no row of a blank 执行数
+
+
+@pytest.mark.parametrize("name", ["report.docx", "national.docx", "multi.docx"])
+def test_table_rows_do_not_split_across_pages(name):
+    # a row (an indicator with its 偏差原因, the 预算执行率 row) moves to the next page whole
+    body = zipfile.ZipFile(NARRATIVE / name).read("word/document.xml").decode("utf-8")
+    rows = re.findall(r"<w:tr[ >].*?</w:tr>", body)
+    assert rows and all("<w:cantSplit/>" in r for r in rows)

@@ -201,10 +201,10 @@ def table(doc, rows: list[list[str]], widths_mm: list[float], *, header_rows: in
             left = c in left_cols and r >= header_rows and not text.startswith("{%tr")
             _cell_text(cell, text, bold=r < header_rows,
                        align=WD_ALIGN_PARAGRAPH.LEFT if left else WD_ALIGN_PARAGRAPH.CENTER)
+        trpr = row._tr.get_or_add_trPr()
+        trpr.append(OxmlElement("w:cantSplit"))   # a row moves to the next page whole (schema: before tblHeader)
         if r < header_rows:
-            trpr = row._tr.get_or_add_trPr()
-            el = OxmlElement("w:tblHeader")
-            trpr.append(el)
+            trpr.append(OxmlElement("w:tblHeader"))
     return t
 
 
