@@ -366,3 +366,13 @@ def test_table_rows_do_not_split_across_pages(name):
     body = zipfile.ZipFile(NARRATIVE / name).read("word/document.xml").decode("utf-8")
     rows = re.findall(r"<w:tr[ >].*?</w:tr>", body)
     assert rows and all("<w:cantSplit/>" in r for r in rows)
+
+
+@pytest.mark.parametrize("name", ["report.docx", "national.docx", "multi.docx"])
+def test_score_column_holds_pending_on_one_line(name):
+    # the 自评表's 得分 column: “待填报” at 表格文字 size (three 10-pt characters) plus the cell margins (2 × 45 twips)
+    d = docx.Document(str(NARRATIVE / name))
+    table = next(t for t in d.tables if t.rows[0].cells[0].text == "一级指标")
+    score = [c.text for c in table.rows[0].cells].index("得分")
+    grid = table._tbl.tblGrid.findall(f"{W_NS}gridCol")
+    assert int(grid[score].get(f"{W_NS}w")) >= 3 * 10 * 20 + 2 * 45

@@ -260,7 +260,7 @@ def self_table(doc, p: str = "") -> None:
         ["{%tr endif %}"],
         ["总分", "", "", "", "", f"{{{{ {p}result.total_weight | num }}}}", f"{{{{ {p}result.total | num }}}}",
          f"评价等次：{{{{ {p}result.grade }}}}"],
-    ], [17, 19, 29, 18, 18, 10, 12, 33], left_cols=(2, 7))
+    ], [17, 19, 29, 18, 18, 10, 14, 31], left_cols=(2, 7))   # 得分 holds “待填报” on one line
 
 
 def build_report() -> Document:
