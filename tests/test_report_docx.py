@@ -376,3 +376,39 @@ def test_score_column_holds_pending_on_one_line(name):
     score = [c.text for c in table.rows[0].cells].index("得分")
     grid = table._tbl.tblGrid.findall(f"{W_NS}gridCol")
     assert int(grid[score].get(f"{W_NS}w")) >= 3 * 10 * 20 + 2 * 45
+
+
+@pytest.mark.parametrize("name", ["national.docx", "multi.docx"])
+def test_the_total_rows_of_the_self_evaluation_table_stay_together(name):
+    # 合计, 预算执行率 (and a target block) keep with the 总分 row: a total never stands alone on a page
+    d = docx.Document(str(NARRATIVE / name))
+    table = next(t for t in d.tables if t.rows[0].cells[0].text == "一级指标")
+    first = [c.cells[0].text for c in table.rows].index("绩效指标合计")
+    for row in table.rows[first:-1]:
+        assert all(p.paragraph_format.keep_with_next for cell in row.cells for p in cell.paragraphs), row.cells[0].text
+    assert table.rows[-1].cells[0].text == "总分"
+
+
+def test_the_appended_self_evaluation_table_fits_its_page_and_never_leaves_the_total_alone(tmp_path, soffice):
+    """The demo's two reports, rendered: the one with fewer rows keeps its 自评表 and the 填报单位 lines on one page
+    (rows exactly 12 pt high whatever the CJK font's line height); where the table runs over, the 总分 row goes
+    with the 合计 and 预算执行率 rows."""
+    import subprocess as sp
+    reports = {}
+    for name in ("2023-医保基金监管专项", "2023-城乡医疗救助补助资金"):
+        data, _rendered = report_docx(from_data_file(ROOT / "examples" / f"{name}.yaml"))
+        write_docx(tmp_path / f"{name}.docx", data)
+        reports[name] = tmp_path / f"{name}.docx"
+    convert_files(list(reports.values()), tmp_path, "pdf", soffice=soffice)
+    for name in reports:
+        pdf = tmp_path / f"{name}.pdf"
+        pages = int(re.search(r"Pages:\s+(\d+)", sp.run(["pdfinfo", str(pdf)], capture_output=True, text=True,
+                                                          check=True).stdout).group(1))
+        texts = [re.sub(r"\s+", "", sp.run(["pdftotext", "-f", str(k), "-l", str(k), str(pdf), "-"],
+                                           capture_output=True, text=True, check=True).stdout)
+                 for k in range(1, pages + 1)]
+        total = next(k for k, t in enumerate(texts) if "评价等次：" in t and "总分" in t)
+        assert "绩效指标合计" in texts[total], (name, texts[total][:200])
+        if name == "2023-医保基金监管专项":
+            start = next(k for k, t in enumerate(texts) if "项目支出绩效自评表" in t and "附件" in t)
+            assert start == total and "填报单位（盖章）" in texts[total], name

@@ -111,7 +111,9 @@ def setup(doc) -> None:
     paragraph_style(doc, "封面项目", BODY_FONT, 16, line=36, base="Normal")
     paragraph_style(doc, "封面落款", BODY_FONT, 16, align=WD_ALIGN_PARAGRAPH.CENTER, line=None, before=96,
                     base="Normal")
-    paragraph_style(doc, "表格文字", SONG, 10, line=None, base="Normal", align=WD_ALIGN_PARAGRAPH.CENTER)
+    # exactly 12 pt: rows as tall in Word as in LibreOffice whatever the CJK font's own line height (with the Chinese
+    # glyph metrics a single-spaced row grew and the appended 自评表 ran onto a second page)
+    paragraph_style(doc, "表格文字", SONG, 10, line=12, base="Normal", align=WD_ALIGN_PARAGRAPH.CENTER)
     paragraph_style(doc, "表格标题", HEI, 14, align=WD_ALIGN_PARAGRAPH.CENTER, line=None, before=6, after=6,
                     base="Normal")
     for name in ("Heading 1", "Heading 2", "Heading 3", "Heading 4", "Title"):
@@ -173,8 +175,11 @@ def _cell_text(cell, text: str, *, bold: bool = False, align=WD_ALIGN_PARAGRAPH.
     run.bold = bold
 
 
-def table(doc, rows: list[list[str]], widths_mm: list[float], *, header_rows: int = 1, left_cols: tuple = ()):
-    """A bordered table; ``rows`` may contain docxtpl ``{%tr … %}`` rows (one cell holding the tag)."""
+def table(doc, rows: list[list[str]], widths_mm: list[float], *, header_rows: int = 1, left_cols: tuple = (),
+          keep_last: int = 0):
+    """A bordered table; ``rows`` may contain docxtpl ``{%tr … %}`` rows (one cell holding the tag). The last
+    ``keep_last`` rows are kept on one page with the row before them (keep with next), so a total never stands
+    alone at the top of a page."""
     t = doc.add_table(rows=len(rows), cols=len(widths_mm))
     t.style = doc.styles["Table Grid"]
     t.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -201,6 +206,9 @@ def table(doc, rows: list[list[str]], widths_mm: list[float], *, header_rows: in
             left = c in left_cols and r >= header_rows and not text.startswith("{%tr")
             _cell_text(cell, text, bold=r < header_rows,
                        align=WD_ALIGN_PARAGRAPH.LEFT if left else WD_ALIGN_PARAGRAPH.CENTER)
+            if keep_last and len(rows) - 1 - keep_last <= r < len(rows) - 1:
+                for paragraph in cell.paragraphs:
+                    paragraph.paragraph_format.keep_with_next = True
         trpr = row._tr.get_or_add_trPr()
         trpr.append(OxmlElement("w:cantSplit"))   # a row moves to the next page whole (schema: before tblHeader)
         if r < header_rows:
@@ -260,7 +268,8 @@ def self_table(doc, p: str = "") -> None:
         ["{%tr endif %}"],
         ["总分", "", "", "", "", f"{{{{ {p}result.total_weight | num }}}}", f"{{{{ {p}result.total | num }}}}",
          f"评价等次：{{{{ {p}result.grade }}}}"],
-    ], [17, 19, 29, 18, 18, 10, 14, 31], left_cols=(2, 7))   # 得分 holds “待填报” on one line
+    ], [17, 19, 29, 18, 18, 10, 14, 31], left_cols=(2, 7), keep_last=5)   # 得分 holds “待填报” on one line;
+    # the 合计, 预算执行率 and 总分 rows (and the 目标 block's tags between them) stay together
 
 
 def build_report() -> Document:
