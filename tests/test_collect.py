@@ -444,3 +444,23 @@ def test_collect_says_what_it_did_not_compare_and_what_to_do_next(tmp_path, caps
     assert main(["collect", str(sent), "--master", str(master), "-o", str(tmp_path / "汇总2.xlsx")]) in (0, 1)
     err = capsys.readouterr().err
     assert "没有给出 --master" not in err and "下一步：" in err, err
+
+
+def test_the_next_step_counts_what_the_reminder_list_chases(tmp_path, capsys):
+    """The CLI's “下一步” counts the projects the 催报清单 lists (a form filled in part included); a returned file
+    that cannot be read is chased as such, not as “有错误；未填完”."""
+    master = loop_master(tmp_path / "总表.xlsx")
+    sent = tmp_path / "sent"
+    bulk(master, sent)
+    from test_collect_outputs import type_in
+    type_in(next(sent.glob("*_P1_*.xlsx")), 96, (100, 95, 92))                # filled in, results as shown
+    type_in(next(sent.glob("*_P2_*.xlsx")), 90, (100,))                        # filled in part, no error
+    next(sent.glob("*_P3_*.xlsx")).write_bytes(b"PK\x03\x04 not a workbook")     # cannot be read
+    capsys.readouterr()
+    assert main(["collect", str(sent), "--master", str(master), "-o", str(tmp_path / "汇总.xlsx")]) in (0, 1)
+    err = capsys.readouterr().err
+    csv_text = (tmp_path / "汇总_催报清单.csv").read_text(encoding="utf-8-sig")
+    chased = len(set(re.findall(r"\bP\d\b", csv_text)))         # every project the list names
+    assert chased == 5 and f"下一步：{chased} 个项目需要催报或更正" in err, (err, csv_text)     # all but P1
+    assert "P2 " in csv_text and "未填完，总分待填报" in csv_text
+    assert "文件无法读取，请重新提交" in csv_text and "未填完，总分待填报）" not in csv_text.split("P3")[1].split("\n")[0]

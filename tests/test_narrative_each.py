@@ -362,3 +362,52 @@ def test_each_with_the_master_knows_a_copy_sent_with_its_spending_and_returned_u
     assert err.count("仍是空白表") == 2, err
     code, err = run(capsys, "narrative", str(sent), "--master", str(master))
     assert code == 2 and "--master 只与 --each 同用" in err
+
+
+def test_each_over_a_folder_decides_as_collect_does(tmp_path, capsys):
+    """``--each`` over a 回收 folder takes collect's decisions, so the two never disagree: a newer copy of P1 that
+    cannot be read does not take P1's report away (collect counts the readable one); a copy of P6 whose 项目编码
+    property was removed is known by bulk's manifest, so P6 gets one report, not two; a project returned blank
+    gets none; the unreadable file is an error line."""
+    import os
+    import sys
+    import time
+    import zipfile
+    sys.path.insert(0, str(ROOT / "tests"))
+    from test_collect import FILL, edit_sheet, loop_master
+
+    from xlsx_engine.bureau.bulk import bulk
+    from xlsx_engine.bureau.collect import collect
+    master = loop_master(tmp_path / "总表.xlsx")
+    sent = tmp_path / "sent"
+    bulk(master, sent)
+    form = {c: next(sent.glob(f"*_{c}_*.xlsx")) for c in ("P1", "P2", "P3", "P4", "P5", "P6")}
+    for code in ("P1", "P2", "P3", "P5", "P6"):
+        edit_sheet(form[code], FILL)
+    bad = form["P1"].with_name(form["P1"].stem + "(2).xlsx")        # newer, cut in half
+    with zipfile.ZipFile(form["P1"]) as zin, zipfile.ZipFile(bad, "w") as zout:
+        for name in zin.namelist():
+            data = zin.read(name)
+            zout.writestr(name, data[:len(data) // 2] if name == "xl/worksheets/sheet1.xml" else data)
+    os.utime(bad, (time.time() + 60, time.time() + 60))
+    older = form["P6"].with_name(form["P6"].stem + "(1).xlsx")      # an older copy of P6
+    shutil.copy(form["P6"], older)
+    os.utime(older, (time.time() - 3600, time.time() - 3600))
+    with zipfile.ZipFile(form["P6"]) as zin:                        # P6 itself loses its 项目编码 property
+        members = {n: zin.read(n) for n in zin.namelist()}
+    members["docProps/custom.xml"] = re.sub(rb'<property[^>]*name="\xe9\xa1\xb9\xe7\x9b\xae\xe7\xbc\x96\xe7\xa0\x81">'
+                                            rb'.*?</property>', b"", members["docProps/custom.xml"])
+    with zipfile.ZipFile(form["P6"], "w", zipfile.ZIP_DEFLATED) as zout:
+        for name, data in members.items():
+            zout.writestr(name, data)
+    rows = {r.code: r for r in collect(sent, master=master).rows}
+    assert Path(rows["P1"].file) == form["P1"] and Path(rows["P6"].file) == form["P6"]
+
+    out = tmp_path / "报告"
+    code, err = run(capsys, "narrative", str(sent), "--each", str(out), "--master", str(master))
+    assert code == 1, err                                            # the half file is an error line
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted(f"{form[c].stem}_自评报告.docx" for c in ("P1", "P2", "P3", "P5", "P6")), names
+    assert f"错误：{bad.relative_to(tmp_path)}" in err or bad.name in err, err
+    assert "P4" in next(x for x in err.splitlines() if "仍是空白表" in x)
+    assert "已被较新的交回文件替代" in next(x for x in err.splitlines() if older.name in x)

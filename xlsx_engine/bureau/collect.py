@@ -62,6 +62,7 @@ FILLED_STATUSES = (FAILED, FILLED, PASSED)      #: the forms the unit filled in 
 COUNTED_TEXT = "总分已算出的已填写自评表（有错误、已填报、已通过）"
 GRADES = ("优", "良", "中", "差")
 
+NOT_SUMMED = "，未汇总"            #: how a note on an output of this program among the returned files ends
 MEMORY_HEADROOM = 1 << 30       #: address space a worker may add while reading one batch of files
 FILE_SECONDS = 60               #: time allowed for one file
 BATCH = 16                      #: files per task sent to a worker
@@ -283,7 +284,7 @@ def read_returned(path: str, profile: str | None = None, keep_inputs: bool = Fal
 
     report = check_file(path, None, then)
     if report.kind == OWN_OUTPUT:
-        item.kind, item.note = OWN_OUTPUT, not_returned(report.output) + "，未汇总"
+        item.kind, item.note = OWN_OUTPUT, not_returned(report.output) + NOT_SUMMED
         return item
     item.findings, item.kind = report.findings, report.kind
     if extra.get("display"):

@@ -209,6 +209,8 @@ def follow_up(r: Collected) -> str:
     goes to 需更正项目 with the reason."""
     if r.status in (MISSING, BLANK):
         return r.status
+    if r.error:                       # the file returned cannot be read: nothing in it is known
+        return "文件无法读取，请重新提交"
     why = [f"有错误 {r.count('错误')} 项"] if r.status == FAILED else []
     if r.filled and not r.counted:
         why.append("未填完，总分待填报")

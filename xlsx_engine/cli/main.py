@@ -413,9 +413,9 @@ def collect_command(folder, output, master_file, manifest, reminders, jobs, forc
     from tqdm import tqdm
 
     from xlsx_engine.bureau.bulk import cpu_count
-    from xlsx_engine.bureau.collect import BLANK, FAILED, MISSING, collect, iter_workbooks, summarise
+    from xlsx_engine.bureau.collect import collect, iter_workbooks, summarise
     from xlsx_engine.bureau.output import check_writable
-    from xlsx_engine.bureau.summary import counts_text, write_reminders, write_summary
+    from xlsx_engine.bureau.summary import counts_text, follow_up, write_reminders, write_summary
     out = Path(output)
     if out.suffix.lower() != ".xlsx":
         raise JxzpError("汇总表应以 .xlsx 结尾", where=output)
@@ -472,7 +472,7 @@ def collect_command(folder, output, master_file, manifest, reminders, jobs, forc
         if not master_file:
             click.echo("提示：没有给出 --master 总表，未核对下发的内容（指标值、分值等）是否被单位改动，也列不出未交回的项目；"
                        "加 --master 总表.xlsx 可核对", err=True)
-        chase = sum(1 for r in coll.rows if r.status in (MISSING, BLANK, FAILED))
+        chase = sum(1 for r in coll.rows if follow_up(r))          # the 催报清单's own rule
         if chase:
             click.echo(f"下一步：{chase} 个项目需要催报或更正，把催报清单（{shown(remind)}）发给有关单位；"
                        "每个问题见汇总表的“问题清单”工作表", err=True)

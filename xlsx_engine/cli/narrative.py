@@ -160,7 +160,8 @@ def _each(inputs, folder: Path, template, force, strict, output, write_back, inf
     from tqdm import tqdm
 
     from xlsx_engine.bureau.output import check_writable
-    from xlsx_engine.narrative.batch import inputs_of, write_reports
+    from xlsx_engine.bureau.bulk import cpu_count
+    from xlsx_engine.narrative.batch import plan, write_reports
     from xlsx_engine.narrative.engine import Narrator
 
     if output or write_back or info_file:
@@ -170,28 +171,28 @@ def _each(inputs, folder: Path, template, force, strict, output, write_back, inf
         raise JxzpError("--each 的 --template 应为 .docx 或模板文件夹", where=template)
     if folder.exists() and not folder.is_dir():
         raise JxzpError("--each 应为文件夹，现为文件", where=str(folder), hint="换一个文件夹名")
+    extra = _info(None, date)                     # a bad --date is said before anything is written
+    if master and not Path(master).is_file():
+        raise JxzpError("找不到总表", where=master, hint="--master 应为下发时用的总表（.xlsx）")
     check_writable(folder / "报告.docx")           # creates the folder, or says in Chinese why it cannot
-    sources, skipped = inputs_of(list(inputs))
-    for path, why in skipped:
-        click.echo(f"跳过：{path}：{why}", err=True)
-    if not sources:
+    tasks, decided = plan(list(inputs), master, cpu_count())     # folders: as collect decides (with the master)
+    if not tasks and not decided:
         raise JxzpError("没有找到要生成报告的自评表（.xlsx）", where="、".join(inputs))
-    extra = _info(None, date)
     with contextlib.ExitStack() as stack:
         sent_spent = None
-        if master:
+        if master and any(t.findings is None for t in tasks):    # files named one by one: the master's 执行数
             from xlsx_engine.bureau.collect import SentProjects
             sent = SentProjects(master)
             stack.callback(sent.close)
             sent_spent = lambda code: s.spent_cells if (s := sent.get(code)) is not None else ()  # noqa: E731
-        with tqdm(total=len(sources), unit="份", desc="报告", disable=not sys.stderr.isatty(), leave=False) as bar:
-            outcomes = write_reports(sources, folder, Narrator(template), force=force, progress=bar.update,
-                                     extra=extra, sent_spent=sent_spent)
+        with tqdm(total=len(tasks), unit="份", desc="报告", disable=not sys.stderr.isatty(), leave=False) as bar:
+            outcomes = decided + write_reports(tasks, folder, Narrator(template), force=force, progress=bar.update,
+                                               extra=extra, sent_spent=sent_spent)
     passed = [o for o in outcomes if o.skipped]        # outputs of this program, blank forms, older copies
     kept = [o for o in outcomes if o.kept]             # reports of an earlier run
     failed = [o for o in outcomes if o.output is None and not o.skipped and not o.kept]
     warned = [o for o in outcomes if o.output is not None and o.warnings]
-    skipped += [(o.source, o.skipped) for o in passed]
+    skipped = [(o.source, o.skipped) for o in passed]
     for o in outcomes:
         if o.skipped:
             click.echo(f"跳过：{shown(o.source)}：{o.skipped}", err=True)

@@ -1,6 +1,7 @@
 """One Word 自评报告 per returned workbook (``jxzp narrative --each``): what a bureau produces from what came back.
 
-Each file is read and reported in isolation — a file that cannot be read or reported becomes a line with its
+A folder is collected first (``bureau.collect``) and its decisions are followed; each file is then read and
+reported in isolation — a file that cannot be read or reported becomes a line with its
 reason, and the others go on. The form is told by the workbook's identity (模板编号): a 项目支出绩效自评表 gets the
 project report of its region (:func:`~xlsx_engine.narrative.docx.report_docx`), a 部门整体支出绩效自评表 the
 部门整体 report, a 湖南 自评报告表 its 评价报告综述; data files (.yaml/.json) are project data. Every report reads the
@@ -14,16 +15,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from xlsx_engine.bureau.collect import is_blank, spent_of, submission_order, superseded_by, time_text, typed_actuals
+from xlsx_engine.bureau.collect import BLANK, NOT_SUMMED, collect, is_blank, spent_of, typed_actuals
 from xlsx_engine.forms import department as department_form
 from xlsx_engine.forms import hunan as hunan_form
 from xlsx_engine.forms.project.record import ProjectRecord
 from xlsx_engine.forms.registry import form_of_layout
-from xlsx_engine.integrity.folder import find_spreadsheets, shown
+from xlsx_engine.integrity.checks import OWN_OUTPUT
+from xlsx_engine.integrity.folder import shown
 from xlsx_engine.integrity.reading import OwnOutput, read_form_file
 from xlsx_engine.kernel.errors import JxzpError
 from xlsx_engine.kernel.files import not_returned
-from xlsx_engine.kernel.findings import ERROR
+from xlsx_engine.kernel.findings import ERROR, Finding
 from xlsx_engine.narrative.department import (
     dept_input_of,
     dept_title,
@@ -33,8 +35,7 @@ from xlsx_engine.narrative.department import (
 )
 from xlsx_engine.narrative.docx import official_docx, report_docx
 from xlsx_engine.narrative.engine import Narrator, from_reading, load_input
-from xlsx_engine.ooxml.filler import read_custom_properties
-from xlsx_engine.ooxml.safezip import atomic_write_bytes, open_workbook_zip
+from xlsx_engine.ooxml.safezip import atomic_write_bytes
 
 SUFFIX = "_自评报告.docx"
 DATA_FILES = (".yaml", ".yml", ".json")
@@ -69,13 +70,17 @@ def unfilled(record: ProjectRecord, sent_spent: tuple = ()) -> bool:
 
 
 def report_of(path: Path, narrator: Narrator, extra: dict | None = None,
-              sent_spent: Callable[[str], tuple] | None = None) -> tuple[bytes, list[str]]:
+              sent_spent: Callable[[str], tuple] | None = None,
+              findings: list[Finding] | None = None) -> tuple[bytes, list[str]]:
     """The .docx bytes of one input's report and its warnings.
 
     A workbook is read once, as every command reads it (:func:`~xlsx_engine.integrity.reading.read_form_file`),
-    and reported on as the form the checker identified; the errors the checks find on it are the first warning
-    (the report is written from what the form holds). ``extra``: other information for the report (报告日期).
-    ``sent_spent``: the 全年执行数 the master sent for a 项目编码 (:func:`unfilled`).
+    and reported on as the form the checker identified; the errors found on it are the first warning (the report is
+    written from what the form holds). ``extra``: other information for the report (报告日期).
+
+    ``findings``: collect's findings on the file, when collect has decided it is a returned form to report on (its
+    change control included; no second decision on whether it is blank). Otherwise the checker's findings, and a
+    blank project form is passed over (``sent_spent``: the 全年执行数 the master sent for a 项目编码, :func:`unfilled`).
 
     Raises:
         PassedOver: the input is an output of this program, or a project form returned blank.
@@ -89,7 +94,7 @@ def report_of(path: Path, narrator: Narrator, extra: dict | None = None,
     except OwnOutput as exc:
         raise PassedOver(not_returned(exc.what) + "，未生成报告", where=str(path)) from None
     form = form_of_layout(wb.layout)          # as the checker identified it
-    checked = _checked(wb)
+    checked = checked_note(wb.report.findings if findings is None else findings)
     if form is department_form.FORM:
         rendered = render_dept_report(dept_input_of(wb, extra=extra), None, narrator)
         return official_docx(rendered.blocks, dept_title(rendered)), checked + [str(w) for w in rendered.warnings]
@@ -100,15 +105,15 @@ def report_of(path: Path, narrator: Narrator, extra: dict | None = None,
                 checked + [str(w) for w in rendered.warnings])
     inp = from_reading(wb, extra=extra)
     code = str(wb.meta.get("项目编码") or "")
-    if unfilled(inp.record, sent_spent(code) if sent_spent and code else ()):
+    if findings is None and unfilled(inp.record, sent_spent(code) if sent_spent and code else ()):
         raise PassedOver(BLANK_NOTE, where=str(path))
     data, rendered = report_docx(inp, narrator=narrator)
     return data, checked + [str(w) for w in rendered.warnings]
 
 
-def _checked(wb) -> list[str]:
-    """The checks' errors on a workbook, as the first warning of its report (the report is still written)."""
-    errors = [f for f in wb.report.findings if f.severity == ERROR]
+def checked_note(findings: list[Finding]) -> list[str]:
+    """The errors found on a workbook, as the first warning of its report (the report is still written)."""
+    errors = [f for f in findings if f.severity == ERROR]
     if not errors:
         return []
     first = errors[0]
@@ -116,24 +121,53 @@ def _checked(wb) -> list[str]:
             "报告按表中填报的内容生成，请先核实（jxzp check 该文件查看全部）"]
 
 
-def inputs_of(items: list[str]) -> tuple[list[Path], list[tuple[Path, str]]]:
-    """The files to report on, and the entries of the folders given that are not, each with why.
+@dataclass
+class Task:
+    """One input to report on; ``findings``: collect's, when collect decided it (see :func:`report_of`)."""
 
-    Files are taken as given; a folder is walked as ``collect`` walks a 回收 folder
-    (:func:`~xlsx_engine.integrity.folder.find_spreadsheets`: sub-folders included, symbolic links never followed,
-    Office lock files ``~$…``, hidden files, pipes and links listed as skipped with the reason).
+    source: Path
+    findings: list[Finding] | None = None
+
+
+def plan(items: list[str], master: str | Path | None = None, jobs: int = 1,
+         progress: Callable[[int], None] | None = None) -> tuple[list[Task], list[Outcome]]:
+    """What to report on, and what not with why, decided as ``collect`` decides it.
+
+    A folder is collected (:func:`~xlsx_engine.bureau.collect.collect`, with the master when given): one report per
+    project from the file collect counts (the newest submission; a file without 项目编码 known by bulk's manifest),
+    none for a project returned blank (待填报), for an older copy, for this program's outputs, and an error line for a
+    file that cannot be read; links, lock files and hidden files are listed as collect lists them. A file named on
+    the command line is reported on as given (a blank project form passed over, see :func:`report_of`).
     """
-    out: list[Path] = []
-    skipped: list[tuple[Path, str]] = []
+    tasks: list[Task] = []
+    passed: list[Outcome] = []
     for item in items:
         path = Path(item)
-        if path.is_dir():
-            files, not_read = find_spreadsheets(path)
-            out += [Path(f) for f in files]
-            skipped += [(Path(name), why) for name, why in not_read]
-        else:
-            out.append(path)
-    return out, skipped
+        if not path.is_dir():
+            tasks.append(Task(path))
+            continue
+        coll = collect(path, master=master, jobs=jobs, progress=progress)
+        counted = {row.file for row in coll.rows if row.file}
+        for row in coll.rows:
+            if not row.file:                       # sent and not returned: nothing to report on
+                continue
+            if row.error:
+                passed.append(Outcome(Path(row.file), error=f"{row.path}：{row.error}"))
+            elif row.status == BLANK:
+                passed.append(Outcome(Path(row.file), skipped=BLANK_NOTE))
+            else:
+                tasks.append(Task(Path(row.file), list(row.findings)))
+        for unused in coll.unused:
+            if unused.file and unused.file in counted:      # its project's row says what became of it
+                continue
+            source = Path(unused.file or unused.path)
+            if unused.error:
+                passed.append(Outcome(source, error=f"{unused.path}：{unused.error}"))
+            elif unused.kind == OWN_OUTPUT:
+                passed.append(Outcome(source, skipped=unused.note.removesuffix(NOT_SUMMED) + "，未生成报告"))
+            else:                                  # an older copy; a link, lock file or hidden file
+                passed.append(Outcome(source, skipped=unused.note + ("，未生成报告" if unused.file else "")))
+    return tasks, passed
 
 
 def report_names(sources: list[Path]) -> dict[Path, str]:
@@ -159,53 +193,24 @@ def report_names(sources: list[Path]) -> dict[Path, str]:
     return names
 
 
-def superseded(sources: list[Path]) -> dict[Path, str]:
-    """The older files of a project returned more than once (same 项目编码), each with why it gets no report: as
-    collect decides it (:func:`~xlsx_engine.bureau.collect.submission_order`), the newest submission counts."""
-    by_code: dict[str, list[tuple[tuple, Path]]] = {}
-    for source in sources:
-        if source.suffix.lower() in DATA_FILES:
-            continue
-        try:
-            with open_workbook_zip(source) as zf:
-                code = str(read_custom_properties(zf, str(source)).get("项目编码") or "")
-            submitted = source.stat().st_mtime
-        except (JxzpError, OSError):
-            continue                  # read (and reported on) below like any other file
-        if code:
-            by_code.setdefault(code, []).append((submission_order(submitted, str(source)), source))
-    out: dict[Path, str] = {}
-    for copies in by_code.values():
-        copies.sort(reverse=True)
-        (best_key, best), older = copies[0], copies[1:]
-        for _key, source in older:
-            out[source] = superseded_by(shown(best), time_text(best_key[0])) + "，未生成报告"
-    return out
-
-
-def write_reports(sources: list[Path], folder: Path, narrator: Narrator, *, force: bool = False,
+def write_reports(tasks: list[Task], folder: Path, narrator: Narrator, *, force: bool = False,
                   progress=None, extra: dict | None = None,
                   sent_spent: Callable[[str], tuple] | None = None) -> list[Outcome]:
-    """Write ``<name>_自评报告.docx`` into ``folder`` for each source; one failure never stops the others.
-
-    One report per project: an older copy of a project returned twice is passed over (:func:`superseded`). An
-    existing report is kept (passed over, not a failure) unless ``force``, so a rerun adds the new reports.
-    ``extra``: other information for every report (报告日期). ``sent_spent``: the 全年执行数 the master sent for a
-    项目编码, so that a copy sent with them and returned untouched counts as blank (:func:`unfilled`).
+    """Write ``<name>_自评报告.docx`` into ``folder`` for each task (:func:`plan`); one failure never stops the
+    others. An existing report is kept (counted, not a failure) unless ``force``, so a rerun adds the new reports.
+    ``extra``: other information for every report (报告日期). ``sent_spent``: see :func:`report_of`.
     """
     outcomes = []
-    names = report_names(sources)
-    older = superseded(sources)
-    for source in sources:
+    names = report_names([t.source for t in tasks])
+    for task in tasks:
+        source = task.source
         out = folder / names[source]
         outcome = Outcome(source)
-        if source in older:
-            outcome.skipped = older[source]
-        elif out.exists() and not force:
+        if out.exists() and not force:
             outcome.kept = f"报告 {shown(out)} 已存在，未重新生成（加 --force 重新生成）"
         else:
             try:
-                data, outcome.warnings = report_of(source, narrator, extra, sent_spent)
+                data, outcome.warnings = report_of(source, narrator, extra, sent_spent, task.findings)
                 atomic_write_bytes(out, data)
                 outcome.output = out
             except PassedOver as exc:
