@@ -411,3 +411,9 @@ def test_each_over_a_folder_decides_as_collect_does(tmp_path, capsys):
     assert f"错误：{bad.relative_to(tmp_path)}" in err or bad.name in err, err
     assert "P4" in next(x for x in err.splitlines() if "仍是空白表" in x)
     assert "已被较新的交回文件替代" in next(x for x in err.splitlines() if older.name in x)
+    # the older copy had its report from an earlier run: said to be out of date (never deleted by the program)
+    (out / f"{older.stem}_自评报告.docx").write_bytes(b"earlier")
+    code, err = run(capsys, "narrative", str(sent), "--each", str(out), "--master", str(master))
+    line = next(x for x in err.splitlines() if older.name in x)
+    assert f"“{older.stem}_自评报告.docx”已不适用，可删除" in line, line
+    assert (out / f"{older.stem}_自评报告.docx").read_bytes() == b"earlier"

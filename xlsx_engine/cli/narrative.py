@@ -161,7 +161,7 @@ def _each(inputs, folder: Path, template, force, strict, output, write_back, inf
 
     from xlsx_engine.bureau.output import check_writable
     from xlsx_engine.bureau.bulk import cpu_count
-    from xlsx_engine.narrative.batch import plan, write_reports
+    from xlsx_engine.narrative.batch import SUFFIX, plan, write_reports
     from xlsx_engine.narrative.engine import Narrator
 
     if output or write_back or info_file:
@@ -189,6 +189,10 @@ def _each(inputs, folder: Path, template, force, strict, output, write_back, inf
             outcomes = decided + write_reports(tasks, folder, Narrator(template), force=force, progress=bar.update,
                                                extra=extra, sent_spent=sent_spent)
     passed = [o for o in outcomes if o.skipped]        # outputs of this program, blank forms, older copies
+    for o in passed:                                   # a report an earlier run wrote from it is now out of date
+        stale = folder / f"{o.source.stem}{SUFFIX}"
+        if stale.is_file():
+            o.skipped += f"；报告文件夹中先前由它生成的“{stale.name}”已不适用，可删除"
     kept = [o for o in outcomes if o.kept]             # reports of an earlier run
     failed = [o for o in outcomes if o.output is None and not o.skipped and not o.kept]
     warned = [o for o in outcomes if o.output is not None and o.warnings]
