@@ -286,6 +286,37 @@ def test_pending_total_in_the_hunan_and_multi_project_reports(tmp_path):
     assert [c.text for c in overview.rows[1].cells][-2:] == ["待填报", "待填报"]
 
 
+#: PARTLY_FILLED with the two over-achieved 产出指标 brought to their targets: every indicator scored so far has full marks
+ON_TARGET = (("指标值: ≥450家, 实际完成值: 587", "指标值: ≥450家, 实际完成值: 450"),
+             ("指标值: ≥2次, 实际完成值: 3", "指标值: ≥2次, 实际完成值: 2"))
+PARTLY_FILLED_FULL = PARTLY_FILLED + ON_TARGET
+ALL_FULL = ON_TARGET + (("实际完成值: 318, ", "实际完成值: 200, "),)
+
+
+def test_partly_filled_form_never_says_every_indicator_has_full_marks(tmp_path):
+    # two 效益指标 wait for their 实际完成值: the indicators' sentence counts them (the scorer's waiting rows) and
+    # claims no full marks, as the group line below says 得分待填报
+    inp = example(tmp_path, *PARTLY_FILLED_FULL)
+    text = Narrator().summary(inp).text()
+    line = next(t for t in text.splitlines() if "共设置绩效指标" in t)
+    assert "尚有两个指标未填实际完成值或完成等级，得分待填报，已评分的指标得分60分" in line
+    assert "满分" not in line
+    full = Narrator().summary(example(tmp_path, *ALL_FULL)).text()   # all filled: the claim is true
+    assert "共设置绩效指标七个，分值合计90分，得分90分；各指标均得满分。" in full
+
+
+def test_partly_filled_form_appendix_indicator_total_is_pending(tmp_path):
+    # the 绩效指标合计 row's 得分 is 待填报 while an indicator waits (as 总分), not the partial 60
+    inp = example(tmp_path, *PARTLY_FILLED_FULL)
+    for d in (docx.Document(io.BytesIO(report_docx(inp)[0])),
+              docx.Document(io.BytesIO(report_docx(inp, region="hunan")[0])),
+              docx.Document(io.BytesIO(multi_docx([inp])[0]))):
+        assert self_rows(d)["绩效指标合计"][5:7] == ["90", "待填报"]
+    assert "| 绩效指标合计 |  |  |  |  | 90 | 待填报 |  |" in Narrator().report(inp).markup
+    filled = docx.Document(io.BytesIO(report_docx(example(tmp_path, *ALL_FULL))[0]))
+    assert self_rows(filled)["绩效指标合计"][5:7] == ["90", "90"]
+
+
 def test_fund_not_entered_appendix_has_no_fund_score(tmp_path):
     data, _ = report_docx(example(tmp_path, (", 全年执行数: 22.8}", "}")))
     row = self_rows(docx.Document(io.BytesIO(data)))["预算执行率"]

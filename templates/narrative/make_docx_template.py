@@ -258,7 +258,7 @@ def self_table(doc, p: str = "") -> None:
          '{{ i.reason or ("（待补充）" if i.reason_needed else "") }}'],
         ["{%tr endfor %}"],
         ["绩效指标合计", "", "", "", "", f"{{{{ {p}result.weight_sum | num }}}}",
-         f"{{{{ {p}result.score_sum | num }}}}", ""],
+         f"{{{{ {p}result.indicator_score | num }}}}", ""],
         [f"{{{{ {p}fund.label }}}}{{% if not {p}fund.in_total %}}（单列，不计入总分）{{% endif %}}", "", "", "执行率",
          f'{{{{ {p}fund.rate | pct(fixed=True, empty="—") }}}}', f"{{{{ {p}fund.weight | num }}}}",
          f"{{{{ {p}fund.score | num }}}}", f'{{{{ {p}fund.reason or "" }}}}'],

@@ -53,6 +53,7 @@ from xlsx_engine.forms.project.sentences import (
     FUND_PENDING,
     fund_values,
     indicator_values,
+    intro_values,
     sentences,
     total_values,
 )
@@ -517,6 +518,8 @@ def project_context(inp: ProjectInput) -> tuple[dict, list[Finding]]:
                        "below": [i for i in members if i["below"]]})
     below = [i for i in inds if i["below"]]
     overs = [i for i in inds if i["over"]]
+    # the indicators the scorer still waits for (weighted, 得分 not computed yet): as the live 综述 counts them
+    waiting_rows = intro_values(rec, r, p)["waiting"]
     gaps = [i for i in inds if i["actual_missing"] or i["actual_is_target"]]
 
     # --- problems and suggestions: from the shortfalls, then the unit's own
@@ -570,8 +573,10 @@ def project_context(inp: ProjectInput) -> tuple[dict, list[Finding]]:
         "gaps": gaps,
         "full_count": sum(1 for i in inds if i["full"]),
         # a 待填报 project (inputs missing): its total and grade say 待填报 (PENDING) as the scorer's; the figures
-        # entered so far are score_sum and partial_total
+        # entered so far are score_sum and partial_total. indicator_score is the indicators' 得分 as a table's
+        # 合计 prints it: 待填报 while an indicator waits (as the 总分 and the groups' subtotals)
         "result": {"sentence": said.total.py(total_values(rec, r)),
+                   "waiting": waiting_rows, "indicator_score": PENDING if waiting_rows else r.score_sum,
                    "total": r.total, "partial_total": r.partial_total, "raw_total": r.raw_total,
                    "pending": r.pending, "total_weight": r.total_weight, "cap": r.cap,
                    "capped": r.cap is not None and r.raw_total > r.cap, "grade": r.grade,
