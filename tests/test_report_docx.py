@@ -391,6 +391,46 @@ def test_a_fund_input_left_blank_prints_an_empty_cell_not_zero(tmp_path):
     assert [r.cells[0].text for r in expenses.rows[1:]] == ["当年财政拨款", "支出合计"]   # no row of a blank 执行数
 
 
+SPENT_NOT_ENTERED = (", 全年执行数: 22.8}", "}")
+
+
+def test_a_total_spent_not_entered_is_pending_not_zero(tmp_path):
+    # no source has a 全年执行数: the 年度资金总额 row says 待填报 (not 0.00) and has no 结余 (the scorer's
+    # FundResult.entered is false), and the fund sentence says only what is missing
+    inp = example(tmp_path, SPENT_NOT_ENTERED)
+    assert not inp.result.fund.entered and inp.result.fund.spent == 0
+    data, summary = report_docx(inp)
+    d = docx.Document(io.BytesIO(data))
+    assert fund_rows(d)["年度资金总额"] == ["30.00", "30.00", "待填报", "—", "—"]
+    assert fund_rows(d)["当年财政拨款"] == ["30.00", "30.00", "", "—", "—"]
+    text = "\n".join(p.text for p in d.paragraphs)
+    assert "全年预算数30万元，全年执行数待填报。" in text and "全年预算数和全年执行数待填报" not in text
+    assert not [w for w in summary.warnings if w.code == "balance_reason"]      # no 结余 of 30万元 to explain
+    hunan = docx.Document(io.BytesIO(report_docx(inp, region="hunan")[0]))
+    expenses = next(t for t in hunan.tables if t.rows[0].cells[0].text == "支出内容")
+    assert [c.text for c in expenses.rows[-1].cells][:2] == ["支出合计", "待填报"]
+    assert "| 年度资金总额 | 30.00 | 30.00 | 待填报 | — | — |" in Narrator().report(inp).markup
+    # neither amount entered: the live 综述's sentence, both named
+    blank = example(tmp_path, ("{年初预算数: 30, 全年预算数: 30, 全年执行数: 22.8}", "{年初预算数: 30}"))
+    assert "全年预算数和全年执行数待填报。" in Narrator().summary(blank).text()
+    assert "全年预算数待填报" in Narrator().summary(blank).text()
+
+
+def test_multi_project_totals_wait_for_a_project_spent_not_entered(tmp_path):
+    inp = example(tmp_path, SPENT_NOT_ENTERED)
+    data, ctx, _ = multi_docx([inp, seed("seed003-p1")])
+    assert ctx["totals"]["spent"] is None and ctx["totals"]["rate"] is None and ctx["totals"]["budget"] == 70
+    d = docx.Document(io.BytesIO(data))
+    overview = next(t for t in d.tables if t.rows[0].cells[0].text == "序号")
+    rows = [[c.text for c in r.cells] for r in overview.rows[1:]]
+    assert rows[0][2:4] == ["30.00", "待填报"] and rows[1][2:4] == ["40.00", "39.96"]
+    assert rows[-1][:4] == ["合计", "", "70.00", "待填报"]
+    intro = next(p.text for p in d.paragraphs if "开展了绩效自评" in p.text)
+    assert "涉及预算资金70万元，全年执行数待填报（一个项目未填写全年执行数）。" in intro and "预算执行率" not in intro
+    markup = Narrator().multi_report([inp, seed("seed003-p1")]).markup
+    assert "| 合计 |  | 70.00 | 待填报 | — | — |" in markup
+
+
 @pytest.mark.parametrize("name", ["report.docx", "national.docx", "multi.docx"])
 def test_table_rows_do_not_split_across_pages(name):
     # a row (an indicator with its 偏差原因, the 预算执行率 row) moves to the next page whole

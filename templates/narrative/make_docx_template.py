@@ -237,8 +237,8 @@ def fund_table(doc, fund: str = "fund") -> None:
         ["资金来源", "年初预算数（万元）", f"{{{{ {fund}.base }}}}（万元）", "全年执行数（万元）", "结余（万元）",
          "执行率"],
         ["年度资金总额", f"{{{{ {fund}.initial | amount(fixed=True) }}}}",
-         f"{{{{ {fund}.budget | amount(fixed=True) }}}}",
-         f"{{{{ {fund}.spent | amount(fixed=True) }}}}", f"{{{{ {fund}.balance | amount(fixed=True) }}}}",
+         f'{{{{ {fund}.budget | amount(fixed=True, empty="待填报") }}}}',
+         f'{{{{ {fund}.spent | amount(fixed=True, empty="待填报") }}}}', f"{{{{ {fund}.balance | amount(fixed=True) }}}}",
          f'{{{{ {fund}.rate | pct(fixed=True, empty="—") }}}}'],
         [f"{{%tr for s in {fund}.sources %}}"],
         ['{% if loop.first %}其中：{% endif %}{{ s.name }}', '{{ s.initial | amount(fixed=True, empty="") }}',
@@ -298,7 +298,7 @@ def build_report() -> Document:
                 ["{%tr for e in expense_rows %}"],
                 ["{{ e.item }}", "{{ e.amount | amount(fixed=True) }}", "{{ e.voucher }}", "{{ e.note }}"],
                 ["{%tr endfor %}"],
-                ["支出合计", "{{ fund.spent | amount(fixed=True) }}", "", ""]],
+                ["支出合计", '{{ fund.spent | amount(fixed=True, empty="待填报") }}', "", ""]],
           [60, 36, 36, 24], left_cols=(0,))
     # --- 三、项目绩效自评情况
     para(doc, "三、项目绩效自评情况", "Heading 1")
@@ -366,10 +366,10 @@ def build_multi() -> Document:
     para(doc, "二、本报告包含项目的自评结果", "Heading 1")
     table(doc, [["序号", "项目名称", "预算数（万元）", "全年执行数（万元）", "得分", "自评等级"],
                 ["{%tr for p in projects %}"],
-                ["{{ loop.index }}", "{{ p.project.name }}", "{{ p.fund.budget | amount(fixed=True) }}",
-                 "{{ p.fund.spent | amount(fixed=True) }}", "{{ p.result.total | num }}", "{{ p.result.grade }}"],
+                ["{{ loop.index }}", "{{ p.project.name }}", '{{ p.fund.budget | amount(fixed=True, empty="待填报") }}',
+                 '{{ p.fund.spent | amount(fixed=True, empty="待填报") }}', "{{ p.result.total | num }}", "{{ p.result.grade }}"],
                 ["{%tr endfor %}"],
-                ["合计", "", "{{ totals.budget | amount(fixed=True) }}", "{{ totals.spent | amount(fixed=True) }}",
+                ["合计", "", '{{ totals.budget | amount(fixed=True, empty="待填报") }}', '{{ totals.spent | amount(fixed=True, empty="待填报") }}',
                  "—", "—"]],
           [14, 62, 24, 24, 16, 16], left_cols=(1,))
     para(doc, "三、各项目自评情况", "Heading 1")

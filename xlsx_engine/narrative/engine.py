@@ -379,6 +379,16 @@ def target_text(row) -> str:
     return as_text(row.target)
 
 
+def fund_pending_text(base: str, budget: float | None, spent: float | None) -> str:
+    """What the report says of funds the scorer cannot rate yet (FundResult.entered is false): only what is missing.
+    Neither amount entered: the live 综述's own sentence (FUND_PENDING)."""
+    if budget is not None:
+        return f"{base}{FILTERS['wan'](budget)}，全年执行数待填报。"
+    if spent is not None:
+        return f"{base}待填报，全年执行数{FILTERS['wan'](spent)}。"
+    return FUND_PENDING
+
+
 def indicator_context(index: int, row, res, profile: Profile) -> dict:
     weight, score = _score(row.weight), _score(res.score)
     ratio = profile.over_ratio          # over-achievement is flagged only where the profile's rule says so
@@ -430,7 +440,13 @@ def project_context(inp: ProjectInput) -> tuple[dict, list[Finding]]:
     # --- funds
     f = r.fund
     budget, spent = f.budget, f.spent
-    balance = xround(budget - spent, 2)
+    # a total none of whose sources was entered is not 0 but not entered yet (None: the tables print 待填报, as the
+    # 总分 of a pending form); once one source is entered, the total is the scorer's (blanks count as 0, as its
+    # 执行率 and 资金得分 and the workbook's 合计 row). 结余 and 超支, like the scorer's 执行率, need both
+    # (FundResult.entered).
+    budget_entered = any(is_number(x.budget) for x in rec.funds)
+    spent_entered = any(is_number(x.spent) for x in rec.funds)
+    balance = xround(budget - spent, 2) if f.entered else None
     rate = f.rate if is_number(f.rate) else None
     sources = []
     for line, src_rate in zip(rec.funds, f.source_rates):
@@ -446,16 +462,19 @@ def project_context(inp: ProjectInput) -> tuple[dict, list[Finding]]:
     reason = as_text(rec.rate_reason) or None
     fund = {"label": p.fund_label, "base": p.fund_base, "weight": p.fund_weight, "in_total": p.fund_in_total,
             "initial": f.initial if any(is_number(x.initial) for x in rec.funds) else None,
-            "budget": budget, "spent": spent, "balance": balance, "excess": xround(-balance, 2),
+            "budget": budget if budget_entered else None, "spent": spent if spent_entered else None,
+            "balance": balance, "excess": xround(-balance, 2) if f.entered else None,
             "rate": rate, "score": f.score if is_number(f.score) else PENDING, "sources": sources, "reason": reason,
-            "na": budget <= 0, "under": budget > 0 and spent < budget, "over": budget > 0 and spent > budget,
+            "entered": f.entered, "na": budget <= 0,
+            "under": f.entered and budget > 0 and spent < budget, "over": f.entered and budget > 0 and spent > budget,
             "reason_below": p.rate_reason_below,
-            "material": budget > 0 and spent < budget and rate is not None and rate < BALANCE_MATERIAL_RATE,
+            "material": f.entered and budget > 0 and spent < budget and rate is not None
+            and rate < BALANCE_MATERIAL_RATE,
             "disposed": balance_disposed(reason)}
     said = sentences(p)
     fv = fund_values(rec, r)
     fund["execution"], fund["score_text"] = ((said.fund_execution.py(fv), said.fund_score.py(fv)) if f.entered
-                                             else (FUND_PENDING, ""))
+                                             else (fund_pending_text(p.fund_base, fund["budget"], fund["spent"]), ""))
     if fund["under"] and reason is None:
         warn("balance_reason", f"预算执行率{FILTERS['pct'](rate)}，结余{FILTERS['wan'](balance)}，"
                                "未填写执行率说明（结余原因），"
@@ -466,7 +485,7 @@ def project_context(inp: ProjectInput) -> tuple[dict, list[Finding]]:
     if fund["na"]:
         warn("no_budget", "全年预算数为0或未填写，执行率无法计算")
 
-    if info["expenses"]:
+    if info["expenses"] and spent_entered:
         total = xround(sum(float(e["amount"]) for e in info["expenses"] if is_number(e["amount"])), 2)
         if abs(total - xround(spent, 2)) >= 0.005:
             warn("expenses_total", f"其他信息“支出明细”合计{FILTERS['wan'](total)}，"
@@ -608,18 +627,25 @@ def multi_context(inputs: list[ProjectInput], info: dict | None = None) -> tuple
         findings.append(Finding("funds_only_suggestion", "报告填写的建议只有“加大资金投入”："
                                                          "按自评质量考核评分表，建议仅为"
                                                          "“加大资金投入”的得0分，请针对问题逐条提出措施"))
-    budget = xround(sum(c["fund"]["budget"] for c in projects), 2)
-    spent = xround(sum(c["fund"]["spent"] for c in projects), 2)
+    # a project's amount not entered yet (None) is not 0: the unit's total and 执行率 wait for it (待填报), and the
+    # intro says how many projects are missing it
+    budget_pending = sum(1 for c in projects if c["fund"]["budget"] is None)
+    spent_pending = sum(1 for c in projects if c["fund"]["spent"] is None)
+    budget = None if budget_pending else xround(sum(c["fund"]["budget"] for c in projects), 2)
+    spent = None if spent_pending else xround(sum(c["fund"]["spent"] for c in projects), 2)
     units = [c["project"]["unit"] or c["project"]["department"] for c in projects]
     unit_name = unit_info["unit_name"] or (units[0] if units and all(u == units[0] for u in units) else None)
     years = {c["project"]["year"] for c in projects}
     unit_budget = unit_info["unit_budget"]
-    coverage = budget / float(unit_budget) if is_number(unit_budget) and float(unit_budget) > 0 else None
+    coverage = (budget / float(unit_budget) if budget is not None and is_number(unit_budget)
+                and float(unit_budget) > 0 else None)
     ctx = {
         "unit": {"name": unit_name, "year": years.pop() if len(years) == 1 else None},
         "projects": projects,
         "totals": {"count": len(projects), "budget": budget, "spent": spent,
-                   "rate": spent / budget if budget > 0 else None, "coverage": coverage,
+                   "budget_pending": budget_pending, "spent_pending": spent_pending,
+                   "rate": spent / budget if budget is not None and spent is not None and budget > 0 else None,
+                   "coverage": coverage,
                    "below_count": sum(len(c["below"]) for c in projects)},
         "info": unit_info,
         "warnings": [str(f) for f in findings],
