@@ -102,6 +102,14 @@ def test_a_form_filled_in_part_is_chased(mixed):
     assert "需更正P2甲单位项目P2（未填完，总分待填报）" in text
 
 
+def test_the_report_prints_a_dash_for_a_unit_with_nothing_counted(mixed):
+    """Before, 乙单位 (P3 with an error, P4 blank: nothing counted) showed “0.00 | 0.00 | 无法计算” in the report's
+    unit table, where the 按单位 sheet shows 执行率 —."""
+    text = render_collection(mixed)
+    assert "| 乙单位 | 0 | — | — | — | — | 1 | 0 |" in text and "无法计算" not in text
+    assert re.search(r"\| 甲单位 \| 1 \| 100\.00 \| 96\.00 \| 96\.00% \| [\d.]+ \| 0 \| 0 \|", text), text   # a counted unit keeps its figures
+
+
 def test_the_report_names_who_has_each_kind_of_problem(mixed):
     """Before, §四 showed one instance's message as the heading of its kind (“下发时为“90”，交回时为“50”（指标值第2项）”,
     or one indicator's name for eleven findings) and named no unit or project."""
