@@ -110,6 +110,15 @@ def test_the_report_prints_a_dash_for_a_unit_with_nothing_counted(mixed):
     assert re.search(r"\| 甲单位 \| 1 \| 100\.00 \| 96\.00 \| 96\.00% \| [\d.]+ \| 0 \| 0 \|", text), text   # a counted unit keeps its figures
 
 
+def test_the_report_says_what_was_sent_was_compared_only_with_the_master():
+    from xlsx_engine.bureau.collect import Collected, Collection
+    rows = [Collected(path="f.xlsx", unit="甲局", code="P1", project="项目1", status="已通过", budget=100.0, spent=90.0,
+                      total=90.0, grade="优")]
+    assert "经勾稽校验、防篡改检查，共发现" in render_collection(Collection(rows=rows))
+    assert "下发内容核对" not in render_collection(Collection(rows=rows))
+    assert "经勾稽校验、防篡改检查和下发内容核对，共发现" in render_collection(Collection(rows=rows, master="总表.xlsx"))
+
+
 def test_the_report_names_who_has_each_kind_of_problem(mixed):
     """Before, §四 showed one instance's message as the heading of its kind (“下发时为“90”，交回时为“50”（指标值第2项）”,
     or one indicator's name for eleven findings) and named no unit or project."""

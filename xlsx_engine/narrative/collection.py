@@ -131,7 +131,9 @@ def collection_context(coll: Collection, title: str = "绩效自评回收汇总�
     counts = coll.counts()
     return {
         "title": title,
+        # master: what was sent was compared (collect --master), so the report may say 下发内容核对
         "n": {"projects": len(coll.rows), "returned": len(coll.rows) - counts[MISSING], "scored": whole.counted,
+              "master": bool(coll.master),
               "unreadable": len(coll.unreadable), "unused": len(coll.unused),
               "errors": whole.errors, "warnings": whole.warnings, "files_with_errors": counts[FAILED]},
         "statuses": [{"label": s, "count": counts[s]} for s in STATUSES],
