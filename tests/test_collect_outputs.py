@@ -188,6 +188,48 @@ def test_report_keeps_telephone_numbers_and_table_headings_whole(tmp_path, soffi
     assert "0731-8336900" in reminders_csv(Collection(rows=rows, contacts=contacts)).decode("utf-8-sig")
 
 
+def _chased_units():
+    """Units of every name length, each with a project not returned and one returned blank, and a contact whose
+    number (a landline with its hyphen, every fifth a mobile) does not break."""
+    from xlsx_engine.bureau.collect import Collected, Collection
+
+    rows, contacts = [], {}
+    for k, unit in enumerate(a + d for a in ("东城区", "高新区") for d in ("教育局", "卫生健康委员会", "民政局", "交通运输局",
+                                                                         "农业农村局", "文化和旅游局", "生态环境局")):
+        contacts[unit] = {"联系人": "张伟", "联系电话": f"0731-8{k:06d}" if k % 5 else f"138{k:08d}"}
+        rows.append(Collected(unit=unit, code=f"P{k:03d}", project=f"{unit}项目{k}", status=MISSING))
+        rows.append(Collected(path=f"f{k}.xlsx", unit=unit, code=f"Q{k:03d}", project=f"{unit}专项{k}", status=BLANK))
+    return Collection(rows=rows, contacts=contacts, master="总表.xlsx")
+
+
+def test_the_units_to_chase_are_set_flush_left(tmp_path):
+    """A unit's line ends before its telephone number, which does not break: justified, that line was spread across
+    the page. The list of units to chase is set flush left; the other paragraphs stay justified."""
+    import docx
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from xlsx_engine.narrative.collection import write_collection_report
+
+    write_collection_report(_chased_units(), tmp_path / "r.docx")
+    paras = [p for p in docx.Document(str(tmp_path / "r.docx")).paragraphs if p.style.name == "报告正文"]
+    chase = [p for p in paras if "联系人张伟" in p.text]
+    assert len(chase) == 14 and all(p.alignment == WD_ALIGN_PARAGRAPH.LEFT for p in chase)
+    assert all(p.alignment is None for p in paras if p not in chase)      # the style's justification
+    assert any(p.text.startswith("本次应回收项目自评表") for p in paras if p not in chase)
+
+
+@pytest.mark.libreoffice
+def test_no_line_of_the_units_to_chase_is_spread_across_the_page(tmp_path, soffice):
+    from test_collect import _pdf
+    from xlsx_engine.narrative.collection import write_collection_report
+
+    report = tmp_path / "汇总报告.docx"
+    write_collection_report(_chased_units(), report)
+    _size, _pages, text = _pdf(report, soffice)
+    spread = [line for line in text.splitlines() if re.search(r"[\u4e00-\u9fff（）] [\u4e00-\u9fff（）] [\u4e00-\u9fff（）]", line)]
+    assert not spread, spread[:3]
+    assert sum("电话" in line for line in text.splitlines()) >= 14
+
+
 def _big_collection():
     """120 projects of three units: rates over 100%, 120 优, long finding texts, long lists to chase."""
     from xlsx_engine.bureau.collect import Collected, Collection

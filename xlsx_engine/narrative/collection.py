@@ -25,6 +25,7 @@ from xlsx_engine.kernel.errors import JxzpError
 from xlsx_engine.kernel.xlmath import xround
 from xlsx_engine.narrative.docx import official_docx
 from xlsx_engine.narrative.engine import (
+    Block,
     Narrator,
     blocks_to_markdown,
     blocks_to_text,
@@ -152,6 +153,29 @@ def render_collection(coll: Collection, narrator: Narrator | None = None, *, pri
     return (narrator or Narrator()).render_template(TEMPLATE, collection_context(coll, printed=printed))
 
 
+def chase_section(blocks: list[Block], chase: list[dict]) -> set[int]:
+    """The paragraphs of the section that lists the units to chase (the one printing a unit's row: its name and one
+    of its project lists), by index in ``blocks``: they are set flush left on a page. A unit's line ends before its
+    telephone number, which does not break (:func:`unbroken`), nor does a mobile number or a long project code:
+    justified, that line is spread across the page (“（ 三 十 ） 高 新 区 … 电 话”)."""
+    def prints_a_row(text: str) -> bool:
+        return any(c["单位"] in text and any(c[k] and c[k] in text for k in ("未交回项目", "待填报项目", "需更正项目"))
+                   for c in chase)
+
+    out: set[int] = set()
+    section: list[int] = []
+    found = False
+    for k, b in enumerate([*blocks, Block("heading")]):
+        if b.kind == "heading":
+            if found:
+                out.update(section)
+            section, found = [], False
+        elif b.kind == "para":
+            section.append(k)
+            found = found or prints_a_row(b.text)
+    return out
+
+
 def write_collection_report(coll: Collection, out: str | Path) -> None:
     """Write the report as .docx, .md or .txt (atomically).
 
@@ -160,9 +184,10 @@ def write_collection_report(coll: Collection, out: str | Path) -> None:
     """
     out = Path(out)
     suffix = out.suffix.lower()
-    blocks = parse_blocks(render_collection(coll, printed=suffix == ".docx"))
+    ctx = collection_context(coll, printed=suffix == ".docx")
+    blocks = parse_blocks(Narrator().render_template(TEMPLATE, ctx))
     if suffix == ".docx":
-        data = official_docx(blocks, widths=_UNIT_WIDTHS)
+        data = official_docx(blocks, widths=_UNIT_WIDTHS, flush_left=chase_section(blocks, ctx["chase"]))
     elif suffix == ".md":
         data = blocks_to_markdown(blocks).encode("utf-8")
     elif suffix == ".txt":

@@ -20,7 +20,7 @@ import re
 import threading
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any
+from typing import Any, Container
 
 import jinja2
 from docx import Document
@@ -242,7 +242,8 @@ def write_docx(path: str | Path, data: bytes) -> None:
 
 # ----------------------------------------------------------------------------- generated documents
 
-def official_docx(blocks, title: str | None = None, widths: tuple[float, ...] | None = None) -> bytes:
+def official_docx(blocks, title: str | None = None, widths: tuple[float, ...] | None = None,
+                  flush_left: Container[int] = ()) -> bytes:
     """A Word document in the project report's layout: its page setup (A4, GB/T 9704 margins), styles
     (title, headings, 报告正文, 表格文字) and page-number footer are taken from ``templates/narrative/report.docx``.
 
@@ -250,6 +251,8 @@ def official_docx(blocks, title: str | None = None, widths: tuple[float, ...] | 
         blocks: rendered blocks; without ``title`` the first heading is the document's title.
         title: the title, when the blocks start with the first section.
         widths: column widths (mm) of tables with that many columns (others share the text width).
+        flush_left: the indexes of the paragraphs (in ``blocks``) set flush left instead of justified: a line
+            followed by a run that may not break (a telephone number kept whole) would be spread across the page.
     """
     doc = Document(io.BytesIO((TEMPLATE_DIR / REPORT_DOCX).read_bytes()))
     body = doc.element.body
@@ -259,7 +262,7 @@ def official_docx(blocks, title: str | None = None, widths: tuple[float, ...] | 
     first = title is None
     if title:
         _title(doc, title)
-    for b in blocks:
+    for k, b in enumerate(blocks):
         if b.kind == "heading" and first:
             _title(doc, b.text)
         elif b.kind == "heading":
@@ -267,7 +270,9 @@ def official_docx(blocks, title: str | None = None, widths: tuple[float, ...] | 
         elif b.kind == "table" and b.rows:
             _table(doc, b.rows, widths)
         elif b.text:
-            doc.add_paragraph(b.text, style="报告正文")
+            p = doc.add_paragraph(b.text, style="报告正文")
+            if k in flush_left:
+                p.alignment = WD_ALIGN_PARAGRAPH.LEFT
         first = False
     out = io.BytesIO()
     doc.save(out)
