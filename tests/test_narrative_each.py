@@ -42,6 +42,24 @@ def _returned(folder: Path) -> None:
     (folder / "~$甲单位_P2.xlsx").write_bytes(b"lock")          # an Office lock file is not an input
 
 
+def _rewrite(src: Path, dest: Path, member: str, change) -> None:
+    """A copy of a workbook (``dest`` may be ``src``) with one part changed: ``change(bytes) -> bytes``."""
+    import io
+    import zipfile
+    buf = io.BytesIO()
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            zout.writestr(info, change(data) if info.filename == member else data)
+    dest.write_bytes(buf.getvalue())
+
+
+def _property(name: str, value: str) -> bytes:
+    """A custom document property (as docProps/custom.xml writes one), to add before ``</Properties>``."""
+    return (f'<property fmtid="{{D5CDD505-2E9C-101B-9397-08002B2CF9AE}}" pid="90" name="{name}">'
+            f'<vt:lpwstr>{value}</vt:lpwstr></property>').encode("utf-8")
+
+
 def test_each_returned_workbook_gets_its_report(tmp_path, soffice, capsys):
     _returned(tmp_path / "回收")
     out = tmp_path / "报告"
@@ -156,9 +174,6 @@ def test_a_form_that_also_claims_to_be_an_output_is_read_by_check_and_collect_al
     """One decision for “this program's output, not a form”: the checker's. A returned form that carries its
     template identity and also the output property (a crafted file) is checked as the form it is — and collect,
     which used to ask the property itself and passed the file over as a 汇总表, now reads it as check does."""
-    import io
-    import zipfile
-
     from xlsx_engine.bureau.collect import collect
     from xlsx_engine.kernel.files import OUTPUT_PROPERTY
 
@@ -166,17 +181,8 @@ def test_a_form_that_also_claims_to_be_an_output_is_read_by_check_and_collect_al
     _returned(folder)
     (folder / "丙单位_损坏.xlsx").unlink()
     form = folder / "甲单位_P2.xlsx"
-    buf = io.BytesIO()
-    with zipfile.ZipFile(form) as src, zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            data = src.read(info.filename)
-            if info.filename == "docProps/custom.xml":
-                data = data.replace(b"</Properties>", (
-                    '<property fmtid="{D5CDD505-2E9C-101B-9397-08002B2CF9AE}" pid="99" name="' + OUTPUT_PROPERTY +
-                    '"><vt:lpwstr>回收汇总表</vt:lpwstr></property></Properties>').encode("utf-8"))
-                assert OUTPUT_PROPERTY.encode("utf-8") in data
-            dst.writestr(info, data)
-    form.write_bytes(buf.getvalue())
+    _rewrite(form, form, "docProps/custom.xml",
+             lambda d: d.replace(b"</Properties>", _property(OUTPUT_PROPERTY, "回收汇总表") + b"</Properties>"))
     capsys.readouterr()
     cli_main(["check", str(form)])
     assert "（本系统模板 xmzc-hubei-wuhan" in capsys.readouterr().out
@@ -237,18 +243,8 @@ def _docx_text(path: Path) -> str:
 
 def _with_code(src: Path, dest: Path, code: str) -> None:
     """A copy of a filled form whose identity carries a 项目编码 (as bulk's copies do)."""
-    import io
-    import zipfile
-    buf = io.BytesIO()
-    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zout:
-        for info in zin.infolist():
-            data = zin.read(info.filename)
-            if info.filename == "docProps/custom.xml":
-                data = data.replace(b"</Properties>", (
-                    '<property fmtid="{D5CDD505-2E9C-101B-9397-08002B2CF9AE}" pid="90" name="项目编码">'
-                    f'<vt:lpwstr>{code}</vt:lpwstr></property></Properties>').encode("utf-8"))
-            zout.writestr(info, data)
-    dest.write_bytes(buf.getvalue())
+    _rewrite(src, dest, "docProps/custom.xml",
+             lambda d: d.replace(b"</Properties>", _property("项目编码", code) + b"</Properties>"))
 
 
 def test_each_writes_one_report_per_project_with_the_date_and_flags_what_the_checks_found(tmp_path, capsys):
@@ -280,16 +276,14 @@ def test_each_writes_one_report_per_project_with_the_date_and_flags_what_the_che
     # a form whose formula was typed over: reported on, and said first
     tampered = tmp_path / "改过"
     tampered.mkdir()
-    import zipfile
-    src = folder / "甲单位_P2（修改版）.xlsx"
-    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(tampered / "甲单位_P2.xlsx", "w", zipfile.ZIP_DEFLATED) as zout:
-        for info in zin.infolist():
-            data = zin.read(info.filename)
-            if info.filename == "xl/worksheets/sheet1.xml":
-                data, n = re.subn(rb'<c r="(K\d+)"([^>]*)><f>[^<]*</f><v>([^<]*)</v></c>', rb'<c r="\1"\2><v>100</v></c>',
-                                  data, count=1)
-                assert n == 1
-            zout.writestr(info, data)
+
+    def type_over(sheet: bytes) -> bytes:
+        sheet, n = re.subn(rb'<c r="(K\d+)"([^>]*)><f>[^<]*</f><v>([^<]*)</v></c>', rb'<c r="\1"\2><v>100</v></c>',
+                           sheet, count=1)
+        assert n == 1
+        return sheet
+
+    _rewrite(folder / "甲单位_P2（修改版）.xlsx", tampered / "甲单位_P2.xlsx", "xl/worksheets/sheet1.xml", type_over)
     code, err = run(capsys, "narrative", str(tampered), "--each", str(tmp_path / "报告2"))
     assert code == 0 and (tmp_path / "报告2" / "甲单位_P2_自评报告.docx").exists(), err
     assert "提示：" in err and "核对发现 1 个错误" in err and "公式被替换" in err, err
@@ -300,26 +294,14 @@ def test_one_crafted_file_does_not_stop_the_others_and_forms_are_told_as_check_t
     read by the checker as the 部门整体 form its hidden 字典 sheet says; ``--each`` used to pick the form from the
     property and stopped the whole run with 内部错误. A form whose document properties were all removed is known
     by its 字典 sheet, and reported on."""
-    import io
-    import zipfile
     folder = tmp_path / "回收"
     _returned(folder)
     (folder / "丙单位_损坏.xlsx").unlink()
-
-    def rewrite(src: Path, dest: Path, change) -> None:
-        buf = io.BytesIO()
-        with zipfile.ZipFile(src) as zin, zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zout:
-            for info in zin.infolist():
-                data = zin.read(info.filename)
-                if info.filename == "docProps/custom.xml":
-                    data = change(data.decode("utf-8")).encode("utf-8")
-                zout.writestr(info, data)
-        dest.write_bytes(buf.getvalue())
-
-    rewrite(folder / "乙单位_部门整体.xlsx", folder / "乙单位_部门整体.xlsx",
-            lambda t: re.sub(r'<property[^>]*name="评分规则">.*?</property>', "",
-                             t.replace("bmzt-dept-hunan", "xmzc-hubei-wuhan")))
-    rewrite(folder / "甲单位_P2.xlsx", folder / "甲单位_P2.xlsx", lambda t: t.split("<property")[0] + "</Properties>")
+    dept, project = folder / "乙单位_部门整体.xlsx", folder / "甲单位_P2.xlsx"
+    _rewrite(dept, dept, "docProps/custom.xml",
+             lambda d: re.sub(r'<property[^>]*name="评分规则">.*?</property>', "", d.decode("utf-8").replace(
+                 "bmzt-dept-hunan", "xmzc-hubei-wuhan")).encode("utf-8"))
+    _rewrite(project, project, "docProps/custom.xml", lambda d: d.split(b"<property")[0] + b"</Properties>")
     capsys.readouterr()
     cli_main(["check", str(folder / "乙单位_部门整体.xlsx")])
     assert "bmzt-dept-hunan" in capsys.readouterr().out
@@ -372,7 +354,6 @@ def test_each_over_a_folder_decides_as_collect_does(tmp_path, capsys):
     import os
     import sys
     import time
-    import zipfile
     sys.path.insert(0, str(ROOT / "tests"))
     from test_collect import FILL, edit_sheet, loop_master
 
@@ -385,21 +366,13 @@ def test_each_over_a_folder_decides_as_collect_does(tmp_path, capsys):
     for code in ("P1", "P2", "P3", "P5", "P6"):
         edit_sheet(form[code], FILL)
     bad = form["P1"].with_name(form["P1"].stem + "(2).xlsx")        # newer, cut in half
-    with zipfile.ZipFile(form["P1"]) as zin, zipfile.ZipFile(bad, "w") as zout:
-        for name in zin.namelist():
-            data = zin.read(name)
-            zout.writestr(name, data[:len(data) // 2] if name == "xl/worksheets/sheet1.xml" else data)
+    _rewrite(form["P1"], bad, "xl/worksheets/sheet1.xml", lambda d: d[:len(d) // 2])
     os.utime(bad, (time.time() + 60, time.time() + 60))
     older = form["P6"].with_name(form["P6"].stem + "(1).xlsx")      # an older copy of P6
     shutil.copy(form["P6"], older)
     os.utime(older, (time.time() - 3600, time.time() - 3600))
-    with zipfile.ZipFile(form["P6"]) as zin:                        # P6 itself loses its 项目编码 property
-        members = {n: zin.read(n) for n in zin.namelist()}
-    members["docProps/custom.xml"] = re.sub(rb'<property[^>]*name="\xe9\xa1\xb9\xe7\x9b\xae\xe7\xbc\x96\xe7\xa0\x81">'
-                                            rb'.*?</property>', b"", members["docProps/custom.xml"])
-    with zipfile.ZipFile(form["P6"], "w", zipfile.ZIP_DEFLATED) as zout:
-        for name, data in members.items():
-            zout.writestr(name, data)
+    _rewrite(form["P6"], form["P6"], "docProps/custom.xml",       # P6 itself loses its 项目编码 property
+             lambda d: re.sub(r'<property[^>]*name="项目编码">.*?</property>', "", d.decode("utf-8")).encode("utf-8"))
     rows = {r.code: r for r in collect(sent, master=master).rows}
     assert Path(rows["P1"].file) == form["P1"] and Path(rows["P6"].file) == form["P6"]
 
