@@ -537,8 +537,8 @@ def demo(outdir) -> None:
     write_summary(coll, summary)
     write_reminders(coll, out / "催报清单.csv")
     done = coll.filled
-    click.echo(f"回收汇总：{counts_text(coll)} → {summary}（催报清单：{out / '催报清单.csv'}）；已填报的 {len(done)} 张"
-               f"有错误 {sum(i.count('错误') for i in done)} 项、警告 {sum(i.count('警告') for i in done)} 项")
+    click.echo(f"回收汇总：{counts_text(coll)} → {summary}（催报清单：{out / '催报清单.csv'}）；已填写的 {len(done)} 张（有错误、已填报、已通过）中"
+               f"发现错误 {sum(i.count('错误') for i in done)} 项、警告 {sum(i.count('警告') for i in done)} 项")
 
 
 from xlsx_engine.cli.archive import COMMANDS as _archive_commands  # noqa: E402
