@@ -463,6 +463,11 @@ def test_demo(tmp_path, capsys):
         assert report["不一致"] == 0
         total = next(r["程序计算"] for r in report["结果"] if r["名称"] == "总分")
         assert float(totals[str(wb)]) == pytest.approx(total, abs=0.005)
+    # the collect line: the forms filled in are the three filled statuses, not the one status called 已填报
+    line = next(x for x in out.splitlines() if x.startswith("回收汇总："))
+    counts = {k: int(v) for k, v in re.findall(r"(已填报|有错误|已通过) (\d+)", line.split("→")[0])}
+    filled = re.search(r"已填写的 (\d+) 张（有错误、已填报、已通过）中发现错误 \d+ 项", line)
+    assert filled and int(filled.group(1)) == sum(counts.values()), line
 
 
 @pytest.mark.parametrize("argv,expected", [
