@@ -390,3 +390,55 @@ def test_each_over_a_folder_decides_as_collect_does(tmp_path, capsys):
     line = next(x for x in err.splitlines() if older.name in x)
     assert f"“{older.stem}_自评报告.docx”已不适用，可删除" in line, line
     assert (out / f"{older.stem}_自评报告.docx").read_bytes() == b"earlier"
+
+
+def test_each_plans_every_file_once_across_the_inputs_given(tmp_path, capsys):
+    """Inputs overlap as people type them: a folder and a file in it, a folder twice, two folders that both hold a
+    copy of one project. Every file is planned once, one report per project (the newest copy), a blank form is
+    passed over even when its bureau-set cells were edited (collect says 有错误 for that), a passed-over file is never
+    told to delete a report this run wrote, a rerun says when a form is newer than its report, and an input with
+    nothing to report on leaves no empty output folder."""
+    import os
+    import sys
+    import time
+    sys.path.insert(0, str(ROOT / "tests"))
+    from test_collect import FILL, edit_sheet, loop_master
+    from test_collect_outputs import type_in
+
+    from xlsx_engine.bureau.bulk import bulk
+    master = loop_master(tmp_path / "总表.xlsx")
+    sent = tmp_path / "sent"
+    bulk(master, sent)
+    form = {c: next(sent.glob(f"*_{c}_*.xlsx")) for c in ("P1", "P2", "P3", "P4", "P5", "P6")}
+    for code in ("P1", "P2", "P3", "P5", "P6"):
+        type_in(form[code], 96, (100, 95, 92))
+    edit_sheet(form["P4"], {"C3": "改过的项目名称"}, locked_ok=True)       # blank, and a bureau-set cell changed
+    late = tmp_path / "补交"
+    late.mkdir()
+    shutil.copy(form["P1"], late / form["P1"].name)                        # the same project in a second folder
+    os.utime(form["P1"], (time.time() - 3600, time.time() - 3600))          # ... where the copy is newer
+
+    out = tmp_path / "报告"
+    code, err = run(capsys, "narrative", str(sent), str(sent), str(form["P2"]), str(late), "--each", str(out),
+                    "--master", str(master))
+    assert code == 0, err
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted(f"{form[c].stem}_自评报告.docx" for c in ("P1", "P2", "P3", "P5", "P6")), names
+    assert "(2)" not in "".join(names) and "已存在" not in err, err
+    line = next(x for x in err.splitlines() if str(form["P1"].relative_to(tmp_path)) in x or
+                (form["P1"].name in x and "跳过" in x))
+    assert "已被较新的交回文件替代" in line and "补交" in line, line
+    assert "仍是空白表" in next(x for x in err.splitlines() if form["P4"].name in x)
+    assert "可删除" not in err, err
+
+    # a rerun after a unit saved its form again: the report is kept, and said to be older than the form
+    edit_sheet(form["P3"], FILL)
+    os.utime(form["P3"], (time.time() + 60, time.time() + 60))
+    code, err = run(capsys, "narrative", str(sent), "--each", str(out), "--master", str(master))
+    assert code == 0, err
+    assert f"交回文件比已有的报告 {form['P3'].stem}_自评报告.docx 新" in err, err
+
+    # nothing to report on: said, and no empty folder left behind
+    (tmp_path / "空").mkdir()
+    code, err = run(capsys, "narrative", str(tmp_path / "空"), "--each", str(tmp_path / "没有"))
+    assert code == 2 and "没有找到要生成报告的自评表" in err and not (tmp_path / "没有").exists(), err

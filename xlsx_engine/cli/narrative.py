@@ -161,7 +161,7 @@ def _each(inputs, folder: Path, template, force, strict, output, write_back, inf
 
     from xlsx_engine.bureau.output import check_writable
     from xlsx_engine.bureau.bulk import cpu_count
-    from xlsx_engine.narrative.batch import SUFFIX, plan, write_reports
+    from xlsx_engine.narrative.batch import SUFFIX, plan, report_names, write_reports
     from xlsx_engine.narrative.engine import Narrator
 
     if output or write_back or info_file:
@@ -174,10 +174,16 @@ def _each(inputs, folder: Path, template, force, strict, output, write_back, inf
     extra = _info(None, date)                     # a bad --date is said before anything is written
     if master and not Path(master).is_file():
         raise JxzpError("找不到总表", where=master, hint="--master 应为下发时用的总表（.xlsx）")
+    made = not folder.exists()
     check_writable(folder / "报告.docx")           # creates the folder, or says in Chinese why it cannot
-    tasks, decided = plan(list(inputs), master, cpu_count())     # folders: as collect decides (with the master)
-    if not tasks and not decided:
-        raise JxzpError("没有找到要生成报告的自评表（.xlsx）", where="、".join(inputs))
+    try:
+        tasks, decided = plan(list(inputs), master, cpu_count())     # folders: as collect decides (with the master)
+        if not tasks and not decided:
+            raise JxzpError("没有找到要生成报告的自评表（.xlsx）", where="、".join(inputs))
+    except JxzpError:
+        if made and not any(folder.iterdir()):     # nothing written: leave no empty folder behind
+            folder.rmdir()
+        raise
     with contextlib.ExitStack() as stack:
         sent_spent = None
         if master and any(t.findings is None for t in tasks):    # files named one by one: the master's 执行数
@@ -189,9 +195,10 @@ def _each(inputs, folder: Path, template, force, strict, output, write_back, inf
             outcomes = decided + write_reports(tasks, folder, Narrator(template), force=force, progress=bar.update,
                                                extra=extra, sent_spent=sent_spent)
     passed = [o for o in outcomes if o.skipped]        # outputs of this program, blank forms, older copies
+    current = set(report_names([t.source for t in tasks]).values())     # this run's reports, written or kept
     for o in passed:                                   # a report an earlier run wrote from it is now out of date
         stale = folder / f"{o.source.stem}{SUFFIX}"
-        if stale.is_file():
+        if stale.name not in current and stale.is_file():
             o.skipped += f"；报告文件夹中先前由它生成的“{stale.name}”已不适用，可删除"
     kept = [o for o in outcomes if o.kept]             # reports of an earlier run
     failed = [o for o in outcomes if o.output is None and not o.skipped and not o.kept]
@@ -200,8 +207,9 @@ def _each(inputs, folder: Path, template, force, strict, output, write_back, inf
     for o in outcomes:
         if o.skipped:
             click.echo(f"跳过：{shown(o.source)}：{o.skipped}", err=True)
-        elif o.kept:
-            continue                   # counted below: a rerun lists only what it did
+        elif o.kept:                   # counted below: a rerun lists only what it did, and what may be out of date
+            if o.warnings:
+                click.echo(f"提示：{shown(o.source)}：{o.warnings[0]}", err=True)
         elif o.output is None:         # names and texts from the files, shown escaped (control characters, bytes)
             click.echo(f"错误：{shown(o.error)}", err=True)
         elif o.warnings:

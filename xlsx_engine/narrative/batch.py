@@ -15,7 +15,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from xlsx_engine.bureau.collect import BLANK, NOT_SUMMED, collect, is_blank, spent_of, typed_actuals
+from xlsx_engine.bureau.collect import (
+    NOT_SUMMED,
+    collect,
+    is_blank,
+    spent_of,
+    submission_order,
+    superseded_by,
+    time_text,
+    typed_actuals,
+)
 from xlsx_engine.forms import department as department_form
 from xlsx_engine.forms import hunan as hunan_form
 from xlsx_engine.forms.project.record import ProjectRecord
@@ -123,10 +132,13 @@ def checked_note(findings: list[Finding]) -> list[str]:
 
 @dataclass
 class Task:
-    """One input to report on; ``findings``: collect's, when collect decided it (see :func:`report_of`)."""
+    """One input to report on; ``findings``: collect's, when collect decided it (see :func:`report_of`), with the
+    project's code and submission time collect read."""
 
     source: Path
     findings: list[Finding] | None = None
+    code: str = ""
+    submitted: float | None = None
 
 
 def plan(items: list[str], master: str | Path | None = None, jobs: int = 1,
@@ -135,17 +147,17 @@ def plan(items: list[str], master: str | Path | None = None, jobs: int = 1,
 
     A folder is collected (:func:`~xlsx_engine.bureau.collect.collect`, with the master when given): one report per
     project from the file collect counts (the newest submission; a file without 项目编码 known by bulk's manifest),
-    none for a project returned blank (待填报), for an older copy, for this program's outputs, and an error line for a
-    file that cannot be read; links, lock files and hidden files are listed as collect lists them. A file named on
-    the command line is reported on as given (a blank project form passed over, see :func:`report_of`).
+    none for a project returned blank (nothing typed, even when the copy differs from what was sent), for an older
+    copy, for this program's outputs, and an error line for a file that cannot be read; links, lock files and hidden
+    files are listed as collect lists them. Across several folders the newest submission of a project counts too.
+    A file named on the command line is reported on as given (a blank project form passed over, see
+    :func:`report_of`). Each file is planned once: a file inside a folder given, a folder inside another and a
+    path given twice are the same input.
     """
+    folders, files = _distinct(items)
     tasks: list[Task] = []
     passed: list[Outcome] = []
-    for item in items:
-        path = Path(item)
-        if not path.is_dir():
-            tasks.append(Task(path))
-            continue
+    for path in folders:
         coll = collect(path, master=master, jobs=jobs, progress=progress)
         counted = {row.file for row in coll.rows if row.file}
         for row in coll.rows:
@@ -153,10 +165,10 @@ def plan(items: list[str], master: str | Path | None = None, jobs: int = 1,
                 continue
             if row.error:
                 passed.append(Outcome(Path(row.file), error=f"{row.path}：{row.error}"))
-            elif row.status == BLANK:
+            elif row.blank:                        # 待填报, or 有错误 only for what was sent: still nothing typed
                 passed.append(Outcome(Path(row.file), skipped=BLANK_NOTE))
             else:
-                tasks.append(Task(Path(row.file), list(row.findings)))
+                tasks.append(Task(Path(row.file), list(row.findings), row.code, row.submitted))
         for unused in coll.unused:
             if unused.file and unused.file in counted:      # its project's row says what became of it
                 continue
@@ -167,7 +179,48 @@ def plan(items: list[str], master: str | Path | None = None, jobs: int = 1,
                 passed.append(Outcome(source, skipped=unused.note.removesuffix(NOT_SUMMED) + "，未生成报告"))
             else:                                  # an older copy; a link, lock file or hidden file
                 passed.append(Outcome(source, skipped=unused.note + ("，未生成报告" if unused.file else "")))
+    if len(folders) > 1:                           # one project returned into two folders: the newest counts
+        tasks, older = _newest_of_each(tasks)
+        passed += older
+    tasks += [Task(path) for path in files]
     return tasks, passed
+
+
+def _distinct(items: list[str]) -> tuple[list[Path], list[Path]]:
+    """(folders, files) of the inputs, each once: a folder inside another folder given and a file inside a folder
+    given are left to that folder; a path given twice (or spelt two ways) counts once."""
+    folders: list[Path] = []
+    files: list[Path] = []
+    seen: set[Path] = set()
+    for item in items:
+        path = Path(item)
+        real = Path(os.path.realpath(path))
+        if real in seen:
+            continue
+        seen.add(real)
+        (folders if path.is_dir() else files).append(path)
+    roots = [Path(os.path.realpath(f)) for f in folders]
+
+    def inside(path: Path) -> bool:
+        return any(root in Path(os.path.realpath(path)).parents for root in roots)
+
+    return [f for f in folders if not inside(f)], [f for f in files if not inside(f)]
+
+
+def _newest_of_each(tasks: list[Task]) -> tuple[list[Task], list[Outcome]]:
+    """The newest submission of each project code among the tasks (collect's rule), the others passed over."""
+    by_code: dict[str, list[Task]] = {}
+    for task in tasks:
+        if task.code:
+            by_code.setdefault(task.code, []).append(task)
+    older: dict[Path, Outcome] = {}
+    for copies in by_code.values():
+        copies.sort(key=lambda t: submission_order(t.submitted, str(t.source)), reverse=True)
+        best = copies[0]
+        for task in copies[1:]:
+            older[task.source] = Outcome(task.source, skipped=superseded_by(shown(best.source),
+                                                                             time_text(best.submitted)) + "，未生成报告")
+    return [t for t in tasks if t.source not in older], list(older.values())
 
 
 def report_names(sources: list[Path]) -> dict[Path, str]:
@@ -193,6 +246,13 @@ def report_names(sources: list[Path]) -> dict[Path, str]:
     return names
 
 
+def _newer(source: Path, report: Path) -> bool:
+    try:
+        return source.stat().st_mtime > report.stat().st_mtime
+    except OSError:
+        return False
+
+
 def write_reports(tasks: list[Task], folder: Path, narrator: Narrator, *, force: bool = False,
                   progress=None, extra: dict | None = None,
                   sent_spent: Callable[[str], tuple] | None = None) -> list[Outcome]:
@@ -208,6 +268,9 @@ def write_reports(tasks: list[Task], folder: Path, narrator: Narrator, *, force:
         outcome = Outcome(source)
         if out.exists() and not force:
             outcome.kept = f"报告 {shown(out)} 已存在，未重新生成（加 --force 重新生成）"
+            if _newer(source, out):          # the unit saved its form again after that report was written
+                outcome.warnings = [f"交回文件比已有的报告 {out.name} 新（单位可能重新提交了），报告未重新生成；"
+                                    "核对后加 --force 重新生成"]
         else:
             try:
                 data, outcome.warnings = report_of(source, narrator, extra, sent_spent, task.findings)
