@@ -177,7 +177,8 @@ def _each(inputs, folder: Path, template, force, strict, output, write_back, inf
     made = not folder.exists()
     check_writable(folder / "报告.docx")           # creates the folder, or says in Chinese why it cannot
     try:
-        tasks, decided = plan(list(inputs), master, cpu_count())     # folders: as collect decides (with the master)
+        with tqdm(unit="个", desc="回收", disable=not sys.stderr.isatty(), leave=False) as bar:
+            tasks, decided = plan(list(inputs), master, cpu_count(), bar.update)   # folders: as collect decides
         if not tasks and not decided:
             raise JxzpError("没有找到要生成报告的自评表（.xlsx）", where="、".join(inputs))
     except JxzpError:
