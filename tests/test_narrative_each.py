@@ -438,7 +438,13 @@ def test_each_plans_every_file_once_across_the_inputs_given(tmp_path, capsys):
     assert code == 0, err
     assert f"交回文件比已有的报告 {form['P3'].stem}_自评报告.docx 新" in err, err
 
-    # nothing to report on: said, and no empty folder left behind
+    # nothing to report on: said, and no empty folder left behind — for an empty folder and for one that holds
+    # only an Office lock file (listed first, as collect lists it)
     (tmp_path / "空").mkdir()
     code, err = run(capsys, "narrative", str(tmp_path / "空"), "--each", str(tmp_path / "没有"))
     assert code == 2 and "没有找到要生成报告的自评表" in err and not (tmp_path / "没有").exists(), err
+    (tmp_path / "锁").mkdir()
+    (tmp_path / "锁" / "~$表.xlsx").write_bytes(b"lock")
+    code, err = run(capsys, "narrative", str(tmp_path / "锁"), "--each", str(tmp_path / "没有"))
+    assert code == 2 and "没有找到要生成报告的自评表" in err and "~$表.xlsx：是 Excel/WPS" in err, err
+    assert not (tmp_path / "没有").exists()

@@ -179,7 +179,9 @@ def _each(inputs, folder: Path, template, force, strict, output, write_back, inf
     try:
         with tqdm(unit="个", desc="回收", disable=not sys.stderr.isatty(), leave=False) as bar:
             tasks, decided = plan(list(inputs), master, cpu_count(), bar.update)   # folders: as collect decides
-        if not tasks and not decided:
+        if not tasks and all(o.listed for o in decided):      # nothing but links, lock files, hidden files
+            for o in decided:
+                click.echo(f"跳过：{shown(o.source)}：{o.skipped}", err=True)
             raise JxzpError("没有找到要生成报告的自评表（.xlsx）", where="、".join(inputs))
     except JxzpError:
         if made and not any(folder.iterdir()):     # nothing written: leave no empty folder behind

@@ -59,6 +59,7 @@ class Outcome:
     error: str = ""                       #: why not, in Chinese
     skipped: str = ""                     #: why it was passed over (:class:`PassedOver`), in Chinese
     kept: str = ""                        #: its report exists from an earlier run and was kept
+    listed: bool = False                  #: not a workbook that was read (a link, lock file or hidden file)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -177,8 +178,10 @@ def plan(items: list[str], master: str | Path | None = None, jobs: int = 1,
                 passed.append(Outcome(source, error=f"{unused.path}：{unused.error}"))
             elif unused.kind == OWN_OUTPUT:
                 passed.append(Outcome(source, skipped=unused.note.removesuffix(NOT_SUMMED) + "，未生成报告"))
-            else:                                  # an older copy; a link, lock file or hidden file
-                passed.append(Outcome(source, skipped=unused.note + ("，未生成报告" if unused.file else "")))
+            elif unused.file:                      # an older copy
+                passed.append(Outcome(source, skipped=unused.note + "，未生成报告"))
+            else:                                  # a link, lock file or hidden file: listed, never read
+                passed.append(Outcome(source, skipped=unused.note, listed=True))
     if len(folders) > 1:                           # one project returned into two folders: the newest counts
         tasks, older = _newest_of_each(tasks)
         passed += older
