@@ -303,3 +303,43 @@ def test_archive_rows_come_from_the_collection_not_a_second_reading(years, tmp_p
     assert first.year == 2023 and first.version and first.inputs["indicators"][0]["target"] == 900.0
     assert [i.name for i in first.indicators] == ["救助人次", "资金发放准确率", "困难群众负担减轻", "受助对象满意度"]
     assert first.indicators[0].score is not None
+
+
+def test_a_collection_archived_without_a_year_keeps_its_projects_not_returned(years, tmp_path):
+    """README's way: ``collect … --master … --archive`` without ``--year``. A project sent and not returned has no
+    workbook stating its year; it takes the year the collection's forms state, so ``compare`` still finds the unit
+    that returned nothing two years running (before: “无法确定年度”, the row dropped, “连续未交回：（无）”)."""
+    from xlsx_engine.bureau.archive_import import submissions_from_collection
+    from xlsx_engine.bureau.collect import MISSING, Collected, Collection, collect
+
+    db = tmp_path / "档案.sqlite"
+    with Archive(db) as a:
+        for y in (2023, 2024):
+            coll = collect(years / str(y), keep_inputs=True)
+            coll.rows.append(Collected(unit="丁局", code="丁局-01", project=f"{y}年丁局项目1", status=MISSING))
+            if y == 2024:                  # 丙局 returned project 1 in 2023, not in 2024
+                coll.rows = [r for r in coll.rows if r.code != "丙局-01"]
+                coll.rows.append(Collected(unit="丙局", code="丙局-01", project="2024年丙局项目1", status=MISSING))
+            subs, problems = submissions_from_collection(coll, None)
+            assert problems == [] and {s.year for s in subs} == {y}
+            a.record(y, "回收", subs)
+        yoy = year_over_year(a, 2024)
+    assert yoy.missing_units == ["丁局"]
+    # a project not returned has no indicator rows: none of last year's indicators is “cancelled”
+    assert [c.status_now for c in yoy.projects if c.code == "丙局-01"] == [MISSING]
+    assert not [t for t in yoy.targets if t.unit in ("丁局", "丙局") and t.kind == "指标取消"], yoy.targets
+    # nothing to go by: still said, never guessed
+    _subs, problems = submissions_from_collection(
+        Collection(rows=[Collected(unit="丁局", code="丁局-01", project="丁局项目1", status=MISSING)]), None)
+    assert problems and "无法确定年度" in problems[0]
+
+
+def test_the_compare_paragraph_keeps_the_rates_to_two_decimals_of_a_percent(archive_file):
+    """Rates are ratios: their average was rounded to two decimals of the ratio (93.68 % printed as 94.00 %)."""
+    from xlsx_engine.narrative.compare import compare_paragraph
+    with Archive(archive_file, readonly=True) as a:
+        yoy = year_over_year(a, 2023)
+    for c in yoy.projects:
+        c.rate_prev, c.rate_now = 0.9368, 0.9122
+    text = compare_paragraph(yoy)
+    assert "平均预算执行率由93.68%变为91.22%" in text, text

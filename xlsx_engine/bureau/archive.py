@@ -369,6 +369,7 @@ class YearOverYear:
 
 
 FILLED = ("已填报", "有错误", "已通过")
+NO_FORM = ("未交回", "无法读取")       #: statuses with no form read, hence no indicator rows to compare
 
 
 def year_over_year(archive: Archive, year: int, prev: int | None = None) -> YearOverYear:
@@ -422,7 +423,8 @@ def year_over_year(archive: Archive, year: int, prev: int | None = None) -> Year
         for flag in target_quality(ind_now[r["id"]], level1_weights=weights, settings=settings):
             out.quality.append((r["unit"], r["project"], flag))
     for p, n in pairs:
-        out.targets.extend(_target_notes(n, ind_prev[p["id"]], ind_now[n["id"]]))
+        if p["status"] not in NO_FORM and n["status"] not in NO_FORM:      # no form read: nothing to compare
+            out.targets.extend(_target_notes(n, ind_prev[p["id"]], ind_now[n["id"]]))
         both = sorted(codes_prev[p["id"]] & codes_now[n["id"]])
         if both:
             out.repeated.append((n["unit"], n["project"], both))

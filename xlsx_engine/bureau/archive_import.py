@@ -9,6 +9,7 @@ rows for the year-over-year comparison come from that same reading.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Iterable
 
@@ -41,16 +42,16 @@ def _year_of(value) -> int | None:
     return int(m.group(0)) if m else None
 
 
-def submission_from_item(item: Collected, year: int | None = None) -> Submission:
+def submission_from_item(item: Collected, year: int | None = None, fallback: int | None = None) -> Submission:
     """An archive row from one collected file, from what ``collect`` read (``keep_inputs``): the file is not
-    read again.
+    read again. The year: ``year`` when given, else the one the workbook states, else ``fallback``.
 
     Raises:
-        JxzpError: no year given and the workbook states none.
+        JxzpError: no year given, the workbook states none and there is no fallback.
     """
     path = Path(item.file or item.path) if (item.file or item.path) else None
     stated_year = _year_of(item.inputs.get("year")) if item.inputs else None
-    year = year or stated_year
+    year = year or stated_year or fallback
     if year is None:
         raise JxzpError("无法确定年度：工作簿中没有“年度”", where=str(path or item.project or item.code),
                         hint="请用 --year 指定年度")
@@ -104,11 +105,17 @@ def submissions_from_summary(path: Path, year: int) -> list[Submission]:
 
 
 def submissions_from_collection(coll: Collection, year: int | None) -> tuple[list[Submission], list[str]]:
-    """Every row of a collection (returned, blank, not returned) and every unreadable file, as archive rows."""
+    """Every row of a collection (returned, blank, not returned) and every unreadable file, as archive rows.
+
+    Without ``year``, a row with no workbook saying its year (a project not returned, a file that cannot be read, a
+    form whose 年度 is empty) takes the year most of the collection's forms state: a project sent and not returned
+    is part of that year's collection, and dropping it would hide the units that never return anything."""
     subs, problems = [], []
+    stated = Counter(y for item in coll.rows if item.inputs and (y := _year_of(item.inputs.get("year"))))
+    collection_year = stated.most_common(1)[0][0] if stated else None
     for item in [*coll.rows, *coll.unreadable]:
         try:
-            subs.append(submission_from_item(item, year))
+            subs.append(submission_from_item(item, year, collection_year))
         except JxzpError as exc:
             problems.append(str(exc))
     return subs, problems

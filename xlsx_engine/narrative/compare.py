@@ -5,9 +5,9 @@ from __future__ import annotations
 from xlsx_engine.bureau.archive import YearOverYear
 
 
-def _avg(values) -> float | None:
+def _avg(values, digits: int = 2) -> float | None:
     values = [v for v in values if v is not None]
-    return round(sum(values) / len(values), 2) if values else None
+    return round(sum(values) / len(values), digits) if values else None
 
 
 def compare_paragraph(yoy: YearOverYear) -> str:
@@ -23,7 +23,7 @@ def compare_paragraph(yoy: YearOverYear) -> str:
                      f"其中提高{up}个、下降{down}个、持平{len(matched) - up - down}个。")
         rates = [(c.rate_prev, c.rate_now) for c in matched if c.rate_prev is not None and c.rate_now is not None]
         if rates:
-            rp, rn = _avg(r for r, _ in rates), _avg(r for _, r in rates)
+            rp, rn = _avg((r for r, _ in rates), 4), _avg((r for _, r in rates), 4)     # ratios: 0.9368 → 93.68%
             lines.append(f"这些项目的平均预算执行率由{rp * 100:.2f}%变为{rn * 100:.2f}%。")
         worse = [c for c in matched if c.grade_prev and c.grade_now and c.grade_prev != c.grade_now
                  and "优良中差".find(c.grade_now[0]) > "优良中差".find(c.grade_prev[0])]
