@@ -157,6 +157,16 @@ def test_compare_command_writes_workbook_and_paragraph(archive_file, tmp_path, c
     assert wb.sheetnames == ["说明", "项目对比", "单位对比", "目标设置", "目标质量", "重复问题", "连续未交回", "未匹配"]
     ws = wb["项目对比"]
     assert ws.print_title_rows == "$2:$2" and ws.page_setup.orientation == "landscape"
+    # the problems repeated two years running are named in words, never by their code
+    from xlsx_engine.bureau.archive import YearOverYear
+    from xlsx_engine.bureau.compare_book import write_compare
+    yoy = YearOverYear(2024, 2023)
+    yoy.repeated = [("甲局", "2024年甲局项目1", ["fund_sum", "changed_after_sent"])]
+    write_compare(yoy, tmp_path / "重复.xlsx", "")
+    sheet = load_workbook(tmp_path / "重复.xlsx")["重复问题"]
+    assert [c.value for c in sheet[2]] == ["单位", "项目名称", "问题"]
+    assert sheet.cell(3, 3).value == "年度资金总额 ≠ 各资金来源之和；财政局下发的内容（项目信息、预算数、预期目标，指标名称、" \
+                                     "指标值、度量单位、分值）被改动"
     assert main(["compare", "--year", "2023", "--db", str(archive_file), "-o", str(out)]) == 2   # no overwrite
     assert main(["compare", "--year", "2019", "--db", str(archive_file), "-o", str(tmp_path / "x.xlsx")]) == 2
     assert "档案中没有 2019 年的记录" in capsys.readouterr().err

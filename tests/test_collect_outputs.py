@@ -145,7 +145,7 @@ def test_a_kind_of_problem_has_a_heading_of_its_own_and_lists_units_and_projects
 
 def test_every_kind_collect_adds_has_a_heading():
     from xlsx_engine.integrity.severity import SEVERITY
-    from xlsx_engine.narrative.collection import _KINDS
+    from xlsx_engine.bureau.kinds import KINDS as _KINDS
 
     root = Path(__file__).resolve().parent.parent / "xlsx_engine" / "bureau"
     emitted = set()

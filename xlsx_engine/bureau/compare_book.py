@@ -13,6 +13,7 @@ from typing import Any, Sequence
 from openpyxl import Workbook
 
 from xlsx_engine.bureau.archive import YearOverYear
+from xlsx_engine.bureau.kinds import meaning_of
 from xlsx_engine.bureau.output import write_output
 from xlsx_engine.bureau.summary import PrintSheet
 
@@ -59,8 +60,8 @@ def write_compare(yoy: YearOverYear, out: str | Path, paragraph: str) -> None:
     _sheet(wb, "目标质量", f"{y} 年目标设置质量（目标偏低、未细化、缺少效益或满意度指标、定性代替定量、分值不合规则）",
            ["单位", "项目名称", "指标", "问题", "说明"],
            [[u, pname, f.indicator, f.kind, f.detail] for u, pname, f in yoy.quality], [18, 30, 26, 14, 50])
-    _sheet(wb, "重复问题", "连续两年出现的问题（错误、警告）", ["单位", "项目名称", "问题代码"],
-           [[u, pname, "、".join(codes)] for u, pname, codes in yoy.repeated], [20, 40, 50])
+    _sheet(wb, "重复问题", "连续两年出现的问题（错误、警告）", ["单位", "项目名称", "问题"],
+           [[u, pname, "；".join(meaning_of(c) or c for c in codes)] for u, pname, codes in yoy.repeated], [20, 36, 70])
     _sheet(wb, "连续未交回", "连续两年未交回自评表的单位", ["单位"], [[u] for u in yoy.missing_units], [40])
     _sheet(wb, "未匹配", "未能与上年对应的项目", ["年度", "单位", "项目编码", "项目名称"],
            [[y, *r] for r in yoy.unmatched_now] + [[p, *r] for r in yoy.unmatched_prev], [8, 20, 16, 40])

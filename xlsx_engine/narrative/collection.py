@@ -18,9 +18,9 @@ from xlsx_engine.bureau.collect import (
     STATUSES,
     Collection,
 )
+from xlsx_engine.bureau.kinds import meaning_of
 from xlsx_engine.bureau.output import write_output
 from xlsx_engine.bureau.summary import reminders, totals_of, unit_totals
-from xlsx_engine.integrity.severity import SEVERITY
 from xlsx_engine.kernel.errors import JxzpError
 from xlsx_engine.kernel.xlmath import xround
 from xlsx_engine.narrative.docx import official_docx
@@ -57,32 +57,13 @@ def plain(message: str) -> str:
     return _FORMULA.sub("（公式）", message)
 
 
-#: what a finding collect adds means (the kinds of the checks are in integrity.severity.SEVERITY, with their wording):
-#: a heading for the report, naming the kind, never one instance
-_KINDS = {
-    "changed_after_sent": "财政局下发的内容（项目信息、预算数、预期目标，指标名称、指标值、度量单位、分值）被改动",
-    "profile_not_sent": "使用了与下发时不同的评分规则或模板",
-    "not_sent": "交回的自评表不在下发清单中",
-    "unreadable": "文件无法读取",
-    "external_link": "工作簿含外部链接",
-    "sheet_duplicate": "另有名称近似自评表的工作表",
-    "external_formula": "公式调用外部程序或网络（DDE、WEBSERVICE 等）",
-    "display_conditional": "自评表被加了或改了条件格式",
-    "password_removed": "工作表保护没有模板的密码",
-    "display_hidden": "自评表的行或列被隐藏",
-    "display_format": "公式单元格的数字格式被改动",
-    "display_font": "公式单元格的文字被设为白色",
-    "validation_loosened": "输入区的数据有效性被改动",
-}
 #: projects named under one kind of problem; the others are counted (“共N处，涉及N个项目”) and in the 问题清单 sheet
 _NAMED = 8
 
 
 def kind_text(code: str, message: str) -> str:
     """The heading of a kind of finding: what it means, never the text of one instance (a row, a value)."""
-    if code in _KINDS:
-        return _KINDS[code]
-    meaning = SEVERITY.get(code, (None, ""))[1]
+    meaning = meaning_of(code)
     if meaning:
         return meaning
     return re.sub(r"^(第\s*\d+\s*行指标)?“[^”]*”[：:]", "", plain(message)).rstrip("；。")
