@@ -74,6 +74,28 @@ def template_name(text: str) -> str:
         return str(text)[:60]
 
 
+def print_setup(ws, report_title: str, title: str, *, title_rows: str, title_cols: str | None = None,
+                pages_wide: int = 1) -> None:
+    """A4 landscape, scaled to ``pages_wide`` pages wide (as many pages down as it takes), the ``title_rows``
+    (and ``title_cols``) repeated on every page, the report and sheet title in the page header and the page
+    numbers in the footer."""
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = 9            # A4
+    ws.page_setup.fitToWidth = pages_wide
+    ws.page_setup.fitToHeight = 0
+    ws.print_options.horizontalCentered = True
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.page_margins.top = ws.page_margins.bottom = 0.75
+    ws.page_margins.header = ws.page_margins.footer = 0.3
+    ws.oddHeader.center.text = f"{report_title}　{title}"
+    ws.oddHeader.center.font = "黑体,常规"
+    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
+    ws.print_title_rows = title_rows
+    if title_cols:
+        ws.print_title_cols = title_cols
+
+
 class PrintSheet:
     """A write-only sheet of a bureau's output (汇总表, 逐年对比): A4 landscape page setup, the header row
     repeated, page numbers, and text-safe cells (a unit's "=…" never becomes a formula)."""
@@ -83,19 +105,7 @@ class PrintSheet:
         self.ws = ws = wb.create_sheet(title)
         self.headers, self.widths = headers, widths
         self.n = 0                                  # rows written
-        ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
-        ws.page_setup.orientation = "landscape"
-        ws.page_setup.paperSize = 9            # A4
-        ws.page_setup.fitToWidth = 1
-        ws.page_setup.fitToHeight = 0
-        ws.print_options.horizontalCentered = True
-        ws.page_margins.left = ws.page_margins.right = 0.4
-        ws.page_margins.top = ws.page_margins.bottom = 0.75
-        ws.page_margins.header = ws.page_margins.footer = 0.3
-        ws.oddHeader.center.text = f"{report_title}　{title}"
-        ws.oddHeader.center.font = "黑体,常规"
-        ws.oddFooter.center.text = "第 &P 页，共 &N 页"
-        ws.print_title_rows = f"{head_row}:{head_row}"
+        print_setup(ws, report_title, title, title_rows=f"{head_row}:{head_row}")
         for k, w in enumerate(widths, 1):
             ws.column_dimensions[col_letters(k)].width = w
         ws.freeze_panes = f"A{head_row + 1}"
