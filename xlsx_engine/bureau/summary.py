@@ -84,6 +84,7 @@ def print_setup(ws, report_title: str, title: str, *, title_rows: str, title_col
     ws.page_setup.paperSize = 9            # A4
     ws.page_setup.fitToWidth = pages_wide
     ws.page_setup.fitToHeight = 0
+    ws.page_setup.pageOrder = "overThenDown"      # a row's pages across are printed one after another
     ws.print_options.horizontalCentered = True
     ws.page_margins.left = ws.page_margins.right = 0.4
     ws.page_margins.top = ws.page_margins.bottom = 0.75
