@@ -451,7 +451,7 @@ def columns(rubric: Rubric) -> list[Column]:
              Column("pending", "待评项数", "待评项数", "pending", "公式", 7),
              Column("warnings", "考核提示", "提示（评审填写）", "warnings", "公式", 30),
              Column("grade", "考核等次", "考核等次", "grade", "公式", 8),
-             Column("note", "自动评分说明", "自动评分说明", "note", "自动", 60)]
+             Column("note", "自动评分说明", "自动评分说明", "note", "自动", 100)]
     return cols
 
 

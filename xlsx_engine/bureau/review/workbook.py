@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import math
 import re
 import zipfile
 from pathlib import Path
@@ -21,6 +22,7 @@ from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from xlsx_engine.bureau.review.assess import ReviewRun
+from xlsx_engine.bureau.summary import lines_of, print_setup, profile_name, text_width
 from xlsx_engine.bureau.review.rubric import (
     CHECK,
     NO,
@@ -37,6 +39,34 @@ from xlsx_engine.ooxml.safezip import atomic_write_bytes, parse_xml
 SHEET = "考核评分表"
 FIRST_ROW = 7                 #: first unit row of the main sheet
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_LINE = 13.5                  #: points per line of 10 pt text
+_ROW = 15.0                   #: one line
+#: column-width units across an A4 landscape page at 100 % (0.4" side margins), and the smallest scale a sheet is
+#: printed at: a wider sheet is printed over more pages across (its first columns repeated) rather than smaller
+_PAGE_UNITS = 149.0
+_MIN_SCALE = 0.65
+#: command-line hints in texts the program also prints, and what the workbook's reader is told instead
+_CLI_HINTS = (("；请用 --submissions 提供提交记录", "；请以实际提交记录核对"),
+              ("；本地规程不同时，请用 --rubric 指定考核规则文件", "；本地规程不同时，请按本地的考核规则重新评分"))
+_FLAG = re.compile(r"[；，]?[^；，。]*--[a-z][a-z-]*[^；。]*")
+
+
+def sheet_text(text: str) -> str:
+    """A text for the workbook's reader: command-line flags (``--submissions`` …) are the operator's business."""
+    for old, new in _CLI_HINTS:
+        text = text.replace(old, new)
+    return _FLAG.sub("", text)
+
+
+def _height(lines: int) -> float:
+    return max(_ROW, _LINE * lines + 3)
+
+
+def pages_wide(widths: list[float], repeated: float = 0.0) -> int:
+    """Pages across an A4 landscape page a table of these column widths is printed over (``repeated``: the width
+    of the columns printed again on every page), so that its text is printed at no less than :data:`_MIN_SCALE`."""
+    room = _PAGE_UNITS / _MIN_SCALE - repeated
+    return max(1, math.ceil((sum(widths) - repeated) / room))
 
 def _clean(value: Any) -> Any:
     return _ILLEGAL_XML.sub("", value) if isinstance(value, str) else value
@@ -92,13 +122,17 @@ def write_review(run: ReviewRun, out: str | Path) -> dict[str, Any]:
     ws.cell(2, 4).font = Font(name="宋体", size=9, color="595959")
     ws.row_dimensions[2].height = 30
     if run.rubric_warning:                  # the rubric is another region's: said where the scores are read
-        ws.cell(2, 4).value = f"注意：{run.rubric_warning}。" + ws.cell(2, 4).value
+        ws.cell(2, 4).value = f"注意：{sheet_text(run.rubric_warning)}。" + ws.cell(2, 4).value
         ws.cell(2, 4).font = Font(name="宋体", size=9, bold=True, color="C00000")
-        ws.row_dimensions[2].height = 45
+    ws.row_dimensions[2].height = _height(lines_of(ws.cell(2, 4).value, sum(c.width for c in cols[3:])) + 1)
 
-    # header rows 3 (groups), 4 (items), 5 (columns), 6 (allowed values)
+    # header rows 3 (groups), 4 (items), 5 (columns), 6 (allowed values); each as tall as its text
+    head_lines = {3: 1, 4: 1, 5: 1, 6: 1}
+
     def head(r1, c1, r2, c2, text):
         _put(ws, r1, c1, text)
+        lines = lines_of(text, sum(cols[j - 1].width for j in range(c1, c2 + 1)))
+        head_lines[r1] = max(head_lines[r1], math.ceil(lines / (r2 - r1 + 1)))
         for rr in range(r1, r2 + 1):
             for cc in range(c1, c2 + 1):
                 cell = ws.cell(rr, cc)
@@ -130,7 +164,9 @@ def write_review(run: ReviewRun, out: str | Path) -> dict[str, Any]:
         cell.alignment, cell.border = center, border
         cell.fill = input_fill if c.role == "input" else auto_fill if c.role in ("auto", "date", "note") else total_fill
         ws.column_dimensions[get_column_letter(j)].width = c.width
-    ws.row_dimensions[5].height = 54
+        head_lines[6] = max(head_lines[6], lines_of(cell.value, c.width))
+    for rr, lines in head_lines.items():
+        ws.row_dimensions[rr].height = _height(lines)
 
     cached: dict[str, Any] = {}
     last_row = FIRST_ROW + len(run.units) - 1
@@ -138,7 +174,9 @@ def write_review(run: ReviewRun, out: str | Path) -> dict[str, Any]:
         r = FIRST_ROW + i
         ref = {key: f"{col}{r}" for key, col in letter.items()}
         formulas = row_formulas(rub, ref)
-        note = "；".join(v for v in u.notes.values() if v)
+        note = sheet_text("；".join(v for v in u.notes.values() if v))
+        texts = {"unit": u.unit, "warnings": u.result.get("warnings") or "", "note": note}
+        ws.row_dimensions[r].height = _height(max(lines_of(texts[c.role], c.width) for c in cols if c.role in texts))
         for j, c in enumerate(cols, 1):
             cell = ws.cell(r, j)
             if c.role == "no":
@@ -198,12 +236,9 @@ def write_review(run: ReviewRun, out: str | Path) -> dict[str, Any]:
         dv.add(rng)
         ws.add_data_validation(dv)
     ws.freeze_panes = f"{letter['submitted']}{FIRST_ROW}"
-    ws.print_title_rows = "3:6"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A3
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    widths = [c.width for c in cols]
+    print_setup(ws, rub.name, SHEET, title_rows="3:6", title_cols="A:B",
+                pages_wide=pages_wide(widths, sum(widths[:2])))
 
     # defined names (workbook scope)
     quoted = f"'{SHEET}'"
@@ -216,9 +251,9 @@ def write_review(run: ReviewRun, out: str | Path) -> dict[str, Any]:
                     c.name, attr_text=f"{quoted}!${col}${FIRST_ROW}:${col}${last_row}")
 
     _evidence_sheet(wb, run, bold, head_fill, border)
-    _projects_sheet(wb, run, bold, head_fill)
+    _projects_sheet(wb, run, bold, head_fill, border)
     _rubric_sheet(wb, rub, bold, head_fill, border, left)
-    _unreadable_sheet(wb, run, bold, head_fill)
+    _unreadable_sheet(wb, run, bold, head_fill, border)
     for sheet in wb.worksheets:
         sheet.protection.sheet = True
         sheet.protection.password = rub.password
@@ -275,48 +310,88 @@ def _table_head(ws, headers, widths, bold, fill) -> None:
     ws.freeze_panes = "B2"
 
 
+def _finish(ws, report_title: str, widths: list[float], border, *, note: str = "") -> None:
+    """Print one of the table sheets: every cell of the table wrapped and bordered, each row as tall as its
+    text, ``note`` in a row of its own under the table across its width, and the page set up (the header row
+    and, when the table is printed over more than one page across, its first column repeated)."""
+    wrap = Alignment(vertical="top", wrap_text=True)
+    head = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    if ws.max_row < 2:
+        _put(ws, 2, 1, "（无）")
+    for r in range(1, ws.max_row + 1):
+        lines = 1
+        for k, w in enumerate(widths, 1):
+            cell = ws.cell(r, k)
+            cell.border = border
+            cell.alignment = head if r == 1 else wrap
+            if isinstance(cell.value, str):
+                lines = max(lines, lines_of(cell.value, w))
+        ws.row_dimensions[r].height = _height(lines)
+    if note:
+        r = ws.max_row + 1
+        _put(ws, r, 1, note).alignment = Alignment(vertical="top", wrap_text=True)
+        ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=len(widths))
+        ws.row_dimensions[r].height = _height(lines_of(note, sum(widths)))
+    across = pages_wide(widths, widths[0])
+    print_setup(ws, report_title, ws.title, title_rows="1:1", title_cols="A:A" if across > 1 else None,
+                pages_wide=across)
+
+
 def _evidence_sheet(wb, run: ReviewRun, bold, fill, border) -> None:
     ws = wb.create_sheet("评分依据")
     auto = [(p.key, p.label) for p in run.rubric.parts if p.rule == "automatic"] + \
            [(p.flag.key, p.flag.label) for p in run.rubric.parts if p.flag]
     headers = ["单位名称", "提交日期", "日期来源", "自评报告", *[label for _, label in auto], "存在问题（摘录）",
                "改进建议（摘录）", "回收的文件"]
-    _table_head(ws, headers, [24, 11, 18, 30] + [40] * len(auto) + [50, 50, 60], bold, fill)
-    wrap = Alignment(vertical="top", wrap_text=True)
-    for r, u in enumerate(run.units, 2):
+    rows = []
+    for u in run.units:
         rep = u.report
         row = [u.unit, u.submitted.isoformat() if u.submitted else "未报送", u.submitted_source,
                Path(rep.path).name if rep else ("未找到" + (f"：{u.report_error}" if u.report_error else "")),
-               *[u.notes.get(key, "") for key, _ in auto],
+               *[sheet_text(u.notes.get(key, "")) for key, _ in auto],
                "；".join((rep.texts.get("problems") or [])[:10]) if rep else "",
                "；".join((rep.texts.get("suggestions") or [])[:10]) if rep else "",
                "\n".join(str(Path(p).relative_to(run.folder)) if Path(p).is_relative_to(run.folder) else p
                          for p in u.files.all_files)]
+        rows.append(row)
+    # each column about as wide as its texts need for a few lines (a long text in a narrow column makes every
+    # row of the table tall)
+    widths = [max(10.0, math.ceil(text_width(h) / 2) + 2.0,
+                  min(60.0, math.ceil(sum(text_width(str(row[k] or "")) for row in rows) / max(1, len(rows)) / 6) + 2.0))
+              for k, h in enumerate(headers)]
+    widths[:2] = [max(widths[0], 16.0), 11.0]
+    _table_head(ws, headers, widths, bold, fill)
+    for r, row in enumerate(rows, 2):
         for k, v in enumerate(row, 1):
-            _put(ws, r, k, v).alignment = wrap
+            _put(ws, r, k, v)
+    _finish(ws, run.rubric.name, widths, border)
 
 
-def _projects_sheet(wb, run: ReviewRun, bold, fill) -> None:
+def _projects_sheet(wb, run: ReviewRun, bold, fill, border) -> None:
     ws = wb.create_sheet("自评表核对")
     cats = [("预算执行率" if c == "fund" else c) for c, _ in run.rubric.regulation]
     headers = ["单位名称", "项目编码", "项目名称", "评分规则", *cats, "权重符合项数", "指标行数", "细化到三级的行数",
                "说明", "文件"]
-    _table_head(ws, headers, [24, 10, 30, 16] + [10] * len(cats) + [10, 8, 10, 60, 50], bold, fill)
-    _put(ws, 1, len(headers) + 1, "规程权重（" + run.rubric.regulation_source + "）：" + "、".join(
-        f"{'预算执行率' if c == 'fund' else c} {w:g}" for c, w in run.rubric.regulation))
+    widths = [20, 10, 24, 20] + [9] * len(cats) + [8, 8, 10, 36, 30]
+    _table_head(ws, headers, widths, bold, fill)
     r = 2
     for u in run.units:
         for p in u.files.projects:
-            row = [u.unit, p.code, p.project, p.profile, *[a for _, a, _ in p.weights], p.ok_pairs, p.rows,
-                   p.rows_level3, "；".join(p.mismatches + p.incomplete), p.path]
+            row = [u.unit, p.code, p.project, profile_name(p.profile) if p.profile else "",
+                   *[a for _, a, _ in p.weights], p.ok_pairs, p.rows, p.rows_level3,
+                   "；".join(p.mismatches + p.incomplete), p.path]
             for k, v in enumerate(row, 1):
                 _put(ws, r, k, v)
             r += 1
+    _finish(ws, run.rubric.name, widths, border,
+            note="规程权重（" + run.rubric.regulation_source + "）：" + "、".join(
+                f"{'预算执行率' if c == 'fund' else c} {w:g}" for c, w in run.rubric.regulation))
 
 
 def _rubric_sheet(wb, rub: Rubric, bold, fill, border, left) -> None:
     ws = wb.create_sheet("评分标准")
-    _table_head(ws, ["一级指标", "二级指标", "评分标准", "所需佐证材料", "评分要素（方式）"], [14, 16, 80, 40, 50], bold, fill)
+    widths = [14, 16, 70, 36, 50]
+    _table_head(ws, ["一级指标", "二级指标", "评分标准", "所需佐证材料", "评分要素（方式）"], widths, bold, fill)
     r = 2
     for g in rub.groups:
         for item in g.items:
@@ -324,18 +399,20 @@ def _rubric_sheet(wb, rub: Rubric, bold, fill, border, left) -> None:
                              f"{'：' + p.allowed_text() if p.rule == 'judgement' else ''}）" for p in item.parts)
             for k, v in enumerate([f"{g.name}（{g.weight:g}分）", f"{item.name}（{item.weight:g}分）", item.criterion,
                                    item.evidence, parts], 1):
-                cell = _put(ws, r, k, v)
-                cell.alignment, cell.border = left, border
+                _put(ws, r, k, v)
             r += 1
     _put(ws, r, 1, f"合计（{rub.total:g}分）").font = bold
-    _put(ws, r + 1, 1, "等次：" + "；".join(f"{g.label} ≥{g.min:g}" for g in rub.grades[:-1]) +
-         f"；其余为{rub.grades[-1].label}。评审项未填完时显示“{PENDING}”，填写的值不在允许范围内时显示“{CHECK}”。")
+    _finish(ws, rub.name, widths, border,
+            note="等次：" + "；".join(f"{g.label} ≥{g.min:g}" for g in rub.grades[:-1]) +
+            f"；其余为{rub.grades[-1].label}。评审项未填完时显示“{PENDING}”，填写的值不在允许范围内时显示“{CHECK}”。")
 
 
-def _unreadable_sheet(wb, run: ReviewRun, bold, fill) -> None:
+def _unreadable_sheet(wb, run: ReviewRun, bold, fill, border) -> None:
     ws = wb.create_sheet("无法读取")
-    _table_head(ws, ["文件", "原因"], [60, 80], bold, fill)
+    widths = [60, 80]
+    _table_head(ws, ["文件", "原因"], widths, bold, fill)
     rows = list(run.unreadable) + [(p, "无法确定所属单位（请放入以单位名称命名的文件夹）") for p in run.unassigned]
     for r, (path, why) in enumerate(rows, 2):
         _put(ws, r, 1, path)
         _put(ws, r, 2, why)
+    _finish(ws, run.rubric.name, widths, border)
