@@ -42,6 +42,10 @@ from xlsx_engine.bureau.review import (
     working_days_late,
     write_review,
 )
+from openpyxl.utils import get_column_letter
+from xlsx_engine.bureau.review.workbook import FIRST_ROW
+from xlsx_engine.bureau.summary import lines_of
+from xlsx_engine.forms.project.profile import list_profiles, load_profile
 from xlsx_engine.forms.registry import form_for, open_template, read_project
 from xlsx_engine.integrity.reading import read_form_file
 from xlsx_engine.kernel.errors import DataError, ProfileError
@@ -407,6 +411,35 @@ def test_workbook_is_locked_named_validated_and_cached(collected, rubric):
     assert len(cached) == len(run.units) * len([c for c in columns(rubric)
                                                  if c.role in ("score", "subtotal", "total", "pending", "warnings",
                                                                "grade")])
+
+
+def test_every_sheet_prints_on_a4_landscape_with_wrapped_rows(collected, rubric):
+    """Each sheet: A4 landscape scaled to whole pages across, header rows repeated, title and page numbers;
+    wrapped texts with rows as tall as them; no command-line flags or profile ids in any cell."""
+    base, _, run = collected
+    out = base / "考核评分表-打印.xlsx"
+    write_review(run, out)
+    wb = load_workbook(out)
+    for ws in wb.worksheets:
+        setup = ws.page_setup
+        assert (setup.paperSize, setup.orientation) == (9, "landscape"), ws.title
+        assert ws.sheet_properties.pageSetUpPr.fitToPage and int(setup.fitToWidth) >= 1, ws.title
+        assert int(setup.fitToHeight) == 0 and ws.print_title_rows, ws.title
+        assert ws.title in ws.oddHeader.center.text and "&P" in ws.oddFooter.center.text, ws.title
+        for row in ws.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str) and not cell.value.startswith("="):
+                    assert "--" not in cell.value, (ws.title, cell.coordinate, cell.value)
+                    assert cell.value not in list_profiles(), (ws.title, cell.coordinate, cell.value)
+    ws = wb[SHEET]
+    note = [k for k, c in enumerate(columns(rubric), 1) if c.role == "note"][0]
+    longest = max(range(FIRST_ROW, ws.max_row + 1), key=lambda r: len(ws.cell(r, note).value or ""))
+    cell = ws.cell(longest, note)
+    assert cell.alignment.wrap_text and "提交记录" in cell.value
+    width = ws.column_dimensions[get_column_letter(note)].width
+    assert ws.row_dimensions[longest].height >= 13.5 * lines_of(cell.value, width)
+    assert "自评表核对" in wb.sheetnames and any(
+        c.value == load_profile("national").name for row in wb["自评表核对"].iter_rows() for c in row)
 
 
 def test_unit_text_is_never_a_formula(tmp_path, rubric):
