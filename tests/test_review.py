@@ -437,7 +437,7 @@ def test_every_sheet_prints_on_a4_landscape_with_wrapped_rows(collected, rubric)
     cell = ws.cell(longest, note)
     assert cell.alignment.wrap_text and "提交记录" in cell.value
     width = ws.column_dimensions[get_column_letter(note)].width
-    assert ws.row_dimensions[longest].height >= 13.5 * lines_of(cell.value, width)
+    assert ws.row_dimensions[longest].height >= 15 * lines_of(cell.value, width)
     assert "自评表核对" in wb.sheetnames and any(
         c.value == load_profile("national").name for row in wb["自评表核对"].iter_rows() for c in row)
 

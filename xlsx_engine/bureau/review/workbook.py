@@ -39,7 +39,8 @@ from xlsx_engine.ooxml.safezip import atomic_write_bytes, parse_xml
 SHEET = "考核评分表"
 FIRST_ROW = 7                 #: first unit row of the main sheet
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_LINE = 13.5                  #: points per line of 10 pt text
+#: points per line of 10 pt text: 宋体 is often replaced by a CJK font with a taller line (Noto Sans CJK: 1.45 em)
+_LINE = 15.0
 _ROW = 15.0                   #: one line
 #: column-width units across an A4 landscape page at 100 % (0.4" side margins), and the smallest scale a sheet is
 #: printed at: a wider sheet is printed over more pages across (its first columns repeated) rather than smaller
@@ -59,7 +60,7 @@ def sheet_text(text: str) -> str:
 
 
 def _height(lines: int) -> float:
-    return max(_ROW, _LINE * lines + 3)
+    return max(_ROW, _LINE * lines + 4)
 
 
 def pages_wide(widths: list[float], repeated: float = 0.0) -> int:
@@ -337,6 +338,11 @@ def _finish(ws, report_title: str, widths: list[float], border, *, note: str = "
                 pages_wide=across)
 
 
+def _relative(path: str, folder: str) -> str:
+    """A returned file's path as shown: relative to the returned folder."""
+    return str(Path(path).relative_to(folder)) if Path(path).is_relative_to(folder) else str(path)
+
+
 def _evidence_sheet(wb, run: ReviewRun, bold, fill, border) -> None:
     ws = wb.create_sheet("评分依据")
     auto = [(p.key, p.label) for p in run.rubric.parts if p.rule == "automatic"] + \
@@ -351,8 +357,7 @@ def _evidence_sheet(wb, run: ReviewRun, bold, fill, border) -> None:
                *[sheet_text(u.notes.get(key, "")) for key, _ in auto],
                "；".join((rep.texts.get("problems") or [])[:10]) if rep else "",
                "；".join((rep.texts.get("suggestions") or [])[:10]) if rep else "",
-               "\n".join(str(Path(p).relative_to(run.folder)) if Path(p).is_relative_to(run.folder) else p
-                         for p in u.files.all_files)]
+               "\n".join(_relative(p, run.folder) for p in u.files.all_files)]
         rows.append(row)
     # each column about as wide as its texts need for a few lines (a long text in a narrow column makes every
     # row of the table tall)
@@ -379,7 +384,7 @@ def _projects_sheet(wb, run: ReviewRun, bold, fill, border) -> None:
         for p in u.files.projects:
             row = [u.unit, p.code, p.project, profile_name(p.profile) if p.profile else "",
                    *[a for _, a, _ in p.weights], p.ok_pairs, p.rows, p.rows_level3,
-                   "；".join(p.mismatches + p.incomplete), p.path]
+                   "；".join(p.mismatches + p.incomplete), _relative(p.path, run.folder)]
             for k, v in enumerate(row, 1):
                 _put(ws, r, k, v)
             r += 1
