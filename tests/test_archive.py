@@ -353,3 +353,24 @@ def test_the_compare_paragraph_keeps_the_rates_to_two_decimals_of_a_percent(arch
         c.rate_prev, c.rate_now = 0.9368, 0.9122
     text = compare_paragraph(yoy)
     assert "平均预算执行率由93.68%变为91.22%" in text, text
+
+
+def test_archive_import_takes_a_form_s_own_year_and_refuses_other_files_before_making_an_archive(years, tmp_path,
+                                                                                                 capsys):
+    """One returned form without --year: its own 年度 (the message used to ask for a year the form states); a Word
+    report or a missing path: a clear refusal, and no empty archive file left behind."""
+    db = tmp_path / "档案.sqlite"
+    form = next((years / "2023").glob("*.xlsx"))
+    assert main(["archive", "import", str(form), "--db", str(db)]) == 0, capsys.readouterr().err
+    assert "新记录 1 条" in capsys.readouterr().out
+    with Archive(db, readonly=True) as a:
+        assert a.years() == [2023]
+    other = tmp_path / "报告.docx"
+    other.write_bytes(b"PK\x03\x04")
+    fresh = tmp_path / "新档案.sqlite"
+    assert main(["archive", "import", str(other), "--db", str(fresh)]) == 2
+    err = capsys.readouterr().err
+    assert "只能导入交回的自评表所在的文件夹、jxzp 生成的汇总表" in err and "报告.docx" in err, err
+    assert main(["archive", "import", str(tmp_path / "没有"), "--db", str(fresh)]) == 2
+    assert "找不到文件或文件夹" in capsys.readouterr().err
+    assert not fresh.exists()

@@ -121,6 +121,21 @@ def submissions_from_collection(coll: Collection, year: int | None) -> tuple[lis
     return subs, problems
 
 
+def check_source(src: Path) -> None:
+    """That ``src`` is something ``archive import`` reads: a folder, or an .xlsx (an earlier 汇总表 or a returned form).
+
+    Raises:
+        JxzpError: it does not exist, or is another kind of file — said before the archive is opened or made.
+    """
+    if src.is_dir():
+        return
+    if not src.exists():
+        raise JxzpError("找不到文件或文件夹", where=str(src))
+    if not src.is_file() or src.suffix.lower() != ".xlsx":
+        raise JxzpError("只能导入交回的自评表所在的文件夹、jxzp 生成的汇总表（.xlsx）或一张交回的自评表（.xlsx）",
+                        where=str(src), hint="Word 报告等其他文件不入档案")
+
+
 def import_sources(archive: Archive, sources: Iterable[str | Path], *, year: int | None, round_name: str,
                    jobs: int = 1, master: str | Path | None = None) -> tuple[int, int, list[str]]:
     """Record folders of returned workbooks and earlier 汇总表 files; returns (added, already there, problems).
@@ -135,17 +150,21 @@ def import_sources(archive: Archive, sources: Iterable[str | Path], *, year: int
         if src.is_dir():
             subs, more = submissions_from_collection(collect(src, master=master, jobs=jobs, keep_inputs=True), year)
             problems += more
-        elif src.is_file() and src.suffix.lower() == ".xlsx":
-            if year is None:
-                raise JxzpError("导入汇总表或单个文件时需要指定年度", where=str(src), hint="加 --year 2023")
+        else:
+            check_source(src)
             try:
-                subs = submissions_from_summary(src, year)
+                subs = submissions_from_summary(src, year or 0)
             except JxzpError:
                 item = read_returned(str(src), keep_inputs=True)               # a single returned workbook
                 item.status = collect_status(item)
-                subs = [submission_from_item(item, year)]
-        else:
-            raise JxzpError("找不到文件或文件夹", where=str(src))
+                try:
+                    subs = [submission_from_item(item, year)]                  # its own 年度 when not given
+                except JxzpError as exc:
+                    problems.append(str(exc))
+                    continue
+            else:
+                if year is None:                   # an earlier 汇总表 says no year of its own
+                    raise JxzpError("导入汇总表时需要指定年度", where=str(src), hint="加 --year 2023")
         by_year: dict[int, list[Submission]] = {}
         for s in subs:
             by_year.setdefault(s.year, []).append(s)

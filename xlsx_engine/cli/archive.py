@@ -40,7 +40,9 @@ def archive_group() -> None:
 def archive_import(sources, year, round_name, db, master, jobs) -> None:
     """把交回的自评表（文件夹）或往年的汇总表存入档案；重复导入同一文件不会重复记录。"""
     from xlsx_engine.bureau.archive import Archive
-    from xlsx_engine.bureau.archive_import import import_sources
+    from xlsx_engine.bureau.archive_import import check_source, import_sources
+    for source in sources:                 # before the archive is opened: a wrong input never leaves an empty archive
+        check_source(Path(source))
     path = _db(db)
     with Archive(path) as archive:
         added, kept, problems = import_sources(archive, sources, year=year, round_name=round_name, jobs=jobs,
