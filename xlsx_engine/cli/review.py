@@ -48,7 +48,7 @@ def review_command(folder, deadline, submissions, rubric, holidays, workdays, ou
     其余项目由评审人员在工作簿的黄色单元格中填写，得分、总分和等次由公式实时计算。
     """
     from xlsx_engine.bureau.review import part_score, review, write_review
-    from xlsx_engine.bureau.review.assess import FILE_TIME_WARNING
+    from xlsx_engine.bureau.review.assess import FILE_TIME_HINT, FILE_TIME_WARNING
 
     out = Path(output)
     if out.suffix.lower() != ".xlsx":
@@ -89,7 +89,7 @@ def review_command(folder, deadline, submissions, rubric, holidays, workdays, ou
         click.echo("请评审人员在黄色单元格中填写其余项目，总分和等次由公式自动计算；自动评分的依据见“评分依据”工作表。")
     guessed = [u.unit for u in run.units if u.submitted and u.submitted_source != "提交记录"]
     if guessed:
-        click.echo(f"注意：{len(guessed)} 个单位的{FILE_TIME_WARNING}（{'、'.join(guessed[:5])}"
+        click.echo(f"注意：{len(guessed)} 个单位的{FILE_TIME_WARNING}；{FILE_TIME_HINT['cli']}（{'、'.join(guessed[:5])}"
                    + ("等" if len(guessed) > 5 else "") + "）", err=True)
     for path, why in run.unreadable:
         click.echo(f"提示：无法读取 {why}", err=True)

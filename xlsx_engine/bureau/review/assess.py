@@ -33,6 +33,7 @@ from xlsx_engine.bureau.review.rubric import (
     PROJECT,
     YES,
     Rubric,
+    OTHER_RUBRIC_HINT,
     choose_rubric,
     evaluate_row,
     load_rubric,
@@ -78,7 +79,9 @@ class ReviewRun:
 
 
 #: shown wherever a submission date was taken from a file's modification time
-FILE_TIME_WARNING = "提交日期取自文件修改时间，文件被复制、解压或转存后会变，可能不准确；请用 --submissions 提供提交记录"
+FILE_TIME_WARNING = "提交日期取自文件修改时间，文件被复制、解压或转存后会变，可能不准确"
+#: what to do about it, for who reads it: the operator at the command line, the reviewer in the workbook
+FILE_TIME_HINT = {"cli": "请用 --submissions 提供提交记录", "sheet": "请以实际提交记录核对"}
 
 
 def _mtime(path: str) -> dt.date:
@@ -168,7 +171,7 @@ def assess_unit(uf: UnitFiles, rubric: Rubric, deadline: dt.date, *, submission:
                     notes[part.key] = (f"提交日期 {submitted.isoformat()}（{how}），截止 {deadline.isoformat()}，"
                                        + (f"推迟 {late} 个工作日" if late else "按时报送"))
                     if how != "提交记录":
-                        notes[part.key] = f"【注意：{FILE_TIME_WARNING}】" + notes[part.key]
+                        notes[part.key] = f"【注意：{FILE_TIME_WARNING}；{FILE_TIME_HINT['sheet']}】" + notes[part.key]
             elif src == "report_body":
                 outline = f"（按{kind}自评报告的提纲核对）" if rubric.sections_for(kind) is not rubric.sections else ""
                 if report is None:
@@ -301,8 +304,8 @@ def review(folder: str | Path, *, deadline: dt.date | str, submissions: str | Pa
              for u in order]
     run = ReviewRun(rub, deadline, units, scan.unreadable, scan.unassigned, str(folder))
     if chosen:
-        run.warnings.append(chosen)
-        run.rubric_warning = chosen
+        run.warnings.append(f"{chosen}；{OTHER_RUBRIC_HINT['cli']}")
+        run.rubric_warning = f"{chosen}；{OTHER_RUBRIC_HINT['sheet']}"
     for u in units:
         if u.report_error:
             run.warnings.append(f"{u.unit}：{u.report_error}")

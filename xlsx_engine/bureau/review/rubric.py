@@ -403,7 +403,11 @@ def choose_rubric(regions: Counter) -> tuple[Rubric, str]:
         return default, ""
     names = "、".join(REGION_NAMES.get(r, r) for r, _ in regions.most_common())
     return default, (f"回收的自评表按{names}的评分规则填报，本程序没有适用的自评工作考核规则，已按“{default.name}”"
-                     f"（{default.source}）评分；本地规程不同时，请用 --rubric 指定考核规则文件")
+                     f"（{default.source}）评分")
+
+
+#: what to do when the rubric used is not the local one, for who reads it (the command line, the workbook)
+OTHER_RUBRIC_HINT = {"cli": "本地规程不同时，请用 --rubric 指定考核规则文件", "sheet": "本地规程不同时，请按本地的考核规则重新评分"}
 
 
 #: a profile's ``narrative.region`` in Chinese

@@ -46,18 +46,6 @@ _ROW = 15.0                   #: one line
 #: printed at: a wider sheet is printed over more pages across (its first columns repeated) rather than smaller
 _PAGE_UNITS = 149.0
 _MIN_SCALE = 0.65
-#: command-line hints in texts the program also prints, and what the workbook's reader is told instead
-_CLI_HINTS = (("；请用 --submissions 提供提交记录", "；请以实际提交记录核对"),
-              ("；本地规程不同时，请用 --rubric 指定考核规则文件", "；本地规程不同时，请按本地的考核规则重新评分"))
-_FLAG = re.compile(r"[；，]?[^；，。]*--[a-z][a-z-]*[^；。]*")
-
-
-def sheet_text(text: str) -> str:
-    """A text for the workbook's reader: command-line flags (``--submissions`` …) are the operator's business."""
-    for old, new in _CLI_HINTS:
-        text = text.replace(old, new)
-    return _FLAG.sub("", text)
-
 
 def _height(lines: int) -> float:
     return max(_ROW, _LINE * lines + 4)
@@ -123,7 +111,7 @@ def write_review(run: ReviewRun, out: str | Path) -> dict[str, Any]:
     ws.cell(2, 4).font = Font(name="宋体", size=9, color="595959")
     ws.row_dimensions[2].height = 30
     if run.rubric_warning:                  # the rubric is another region's: said where the scores are read
-        ws.cell(2, 4).value = f"注意：{sheet_text(run.rubric_warning)}。" + ws.cell(2, 4).value
+        ws.cell(2, 4).value = f"注意：{run.rubric_warning}。" + ws.cell(2, 4).value
         ws.cell(2, 4).font = Font(name="宋体", size=9, bold=True, color="C00000")
     ws.row_dimensions[2].height = _height(lines_of(ws.cell(2, 4).value, sum(c.width for c in cols[3:])) + 1)
 
@@ -175,7 +163,7 @@ def write_review(run: ReviewRun, out: str | Path) -> dict[str, Any]:
         r = FIRST_ROW + i
         ref = {key: f"{col}{r}" for key, col in letter.items()}
         formulas = row_formulas(rub, ref)
-        note = sheet_text("；".join(v for v in u.notes.values() if v))
+        note = "；".join(v for v in u.notes.values() if v)
         texts = {"unit": u.unit, "warnings": u.result.get("warnings") or "", "note": note}
         ws.row_dimensions[r].height = _height(max(lines_of(texts[c.role], c.width) for c in cols if c.role in texts))
         for j, c in enumerate(cols, 1):
@@ -354,7 +342,7 @@ def _evidence_sheet(wb, run: ReviewRun, bold, fill, border) -> None:
         rep = u.report
         row = [u.unit, u.submitted.isoformat() if u.submitted else "未报送", u.submitted_source,
                Path(rep.path).name if rep else ("未找到" + (f"：{u.report_error}" if u.report_error else "")),
-               *[sheet_text(u.notes.get(key, "")) for key, _ in auto],
+               *[u.notes.get(key, "") for key, _ in auto],
                "；".join((rep.texts.get("problems") or [])[:10]) if rep else "",
                "；".join((rep.texts.get("suggestions") or [])[:10]) if rep else "",
                "\n".join(_relative(p, run.folder) for p in u.files.all_files)]
