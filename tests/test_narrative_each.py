@@ -346,23 +346,30 @@ def test_each_with_the_master_knows_a_copy_sent_with_its_spending_and_returned_u
     assert code == 2 and "--master 只与 --each 同用" in err
 
 
+def _sent_six(tmp_path: Path) -> tuple[Path, Path, dict[str, Path]]:
+    """(master, folder, form by code) of test_collect's six projects, sent by bulk and not yet filled."""
+    import sys
+    sys.path.insert(0, str(ROOT / "tests"))
+    from test_collect import loop_master
+
+    from xlsx_engine.bureau.bulk import bulk
+    master = loop_master(tmp_path / "总表.xlsx")
+    sent = tmp_path / "sent"
+    bulk(master, sent)
+    return master, sent, {c: next(sent.glob(f"*_{c}_*.xlsx")) for c in ("P1", "P2", "P3", "P4", "P5", "P6")}
+
+
 def test_each_over_a_folder_decides_as_collect_does(tmp_path, capsys):
     """``--each`` over a 回收 folder takes collect's decisions, so the two never disagree: a newer copy of P1 that
     cannot be read does not take P1's report away (collect counts the readable one); a copy of P6 whose 项目编码
     property was removed is known by bulk's manifest, so P6 gets one report, not two; a project returned blank
     gets none; the unreadable file is an error line."""
     import os
-    import sys
     import time
-    sys.path.insert(0, str(ROOT / "tests"))
-    from test_collect import FILL, edit_sheet, loop_master
 
-    from xlsx_engine.bureau.bulk import bulk
     from xlsx_engine.bureau.collect import collect
-    master = loop_master(tmp_path / "总表.xlsx")
-    sent = tmp_path / "sent"
-    bulk(master, sent)
-    form = {c: next(sent.glob(f"*_{c}_*.xlsx")) for c in ("P1", "P2", "P3", "P4", "P5", "P6")}
+    master, sent, form = _sent_six(tmp_path)                       # puts tests/ on the path
+    from test_collect import FILL, edit_sheet
     for code in ("P1", "P2", "P3", "P5", "P6"):
         edit_sheet(form[code], FILL)
     bad = form["P1"].with_name(form["P1"].stem + "(2).xlsx")        # newer, cut in half
@@ -399,17 +406,11 @@ def test_each_plans_every_file_once_across_the_inputs_given(tmp_path, capsys):
     told to delete a report this run wrote, a rerun says when a form is newer than its report, and an input with
     nothing to report on leaves no empty output folder."""
     import os
-    import sys
     import time
-    sys.path.insert(0, str(ROOT / "tests"))
-    from test_collect import FILL, edit_sheet, loop_master
-    from test_collect_outputs import type_in
 
-    from xlsx_engine.bureau.bulk import bulk
-    master = loop_master(tmp_path / "总表.xlsx")
-    sent = tmp_path / "sent"
-    bulk(master, sent)
-    form = {c: next(sent.glob(f"*_{c}_*.xlsx")) for c in ("P1", "P2", "P3", "P4", "P5", "P6")}
+    master, sent, form = _sent_six(tmp_path)                       # puts tests/ on the path
+    from test_collect import FILL, edit_sheet
+    from test_collect_outputs import type_in
     for code in ("P1", "P2", "P3", "P5", "P6"):
         type_in(form[code], 96, (100, 95, 92))
     edit_sheet(form["P4"], {"C3": "改过的项目名称"}, locked_ok=True)       # blank, and a bureau-set cell changed
