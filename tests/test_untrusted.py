@@ -548,3 +548,74 @@ def test_a_formula_past_the_range_is_written_and_read_as_num():
     assert slot(cell, float("inf")) == b'<c r="F6" s="3" t="e"><f>SUM(F7:F8)</f><v>#NUM!</v></c>'
     assert slot(cell, 2.5) == b'<c r="F6" s="3"><f>SUM(F7:F8)</f><v>2.5</v></c>'
     assert same("#NUM!", float("inf")) and same(float("nan"), "#NUM!") and not same("#NUM!", 1.0)
+
+
+# ----------------------------------------------------------------------------- a returned form read at once
+
+def _central_entry(data: bytes, name: str) -> int:
+    """Offset of ``name``'s central directory entry."""
+    at = data.find(b"PK\x01\x02")
+    while at >= 0:
+        n = struct.unpack("<H", data[at + 28:at + 30])[0]
+        if data[at + 46:at + 46 + n] == name.encode():
+            return at
+        at = data.find(b"PK\x01\x02", at + 4)
+    raise AssertionError(name)
+
+
+def _damaged(good: Path, damage: str) -> bytes:
+    data = bytearray(good.read_bytes())
+    with zipfile.ZipFile(good) as zf:
+        info = zf.getinfo(SHEET)
+    central, local = _central_entry(bytes(data), SHEET), info.header_offset
+    if damage == "crc":                                     # the directory's CRC-32 no longer matches the part
+        data[central + 16] ^= 0xFF
+    elif damage == "name":                                  # the local header names another part
+        data[local + 30 + len(SHEET) - 5] = ord("X")
+    elif damage == "size smaller":                          # the directory says fewer bytes than the stream holds
+        data[central + 24:central + 28] = struct.pack("<I", 1000)
+    elif damage == "size larger":                           # ... more: the CRC-32 still vouches for the part
+        data[central + 24:central + 28] = struct.pack("<I", info.file_size + 5000)
+    elif damage == "patched flag":                          # left to zipfile, which refuses it
+        data[central + 8] |= 0x20
+    elif damage == "truncated stream":                      # the compressed size cut to half
+        data[central + 20:central + 24] = struct.pack("<I", info.compress_size // 2)
+    elif damage == "stored":                                # the parts stored, not deflated
+        buf = io.BytesIO()
+        with zipfile.ZipFile(io.BytesIO(bytes(data))) as src, zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as dst:
+            for i in src.infolist():
+                dst.writestr(i.filename, src.read(i))
+        return buf.getvalue()
+    return bytes(data)
+
+
+@pytest.mark.parametrize("damage", ["none", "stored", "crc", "name", "size smaller", "size larger",
+                                    "patched flag", "truncated stream"])
+def test_a_part_read_from_memory_is_what_zipfile_reads(good, tmp_path, damage):
+    """A returned form is read in one piece and each part inflated in one call (safezip._member_in_memory):
+    every part gives zipfile's own bytes, and a damaged part is refused by both readings."""
+    from xlsx_engine.kernel.errors import WorkbookError
+    from xlsx_engine.ooxml.safezip import open_workbook_zip, read_member
+    path = tmp_path / "form.xlsx"
+    path.write_bytes(_damaged(good, damage))
+
+    def read(zf) -> dict:
+        out = {}
+        for name in zf.namelist():
+            try:
+                out[name] = read_member(zf, name, str(path), 8 << 20)
+            except WorkbookError as exc:
+                out[name] = ("refused", "已损坏" in exc.message or "上限" in exc.message)
+        return out
+
+    with zipfile.ZipFile(path) as plain:
+        by_zipfile = read(plain)
+    with open_workbook_zip(path, in_memory=True) as zf:
+        assert zf.data is not None                          # the fast reading is the one under test
+        by_memory = read(zf)
+    assert by_memory == by_zipfile
+    refused = isinstance(by_memory[SHEET], tuple)
+    assert refused == (damage not in ("none", "stored", "size larger")), by_memory[SHEET][:80]
+    if refused:
+        assert by_memory[SHEET] == ("refused", True)
+        only_unreadable(check_file(path))

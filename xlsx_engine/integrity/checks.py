@@ -242,10 +242,11 @@ def check_file(path: str | Path, profile: str | None = None,
     report = FileReport(shown(path))        # as users may see it: any bytes of the name, valid UTF-8 out
     coll = Collector(report.file)
     try:
-        if _check_other_format(path, report, coll, profile):
+        sniffed = sniff(path)            # one look at the file's first bytes, for both openers
+        if _check_other_format(path, report, coll, profile, sniffed):
             return _done(report, coll)
         try:
-            pkg = open_package(path)
+            pkg = open_package(path, sniffed)
         except WorkbookError as exc:
             report.unreadable, report.kind = True, "无法读取"
             coll.add(ERROR, "unreadable", "", exc.message, exc.hint or "")
@@ -277,7 +278,8 @@ def check_file(path: str | Path, profile: str | None = None,
     return _done(report, coll)
 
 
-def _check_other_format(path: Path, report: FileReport, coll: Collector, profile: str | None) -> bool:
+def _check_other_format(path: Path, report: FileReport, coll: Collector, profile: str | None,
+                        sniffed: tuple[str, str]) -> bool:
     """A Word 自评报告 (.docx), an .xls or a WPS .et: read into grids and checked by labels. False when the
     file is none of these, or cannot be read so (then :func:`open_package` gives the precise message)."""
     suffix = path.suffix.lower()
@@ -286,7 +288,7 @@ def _check_other_format(path: Path, report: FileReport, coll: Collector, profile
         report.kind = "Word 自评报告"
         _check_legacy(book, report, coll, profile)
         return True
-    if not path.is_file() or sniff(path)[0] != "xls":
+    if sniffed[0] != "xls":         # an .xls/.et is a regular file: sniff read its first bytes
         return False
     try:
         book = read_calamine(path)

@@ -351,10 +351,7 @@ def parse_sheet(data: bytes, name: str, shared: list[str], where: str) -> SheetX
             cell.text = ""
     prot = root.find(f"{{{M}}}sheetProtection")
     sheet.protection = dict(prot.attrib) if prot is not None else None
-    for mc in root.iterfind(f"{{{M}}}mergeCells/{{{M}}}mergeCell"):
-        ref = mc.get("ref")
-        if ref:
-            sheet.merges.append(ref)
+    sheet.merges = [ref for ref in _X_MERGES(root) if ref]
     for dv in root.iterfind(f"{{{M}}}dataValidations/{{{M}}}dataValidation"):
         f1 = dv.find(f"{{{M}}}formula1")
         formula1 = (f1.text or "") if f1 is not None else ""
@@ -440,6 +437,7 @@ def _row_cells(root) -> Iterator:
             yield from row_el.iterchildren(_C)
 
 
+_X_MERGES = etree.XPath("m:mergeCells/m:mergeCell/@ref", namespaces={"m": M}, smart_strings=False)
 _X_HIDDEN_ROWS = etree.XPath("m:sheetData/m:row[@hidden='1' or @hidden='true']", namespaces={"m": M})
 _X_HIDDEN_COLS = etree.XPath("m:cols/m:col[@hidden='1' or @hidden='true']", namespaces={"m": M})
 _SPACE = re.compile(r"\s+")
@@ -775,7 +773,7 @@ def _normpath(path: str) -> str:
     return "/".join(parts)
 
 
-def open_package(path: str | Path) -> Package:
+def open_package(path: str | Path, sniffed: tuple[str, str] | None = None) -> Package:
     """Open a workbook package safely, with a precise Chinese message for everything unreadable.
 
     Raises:
@@ -784,9 +782,9 @@ def open_package(path: str | Path) -> Package:
     """
     path = Path(path)
     where = str(path)
-    if not path.exists():
+    kind, desc = sniffed or sniff(path)
+    if kind == "other" and not path.exists():
         raise WorkbookError("找不到文件", where=where)
-    kind, desc = sniff(path)
     if kind == "empty":
         raise WorkbookError("文件是空的（0 字节）", where=where, hint="请重新保存后提交")
     if kind == "encrypted":
@@ -802,7 +800,7 @@ def open_package(path: str | Path) -> Package:
     if kind != "zip":
         raise WorkbookError("不是 Excel 工作簿（.xlsx）文件", where=where, hint="请提交 .xlsx 格式的自评表")
     try:
-        zf = open_workbook_zip(path)
+        zf = open_workbook_zip(path, in_memory=True)
     except WorkbookError as exc:
         if "xl/workbook.xml" in exc.message:
             raise WorkbookError(_not_workbook_message(path), where=where, hint="请提交 .xlsx 格式的自评表") from None

@@ -9,7 +9,9 @@ entities and rejects DTDs.
 
 from __future__ import annotations
 
+import io
 import os
+import struct
 import tempfile
 import zipfile
 import zlib
@@ -25,6 +27,7 @@ MAX_UNCOMPRESSED = 200 * 1024 * 1024   #: total expanded size allowed for one wo
 MAX_ENTRIES = 5000
 MAX_RATIO = 200                         #: expanded/compressed ratio allowed for a large entry
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+IN_MEMORY_BYTES = 8 << 20               #: a file up to this size may be read at once (a returned form: ~60 KB)
 
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, dtd_validation=False, load_dtd=False,
                           huge_tree=False, remove_blank_text=False, collect_ids=False)
@@ -61,8 +64,18 @@ def parse_xml(data: bytes, where: str = ""):
     return root
 
 
-def open_workbook_zip(path: str | Path) -> zipfile.ZipFile:
+class WorkbookZip(zipfile.ZipFile):
+    """A workbook's zip. ``data``: the whole file, when it was read at once (:func:`read_member` then takes each
+    member's bytes from it, without a seek and a read per block)."""
+
+    data: bytes | None = None
+
+
+def open_workbook_zip(path: str | Path, in_memory: bool = False) -> WorkbookZip:
     """Open an .xlsx as a zip after checking it is one and that it stays small when expanded.
+
+    ``in_memory``: a file of at most :data:`IN_MEMORY_BYTES` is read in one piece, for a reader that reads most
+    of its parts (a returned form); a streaming reader of a large workbook (the master) leaves it on disk.
 
     Raises:
         WorkbookError: with a Chinese message for each kind of unreadable file.
@@ -72,9 +85,12 @@ def open_workbook_zip(path: str | Path) -> zipfile.ZipFile:
     why = not_regular(path)
     if why:
         raise WorkbookError(why, where=where)
+    data = None
     try:
         with open(path, "rb") as fh:
             magic = fh.read(8)
+            if in_memory and os.fstat(fh.fileno()).st_size <= IN_MEMORY_BYTES:
+                data = magic + fh.read(IN_MEMORY_BYTES)
     except FileNotFoundError:
         raise WorkbookError("找不到文件", where=where) from None
     except OSError as exc:               # a folder or pipe was refused above (not_regular): no permission, say
@@ -89,7 +105,7 @@ def open_workbook_zip(path: str | Path) -> zipfile.ZipFile:
     if not magic.startswith(b"PK"):
         raise WorkbookError("不是 Excel 工作簿（.xlsx）文件", where=where, hint="请提交 .xlsx 格式的自评表")
     try:
-        zf = zipfile.ZipFile(path)
+        zf = WorkbookZip(io.BytesIO(data) if data is not None and len(data) <= IN_MEMORY_BYTES else path)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise WorkbookError(f"文件已损坏，无法解压（{exc}）", where=where, hint="请重新保存或重新下发模板") from None
     infos = zf.infolist()
@@ -114,12 +130,18 @@ def open_workbook_zip(path: str | Path) -> zipfile.ZipFile:
     if "xl/workbook.xml" not in names:
         zf.close()
         raise WorkbookError("压缩包中没有 xl/workbook.xml，不是 Excel 工作簿", where=where)
+    if isinstance(zf.fp, io.BytesIO):
+        zf.data = data
     return zf
 
 
 def read_member(zf: zipfile.ZipFile, name: str, where: str = "", limit: int = MAX_UNCOMPRESSED) -> bytes:
     """Read one zip member, refusing to expand more than ``limit`` bytes (the header may lie)."""
     try:
+        if getattr(zf, "data", None) is not None:
+            data = _member_in_memory(zf, zf.getinfo(name), limit)
+            if data is not None:
+                return data
         with zf.open(name) as fh:
             data = fh.read(limit + 1)
     except KeyError:
@@ -129,6 +151,55 @@ def read_member(zf: zipfile.ZipFile, name: str, where: str = "", limit: int = MA
     if len(data) > limit:
         raise WorkbookError(f"{name} 解压后超过大小上限，拒绝读取", where=where)
     return data
+
+
+#: general-purpose flags a member read from memory may carry: deflate options (bits 1-2), sizes in a data
+#: descriptor (bit 3; the central directory has them), a UTF-8 name (bit 11). Any other (encryption, patched
+#: data...) is left to zipfile, which refuses it in its own words.
+_PLAIN_FLAGS = 0x2 | 0x4 | 0x8 | 0x800
+_LOCAL_HEADER = struct.Struct("<4s2xH18xHH")     #: signature, flags, name length, extra length (30 bytes)
+
+
+def _member_in_memory(zf: WorkbookZip, info: zipfile.ZipInfo, limit: int) -> bytes | None:
+    """The member's bytes, taken from the file read at once and inflated in one call; None: a member this does
+    not handle (compression other than stored/deflated, unusual flags, larger than ``limit``), read by zipfile.
+
+    What zipfile's reading gives, and refuses (tests/test_untrusted.py compares both on damaged parts): the local
+    header's signature and name are checked, no more than the directory's size is expanded (a stream that ends
+    sooner gives what it holds) and the result must match the directory's CRC-32; more than ``limit`` is never
+    expanded.
+    """
+    if info.flag_bits & ~_PLAIN_FLAGS or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        return None
+    data = zf.data
+    off = info.header_offset
+    if off + 30 > len(data):
+        raise zipfile.BadZipFile("Truncated file header")
+    magic, flags, name_len, extra_len = _LOCAL_HEADER.unpack_from(data, off)
+    if magic != b"PK\x03\x04":
+        raise zipfile.BadZipFile("Bad magic number for file header")
+    fname = data[off + 30:off + 30 + name_len]
+    if fname.decode("utf-8" if flags & 0x800 else "cp437") != info.orig_filename:
+        raise zipfile.BadZipFile(f"File name in directory {info.orig_filename!r} and header {fname!r} differ.")
+    want = info.file_size
+    if want > limit:                  # refused after zipfile's own bounded read, in read_member's words
+        return None
+    start = off + 30 + name_len + extra_len
+    raw = memoryview(data)[start:start + info.compress_size]
+    if len(raw) < info.compress_size:
+        raise EOFError("the file ends inside the part")
+    if info.compress_type == zipfile.ZIP_STORED:
+        out = bytes(raw[:want])
+    elif want:
+        inflate = zlib.decompressobj(-15)
+        out = inflate.decompress(raw, want)
+        if len(out) < want and not inflate.eof:   # a complete stream shorter than said is zipfile's too (CRC below)
+            raise EOFError("Compressed file ended before the end-of-stream marker was reached")
+    else:
+        out = b""
+    if zlib.crc32(out) != info.CRC:
+        raise zipfile.BadZipFile(f"Bad CRC-32 for file {info.filename!r}")
+    return out
 
 
 def atomic_write_bytes(path: str | Path, data: bytes | Iterable[bytes], *, durable: bool = True) -> None:
