@@ -636,12 +636,10 @@ def _check_ours(pkg, report: FileReport, coll: Collector, meta: dict[str, str], 
     compare_cells(pkg, exp, loc, add, twins)
 
     # --- every formula's cached value against the recomputation
-    text_cells = set()
-    for name in _TEXT_NAMES:
-        ref = exp.names_main.get(name)
-        if ref is not None:
-            text_cells |= _cells_of(ref)
-    pct_cells = {exp.names_main["执行率"].first} | _cells_of(exp.names_main["来源执行率"])
+    derived = exp.derived.get("result cells")
+    if derived is None:
+        derived = exp.derived["result cells"] = _result_cells(exp)
+    text_cells, pct_cells = derived
     missing = 0
     if not loc.structural:
         cells, replaced, edited = loc.sheet.cells, loc.replaced, loc.edited
@@ -748,6 +746,18 @@ def _spelled_number(text: str) -> bool:
     except ValueError:
         return False
     return bool(plain)
+
+
+def _result_cells(exp) -> tuple[frozenset, frozenset]:
+    """(the cells of the text results — a finding there is a warning —, the cells shown as percentages) of a
+    template: the same for every copy."""
+    text_cells: set[tuple[int, int]] = set()
+    for name in _TEXT_NAMES:
+        ref = exp.names_main.get(name)
+        if ref is not None:
+            text_cells |= _cells_of(ref)
+    pct_cells = {exp.names_main["执行率"].first} | _cells_of(exp.names_main["来源执行率"])
+    return frozenset(text_cells), frozenset(pct_cells)
 
 
 def _cells_of(ref) -> set[tuple[int, int]]:

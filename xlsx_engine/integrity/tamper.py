@@ -864,6 +864,8 @@ class Expected:
     #: (row, col) -> the template's shared formula holding that cell (:attr:`SheetLayout.shared_groups`)
     shared_of: dict = field(default_factory=dict)
     _canonical: dict = field(default_factory=dict, repr=False)
+    #: what the checks derive from the template alone, computed on the first file (key: what it is)
+    derived: dict = field(default_factory=dict, repr=False, compare=False)
 
     @functools.cached_property
     def places(self) -> frozenset[tuple[int, int]]:
@@ -1373,7 +1375,9 @@ def compare_cells(pkg: Package, exp: Expected, loc: Located, add: Callable[..., 
 
     # --- merges and validation (only meaningful when nothing moved)
     if not loc.structural:
-        got_merges = {m.replace("$", "") for m in sheet.merges}
+        got_merges = set(sheet.merges)
+        if got_merges != exp.merges:       # the usual copy has the template's very merges: nothing to normalise
+            got_merges = {m.replace("$", "") for m in sheet.merges}
         lost = sorted(exp.merges - got_merges, key=_ref_sort)
         added = sorted(got_merges - exp.merges, key=_ref_sort)
         if lost or added:
