@@ -336,7 +336,8 @@ def test_scores_of_each_unit(collected):
     assert (b["total"], b["pending"], b["grade"]) == (38.13, 1, PENDING)   # 通知缺少项数 not entered yet
     assert (r["丙中心"]["item:submission"], r["丙中心"]["item:completeness"]) == (5, 1)     # 0 + (7 − 3×2)
     assert (r["丙中心"]["total"], r["丙中心"]["pending"]) == (16, 8)
-    assert (r["丁所"]["total"], r["丁所"]["grade"]) == (0, PENDING)
+    # 丁所 submitted nothing: 0 on every item, its reviewer cells pre-filled so, graded rather than 待评
+    assert (r["丁所"]["total"], r["丁所"]["pending"], r["丁所"]["grade"]) == (0, 0, "差")
 
 
 def test_submissions_table_is_validated(tmp_path, rubric):
@@ -668,3 +669,77 @@ def test_a_link_in_the_returned_folder_is_listed_not_followed(tmp_path):
     assert any("自评报告.txt" in p and "指向本文件夹以外的符号链接" in why for p, why in reasons.items())
     assert any("~$表.xlsx" in p and "临时文件" in why for p, why in reasons.items())
     assert all("自评报告.txt" not in str(f) for u in scan.units.values() for f in u.all_files())
+
+
+# ----------------------------------------------------------------------------- what was not returned
+
+def _cells(path: Path, unit: str, rubric) -> dict:
+    """The unit's row of the 考核评分表 as written: its own cells by column key, formula cells by their cached
+    (Python) values."""
+    ws = load_workbook(path)[SHEET]
+    cached = read_values(path)[SHEET]
+    cols = columns(rubric)
+    row = next(r for r in range(FIRST_ROW, ws.max_row + 1) if ws.cell(r, 2).value == unit)
+    out = {}
+    for k, c in enumerate(cols, 1):
+        v = ws.cell(row, k).value
+        out[c.key] = cached.get(f"{get_column_letter(k)}{row}") if isinstance(v, str) and v.startswith("=") else v
+    return out
+
+
+def _master_of(path: Path, units: list, projects: list) -> None:
+    """A master: ``units`` rows of the 单位 sheet; ``projects``: (code, unit, filled) — a filled project has its
+    实际完成值 and 全年执行数 in the master (bulk writes them in), an unfilled one is sent blank."""
+    rows = {"单位": units, "项目": [], "资金": [], "指标": [], "目标": []}
+    for code, unit, filled in projects:
+        rows["项目"].append([code, unit, f"{unit}项目{code}", "national", 2023, "市财政局", None, None])
+        rows["资金"].append([code, "当年财政拨款", 100, 100, 96 if filled else None])
+        for l1, l2, name, op, t, u, w, a in INDICATORS:
+            rows["指标"].append([code, l1, l2, name, op, t, u, w, a if filled else None, None, None, None])
+        rows["目标"].append([code, "按计划完成", "已完成" if filled else None])
+    write_master(path, rows)
+
+
+def test_with_the_master_every_unit_has_a_row_even_one_that_returned_nothing(tmp_path, rubric, capsys):
+    """--master lists every unit of the 总表 (单位 sheet, and a unit named only on the 项目 sheet); a unit that
+    returned nothing is 未报送 and scores 0 on every item (its reviewer cells pre-filled so that it is graded, not
+    left 待评), with why and whom to call in the 自动评分说明. Without the master it is missing, and the command
+    line says so once and how to list it."""
+    master = tmp_path / "总表.xlsx"
+    _master_of(master, [["甲局", "市财政局", "张三", "0730-1111"], ["庚所", "市财政局", "李四", "0730-2222"]],
+               [("P1", "甲局", True), ("P2", "辛站", True)])
+    folder = tmp_path / "回收"
+    assert not bulk(master, folder, by="unit").errors
+    shutil.rmtree(folder / "辛站")                             # 辛站 returned nothing; 庚所 was sent no form at all
+    alone = review(folder, deadline=DEADLINE)
+    assert [u.unit for u in alone.units] == ["甲局"]
+    run = review(folder, deadline=DEADLINE, master=master)
+    assert [u.unit for u in run.units] == ["甲局", "庚所", "辛站"]      # the master's order
+    out = tmp_path / "考核评分表.xlsx"
+    write_review(run, out)
+    for unit in ("庚所", "辛站"):
+        row = _cells(out, unit, rubric)
+        assert row["submitted"] == "未报送" and row["late_days"] == 10
+        assert (row["body_missing"], row["attachments_missing"]) == (10, 6)
+        assert (row["notice_issued"], row["team_set_up"], row["skipped_units"]) == (NO, NO, 10)
+        assert (row["measurable"], row["core"], row["relevant"], row["problems_score"], row["suggestions_score"]) \
+            == (0, 0, 0, 0, 0)
+        assert (row["total"], row["pending"], row["grade"]) == (0, 0, "差")
+        assert "未交回任何文件" in row["note"] and "按0分计" in row["note"]
+    assert "联系人 李四" in _cells(out, "庚所", rubric)["note"]
+    assert _cells(out, "甲局", rubric)["grade"] == PENDING                   # returned: left to the reviewer
+    # the command line: the hint without --master, every unit with it; a bad --master is refused in Chinese
+    from xlsx_engine.cli.main import main
+    assert main(["review", str(folder), "--deadline", "2024-03-29", "-o", str(tmp_path / "a.xlsx")]) == 0
+    err = capsys.readouterr().err
+    assert err.count("--master 总表.xlsx") == 1 and "未交回任何文件的单位" in err
+    assert main(["review", str(folder), "--deadline", "2024-03-29", "--master", str(master),
+                 "-o", str(tmp_path / "b.xlsx")]) == 0
+    text = capsys.readouterr()
+    assert "3 个单位" in text.out and "庚所：未报送" in text.out and "--master" not in text.err
+    assert main(["review", str(folder), "--deadline", "2024-03-29", "--master", str(tmp_path / "没有.xlsx"),
+                 "-o", str(tmp_path / "c.xlsx")]) == 2
+    err = capsys.readouterr().err
+    assert "没有.xlsx" in err and "总表" in err and "Traceback" not in err
+    assert not (tmp_path / "c.xlsx").exists()
+

@@ -4,6 +4,7 @@ To be registered in :mod:`xlsx_engine.cli.main` with ``cli.add_command(review_co
 
     jxzp review 回收 --deadline 2024-03-31 -o 考核评分表.xlsx
     jxzp review 回收 --deadline 2024-03-31 --submissions 提交记录.xlsx -o 考核评分表.xlsx
+    jxzp review 回收 --deadline 2024-03-31 --master 总表.xlsx -o 考核评分表.xlsx
     jxzp review 回收 --deadline 2024-03-31 --holiday 2024-04-04 --workday 2024-04-07 -o 考核评分表.xlsx --json
 
 Automatic items (报送时间, 报告完整性, 权重, 细化到三级, “资金不足”类问题和建议) are computed from the
@@ -32,6 +33,8 @@ def _num(v) -> str:
 @click.option("--deadline", required=True, help="报送截止日期，如 2024-03-31")
 @click.option("--submissions", default=None,
               help="提交记录（.xlsx 或 .csv）：单位名称、提交日期、存在问题、改进建议，以及可预填的评审项（列名见考核规则）")
+@click.option("--master", "master_file", default=None, metavar="总表.xlsx",
+              help="下发时用的总表：总表中的每个单位都列一行，未交回任何文件的按未报送评分")
 @click.option("--rubric", default=None,
               help="考核规则：templates/profiles/review/ 中的编号，或 YAML 文件路径；"
                    "默认按回收自评表所属地区选用（没有该地区的规则时用 review-yueyang 并注明）")
@@ -40,7 +43,8 @@ def _num(v) -> str:
 @click.option("-o", "--output", required=True, help="输出的考核评分表 .xlsx")
 @click.option("--force", is_flag=True, help="输出文件已存在时覆盖")
 @click.option("--json", "as_json", is_flag=True, help="另以 JSON 输出每个单位的自动评分结果")
-def review_command(folder, deadline, submissions, rubric, holidays, workdays, output, force, as_json) -> None:
+def review_command(folder, deadline, submissions, master_file, rubric, holidays, workdays, output, force,
+                   as_json) -> None:
     """自评工作考核评分表：按考核规则给各单位的绩效自评工作打分（每个单位一行）。
 
     程序根据回收文件夹中的自评表、自评报告和附件计算可自动判定的项目（报送是否按时、报告正文和附件是否齐全、
@@ -56,7 +60,7 @@ def review_command(folder, deadline, submissions, rubric, holidays, workdays, ou
     if out.exists() and not force:
         raise JxzpError("考核评分表已存在，未覆盖", where=output, hint="换一个文件名，或加 --force 覆盖")
     run = review(folder, deadline=deadline, submissions=submissions, rubric=rubric, holidays=holidays,
-                 workdays=workdays)
+                 workdays=workdays, master=master_file)
     write_review(run, out)
     rub = run.rubric
     auto_parts = [p for p in rub.parts if p.rule == "automatic"]
@@ -70,13 +74,15 @@ def review_command(folder, deadline, submissions, rubric, holidays, workdays, ou
                     "自动项": {c_name: u.values.get(key) for key, c_name in _auto_columns(rub)},
                     "得分": {i.name: u.result[f"item:{i.key}"] for i in rub.items},
                     "总分": u.result["total"], "待评项数": int(u.result["pending"]),
-                    "考核等次": u.result["grade"], "说明": u.notes}
+                    "考核等次": u.result["grade"], "未报送任何材料": u.nothing, "说明": u.notes}
                    for u in run.units],
             "无法读取": [{"文件": shown(p), "原因": why} for p, why in run.unreadable],
             "未归属单位": run.unassigned}, ensure_ascii=False, indent=2, default=str))
     else:
-        click.echo(f"已生成考核评分表：{out}（{len(run.units)} 个单位，考核规则 {rub.name}，报送截止 "
-                   f"{run.deadline.isoformat()}）")
+        nothing = sum(1 for u in run.units if u.nothing)
+        click.echo(f"已生成考核评分表：{out}（{len(run.units)} 个单位"
+                   + (f"，其中 {nothing} 个未报送任何材料，各项按0分计" if nothing else "")
+                   + f"，考核规则 {rub.name}，报送截止 {run.deadline.isoformat()}）")
         for u in run.units:
             auto = sum(part_score(p, u.values, rub.digits) for p in auto_parts)
             late = u.values.get(next((p.key for p in auto_parts if p.source == "late_working_days"), ""), None)

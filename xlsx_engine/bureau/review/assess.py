@@ -3,14 +3,15 @@ cells pre-filled, and its row graded (:func:`review`, :func:`assess_unit`)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-import math
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from xlsx_engine.bureau.collect import SentProjects
 from xlsx_engine.bureau.review.calendar import working_days_late
 from xlsx_engine.bureau.review.intake import (
     Scan,
@@ -32,14 +33,18 @@ from xlsx_engine.bureau.review.rubric import (
     NOT_FOUND,
     PROJECT,
     YES,
+    Attachment,
     Rubric,
     OTHER_RUBRIC_HINT,
+    _pending_part,
     choose_rubric,
     evaluate_row,
+    full_deduction,
     load_rubric,
+    nothing_value,
 )
 from xlsx_engine.forms.project.profile import load_profile
-from xlsx_engine.kernel.errors import JxzpError
+from xlsx_engine.kernel.errors import DataError, JxzpError, WorkbookError
 from xlsx_engine.kernel.messages import FUNDS_SHORT, MORE_FUNDING
 from xlsx_engine.kernel.textfilters import FilterError, to_date
 from xlsx_engine.kernel.xlmath import is_number
@@ -58,6 +63,7 @@ class UnitReview:
     files: UnitFiles
     report: ReportRead | None = None
     report_error: str = ""
+    nothing: bool = False                      #: submitted nothing to score (see :func:`submitted_nothing`)
 
 
 @dataclass
@@ -70,6 +76,7 @@ class ReviewRun:
     folder: str
     warnings: list[str] = field(default_factory=list)
     rubric_warning: str = ""          #: shown on the sheet: no rubric is written for the forms' region
+    master: str = ""                  #: the 总表 whose units are all listed ("" : only the units found)
 
     def unit(self, name: str) -> UnitReview:
         for u in self.units:
@@ -82,6 +89,9 @@ class ReviewRun:
 FILE_TIME_WARNING = "提交日期取自文件修改时间，文件被复制、解压或转存后会变，可能不准确"
 #: what to do about it, for who reads it: the operator at the command line, the reviewer in the workbook
 FILE_TIME_HINT = {"cli": "请用 --submissions 提供提交记录", "sheet": "请以实际提交记录核对"}
+#: said once at the command line when no master is given: who is missing from the table and how to list them
+UNLISTED_HINT = ("未交回任何文件的单位不在考核评分表中（表中只有回收文件夹和提交记录中出现的单位）；"
+                 "加 --master 总表.xlsx 可列出总表中的全部单位，未交回的按未报送评分")
 
 
 def _mtime(path: str) -> dt.date:
@@ -99,6 +109,12 @@ def unit_kind(uf: UnitFiles, rubric: Rubric, submission: Submission | None = Non
     if evidence is not None and any(evidence.search(Path(p).stem) for p in uf.texts + uf.others):
         return DEPARTMENT
     return PROJECT if uf.projects else DEPARTMENT
+
+
+def submitted_nothing(uf: UnitFiles, submission: Submission | None = None) -> bool:
+    """The one rule of a unit that submitted nothing to score: no file, and no 提交日期 in the 提交记录 (a report
+    handed in on paper is dated there)."""
+    return not uf.all_files and (submission is None or submission.date is None)
 
 
 def _pick_report(uf: UnitFiles, rubric: Rubric, kind: str = "") -> tuple[ReportRead | None, str]:
@@ -134,6 +150,7 @@ def assess_unit(uf: UnitFiles, rubric: Rubric, deadline: dt.date, *, submission:
     notes: dict[str, str] = {}
     kind = unit_kind(uf, rubric, submission)
     report, report_error = _pick_report(uf, rubric, kind)
+    nothing = submitted_nothing(uf, submission)
 
     # submission date
     if submission is not None and submission.date is not None:
@@ -162,9 +179,9 @@ def assess_unit(uf: UnitFiles, rubric: Rubric, deadline: dt.date, *, submission:
             src = part.source
             if src == "late_working_days":
                 if submitted is None:
-                    cap = math.ceil(part.points / part.per)
-                    values[part.key] = float(cap)
-                    notes[part.key] = f"未找到报送的文件或提交日期，按未报送计（{cap} 个工作日）"
+                    cap = full_deduction(part)
+                    values[part.key] = cap
+                    notes[part.key] = f"未找到报送的文件或提交日期，按未报送计（{cap:g} 个工作日）"
                 else:
                     late = working_days_late(deadline, submitted, hol, work)
                     values[part.key] = float(late)
@@ -182,9 +199,10 @@ def assess_unit(uf: UnitFiles, rubric: Rubric, deadline: dt.date, *, submission:
                     notes[part.key] = (f"自评报告 {Path(report.path).name}{outline}：" +
                                        (f"缺少 {'、'.join(report.missing)}" if report.missing else "正文各部分齐全"))
             elif src == "report_attachments":
-                missing, found = _attachments(uf, rubric, report, kind)
+                required = rubric.attachments if nothing else rubric.attachments_for(kind)
+                missing, found = _attachments(uf, rubric, report, required)
                 values[part.key] = float(len(missing))
-                spared = [a.name for a in rubric.attachments if a not in rubric.attachments_for(kind)]
+                spared = [a.name for a in rubric.attachments if a not in required]
                 notes[part.key] = (f"缺少附件：{'、'.join(missing)}" if missing else "附件齐全") + \
                                   (f"（已有：{'；'.join(found)}）" if found else "") + \
                                   (f"（{kind}单位，不要求{'、'.join(spared)}）" if spared else "")
@@ -213,6 +231,8 @@ def assess_unit(uf: UnitFiles, rubric: Rubric, deadline: dt.date, *, submission:
                 YES: f"{what}（取自{text_source.get(role)}）只提出“{only}”，本项0分",
                 NO: f"{what}取自{text_source.get(role)}，由评审评分",
                 NOT_FOUND: f"未找到{what}（自评报告中没有此部分，提交记录也未填写）"}[flag]
+    if nothing:
+        notes = {"returned": _nothing_note(rubric, values, uf), **notes}
     if submission is not None:
         for key, v in submission.values.items():
             values[key] = v
@@ -225,15 +245,35 @@ def assess_unit(uf: UnitFiles, rubric: Rubric, deadline: dt.date, *, submission:
             raise JxzpError(f"考核规则中没有名为“{key}”的评分要素", where=uf.unit)
         values[part_key] = v
     result = evaluate_row(rubric, values)
-    return UnitReview(uf.unit, values, result, submitted, how, notes, uf, report, report_error)
+    return UnitReview(uf.unit, values, result, submitted, how, notes, uf, report, report_error, nothing)
 
 
-def _attachments(uf: UnitFiles, rubric: Rubric, report: ReportRead | None, kind: str = ""
+def _nothing_note(rubric: Rubric, values: dict[str, Any], uf: UnitFiles) -> str:
+    """Pre-fill the reviewer's cells of a unit that submitted nothing with what scores 0 (:func:`nothing_value`),
+    and say so: each item is scored on the material a unit submits, and there is none."""
+    prefilled, left = [], []
+    for part in sorted((p for p in rubric.parts if p.rule == "judgement"), key=lambda p: p.kind != "yesno"):
+        if not _pending_part(part, values):           # not needed (no notice issued), or scores 0 anyway
+            continue
+        v = nothing_value(part)
+        if v is None:
+            left.append(part.label)
+            continue
+        values[part.key] = v
+        prefilled.append(f"{part.label} {v if isinstance(v, str) else f'{v:g}'}")
+    return ("未交回任何文件：各项都依据单位报送的材料评分，没有材料的按0分计" +
+            (f"，评审项已预填（{'、'.join(prefilled)}），另有材料的可在黄色单元格改填" if prefilled else "") +
+            (f"；{'、'.join(left)}由评审填写" if left else ""))
+
+
+def _attachments(uf: UnitFiles, rubric: Rubric, report: ReportRead | None, required: Iterable[Attachment]
                  ) -> tuple[list[str], list[str]]:
+    """The ``required`` attachments missing, and those found (and how). A unit that submitted nothing is asked for
+    every attachment: only a unit that showed it evaluated 项目支出 alone is spared the 部门整体 tables."""
     candidates = [p for p in uf.others + uf.texts + uf.department_workbooks
                   if report is None or p != report.path]
     missing, found = [], []
-    for att in rubric.attachments_for(kind):
+    for att in required:
         how = ""
         if att.satisfied_by == "project_workbook" and uf.projects:
             how = f"{len(uf.projects)} 张项目支出绩效自评表"
@@ -254,8 +294,8 @@ def _attachments(uf: UnitFiles, rubric: Rubric, report: ReportRead | None, kind:
 
 def review(folder: str | Path, *, deadline: dt.date | str, submissions: str | Path | dict | None = None,
            rubric: Rubric | str | None = None, holidays: Iterable = (), workdays: Iterable = (),
-           judgements: dict[str, dict[str, Any]] | None = None) -> ReviewRun:
-    """Score every unit found in ``folder`` (and every unit of the 提交记录) on the rubric.
+           judgements: dict[str, dict[str, Any]] | None = None, master: str | Path | None = None) -> ReviewRun:
+    """Score every unit found in ``folder`` (and every unit of the 提交记录 and of the 总表) on the rubric.
 
     Args:
         folder: the collection folder (units' returned workbooks, reports and attachments).
@@ -266,9 +306,11 @@ def review(folder: str | Path, *, deadline: dt.date | str, submissions: str | Pa
             ``review-yueyang`` with a warning on the sheet.
         holidays, workdays: extra dates for the working-day calendar.
         judgements: ``{unit: {part key or name: value}}`` pre-filled into the reviewer's cells.
+        master: the 总表 the forms were sent from (``jxzp bulk``): every unit it lists gets a row (one that returned
+            nothing scores as 未报送).
 
     Raises:
-        JxzpError: no such folder, no unit found; DataError: bad 提交记录.
+        JxzpError: no such folder, no unit found, the master unreadable; DataError: bad 提交记录 or 总表.
     """
     rub = rubric if isinstance(rubric, Rubric) else load_rubric(rubric) if rubric else None
     folder = Path(folder)
@@ -280,29 +322,39 @@ def review(folder: str | Path, *, deadline: dt.date | str, submissions: str | Pa
         raise JxzpError(str(exc), where="报送截止日期") from None
     extra_h = _parse_dates(holidays, "节假日")
     extra_w = _parse_dates(workdays, "调休上班日")
-    def intake(rubric: Rubric) -> tuple[dict[str, Submission], Scan]:
-        subs = submissions if isinstance(submissions, dict) else \
-            (read_submissions(submissions, rubric) if submissions else {})
-        return subs, scan_folder(folder, rubric, subs.keys())
+    with contextlib.ExitStack() as stack:
+        sent = _open_master(master, stack) if master else None
+        listed = _master_units(sent) if sent is not None else {}
 
-    chosen = ""
-    if rub is not None:
-        subs, scan = intake(rub)
-    else:                            # the collected forms' region decides; read again under another rubric
-        first = choose_rubric(Counter())[0]
-        subs, scan = intake(first)
-        rub, chosen = choose_rubric(Counter(region_of_profile(p.profile) for uf in scan.units.values()
-                                            for p in uf.projects))
-        if rub is not first:
+        def intake(rubric: Rubric) -> tuple[dict[str, Submission], Scan]:
+            subs = submissions if isinstance(submissions, dict) else \
+                (read_submissions(submissions, rubric) if submissions else {})
+            return subs, scan_folder(folder, rubric, list(subs) + list(listed))
+
+        chosen = ""
+        if rub is not None:
             subs, scan = intake(rub)
-    order = list(subs) + sorted(u for u in scan.units if u not in subs)
+        else:                            # the collected forms' region decides; read again under another rubric
+            first = choose_rubric(Counter())[0]
+            subs, scan = intake(first)
+            rub, chosen = choose_rubric(Counter(region_of_profile(p.profile) for uf in scan.units.values()
+                                                for p in uf.projects))
+            if rub is not first:
+                subs, scan = intake(rub)
+    order = list(subs) + [u for u in listed if u not in subs] + \
+        sorted(u for u in scan.units if u not in subs and u not in listed)
     if not order:
         raise JxzpError("回收文件夹中没有找到任何单位的文件", where=str(folder),
-                        hint="请检查文件夹，或用 --submissions 提供提交记录（单位名称）")
+                        hint="请检查文件夹，或用 --submissions 提供提交记录（单位名称），或用 --master 给出总表")
     units = [assess_unit(scan.units.get(u) or UnitFiles(u), rub, deadline, submission=subs.get(u),
                          holidays=extra_h, workdays=extra_w, judgements=(judgements or {}).get(u))
              for u in order]
-    run = ReviewRun(rub, deadline, units, scan.unreadable, scan.unassigned, str(folder))
+    for u in units:
+        contact = "，".join(f"{k} {v}" for k, v in listed.get(u.unit, {}).items() if v)
+        if u.nothing and contact:
+            u.notes["returned"] += f"（总表：{contact}）"
+    run = ReviewRun(rub, deadline, units, scan.unreadable, scan.unassigned, str(folder),
+                    master=str(master) if master else "")
     if chosen:
         run.warnings.append(f"{chosen}；{OTHER_RUBRIC_HINT['cli']}")
         run.rubric_warning = f"{chosen}；{OTHER_RUBRIC_HINT['sheet']}"
@@ -311,7 +363,33 @@ def review(folder: str | Path, *, deadline: dt.date | str, submissions: str | Pa
             run.warnings.append(f"{u.unit}：{u.report_error}")
     for path in scan.unassigned:
         run.warnings.append(f"无法确定所属单位，未计入：{path}")
+    if not master:
+        run.warnings.append(UNLISTED_HINT)
     return run
+
+
+def _open_master(path: str | Path, stack: contextlib.ExitStack) -> SentProjects:
+    """The 总表, opened as collect opens it (closed with ``stack``)."""
+    try:
+        sent = SentProjects(path)
+    except WorkbookError as err:
+        raise WorkbookError(err.message, where=f"总表 {path}", hint=MASTER_HINT) from None
+    stack.callback(sent.close)
+    return sent
+
+
+#: what --master takes, said when it cannot be read
+MASTER_HINT = "--master 应为下发自评表时用的总表 .xlsx，格式见 jxzp master new"
+
+
+def _master_units(sent: SentProjects) -> dict[str, dict[str, str]]:
+    """Every unit of the 总表, in its order — the 单位 sheet's (with 联系人, 联系电话), then any named only on the 项目
+    sheet."""
+    units = {u: sent.contacts[u] for u in sent.master.units}
+    for entry in sent.master.project_entries():
+        if not isinstance(entry, DataError):
+            units.setdefault(entry.unit, {})
+    return units
 
 
 def region_of_profile(profile_id: str) -> str:

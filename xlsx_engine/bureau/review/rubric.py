@@ -9,6 +9,7 @@ subtotals, 总分, 待评项数, 提示, 等次).
 from __future__ import annotations
 
 import functools
+import math
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -485,6 +486,24 @@ def part_score(part: Part, values: dict, digits: int = 2) -> float:
     if part.kind == "bands" and part.flag and values.get(part.flag.key) == YES:
         return 0.0
     return min(p, max(0.0, _N(values.get(part.key))))
+
+
+def full_deduction(part: Part) -> float:
+    """The count that takes every point of a deduct part (10 working days late, 10 units …)."""
+    return float(math.ceil(part.points / part.per))
+
+
+def nothing_value(part: Part) -> Any:
+    """The reviewer's value that scores a judgement part 0, for a unit that submitted nothing to judge it on: 否,
+    0, or the count that takes every point; None when the part allows no such value (left to the reviewer)."""
+    if part.kind == "yesno":
+        return NO
+    if part.kind == "deduct":
+        count = full_deduction(part)
+        return count if part.max_count is None or count <= part.max_count else None
+    if part.kind == "range" or (part.kind == "bands" and part.in_bands(0.0)):
+        return 0.0
+    return None
 
 
 def part_formula(part: Part, ref: dict[str, str], digits: int = 2) -> str:
