@@ -479,8 +479,11 @@ def test_recalculation_equals_python_in_both_engines(collected, rubric, engine, 
     write_review(run, small)
     big_run = example_run(tmp_path, rubric)
     assert len(big_run.units) == 40
-    assert all(u.values["weights_ok"] == u.values["weights_total"] == 20 for u in big_run.units)
-    assert all(u.values["level3_ok"] == u.values["level3_total"] > 0 for u in big_run.units)
+    # the example sends some forms back blank (待填报): those earn nothing for their weights and rows
+    assert any(u.files.blank for u in big_run.units)
+    assert all(u.values["weights_total"] == 20 and u.values["weights_ok"] == 4 * len(u.files.filled)
+               for u in big_run.units)
+    assert all(u.values["level3_ok"] == sum(p.rows for p in u.files.filled) > 0 for u in big_run.units)
     big = tmp_path / "考核评分表-示例.xlsx"
     write_review(big_run, big)
     out = engine.recalc([small, big], tmp_path / "recalc")
@@ -671,7 +674,7 @@ def test_a_link_in_the_returned_folder_is_listed_not_followed(tmp_path):
     assert all("自评报告.txt" not in str(f) for u in scan.units.values() for f in u.all_files())
 
 
-# ----------------------------------------------------------------------------- what was not returned
+# ----------------------------------------------------------------------------- what was not returned, blank forms
 
 def _cells(path: Path, unit: str, rubric) -> dict:
     """The unit's row of the 考核评分表 as written: its own cells by column key, formula cells by their cached
@@ -742,4 +745,36 @@ def test_with_the_master_every_unit_has_a_row_even_one_that_returned_nothing(tmp
     err = capsys.readouterr().err
     assert "没有.xlsx" in err and "总表" in err and "Traceback" not in err
     assert not (tmp_path / "c.xlsx").exists()
+
+
+def test_a_blank_form_earns_nothing_for_content_it_does_not_have(tmp_path, rubric):
+    """A project form returned blank (待填报: nothing typed) is no attachment, its weights and its indicator rows
+    (the bureau's, as sent) are not the unit's work, and it is no submission: a unit that returned only blank forms
+    is scored as one that returned nothing. The 说明 says why."""
+    master = tmp_path / "总表.xlsx"
+    _master_of(master, [["壬局", "市财政局", None, None], ["癸所", "市财政局", None, None]],
+               [("P1", "壬局", True), ("P2", "壬局", False), ("P3", "癸所", False)])
+    folder = tmp_path / "回收"
+    assert not bulk(master, folder, by="unit").errors
+    (folder / "壬局" / "壬局项目支出绩效自评报告.md").write_text(PROJECT_REPORT, encoding="utf-8")
+    set_mtime(folder, DEADLINE)
+    for given in ({}, {"master": master}):
+        run = review(folder, deadline=DEADLINE, **given)
+        out = tmp_path / "考核评分表.xlsx"
+        write_review(run, out)
+        half = _cells(out, "壬局", rubric)                       # one table filled, one blank
+        assert (half["weights_ok"], half["weights_total"]) == (4, 8)
+        assert (half["level3_ok"], half["level3_total"]) == (4, 8)
+        assert half["item:table"] == 5                           # 2.5 + 2.5, reviewer items not entered
+        assert half["attachments_missing"] == 0                  # the filled table is the attachment
+        assert "P2" in half["note"] and "待填报" in half["note"]
+        blank = _cells(out, "癸所", rubric)                      # nothing but a blank table
+        assert (blank["weights_ok"], blank["level3_ok"]) == (0, 0)
+        assert blank["attachments_missing"] >= 1 and blank["submitted"] == "未报送" and blank["late_days"] == 10
+        assert (blank["total"], blank["grade"]) == (0, "差")
+        assert "待填报" in blank["note"] and "按0分计" in blank["note"]
+        ws = load_workbook(out)["自评表核对"]
+        head = [c.value for c in ws[1]]
+        row = next(r for r in ws.iter_rows(min_row=2, values_only=True) if r[1] == "P3")
+        assert "未填写（待填报）" in row[head.index("说明")] and row[head.index("权重符合项数")] == 0
 

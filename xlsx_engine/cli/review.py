@@ -34,7 +34,8 @@ def _num(v) -> str:
 @click.option("--submissions", default=None,
               help="提交记录（.xlsx 或 .csv）：单位名称、提交日期、存在问题、改进建议，以及可预填的评审项（列名见考核规则）")
 @click.option("--master", "master_file", default=None, metavar="总表.xlsx",
-              help="下发时用的总表：总表中的每个单位都列一行，未交回任何文件的按未报送评分")
+              help="下发时用的总表：总表中的每个单位都列一行，未交回任何文件的按未报送评分；"
+                   "交回的自评表是否空白（待填报）也对照下发的内容判断")
 @click.option("--rubric", default=None,
               help="考核规则：templates/profiles/review/ 中的编号，或 YAML 文件路径；"
                    "默认按回收自评表所属地区选用（没有该地区的规则时用 review-yueyang 并注明）")

@@ -14,9 +14,11 @@ from typing import Any
 from xlsx_engine.bureau.collect import SentProjects
 from xlsx_engine.bureau.review.calendar import working_days_late
 from xlsx_engine.bureau.review.intake import (
+    BLANK,
     Scan,
     Submission,
     UnitFiles,
+    blank_forms,
     read_submissions,
     scan_folder,
 )
@@ -112,9 +114,9 @@ def unit_kind(uf: UnitFiles, rubric: Rubric, submission: Submission | None = Non
 
 
 def submitted_nothing(uf: UnitFiles, submission: Submission | None = None) -> bool:
-    """The one rule of a unit that submitted nothing to score: no file, and no 提交日期 in the 提交记录 (a report
-    handed in on paper is dated there)."""
-    return not uf.all_files and (submission is None or submission.date is None)
+    """The one rule of a unit that submitted nothing to score: no file but blank project forms (待填报), and no
+    提交日期 in the 提交记录 (a report handed in on paper is dated there)."""
+    return not uf.submitted_files and (submission is None or submission.date is None)
 
 
 def _pick_report(uf: UnitFiles, rubric: Rubric, kind: str = "") -> tuple[ReportRead | None, str]:
@@ -151,14 +153,15 @@ def assess_unit(uf: UnitFiles, rubric: Rubric, deadline: dt.date, *, submission:
     kind = unit_kind(uf, rubric, submission)
     report, report_error = _pick_report(uf, rubric, kind)
     nothing = submitted_nothing(uf, submission)
+    blank = uf.blank
 
     # submission date
     if submission is not None and submission.date is not None:
         submitted, how = submission.date, "提交记录"
     elif report is not None:
         submitted, how = _mtime(report.path), "自评报告文件的修改时间"
-    elif uf.all_files:
-        submitted, how = max(_mtime(p) for p in uf.all_files), "所交文件中最晚的修改时间"
+    elif uf.submitted_files:
+        submitted, how = max(_mtime(p) for p in uf.submitted_files), "所交文件中最晚的修改时间"
     else:
         submitted, how = None, ""
     values["submitted"] = submitted if submitted is not None else "未报送"
@@ -205,22 +208,26 @@ def assess_unit(uf: UnitFiles, rubric: Rubric, deadline: dt.date, *, submission:
                 spared = [a.name for a in rubric.attachments if a not in required]
                 notes[part.key] = (f"缺少附件：{'、'.join(missing)}" if missing else "附件齐全") + \
                                   (f"（已有：{'；'.join(found)}）" if found else "") + \
-                                  (f"（{kind}单位，不要求{'、'.join(spared)}）" if spared else "")
+                                  (f"（{kind}单位，不要求{'、'.join(spared)}）" if spared else "") + \
+                                  (f"（{blank_forms(blank)}，不算作附件）" if blank and not uf.filled else "")
             elif src == "weights":
                 values[f"{part.key}_ok"] = float(sum(p.ok_pairs for p in uf.projects))
                 values[f"{part.key}_total"] = float(sum(p.judged for p in uf.projects))
-                bad = [f"{p.code or Path(p.path).stem} {p.project}：{'，'.join(p.mismatches)}"
-                       for p in uf.projects if p.mismatches]
+                bad = [f"{p.name}：{'，'.join(p.mismatches)}" for p in uf.filled if p.mismatches]
                 notes[part.key] = ("未找到项目支出绩效自评表" if not uf.projects else
                                    f"{len(uf.projects)} 张项目支出绩效自评表，" +
-                                   ("权重均符合规程" if not bad else "权重不符：" + "；".join(bad)))
+                                   ("权重均符合规程" if not bad and not blank else
+                                    "；".join((["权重不符：" + "；".join(bad)] if bad else []) +
+                                             ([f"{blank_forms(blank)}，权重不得分"] if blank else []))))
             elif src == "level3":
-                values[f"{part.key}_ok"] = float(sum(p.rows_level3 for p in uf.projects))
+                values[f"{part.key}_ok"] = float(sum(p.level3_ok for p in uf.projects))
                 values[f"{part.key}_total"] = float(sum(p.rows for p in uf.projects))
-                bad = [x for p in uf.projects for x in p.incomplete]
+                bad = [x for p in uf.filled for x in p.incomplete]
                 notes[part.key] = ("未找到项目支出绩效自评表" if not uf.projects else
-                                   "指标均已细化到三级" if not bad else "未细化到三级：" + "；".join(bad[:20]) +
-                                   (f" 等 {len(bad)} 行" if len(bad) > 20 else ""))
+                                   "；".join(([] if bad or blank else ["指标均已细化到三级"]) +
+                                            (["未细化到三级：" + "；".join(bad[:20]) +
+                                              (f" 等 {len(bad)} 行" if len(bad) > 20 else "")] if bad else []) +
+                                            ([f"{blank_forms(blank)}，指标行不得分"] if blank else [])))
         if part.flag:
             role = "problems" if part.flag.source == "problems_funding_only" else "suggestions"
             flag = funding_flag(texts[role], role)
@@ -261,7 +268,9 @@ def _nothing_note(rubric: Rubric, values: dict[str, Any], uf: UnitFiles) -> str:
             continue
         values[part.key] = v
         prefilled.append(f"{part.label} {v if isinstance(v, str) else f'{v:g}'}")
-    return ("未交回任何文件：各项都依据单位报送的材料评分，没有材料的按0分计" +
+    why = f"只交回了未填写的项目支出绩效自评表（{BLANK}）：{'、'.join(p.name for p in uf.blank)}，不算报送" \
+        if uf.blank else "未交回任何文件"
+    return (f"{why}：各项都依据单位报送的材料评分，没有材料的按0分计" +
             (f"，评审项已预填（{'、'.join(prefilled)}），另有材料的可在黄色单元格改填" if prefilled else "") +
             (f"；{'、'.join(left)}由评审填写" if left else ""))
 
@@ -275,8 +284,8 @@ def _attachments(uf: UnitFiles, rubric: Rubric, report: ReportRead | None, requi
     missing, found = [], []
     for att in required:
         how = ""
-        if att.satisfied_by == "project_workbook" and uf.projects:
-            how = f"{len(uf.projects)} 张项目支出绩效自评表"
+        if att.satisfied_by == "project_workbook" and uf.filled:
+            how = f"{len(uf.filled)} 张项目支出绩效自评表"
         elif att.satisfied_by == "department_workbook" and uf.department_workbooks:
             how = "部门整体支出绩效自评表（本系统）"
         else:
@@ -307,7 +316,7 @@ def review(folder: str | Path, *, deadline: dt.date | str, submissions: str | Pa
         holidays, workdays: extra dates for the working-day calendar.
         judgements: ``{unit: {part key or name: value}}`` pre-filled into the reviewer's cells.
         master: the 总表 the forms were sent from (``jxzp bulk``): every unit it lists gets a row (one that returned
-            nothing scores as 未报送).
+            nothing scores as 未报送), and a returned form is judged blank against what was sent.
 
     Raises:
         JxzpError: no such folder, no unit found, the master unreadable; DataError: bad 提交记录 or 总表.
@@ -341,6 +350,12 @@ def review(folder: str | Path, *, deadline: dt.date | str, submissions: str | Pa
                                                 for p in uf.projects))
             if rub is not first:
                 subs, scan = intake(rub)
+        if sent is not None:             # blank or not against what was sent (bulk writes the 全年执行数 in)
+            for uf in scan.units.values():
+                for p in uf.projects:
+                    s = sent.get(p.code) if p.code else None
+                    if s is not None:
+                        p.against_sent(s.spent_cells)
     order = list(subs) + [u for u in listed if u not in subs] + \
         sorted(u for u in scan.units if u not in subs and u not in listed)
     if not order:

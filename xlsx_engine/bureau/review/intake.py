@@ -26,6 +26,7 @@ from xlsx_engine.bureau.review.rubric import (
     _blank,
     _invalid,
 )
+from xlsx_engine.bureau.collect import BLANK, is_blank, spent_of, typed_actuals
 from xlsx_engine.forms import department as department_form
 from xlsx_engine.forms import project as project_form
 from xlsx_engine.forms.project.scoring import is_active
@@ -36,6 +37,16 @@ from xlsx_engine.kernel.errors import DataError, JxzpError, WorkbookError
 from xlsx_engine.kernel.textfilters import FilterError, to_date
 from xlsx_engine.kernel.xlmath import is_number, xround
 from xlsx_engine.ooxml.safezip import open_workbook_zip
+
+
+#: a blank project form (collect's 待填报) as the 说明 calls it, and what it does not earn
+BLANK_FORM = f"未填写（{BLANK}）"
+BLANK_EARNS = "权重、三级细化不得分，不算作附件，也不算报送"
+
+
+def blank_forms(forms: list[ProjectCheck]) -> str:
+    """The blank forms named in a 说明: “P5 某项目、P6 某项目 未填写（待填报）”."""
+    return f"{'、'.join(p.name for p in forms)} {BLANK_FORM}"
 
 
 @dataclass
@@ -52,10 +63,36 @@ class ProjectCheck:
     rows: int = 0
     rows_level3: int = 0
     incomplete: list[str] = field(default_factory=list)
+    typed: bool = True               #: a 实际完成值 or 完成等级 was typed (collect's ``typed_actuals``)
+    spent: tuple = ()                #: the 全年执行数 of each fund source (collect's ``spent_of``)
+    blank: bool = False              #: returned unfilled (待填报, collect's ``is_blank``); see :meth:`against_sent`
+
+    def against_sent(self, sent_spent: tuple) -> None:
+        """Judge blank or not against what was sent (the master's 全年执行数, which bulk wrote into the form)."""
+        self.blank = is_blank(self.typed, self.spent, sent_spent)
 
     @property
     def ok_pairs(self) -> int:
+        """Weights that follow the 规程. None on a blank form: its weights are the ones it was sent with, not
+        the unit's work (README 考核评分表: 空白的自评表不得分)."""
+        if self.blank:
+            return 0
         return sum(1 for _, a, e in self.weights if e is not None and abs(a - e) < 1e-6)
+
+    @property
+    def level3_ok(self) -> int:
+        """Indicator rows broken down to level 3; none on a blank form (the rows are the ones it was sent with)."""
+        return 0 if self.blank else self.rows_level3
+
+    @property
+    def name(self) -> str:
+        """How the form is named in the 说明: its code and project."""
+        return f"{self.code or Path(self.path).stem} {self.project}"
+
+    @property
+    def shortfalls(self) -> list[str]:
+        """What the 自评表核对 sheet's 说明 says of the form: blank, weights off the 规程, rows not at level 3."""
+        return ([f"{BLANK_FORM}：{BLANK_EARNS}"] if self.blank else []) + self.mismatches + self.incomplete
 
     @property
     def judged(self) -> int:
@@ -86,6 +123,8 @@ def check_project(rb, rubric: Rubric, path: str, unit: str) -> ProjectCheck:
     fixed = {l1.name: l1.weight for l1 in profile.level1}
     meta = rb.meta
     chk = ProjectCheck(path, unit, str(meta.get("项目编码") or ""), _txt(rec.project) or Path(path).stem, profile.id)
+    chk.typed, chk.spent = typed_actuals(rec), spent_of(rec)
+    chk.against_sent(())
     active = [(k, r) for k, r in enumerate(rec.indicators, 1) if is_active(r)]
     for category, expected in rubric.regulation:
         if category == "fund":
@@ -123,6 +162,22 @@ class UnitFiles:
     @property
     def all_files(self) -> list[str]:
         return [p.path for p in self.projects] + self.department_workbooks + self.texts + self.others
+
+    @property
+    def filled(self) -> list[ProjectCheck]:
+        """The project forms the unit filled in (not blank)."""
+        return [p for p in self.projects if not p.blank]
+
+    @property
+    def blank(self) -> list[ProjectCheck]:
+        """The project forms returned blank (待填报)."""
+        return [p for p in self.projects if p.blank]
+
+    @property
+    def submitted_files(self) -> list[str]:
+        """The files that count as submitted: all but the blank project forms (a blank form is no submission)."""
+        blank = {p.path for p in self.blank}
+        return [f for f in self.all_files if f not in blank]
 
 
 TEXT_SUFFIXES = {".docx", ".txt", ".md", ".pdf", ".doc", ".wps"}

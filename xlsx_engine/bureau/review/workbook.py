@@ -371,8 +371,8 @@ def _projects_sheet(wb, run: ReviewRun, bold, fill, border) -> None:
     for u in run.units:
         for p in u.files.projects:
             row = [u.unit, p.code, p.project, profile_name(p.profile) if p.profile else "",
-                   *[a for _, a, _ in p.weights], p.ok_pairs, p.rows, p.rows_level3,
-                   "；".join(p.mismatches + p.incomplete), _relative(p.path, run.folder)]
+                   *[a for _, a, _ in p.weights], p.ok_pairs, p.rows, p.level3_ok,
+                   "；".join(p.shortfalls), _relative(p.path, run.folder)]
             for k, v in enumerate(row, 1):
                 _put(ws, r, k, v)
             r += 1
