@@ -674,7 +674,8 @@ def test_a_link_in_the_returned_folder_is_listed_not_followed(tmp_path):
     assert all("自评报告.txt" not in str(f) for u in scan.units.values() for f in u.all_files())
 
 
-# ----------------------------------------------------------------------------- what was not returned, blank forms
+# ----------------------------------------------------------------------------- what was not returned, blank forms,
+# several reports
 
 def _cells(path: Path, unit: str, rubric) -> dict:
     """The unit's row of the 考核评分表 as written: its own cells by column key, formula cells by their cached
@@ -777,4 +778,36 @@ def test_a_blank_form_earns_nothing_for_content_it_does_not_have(tmp_path, rubri
         head = [c.value for c in ws[1]]
         row = next(r for r in ws.iter_rows(min_row=2, values_only=True) if r[1] == "P3")
         assert "未填写（待填报）" in row[head.index("说明")] and row[head.index("权重符合项数")] == 0
+
+
+def test_every_report_of_a_unit_is_checked(tmp_path, rubric):
+    """A unit that returned several reports (one per project): each is checked against its outline; a part any of
+    them lacks counts as missing (once), 只提出资金不足 in any of them zeroes the item, and the 说明 names the reports
+    that fall short. A department's own report and its projects' reports are each held to their own outline."""
+    _hubei_master(tmp_path / "m.xlsx", units=("戊站",))
+    folder = tmp_path / "回收"
+    assert not bulk(tmp_path / "m.xlsx", folder, by="unit").errors
+    unit = folder / "戊站"
+    (unit / "戊站甲项目自评报告.md").write_text(PROJECT_REPORT, encoding="utf-8")
+    short = PROJECT_REPORT.replace("## 三、项目组织实施情况\n按方案组织实施。\n", "").replace(
+        "部分指标设置不够细化，满意度调查样本偏少。", "项目资金不足。")
+    (unit / "戊站乙项目自评报告.md").write_text(short, encoding="utf-8")
+    (unit / "戊站乙项目自评报告.pdf").write_bytes(b"%PDF-1.4 not readable")      # the same report again: once
+    run = review(folder, deadline=DEADLINE, rubric=DEFAULT_RUBRIC)
+    out = tmp_path / "考核评分表.xlsx"
+    write_review(run, out)
+    row = _cells(out, "戊站", rubric)
+    assert row["body_missing"] == 1 and row["item:completeness"] == 6 + 7
+    assert row["problems_funding_only"] == YES
+    note = row["note"]
+    assert "戊站乙项目自评报告.md" in note and "项目组织实施情况" in note
+    assert "只提出“资金不足”" in note and "戊站甲项目自评报告.md 正文各部分齐全" in note
+    evidence = load_workbook(out)["评分依据"]
+    assert "戊站甲项目自评报告.md" in evidence.cell(2, 4).value and "戊站乙项目自评报告.md" in evidence.cell(2, 4).value
+    # a department with its own report and a project's: the project's is not held to the department outline
+    (unit / "戊站部门整体支出绩效自评报告.txt").write_text(
+        (DATA / "seed001_report.txt").read_text(encoding="utf-8"), encoding="utf-8")
+    (unit / "戊站乙项目自评报告.md").unlink()
+    dept = review(folder, deadline=DEADLINE, rubric=DEFAULT_RUBRIC).unit("戊站")
+    assert dept.values["body_missing"] == 0, dept.notes["body_missing"]
 

@@ -63,9 +63,14 @@ class UnitReview:
     submitted_source: str
     notes: dict[str, str]                      #: part/flag key -> how the automatic value was found
     files: UnitFiles
-    report: ReportRead | None = None
+    reports: list[ReportRead] = field(default_factory=list)     #: every 自评报告 read (see :func:`read_reports`)
     report_error: str = ""
     nothing: bool = False                      #: submitted nothing to score (see :func:`submitted_nothing`)
+
+    @property
+    def report(self) -> ReportRead | None:
+        """The first of its reports (the only one, for most units)."""
+        return self.reports[0] if self.reports else None
 
 
 @dataclass
@@ -94,6 +99,8 @@ FILE_TIME_HINT = {"cli": "请用 --submissions 提供提交记录", "sheet": "�
 #: said once at the command line when no master is given: who is missing from the table and how to list them
 UNLISTED_HINT = ("未交回任何文件的单位不在考核评分表中（表中只有回收文件夹和提交记录中出现的单位）；"
                  "加 --master 总表.xlsx 可列出总表中的全部单位，未交回的按未报送评分")
+#: a file named so is one of the unit's 自评报告 (not an attachment)
+REPORT_WORD = "报告"
 
 
 def _mtime(path: str) -> dt.date:
@@ -119,21 +126,77 @@ def submitted_nothing(uf: UnitFiles, submission: Submission | None = None) -> bo
     return not uf.submitted_files and (submission is None or submission.date is None)
 
 
-def _pick_report(uf: UnitFiles, rubric: Rubric, kind: str = "") -> tuple[ReportRead | None, str]:
-    best: ReportRead | None = None
-    errors = []
+def read_reports(uf: UnitFiles, rubric: Rubric, kind: str = "") -> tuple[list[ReportRead], str]:
+    """Every 自评报告 a unit returned, each read against its outline, and why a file named like a report could not
+    be read.
+
+    A report is a readable text named like one (:data:`REPORT_WORD`) in which some body section is found; a report
+    sent in two formats (.docx and .pdf of one name) counts once, as the copy in which most is found. When no file
+    qualifies, the text in which most sections are found is the report (or a file named like one, none found).
+    In a 部门整体 unit with several reports, the department's own (named like one, ``report.department_evidence``;
+    else the one with most sections) is held to the department outline and the others — its projects' reports —
+    to the project outline (``report.project_sections``).
+    """
+    errors: dict[str, str] = {}
+    read: list[tuple[list, ReportRead]] = []
     for path in uf.texts:
         try:
-            read = analyse_report(read_text_paragraphs(Path(path)), rubric, path, kind)
+            paragraphs = read_text_paragraphs(Path(path))
         except (JxzpError, OSError) as err:
-            if "报告" in Path(path).stem:
-                errors.append(str(err))
+            if REPORT_WORD in Path(path).stem:
+                errors[Path(path).stem] = str(err)
             continue
-        better = len(read.found) > len(best.found) if best is not None else \
-            bool(read.found) or "报告" in Path(path).stem          # no section found: only a file called 报告
-        if better:
-            best = read
-    return best, "；".join(errors)
+        read.append((paragraphs, analyse_report(paragraphs, rubric, path, kind)))
+    named: dict[str, tuple[list, ReportRead]] = {}
+    for paragraphs, rep in read:
+        stem = Path(rep.path).stem
+        if REPORT_WORD in stem and rep.found and (stem not in named or len(rep.found) > len(named[stem][1].found)):
+            named[stem] = (paragraphs, rep)
+    for stem in named:                     # read in another format: not an error
+        errors.pop(stem, None)
+    error = "；".join(errors.values())
+    if not named:
+        best: ReportRead | None = None
+        for _paragraphs, rep in read:
+            better = len(rep.found) > len(best.found) if best is not None else \
+                bool(rep.found) or REPORT_WORD in Path(rep.path).stem      # no section found: only a file called 报告
+            if better:
+                best = rep
+        return ([best] if best is not None else []), error
+    reports = [rep for _paragraphs, rep in named.values()]
+    if kind != PROJECT and len(reports) > 1 and rubric.sections_for(PROJECT) is not rubric.sections_for(kind):
+        evidence = rubric.department_evidence
+        own = [r for r in reports if evidence is not None and evidence.search(Path(r.path).stem)] or \
+            [max(reports, key=lambda r: len(r.found))]
+        reports = [rep if rep in own else analyse_report(paragraphs, rubric, rep.path, PROJECT)
+                   for paragraphs, rep in named.values()]
+    return reports, error
+
+
+def _names(paths: Iterable[str]) -> str:
+    return "、".join(Path(p).name for p in paths)
+
+
+def _outline(rubric: Rubric, kind: str) -> str:
+    return f"（按{kind}自评报告的提纲核对）" if rubric.sections_for(kind) is not rubric.sections else ""
+
+
+def _body(reports: list[ReportRead], rubric: Rubric) -> tuple[list[str], str]:
+    """The body parts missing from a unit's reports — a part any report lacks, counted once — and the 说明 naming
+    each report that falls short."""
+    missing = list(dict.fromkeys(name for r in reports for name in r.missing))
+    if len(reports) == 1:
+        r = reports[0]
+        return missing, (f"自评报告 {Path(r.path).name}{_outline(rubric, r.kind)}：" +
+                         (f"缺少 {'、'.join(r.missing)}" if r.missing else "正文各部分齐全"))
+    same = len({r.kind for r in reports}) == 1
+    outline = lambda r: "" if same else _outline(rubric, r.kind)        # noqa: E731
+    short = [f"{Path(r.path).name}{outline(r)} 缺少 {'、'.join(r.missing)}" for r in reports if r.missing]
+    full = [r.path for r in reports if not r.missing]
+    head = f"{len(reports)} 份自评报告{_outline(rubric, reports[0].kind) if same else ''}，每份都须齐全："
+    return missing, head + "；".join(
+        short + ([f"{_names(full)} 正文各部分齐全"] if full else []) +
+        ([f"共缺 {len(missing)} 个部分（几份报告缺同一部分的只计一次）"] if short else []))
 
 
 def assess_unit(uf: UnitFiles, rubric: Rubric, deadline: dt.date, *, submission: Submission | None = None,
@@ -151,31 +214,26 @@ def assess_unit(uf: UnitFiles, rubric: Rubric, deadline: dt.date, *, submission:
     values: dict[str, Any] = {"unit": uf.unit}
     notes: dict[str, str] = {}
     kind = unit_kind(uf, rubric, submission)
-    report, report_error = _pick_report(uf, rubric, kind)
+    reports, report_error = read_reports(uf, rubric, kind)
     nothing = submitted_nothing(uf, submission)
     blank = uf.blank
 
     # submission date
     if submission is not None and submission.date is not None:
         submitted, how = submission.date, "提交记录"
-    elif report is not None:
-        submitted, how = _mtime(report.path), "自评报告文件的修改时间"
+    elif reports:
+        submitted, how = max(_mtime(r.path) for r in reports), "自评报告文件的修改时间"
     elif uf.submitted_files:
         submitted, how = max(_mtime(p) for p in uf.submitted_files), "所交文件中最晚的修改时间"
     else:
         submitted, how = None, ""
     values["submitted"] = submitted if submitted is not None else "未报送"
 
-    texts = {"problems": None, "suggestions": None}
-    text_source = {}
-    for role, col in (("problems", "problems"), ("suggestions", "suggestions")):
-        given = getattr(submission, col, "") if submission is not None else ""
+    texts: dict[str, list[str] | None] = {"problems": None, "suggestions": None}
+    for role in ("problems", "suggestions"):
+        given = getattr(submission, role, "") if submission is not None else ""
         if given:
             texts[role] = [s.strip() for s in _SPLIT.split(given) if s.strip()]
-            text_source[role] = "提交记录"
-        elif report is not None and report.texts.get(role):
-            texts[role] = report.texts[role]
-            text_source[role] = "自评报告"
 
     for part in rubric.parts:
         if part.rule == "automatic":
@@ -193,17 +251,15 @@ def assess_unit(uf: UnitFiles, rubric: Rubric, deadline: dt.date, *, submission:
                     if how != "提交记录":
                         notes[part.key] = f"【注意：{FILE_TIME_WARNING}；{FILE_TIME_HINT['sheet']}】" + notes[part.key]
             elif src == "report_body":
-                outline = f"（按{kind}自评报告的提纲核对）" if rubric.sections_for(kind) is not rubric.sections else ""
-                if report is None:
+                if not reports:
                     values[part.key] = float(len(rubric.sections_for(kind)))
                     notes[part.key] = "未找到自评报告（.docx/.txt/.md/.pdf）" + (f"：{report_error}" if report_error else "")
                 else:
-                    values[part.key] = float(len(report.missing))
-                    notes[part.key] = (f"自评报告 {Path(report.path).name}{outline}：" +
-                                       (f"缺少 {'、'.join(report.missing)}" if report.missing else "正文各部分齐全"))
+                    missing, notes[part.key] = _body(reports, rubric)
+                    values[part.key] = float(len(missing))
             elif src == "report_attachments":
                 required = rubric.attachments if nothing else rubric.attachments_for(kind)
-                missing, found = _attachments(uf, rubric, report, required)
+                missing, found = _attachments(uf, rubric, reports, required)
                 values[part.key] = float(len(missing))
                 spared = [a.name for a in rubric.attachments if a not in required]
                 notes[part.key] = (f"缺少附件：{'、'.join(missing)}" if missing else "附件齐全") + \
@@ -230,14 +286,7 @@ def assess_unit(uf: UnitFiles, rubric: Rubric, deadline: dt.date, *, submission:
                                             ([f"{blank_forms(blank)}，指标行不得分"] if blank else [])))
         if part.flag:
             role = "problems" if part.flag.source == "problems_funding_only" else "suggestions"
-            flag = funding_flag(texts[role], role)
-            values[part.flag.key] = flag
-            what = "存在问题" if role == "problems" else "改进建议"
-            only = FUNDS_SHORT if role == "problems" else MORE_FUNDING
-            notes[part.flag.key] = {
-                YES: f"{what}（取自{text_source.get(role)}）只提出“{only}”，本项0分",
-                NO: f"{what}取自{text_source.get(role)}，由评审评分",
-                NOT_FOUND: f"未找到{what}（自评报告中没有此部分，提交记录也未填写）"}[flag]
+            values[part.flag.key], notes[part.flag.key] = _funding(role, texts[role], reports)
     if nothing:
         notes = {"returned": _nothing_note(rubric, values, uf), **notes}
     if submission is not None:
@@ -252,7 +301,27 @@ def assess_unit(uf: UnitFiles, rubric: Rubric, deadline: dt.date, *, submission:
             raise JxzpError(f"考核规则中没有名为“{key}”的评分要素", where=uf.unit)
         values[part_key] = v
     result = evaluate_row(rubric, values)
-    return UnitReview(uf.unit, values, result, submitted, how, notes, uf, report, report_error, nothing)
+    return UnitReview(uf.unit, values, result, submitted, how, notes, uf, reports, report_error, nothing)
+
+
+def _funding(role: str, given: list[str] | None, reports: list[ReportRead]) -> tuple[str, str]:
+    """Whether the problems (role ``problems``) / suggestions say only 资金不足 / 加大资金投入, and how that was found:
+    from the 提交记录 when it gives them, else from every report — 是 when any report says only that (named)."""
+    what = "存在问题" if role == "problems" else "改进建议"
+    only = FUNDS_SHORT if role == "problems" else MORE_FUNDING
+    if given:
+        flags, source = {"": funding_flag(given, role)}, "提交记录"
+    else:
+        flags = {r.path: funding_flag(r.texts.get(role), role) for r in reports}
+        source = "自评报告"
+    hits = [p for p, f in flags.items() if f == YES]
+    said = [p for p, f in flags.items() if f == NO]
+    several = len(flags) > 1
+    if hits:
+        return YES, f"{what}（取自{source}{f' {_names(hits)}' if several else ''}）只提出“{only}”，本项0分"
+    if said:
+        return NO, f"{what}取自{source}{f' {_names(said)}' if several else ''}，由评审评分"
+    return NOT_FOUND, f"未找到{what}（自评报告中没有此部分，提交记录也未填写）"
 
 
 def _nothing_note(rubric: Rubric, values: dict[str, Any], uf: UnitFiles) -> str:
@@ -275,12 +344,12 @@ def _nothing_note(rubric: Rubric, values: dict[str, Any], uf: UnitFiles) -> str:
             (f"；{'、'.join(left)}由评审填写" if left else ""))
 
 
-def _attachments(uf: UnitFiles, rubric: Rubric, report: ReportRead | None, required: Iterable[Attachment]
+def _attachments(uf: UnitFiles, rubric: Rubric, reports: list[ReportRead], required: Iterable[Attachment]
                  ) -> tuple[list[str], list[str]]:
     """The ``required`` attachments missing, and those found (and how). A unit that submitted nothing is asked for
     every attachment: only a unit that showed it evaluated 项目支出 alone is spared the 部门整体 tables."""
-    candidates = [p for p in uf.others + uf.texts + uf.department_workbooks
-                  if report is None or p != report.path]
+    own = {Path(r.path).stem for r in reports}         # a report (in any of its formats) is not its own attachment
+    candidates = [p for p in uf.others + uf.texts + uf.department_workbooks if Path(p).stem not in own]
     missing, found = [], []
     for att in required:
         how = ""
@@ -292,7 +361,7 @@ def _attachments(uf: UnitFiles, rubric: Rubric, report: ReportRead | None, requi
             hit = next((p for p in candidates if att.pattern.search(Path(p).stem)), None)
             if hit:
                 how = Path(hit).name
-            elif att.waived_by and report is not None and att.waived_by.search(report.full_text):
+            elif att.waived_by and any(att.waived_by.search(r.full_text) for r in reports):
                 how = "报告写明无此类支出"
         if how:
             found.append(f"{att.name}：{how}")

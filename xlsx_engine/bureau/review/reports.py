@@ -137,6 +137,7 @@ class ReportRead:
     missing: list[str]
     texts: dict[str, list[str]]          #: role (problems / suggestions) -> sentences under that heading
     full_text: str
+    kind: str = ""                       #: the unit kind whose outline it was checked against ("" : the default)
 
 
 def analyse_report(paragraphs: list[Paragraph], rubric: Rubric, path: str = "", kind: str = "") -> ReportRead:
@@ -167,7 +168,7 @@ def analyse_report(paragraphs: list[Paragraph], rubric: Rubric, path: str = "", 
             texts[role].extend(s.strip() for s in _SPLIT.split(text.lstrip("#").strip()) if s.strip())
     full = "".join("".join(p.text.split()) for p in paragraphs)
     return ReportRead(path, [s.name for s in sections if s.name in found],
-                      [s.name for s in sections if s.name not in found], texts, full)
+                      [s.name for s in sections if s.name not in found], texts, full, kind)
 
 
 def funding_flag(texts: list[str] | None, kind: str) -> str:

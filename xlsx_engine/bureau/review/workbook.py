@@ -339,12 +339,14 @@ def _evidence_sheet(wb, run: ReviewRun, bold, fill, border) -> None:
                "改进建议（摘录）", "回收的文件"]
     rows = []
     for u in run.units:
-        rep = u.report
+        reps = u.reports
+        excerpt = lambda role: "\n".join(                                      # noqa: E731
+            (f"{Path(r.path).name}：" if len(reps) > 1 else "") + "；".join((r.texts.get(role) or [])[:10])
+            for r in reps if r.texts.get(role))
         row = [u.unit, u.submitted.isoformat() if u.submitted else "未报送", u.submitted_source,
-               Path(rep.path).name if rep else ("未找到" + (f"：{u.report_error}" if u.report_error else "")),
-               *[u.notes.get(key, "") for key, _ in auto],
-               "；".join((rep.texts.get("problems") or [])[:10]) if rep else "",
-               "；".join((rep.texts.get("suggestions") or [])[:10]) if rep else "",
+               "\n".join(Path(r.path).name for r in reps) if reps else
+               ("未找到" + (f"：{u.report_error}" if u.report_error else "")),
+               *[u.notes.get(key, "") for key, _ in auto], excerpt("problems"), excerpt("suggestions"),
                "\n".join(_relative(p, run.folder) for p in u.files.all_files)]
         rows.append(row)
     # each column about as wide as its texts need for a few lines (a long text in a narrow column makes every
