@@ -811,3 +811,15 @@ def test_every_report_of_a_unit_is_checked(tmp_path, rubric):
     dept = review(folder, deadline=DEADLINE, rubric=DEFAULT_RUBRIC).unit("戊站")
     assert dept.values["body_missing"] == 0, dept.notes["body_missing"]
 
+
+def test_the_command_names_each_file_it_skips_and_not_bulks_manifest(tmp_path, capsys):
+    """bulk's manifest in the returned folder is no unit's file and no problem; a file skipped (hidden) is named."""
+    from xlsx_engine.cli.main import main
+    _hubei_master(tmp_path / "m.xlsx")
+    folder = tmp_path / "回收"
+    assert not bulk(tmp_path / "m.xlsx", folder, by="unit").errors
+    (folder / "戊站" / ".草稿.txt").write_text("x", encoding="utf-8")
+    assert main(["review", str(folder), "--deadline", "2024-03-29", "-o", str(tmp_path / "k.xlsx")]) == 0
+    err = capsys.readouterr().err
+    assert ".jxzp-bulk.json" not in err
+    assert "无法读取 " in err and ".草稿.txt：是隐藏文件" in err

@@ -98,8 +98,8 @@ def review_command(folder, deadline, submissions, master_file, rubric, holidays,
     if guessed:
         click.echo(f"注意：{len(guessed)} 个单位的{FILE_TIME_WARNING}；{FILE_TIME_HINT['cli']}（{'、'.join(guessed[:5])}"
                    + ("等" if len(guessed) > 5 else "") + "）", err=True)
-    for path, why in run.unreadable:
-        click.echo(f"提示：无法读取 {why}", err=True)
+    for path, why in run.unreadable:                # a reading error names its file itself, a skipped entry not
+        click.echo(f"提示：无法读取 {why if path in why else f'{shown(path)}：{why}'}", err=True)
     for text in run.warnings:
         click.echo(f"提示：{text}", err=True)
 

@@ -26,6 +26,7 @@ from xlsx_engine.bureau.review.rubric import (
     _blank,
     _invalid,
 )
+from xlsx_engine.bureau.bulk import MANIFEST
 from xlsx_engine.bureau.collect import BLANK, is_blank, spent_of, typed_actuals
 from xlsx_engine.forms import department as department_form
 from xlsx_engine.forms import project as project_form
@@ -186,8 +187,8 @@ XLSX_SUFFIXES = {".xlsx", ".xlsm"}
 
 def _files(folder: Path) -> tuple[list[Path], list[tuple[str, str]]]:
     """Every file below ``folder`` and the entries not read with why (links never followed, lock files,
-    hidden files, pipes: the walk ``check`` and ``collect`` use)."""
-    files, skipped = list_files(folder)
+    hidden files, pipes: the walk ``check`` and ``collect`` use; bulk's manifest is no returned file)."""
+    files, skipped = list_files(folder, ignore=(MANIFEST,))
     return [Path(f) for f in files], skipped
 
 

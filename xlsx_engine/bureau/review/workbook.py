@@ -47,6 +47,11 @@ _ROW = 15.0                   #: one line
 _PAGE_UNITS = 149.0
 _MIN_SCALE = 0.65
 
+#: a narrow column holds fewer characters a line than its width suggests: the fallback CJK font is wider than 宋体,
+#: and a line breaks before a file name or a word that does not fit (the table sheets' columns are 10–20 wide)
+_NARROW = 0.85
+
+
 def _height(lines: int) -> float:
     return max(_ROW, _LINE * lines + 4)
 
@@ -163,7 +168,7 @@ def write_review(run: ReviewRun, out: str | Path) -> dict[str, Any]:
         r = FIRST_ROW + i
         ref = {key: f"{col}{r}" for key, col in letter.items()}
         formulas = row_formulas(rub, ref)
-        note = "；".join(v for v in u.notes.values() if v)
+        note = "；".join(dict.fromkeys(v for v in u.notes.values() if v))      # each finding once
         texts = {"unit": u.unit, "warnings": u.result.get("warnings") or "", "note": note}
         ws.row_dimensions[r].height = _height(max(lines_of(texts[c.role], c.width) for c in cols if c.role in texts))
         for j, c in enumerate(cols, 1):
@@ -314,7 +319,7 @@ def _finish(ws, report_title: str, widths: list[float], border, *, note: str = "
             cell.border = border
             cell.alignment = head if r == 1 else wrap
             if isinstance(cell.value, str):
-                lines = max(lines, lines_of(cell.value, w))
+                lines = max(lines, lines_of(cell.value, w * _NARROW))
         ws.row_dimensions[r].height = _height(lines)
     if note:
         r = ws.max_row + 1
