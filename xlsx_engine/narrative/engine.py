@@ -46,14 +46,15 @@ from xlsx_engine.forms.project.scoring import (
     evaluate,
     is_active,
     is_over,
+    is_waiting,
     row_messages,
+    waiting_count,
     weight_checks,
 )
 from xlsx_engine.forms.project.sentences import (
     FUND_PENDING,
     fund_values,
     indicator_values,
-    intro_values,
     sentences,
     total_values,
 )
@@ -416,6 +417,7 @@ def indicator_context(index: int, row, res, profile: Profile) -> dict:
         else as_text(row.actual),
         "actual_missing": actual_missing, "actual_is_target": actual_is_target,
         "band": as_text(row.band) or None, "weight": weight, "score": score, "full": full, "below": below,
+        "waiting": is_waiting(row, res.score),
         "lost": lost, "small": below and lost <= xround(SMALL_LOSS_SHARE * weight, 2),
         "over": over, "over_pct": over_pct, "over_ratio_pct": xround((ratio - 1) * 100, 2) if ratio else None,
         "over_penalty": profile.over_penalty if over else 0.0,
@@ -529,16 +531,16 @@ def project_context(inp: ProjectInput) -> tuple[dict, list[Finding]]:
         members = [i for i in inds if (i["level1"] == l1 or (l1 == "其他指标" and i["level1"] not in known))]
         if not members:
             continue
-        # as the total: 待填报 while an indicator of the group waits for its 实际完成值 (weighted, not scored)
-        waiting = any(i["weight"] is not None and i["score"] is None for i in members)
+        # as the total: 待填报 while an indicator of the group waits (scoring.is_waiting)
+        waiting = any(i["waiting"] for i in members)
         groups.append({"name": l1, "indicators": members,
                        "weight": xround(sum(i["weight"] or 0 for i in members), 2),
                        "score": PENDING if waiting else xround(sum(i["score"] or 0 for i in members), 2),
                        "below": [i for i in members if i["below"]]})
     below = [i for i in inds if i["below"]]
     overs = [i for i in inds if i["over"]]
-    # the indicators the scorer still waits for (weighted, 得分 not computed yet): as the live 综述 counts them
-    waiting_rows = intro_values(rec, r, p)["waiting"]
+    # the indicators the scorer still waits for (scoring.is_waiting): as the 校验提示 and the live 综述 count them
+    waiting_rows = waiting_count(rec, r.indicators)
     gaps = [i for i in inds if i["actual_missing"] or i["actual_is_target"]]
 
     # --- problems and suggestions: from the shortfalls, then the unit's own

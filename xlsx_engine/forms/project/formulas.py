@@ -19,6 +19,7 @@ from xlsx_engine.forms.project.rules import (
     POSITIVE,
     QUALITATIVE,
     REVERSE,
+    WAITING,
     deadline_rule,
 )
 from xlsx_engine.forms.project.scoring import (
@@ -26,6 +27,7 @@ from xlsx_engine.forms.project.scoring import (
     PCT_ONE_BELOW,
     PENDING,
     QUANT_OPS,
+    WAITING_CHECK,
     row_messages,
 )
 from xlsx_engine.kernel import excel as kx
@@ -232,9 +234,17 @@ def raw_total_expr(fund_score: str | None, target_score: str | None, score_sum: 
     return f"ROUND({'+'.join(parts)},{profile.digits})"
 
 
+def waiting_count_expr(weights: str, scores: str) -> str:
+    """How many indicator rows wait, over the 分值 and 得分 columns (twin of scoring.waiting_count, each row of which
+    is scoring.is_waiting; rules.WAITING)."""
+    return WAITING.formula(weights, scores)
+
+
 def pending_expr(budgets: str, spents: str, target_input: str | None, weights: str, scores: str,
                  profile: Profile) -> str:
-    """Boolean: an input deciding the 总分 is missing (twin of scoring.pending_inputs)."""
+    """Boolean: an input deciding the 总分 is missing (twin of scoring.pending_inputs). Its last part,
+    ``COUNT(分值)>COUNT(得分)``, is :func:`waiting_count_expr` > 0 (a row waits: scoring.is_waiting) as issued
+    templates spell it."""
     parts = []
     if profile.fund_in_total:
         parts.append(f"NOT({fund_entered_expr(budgets, spents)})")
@@ -308,9 +318,8 @@ def check_formulas(c: CheckRefs, profile: Profile) -> list[str]:
     if profile.has_target_block:
         out.append(f"=IF(OR(ISNUMBER({c.target_input}),NOT({started})),\"\","
                    f"{q('请填写' + profile.target_label + '自评分；')})")
-    waiting = f"(COUNT({c.weight_col})-COUNT({c.score_col}))"
-    out.append(f"=IF(AND({started},{waiting}>0),{q('尚有')}&{waiting}&{q('行指标未填实际完成值或完成等级，总分待填报；')},"
-               "\"\")")
+    waiting = waiting_count_expr(c.weight_col, c.score_col)
+    out.append(f"=IF(AND({started},{waiting}>0),{q(WAITING_CHECK[0])}&{waiting}&{q(WAITING_CHECK[1])},\"\")")
     count = count_nonblank_formula(c.message_col)
     out.append(f"=IF({count}>0,{q('有')}&{count}&{q('行指标存在问题，见“提示”列；')},\"\")")
     return out

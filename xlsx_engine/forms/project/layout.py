@@ -23,6 +23,7 @@ from xlsx_engine.forms.project.rules import (
     POSITIVE,
     QUALITATIVE,
     REVERSE,
+    WAITING,
 )
 from xlsx_engine.forms.project.scoring import Result, evaluate
 from xlsx_engine.forms.project.sentences import (
@@ -511,7 +512,7 @@ def rules_in_words(p: Profile) -> list[str]:
         "4. " + QUALITATIVE.text.format(bands=bands)
         + ("；选“达成”未填自评分按满分计" if p.qualitative_default_full else "") + "。",
         f"5. {PERCENT_ACTUAL.text}；无法确定时照所填数值计算并在提示列说明。",
-        "6. 实际完成值（定性指标为完成等级）未填的指标得分显示为空；资金、各指标及目标自评分填齐前总分和等次显示“待填报”。",
+        f"6. {WAITING.text}；资金、各指标及目标自评分填齐前总分和等次显示“待填报”。",
     ]
     k = 7
     if p.over_ratio is not None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from xlsx_engine.kernel.excel import num_formula, q
 from xlsx_engine.kernel.rules import RuleTwin
-from xlsx_engine.kernel.xlmath import xround
+from xlsx_engine.kernel.xlmath import is_number, xround
 
 #: 资金得分 from the fund totals: value(A, B, 分值, digits); 0 when A ≤ 0; 执行率 above 100 % is capped.
 FUND_SCORE = RuleTwin(
@@ -86,6 +86,21 @@ def deadline_rule(days_to_zero: float | None) -> RuleTwin:
         text=f"时效指标（度量单位为“日期”）：完成日期不晚于指标日期得满分，逾期按天数扣分，逾期{n:g}天及以上得0分",
         source="docs/rules.md#deadline-scoring",
     )
+
+
+#: An indicator row the 总分 still waits for (docs/rules.md#pending): weighted (a numeric 分值) and not scored yet,
+#: its 实际完成值 (定量) or 完成等级 (定性) not entered, so 总分 and 等次 are 待填报.
+#: ``value(分值, 得分)`` is the row predicate (:func:`scoring.is_waiting`); ``formula(分值 column, 得分 column)`` is how
+#: the template counts such rows, in its 校验提示 and its live 综述: COUNT(分值)−COUNT(得分). The two agree because a
+#: row's 得分 is a number only when its 分值 is (``formulas.score_formula``, ``scoring.indicator_score``), so the
+#: scored rows are a subset of the weighted ones. ``text`` is the first half of rule 6 under the table.
+WAITING = RuleTwin(
+    "waiting",
+    value=lambda weight, score: is_number(weight) and not is_number(score),
+    formula=lambda weights, scores: f"(COUNT({weights})-COUNT({scores}))",
+    text="实际完成值（定性指标为完成等级）未填的指标得分显示为空",
+    source="docs/rules.md#pending",
+)
 
 
 #: 度量单位 spellings that mean "percent" (docs/rules.md#percent-actuals).

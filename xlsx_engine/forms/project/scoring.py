@@ -20,6 +20,7 @@ from xlsx_engine.forms.project.rules import (
     POSITIVE,
     QUALITATIVE,
     REVERSE,
+    WAITING,
     deadline_rule,
 )
 from xlsx_engine.kernel.datafile import Cell
@@ -146,6 +147,24 @@ def qualitative_score(row: IndicatorRow, weight: float, profile: Profile) -> flo
 def is_decided(row: IndicatorRow) -> bool:
     """The input that decides the 得分 is entered: 完成等级 for 定性, 实际完成值 otherwise."""
     return nonblank(row.band) if row.op == OP_QUAL else nonblank(row.actual)
+
+
+def is_waiting(row: IndicatorRow, score: float | str) -> bool:
+    """The row is weighted (a numeric 分值) and not scored yet (``score``, its :func:`indicator_score`, is not a number:
+    its 实际完成值 or 完成等级 is not entered), so the 总分 and 等次 wait for it (待填报; rules.WAITING).
+
+    The one definition of an indicator that still waits: :func:`pending_inputs`, the 校验提示 (:func:`check_texts`),
+    the live 综述 (``sentences.intro_values``) and the Word report's 总分 and group subtotals all read it. It is the
+    twin of the template's count ``COUNT(分值)-COUNT(得分)`` (``formulas.waiting_count_expr``, in the 校验提示 and the
+    live 综述, and ``COUNT(分值)>COUNT(得分)`` in the 总分's ``formulas.pending_expr``): :func:`waiting_count` of the
+    record is that count, a row's 得分 being a number only when its 分值 is.
+    """
+    return WAITING.value(row.weight, score)
+
+
+def waiting_count(record: ProjectRecord, rows: list[IndicatorResult]) -> int:
+    """How many indicator rows wait (:func:`is_waiting`); ``rows``: the record's scored rows, in order."""
+    return sum(1 for row, res in zip(record.indicators, rows) if is_waiting(row, res.score))
 
 
 def indicator_score(row: IndicatorRow, profile: Profile) -> float | str:
@@ -316,9 +335,8 @@ def pending_inputs(record: ProjectRecord, profile: Profile, fund: FundResult, ro
         out.append("全年预算数和全年执行数")
     if profile.has_target_block and not is_number(record.target_score):
         out.append(f"{profile.target_label}自评分")
-    weighted = sum(1 for r in record.indicators if is_number(r.weight))
-    waiting = weighted - sum(1 for r in rows if is_number(r.score))
-    if weighted == 0:
+    waiting = waiting_count(record, rows)
+    if not any(is_number(r.weight) for r in record.indicators):
         out.append("绩效指标")
     elif waiting:
         out.append(f"{waiting}行指标的实际完成值或完成等级")
@@ -349,6 +367,9 @@ def weight_checks(profile: Profile, total_weight: float, level1_weights: dict[st
     return out
 
 
+#: the 校验提示 while indicator rows wait (:func:`is_waiting`), before and after their count (Python and formula)
+WAITING_CHECK = ("尚有", "行指标未填实际完成值或完成等级，总分待填报；")
+
 #: row flags that say the unit filled the form against its rules (a 主要问题 of the self-evaluation itself)
 ENTRY_FLAGS = ("bad_level1", "bad_level2", "bad_op", "bad_target", "bad_band", "out_of_band")
 
@@ -369,7 +390,7 @@ def check_texts(record: ProjectRecord, profile: Profile, fund: FundResult, weigh
                    if need and not nonblank(record.rate_reason) else "")
     if profile.has_target_block:
         out.append("" if is_number(record.target_score) or not started else f"请填写{profile.target_label}自评分；")
-    out.append(f"尚有{waiting_rows}行指标未填实际完成值或完成等级，总分待填报；" if started and waiting_rows > 0 else "")
+    out.append(f"{WAITING_CHECK[0]}{waiting_rows}{WAITING_CHECK[1]}" if started and waiting_rows > 0 else "")
     out.append(f"有{flagged_rows}行指标存在问题，见“提示”列；" if flagged_rows > 0 else "")
     return out
 
@@ -401,9 +422,8 @@ def evaluate(record: ProjectRecord, profile: Profile) -> Result:
     raw = xround((num(fund.score) if profile.fund_in_total else 0.0) + target + score_sum, profile.digits)
     cap = rate_cap(fund.rate, profile)
     total = min(raw, cap) if cap is not None else raw
-    waiting = sum(1 for r in record.indicators if is_number(r.weight)) - sum(1 for r in rows if is_number(r.score))
     checks = check_texts(record, profile, fund, weight_sum, total_weight, level1_weights,
-                         sum(1 for r in rows if r.flags), waiting)
+                         sum(1 for r in rows if r.flags), waiting_count(record, rows))
     pending = pending_inputs(record, profile, fund, rows)
     if pending:
         return Result(fund, target, rows, weight_sum, score_sum, level1_weights, total_weight, raw, cap,

@@ -33,6 +33,7 @@ from xlsx_engine.forms.project.formulas import (
     over_expr,
     raw_total_expr,
     target_score_formula,
+    waiting_count_expr,
 )
 from xlsx_engine.forms.project.profile import Profile
 from xlsx_engine.forms.project.record import IndicatorRow, ProjectRecord
@@ -43,6 +44,7 @@ from xlsx_engine.forms.project.scoring import (
     actual_value,
     is_active,
     is_over,
+    waiting_count,
 )
 from xlsx_engine.kernel.excel import any_of, looks_like_target_expr, q
 from xlsx_engine.kernel.phrases import (
@@ -211,8 +213,7 @@ def intro_values(record: ProjectRecord, result: Result, profile: Profile,
     rows = rows if rows is not None else row_states(record, result, profile)
     active = sum(1 for a, _, _ in rows if a)
     listed = sum(1 for _, _, li in rows if li)
-    waiting = sum(1 for row in record.indicators if is_number(row.weight)) - sum(
-        1 for res in result.indicators if is_number(res.score))
+    waiting = waiting_count(record, result.indicators)
     return {"has_active": active > 0, "active": active, "has_listed": listed > 0, "listed": listed,
             "has_waiting": waiting > 0, "waiting": waiting, "weight_sum": result.weight_sum,
             "score_sum": result.score_sum}
@@ -287,7 +288,7 @@ def total_refs(c: SummaryRefs, profile: Profile) -> dict[str, str]:
 
 
 def intro_refs(c: SummaryRefs) -> dict[str, str]:
-    waiting = f"(COUNT({c.weights})-COUNT({c.scores}))"
+    waiting = waiting_count_expr(c.weights, c.scores)
     return {"has_active": f"COUNT({c.seq})>0", "active": f"COUNT({c.seq})", "has_listed": f"MAX({c.seq})>0",
             "listed": f"MAX({c.seq})", "has_waiting": f"{waiting}>0", "waiting": waiting,
             "weight_sum": c.weight_sum, "score_sum": c.score_sum}
