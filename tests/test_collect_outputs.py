@@ -217,6 +217,73 @@ def test_the_units_to_chase_are_set_flush_left(tmp_path):
     assert any(p.text.startswith("本次应回收项目自评表") for p in paras if p not in chase)
 
 
+def _bureau_template(tmp_path: Path, edit):
+    """A bureau's copy of the collection template (a folder whose collection/summary.j2 overrides the installed one),
+    its text changed by ``edit``."""
+    from xlsx_engine.narrative.engine import TEMPLATE_DIR, Narrator
+
+    folder = tmp_path / "我的模板"
+    (folder / "collection").mkdir(parents=True)
+    text = (TEMPLATE_DIR / "collection" / "summary.j2").read_text(encoding="utf-8")
+    (folder / "collection" / "summary.j2").write_text(edit(text), encoding="utf-8")
+    return Narrator(folder)
+
+
+def _reworded(text: str) -> str:
+    """§三 in a bureau's own words: a unit's line names the unit and its contact, not its project lists."""
+    row = next(line for line in text.splitlines() if line.startswith("{% if chase %}"))
+    return text.replace(row, '{% if chase %}{% for c in chase %}（{{ loop.index | cnnum }}）请{{ c["单位"] }}（联系人'
+                             '{{ c["联系人"] }}，电话{{ c["联系电话"] }}）尽快补交或更正汇总表“催报清单”所列项目。')
+
+
+def _alignments(path: Path):
+    import docx
+
+    paras = [p for p in docx.Document(str(path)).paragraphs if p.style.name == "报告正文"]
+    chase = [p for p in paras if "联系人张伟" in p.text]
+    return chase, [p for p in paras if p not in chase]
+
+
+def test_a_reworded_list_of_units_to_chase_stays_flush_left(tmp_path):
+    """The section is found by its marker (``::: 左对齐``), not by its text: reworded so that no line prints a unit's
+    project lists, which the text match looked for, it is still set flush left, and nothing else is."""
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+
+    from xlsx_engine.narrative.collection import (
+        TEMPLATE,
+        chase_section,
+        collection_context,
+        write_collection_report,
+    )
+    from xlsx_engine.narrative.engine import parse_blocks
+
+    narrator = _bureau_template(tmp_path, _reworded)
+    write_collection_report(_chased_units(), tmp_path / "r.docx", narrator)
+    chase, others = _alignments(tmp_path / "r.docx")
+    assert len(chase) == 14 and all(p.alignment == WD_ALIGN_PARAGRAPH.LEFT for p in chase)
+    assert chase[0].text.startswith("（一）请") and others and all(p.alignment is None for p in others)
+    # the text match, which a template without the marker falls back to, finds nothing in these words
+    ctx = collection_context(_chased_units(), printed=True)
+    unmarked = parse_blocks(narrator.render_template(TEMPLATE, ctx).replace("::: 左对齐\n", ""))
+    assert chase_section(unmarked, ctx["chase"]) == set()
+
+
+def test_a_template_without_the_marker_still_finds_the_units_to_chase_by_their_text(tmp_path):
+    """An older edited copy of the template has no marker: the section printing a unit's row (its name and a project
+    list) is set flush left, as before the marker."""
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+
+    from xlsx_engine.narrative.collection import write_collection_report
+
+    narrator = _bureau_template(tmp_path, lambda t: t.replace("::: 左对齐\n", "").replace("\n:::\n", "\n"))
+    text = Path(narrator.path_of("collection/summary.j2")).read_text(encoding="utf-8")
+    assert not [line for line in text.splitlines() if line.startswith(":::")]
+    write_collection_report(_chased_units(), tmp_path / "r.docx", narrator)
+    chase, others = _alignments(tmp_path / "r.docx")
+    assert len(chase) == 14 and all(p.alignment == WD_ALIGN_PARAGRAPH.LEFT for p in chase)
+    assert others and all(p.alignment is None for p in others)
+
+
 @pytest.mark.libreoffice
 def test_no_line_of_the_units_to_chase_is_spread_across_the_page(tmp_path, soffice):
     from test_collect import _pdf

@@ -492,6 +492,23 @@ def test_blocks_markdown_and_text():
     assert blocks_to_text(blocks).splitlines()[:2] == ["一、甲", "\u3000\u3000正文一"]
 
 
+def test_a_section_marker_aligns_its_paragraphs_and_is_not_printed():
+    """``::: 左对齐`` names a section by a marker, not by its wording: its paragraphs carry the alignment up to a bare
+    ``:::`` or the next heading (a closing line a bureau deleted does not spread further); the marker lines are not
+    printed; a marker with another name is printed as it stands, so a typo shows."""
+    from xlsx_engine.narrative.engine import (
+        ALIGN_LEFT,
+        blocks_to_markdown,
+        blocks_to_text,
+    )
+    blocks = parse_blocks("# 一、甲\n::: 左对齐\n段一\n\n段二\n:::\n段三\n## 二、乙\n:::左对齐\n段四\n# 三、丙\n段五\n"
+                          "::: 左对齐了\n")
+    assert [(b.text, b.align) for b in blocks if b.kind == "para"] == [
+        ("段一", ALIGN_LEFT), ("段二", ALIGN_LEFT), ("段三", ""), ("段四", ALIGN_LEFT), ("段五", ""), ("::: 左对齐了", "")]
+    for out in (blocks_to_markdown(blocks), blocks_to_text(blocks)):
+        assert ":::" not in out.replace("::: 左对齐了", "")
+
+
 def test_full_report_markdown_has_cover_sections_and_table(narrator):
     extra = {"报告地区": "湖南", "报告日期": "2022-08-16", "财政局": "临湘市财政局", "评价类型": "项目实施过程评价", "项目负责人": "张波",
              "评价人员": [{"姓名": "刘春阳", "职称职务": "副局长", "单位": "医疗保障局机关"}]}

@@ -135,10 +135,20 @@ def render_collection(coll: Collection, narrator: Narrator | None = None, *, pri
 
 
 def chase_section(blocks: list[Block], chase: list[dict]) -> set[int]:
-    """The paragraphs of the section that lists the units to chase (the one printing a unit's row: its name and one
-    of its project lists), by index in ``blocks``: they are set flush left on a page. A unit's line ends before its
-    telephone number, which does not break (:func:`unbroken`), nor does a mobile number or a long project code:
-    justified, that line is spread across the page (“（ 三 十 ） 高 新 区 … 电 话”)."""
+    """The paragraphs to set flush left in a report whose template carries no section marker (``::: 左对齐``, see
+    :data:`~xlsx_engine.narrative.engine.MARKER`): a bureau's copy of the template edited before the marker; none
+    when the template carries one: its marked paragraphs are set flush left by ``official_docx`` itself.
+
+    Without the marker the section that lists the units to chase is found by its text, as before: the section one of
+    whose paragraphs prints a unit's row (its name and one of its project lists), by index in ``blocks``. (A bureau
+    that rewords the row so that it no longer prints both gets justified lines; the marker has no such limit.)
+
+    The section is set flush left because a unit's line ends before its telephone number, which does not break
+    (:func:`unbroken`), nor does a mobile number or a long project code: justified, that line is spread across the
+    page (“（ 三 十 ） 高 新 区 … 电 话”)."""
+    if any(b.align for b in blocks):
+        return set()
+
     def prints_a_row(text: str) -> bool:
         return any(c["单位"] in text and any(c[k] and c[k] in text for k in ("未交回项目", "待填报项目", "需更正项目"))
                    for c in chase)
@@ -157,8 +167,8 @@ def chase_section(blocks: list[Block], chase: list[dict]) -> set[int]:
     return out
 
 
-def write_collection_report(coll: Collection, out: str | Path) -> None:
-    """Write the report as .docx, .md or .txt (atomically).
+def write_collection_report(coll: Collection, out: str | Path, narrator: Narrator | None = None) -> None:
+    """Write the report as .docx, .md or .txt (atomically); ``narrator``: the templates (default: the installed ones).
 
     Raises:
         JxzpError: unsupported extension.
@@ -166,7 +176,7 @@ def write_collection_report(coll: Collection, out: str | Path) -> None:
     out = Path(out)
     suffix = out.suffix.lower()
     ctx = collection_context(coll, printed=suffix == ".docx")
-    blocks = parse_blocks(Narrator().render_template(TEMPLATE, ctx))
+    blocks = parse_blocks((narrator or Narrator()).render_template(TEMPLATE, ctx))
     if suffix == ".docx":
         data = official_docx(blocks, widths=_UNIT_WIDTHS, flush_left=chase_section(blocks, ctx["chase"]))
     elif suffix == ".md":

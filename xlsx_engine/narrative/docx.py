@@ -33,6 +33,7 @@ from docxtpl import DocxTemplate
 
 from xlsx_engine.kernel.files import not_regular
 from xlsx_engine.narrative.engine import (
+    ALIGN_LEFT,
     REGIONS,
     TEMPLATE_DIR,
     Block,
@@ -253,6 +254,7 @@ def official_docx(blocks, title: str | None = None, widths: tuple[float, ...] | 
         widths: column widths (mm) of tables with that many columns (others share the text width).
         flush_left: the indexes of the paragraphs (in ``blocks``) set flush left instead of justified: a line
             followed by a run that may not break (a telephone number kept whole) would be spread across the page.
+            A paragraph of a section marked ``::: 左对齐`` (``Block.align``) is set flush left too.
     """
     doc = Document(io.BytesIO((TEMPLATE_DIR / REPORT_DOCX).read_bytes()))
     body = doc.element.body
@@ -271,7 +273,7 @@ def official_docx(blocks, title: str | None = None, widths: tuple[float, ...] | 
             _table(doc, b.rows, widths)
         elif b.text:
             p = doc.add_paragraph(b.text, style="报告正文")
-            if k in flush_left:
+            if k in flush_left or b.align == ALIGN_LEFT:
                 p.alignment = WD_ALIGN_PARAGRAPH.LEFT
         first = False
     out = io.BytesIO()

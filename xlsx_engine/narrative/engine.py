@@ -665,6 +665,7 @@ class Block:
     text: str = ""
     level: int = 0
     rows: list[list[str]] = field(default_factory=list)
+    align: str = ""      #: a paragraph's alignment set by its section's marker (:data:`MARKERS`), "" for the style's
 
     @property
     def heading(self) -> bool:
@@ -672,6 +673,13 @@ class Block:
 
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
+#: a section marker of the markup: ``::: 左对齐`` on a line of its own opens a section whose paragraphs take the
+#: alignment named (set by :func:`xlsx_engine.narrative.docx.official_docx`); a bare ``:::`` or the next heading
+#: closes it. The marker names the section whatever its wording, so a bureau may reword the section freely; the
+#: marker lines are not printed. A line ``:::`` followed by another name is printed as it stands (a typo shows).
+MARKER = ":::"
+ALIGN_LEFT = "left"
+MARKERS = {"左对齐": ALIGN_LEFT}
 _TABLE_RULE = re.compile(r"^\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?$")
 
 
@@ -679,15 +687,23 @@ def parse_blocks(markup: str) -> list[Block]:
     """Split rendered Markdown-subset text into blocks (each non-blank line is one paragraph).
 
     Table rows may be separated by blank lines (template loops leave them); a ``| --- |`` rule
-    after a row starts a new table whose header is that row.
+    after a row starts a new table whose header is that row. The paragraphs of a section marked ``::: 左对齐``
+    (:data:`MARKER`) carry its alignment.
     """
     blocks: list[Block] = []
+    align = ""
     for raw in markup.splitlines():
         line = raw.strip()
         if not line:
             continue
+        if line.startswith(MARKER):
+            name = line[len(MARKER):].strip()
+            if not name or name in MARKERS:
+                align = MARKERS.get(name, "")
+                continue
         m = _HEADING.match(line)
         if m:
+            align = ""
             blocks.append(Block("heading", m.group(2).strip(), len(m.group(1))))
         elif line.startswith("|"):
             last = blocks[-1] if blocks and blocks[-1].kind == "table" else None
@@ -701,7 +717,7 @@ def parse_blocks(markup: str) -> list[Block]:
             else:
                 blocks.append(Block("table", rows=[cells]))
         else:
-            blocks.append(Block("para", line))
+            blocks.append(Block("para", line, align=align))
     return blocks
 
 
