@@ -785,6 +785,8 @@ def _both_readings(xml: bytes, monkeypatch) -> tuple:
             sheet = parse_sheet(xml, "自评表", ["共享"], "test")
         except Exception as exc:            # noqa: BLE001 - the same refusal, with the same message, is the point
             return ("refused", type(exc).__name__, str(exc))
+        # every formula a cell holds is among the texts the external-call screen reads instead of the cells
+        assert {c.source for c in sheet.cells.values() if c.has_formula} - {""} <= sheet.sources
         return (sorted((rc, c.row, c.col, c.value, c.text, c.has_v, c.style, c.error, c.shared)
                        for rc, c in sheet.cells.items()),
                 sheet.protection, sheet.merges, sheet.validations, sheet.bad_refs, sheet.hidden_rows,

@@ -179,7 +179,10 @@ def display_findings(pkg, profile_id: str, file: str = "") -> list[Finding]:
                 "请删除这个工作表，只保留下发的自评表")
         if not path:
             continue
-        for rc, cell in pkg.sheet(name).cells.items():
+        sheet = pkg.sheet(name)
+        if sheet.sources is not None and not any(map(reaches_out, sheet.sources)):
+            continue                     # no formula text of the sheet reaches out: no cell to name
+        for rc, cell in sheet.cells.items():
             text = cell.text             # XCell.source, without two property calls for each of the sheet's cells
             if text is None:
                 if cell.shared is None:

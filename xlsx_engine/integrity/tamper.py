@@ -189,6 +189,10 @@ class SheetXML:
     hidden_cols: set[int] = field(default_factory=set)
     #: (sqref, rule formulas) of each conditional format, formulas upper-cased without spaces
     conditional: list[tuple[str, str]] = field(default_factory=list)
+    #: every formula text the part stores, once (each cell's :attr:`XCell.source` but ""): what a screen of the
+    #: formulas (:func:`~xlsx_engine.bureau.display.display_findings`) reads without walking the cells. None: a
+    #: sheet not read from a worksheet part (a Word table, an .xls grid) — walk its cells
+    sources: set[str] | None = None
 
     def get(self, ref: str) -> XCell | None:
         rc = parse_ref(ref)
@@ -265,6 +269,7 @@ def parse_sheet(data: bytes, name: str, shared: list[str], where: str) -> SheetX
     # fewer picked cells than the limit cannot reach it (a cell walk without references may: count there)
     guard = not placed or len(picked) >= MAX_CELLS
     styles: dict[str | None, int] = {None: 0}     # the few style indexes of a sheet, converted once each
+    sources = sheet.sources = set()
     for rc, c in located:
         if rc is None:
             sheet.bad_refs += 1
@@ -333,6 +338,8 @@ def parse_sheet(data: bytes, name: str, shared: list[str], where: str) -> SheetX
             cells[rc] = XCell(rc[0], rc[1], value, None, has_v, style, error)
             continue
         ftext = f_el.text or ""
+        if ftext:
+            sources.add(ftext)
         if f_el.get("t") == "shared":
             si = f_el.get("si") or ""
             if ftext:
