@@ -374,3 +374,32 @@ def test_archive_import_takes_a_form_s_own_year_and_refuses_other_files_before_m
     assert main(["archive", "import", str(tmp_path / "没有"), "--db", str(fresh)]) == 2
     assert "找不到文件或文件夹" in capsys.readouterr().err
     assert not fresh.exists()
+
+
+def test_a_department_form_is_archived_and_compared_with_its_unit(tmp_path, capsys):
+    """A 部门整体 form names its unit in 部门名称 (not in the document properties a project sent by bulk has):
+    the archive row and compare's 项目对比 carry that unit, as they do a project form's 实施单位."""
+    import dataclasses
+
+    from openpyxl import load_workbook
+
+    from xlsx_engine.forms.registry import form_for
+    tpl = open_template(ROOT / "templates" / "bmzt-dept-hunan.xlsx")
+    rec = form_for(tpl.layout.template_id).load_data(ROOT / "tests" / "data" / "department" / "seed002.yaml",
+                                                     tpl.profile)
+    unit = "北塔区医疗保障局（含医疗保障事务中心）"
+    assert rec.department == unit
+    for year in (2020, 2021):
+        (tmp_path / str(year)).mkdir()
+        tpl.fill_to(dataclasses.replace(rec, year=str(year)), tmp_path / str(year) / "北塔部门整体.xlsx")
+    db = tmp_path / "档案.sqlite"
+    for year in (2020, 2021):
+        assert main(["archive", "import", str(tmp_path / str(year)), "--db", str(db)]) == 0, capsys.readouterr()
+    con = sqlite3.connect(db)
+    rows = con.execute("SELECT year, unit, project FROM submissions ORDER BY year").fetchall()
+    con.close()
+    assert rows == [(2020, unit, "北塔部门整体"), (2021, unit, "北塔部门整体")]
+    out = tmp_path / "对比.xlsx"
+    assert main(["compare", "--year", "2021", "--db", str(db), "-o", str(out)]) == 0, capsys.readouterr()
+    sheet = load_workbook(out)["项目对比"]
+    assert [sheet.cell(3, k).value for k in (1, 3)] == [unit, "北塔部门整体"]

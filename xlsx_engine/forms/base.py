@@ -22,6 +22,7 @@ class Form(Protocol):
 
     prefix: str          #: 模板编号 prefix, e.g. "xmzc"; a template id is ``<prefix>-<profile id>``
     title: str           #: Chinese name shown to users
+    unit_field: str      #: the record field naming the unit that fills the form ("unit": 实施单位)
 
     def profile_ids(self) -> list[str]:
         """The ids of the shipped profiles (rules files) of this form."""
@@ -64,6 +65,8 @@ class FormKind:
     #: named results ``jxzp score`` compares with the workbook's cached values (name -> getter on the result);
     #: empty: every named formula cell is compared
     result_names: dict = field(default_factory=dict)
+    #: the record field that names the unit filling the form (实施单位; a 部门整体 form's 部门名称)
+    unit_field: str = "unit"
 
     def profile_ids(self) -> list[str]:
         return self.profile_ids_fn()

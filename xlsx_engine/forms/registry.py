@@ -58,6 +58,17 @@ def form_for(template_id: str) -> Form:
     raise TemplateError(f"未知的模板编号“{template_id}”", hint="请使用本系统生成的模板")
 
 
+def unit_of(template_id: str, inputs: dict) -> str:
+    """The unit a form of ours names in its inputs as read (a 项目 form's 实施单位, a 部门整体 form's 部门名称);
+    "" for an unknown template or an empty field."""
+    try:
+        form = form_for(template_id)
+    except TemplateError:
+        return ""
+    value = (inputs or {}).get(form.unit_field)
+    return str(value).strip() if value is not None else ""
+
+
 def form_of_layout(layout: SheetLayout) -> Form:
     """The form a layout belongs to."""
     return form_for(layout.template_id)

@@ -15,5 +15,5 @@ FORM = FormKind(
     prefix="bmzt", title="部门整体支出绩效自评表",
     profile_ids_fn=lambda: sorted(p.stem for p in DEPT_PROFILE_DIR.glob("*.yaml")),
     load_profile_fn=load_dept_profile, layout_fn=department_layout, load_data_fn=load_dept_data,
-    read_fn=read_by_cells, statement_findings_fn=statement_findings,
+    read_fn=read_by_cells, statement_findings_fn=statement_findings, unit_field="department",
 )
