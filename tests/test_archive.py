@@ -403,3 +403,72 @@ def test_a_department_form_is_archived_and_compared_with_its_unit(tmp_path, caps
     assert main(["compare", "--year", "2021", "--db", str(db), "-o", str(out)]) == 0, capsys.readouterr()
     sheet = load_workbook(out)["项目对比"]
     assert [sheet.cell(3, k).value for k in (1, 3)] == [unit, "北塔部门整体"]
+
+
+def _beside(db: Path) -> list[str]:
+    """The archive's files in its folder: the archive itself and any -wal, -shm or -journal left beside it."""
+    return sorted(p.name for p in db.parent.iterdir() if p.name.startswith(db.name))
+
+
+def test_every_command_leaves_the_archive_one_file(years, tmp_path, capsys):
+    """A bureau copies or mails the archive: after import, collect --archive, info and compare it is one file, with
+    no -wal/-shm beside it (the read-only commands used to leave both)."""
+    db = tmp_path / "档案.sqlite"
+    commands = [["archive", "import", str(years / "2022"), "--db", str(db)],
+                ["collect", str(years / "2023"), "-o", str(tmp_path / "汇总.xlsx"), "--archive", str(db), "-j", "1"],
+                ["archive", "info", "--db", str(db)],
+                ["compare", "--year", "2023", "--db", str(db), "-o", str(tmp_path / "对比.xlsx")]]
+    for args in commands:
+        assert main(args) == 0, capsys.readouterr()
+        assert _beside(db) == [db.name], args
+    con = sqlite3.connect(db)
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    assert con.execute("SELECT count(*) FROM submissions").fetchone()[0] == 4 + 6
+    con.close()
+
+
+def test_an_archive_left_in_wal_mode_is_made_one_file_when_read(tmp_path, capsys):
+    """An archive written by an earlier version (WAL journal) with its -wal beside it: the first command, even a
+    read-only one, folds the -wal in and leaves one file with every record."""
+    db = tmp_path / "旧档案.sqlite"
+    Archive(db).close()
+    con = sqlite3.connect(db, isolation_level=None)
+    assert con.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal"
+    con.execute("PRAGMA wal_autocheckpoint=0")
+    con.execute("INSERT INTO rounds (year, name) VALUES (2023, '回收')")
+    con.execute("INSERT INTO submissions (round_id, year, status, file_hash) VALUES (1, 2023, '已填报', 'h')")
+    reader = sqlite3.connect(f"file:{db.as_posix()}?mode=ro", uri=True)     # as the read-only commands opened it
+    assert reader.execute("SELECT count(*) FROM submissions").fetchone()[0] == 1
+    con.close()                         # not the last connection: cannot fold the -wal in
+    reader.close()                      # read-only: cannot either
+    assert _beside(db) == sorted([db.name, f"{db.name}-shm", f"{db.name}-wal"])   # the record only in the -wal
+    assert main(["archive", "info", "--db", str(db), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["各年度记录数"] == {"2023": 1}
+    assert _beside(db) == [db.name]
+
+
+def _crash_mid_record(path: str) -> None:
+    """Write half a round, then die without committing (what a power cut or a killed process does)."""
+    import os
+    a = Archive(path)
+    a.db.execute("BEGIN IMMEDIATE")
+    a.db.execute("INSERT INTO rounds (year, name) VALUES (2030, '半途')")
+    os._exit(3)
+
+
+def test_a_crash_mid_write_never_leaves_a_half_written_archive(tmp_path, capsys):
+    db = tmp_path / "档案.sqlite"
+    with Archive(db) as a:
+        a.record(2029, "回收", [Submission(2029, "已填报", unit="甲局", code="P1", project="项目1", total=90)])
+    ctx = multiprocessing.get_context("spawn")
+    proc = ctx.Process(target=_crash_mid_record, args=(str(db),))
+    proc.start()
+    proc.join()
+    assert proc.exitcode == 3
+    assert main(["archive", "info", "--db", str(db), "--json"]) == 0          # the next command rolls it back
+    assert json.loads(capsys.readouterr().out)["各年度记录数"] == {"2029": 1}
+    assert _beside(db) == [db.name]
+    con = sqlite3.connect(db)
+    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert con.execute("SELECT count(*) FROM rounds WHERE year=2030").fetchone()[0] == 0
+    con.close()

@@ -6,9 +6,13 @@ every indicator row, every finding, the file's hash and submission time) so that
 compared with earlier ones (:func:`year_over_year`) and the quality of targets reviewed
 (:func:`target_quality`).
 
-- One file (default ``绩效自评档案.sqlite`` beside the bureau's working folder). SQLite's own locking
-  serialises writers (``busy_timeout``, WAL journal), so two ``jxzp archive`` runs on the same file do not
-  corrupt it.
+- One file (default ``绩效自评档案.sqlite`` beside the bureau's working folder), and only one after every
+  command: the rollback journal (``journal_mode=DELETE``, ``synchronous=FULL``) lives only while a write
+  commits, so nothing is left beside the archive for a bureau that copies or mails it. A crash mid-write
+  leaves the journal, and the next command (even a read-only one, :func:`settle`) rolls the half-written
+  transaction back; an archive an earlier version left in WAL mode is folded back into one file the same way.
+  SQLite's own locking serialises writers (``busy_timeout``, ``BEGIN IMMEDIATE``), so two ``jxzp archive``
+  runs on the same file do not corrupt it.
 - Re-recording the same file in the same round is idempotent (unique on year, round and file hash); a new
   round adds rows without touching earlier ones.
 - The schema is versioned (``PRAGMA user_version``) and migrated forward on open by :data:`MIGRATIONS`;
@@ -152,12 +156,25 @@ class Archive:
             raise JxzpError("找不到档案文件", where=str(self.path), hint="先用 jxzp archive import 建立档案")
         if not readonly and self.path.parent and not self.path.parent.is_dir():
             raise JxzpError("档案所在的文件夹不存在", where=str(self.path.parent))
+        self.db: sqlite3.Connection | None = None
         try:
-            if readonly:
+            self._open(timeout)
+        except BaseException:
+            self.close()                   # never a connection left open (and files beside the archive)
+            raise
+
+    def _open(self, timeout: float) -> None:
+        try:
+            if self.readonly:
+                settle(self.path)
                 self.db = sqlite3.connect(f"file:{self.path.as_posix()}?mode=ro", uri=True, timeout=timeout)
             else:
                 self.db = sqlite3.connect(str(self.path), timeout=timeout, isolation_level=None)
-                self.db.execute("PRAGMA journal_mode=WAL")
+                try:
+                    self.db.execute(f"PRAGMA journal_mode={JOURNAL_MODE}")     # also leaves an earlier WAL mode
+                except sqlite3.OperationalError:
+                    pass          # an earlier version holds it open in WAL mode: left so until the next opening
+                self.db.execute("PRAGMA synchronous=FULL")
             self.db.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
             self.db.execute("PRAGMA foreign_keys=ON")
             version = self.db.execute("PRAGMA user_version").fetchone()[0]
@@ -168,7 +185,7 @@ class Archive:
             raise JxzpError(f"档案版本为 {version}，本程序只认识到 {SCHEMA_VERSION}", where=str(self.path),
                             hint="请升级 jxzp 后再打开")
         if version < SCHEMA_VERSION:
-            if readonly:
+            if self.readonly:
                 raise JxzpError(f"档案版本为 {version}，需要先升级", where=str(self.path),
                                 hint="运行一次 jxzp archive import（会自动升级档案）")
             self._migrate(version)
@@ -194,7 +211,9 @@ class Archive:
         return _Transaction(self.db)
 
     def close(self) -> None:
-        self.db.close()
+        if self.db is not None:
+            self.db.close()
+            self.db = None
 
     def __enter__(self) -> "Archive":
         return self
@@ -281,6 +300,41 @@ class Archive:
                 " AND f.submission_id IN (SELECT value FROM json_each(?))", (json.dumps(list(ids)),)):
             out[sid].add(code)
         return out
+
+
+#: the rollback journal: it exists only while a write commits (see the module's docstring)
+JOURNAL_MODE = "DELETE"
+_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def settle(path: Path, timeout: float = 5.0) -> None:
+    """Make an archive one file before it is read: an earlier version's WAL mode (and its -wal), or the journal of
+    a write that crashed, is folded in or rolled back by one short read-write opening. A read-only opening cannot
+    do either, and of a WAL archive leaves -wal and -shm beside it. When the archive cannot be written (a
+    read-only share) or another program holds it, it is read as it is."""
+    if not path.is_file():
+        return
+    try:
+        with open(path, "rb") as fh:
+            wal = fh.read(20)[18:20] == b"\x02\x02"         # the header's read/write versions: 2 = WAL
+    except OSError:
+        return
+    if not wal and not any(path.with_name(path.name + side).exists() for side in _SIDE_FILES):
+        return
+    try:
+        db = sqlite3.connect(str(path), timeout=timeout, isolation_level=None)
+    except sqlite3.Error:
+        return
+    try:
+        db.execute(f"PRAGMA journal_mode={JOURNAL_MODE}")      # folds a -wal in; reading rolls a hot journal back
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        db.execute("BEGIN IMMEDIATE")         # a journal a crash left before it was complete is not "hot": SQLite
+        db.execute(f"PRAGMA user_version={int(version)}")     # keeps it until a write, and this one removes it
+        db.execute("COMMIT")
+    except sqlite3.Error:
+        pass
+    finally:
+        db.close()
 
 
 class _Transaction:
