@@ -423,9 +423,10 @@ def test_exit_codes(folder, tmp_path, capsys):
 
 def test_folder_is_walked_and_lock_files_skipped(folder, capsys):
     code, out, _ = run(capsys, "check", str(folder))
-    assert "clean.xlsx" in out and "seed004.xlsx" in out and "说明.txt" not in out
+    assert "clean.xlsx" in out and "seed004.xlsx" in out
     assert "~$seed004.xlsx（未读取）" in out and "临时文件，未读取" in out         # listed, not read
-    assert "汇总：检查 2 个文件，其中 1 个未发现问题" in out and "另有 1 个未读取" in out
+    assert "说明.txt（未读取）" in out and "不是 Excel 自评表或 Word 自评报告（.docx），未检查" in out   # never silently
+    assert "汇总：检查 2 个文件，其中 1 个未发现问题" in out and "另有 2 个未读取" in out
 
 
 def test_file_names_with_any_bytes_give_valid_utf8(folder, tmp_path, capsys):
@@ -474,7 +475,7 @@ def test_json_output(folder, capsys):
     assert code == 1
     assert "\\u" not in out and "总分的分值为 100" in out          # ensure_ascii=False
     report = json.loads(out)
-    assert report["汇总"]["文件数"] == 2 and report["汇总"]["未读取"] == 1 and report["汇总"]["退出码"] == 1
+    assert report["汇总"]["文件数"] == 2 and report["汇总"]["未读取"] == 2 and report["汇总"]["退出码"] == 1
     by_name = {Path(f["文件"]).name: f for f in report["文件"]}
     assert by_name["clean.xlsx"]["发现"] == [] and by_name["clean.xlsx"]["类型"] == "本系统模板"
     s4 = by_name["seed004.xlsx"]
@@ -585,3 +586,34 @@ def test_an_entry_that_cannot_be_examined_is_listed_in_chinese(tmp_path, monkeyp
     files, skipped = folder_mod.find_spreadsheets(tmp_path)
     assert [Path(f).name for f in files] == ["甲.xlsx"]
     assert [(Path(p).name, why) for p, why in skipped] == [("乙.xlsx", "无法访问（读写出错（磁盘或网络共享故障））")]
+
+
+def test_a_folder_s_word_reports_are_checked_like_a_single_one(folder, tmp_path, capsys):
+    """A folder of returned material holds the Word 自评报告 beside the workbooks: ``check 文件夹`` checks it as
+    ``check 报告.docx`` does (same findings), says how many Word reports it checked, and lists every other file
+    with why it was not checked (an old .doc, a stamped PDF) — nothing is passed over silently."""
+    from xlsx_engine.narrative.docx import report_docx, write_docx
+    from xlsx_engine.narrative.engine import from_data_file
+    sent = tmp_path / "回收"
+    shutil.copytree(folder, sent)
+    data, _ = report_docx(from_data_file(ROOT / "tests" / "data" / "seeds" / "seed004.yaml"))
+    write_docx(sent / "单位A" / "自评报告.docx", data)
+    (sent / "单位A" / "旧报告.doc").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504)
+    (sent / "盖章件.pdf").write_bytes(b"%PDF-1.4\n")
+    single = run(capsys, "check", str(sent / "单位A" / "自评报告.docx"), "--json")[1]
+    code, out, _ = run(capsys, "check", str(sent), "--json")
+    by_name = {Path(f["文件"]).name: f for f in json.loads(out)["文件"]}
+    assert by_name["自评报告.docx"]["类型"] == "Word 自评报告"
+    assert by_name["自评报告.docx"]["发现"] == json.loads(single)["文件"][0]["发现"]
+    assert by_name["自评报告.docx"]["错误"] > 0 and code == 1
+    assert by_name["旧报告.doc"]["类型"] == by_name["盖章件.pdf"]["类型"] == "未读取"
+    code, out, _ = run(capsys, "check", str(sent))
+    assert "自评报告.docx（Word 自评报告（按标签读取）" in out
+    assert "旧报告.doc（未读取）" in out and "旧版 Word 文档" in out and "另存为 .docx" in out
+    assert "盖章件.pdf（未读取）" in out and "说明.txt（未读取）" in out and "不是 Excel 自评表或 Word 自评报告" in out
+    assert "汇总：检查 3 个文件（其中 Word 自评报告 1 个）" in out and "另有 4 个未读取" in out
+    empty = tmp_path / "只有PDF"
+    empty.mkdir()
+    (empty / "盖章件.pdf").write_bytes(b"%PDF-1.4\n")
+    code, out, err = run(capsys, "check", str(empty))
+    assert code == 2 and "盖章件.pdf（未读取）" in out and "没有可检查的文件" in err and "Traceback" not in err

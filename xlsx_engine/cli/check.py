@@ -25,10 +25,12 @@ from typing import TYPE_CHECKING
 import click
 
 from xlsx_engine.kernel.errors import DataError, JxzpError, WorkbookError
-from xlsx_engine.kernel.findings import ERROR, INFO, WARNING
+from xlsx_engine.kernel.findings import ERROR, INFO, WARNING, Finding
 
 if TYPE_CHECKING:
     from xlsx_engine.integrity.checks import FileReport
+
+WORD_REPORT = "Word 自评报告"          #: FileReport.kind of a Word report (integrity.checks)
 
 
 def _summary_line(r: FileReport) -> str:
@@ -41,8 +43,8 @@ def _summary_line(r: FileReport) -> str:
         if "总分" in s:
             rate = f"执行率 {pct(s['执行率']) if s['执行率'] != '—' else '—'}，" if "执行率" in s else ""
             parts.append(f"{rate}总分 {fmt(s['总分'])}，等次 {s.get('评价等次')}")
-    elif r.kind in ("外来表格", "Word 自评报告"):
-        parts.append(f"{r.kind}（按标签读取），按规则 {r.profile} 核对")
+    elif r.kind in ("外来表格", WORD_REPORT):
+        parts.append(f"{r.kind}（按标签读取），" + (f"按规则 {r.profile} 核对" if r.profile else "未找到可核对的自评表"))
         tables = s.get("表格", [s]) if s else []
         for t in tables:
             bits = []
@@ -62,7 +64,8 @@ def _totals(reports: list[FileReport]) -> dict[str, int]:
     severity, files that could not be read."""
     from xlsx_engine.integrity.checks import NOT_READ
     not_read = sum(1 for r in reports if r.kind == NOT_READ)
-    return {"文件数": len(reports) - not_read, "未读取": not_read, "错误": sum(r.count(ERROR) for r in reports),
+    return {"文件数": len(reports) - not_read, "Word 自评报告": sum(1 for r in reports if r.kind == WORD_REPORT),
+            "未读取": not_read, "错误": sum(r.count(ERROR) for r in reports),
             "警告": sum(r.count(WARNING) for r in reports), "提示": sum(r.count(INFO) for r in reports),
             "无法读取": sum(1 for r in reports if r.unreadable)}
 
@@ -76,9 +79,11 @@ def _print_text(reports: list[FileReport]) -> None:
             click.echo("  " + f.text())
     t = _totals(reports)
     clean = sum(1 for r in reports if not r.findings)
-    click.echo(f"汇总：检查 {t['文件数']} 个文件，其中 {clean} 个未发现问题；错误 {t['错误']} 处，警告 {t['警告']} 处，"
+    words = f"（其中 Word 自评报告 {t['Word 自评报告']} 个）" if t["Word 自评报告"] else ""
+    click.echo(f"汇总：检查 {t['文件数']} 个文件{words}，其中 {clean} 个未发现问题；错误 {t['错误']} 处，警告 {t['警告']} 处，"
                f"提示 {t['提示']} 处" + (f"；无法读取 {t['无法读取']} 个" if t["无法读取"] else "")
-               + (f"；另有 {t['未读取']} 个未读取（临时文件、链接等，原因见上）" if t["未读取"] else "") + "。")
+               + (f"；另有 {t['未读取']} 个未读取（临时文件、链接、其他类型的文件等，原因见上）" if t["未读取"] else "")
+               + "。")
 
 
 @click.command("check")
@@ -87,24 +92,38 @@ def _print_text(reports: list[FileReport]) -> None:
 @click.option("-p", "--profile", default=None, help="要求的评分规则（外来表格按此规则核对，默认 national）")
 @click.option("--workers", type=int, default=None, help="并行进程数（默认：24 个文件以上用 2 个）")
 def check_command(paths, as_json, profile, workers) -> None:
-    """勾稽校验与防篡改：读回自评表（文件或文件夹），列出每一处算错、漏填和改动。
+    """勾稽校验与防篡改：读回自评表或 Word 自评报告（文件或文件夹），列出每一处算错、漏填和改动。
+
+    文件夹：其中的 Excel 自评表和 Word 自评报告（.docx）都检查（与单独检查一个文件相同），
+    其他文件（旧版 .doc、PDF 等）和临时文件、链接逐个列为“未读取”并说明原因。
 
     \b
-    退出码：0 未发现错误；1 发现错误；2 有文件无法读取。
+    退出码：0 未发现错误；1 发现错误；2 有文件无法读取，或没有可检查的文件。
     """
-    from xlsx_engine.integrity.checks import check_paths, exit_code
+    from xlsx_engine.integrity.checks import NOT_READ, FileReport, check_paths, exit_code
+    from xlsx_engine.integrity.folder import find_besides_spreadsheets
     for p in paths:
         if not Path(p).exists():
             raise JxzpError("找不到文件或文件夹", where=p)
-    reports = check_paths(paths, profile, workers)
-    if not reports:
-        raise JxzpError("文件夹中没有 Excel 文件（.xlsx/.xlsm/.xls/.et）", where="、".join(paths))
+    word_reports: list[str] = []
+    others: list[tuple[str, str]] = []
+    for p in paths:
+        if Path(p).is_dir():
+            docs, more = find_besides_spreadsheets(p)
+            word_reports += docs
+            others += more
+    reports = check_paths([*paths, *word_reports], profile, workers)
+    reports += [FileReport(name, NOT_READ, findings=[Finding(INFO, "not_read", "", why, "", name)])
+                for name, why in others]
     code = exit_code(reports)
     if as_json:
         out = {"文件": [r.to_dict() for r in reports], "汇总": {**_totals(reports), "退出码": code}}
         click.echo(json.dumps(out, ensure_ascii=False, indent=2, default=str))
     else:
         _print_text(reports)
+    if not _totals(reports)["文件数"]:
+        raise JxzpError("没有可检查的文件：Excel 自评表（.xlsx/.xlsm/.xls/.et）或 Word 自评报告（.docx）",
+                        where="、".join(paths), hint="未读取的文件及原因见上" if reports else "")
     if code:
         sys.exit(code)
 

@@ -3,7 +3,8 @@
 A 回收 folder holds what subordinate units sent: it is untrusted. Sub-folders are walked, symbolic links are never
 followed (a link to a file outside the folder, or to another file of it, is listed, not read), and every entry that
 is not read — Office lock files ``~$…``, hidden files, pipes and devices, entries that cannot be accessed — is
-listed with the reason in Chinese, so that nothing is left out silently.
+listed with the reason in Chinese, so that nothing is left out silently. ``check`` also reads the Word 自评报告
+(.docx) of a folder and lists every other file as not checked (:func:`find_besides_spreadsheets`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,12 @@ from xlsx_engine.kernel.errors import os_reason
 from xlsx_engine.kernel.files import NOT_REGULAR
 
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm", ".xls", ".et", ".ett", ".xlsb", ".ods")
+#: Word 自评报告 that ``check`` reads (its 自评表 by labels, the figures its text states)
+WORD_SUFFIXES = (".docx",)
+#: Word documents in formats that cannot be read: said so, with what to do
+OLD_WORD_SUFFIXES = (".doc", ".wps", ".rtf")
+OLD_WORD = "是旧版 Word 文档，未检查；Word 自评报告请另存为 .docx 后再检查"
+NOT_CHECKED = "不是 Excel 自评表或 Word 自评报告（.docx），未检查"
 
 
 #: control characters (C0 and DEL) -> their \\xNN spelling
@@ -33,11 +40,29 @@ def find_spreadsheets(folder: str | Path, ignore: tuple[str, ...] = ()) -> tuple
     return list_files(folder, SPREADSHEET_SUFFIXES, ignore)
 
 
+def _suffix(name: str) -> str:
+    return os.path.splitext(name)[1].lower()
+
+
+def find_besides_spreadsheets(folder: str | Path) -> tuple[list[str], list[tuple[str, str]]]:
+    """What a returned folder holds besides the spreadsheets :func:`find_spreadsheets` lists (for ``check``): the
+    Word 自评报告 (.docx), checked like one given on its own, and every other entry, each as (name as shown, why
+    it is not checked) — an old .doc, a stamped PDF, a note — so that none is passed over silently. Links to
+    folders, and the entries named like spreadsheets, are :func:`find_spreadsheets`' to list."""
+    files, skipped = list_files(folder, None, folder_links=False)
+    reports = [f for f in files if _suffix(f) in WORD_SUFFIXES]
+    others = [(name, why) for name, why in skipped if _suffix(name) not in SPREADSHEET_SUFFIXES]
+    others += [(shown(f), OLD_WORD if _suffix(f) in OLD_WORD_SUFFIXES else NOT_CHECKED) for f in files
+               if _suffix(f) not in SPREADSHEET_SUFFIXES + WORD_SUFFIXES]
+    return reports, sorted(others)
+
+
 def list_files(folder: str | Path, suffixes: tuple[str, ...] | None = None,
-               ignore: tuple[str, ...] = ()) -> tuple[list[str], list[tuple[str, str]]]:
+               ignore: tuple[str, ...] = (), *, folder_links: bool = True) -> tuple[list[str], list[tuple[str, str]]]:
     """Files below ``folder`` whose suffix is one of ``suffixes`` (None: any file; sorted, sub-folders included),
     and the entries not read, each as (name as shown, why). Names in ``ignore`` (e.g. bulk's manifest) are passed
-    over silently."""
+    over silently; so are links to folders when ``folder_links`` is false (another listing of the same folder
+    names them)."""
     files: list[str] = []
     skipped: list[tuple[str, str]] = []
     root = os.path.realpath(folder)
@@ -46,11 +71,12 @@ def list_files(folder: str | Path, suffixes: tuple[str, ...] | None = None,
             full = os.path.join(top, d)
             if os.path.islink(full):
                 dirs.remove(d)
-                skipped.append((shown(full), "是文件夹的符号链接，未进入（不跟随链接）"))
+                if folder_links:
+                    skipped.append((shown(full), "是文件夹的符号链接，未进入（不跟随链接）"))
         dirs.sort()
         for name in sorted(names):
             full = os.path.join(top, name)
-            if name in ignore or suffixes is not None and os.path.splitext(name)[1].lower() not in suffixes:
+            if name in ignore or suffixes is not None and _suffix(name) not in suffixes:
                 continue
             try:
                 st = os.lstat(full)
