@@ -132,8 +132,9 @@ def test_year_over_year(archive_file):
     assert {u for u, _c, _p in yoy.unmatched_now} == {"丙局", "丁局"}
     # 乙局 project 1 reached 140 % of its target (甲局's 1100/900 = 122 % is below the 130 % line)
     assert [(u, p, f.kind, f.indicator) for u, p, f in yoy.quality] == [("乙局", "2023年乙局项目1", "目标偏低", "救助人次")]
-    units = {u.unit: u for u in yoy.units}
-    assert units["丙局"].projects_prev == 0 and units["丙局"].projects_now == 2
+    from xlsx_engine.bureau.compare_book import unit_totals
+    units = {unit: (before, after) for unit, before, after in unit_totals(yoy)}
+    assert units["丙局"][0].counted == 0 and units["丙局"][1].counted == 2
     with Archive(archive_file, readonly=True) as a:
         assert year_over_year(a, 2024).missing_units == ["丁局"]
         assert year_over_year(a, 2024, 2022).prev == 2022
@@ -150,7 +151,7 @@ def test_compare_command_writes_workbook_and_paragraph(archive_file, tmp_path, c
     out = tmp_path / "对比.xlsx"
     assert main(["compare", "--year", "2023", "--db", str(archive_file), "-o", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "平均预算执行率由95.00%变为80.00%" in text
+    assert "预算执行率（全年执行数合计÷全年预算数合计）由95.00%变为80.00%" in text
     assert "目标低于上年实际完成值" in text and "甲局" in text
     from openpyxl import load_workbook
     wb = load_workbook(out)
@@ -345,14 +346,15 @@ def test_a_collection_archived_without_a_year_keeps_its_projects_not_returned(ye
 
 
 def test_the_compare_paragraph_keeps_the_rates_to_two_decimals_of_a_percent(archive_file):
-    """Rates are ratios: their average was rounded to two decimals of the ratio (93.68 % printed as 94.00 %)."""
+    """Rates are ratios: printed to two decimals of a percent (93.68 %, not the 94.00 % of a ratio rounded first)."""
     from xlsx_engine.narrative.compare import compare_paragraph
     with Archive(archive_file, readonly=True) as a:
         yoy = year_over_year(a, 2023)
     for c in yoy.projects:
-        c.rate_prev, c.rate_now = 0.9368, 0.9122
+        c.budget_prev = c.budget_now = 100
+        c.spent_prev, c.spent_now = 93.68, 91.22
     text = compare_paragraph(yoy)
-    assert "平均预算执行率由93.68%变为91.22%" in text, text
+    assert "预算执行率（全年执行数合计÷全年预算数合计）由93.68%变为91.22%" in text, text
 
 
 def test_archive_import_takes_a_form_s_own_year_and_refuses_other_files_before_making_an_archive(years, tmp_path,
@@ -472,3 +474,48 @@ def test_a_crash_mid_write_never_leaves_a_half_written_archive(tmp_path, capsys)
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert con.execute("SELECT count(*) FROM rounds WHERE year=2030").fetchone()[0] == 0
     con.close()
+
+
+def _two_projects_a_year(db: Path) -> None:
+    """甲局's two projects, two years; the rates of the projects and of their sums differ (100 % and 50 % of 100 and
+    300 万元: 62.5 %, not the 75 % of the rates' average; then 90 % and 100 %: 97.5 %, not 95 %)."""
+    figures = {2023: ((100, 100), (300, 150)), 2024: ((100, 90), (300, 300))}
+    with Archive(db) as a:
+        for year, pairs in figures.items():
+            a.record(year, "回收", [Submission(year, "已填报", unit="甲局", code=f"P{k}", project=f"项目{k}",
+                                              budget=b, spent=s, rate=s / b, total=90.0 - k, grade="优")
+                                   for k, (b, s) in enumerate(pairs, 1)])
+
+
+def test_a_unit_s_rate_is_the_ratio_of_its_sums_in_both_outputs_and_says_so(tmp_path, capsys):
+    """One rule for the 执行率 of a unit or of a set of projects — Σ全年执行数 ÷ Σ全年预算数, the 汇总表's
+    (``summary.totals_of``) — in the 单位对比 sheet, the 项目对比 合计 row and the paragraph, each saying so."""
+    from openpyxl import load_workbook
+
+    from xlsx_engine.bureau.collect import Collected
+    from xlsx_engine.bureau.summary import totals_of
+    db = tmp_path / "档案.sqlite"
+    _two_projects_a_year(db)
+    out = tmp_path / "对比.xlsx"
+    assert main(["compare", "--year", "2024", "--db", str(db), "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    rule = "全年执行数合计÷全年预算数合计"
+    assert f"预算执行率（{rule}）由62.50%变为97.50%" in text, text
+    # the 汇总表's own rule on the same figures
+    same = totals_of([Collected(unit="甲局", status="已填报", budget=300, spent=150, total=88.0),
+                      Collected(unit="甲局", status="已填报", budget=100, spent=100, total=89.0)])
+    assert same.rate == pytest.approx(0.625)
+    wb = load_workbook(out)
+    units = wb["单位对比"]
+    head = [c.value for c in next(r for r in units.iter_rows() if r[0].value == "单位")]
+    row = [c.value for c in next(r for r in units.iter_rows() if r[0].value == "甲局")]
+    got = dict(zip(head, row))
+    assert got[f"2023执行率（{rule}）"] == pytest.approx(same.rate)
+    assert got[f"2024执行率（{rule}）"] == pytest.approx(0.975)
+    assert any(rule in str(c.value) for r in units.iter_rows() for c in r if r[0].row < 3)   # said above the table
+    projects = wb["项目对比"]
+    total = next(r for r in projects.iter_rows() if str(r[0].value).startswith("合计"))
+    head = [c.value for c in projects[2]]
+    assert total[head.index("2023执行率")].value == pytest.approx(0.625)
+    assert total[head.index("2024执行率")].value == pytest.approx(0.975)
+    assert rule in "".join(str(c.value or "") for c in total)

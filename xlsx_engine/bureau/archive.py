@@ -266,15 +266,17 @@ class Archive:
     def latest(self, year: int) -> dict[int, dict]:
         """The submission that counts per project in a year: the newest round, the newest submission time."""
         rows = self.db.execute(
-            """SELECT s.id, s.unit, s.code, s.project, s.name_key, s.status, s.rate, s.total, s.grade, s.profile
+            """SELECT s.id, s.unit, s.code, s.project, s.name_key, s.status, s.budget, s.spent, s.rate, s.total,
+                      s.grade, s.profile
                FROM submissions s JOIN rounds r ON r.id = s.round_id
                WHERE s.year = ?
                ORDER BY r.recorded_at, r.id, s.submitted_at, s.id""", (year,)).fetchall()
         chosen: dict[tuple, dict] = {}
-        for sid, unit, code, project, key, status, rate, total, grade, profile in rows:
+        for sid, unit, code, project, key, status, budget, spent, rate, total, grade, profile in rows:
             ident = ("code", code) if code else ("name", unit, key)
             chosen[ident] = {"id": sid, "unit": unit, "code": code, "project": project, "key": key,
-                             "status": status, "rate": rate, "total": total, "grade": grade, "profile": profile}
+                             "status": status, "budget": budget, "spent": spent, "rate": rate, "total": total,
+                             "grade": grade, "profile": profile}
         return {v["id"]: v for v in chosen.values()}
 
     def indicators(self, year: int, ids: Sequence[int]) -> dict[int, list[IndicatorSnap]]:
@@ -376,6 +378,10 @@ class ProjectChange:
     total_now: float | None = None
     grade_prev: str = ""
     grade_now: str = ""
+    budget_prev: float | None = None
+    budget_now: float | None = None
+    spent_prev: float | None = None
+    spent_now: float | None = None
 
     @property
     def total_delta(self) -> float | None:
@@ -384,15 +390,18 @@ class ProjectChange:
         return round(self.total_now - self.total_prev, 2)
 
 
+#: one project's figures in one year as :class:`UnitChange` keeps them: status, budget, spent, total, grade
+FIGURES = ("status", "budget", "spent", "total", "grade")
+
+
 @dataclass
 class UnitChange:
+    """A unit's projects in the two years, each as its :data:`FIGURES`. What they add up to — 计入项目数, 预算数,
+    执行数, 执行率, 平均总分 — is the 汇总表's one rule (``bureau.summary.totals_of``, docs/rules.md 汇总口径),
+    applied by ``bureau.compare_book`` (this module sits below it)."""
     unit: str
-    projects_prev: int
-    projects_now: int
-    avg_total_prev: float | None
-    avg_total_now: float | None
-    rate_prev: float | None
-    rate_now: float | None
+    prev: list[dict] = field(default_factory=list)
+    now: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -456,7 +465,8 @@ def year_over_year(archive: Archive, year: int, prev: int | None = None) -> Year
         pairs.append((match, r))
         out.projects.append(ProjectChange(
             r["unit"], r["code"], r["project"], how, match["status"], r["status"],
-            match["rate"], r["rate"], match["total"], r["total"], match["grade"], r["grade"]))
+            match["rate"], r["rate"], match["total"], r["total"], match["grade"], r["grade"],
+            match["budget"], r["budget"], match["spent"], r["spent"]))
     out.unmatched_prev = sorted((r["unit"], r["code"], r["project"]) for r in prev_rows.values() if r["id"] not in used)
     out.units = _units(prev_rows, now_rows)
     def returned(rows) -> dict[str, bool]:
@@ -521,24 +531,11 @@ def profile_quality(profile_id: str) -> tuple[dict[str, float] | None, dict | No
 
 
 def _units(prev_rows: dict, now_rows: dict) -> list[UnitChange]:
-    def stats(rows) -> dict[str, tuple[int, float | None, float | None]]:
-        groups: dict[str, list[dict]] = {}
+    units: dict[str, UnitChange] = {}
+    for rows, side in ((prev_rows, "prev"), (now_rows, "now")):
         for r in rows.values():
-            groups.setdefault(r["unit"], []).append(r)
-        out = {}
-        for unit, mine in groups.items():
-            mine = [r for r in mine if r["status"] in FILLED]
-            totals = [r["total"] for r in mine if r["total"] is not None]
-            rates = [r["rate"] for r in mine if r["rate"] is not None]
-            out[unit] = (len(mine), round(sum(totals) / len(totals), 2) if totals else None,
-                         round(sum(rates) / len(rates), 4) if rates else None)
-        return out
-    before, after = stats(prev_rows), stats(now_rows)
-    empty = (0, None, None)
-    return [UnitChange(unit, *before.get(unit, empty)[:1], *after.get(unit, empty)[:1],
-                       before.get(unit, empty)[1], after.get(unit, empty)[1],
-                       before.get(unit, empty)[2], after.get(unit, empty)[2])
-            for unit in sorted(set(before) | set(after))]
+            getattr(units.setdefault(r["unit"], UnitChange(r["unit"])), side).append({k: r[k] for k in FIGURES})
+    return [units[unit] for unit in sorted(units)]
 
 
 def _target_notes(now: dict, prev_ind: list[IndicatorSnap], now_ind: list[IndicatorSnap]) -> list[TargetNote]:

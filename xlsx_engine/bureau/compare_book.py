@@ -2,40 +2,88 @@
 
 Sheets are :class:`~xlsx_engine.bureau.summary.PrintSheet` like the 汇总表's: A4 landscape, fitted to width, the
 header row repeated on every page, text from units written as text (never a formula).
+
+What a unit's projects, or the projects compared in both years, add up to — 计入项目数, 预算数, 执行数, 执行率,
+平均总分 — is the 汇总表's one rule (:func:`~xlsx_engine.bureau.summary.totals_of`, docs/rules.md 汇总口径): the
+执行率 of several projects is :data:`RATE_RULE`, never the average of their rates. The paragraph
+(``narrative.compare``) takes its figures from :func:`both_years` too.
 """
 
 from __future__ import annotations
 
 import io
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Sequence
 
 from openpyxl import Workbook
 
-from xlsx_engine.bureau.archive import YearOverYear
+from xlsx_engine.bureau.archive import ProjectChange, YearOverYear
+from xlsx_engine.bureau.collect import COUNTED_TEXT, Collected
 from xlsx_engine.bureau.kinds import meaning_of
 from xlsx_engine.bureau.output import write_output
-from xlsx_engine.bureau.summary import PrintSheet
+from xlsx_engine.bureau.summary import PrintSheet, Totals, totals_of
 
 PCT = "0.00%"
+#: how the 执行率 of a unit, or of a set of projects, is computed (``summary.totals_of``), as users read it
+RATE_RULE = "全年执行数合计÷全年预算数合计"
 
 
 def _pct(value: float | None) -> Any:
     return value if value is not None else "—"
 
 
+def _collected(unit: str, status: str, budget, spent, total, grade: str) -> Collected:
+    return Collected(unit=unit, status=status, budget=budget, spent=spent, total=total, grade=grade or "")
+
+
+def _rows(unit: str, rows: list[dict]) -> list[Collected]:
+    return [_collected(unit, r["status"], r["budget"], r["spent"], r["total"], r["grade"]) for r in rows]
+
+
+def unit_totals(yoy: YearOverYear) -> list[tuple[str, Totals, Totals]]:
+    """(unit, its totals the earlier year, this year) of every unit in either year, by unit name; then
+    ("全部单位", the totals of all of them) as the 汇总表's 按单位 sheet ends."""
+    out = [(u.unit, totals_of(_rows(u.unit, u.prev)), totals_of(_rows(u.unit, u.now))) for u in yoy.units]
+    if out:
+        out.append(("全部单位", totals_of([r for u in yoy.units for r in _rows(u.unit, u.prev)]),
+                    totals_of([r for u in yoy.units for r in _rows(u.unit, u.now)])))
+    return out
+
+
+def both_years(yoy: YearOverYear) -> tuple[list[ProjectChange], Totals, Totals]:
+    """The matched projects counted in both years (a filled form whose 总分 is computed, each year) and their
+    totals the earlier year and this year."""
+    both = []
+    for c in yoy.projects:
+        p = _collected(c.unit, c.status_prev, c.budget_prev, c.spent_prev, c.total_prev, c.grade_prev)
+        n = _collected(c.unit, c.status_now, c.budget_now, c.spent_now, c.total_now, c.grade_now)
+        if p.counted and n.counted:
+            both.append((c, p, n))
+    return [c for c, _, _ in both], totals_of([p for _, p, _ in both]), totals_of([n for _, _, n in both])
+
+
+def to_dict(yoy: YearOverYear) -> dict:
+    """The comparison as data (``compare --json``): each unit with its totals of both years."""
+    out = yoy.to_dict()
+    out["units"] = [{"unit": unit, "prev": asdict(before), "now": asdict(after), "执行率口径": RATE_RULE}
+                    for unit, before, after in unit_totals(yoy)]
+    return out
+
+
 def _sheet(wb: Workbook, title: str, heading: str, headers: Sequence[str], rows: Sequence[Sequence[Any]],
-           widths: Sequence[float], pct_cols: Sequence[int] = ()) -> None:
-    """A sheet: the heading on row 1, the (repeated) header row 2, then ``rows`` (``pct_cols``: 1-based columns
-    shown as percentages)."""
-    sheet = PrintSheet(wb, title, heading, list(headers), list(widths), head_row=2)
-    sheet.title(heading)
+           widths: Sequence[float], pct_cols: Sequence[int] = (), note: str = "", total_row: bool = False) -> PrintSheet:
+    """A sheet: the heading on row 1 (and a note under it), the (repeated) header row, then ``rows`` (``pct_cols``:
+    1-based columns shown as percentages; ``total_row``: the last row is a total, in bold)."""
+    sheet = PrintSheet(wb, title, heading, list(headers), list(widths), head_row=3 if note else 2)
+    sheet.title(heading, note)
     sheet.row(list(headers), head=True)
     formats = {k - 1: PCT for k in pct_cols}
-    for row in rows:
-        sheet.row(list(row), formats=formats)
+    for k, row in enumerate(rows, 1):
+        sheet.row(list(row), formats=formats, bold=total_row and k == len(rows))
     if not rows:
         sheet.row(["（无）"])
+    return sheet
 
 
 def write_compare(yoy: YearOverYear, out: str | Path, paragraph: str) -> None:
@@ -44,16 +92,26 @@ def write_compare(yoy: YearOverYear, out: str | Path, paragraph: str) -> None:
     y, p = yoy.year, yoy.prev
     _sheet(wb, "说明", f"{y} 年与 {p} 年绩效自评对比", ["说明"], [[line] for line in paragraph.split("\n") if line],
            [120])
+    rows = [[c.unit, c.code, c.project, c.matched_by, c.status_prev, c.status_now, _pct(c.rate_prev),
+             _pct(c.rate_now), c.total_prev, c.total_now, c.total_delta, c.grade_prev, c.grade_now]
+            for c in yoy.projects]
+    both, before, after = both_years(yoy)
+    if both:
+        delta = round(after.average - before.average, 2)
+        rows.append(["合计", "", f"两年均计入的 {len(both)} 个项目（执行率＝{RATE_RULE}，总分为平均分）", "", "", "",
+                     _pct(before.rate), _pct(after.rate), before.average, after.average, delta, "", ""])
     _sheet(wb, "项目对比", f"项目：{y} 年与 {p} 年对比",
            ["单位", "项目编码", "项目名称", "匹配方式", f"{p}状态", f"{y}状态", f"{p}执行率", f"{y}执行率",
             f"{p}总分", f"{y}总分", "增减", f"{p}等次", f"{y}等次"],
-           [[c.unit, c.code, c.project, c.matched_by, c.status_prev, c.status_now, _pct(c.rate_prev), _pct(c.rate_now),
-             c.total_prev, c.total_now, c.total_delta, c.grade_prev, c.grade_now] for c in yoy.projects],
-           [16, 11, 28, 9, 10, 10, 12, 12, 10, 10, 7, 10, 10], pct_cols=(7, 8))
+           rows, [16, 11, 28, 9, 10, 10, 12, 12, 10, 10, 7, 10, 10], pct_cols=(7, 8), total_row=bool(both))
     _sheet(wb, "单位对比", f"单位：{y} 年与 {p} 年对比",
-           ["单位", f"{p}项目数", f"{y}项目数", f"{p}平均总分", f"{y}平均总分", f"{p}平均执行率", f"{y}平均执行率"],
-           [[u.unit, u.projects_prev, u.projects_now, u.avg_total_prev, u.avg_total_now, _pct(u.rate_prev),
-             _pct(u.rate_now)] for u in yoy.units], [24, 12, 12, 14, 14, 16, 16], pct_cols=(6, 7))
+           ["单位", f"{p}计入项目数", f"{y}计入项目数", f"{p}全年预算数", f"{y}全年预算数", f"{p}全年执行数",
+            f"{y}全年执行数", f"{p}执行率（{RATE_RULE}）", f"{y}执行率（{RATE_RULE}）", f"{p}平均总分", f"{y}平均总分"],
+           [[unit, a.counted, b.counted, round(a.budget, 2), round(b.budget, 2), round(a.spent, 2), round(b.spent, 2),
+             _pct(a.rate), _pct(b.rate), _pct(a.average), _pct(b.average)] for unit, a, b in unit_totals(yoy)],
+           [22, 9, 9, 13, 13, 13, 13, 15, 15, 9, 9], pct_cols=(8, 9), total_row=True,
+           note=f"执行率＝{RATE_RULE}（与回收汇总表“按单位”同一口径，不是各项目执行率的平均）；计入项目数、金额、执行率"
+                f"和平均总分只计{COUNTED_TEXT}。")
     _sheet(wb, "目标设置", "目标设置：低于上年实际、降低或取消的指标",
            ["单位", "项目名称", "指标", "情况", f"{p}", f"{y}"],
            [[t.unit, t.project, t.indicator, t.kind, t.prev, t.now] for t in yoy.targets], [18, 30, 30, 16, 18, 18])

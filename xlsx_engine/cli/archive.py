@@ -77,7 +77,7 @@ def archive_info(db, as_json) -> None:
 def compare_command(year, prev, db, output, force, as_json) -> None:
     """逐年对比：执行率、总分、等次，目标低于上年实际，指标取消或降低，连续出现的问题，连续未交回的单位。"""
     from xlsx_engine.bureau.archive import Archive, year_over_year
-    from xlsx_engine.bureau.compare_book import write_compare
+    from xlsx_engine.bureau.compare_book import to_dict, write_compare
     from xlsx_engine.narrative.compare import compare_paragraph
     out = Path(output)
     if out.suffix.lower() != ".xlsx":
@@ -89,7 +89,7 @@ def compare_command(year, prev, db, output, force, as_json) -> None:
     paragraph = compare_paragraph(yoy)
     write_compare(yoy, out, paragraph)
     if as_json:
-        click.echo(json.dumps({**yoy.to_dict(), "说明": paragraph}, ensure_ascii=False, default=str))
+        click.echo(json.dumps({**to_dict(yoy), "说明": paragraph}, ensure_ascii=False, default=str))
         return
     click.echo(f"已生成：{out}\n{paragraph}")
 

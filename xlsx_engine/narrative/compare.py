@@ -3,28 +3,22 @@
 from __future__ import annotations
 
 from xlsx_engine.bureau.archive import YearOverYear
-
-
-def _avg(values, digits: int = 2) -> float | None:
-    values = [v for v in values if v is not None]
-    return round(sum(values) / len(values), digits) if values else None
+from xlsx_engine.bureau.compare_book import RATE_RULE, both_years
 
 
 def compare_paragraph(yoy: YearOverYear) -> str:
-    """A few sentences, in Chinese, that say what changed; no sentence for what has no data."""
+    """A few sentences, in Chinese, that say what changed; no sentence for what has no data. The figures of the
+    projects compared are those of the 项目对比 sheet's 合计 row (:func:`both_years`, the 汇总表's rule)."""
     y, p = yoy.year, yoy.prev
     lines = []
-    matched = [c for c in yoy.projects if c.total_prev is not None and c.total_now is not None]
+    matched, before, after = both_years(yoy)
     if matched:
         up = sum(1 for c in matched if c.total_delta and c.total_delta > 0)
         down = sum(1 for c in matched if c.total_delta and c.total_delta < 0)
-        before, after = _avg(c.total_prev for c in matched), _avg(c.total_now for c in matched)
-        lines.append(f"{y}年与{p}年均有自评结果的项目{len(matched)}个，平均总分由{before:g}分变为{after:g}分，"
-                     f"其中提高{up}个、下降{down}个、持平{len(matched) - up - down}个。")
-        rates = [(c.rate_prev, c.rate_now) for c in matched if c.rate_prev is not None and c.rate_now is not None]
-        if rates:
-            rp, rn = _avg((r for r, _ in rates), 4), _avg((r for _, r in rates), 4)     # ratios: 0.9368 → 93.68%
-            lines.append(f"这些项目的平均预算执行率由{rp * 100:.2f}%变为{rn * 100:.2f}%。")
+        lines.append(f"{y}年与{p}年均有自评结果的项目{len(matched)}个，平均总分由{before.average:g}分变为"
+                     f"{after.average:g}分，其中提高{up}个、下降{down}个、持平{len(matched) - up - down}个。")
+        if before.rate is not None and after.rate is not None:
+            lines.append(f"这些项目的预算执行率（{RATE_RULE}）由{before.rate * 100:.2f}%变为{after.rate * 100:.2f}%。")
         worse = [c for c in matched if c.grade_prev and c.grade_now and c.grade_prev != c.grade_now
                  and "优良中差".find(c.grade_now[0]) > "优良中差".find(c.grade_prev[0])]
         if worse:
