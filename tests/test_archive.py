@@ -290,11 +290,11 @@ def test_target_quality_in_the_summary_workbook(years, tmp_path):
     from xlsx_engine.bureau.summary import write_summary
     coll = collect(years / "2023")
     flagged = {(r.unit, r.project): r.quality for r in coll.rows if r.quality}
-    assert flagged == {("乙局", "2023年乙局项目1"): (("救助人次", "目标偏低", "完成值 700 达到指标值 500 的 140%"),)}
+    assert flagged == {("乙局", "2023年乙局项目1"): (("救助人次", "目标偏低", "完成值 700人次 达到指标值 500人次 的 140.00%"),)}
     out = tmp_path / "汇总.xlsx"
     write_summary(coll, out)
     rows = list(load_workbook(out, read_only=True)["目标质量"].iter_rows(values_only=True))
-    assert ("乙局", "乙局-01", "2023年乙局项目1", "救助人次", "目标偏低", "完成值 700 达到指标值 500 的 140%") in rows
+    assert ("乙局", "乙局-01", "2023年乙局项目1", "救助人次", "目标偏低", "完成值 700人次 达到指标值 500人次 的 140.00%") in rows
 
 
 def test_archive_rows_come_from_the_collection_not_a_second_reading(years, tmp_path):
@@ -519,3 +519,48 @@ def test_a_unit_s_rate_is_the_ratio_of_its_sums_in_both_outputs_and_says_so(tmp_
     assert total[head.index("2023执行率")].value == pytest.approx(0.625)
     assert total[head.index("2024执行率")].value == pytest.approx(0.975)
     assert rule in "".join(str(c.value or "") for c in total)
+
+
+def test_every_figure_of_the_comparison_has_its_format_and_unit(archive_file, tmp_path, capsys):
+    """Amounts in 万元 with two decimals, rates as percents with two decimals, scores with two decimals, counts as
+    integers — each column's unit in its header or its cell format; indicator values with their own unit; the
+    paragraph the same (it printed “99.5分变为98分” and “本年目标 900.0”)."""
+    import re
+
+    from openpyxl import load_workbook
+    out = tmp_path / "对比.xlsx"
+    assert main(["compare", "--year", "2023", "--db", str(archive_file), "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "平均总分由99.50分变为98.00分" in text, text
+    assert all(len(m) == 2 for m in re.findall(r"\d+\.?(\d*)分", text)), text
+    assert all(len(m) == 2 for m in re.findall(r"\d+\.?(\d*)%", text)), text
+    assert "上年实际 1000人次，本年目标 ≥900人次" in text and "900.0" not in text, text
+    wb = load_workbook(out)
+
+    def kind(header: str) -> str | None:
+        for words, fmt, unit in ((("执行率",), "0.00%", ""), (("预算数", "执行数"), "#,##0.00", "（万元）"),
+                                 (("总分", "增减"), "0.00", "（分）"), (("项目数",), "0", "")):
+            if any(w in header for w in words):
+                assert unit in header, header
+                return fmt
+        return None
+
+    checked = 0
+    for name in ("项目对比", "单位对比"):
+        ws = wb[name]
+        head_row = next(r[0].row for r in ws.iter_rows() if r[0].value == "单位")
+        heads = [c.value for c in ws[head_row]]
+        for row in ws.iter_rows(min_row=head_row + 1):
+            for head, c in zip(heads, row):
+                fmt = kind(str(head))
+                if fmt and isinstance(c.value, (int, float)):
+                    assert c.number_format.replace("+", "").split(";")[0] == fmt, (name, head, c.value, c.number_format)
+                    if fmt == "0":
+                        assert isinstance(c.value, int)
+                    checked += 1
+    assert checked > 40
+    notes = {(r[0].value, r[2].value): (r[4].value, r[5].value) for r in wb["目标设置"].iter_rows(min_row=3)}
+    assert notes[("甲局", "救助人次")] == ("上年实际 1000人次", "本年目标 ≥900人次")
+    assert notes[("甲局", "按时发放率")] == ("≥100%", None)
+    quality = [r[4].value for r in wb["目标质量"].iter_rows(min_row=3)]
+    assert quality == ["完成值 700人次 达到指标值 500人次 的 140.00%"]

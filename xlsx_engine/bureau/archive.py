@@ -36,7 +36,8 @@ from typing import Any, Iterable, Sequence
 
 from xlsx_engine.forms.registry import form_for_profile
 from xlsx_engine.kernel.errors import JxzpError
-from xlsx_engine.kernel.targets import OP_EQ, OP_GE, OP_GT, OP_LE, OP_LT, OP_QUAL
+from xlsx_engine.kernel.targets import OP_EQ, OP_GE, OP_GT, OP_LE, OP_LT, OP_QUAL, shown_target
+from xlsx_engine.kernel.textfilters import num, pct, qty
 from xlsx_engine.kernel.xlmath import is_number
 
 DEFAULT_NAME = "绩效自评档案.sqlite"
@@ -538,6 +539,16 @@ def _units(prev_rows: dict, now_rows: dict) -> list[UnitChange]:
     return [units[unit] for unit in sorted(units)]
 
 
+def _target(i: IndicatorSnap) -> str:
+    """An indicator's 指标值 as printed, with its unit ("≥900人次", "100%"); a 定性 target as its text."""
+    return shown_target(i.op, i.target, i.unit) or i.target_text
+
+
+def _value(value: float | None, unit: str) -> str:
+    """A 完成值 or 指标值 number with the indicator's own unit ("1000人次")."""
+    return qty(value, unit)
+
+
 def _target_notes(now: dict, prev_ind: list[IndicatorSnap], now_ind: list[IndicatorSnap]) -> list[TargetNote]:
     notes = []
     before = {name_key(i.name): i for i in prev_ind if i.name}
@@ -545,30 +556,21 @@ def _target_notes(now: dict, prev_ind: list[IndicatorSnap], now_ind: list[Indica
     for key, old in before.items():
         new = after.get(key)
         if new is None:
-            notes.append(TargetNote(now["unit"], now["project"], old.name, "指标取消", old.target_text or _t(old.target), ""))
+            notes.append(TargetNote(now["unit"], now["project"], old.name, "指标取消", _target(old), ""))
             continue
         if new.op in POSITIVE and old.op in POSITIVE and new.target is not None:
             if old.actual is not None and new.target < old.actual:
                 notes.append(TargetNote(now["unit"], now["project"], new.name, "目标低于上年实际",
-                                        f"上年实际 {_t(old.actual)}", f"本年目标 {new.target_text or _t(new.target)}"))
+                                        f"上年实际 {_value(old.actual, old.unit)}", f"本年目标 {_target(new)}"))
             elif old.target is not None and new.target < old.target:
-                notes.append(TargetNote(now["unit"], now["project"], new.name, "目标降低",
-                                        old.target_text or _t(old.target), new.target_text or _t(new.target)))
+                notes.append(TargetNote(now["unit"], now["project"], new.name, "目标降低", _target(old), _target(new)))
         elif new.op in NEGATIVE and old.op in NEGATIVE and new.target is not None and old.target is not None \
                 and new.target > old.target:
-            notes.append(TargetNote(now["unit"], now["project"], new.name, "目标降低",
-                                    old.target_text or _t(old.target), new.target_text or _t(new.target)))
+            notes.append(TargetNote(now["unit"], now["project"], new.name, "目标降低", _target(old), _target(new)))
         elif old.op != OP_QUAL and new.op == OP_QUAL:
             notes.append(TargetNote(now["unit"], now["project"], new.name, "目标降低",
-                                    old.target_text or _t(old.target), f"改为定性：{new.target_text}"))
+                                    _target(old), f"改为定性：{new.target_text}"))
     return notes
-
-
-def _t(value: Any) -> str:
-    if value is None:
-        return ""
-    value = float(value)
-    return str(int(value)) if value == int(value) else f"{value:g}"
 
 
 # ============================================================================ target quality
@@ -598,8 +600,8 @@ def target_quality(indicators: Sequence[IndicatorSnap], *, level1_weights: dict[
         label = i.name or f"{i.level1}/{i.level2}"
         if i.op in POSITIVE and i.target and i.actual is not None and i.target > 0 \
                 and i.actual >= cfg["over_ratio"] * i.target:
-            flags.append(QualityFlag(label, "目标偏低",
-                                     f"完成值 {_t(i.actual)} 达到指标值 {_t(i.target)} 的 {i.actual / i.target:.0%}"))
+            flags.append(QualityFlag(label, "目标偏低", f"完成值 {_value(i.actual, i.unit)} 达到指标值 "
+                                     f"{_value(i.target, i.unit)} 的 {pct(i.actual / i.target, fixed=True)}"))
         if not i.name or (i.level2 and name_key(i.name) == name_key(i.level2)):
             flags.append(QualityFlag(label, "未细化到三级", "三级指标为空或与二级指标相同"))
         if i.op == OP_QUAL and i.level2 in cfg["numeric_level2"]:
@@ -612,5 +614,6 @@ def target_quality(indicators: Sequence[IndicatorSnap], *, level1_weights: dict[
         for l1, weight in level1_weights.items():
             got = round(sum(i.weight or 0 for i in rows if i.level1 == l1), 2)
             if rows and got != round(weight, 2):
-                flags.append(QualityFlag(l1, "分值不合规则", f"{l1}分值合计 {_t(got)}，规则为 {_t(weight)}"))
+                flags.append(QualityFlag(l1, "分值不合规则", f"{l1}分值合计 {num(got, fixed=True)} 分，"
+                                                             f"规则为 {num(weight, fixed=True)} 分"))
     return flags

@@ -24,7 +24,13 @@ from xlsx_engine.bureau.kinds import meaning_of
 from xlsx_engine.bureau.output import write_output
 from xlsx_engine.bureau.summary import PrintSheet, Totals, totals_of
 
+#: the cell format of each kind of figure (the 汇总表's): amounts in 万元 and scores with two decimals, rates as
+#: percents with two decimals, a change of score with its sign, counts as integers
 PCT = "0.00%"
+MONEY = "#,##0.00"
+SCORE = "0.00"
+DELTA = "+0.00;-0.00;0.00"
+COUNT = "0"
 #: how the 执行率 of a unit, or of a set of projects, is computed (``summary.totals_of``), as users read it
 RATE_RULE = "全年执行数合计÷全年预算数合计"
 
@@ -72,13 +78,14 @@ def to_dict(yoy: YearOverYear) -> dict:
 
 
 def _sheet(wb: Workbook, title: str, heading: str, headers: Sequence[str], rows: Sequence[Sequence[Any]],
-           widths: Sequence[float], pct_cols: Sequence[int] = (), note: str = "", total_row: bool = False) -> PrintSheet:
-    """A sheet: the heading on row 1 (and a note under it), the (repeated) header row, then ``rows`` (``pct_cols``:
-    1-based columns shown as percentages; ``total_row``: the last row is a total, in bold)."""
+           widths: Sequence[float], formats: dict[int, str] | None = None, note: str = "",
+           total_row: bool = False) -> PrintSheet:
+    """A sheet: the heading on row 1 (and a note under it), the (repeated) header row, then ``rows`` (``formats``:
+    1-based column -> the number format of its figures; ``total_row``: the last row is a total, in bold)."""
     sheet = PrintSheet(wb, title, heading, list(headers), list(widths), head_row=3 if note else 2)
     sheet.title(heading, note)
     sheet.row(list(headers), head=True)
-    formats = {k - 1: PCT for k in pct_cols}
+    formats = {k - 1: f for k, f in (formats or {}).items()}
     for k, row in enumerate(rows, 1):
         sheet.row(list(row), formats=formats, bold=total_row and k == len(rows))
     if not rows:
@@ -102,14 +109,18 @@ def write_compare(yoy: YearOverYear, out: str | Path, paragraph: str) -> None:
                      _pct(before.rate), _pct(after.rate), before.average, after.average, delta, "", ""])
     _sheet(wb, "项目对比", f"项目：{y} 年与 {p} 年对比",
            ["单位", "项目编码", "项目名称", "匹配方式", f"{p}状态", f"{y}状态", f"{p}执行率", f"{y}执行率",
-            f"{p}总分", f"{y}总分", "增减", f"{p}等次", f"{y}等次"],
-           rows, [16, 11, 28, 9, 10, 10, 12, 12, 10, 10, 7, 10, 10], pct_cols=(7, 8), total_row=bool(both))
+            f"{p}总分（分）", f"{y}总分（分）", "增减（分）", f"{p}等次", f"{y}等次"],
+           rows, [16, 11, 28, 9, 10, 10, 12, 12, 16, 16, 12, 10, 10],
+           {7: PCT, 8: PCT, 9: SCORE, 10: SCORE, 11: DELTA}, total_row=bool(both))
     _sheet(wb, "单位对比", f"单位：{y} 年与 {p} 年对比",
-           ["单位", f"{p}计入项目数", f"{y}计入项目数", f"{p}全年预算数", f"{y}全年预算数", f"{p}全年执行数",
-            f"{y}全年执行数", f"{p}执行率（{RATE_RULE}）", f"{y}执行率（{RATE_RULE}）", f"{p}平均总分", f"{y}平均总分"],
+           ["单位", f"{p}计入项目数", f"{y}计入项目数", f"{p}全年预算数（万元）", f"{y}全年预算数（万元）",
+            f"{p}全年执行数（万元）", f"{y}全年执行数（万元）", f"{p}执行率（{RATE_RULE}）",
+            f"{y}执行率（{RATE_RULE}）", f"{p}平均总分（分）", f"{y}平均总分（分）"],
            [[unit, a.counted, b.counted, round(a.budget, 2), round(b.budget, 2), round(a.spent, 2), round(b.spent, 2),
              _pct(a.rate), _pct(b.rate), _pct(a.average), _pct(b.average)] for unit, a, b in unit_totals(yoy)],
-           [22, 9, 9, 13, 13, 13, 13, 15, 15, 9, 9], pct_cols=(8, 9), total_row=True,
+           [22, 9, 9, 13, 13, 13, 13, 15, 15, 10, 10],
+           {2: COUNT, 3: COUNT, 4: MONEY, 5: MONEY, 6: MONEY, 7: MONEY, 8: PCT, 9: PCT, 10: SCORE, 11: SCORE},
+           total_row=True,
            note=f"执行率＝{RATE_RULE}（与回收汇总表“按单位”同一口径，不是各项目执行率的平均）；计入项目数、金额、执行率"
                 f"和平均总分只计{COUNTED_TEXT}。")
     _sheet(wb, "目标设置", "目标设置：低于上年实际、降低或取消的指标",

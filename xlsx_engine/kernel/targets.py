@@ -17,6 +17,9 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from xlsx_engine.kernel.textfilters import qty
+from xlsx_engine.kernel.xlmath import is_number
+
 #: Canonical operator symbols as they appear in the template's dropdown.
 OP_GE, OP_GT, OP_EQ, OP_LT, OP_LE, OP_QUAL = "≥", "＞", "＝", "＜", "≤", "定性"
 OPERATORS = (OP_GE, OP_GT, OP_EQ, OP_LE, OP_LT, OP_QUAL)
@@ -307,6 +310,14 @@ def _parse_text(raw: str) -> Target:
 #: :func:`parse_target` of a short text, cached: every copy of a form repeats the same few targets (a Target is
 #: immutable; a refusal is not cached and is raised again; long texts are not kept)
 _parse_cached = functools.lru_cache(maxsize=4096)(_parse_text)
+
+
+def shown_target(op: str, value: object, unit: str = "") -> str | None:
+    """A numeric 指标值 as printed: "≥2次", "100%", "≤90万元" (＝ prints the value alone, as the unit typed it);
+    None when the target is not a number with a comparison (a 定性 target is shown as its text)."""
+    if op in (OP_GE, OP_GT, OP_LE, OP_LT, OP_EQ) and is_number(value):
+        return ("" if op == OP_EQ else op) + qty(value, unit or "")
+    return None
 
 
 def format_target(t: Target) -> str:

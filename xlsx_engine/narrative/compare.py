@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from xlsx_engine.bureau.archive import YearOverYear
 from xlsx_engine.bureau.compare_book import RATE_RULE, both_years
+from xlsx_engine.kernel.textfilters import num, pct
 
 
 def compare_paragraph(yoy: YearOverYear) -> str:
@@ -15,10 +16,12 @@ def compare_paragraph(yoy: YearOverYear) -> str:
     if matched:
         up = sum(1 for c in matched if c.total_delta and c.total_delta > 0)
         down = sum(1 for c in matched if c.total_delta and c.total_delta < 0)
-        lines.append(f"{y}年与{p}年均有自评结果的项目{len(matched)}个，平均总分由{before.average:g}分变为"
-                     f"{after.average:g}分，其中提高{up}个、下降{down}个、持平{len(matched) - up - down}个。")
+        lines.append(f"{y}年与{p}年均有自评结果的项目{len(matched)}个，平均总分由{num(before.average, fixed=True)}分"
+                     f"变为{num(after.average, fixed=True)}分，其中提高{up}个、下降{down}个、"
+                     f"持平{len(matched) - up - down}个。")
         if before.rate is not None and after.rate is not None:
-            lines.append(f"这些项目的预算执行率（{RATE_RULE}）由{before.rate * 100:.2f}%变为{after.rate * 100:.2f}%。")
+            lines.append(f"这些项目的预算执行率（{RATE_RULE}）由{pct(before.rate, fixed=True)}变为"
+                         f"{pct(after.rate, fixed=True)}。")
         worse = [c for c in matched if c.grade_prev and c.grade_now and c.grade_prev != c.grade_now
                  and "优良中差".find(c.grade_now[0]) > "优良中差".find(c.grade_prev[0])]
         if worse:

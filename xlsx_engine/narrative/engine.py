@@ -70,13 +70,11 @@ from xlsx_engine.kernel.messages import (
 )
 from xlsx_engine.kernel.resources import data_dir
 from xlsx_engine.kernel.targets import (
-    OP_EQ,
-    OP_GE,
-    OP_GT,
     OP_LE,
     OP_LT,
     OP_QUAL,
     looks_like_target,
+    shown_target,
 )
 from xlsx_engine.kernel.textfilters import FILTERS, FilterError, qty
 from xlsx_engine.kernel.xlmath import is_number, xround
@@ -375,9 +373,8 @@ def _score(value: Any) -> float | None:
 
 def target_text(row) -> str:
     """The 指标值 as printed: "≥2次", "100%", "≤90万元", "及时" (＝ prints the value alone)."""
-    if row.op in (OP_GE, OP_GT, OP_LE, OP_LT, OP_EQ) and is_number(row.target):
-        return ("" if row.op == OP_EQ else row.op) + qty(row.target, row.unit or "")
-    return as_text(row.target)
+    shown = shown_target(row.op, row.target, row.unit or "")
+    return shown if shown is not None else as_text(row.target)
 
 
 def fund_pending_text(base: str, budget: float | None, spent: float | None) -> str:
