@@ -470,6 +470,12 @@ def test_a_crash_mid_write_never_leaves_a_half_written_archive(tmp_path, capsys)
     assert main(["archive", "info", "--db", str(db), "--json"]) == 0          # the next command rolls it back
     assert json.loads(capsys.readouterr().out)["各年度记录数"] == {"2029": 1}
     assert _beside(db) == [db.name]
+    proc = ctx.Process(target=_crash_mid_record, args=(str(db),))         # again, then a writer that writes nothing
+    proc.start()
+    proc.join()
+    with Archive(db) as a:
+        assert a.count() == 1
+    assert _beside(db) == [db.name]
     con = sqlite3.connect(db)
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert con.execute("SELECT count(*) FROM rounds WHERE year=2030").fetchone()[0] == 0

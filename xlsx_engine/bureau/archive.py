@@ -166,8 +166,8 @@ class Archive:
 
     def _open(self, timeout: float) -> None:
         try:
+            settle(self.path)
             if self.readonly:
-                settle(self.path)
                 self.db = sqlite3.connect(f"file:{self.path.as_posix()}?mode=ro", uri=True, timeout=timeout)
             else:
                 self.db = sqlite3.connect(str(self.path), timeout=timeout, isolation_level=None)
@@ -311,7 +311,7 @@ _SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
 def settle(path: Path, timeout: float = 5.0) -> None:
-    """Make an archive one file before it is read: an earlier version's WAL mode (and its -wal), or the journal of
+    """Make an archive one file before it is opened: an earlier version's WAL mode (and its -wal), or the journal of
     a write that crashed, is folded in or rolled back by one short read-write opening. A read-only opening cannot
     do either, and of a WAL archive leaves -wal and -shm beside it. When the archive cannot be written (a
     read-only share) or another program holds it, it is read as it is."""
