@@ -27,6 +27,7 @@ from xlsx_engine.bureau.archive import (
     year_over_year,
 )
 from xlsx_engine.bureau.collect import Collected, Collection
+from xlsx_engine.bureau.compare_book import unit_totals
 from xlsx_engine.bureau.summary import write_summary
 
 INDICATORS = [("产出指标", "数量指标", "救助人次", "≥", 30), ("产出指标", "质量指标", "发放准确率", "≥", 20),
@@ -76,7 +77,11 @@ def pandas_compare(now_file: Path, prev_file: Path):
     now, prev = now[now["项目编码"].notna()], prev[prev["项目编码"].notna()]
     merged = now.merge(prev, on="项目编码", how="outer", suffixes=("", "_上年"), indicator=True)
     merged["增减"] = merged["总分"] - merged["总分_上年"]
-    units = merged.groupby("单位").agg({"总分": "mean", "总分_上年": "mean", "执行率": "mean"})
+    # a unit's 执行率 as the archive's comparison takes it (docs/rules.md 汇总口径): Σ执行数 ÷ Σ预算数, each year
+    units = merged.groupby("单位").agg({"总分": "mean", "总分_上年": "mean", "全年预算数": "sum", "全年执行数": "sum",
+                                      "全年预算数_上年": "sum", "全年执行数_上年": "sum"})
+    units["执行率"] = units["全年执行数"] / units["全年预算数"]
+    units["执行率_上年"] = units["全年执行数_上年"] / units["全年预算数_上年"]
     return len(merged), len(units)
 
 
@@ -104,11 +109,12 @@ def main() -> int:
             t0 = time.perf_counter()
             with Archive(db, readonly=True) as a:
                 yoy = year_over_year(a, years[-1])
+            units = unit_totals(yoy)              # each unit's totals, both years (as the 单位对比 sheet shows them)
             times.append(time.perf_counter() - t0)
         ours = min(times)
         print(f"档案：{count} 条记录（{args.years} 年 × {args.projects} 个项目），{size:.1f} MB，建立用时 {build:.1f} 秒")
         print(f"逐年对比（项目、单位、目标、重复问题、目标质量）：{ours:.3f} 秒；"
-              f"对比项目 {len(yoy.projects)} 个，目标提示 {len(yoy.targets)} 条，目标质量 {len(yoy.quality)} 处")
+              f"对比项目 {len(yoy.projects)} 个，单位 {len(units) - 1} 个，目标提示 {len(yoy.targets)} 条，目标质量 {len(yoy.quality)} 处")
         try:
             import pandas  # noqa: F401
         except ImportError:
