@@ -4,6 +4,7 @@ Usage::
 
     PYTHONPATH=. python3 bench/bench_bulk.py                  # 1,000 workbooks, jobs 1 and 2, memory at 1k/10k
     PYTHONPATH=. python3 bench/bench_bulk.py --collect-only   # collect of 1,000 (jobs 1, 2) beside its floor
+    PYTHONPATH=. python3 bench/bench_bulk.py --collect-only --base b79a198   # ... and against a revision
     PYTHONPATH=. python3 bench/bench_bulk.py --n 1000 --repeat 3 --memory 1000 10000 --baseline 40
 
 Printed ratios: ``--jobs 2`` against one process (median of ``--repeat`` alternating pairs, each pair's
@@ -112,9 +113,15 @@ def collect_floor(folder: str) -> dict:
     return {"n": n, "seconds": time.perf_counter() - t, "cpu_seconds": _cpu() - cpu}
 
 
-def run_collect(folder: Path, jobs: int, master: Path, summary: Path) -> dict:
-    res = subprocess.run([sys.executable, __file__, "--collect-child", str(folder), str(jobs), str(master),
-                          str(summary)], capture_output=True, text=True, check=True, cwd=ROOT)
+def _in_tree(tree: Path) -> dict:
+    """The environment for running ``tree``'s own code (its folder first on the module path)."""
+    return {**os.environ, "PYTHONPATH": str(tree), "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def run_collect(folder: Path, jobs: int, master: Path, summary: Path, tree: Path = ROOT) -> dict:
+    res = subprocess.run([sys.executable, str(tree / "bench" / "bench_bulk.py"), "--collect-child", str(folder),
+                          str(jobs), str(master), str(summary)], capture_output=True, text=True, check=True,
+                         cwd=tree, env=_in_tree(tree))
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
@@ -168,30 +175,53 @@ def baseline_ms(master: Path, samples: int) -> float:
     return statistics.median(times) * 1000
 
 
-def collect_only(n: int, repeat: int, as_json: bool) -> None:
+def collect_only(n: int, repeat: int, as_json: bool, base: str | None = None) -> None:
     """collect of ``n`` generated workbooks with 1 and 2 processes beside the floor, medians of ``repeat`` runs
-    interleaved (so a busy moment on the machine hits all variants alike)."""
+    interleaved (so a busy moment on the machine hits all variants alike). ``base``: a revision measured in the
+    same rounds (exported with ``git archive``; its own code makes its own master and copies), and the ratio of
+    this tree's times to its times printed — the host's speed cancels out of that ratio."""
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        master = tmp / "master.xlsx"
-        subprocess.run([sys.executable, __file__, "--make-master", str(n), str(master)], check=True, cwd=ROOT)
-        run_child(master, tmp / "out", 2)
-        runs: dict = {"1": [], "2": [], "floor": []}
-        for _ in range(repeat):
-            for jobs in (1, 2):
-                runs[str(jobs)].append(run_collect(tmp / "out", jobs, master, tmp / f"s{jobs}.xlsx"))
-            runs["floor"].append(collect_floor(str(tmp / "out")))
+        trees = {"this": ROOT}
+        if base:
+            trees["base"] = tmp / "base-tree"
+            trees["base"].mkdir()
+            archive = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", base],
+                                     capture_output=True, check=True)
+            subprocess.run(["tar", "-x", "-C", str(trees["base"])], input=archive.stdout, check=True)
+        for name, tree in trees.items():
+            (tmp / name).mkdir()
+            script = str(tree / "bench" / "bench_bulk.py")
+            subprocess.run([sys.executable, script, "--make-master", str(n), str(tmp / name / "master.xlsx")],
+                           check=True, cwd=tree, env=_in_tree(tree))
+            subprocess.run([sys.executable, script, "--child", str(tmp / name / "master.xlsx"), str(tmp / name / "out"),
+                            "2"], check=True, cwd=tree, env=_in_tree(tree), capture_output=True)
+        runs: dict = {f"{name} {jobs}": [] for name in trees for jobs in (1, 2)}
+        runs["floor"] = []
+        for k in range(repeat):
+            for name in (list(trees) if k % 2 == 0 else list(trees)[::-1]):
+                for jobs in (1, 2):
+                    d = tmp / name
+                    runs[f"{name} {jobs}"].append(run_collect(d / "out", jobs, d / "master.xlsx", d / f"s{jobs}.xlsx",
+                                                              trees[name]))
+            runs["floor"].append(collect_floor(str(tmp / "this" / "out")))
     med = {k: {m: statistics.median(r[m] for r in v) for m in ("seconds", "cpu_seconds")} for k, v in runs.items()}
     if as_json:
-        print(json.dumps({"n": n, "repeat": repeat, "median": med, "runs": runs}, ensure_ascii=False, indent=2))
+        print(json.dumps({"n": n, "repeat": repeat, "base": base, "median": med, "runs": runs}, ensure_ascii=False,
+                         indent=2))
         return
     fl = med["floor"]
     print(f"回收 collect of {n} workbooks, median of {repeat} (wall / CPU user+sys incl. workers):")
     print(f"  下限 floor (open + read named cells, 1 process): {fl['seconds']:.2f} s / CPU {fl['cpu_seconds']:.2f} s")
     for jobs, goal in (("1", 4.0), ("2", 2.5)):
-        r = med[jobs]
+        r = med[f"this {jobs}"]
         print(f"  jobs={jobs}: {r['seconds']:.2f} s (goal ≤ {goal} s) → {r['seconds'] / fl['seconds']:.1f}× the floor; "
               f"CPU {r['cpu_seconds']:.2f} s → {r['cpu_seconds'] / fl['cpu_seconds']:.1f}× the floor's CPU")
+        if base:
+            b = med[f"base {jobs}"]
+            pairs = [t["seconds"] / u["seconds"] for t, u in zip(runs[f"this {jobs}"], runs[f"base {jobs}"])]
+            print(f"    {base}: {b['seconds']:.2f} s (CPU {b['cpu_seconds']:.2f} s) → this/base {r['seconds'] / b['seconds']:.3f}× "
+                  f"(CPU {r['cpu_seconds'] / b['cpu_seconds']:.3f}×; rounds {', '.join(f'{x:.2f}' for x in pairs)})")
 
 
 def main() -> None:
@@ -213,9 +243,11 @@ def main() -> None:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--collect-only", action="store_true",
                     help="only collect of --n workbooks (jobs 1 and 2) beside its floor, --repeat times (median)")
+    ap.add_argument("--base", default=None, metavar="REV",
+                    help="with --collect-only: also collect with revision REV in the same rounds, and print the ratio")
     args = ap.parse_args()
     if args.collect_only:
-        collect_only(args.n, args.repeat, args.json)
+        collect_only(args.n, args.repeat, args.json, args.base)
         return
     report: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
