@@ -177,6 +177,21 @@ def test_statuses_without_libreoffice(tmp_path):
     assert sum(1 for r in coll.rows if r.filled) == 1
 
 
+def test_every_form_returned_as_its_blank_template_is_pending(tmp_path):
+    """Each form answers for itself what “nothing typed” is (``Form.unfilled``): every shipped template of every form,
+    copied and returned as it is, is 待填报 with no 总分, not 已填报 for its 校验提示."""
+    from xlsx_engine.bureau.collect import read_returned, status_of
+    from xlsx_engine.forms.registry import forms
+    from xlsx_engine.ooxml.builder import TEMPLATE_DIR, template_filename
+
+    names = [template_filename(form.layout(pid)) for form in forms() for pid in form.profile_ids()]
+    assert {n.split("-")[0] for n in names} == {"xmzc", "bmzt", "hnxm"}
+    for name in names:
+        shutil.copy(TEMPLATE_DIR / name, tmp_path / name)
+        item = read_returned(str(tmp_path / name))
+        assert (status_of(item), item.total) == (BLANK, None), name
+
+
 def test_the_master_is_read_while_the_workers_read_the_files(tmp_path, monkeypatch):
     """collect opens the master after the workers have their first files (it overlaps them); a master that
     cannot be read is still the user's error with its name, and an empty folder still lists every project

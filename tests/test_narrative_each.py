@@ -449,3 +449,88 @@ def test_each_plans_every_file_once_across_the_inputs_given(tmp_path, capsys):
     code, err = run(capsys, "narrative", str(tmp_path / "锁"), "--each", str(tmp_path / "没有"))
     assert code == 2 and "没有找到要生成报告的自评表" in err and "~$表.xlsx：是 Excel/WPS" in err, err
     assert not (tmp_path / "没有").exists()
+
+
+def _department_and_hunan_returned(folder: Path) -> dict[str, float]:
+    """A 回收 folder of 部门整体 and 湖南 forms as the program writes them (``jxzp fill``): for each form one returned
+    filled, one returned as sent (only what a bureau sets: identity, budget, targets — and the Hunan form's 综述 that
+    fill writes) and one where the unit has typed a single figure. Returns the 总分 of the filled forms."""
+    from xlsx_engine.forms.hunan.model import hnxm_record_from_data, load_hunan_profile
+    from xlsx_engine.forms.registry import form_for
+    from xlsx_engine.narrative.department import complete_record
+
+    folder.mkdir()
+    totals = {}
+    dept_profile = load_dept_profile("dept-hunan")
+    dept_tpl = open_template(TEMPLATES / "bmzt-dept-hunan.xlsx")
+    filled = yaml.safe_load((DATA / "department" / "seed002.yaml").read_text(encoding="utf-8"))
+    filled["评分"] = {i.name: i.weight - 1 for i in dept_profile.indicators if i.rule is None}
+    rec = dept_record_from_data(filled, dept_profile)
+    totals["乙单位_部门整体.xlsx"] = form_for("bmzt-dept-hunan").layout("dept-hunan").evaluate(rec)[1].total
+    dept_tpl.fill_to(rec, folder / "乙单位_部门整体.xlsx")
+    sent = {k: filled[k] for k in ("类型", "评分规则", "年度", "部门名称", "主管部门")}
+    sent["人员"] = {k: filled["人员"][k] for k in ("行政编制数", "事业编制数")}
+    sent["收支"] = {"预算": filled["收支"]["预算"]}
+    sent.update({"年初预算数": 166.18, "预算调整数": 0, "三公经费": {"公务接待费": {"上年决算": 0.3, "本年预算": 0.5}},
+                 "公用经费明细": [{"名称": "办公费"}, {"名称": "印刷费"}]})
+    dept_tpl.fill_to(dept_record_from_data(sent, dept_profile), folder / "丙单位_部门整体_未填.xlsx")
+    sent["收支"]["决算"] = {"人员经费": 100}
+    dept_tpl.fill_to(dept_record_from_data(sent, dept_profile), folder / "丁单位_部门整体_刚开始填.xlsx")
+
+    hn_profile = load_hunan_profile("hunan-project")
+    hn_layout = form_for("hnxm-hunan-project").layout("hunan-project")
+    hn_tpl = open_template(TEMPLATES / "hnxm-hunan-project.xlsx")
+    seed = yaml.safe_load((DATA / "hunan" / "seed000.yaml").read_text(encoding="utf-8"))
+    rec = complete_record(hnxm_record_from_data(seed, hn_profile, "seed000", hn_layout.row_counts), hn_profile)
+    totals["戊单位_湖南.xlsx"] = hn_layout.evaluate(rec)[1].total
+    hn_tpl.fill_to(rec, folder / "戊单位_湖南.xlsx")
+    sent = {k: seed[k] for k in ("类型", "评分规则", "年度", "项目名称", "项目单位", "主管部门", "制表单位")}
+    sent["资金"] = {src: {"计划安排": v["计划安排"]} for src, v in seed["资金"].items() if src != "合计"}
+    sent["定性目标"] = [{"预期目标": g["预期目标"]} for g in seed["定性目标"]]
+    sent["定量指标"] = [{k: v for k, v in i.items() if k != "实际完成值"} for i in seed["定量指标"]]
+    hn_tpl.fill_to(complete_record(hnxm_record_from_data(sent, hn_profile, "sent", hn_layout.row_counts), hn_profile),
+                   folder / "己单位_湖南_未填.xlsx")
+    sent["定量指标"][0]["实际完成值"] = "100%"
+    hn_tpl.fill_to(complete_record(hnxm_record_from_data(sent, hn_profile, "sent", hn_layout.row_counts), hn_profile),
+                   folder / "庚单位_湖南_刚开始填.xlsx")
+    return totals
+
+
+def test_blank_department_and_hunan_forms_are_pending_in_collect_and_get_no_report(tmp_path, capsys):
+    """A 部门整体 or 湖南 form returned as it was sent is 待填报 by its own form's rule, as a blank project form is:
+    not graded, not in the totals, no self-check noise, and ``--each`` passes it over with the blank-form note; one
+    typed figure makes it filled (chased as unfinished, and reported on)."""
+    from xlsx_engine.bureau.collect import BLANK, FILLED_STATUSES, collect, summarise
+
+    folder = tmp_path / "回收"
+    totals = _department_and_hunan_returned(folder)
+    assert all(isinstance(t, float) for t in totals.values()), totals
+    coll = collect(folder)
+    rows = {r.relpath: r for r in coll.rows}
+    blank = ["丙单位_部门整体_未填.xlsx", "己单位_湖南_未填.xlsx"]
+    for name in blank:
+        assert rows[name].status == BLANK and rows[name].findings == [] and not rows[name].counted, name
+    for name in ("乙单位_部门整体.xlsx", "丁单位_部门整体_刚开始填.xlsx", "戊单位_湖南.xlsx", "庚单位_湖南_刚开始填.xlsx"):
+        assert rows[name].status in FILLED_STATUSES, (name, rows[name].status)
+    assert sorted(r.relpath for r in coll.counted) == ["乙单位_部门整体.xlsx", "戊单位_湖南.xlsx"]
+    assert [rows[n].total for n in totals] == list(totals.values())
+    got = summarise(coll)
+    assert got["状态"][BLANK] == 2 and got["计入汇总"] == 2, got
+    assert got["平均总分"] == round(sum(totals.values()) / 2, 2), got
+
+    out = tmp_path / "报告"
+    code, err = run(capsys, "narrative", str(folder), "--each", str(out))
+    assert code == 0, err
+    assert sorted(p.name for p in out.iterdir()) == ["丁单位_部门整体_刚开始填_自评报告.docx", "乙单位_部门整体_自评报告.docx",
+                                                     "庚单位_湖南_刚开始填_自评报告.docx", "戊单位_湖南_自评报告.docx"]
+    for name in blank:
+        line = next(x for x in err.splitlines() if name in x)
+        assert line.startswith("跳过：") and "仍是空白表" in line, line
+    assert "生成 4 份报告，0 个文件未能生成" in err and "跳过 2 个文件" in err, err
+    # a blank form named on its own is passed over by --each too, and still gets its draft report with -o
+    code, err = run(capsys, "narrative", str(folder / blank[0]), str(folder / blank[1]), "--each", str(tmp_path / "单个"))
+    assert code == 0 and err.count("仍是空白表") == 2, err
+    assert not (tmp_path / "单个").exists() or not any((tmp_path / "单个").iterdir())
+    for name in blank:
+        code, err = run(capsys, "narrative", str(folder / name), "-o", str(tmp_path / f"{name}.docx"))
+        assert code == 0 and (tmp_path / f"{name}.docx").stat().st_size > 0, err

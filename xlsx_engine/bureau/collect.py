@@ -6,7 +6,9 @@ process with a memory and time limit, so no file can stop the collection: whatev
 sent gets one status (see :data:`STATUSES` and README“回收”):
 
 * 未交回 — no file for the project in the folder;
-* 待填报 — returned, but nothing typed (no 实际完成值 and no 全年执行数 other than what was sent);
+* 待填报 — returned, but nothing typed in the cells a unit fills, by the form's own rule
+  (:meth:`~xlsx_engine.forms.base.Form.unfilled`; the project form: no 实际完成值 or 完成等级 and no 全年执行数
+  other than what was sent);
 * 有错误 — filled (or altered) and the checks found at least one 错误, including a bureau-set cell changed
   after distribution or another 评分规则/template than the one sent;
 * 已填报 — filled, no 错误, but 警告 to review;
@@ -42,10 +44,12 @@ from xlsx_engine.bureau.archive import quality_of, snaps_from_record
 from xlsx_engine.bureau.bulk import MANIFEST, read_manifest
 from xlsx_engine.bureau.display import CELL_CODES, STRUCTURAL_CODES, display_findings, template_display
 from xlsx_engine.bureau.master import Master, MasterEntry
+from xlsx_engine.forms.base import cell_value
 from xlsx_engine.forms.project.layout import project_layout
 from xlsx_engine.forms.project.profile import list_profiles, load_profile
-from xlsx_engine.forms.project.record import ProjectRecord, record_from_data
+from xlsx_engine.forms.project.record import ProjectRecord, is_blank, record_from_data, spent_of, typed_actuals
 from xlsx_engine.forms.project.scoring import evaluate
+from xlsx_engine.forms.registry import form_of_layout
 from xlsx_engine.integrity.checks import OWN_OUTPUT, check_file, read_ours
 from xlsx_engine.integrity.folder import find_spreadsheets, shown
 from xlsx_engine.integrity.tamper import expected_for
@@ -90,7 +94,7 @@ class Collected:
     findings: list[Finding] = field(default_factory=list)
     error: str = ""               #: set when the file could not be read at all
     submitted: float | None = None  #: the file's modification time (seconds since the epoch)
-    blank: bool = False           #: nothing typed by the unit (see :func:`is_blank`)
+    blank: bool = False           #: nothing typed by the unit (see :meth:`~xlsx_engine.forms.base.Form.unfilled`)
     status: str = ""
     note: str = ""                #: why a file was not used (superseded, symbolic link ...)
     fields: tuple = field(default=(), repr=False)            #: bureau-set cell values (see :func:`bureau_fields`)
@@ -158,42 +162,15 @@ class Collection:
 
 
 # ----------------------------------------------------------------------------- what the unit typed
-
-def typed_actuals(record: ProjectRecord) -> bool:
-    """Whether any indicator row has a 实际完成值 or 完成等级."""
-    return any(_value(r.actual) is not None or _value(r.band) is not None for r in record.indicators)
-
-
-def spent_of(record: ProjectRecord) -> tuple:
-    """The 全年执行数 of each fund source, as :func:`is_blank` compares them."""
-    return tuple(_value(f.spent) for f in record.funds)
-
-
-def is_blank(typed: bool, spent: tuple, sent_spent: tuple = ()) -> bool:
-    """The one definition of a form returned unfilled (待填报): no indicator has a 实际完成值 or 完成等级
-    (``typed`` is False) and every fund source's 全年执行数 is empty or the figure that was sent (``sent_spent``,
-    when bulk filled it in from the master)."""
-    return not typed and all(v is None or (i < len(sent_spent) and v == sent_spent[i]) for i, v in enumerate(spent))
+# Each form says what "nothing typed" is (:meth:`~xlsx_engine.forms.base.Form.unfilled`); the project form's rule is
+# applied here in its parts (:func:`typed_actuals`, :func:`spent_of`, :func:`is_blank`), because its 全年执行数 is
+# compared with what the master sent only after the file is identified.
 
 
 def _figure(v: Any) -> Any:
     """A figure as the summary takes it: a number past the largest double (a sum of absurd amounts: a
     spreadsheet's #NUM!) is no figure, so that it cannot spoil the totals and averages; anything else as it is."""
     return None if is_number(v) and not math.isfinite(v) else v
-
-
-def _value(v: Any) -> Any:
-    """A cell value normalised for comparison: None for empty, numbers rounded, text stripped."""
-    if v is None:
-        return None
-    if v.__class__ is str:           # most cells: a text (or a blank typed as "")
-        return v.strip() or None
-    if isinstance(v, bool):
-        return v
-    if is_number(v):
-        return round(float(v), 6)
-    text = str(v).strip()
-    return text or None
 
 
 #: the cells the bureau sets at distribution: (name of the range in the template, record accessor)
@@ -234,7 +211,7 @@ def bureau_fields(record: ProjectRecord, profile_id: str) -> tuple:
     out: list = []
     for _name, get, places in _field_places(profile_id):
         values = list(get(record))[:len(places)]
-        out.extend(map(_value, values))
+        out.extend(map(cell_value, values))
         out.extend([None] * (len(places) - len(values)))
     return tuple(out)
 
@@ -272,6 +249,8 @@ def read_returned(path: str, profile: str | None = None, keep_inputs: bool = Fal
             item.inputs = dataclasses.asdict(report.form_record) if dataclasses.is_dataclass(report.form_record) \
                 else {}
             item.indicators = tuple(snaps_from_record(report.form_record, report.form_result))
+        if report.form_record is not None:      # another form: whether the unit typed anything, by its own rule
+            extra["unfilled"] = form_of_layout(report.layout).unfilled(report.form_record)
         if report.record is not None:               # the checker read the inputs (docs/rules.md#reading): use them
             extra["record"], extra["result"], extra["profile"] = report.record, report.result, report.profile
             extra["display"] = display_findings(pkg, report.profile, item.path)
@@ -309,6 +288,7 @@ def read_returned(path: str, profile: str | None = None, keep_inputs: bool = Fal
         item.grade = str(summary.get("评价等次") or "")
         item.rate = summary.get("执行率")
         item.project = item.project or Path(item.path).stem
+        item.blank = extra.get("unfilled", False)
         item.version = str(meta.get("模板版本") or "") if keep_inputs else ""
         return item
     item.unit = item.unit or str(record.unit or "")

@@ -109,7 +109,7 @@ def narrative_command(inputs, output, write_back, template, family, region, info
         if multi or out is None or out.suffix.lower() != ".docx" or write_back or family or region or info:
             raise
         from xlsx_engine.narrative.batch import report_of
-        data, found = report_of(Path(inputs[0]), narrator)
+        data, found = report_of(Path(inputs[0]), narrator, skip_blank=False)     # asked for: a draft too
         atomic_write_bytes(out, data)
         click.echo(f"已生成：{out}", err=True)
         finish_warnings(found, strict)

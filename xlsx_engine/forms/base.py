@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Protocol, runtime_checkable
 
+from xlsx_engine.kernel.xlmath import is_number
 from xlsx_engine.ooxml.reader import ReadBack, Workbook, cached_formula_values
 from xlsx_engine.ooxml.sheetmodel import SheetLayout
 
@@ -42,6 +43,12 @@ class Form(Protocol):
     def score(self, record: Any, profile: Any) -> Any:
         """Score: the Python twin's result for a record."""
 
+    def unfilled(self, record: Any, sent: tuple = ()) -> bool:
+        """Collect's 待填报: a record (as read back) with nothing typed in the cells a unit fills; the cells the
+        bureau may set when it sends the form (identity, budget, targets) and free text do not count. ``sent``:
+        the values the bureau wrote into cells a unit fills, which do not count either (the project form's
+        全年执行数 from the master); empty when not known."""
+
     def statement_findings(self, record: Any, result: Any) -> list:
         """Check: figures the unit stated elsewhere (报告所列) that contradict the table."""
 
@@ -60,6 +67,7 @@ class FormKind:
     layout_fn: Callable[[str], SheetLayout]
     load_data_fn: Callable[[Path, Any], Any]
     read_fn: Callable[[Workbook, SheetLayout], ReadBack]
+    unfilled_fn: Callable[[Any, tuple], bool]
     statement_findings_fn: Callable[[Any, Any], list] = lambda record, result: []
     narrative_context_fn: Callable[[ReadBack], dict] | None = None
     #: named results ``jxzp score`` compares with the workbook's cached values (name -> getter on the result);
@@ -86,6 +94,9 @@ class FormKind:
     def score(self, record: Any, profile: Any) -> Any:
         return self.layout(profile.id).evaluate(record)[1]
 
+    def unfilled(self, record: Any, sent: tuple = ()) -> bool:
+        return self.unfilled_fn(record, sent)
+
     def statement_findings(self, record: Any, result: Any) -> list:
         return self.statement_findings_fn(record, result)
 
@@ -93,6 +104,25 @@ class FormKind:
         if self.narrative_context_fn is not None:
             return self.narrative_context_fn(readback)
         return {"record": readback.record, "result": readback.evaluate()}
+
+
+def cell_value(v: Any) -> Any:
+    """A cell value normalised for comparison: None for empty (or blanks only), numbers rounded, text stripped."""
+    if v is None:
+        return None
+    if v.__class__ is str:           # most cells: a text (or a blank typed as "")
+        return v.strip() or None
+    if isinstance(v, bool):
+        return v
+    if is_number(v):
+        return round(float(v), 6)
+    text = str(v).strip()
+    return text or None
+
+
+def any_typed(values: Any) -> bool:
+    """Whether any of the cell values holds something (:func:`cell_value`)."""
+    return any(cell_value(v) is not None for v in values)
 
 
 def read_by_cells(workbook: Workbook, layout: SheetLayout) -> ReadBack:

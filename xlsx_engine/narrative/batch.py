@@ -18,16 +18,12 @@ from typing import Callable
 from xlsx_engine.bureau.collect import (
     NOT_SUMMED,
     collect,
-    is_blank,
-    spent_of,
     submission_order,
     superseded_by,
     time_text,
-    typed_actuals,
 )
 from xlsx_engine.forms import department as department_form
 from xlsx_engine.forms import hunan as hunan_form
-from xlsx_engine.forms.project.record import ProjectRecord
 from xlsx_engine.forms.registry import form_of_layout
 from xlsx_engine.integrity.checks import OWN_OUTPUT
 from xlsx_engine.integrity.folder import shown
@@ -65,23 +61,17 @@ class Outcome:
 
 class PassedOver(JxzpError):
     """An input that gets no report, and it is not a failure: an output of this program (a 汇总表, a 考核评分表), or
-    a project form returned still blank (collect's 待填报)."""
+    a form returned still blank (collect's 待填报)."""
 
 
-#: why a blank returned project form gets no report from ``--each`` (:func:`is_blank`, collect's 待填报)
-BLANK_NOTE = ("仍是空白表（各指标的实际完成值、完成等级和全年执行数都未填写），未生成报告；"
+#: why a blank returned form gets no report from ``--each`` (the form's ``unfilled``, collect's 待填报)
+BLANK_NOTE = ("仍是空白表（单位应填写的内容都未填写，即回收的“待填报”），未生成报告；"
               "单位填报后再生成，或单独运行 jxzp narrative 该文件 -o 报告.docx")
-
-
-def unfilled(record: ProjectRecord, sent_spent: tuple = ()) -> bool:
-    """A project form nothing has been typed into, as collect decides it (``sent_spent``: the 全年执行数 the master
-    filled in, which the unit has not changed; without the master, any 全年执行数 counts as typed)."""
-    return is_blank(typed_actuals(record), spent_of(record), sent_spent)
 
 
 def report_of(path: Path, narrator: Narrator, extra: dict | None = None,
               sent_spent: Callable[[str], tuple] | None = None,
-              findings: list[Finding] | None = None) -> tuple[bytes, list[str]]:
+              findings: list[Finding] | None = None, skip_blank: bool = True) -> tuple[bytes, list[str]]:
     """The .docx bytes of one input's report and its warnings.
 
     A workbook is read once, as every command reads it (:func:`~xlsx_engine.integrity.reading.read_form_file`),
@@ -90,10 +80,11 @@ def report_of(path: Path, narrator: Narrator, extra: dict | None = None,
 
     ``findings``: collect's findings on the file, when collect has decided it is a returned form to report on (its
     change control included; no second decision on whether it is blank). Otherwise the checker's findings, and a
-    blank project form is passed over (``sent_spent``: the 全年执行数 the master sent for a 项目编码, :func:`unfilled`).
+    blank form is passed over (the form's ``unfilled``; ``sent_spent``: the 全年执行数 the master sent for a 项目编码)
+    unless ``skip_blank`` is False (one form asked for on its own: the unit's draft).
 
     Raises:
-        PassedOver: the input is an output of this program, or a project form returned blank.
+        PassedOver: the input is an output of this program, or a form returned blank.
         JxzpError: the input cannot be read or is not one of our forms.
     """
     if path.suffix.lower() in DATA_FILES:
@@ -104,6 +95,9 @@ def report_of(path: Path, narrator: Narrator, extra: dict | None = None,
     except OwnOutput as exc:
         raise PassedOver(not_returned(exc.what) + "，未生成报告", where=str(path)) from None
     form = form_of_layout(wb.layout)          # as the checker identified it
+    code = str(wb.meta.get("项目编码") or "")
+    if findings is None and skip_blank and form.unfilled(wb.record, sent_spent(code) if sent_spent and code else ()):
+        raise PassedOver(BLANK_NOTE, where=str(path))
     checked = checked_note(wb.report.findings if findings is None else findings)
     if form is department_form.FORM:
         rendered = render_dept_report(dept_input_of(wb, extra=extra), None, narrator)
@@ -114,9 +108,6 @@ def report_of(path: Path, narrator: Narrator, extra: dict | None = None,
         return (official_docx(rendered.blocks, f"{inp.name}评价报告综述"),
                 checked + [str(w) for w in rendered.warnings])
     inp = from_reading(wb, extra=extra)
-    code = str(wb.meta.get("项目编码") or "")
-    if findings is None and unfilled(inp.record, sent_spent(code) if sent_spent and code else ()):
-        raise PassedOver(BLANK_NOTE, where=str(path))
     data, rendered = report_docx(inp, narrator=narrator)
     return data, checked + [str(w) for w in rendered.warnings]
 

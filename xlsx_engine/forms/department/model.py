@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from xlsx_engine.forms.base import any_typed
 from xlsx_engine.kernel.datafile import (
     Cell,
     _amount,
@@ -278,6 +279,22 @@ def dept_record_from_data(data: dict, profile: DeptProfile, source: str = "数�
 
 def load_dept_data(path, profile: DeptProfile) -> DeptRecord:
     return dept_record_from_data(read_data_file(path), profile, str(path))
+
+
+#: what the unit reports for the year (the rest — 年度, 部门名称, 主管部门, 编制数, the 预算 column, 年初预算数,
+#: 预算调整数, 三公经费's 上年 and 本年预算 columns — a bureau may set when it sends the form)
+UNIT_STAFF = ("在职人数", "其他人员")
+UNIT_SANGONG = "本年决算"
+
+
+def dept_unfilled(rec: DeptRecord, sent: tuple = ()) -> bool:
+    """The 部门整体 form's 待填报 (:meth:`~xlsx_engine.forms.base.Form.unfilled`): none of what the unit reports
+    for the year is typed — no 决算数, 三公经费本年决算, 公用经费明细 amount, 重点项目支出, 在职人数 or 其他人员, and
+    no 评审评分. 扣分原因 and the 报告信息 texts do not count (as the project form's 偏差原因 does not); ``sent``
+    is not used (no master sends these forms)."""
+    return not any_typed((*rec.final.values(), *(row.get(UNIT_SANGONG) for row in rec.sangong.values()),
+                          *(amount for _name, amount in rec.detail), rec.key_projects,
+                          *(rec.staff.get(k) for k in UNIT_STAFF), *rec.scores.values()))
 
 
 # ----------------------------------------------------------------------------- computation

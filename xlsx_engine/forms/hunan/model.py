@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from xlsx_engine.forms.base import any_typed
 from xlsx_engine.kernel.datafile import Cell, _amount, _number, _Problems, _text
 from xlsx_engine.kernel.errors import DataError, ProfileError
 from xlsx_engine.kernel.profiles import (
@@ -206,6 +207,17 @@ class HunanProjectRecord:
             if f.source == source:
                 return f
         raise KeyError(source)
+
+
+def hnxm_unfilled(rec: HunanProjectRecord, sent: tuple = ()) -> bool:
+    """The Hunan form's 待填报 (:meth:`~xlsx_engine.forms.base.Form.unfilled`): none of what the unit reports is
+    typed — no 实际到位 or 实际支出 of any fund source, no 支出明细 row (支出内容 or 实际支出数), no 实际完成 of a
+    定性目标, no 实际完成值 of a 定量指标 and no 综合得分. What a bureau may set when it sends the form (the cover,
+    计划安排, 预期目标, the indicators and their 指标值) and free text (得分说明, 评价人员, the 评价报告综述 that
+    ``jxzp fill`` writes) do not count; ``sent`` is not used (no master sends these forms)."""
+    return not any_typed((*(v for f in rec.funds for v in (f.arrived, f.spent)),
+                          *(v for e in rec.expenses for v in (e.item, e.amount)),
+                          *(g.actual for g in rec.goals), *(i.actual for i in rec.indicators), rec.score))
 
 
 # ----------------------------------------------------------------------------- data files

@@ -6,7 +6,7 @@ from xlsx_engine.forms.base import FormKind
 from xlsx_engine.forms.project.layout import project_layout
 from xlsx_engine.forms.project.profile import list_profiles, load_profile
 from xlsx_engine.forms.project.readback import RESULT_NAMES, read_by_names
-from xlsx_engine.forms.project.record import load_data
+from xlsx_engine.forms.project.record import load_data, unfilled
 from xlsx_engine.kernel.statements import project_findings
 
 
@@ -17,6 +17,6 @@ def _load(path, profile):
 FORM = FormKind(
     prefix="xmzc", title="项目支出绩效自评表",
     profile_ids_fn=list_profiles, load_profile_fn=load_profile, layout_fn=project_layout, load_data_fn=_load,
-    read_fn=read_by_names, result_names=RESULT_NAMES,
+    read_fn=read_by_names, unfilled_fn=unfilled, result_names=RESULT_NAMES,
     statement_findings_fn=lambda record, result: project_findings(getattr(record, "stated", {}) or {}, result),
 )

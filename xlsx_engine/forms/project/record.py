@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from xlsx_engine.forms.base import cell_value
 from xlsx_engine.forms.project.profile import Profile
 from xlsx_engine.kernel.datafile import (
     Cell,
@@ -355,3 +356,27 @@ def _check_weights(rec: ProjectRecord, profile: Profile, problems: _Problems) ->
 def load_data(path: str | Path, profile: Profile, *, max_rows: int | None = None) -> ProjectRecord:
     """Read and validate a data file for ``profile``. See :func:`record_from_data`."""
     return record_from_data(read_data_file(path), profile, source=str(path), max_rows=max_rows)
+
+
+# ----------------------------------------------------------------------------- what the unit typed (待填报)
+
+def typed_actuals(record: ProjectRecord) -> bool:
+    """Whether any indicator row has a 实际完成值 or 完成等级."""
+    return any(cell_value(r.actual) is not None or cell_value(r.band) is not None for r in record.indicators)
+
+
+def spent_of(record: ProjectRecord) -> tuple:
+    """The 全年执行数 of each fund source, as :func:`is_blank` compares them."""
+    return tuple(cell_value(f.spent) for f in record.funds)
+
+
+def is_blank(typed: bool, spent: tuple, sent_spent: tuple = ()) -> bool:
+    """The project form's 待填报 (returned unfilled): no indicator has a 实际完成值 or 完成等级 (``typed`` is False)
+    and every fund source's 全年执行数 is empty or the figure that was sent (``sent_spent``, when bulk filled it
+    in from the master)."""
+    return not typed and all(v is None or (i < len(sent_spent) and v == sent_spent[i]) for i, v in enumerate(spent))
+
+
+def unfilled(record: ProjectRecord, sent: tuple = ()) -> bool:
+    """:meth:`~xlsx_engine.forms.base.Form.unfilled` of the project form (``sent``: the 全年执行数 the master sent)."""
+    return is_blank(typed_actuals(record), spent_of(record), sent)
