@@ -38,7 +38,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Container, Iterator
+from typing import Any, Callable, Container, Iterable, Iterator, TypeVar
 
 from xlsx_engine.bureau.archive import quality_of, snaps_from_record
 from xlsx_engine.bureau.bulk import MANIFEST, read_manifest
@@ -66,6 +66,7 @@ FILLED_STATUSES = (FAILED, FILLED, PASSED)      #: the forms the unit filled in 
 #: which forms enter the totals, averages, grades and charts (:attr:`Collected.counted`), as the outputs say it
 COUNTED_TEXT = "总分已算出的已填写自评表（有错误、已填报、已通过）"
 GRADES = ("优", "良", "中", "差")
+_Copy = TypeVar("_Copy")       #: a returned copy of a project, as :func:`newest_of_each` groups them
 
 NOT_SUMMED = "，未汇总"            #: how a note on an output of this program among the returned files ends
 MEMORY_HEADROOM = 1 << 30       #: address space a worker may add while reading one batch of files
@@ -591,7 +592,7 @@ def _collect(folder: Path, master: str | Path | None, stack: contextlib.ExitStac
 
     coll = Collection()
     coll.unused.extend(skipped)
-    groups: dict[str, list[Collected]] = {}
+    returned: list[Collected] = []
     matched: dict[str, str] = {}                   # codes of returned files that name a project sent
     shared: dict[str, str] = {}                    # texts many rows repeat, kept once (see _compact)
     # the results first: with no file at all the reader still runs (and opens the master), and it ends with the loop
@@ -616,11 +617,9 @@ def _collect(folder: Path, master: str | Path | None, stack: contextlib.ExitStac
             coll.unused.append(item)
             if not item.code:
                 continue
-        groups.setdefault(item.code or f"\0{item.relpath}", []).append(item)
-    for key, items in groups.items():
-        items.sort(key=lambda i: submission_order(i.submitted, i.path), reverse=True)
-        best = items[0]
-        for other in items[1:]:
+        returned.append(item)
+    for best, older in newest_of_each(returned, lambda i: i.code, lambda i: i.submitted, lambda i: i.path):
+        for other in older:
             other.note = superseded_by(best.relpath, best.submitted_text)
             if not other.error:
                 coll.unused.append(other)
@@ -651,6 +650,23 @@ def submission_order(submitted: float | None, path: str) -> tuple:
     """The key that orders the returned files of one project: the newest submission (then the later name) last;
     the last one counts and the others are superseded (README“回收”: one project, one row)."""
     return (submitted or 0, path)
+
+
+def newest_of_each(copies: Iterable[_Copy], code: Callable[[_Copy], str],
+                   submitted: Callable[[_Copy], float | None], path: Callable[[_Copy], str]
+                   ) -> list[tuple[_Copy, list[_Copy]]]:
+    """One project, one row (README“回收”): the returned copies grouped by 项目编码 (``code``; a copy without one
+    stands alone), each group as (the copy that counts, the older copies it supersedes, newest first), in the order
+    the projects first appear. The newest submission counts (:func:`submission_order` of ``submitted`` and
+    ``path``)."""
+    groups: dict[Any, list[_Copy]] = {}
+    for n, copy in enumerate(copies):
+        groups.setdefault(code(copy) or (n,), []).append(copy)
+    out = []
+    for group in groups.values():
+        group.sort(key=lambda c: submission_order(submitted(c), path(c)), reverse=True)
+        out.append((group[0], group[1:]))
+    return out
 
 
 def superseded_by(relpath: str, submitted_text: str) -> str:

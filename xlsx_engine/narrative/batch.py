@@ -18,7 +18,7 @@ from typing import Callable
 from xlsx_engine.bureau.collect import (
     NOT_SUMMED,
     collect,
-    submission_order,
+    newest_of_each,
     superseded_by,
     time_text,
 )
@@ -202,16 +202,11 @@ def _distinct(items: list[str]) -> tuple[list[Path], list[Path]]:
 
 
 def _newest_of_each(tasks: list[Task]) -> tuple[list[Task], list[Outcome]]:
-    """The newest submission of each project code among the tasks (collect's rule), the others passed over."""
-    by_code: dict[str, list[Task]] = {}
-    for task in tasks:
-        if task.code:
-            by_code.setdefault(task.code, []).append(task)
+    """The newest submission of each project code among the tasks (collect's :func:`newest_of_each`), the others
+    passed over."""
     older: dict[Path, Outcome] = {}
-    for copies in by_code.values():
-        copies.sort(key=lambda t: submission_order(t.submitted, str(t.source)), reverse=True)
-        best = copies[0]
-        for task in copies[1:]:
+    for best, copies in newest_of_each(tasks, lambda t: t.code, lambda t: t.submitted, lambda t: str(t.source)):
+        for task in copies:
             older[task.source] = Outcome(task.source, skipped=superseded_by(shown(best.source),
                                                                              time_text(best.submitted)) + "，未生成报告")
     return [t for t in tasks if t.source not in older], list(older.values())
