@@ -479,3 +479,21 @@ def test_the_next_step_counts_what_the_reminder_list_chases(tmp_path, capsys):
     assert chased == 5 and f"下一步：{chased} 个项目需要催报或更正" in err, (err, csv_text)     # all but P1
     assert "P2 " in csv_text and "未填完，总分待填报" in csv_text
     assert "文件无法读取，请重新提交" in csv_text and "未填完，总分待填报）" not in csv_text.split("P3")[1].split("\n")[0]
+
+
+def test_collect_says_what_else_the_folder_holds(tmp_path, capsys):
+    """Units return their Word 自评报告 and attachments beside the workbooks: collect reads only the workbooks, and
+    says so with the counts (before: nothing was said), never counting bulk's manifest."""
+    master = loop_master(tmp_path / "总表.xlsx")
+    sent = tmp_path / "sent"
+    bulk(master, sent)
+    (sent / "甲单位自评报告.docx").write_bytes(b"PK\x03\x04")
+    (sent / "附件1.pdf").write_bytes(b"%PDF-1.4")
+    assert main(["collect", str(sent), "--master", str(master), "-o", str(tmp_path / "汇总表.xlsx")]) in (0, 1)
+    err = capsys.readouterr().err
+    line = next(x for x in err.splitlines() if "回收汇总只读 Excel" in x)
+    assert "另有 1 个 Word 报告（.docx）、1 个其他文件" in line and "jxzp check" in line, line
+    plain = tmp_path / "plain"
+    bulk(master, plain)
+    assert main(["collect", str(plain), "--master", str(master), "-o", str(tmp_path / "汇总2.xlsx")]) in (0, 1)
+    assert "回收汇总只读 Excel" not in capsys.readouterr().err      # the manifest alone is not another file

@@ -513,6 +513,9 @@ def test_blank_department_and_hunan_forms_are_pending_in_collect_and_get_no_repo
     for name in ("乙单位_部门整体.xlsx", "丁单位_部门整体_刚开始填.xlsx", "戊单位_湖南.xlsx", "庚单位_湖南_刚开始填.xlsx"):
         assert rows[name].status in FILLED_STATUSES, (name, rows[name].status)
     assert sorted(r.relpath for r in coll.counted) == ["乙单位_部门整体.xlsx", "戊单位_湖南.xlsx"]
+    # a 部门整体 form's row names the unit its 部门名称 says (the 汇总表's 单位 column; before: empty)
+    want = yaml.safe_load((DATA / "department" / "seed002.yaml").read_text(encoding="utf-8"))["部门名称"]
+    assert want and all(rows[n].unit == want for n in rows if "部门整体" in n), {n: rows[n].unit for n in rows}
     assert [rows[n].total for n in totals] == list(totals.values())
     got = summarise(coll)
     assert got["状态"][BLANK] == 2 and got["计入汇总"] == 2, got

@@ -250,8 +250,9 @@ def read_returned(path: str, profile: str | None = None, keep_inputs: bool = Fal
             item.inputs = dataclasses.asdict(report.form_record) if dataclasses.is_dataclass(report.form_record) \
                 else {}
             item.indicators = tuple(snaps_from_record(report.form_record, report.form_result))
-        if report.form_record is not None:      # another form: whether the unit typed anything, by its own rule
-            extra["unfilled"] = form_of_layout(report.layout).unfilled(report.form_record)
+        if report.form_record is not None:      # another form: whether the unit typed anything, by its own rule,
+            form = form_of_layout(report.layout)          # and the unit it names (a 部门整体 form: its 部门名称)
+            extra["unfilled"], extra["unit"] = form.unfilled(report.form_record), form.unit_named(report.form_record)
         if report.record is not None:               # the checker read the inputs (docs/rules.md#reading): use them
             extra["record"], extra["result"], extra["profile"] = report.record, report.result, report.profile
             extra["display"] = display_findings(pkg, report.profile, item.path)
@@ -290,6 +291,7 @@ def read_returned(path: str, profile: str | None = None, keep_inputs: bool = Fal
         item.rate = summary.get("执行率")
         item.project = item.project or Path(item.path).stem
         item.blank = extra.get("unfilled", False)
+        item.unit = item.unit or extra.get("unit", "")
         item.version = str(meta.get("模板版本") or "") if keep_inputs else ""
         return item
     item.unit = item.unit or str(record.unit or "")

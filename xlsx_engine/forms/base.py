@@ -43,6 +43,9 @@ class Form(Protocol):
     def score(self, record: Any, profile: Any) -> Any:
         """Score: the Python twin's result for a record."""
 
+    def unit_named(self, record: Any) -> str:
+        """The unit a record (or the archive's dict of its inputs) names in :attr:`unit_field`; "" when empty."""
+
     def unfilled(self, record: Any, sent: tuple = ()) -> bool:
         """Collect's 待填报: a record (as read back) with nothing typed in the cells a unit fills; the cells the
         bureau may set when it sends the form (identity, budget, targets) and free text do not count. ``sent``:
@@ -93,6 +96,10 @@ class FormKind:
 
     def score(self, record: Any, profile: Any) -> Any:
         return self.layout(profile.id).evaluate(record)[1]
+
+    def unit_named(self, record: Any) -> str:
+        value = record.get(self.unit_field) if isinstance(record, dict) else getattr(record, self.unit_field, None)
+        return str(value).strip() if value is not None else ""
 
     def unfilled(self, record: Any, sent: tuple = ()) -> bool:
         return self.unfilled_fn(record, sent)

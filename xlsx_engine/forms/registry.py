@@ -65,8 +65,7 @@ def unit_of(template_id: str, inputs: dict) -> str:
         form = form_for(template_id)
     except TemplateError:
         return ""
-    value = (inputs or {}).get(form.unit_field)
-    return str(value).strip() if value is not None else ""
+    return form.unit_named(inputs or {})
 
 
 def form_of_layout(layout: SheetLayout) -> Form:

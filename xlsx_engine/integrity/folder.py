@@ -44,12 +44,12 @@ def _suffix(name: str) -> str:
     return os.path.splitext(name)[1].lower()
 
 
-def find_besides_spreadsheets(folder: str | Path) -> tuple[list[str], list[tuple[str, str]]]:
+def find_besides_spreadsheets(folder: str | Path, ignore: tuple[str, ...] = ()) -> tuple[list[str], list[tuple[str, str]]]:
     """What a returned folder holds besides the spreadsheets :func:`find_spreadsheets` lists (for ``check``): the
     Word 自评报告 (.docx), checked like one given on its own, and every other entry, each as (name as shown, why
     it is not checked) — an old .doc, a stamped PDF, a note — so that none is passed over silently. Links to
     folders, and the entries named like spreadsheets, are :func:`find_spreadsheets`' to list."""
-    files, skipped = list_files(folder, None, folder_links=False)
+    files, skipped = list_files(folder, None, ignore, folder_links=False)
     reports = [f for f in files if _suffix(f) in WORD_SUFFIXES]
     others = [(name, why) for name, why in skipped if _suffix(name) not in SPREADSHEET_SUFFIXES]
     others += [(shown(f), OLD_WORD if _suffix(f) in OLD_WORD_SUFFIXES else NOT_CHECKED) for f in files
