@@ -322,10 +322,10 @@ def _big_collection():
 
 def test_summary_text_wraps_in_rows_tall_enough_and_numbers_fit():
     """Before, text was cut at its column or ran past the table (问题清单 说明/处理建议, 催报清单 lists, 评分规则)
-    and 按单位 showed ### for 104.38% and for 120 优. Every text wraps, every row is tall enough for its text at
-    two units a Chinese character, and every number column is wider than its widest figure (two units spare, a
-    "%" taking two)."""
-    from xlsx_engine.bureau.summary import REMINDER_COLUMNS
+    and 按单位 showed ### for 104.38% and for 120 优. Every text wraps, every row is tall enough for its text (the
+    lines ``lines_of`` counts, checked against LibreOffice's print in test_bureau_print.py), and every number column
+    is wider than its widest figure (two units spare, a "%" taking two)."""
+    from xlsx_engine.bureau.summary import REMINDER_COLUMNS, lines_of, row_height
 
     wb = load_workbook(io.BytesIO(summary_bytes(_big_collection())))
     seen = set()
@@ -339,15 +339,14 @@ def test_summary_text_wraps_in_rows_tall_enough_and_numbers_fit():
                 width = widths.get(cell.column_letter, 8.43)
                 if isinstance(cell.value, str):
                     assert cell.alignment.wrap_text, (ws.title, cell.coordinate)
-                    need = sum(2 if ord(ch) > 0x2e80 else 1 for ch in cell.value)
-                    tall = max(tall, -(-need // max(1, width - 1)))
+                    tall = max(tall, lines_of(cell.value, width))
                     seen.add(ws.title)
                 else:
                     shown = format(cell.value, ".2%") if "%" in cell.number_format else \
                         format(cell.value, ",.2f") if "0.00" in cell.number_format else str(cell.value)
                     assert len(shown) + shown.count("%") + 2 <= width, (ws.title, cell.coordinate, shown, width)
             height = ws.row_dimensions[row[0].row].height or 15
-            assert height >= 13.5 * tall, (ws.title, row[0].row, height, tall)
+            assert height >= row_height(tall), (ws.title, row[0].row, height, tall)
     assert {"汇总", "按单位", "催报清单", "问题清单", "文件"} <= seen
     assert [c.value for c in wb["催报清单"][1]] == REMINDER_COLUMNS
 

@@ -22,7 +22,7 @@ from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from xlsx_engine.bureau.review.assess import ReviewRun
-from xlsx_engine.bureau.summary import lines_of, print_setup, profile_name, text_width
+from xlsx_engine.bureau.summary import lines_of, print_setup, profile_name, row_height, text_width
 from xlsx_engine.bureau.review.rubric import (
     CHECK,
     NO,
@@ -39,21 +39,12 @@ from xlsx_engine.ooxml.safezip import atomic_write_bytes, parse_xml
 SHEET = "考核评分表"
 FIRST_ROW = 7                 #: first unit row of the main sheet
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-#: points per line of 10 pt text: 宋体 is often replaced by a CJK font with a taller line (Noto Sans CJK: 1.45 em)
-_LINE = 15.0
-_ROW = 15.0                   #: one line
+#: the text of every sheet's table: the 10 pt text :func:`~xlsx_engine.bureau.summary.row_height` makes rows for
+_BODY_FONT = Font(name="宋体", size=10)
 #: column-width units across an A4 landscape page at 100 % (0.4" side margins), and the smallest scale a sheet is
 #: printed at: a wider sheet is printed over more pages across (its first columns repeated) rather than smaller
 _PAGE_UNITS = 149.0
 _MIN_SCALE = 0.65
-
-#: a narrow column holds fewer characters a line than its width suggests: the fallback CJK font is wider than 宋体,
-#: and a line breaks before a file name or a word that does not fit (the table sheets' columns are 10–20 wide)
-_NARROW = 0.85
-
-
-def _height(lines: int) -> float:
-    return max(_ROW, _LINE * lines + 4)
 
 
 def pages_wide(widths: list[float], repeated: float = 0.0) -> int:
@@ -86,7 +77,7 @@ def write_review(run: ReviewRun, out: str | Path) -> dict[str, Any]:
     letter = {c.key: get_column_letter(k) for k, c in enumerate(cols, 1)}
     thin = Side(style="thin", color="808080")
     border = Border(left=thin, right=thin, top=thin, bottom=thin)
-    font = Font(name="宋体", size=10)
+    font = _BODY_FONT
     bold = Font(name="宋体", size=10, bold=True)
     head_fill = PatternFill("solid", fgColor="DDEBF7")
     auto_fill = PatternFill("solid", fgColor="E2EFDA")
@@ -118,7 +109,7 @@ def write_review(run: ReviewRun, out: str | Path) -> dict[str, Any]:
     if run.rubric_warning:                  # the rubric is another region's: said where the scores are read
         ws.cell(2, 4).value = f"注意：{run.rubric_warning}。" + ws.cell(2, 4).value
         ws.cell(2, 4).font = Font(name="宋体", size=9, bold=True, color="C00000")
-    ws.row_dimensions[2].height = _height(lines_of(ws.cell(2, 4).value, sum(c.width for c in cols[3:])) + 1)
+    ws.row_dimensions[2].height = row_height(lines_of(ws.cell(2, 4).value, sum(c.width for c in cols[3:])) + 1)
 
     # header rows 3 (groups), 4 (items), 5 (columns), 6 (allowed values); each as tall as its text
     head_lines = {3: 1, 4: 1, 5: 1, 6: 1}
@@ -160,7 +151,7 @@ def write_review(run: ReviewRun, out: str | Path) -> dict[str, Any]:
         ws.column_dimensions[get_column_letter(j)].width = c.width
         head_lines[6] = max(head_lines[6], lines_of(cell.value, c.width))
     for rr, lines in head_lines.items():
-        ws.row_dimensions[rr].height = _height(lines)
+        ws.row_dimensions[rr].height = row_height(lines)
 
     cached: dict[str, Any] = {}
     last_row = FIRST_ROW + len(run.units) - 1
@@ -170,7 +161,7 @@ def write_review(run: ReviewRun, out: str | Path) -> dict[str, Any]:
         formulas = row_formulas(rub, ref)
         note = "；".join(dict.fromkeys(v for v in u.notes.values() if v))      # each finding once
         texts = {"unit": u.unit, "warnings": u.result.get("warnings") or "", "note": note}
-        ws.row_dimensions[r].height = _height(max(lines_of(texts[c.role], c.width) for c in cols if c.role in texts))
+        ws.row_dimensions[r].height = row_height(max(lines_of(texts[c.role], c.width) for c in cols if c.role in texts))
         for j, c in enumerate(cols, 1):
             cell = ws.cell(r, j)
             if c.role == "no":
@@ -318,14 +309,17 @@ def _finish(ws, report_title: str, widths: list[float], border, *, note: str = "
             cell = ws.cell(r, k)
             cell.border = border
             cell.alignment = head if r == 1 else wrap
+            if r > 1 and not cell.font.b:        # not the workbook's default font (Calibri 11)
+                cell.font = _BODY_FONT
             if isinstance(cell.value, str):
-                lines = max(lines, lines_of(cell.value, w * _NARROW))
-        ws.row_dimensions[r].height = _height(lines)
+                lines = max(lines, lines_of(cell.value, w))
+        ws.row_dimensions[r].height = row_height(lines)
     if note:
         r = ws.max_row + 1
-        _put(ws, r, 1, note).alignment = Alignment(vertical="top", wrap_text=True)
+        cell = _put(ws, r, 1, note)
+        cell.font, cell.alignment = _BODY_FONT, Alignment(vertical="top", wrap_text=True)
         ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=len(widths))
-        ws.row_dimensions[r].height = _height(lines_of(note, sum(widths)))
+        ws.row_dimensions[r].height = row_height(lines_of(note, sum(widths)))
     across = pages_wide(widths, widths[0])
     print_setup(ws, report_title, ws.title, title_rows="1:1", title_cols="A:A" if across > 1 else None,
                 pages_wide=across)

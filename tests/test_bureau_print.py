@@ -1,0 +1,119 @@
+"""The bureau's printed tables — the 汇总表 of ``jxzp collect`` and the 考核评分表 of ``jxzp review`` — make a
+row as tall as its wrapped text by one rule (``summary.row_height`` of ``summary.lines_of``, 宋体 10 pt): the same
+text in a column of the same width gives the same height in both, and LibreOffice prints every text whole."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from test_collect import _pdf
+from test_collect_outputs import _big_collection
+from test_review import DEADLINE, collected  # noqa: F401  (collected: a fixture)
+from xlsx_engine.bureau.collect import Collected, Collection
+from xlsx_engine.bureau.review import review, write_review
+from xlsx_engine.bureau.summary import LINE_HEIGHT, ROW_HEIGHT, lines_of, row_height, summary_bytes
+
+#: the texts of a column 60 wide in both workbooks (未采用文件 / 无法读取: 文件): one line, two, more, and a path
+#: that wraps where a spreadsheet breaks it
+TEXTS = [
+    "甲局/P001_2023年甲局项目1.xlsx",
+    "某区医疗保障局/2023年城乡医疗救助补助资金项目支出绩效自评表（第二次修改）最终版.xlsx",
+    "D:/绩效自评/2024/returned/unit-0001/project-0001-final-version-2-with-a-long-english-name-"
+    "for-the-archive-of-the-bureau-of-finance-and-its-performance-office.xlsx",
+    "丙中心/P005_2023年丙中心项目1.xlsx\n丙中心/P006_2023年丙中心项目2.xlsx\n丙中心/P007_2023年丙中心项目3.xlsx\n"
+    "丙中心/整体支出.xlsx",
+]
+WHY = "文件已损坏"
+
+
+def _heights(ws, column: int = 1) -> dict[str, float]:
+    """{text: row height} of the rows with a text in ``column`` (a row without a height has the default)."""
+    return {row[column - 1].value: ws.row_dimensions[row[0].row].height or ROW_HEIGHT
+            for row in ws.iter_rows(min_row=2) if row[column - 1].value in TEXTS}
+
+
+def test_the_same_text_makes_a_row_as_tall_in_the_summary_and_in_the_review(tmp_path):
+    """Before, the 汇总表 gave 13.5 pt a line (+3) and the 考核评分表 15 (+4), its table sheets counting a column
+    0.85 as wide and printing their text in Calibri 11: the same text made rows of different heights, and one of
+    them was cut or half empty. Both now call the one rule."""
+    coll = Collection(unused=[Collected(path=t, error=WHY) for t in TEXTS])
+    summary = load_workbook(io.BytesIO(summary_bytes(coll)))["未采用文件"]
+    folder = tmp_path / "回收"
+    folder.mkdir()
+    (tmp_path / "s.csv").write_text("单位名称\n甲局\n", encoding="utf-8")
+    run = review(folder, deadline=DEADLINE, submissions=tmp_path / "s.csv")
+    write_review(dataclasses.replace(run, unreadable=[(t, WHY) for t in TEXTS], unassigned=[]), tmp_path / "k.xlsx")
+    sheet = load_workbook(tmp_path / "k.xlsx")["无法读取"]
+    assert summary.column_dimensions["A"].width == sheet.column_dimensions["A"].width == 60
+    ours, theirs = _heights(summary), _heights(sheet)
+    assert set(ours) == set(theirs) == set(TEXTS)
+    assert ours == theirs
+    assert ours == {t: row_height(lines_of(t, 60)) for t in TEXTS}
+    assert [lines_of(t, 60) for t in TEXTS] == [1, 2, 3, 4]
+    # the review's table text is 宋体 10 like the summary's, the font the heights are for
+    cell = next(c for c in sheet["A"] if c.value == TEXTS[1])
+    assert (cell.font.name, cell.font.sz) == ("宋体", 10)
+
+
+def test_a_row_has_room_for_the_lines_of_the_fallback_chinese_font():
+    """Where 宋体 is missing, LibreOffice sets the Chinese in Noto Sans/Serif CJK, whose line is 1.448 em: at
+    13.5 pt a line it cut the last of 5 lines; one line keeps the default height."""
+    assert LINE_HEIGHT >= 14.48
+    assert row_height(1) == ROW_HEIGHT == 15
+    assert all(row_height(n) >= 14.48 * n + 2 for n in range(2, 40))
+    assert row_height(12) - 14.48 * 12 < LINE_HEIGHT        # not a line more than the text needs
+
+
+@pytest.mark.parametrize("text, width, lines", [
+    ("开展大气污染防治活动次数", 24, 1),                      # 12 Chinese characters fill a column 24 wide
+    ("2026-12-02 10:36", 18, 1), ("0731-8639165", 14, 1),      # a 交回时间, a 联系电话
+    ("第1行指标“开展义务教育薄弱环节改善活动次数”：完成值超过指标值30%及以上，缺偏差原因分析及改进措施（请在偏差原因栏说明）",
+     50, 3),
+    ("乙局/P003_2023年乙局项目1.xlsx\n乙局/P004_2023年乙局项目2.xlsx\n乙局/乙局整体支出绩效自评报告.md", 11, 12),
+    ("/home/finance/jxzp/returned/unit-0001/project-0001-final-version-2.xlsx", 10, 11),
+    ("", 10, 1), ("a\n\nb", 10, 3),
+])
+def test_lines_are_counted_as_libreoffice_prints_them(text, width, lines):
+    """As many lines as LibreOffice printed for these texts (Chinese breaks anywhere, a file name or number only
+    after "/", "-" or a space; its Latin letters are wider than 宋体's)."""
+    assert lines_of(text, width) == lines
+
+
+def _printed_whole(path: Path, soffice: str) -> tuple[int, list]:
+    """(pages, cells whose text LibreOffice did not print whole). A cell too short for its text loses the lines
+    that do not fit: they are not in the PDF. Merged cells are left out (the 考核评分表's note in row 2 runs across
+    the pages of a sheet printed several pages wide)."""
+    _size, pages, _text = _pdf(path, soffice)
+    raw = subprocess.run(["pdftotext", "-raw", str(path.with_suffix(".pdf")), "-"], capture_output=True,
+                         text=True, check=True).stdout
+    raw = re.sub(r"\s+", "", raw)
+    cut = []
+    for ws in load_workbook(path):
+        merged = {(r, c) for rng in ws.merged_cells.ranges for r, c in rng.cells}
+        for row in ws.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str) and not cell.value.startswith("=") \
+                        and (cell.row, cell.column) not in merged and re.sub(r"\s+", "", cell.value) not in raw:
+                    cut.append((ws.title, cell.coordinate, cell.value[-30:]))
+    return pages, cut
+
+
+@pytest.mark.libreoffice
+def test_libreoffice_prints_every_text_of_both_workbooks_whole(tmp_path, soffice, collected):  # noqa: F811
+    """With the fonts the tests install (fonts-noto-cjk): 150 projects with long findings and lists to chase
+    (汇总表), and four units with long 说明, excerpts and file lists in narrow columns (考核评分表)."""
+    summary = tmp_path / "汇总表.xlsx"
+    summary.write_bytes(summary_bytes(_big_collection()))
+    _base, _folder, run = collected
+    book = tmp_path / "考核评分表.xlsx"
+    write_review(run, book)
+    for path in (summary, book):
+        pages, cut = _printed_whole(path, soffice)
+        assert pages > 1 and not cut, (path.name, cut[:5])
