@@ -18,7 +18,7 @@ from test_collect_outputs import _big_collection
 from test_review import DEADLINE, collected  # noqa: F401  (collected: a fixture)
 from xlsx_engine.bureau.collect import Collected, Collection
 from xlsx_engine.bureau.review import review, write_review
-from xlsx_engine.bureau.summary import LINE_HEIGHT, ROW_HEIGHT, lines_of, row_height, summary_bytes
+from xlsx_engine.bureau.summary import ROW_HEIGHT, lines_of, row_height, summary_bytes
 
 #: the texts of a column 60 wide in both workbooks (未采用文件 / 无法读取: 文件): one line, two, more, and a path
 #: that wraps where a spreadsheet breaks it
@@ -64,8 +64,12 @@ def test_the_same_text_makes_a_row_as_tall_in_the_summary_and_in_the_review(tmp_
 
 def test_a_row_has_room_for_the_lines_of_the_fallback_chinese_font():
     """Where 宋体 is missing, LibreOffice sets the Chinese in Noto Sans/Serif CJK, whose line is 1.448 em: at
-    13.5 pt a line it cut the last of 5 lines; one line keeps the default height."""
+    13.5 pt a line it cut the last of 5 lines; one line keeps the default height. A filled form's rows grow by
+    the same line (sheetmodel.text_height: 13 pt a line cut a five-line 偏差原因)."""
+    from xlsx_engine.ooxml.sheetmodel import text_height
+    LINE_HEIGHT = text_height(2) - text_height(1)
     assert LINE_HEIGHT >= 14.48
+    assert all(row_height(n) == text_height(n) for n in range(2, 40))
     assert row_height(1) == ROW_HEIGHT == 15
     assert all(row_height(n) >= 14.48 * n + 2 for n in range(2, 40))
     assert row_height(12) - 14.48 * 12 < LINE_HEIGHT        # not a line more than the text needs

@@ -42,6 +42,7 @@ from xlsx_engine.kernel.errors import JxzpError
 from xlsx_engine.kernel.files import OUTPUT_PROPERTY
 from xlsx_engine.kernel.xlmath import is_number, xround
 from xlsx_engine.ooxml.cells import col_letters
+from xlsx_engine.ooxml.sheetmodel import text_height
 
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _THIN = Side(style="thin", color="999999")
@@ -57,21 +58,15 @@ _BODY_ALIGN = Alignment(vertical="center")
 #: or runs past the table on the printed page; numbers keep one line in columns wide enough for them
 _TEXT_ALIGN = Alignment(vertical="center", wrap_text=True)
 
-#: points per line of wrapped 10 pt text (宋体) in the bureau's printed workbooks. Where 宋体 is missing (LibreOffice
-#: on Linux, WPS without Windows fonts) the Chinese is set in a fallback font with a taller line, Noto Sans/Serif CJK
-#: 1.448 em = 14.48 pt. Printed by LibreOffice, 14.5 a line holds 12 lines whole; 13.5 (the 汇总表's figure before)
-#: cut the foot of the last of 3 lines and dropped the last of 8, 14 touched the border at 12. WenQuanYi Zen Hei and
-#: Micro Hei have shorter lines; Excel with 宋体 keeps about a point a line spare.
-LINE_HEIGHT = 14.5
-ROW_PADDING = 3.0        #: points above and below the lines of a cell
 ROW_HEIGHT = 15.0        #: the default row height, points: one line of 10 pt text fits
 
 
 def row_height(lines: int) -> float:
     """The height (points) of a row whose tallest cell holds ``lines`` lines of wrapped 10 pt text
     (:func:`lines_of`): the default height for one line. The one rule of every printed table the bureau gets
-    (汇总表, 逐年对比, 考核评分表), so the same text makes a row as tall in each."""
-    return ROW_HEIGHT if lines <= 1 else LINE_HEIGHT * lines + ROW_PADDING
+    (汇总表, 逐年对比, 考核评分表), so the same text makes a row as tall in each — and as in a filled form: the line
+    is the forms' (:func:`~xlsx_engine.ooxml.sheetmodel.text_height`, where the figure is measured)."""
+    return ROW_HEIGHT if lines <= 1 else text_height(lines)
 
 
 def profile_name(pid: str) -> str:

@@ -260,7 +260,7 @@ class SheetLayout:
             if c.role == INPUT or ref in self.fit_formulas:
                 width = spans.get(ref) or col_width.get(ref.rstrip("0123456789"), 8.43)
                 height = self.row_heights.get(int(ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")), 15.0)
-                out[ref] = (width, max(1, int((height - 3) // (TEXT_SIZE * LINE_SPACING))))
+                out[ref] = (width, max(1, int((height - ROW_PADDING) // (TEXT_SIZE * LINE_SPACING))))
         return out
 
     def fitted_heights(self, values: dict[str, Any]) -> dict[int, float]:
@@ -338,7 +338,13 @@ class SheetLayout:
 
 
 TEXT_SIZE = 10.0       #: pt of the forms' input text
-LINE_SPACING = 1.3     #: line height as a multiple of the font size
+#: line height as a multiple of the font size, for wrapped 10 pt text (宋体) in every printed workbook — the forms
+#: (:func:`text_height`) and the bureau's tables (``bureau.summary.row_height``). Where 宋体 is missing (LibreOffice on
+#: Linux, WPS without Windows fonts) the Chinese is set in a fallback font with a taller line, Noto Sans/Serif CJK
+#: 1.448 em: printed by LibreOffice, 14.5 pt a line holds 12 lines whole, while 13 pt (the forms' figure before
+#: 2026-12-02) cut the first and last line of a five-line 偏差原因; Excel with 宋体 keeps about a point a line spare.
+LINE_SPACING = 1.45
+ROW_PADDING = 3.0      #: points above and below the lines of a cell
 
 
 def text_lines(text: str, width: float, size: float = TEXT_SIZE) -> int:
@@ -351,7 +357,7 @@ def text_lines(text: str, width: float, size: float = TEXT_SIZE) -> int:
 
 def text_height(lines: int, size: float = TEXT_SIZE) -> float:
     """Points a row needs for ``lines`` lines of ``size`` pt text, with the cell's padding."""
-    return round(lines * size * LINE_SPACING + 3, 1)
+    return round(lines * size * LINE_SPACING + ROW_PADDING, 1)
 
 
 def _per_line(width: float, size: float = TEXT_SIZE) -> int:
