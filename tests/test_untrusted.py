@@ -619,3 +619,113 @@ def test_a_part_read_from_memory_is_what_zipfile_reads(good, tmp_path, damage):
     if refused:
         assert by_memory[SHEET] == ("refused", True)
         only_unreadable(check_file(path))
+
+
+def _raw_zip(members: list[tuple]) -> bytes:
+    """A zip of members given as (name, raw stream, CRC-32, declared size[, method: deflated]): what zipfile
+    cannot write (a stream that does not match its sizes)."""
+    out, central = bytearray(), bytearray()
+    for name, raw, crc, size, *method in members:
+        n, m = name.encode(), (method or [8])[0]
+        central += struct.pack("<4s6H3I5H2I", b"PK\x01\x02", 20, 63, 0, m, 0, 0x21, crc, len(raw), size, len(n),
+                               0, 0, 0, 0, 0, len(out)) + n
+        out += struct.pack("<4s5H3I2H", b"PK\x03\x04", 63, 0, m, 0, 0x21, crc, len(raw), size, len(n), 0) + n + raw
+    return bytes(out + central + struct.pack("<4s4H2IH", b"PK\x05\x06", 0, 0, len(members), len(members),
+                                             len(central), len(out), 0))
+
+
+def _deflate(data: bytes) -> bytes:
+    c = zlib.compressobj(6, zlib.DEFLATED, -15)
+    return c.compress(data) + c.flush()
+
+
+def _directory_damaged(good: Path, damage: str) -> bytes:
+    data = bytearray(good.read_bytes())
+    eocd = data.rfind(b"PK\x05\x06")
+    with zipfile.ZipFile(good) as zf:
+        parts = [(i.filename, zf.read(i)) for i in zf.infolist()]
+    if damage.startswith("negative offset"):     # the directory said to start K bytes later: offsets become -K
+        (cd,) = struct.unpack_from("<I", data, eocd + 16)
+        k = len(data) + (100 if "past" in damage else 0)
+        struct.pack_into("<I", data, eocd + 16, cd + k)
+        return bytes(data)
+    if damage == "version needed 6.4":
+        struct.pack_into("<H", data, _central_entry(bytes(data), SHEET) + 6, 64)
+        return bytes(data)
+    if damage == "zip64 offset past any file":   # left to zipfile (flag 0x10), which seeks there
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as dst:
+            for name, body in parts:
+                dst.writestr(name, body)
+            dst.filelist[0].header_offset = 2 ** 64 - 1
+            dst.filelist[0].flag_bits |= 0x10
+        return buf.getvalue()
+    members = [(name, _deflate(body), zlib.crc32(body), len(body)) for name, body in parts]
+    if damage == "lzma part, bad properties":   # left to zipfile, whose LZMA reader raises LZMAError
+        members.append(("docProps/extra.xml", b"\x09\x14\x05\x00" + b"\xff" * 5 + b"\x00" * 20, 0, 10, 14))
+    elif damage == "empty part, broken stream":    # size 0, CRC 0, the stream an invalid block
+        members.append(("docProps/extra.xml", b"\xff" * 8, 0, 0))
+    elif damage == "stream broken past its size":  # the first bytes are the part; the stream goes on, broken
+        name, body = parts[0]
+        c = zlib.compressobj(6, zlib.DEFLATED, -15)
+        head = c.compress(body) + c.flush(zlib.Z_FULL_FLUSH)
+        clean = c.compress(b"<c r='A1'><v>12345</v></c>" * 400) + c.flush()
+        rng = random.Random(7)
+        while True:                              # a flip that zlib sees only when it inflates past the size
+            rest = bytearray(clean)
+            rest[rng.randrange(len(rest))] ^= 1 << rng.randrange(8)
+            try:
+                zlib.decompressobj(-15).decompress(head + rest, len(body))
+                zlib.decompressobj(-15).decompress(head + rest)
+            except zlib.error as exc:
+                if "distance" in str(exc) or "code" in str(exc):
+                    try:
+                        zlib.decompressobj(-15).decompress(head + rest, len(body))
+                        break
+                    except zlib.error:
+                        pass
+        members[0] = (name, head + bytes(rest), zlib.crc32(body), len(body))
+    return _raw_zip(members)
+
+
+@pytest.mark.parametrize("damage", ["negative offset", "negative offset past the start", "version needed 6.4",
+                                    "zip64 offset past any file", "empty part, broken stream",
+                                    "stream broken past its size", "lzma part, bad properties"])
+def test_a_damaged_directory_read_from_memory_is_refused_as_zipfile_refuses(good, tmp_path, damage):
+    """Found by fuzzing the two readings against each other (zipfile's, and safezip._member_in_memory's): a part
+    zipfile refuses is refused from memory too, and only ever with a WorkbookError. Before: a negative header
+    offset (a directory that says it starts past where it is) was read from the end of the file (struct
+    accepts a negative offset), or raised struct.error; zip64 offset 2**64-1 with a flag left to zipfile raised
+    OverflowError (BytesIO.seek); an empty part's broken stream and a stream broken past the declared size were
+    accepted; a version above 6.3 raised NotImplementedError from open_workbook_zip; an LZMA part (read by
+    zipfile, on both paths) raised lzma.LZMAError, which read_member does not catch."""
+    from xlsx_engine.kernel.errors import WorkbookError
+    from xlsx_engine.ooxml.safezip import open_workbook_zip, read_member
+    path = tmp_path / "form.xlsx"
+    path.write_bytes(_directory_damaged(good, damage))
+
+    def read(zf, limit) -> dict:
+        out = {}
+        for name in zf.namelist():
+            try:
+                out[name] = read_member(zf, name, str(path), limit)
+            except WorkbookError:
+                out[name] = "refused"
+        return out
+
+    try:
+        zf = open_workbook_zip(path, in_memory=True)
+    except WorkbookError:
+        with pytest.raises(Exception):      # noqa: B017  (zipfile refuses too, in whatever class)
+            zipfile.ZipFile(path)
+        return
+    with zf, zipfile.ZipFile(path) as plain:
+        assert zf.data is not None
+        for limit in (8 << 20, 4096):
+            by_zipfile = {}
+            for name in plain.namelist():
+                try:
+                    by_zipfile[name] = read_member(plain, name, str(path), limit)
+                except Exception:  # noqa: BLE001  (any refusal of zipfile's, in whatever class)
+                    by_zipfile[name] = "refused"
+            assert read(zf, limit) == by_zipfile
