@@ -20,6 +20,12 @@ from typing import Iterable
 
 from lxml import etree
 
+try:
+    from lzma import LZMAError
+except ImportError:             # a Python built without lzma: zipfile cannot read LZMA parts at all
+    class LZMAError(Exception):  # type: ignore[no-redef]
+        pass
+
 from xlsx_engine.kernel.errors import WorkbookError, os_reason
 from xlsx_engine.kernel.files import not_regular
 
@@ -106,8 +112,9 @@ def open_workbook_zip(path: str | Path, in_memory: bool = False) -> WorkbookZip:
         raise WorkbookError("不是 Excel 工作簿（.xlsx）文件", where=where, hint="请提交 .xlsx 格式的自评表")
     try:
         zf = WorkbookZip(io.BytesIO(data) if data is not None and len(data) <= IN_MEMORY_BYTES else path)
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise WorkbookError(f"文件已损坏，无法解压（{exc}）", where=where, hint="请重新保存或重新下发模板") from None
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:   # NotImplementedError: a
+        raise WorkbookError(f"文件已损坏，无法解压（{exc}）", where=where,            # version zipfile lacks
+                            hint="请重新保存或重新下发模板") from None
     infos = zf.infolist()
     if len(infos) > MAX_ENTRIES:
         zf.close()
@@ -146,7 +153,8 @@ def read_member(zf: zipfile.ZipFile, name: str, where: str = "", limit: int = MA
             data = fh.read(limit + 1)
     except KeyError:
         raise WorkbookError(f"缺少 {name}", where=where) from None
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error, NotImplementedError, RuntimeError) as exc:
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error, NotImplementedError, RuntimeError,
+            OverflowError, LZMAError) as exc:          # OverflowError: a zip64 offset past any seek; LZMA parts
         raise WorkbookError(f"{name} 已损坏（{exc}）", where=where) from None
     if len(data) > limit:
         raise WorkbookError(f"{name} 解压后超过大小上限，拒绝读取", where=where)
@@ -173,7 +181,7 @@ def _member_in_memory(zf: WorkbookZip, info: zipfile.ZipInfo, limit: int) -> byt
         return None
     data = zf.data
     off = info.header_offset
-    if off + 30 > len(data):
+    if off < 0 or off + 30 > len(data):      # a directory that says it starts past where it is: negative offsets
         raise zipfile.BadZipFile("Truncated file header")
     magic, flags, name_len, extra_len = _LOCAL_HEADER.unpack_from(data, off)
     if magic != b"PK\x03\x04":
@@ -190,16 +198,39 @@ def _member_in_memory(zf: WorkbookZip, info: zipfile.ZipInfo, limit: int) -> byt
         raise EOFError("the file ends inside the part")
     if info.compress_type == zipfile.ZIP_STORED:
         out = bytes(raw[:want])
-    elif want:
-        inflate = zlib.decompressobj(-15)
-        out = inflate.decompress(raw, want)
-        if len(out) < want and not inflate.eof:   # a complete stream shorter than said is zipfile's too (CRC below)
-            raise EOFError("Compressed file ended before the end-of-stream marker was reached")
     else:
-        out = b""
+        out = _inflate(raw, want)
     if zlib.crc32(out) != info.CRC:
         raise zipfile.BadZipFile(f"Bad CRC-32 for file {info.filename!r}")
     return out
+
+
+_CHUNK = 64 << 10       #: compressed bytes given to zlib at a time: what it keeps of the input stays this small
+
+
+def _inflate(raw: memoryview, want: int) -> bytes:
+    """A member's deflate stream inflated, never to more than ``want`` + 1 bytes held: the stream must end (the
+    end-of-stream marker) having given at most ``want`` bytes, or it is refused. Stricter than zipfile, which stops
+    at ``want`` bytes and may or may not have met damage past them (tests/test_untrusted.py: what zipfile refuses
+    is refused here too; a stream holding more than its declared size, or cut short, is refused even where zipfile
+    would take the first bytes when their CRC-32 happens to match)."""
+    inflate = zlib.decompressobj(-15)
+    pieces: list[bytes] = []
+    got = 0
+    for at in range(0, len(raw), _CHUNK):
+        tail = raw[at:at + _CHUNK]
+        while tail and not inflate.eof:
+            piece = inflate.decompress(tail, want + 1 - got)
+            pieces.append(piece)
+            got += len(piece)
+            if got > want:
+                raise zipfile.BadZipFile("the part's stream holds more than its declared size")
+            tail = inflate.unconsumed_tail
+        if inflate.eof:
+            break
+    if not inflate.eof:
+        raise EOFError("Compressed file ended before the end-of-stream marker was reached")
+    return b"".join(pieces)
 
 
 def atomic_write_bytes(path: str | Path, data: bytes | Iterable[bytes], *, durable: bool = True) -> None:
