@@ -408,6 +408,18 @@ def outcome(fn):
         return ("exc", f"{type(exc).__name__}: {str(exc)[:160]}")
 
 
+
+def measured(fn, measure_mem: bool):
+    """(:func:`outcome` of ``fn``, its peak traced memory in bytes, or None when not measured)."""
+    if not measure_mem:
+        return outcome(fn), None
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    try:
+        return outcome(fn), tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
 def short(o):
     if o[0] == "ok":
         return ("ok", len(o[1]), zlib.crc32(o[1]))
@@ -444,22 +456,8 @@ def compare(path: Path, measure_mem: bool):
             for name in mem.namelist():
                 info = mem.getinfo(name)
                 for limit in LIMITS:
-                    if measure_mem:
-                        tracemalloc.start()
-                        tracemalloc.reset_peak()
-                    a = outcome(lambda: read_member(plain, name, str(path), limit))
-                    zpeak = None
-                    if measure_mem:
-                        zpeak = tracemalloc.get_traced_memory()[1]
-                        tracemalloc.stop()
-                    if measure_mem:
-                        tracemalloc.start()
-                        tracemalloc.reset_peak()
-                    b = outcome(lambda: read_member(mem, name, str(path), limit))
-                    peak = None
-                    if measure_mem:
-                        peak = tracemalloc.get_traced_memory()[1]
-                        tracemalloc.stop()
+                    a, zpeak = measured(lambda: read_member(plain, name, str(path), limit), measure_mem)
+                    b, peak = measured(lambda: read_member(mem, name, str(path), limit), measure_mem)
                     bad = None
                     if b[0] == "exc":
                         bad = "in-memory raised non-WorkbookError"

@@ -169,13 +169,13 @@ _LOCAL_HEADER = struct.Struct("<4s2xH18xHH")     #: signature, flags, name lengt
 
 
 def _member_in_memory(zf: WorkbookZip, info: zipfile.ZipInfo, limit: int) -> bytes | None:
-    """The member's bytes, taken from the file read at once and inflated in one call; None: a member this does
-    not handle (compression other than stored/deflated, unusual flags, larger than ``limit``), read by zipfile.
+    """The member's bytes, taken from the file read at once (:func:`_inflate`); None: a member this does not
+    handle (compression other than stored/deflated, unusual flags, larger than ``limit``), read by zipfile.
 
-    What zipfile's reading gives, and refuses (tests/test_untrusted.py compares both on damaged parts): the local
-    header's signature and name are checked, no more than the directory's size is expanded (a stream that ends
-    sooner gives what it holds) and the result must match the directory's CRC-32; more than ``limit`` is never
-    expanded.
+    Never accepts what zipfile's reading refuses (tests/test_untrusted.py compares both on damaged parts;
+    tests/fuzz/fuzz_zip.py fuzzes them): the local header's offset, signature and name are checked, the part must
+    lie within the file, a stream that ends sooner than the directory's size gives what it holds, and the result
+    must match the directory's CRC-32; more than ``limit`` is never expanded.
     """
     if info.flag_bits & ~_PLAIN_FLAGS or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
         return None
