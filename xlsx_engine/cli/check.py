@@ -30,11 +30,9 @@ from xlsx_engine.kernel.findings import ERROR, INFO, WARNING, Finding
 if TYPE_CHECKING:
     from xlsx_engine.integrity.checks import FileReport
 
-WORD_REPORT = "Word 自评报告"          #: FileReport.kind of a Word report (integrity.checks)
-
 
 def _summary_line(r: FileReport) -> str:
-    from xlsx_engine.integrity.checks import fmt, pct
+    from xlsx_engine.integrity.checks import WORD_REPORT, fmt, pct
     s = r.summary
     parts = []
     if r.kind == "本系统模板":
@@ -62,7 +60,7 @@ def _summary_line(r: FileReport) -> str:
 def _totals(reports: list[FileReport]) -> dict[str, int]:
     """The counts both outputs end with (the JSON's 汇总 keys): files checked, entries not read, findings by
     severity, files that could not be read."""
-    from xlsx_engine.integrity.checks import NOT_READ
+    from xlsx_engine.integrity.checks import NOT_READ, WORD_REPORT
     not_read = sum(1 for r in reports if r.kind == NOT_READ)
     return {"文件数": len(reports) - not_read, "Word 自评报告": sum(1 for r in reports if r.kind == WORD_REPORT),
             "未读取": not_read, "错误": sum(r.count(ERROR) for r in reports),

@@ -94,6 +94,7 @@ MONEY_TOL = 0.005           #: amounts and scores are printed to the cent
 # ============================================================================ model
 
 NOT_READ = "未读取"          #: FileReport.kind of a folder entry not read (a lock file, a link ...), with why
+WORD_REPORT = "Word 自评报告"  #: FileReport.kind of a Word 自评报告 (.docx), its 自评表 read by labels
 
 
 @dataclass
@@ -285,7 +286,7 @@ def _check_other_format(path: Path, report: FileReport, coll: Collector, profile
     suffix = path.suffix.lower()
     if suffix == ".docx" and path.is_file():
         book = read_docx(path)
-        report.kind = "Word 自评报告"
+        report.kind = WORD_REPORT
         _check_legacy(book, report, coll, profile)
         return True
     if sniffed[0] != "xls":         # an .xls/.et is a regular file: sniff read its first bytes
