@@ -409,6 +409,20 @@ def outcome(fn):
 
 
 
+
+def structural(r, data, S, kind):
+    """One mutation of the zip structure, by ``kind`` (flip_<region>, field_<record>, truncate, eocd_negative,
+    offset_into)."""
+    if kind.startswith("flip_"):
+        return m_flip_region(r, data, S, kind[5:])
+    if kind.startswith("field_"):
+        return m_field(r, data, S, kind[6:])
+    if kind == "eocd_negative":
+        return m_eocd_negative(r, data, S)
+    if kind == "offset_into":
+        return m_offset_into(r, data, S)
+    return m_truncate(r, data, S)
+
 def measured(fn, measure_mem: bool):
     """(:func:`outcome` of ``fn``, its peak traced memory in bytes, or None when not measured)."""
     if not measure_mem:
@@ -504,33 +518,15 @@ def main():
         data, S = seeds[sname], structs[sname]
         kind = r.choice(kinds)
         try:
-            if kind.startswith("flip_"):
-                res = m_flip_region(r, data, S, kind[5:])
-            elif kind.startswith("field_"):
-                res = m_field(r, data, S, kind[6:])
-            elif kind == "truncate":
-                res = m_truncate(r, data, S)
-            elif kind == "eocd_negative":
-                res = m_eocd_negative(r, data, S)
-            elif kind == "offset_into":
-                res = m_offset_into(r, data, S)
-            elif kind == "synth":
+            if kind == "synth":
                 res = m_synth(r, data)
+            elif kind != "synth+mut":
+                res = structural(r, data, S, kind)
             else:  # synth then one structural mutation
                 sd, sdesc = m_synth(r, data)
-                SS = structure(sd)
                 sub = r.choice(["flip_local", "flip_cd", "field_cd", "field_local", "flip_data_tail", "eocd_negative",
                                 "offset_into", "truncate", "field_eocd"])
-                if sub.startswith("flip_"):
-                    res = m_flip_region(r, sd, SS, sub[5:])
-                elif sub.startswith("field_"):
-                    res = m_field(r, sd, SS, sub[6:])
-                elif sub == "eocd_negative":
-                    res = m_eocd_negative(r, sd, SS)
-                elif sub == "offset_into":
-                    res = m_offset_into(r, sd, SS)
-                else:
-                    res = m_truncate(r, sd, SS)
+                res = structural(r, sd, structure(sd), sub)
                 if res:
                     res = (res[0], sdesc + " ; " + res[1])
         except Exception:  # noqa: BLE001  (a mutation that could not be built)
