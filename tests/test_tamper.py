@@ -845,6 +845,20 @@ def test_empty_cells_taken_out_before_parsing_change_nothing_read(rows, monkeypa
     assert lean[0] != "refused"
 
 
+@pytest.mark.parametrize("declaration", ["", '<?xml version="1.0" encoding="UTF-8"?>'])
+@pytest.mark.parametrize("shape", ["a comment", "CDATA holding a cell", "a processing instruction"])
+def test_a_sheet_with_markup_that_is_not_a_tag_keeps_its_empty_cells(shape, declaration):
+    """Where a "<" may not start a tag (comments, CDATA, processing instructions besides the declaration), the
+    text is parsed as it is: the quick byte tests (one memchr for "!" or "?") let none of them through."""
+    import xlsx_engine.integrity.tamper as tamper
+
+    xml = (f'{declaration}<worksheet xmlns="{_M}"><sheetData>{_ODD_SHEETS[shape]}<row r="2"><c r="A2" s="1"/>'
+           '<c r="B2"><v>1</v></c></row></sheetData></worksheet>').encode("utf-8")
+    assert tamper._without_empty_cells(xml) is xml
+    plain = xml.replace(_ODD_SHEETS[shape].encode("utf-8"), b"")
+    assert len(tamper._without_empty_cells(plain)) < len(plain)     # without it, the empty cell is taken out
+
+
 _MALFORMED = {
     "an empty cell as a second root": '<worksheet xmlns="{M}"><sheetData><row r="1"><c r="A1"><v>1</v></c></row>'
                                       '</sheetData></worksheet><c r="A1"/><c r="B1"/>',

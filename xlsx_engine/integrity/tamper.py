@@ -38,6 +38,7 @@ from xlsx_engine.ooxml.cells import NameRef, col_index, col_letters, parse_name_
 from xlsx_engine.ooxml.formulanorm import canonical_formula
 from xlsx_engine.ooxml.safezip import (
     OLE_MAGIC,
+    contains,
     open_workbook_zip,
     parse_xml,
     read_member,
@@ -401,7 +402,10 @@ def _without_empty_cells(data: bytes) -> bytes:
     start = data.find(b"<sheetData")
     end = data.rfind(b"</sheetData>")
     declared = data.startswith(b"<?xml ") or data.startswith(b"\xef\xbb\xbf<?xml ")
-    if start < 0 or end <= start or b"<!" in data or data.count(b"<?") > declared or b"\x00" in data:
+    if start < 0 or end <= start or b"\x00" in data or contains(data, b"<!", b"!"):
+        return data
+    # a "?" after the declaration (one memchr) is rare: only then are the "<?" counted
+    if data.find(b"?", data.find(b"?>") + 2 if declared else 0) >= 0 and data.count(b"<?") > declared:
         return data
     body = _EMPTY_CELL.sub(b"", data[start:end])
     return data[:start] + body + data[end:] if len(body) != end - start else data

@@ -27,7 +27,7 @@ except ImportError:             # a Python built without lzma: zipfile cannot re
         pass
 
 try:        # ISA-L's inflate and CRC-32: twice and fifteen times zlib's speed on a returned form's parts (a dependency
-    from isal import isal_zlib as _inflater     # where wheels exist, as for the filler's deflate; zlib otherwise)
+    from isal import isal_zlib as _inflater  # where wheels exist, as for the filler's deflate; zlib otherwise)
 except ImportError:
     _inflater = zlib
 
@@ -57,6 +57,12 @@ def has_dtd(tree) -> bool:
     return bool(info.doctype) or info.internalDTD is not None
 
 
+def contains(data: bytes, pattern: bytes, rare: bytes) -> bool:
+    """``pattern in data``, searched only when its ``rare`` byte is there at all: one byte is found by memchr (1 µs
+    in a form's 70 KB sheet), while a pattern starting with "<" costs a slow scan (25–60 µs), every tag having one."""
+    return rare in data and pattern in data
+
+
 def parse_xml(data: bytes, where: str = ""):
     """Parse XML without DTDs or entity expansion.
 
@@ -64,7 +70,7 @@ def parse_xml(data: bytes, where: str = ""):
         WorkbookError: the XML declares a DTD/entities or is malformed.
     """
     head = data[:4096]
-    if b"<!DOCTYPE" in head or b"<!ENTITY" in data:
+    if b"<!DOCTYPE" in head or contains(data, b"<!ENTITY", b"!"):
         raise dtd_refused(where)
     try:
         root = etree.fromstring(data, _PARSER)
