@@ -46,6 +46,7 @@ import pathlib, sys
 from xlsx_engine.bureau import collect as c
 paths = c.iter_workbooks(pathlib.Path(sys.argv[1]))
 c.warm(c.list_profiles())
+getattr(c, "_worker_gc", lambda: None)()      # the garbage collector set as in a worker (trees that have it)
 c._read_batch(paths[:5])
 n = int(sys.argv[2])
 if n:
