@@ -27,7 +27,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from xlsx_engine.forms.project.layout import project_layout
 from xlsx_engine.integrity.tamper import a1, open_package, parse_ref
@@ -96,10 +96,16 @@ def _looks_of_styles(styles_xml: bytes) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
-def _look(cell, styles: tuple[tuple[str, str], ...]) -> tuple[str, str]:
-    """(number format code, font colour) a cell shows with: its style's; none for a style the part lacks."""
-    style = cell.style if cell is not None else 0
-    return styles[style] if style < len(styles) else ("", "")
+def _looks(cells: dict, places: Iterable[tuple[int, int]], styles: tuple[tuple[str, str], ...]
+           ) -> Iterator[tuple[str, str]]:
+    """(number format code, font colour) the cell at each of ``places`` shows with: its style's; none for a style
+    the part lacks (one generator, not a call a cell: two hundred formula cells a file)."""
+    count, blank = len(styles), ("", "")
+    get = cells.get
+    for rc in places:
+        cell = get(rc)
+        style = cell.style if cell is not None else 0
+        yield styles[style] if style < count else blank
 
 
 def read_display(pkg, sheet_name: str, cells: Iterable[tuple[int, int]] | None = None) -> Display:
@@ -110,9 +116,8 @@ def read_display(pkg, sheet_name: str, cells: Iterable[tuple[int, int]] | None =
     styles = _styles(pkg)
     if cells is None:
         cells = {rc for rc, c in sheet.cells.items() if c.has_formula}
-    got, looks = sheet.cells.get, disp.looks
-    for rc in cells:
-        looks[rc] = _look(got(rc), styles)
+    cells = list(cells)
+    disp.looks.update(zip(cells, _looks(sheet.cells, cells, styles)))
     disp.validations = {sqref: (kind or "none", f1 or "") for kind, f1, sqref in sheet.validations}
     disp.last_row = max(sheet.cells, default=(0, 0))[0]
     disp.last_col = max(map(itemgetter(1), sheet.cells), default=0)
@@ -219,9 +224,7 @@ def display_findings(pkg, profile_id: str, file: str = "") -> list[Finding]:
     if cols:
         add(ERROR, "display_hidden", f"{main}!{a1(1, cols[0])[:-1]}:{a1(1, cols[-1])[:-1]}",
             f"自评表有 {len(cols)} 列被隐藏，打印和查看时看不到其中的内容", "请取消隐藏；自评表的每一列都应显示")
-    styles = _styles(pkg)
-    for rc, look in tpl.looks.items():
-        now = _look(cells.get(rc), styles)
+    for (rc, look), now in zip(tpl.looks.items(), _looks(cells, tpl.looks, _styles(pkg))):
         if now == look:
             continue
         (code, color), (now_code, now_color) = look, now
