@@ -293,8 +293,8 @@ def parse_sheet(data: bytes, name: str, shared: list[str], where: str) -> SheetX
                 is_el = first
             elif tag == _F:
                 f_el = first
-        elif n == 2 and tag == _F and c[1].tag == _V:
-            f_el, v_el = first, c[1]
+        elif n == 2 and tag == _F and (second := c[1]).tag == _V:
+            f_el, v_el = first, second
         else:
             for child in c:
                 tag = child.tag
