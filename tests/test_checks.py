@@ -617,3 +617,45 @@ def test_a_folder_s_word_reports_are_checked_like_a_single_one(folder, tmp_path,
     (empty / "盖章件.pdf").write_bytes(b"%PDF-1.4\n")
     code, out, err = run(capsys, "check", str(empty))
     assert code == 2 and "盖章件.pdf（未读取）" in out and "没有可检查的文件" in err and "Traceback" not in err
+
+
+def test_a_folder_is_walked_once_and_each_entry_lands_in_one_list(folder, tmp_path, capsys, monkeypatch):
+    """``check 文件夹`` and ``collect`` list a folder by one walk (integrity.folder.survey): the workbooks, the Word
+    reports and every other entry come from the same listing (before: two walks, which a file arriving between
+    them could make disagree). Each entry is in exactly one of the survey's lists."""
+    import xlsx_engine.integrity.folder as folder_mod
+    sent = tmp_path / "回收"
+    shutil.copytree(folder, sent)
+    (sent / "单位A" / "自评报告.docx").write_bytes(b"PK\x03\x04")
+    (sent / "单位A" / "旧报告.doc").write_bytes(b"\xd0\xcf\x11\xe0")
+    (sent / "盖章件.pdf").write_bytes(b"%PDF-1.4\n")
+    (sent / "~$甲.xlsx").write_bytes(b"x")
+    (sent / "链接.pdf").symlink_to(sent / "盖章件.pdf")
+    (sent / "表链接.xlsx").symlink_to(next(sent.rglob("*.xlsx")))
+    (sent / "夹链接").symlink_to(sent / "单位A", target_is_directory=True)
+
+    found = folder_mod.survey(sent)
+    entries = [*found.spreadsheets, *found.reports, *(n for n, _ in found.skipped), *(n for n, _ in found.others)]
+    assert len(entries) == len(set(entries))
+    names = {Path(n).name for n in entries}
+    assert {"自评报告.docx", "旧报告.doc", "盖章件.pdf", "~$甲.xlsx", "链接.pdf", "表链接.xlsx", "夹链接"} <= names
+    assert {Path(n).name for n, _ in found.skipped} >= {"~$甲.xlsx", "表链接.xlsx", "夹链接"}
+    assert all(Path(n).suffix == ".xlsx" or Path(n).name == "夹链接" for n, _ in found.skipped)
+    assert {Path(n).name for n, _ in found.others} >= {"旧报告.doc", "盖章件.pdf", "链接.pdf"}
+    assert [Path(f).name for f in found.reports] == ["自评报告.docx"]
+
+    walks: list[str] = []
+    real_walk = folder_mod.os.walk
+
+    def counted(top, *a, **kw):
+        walks.append(str(top))
+        return real_walk(top, *a, **kw)
+
+    monkeypatch.setattr(folder_mod.os, "walk", counted)
+    code, out, _ = run(capsys, "check", str(sent), "--json")
+    assert walks == [str(sent)], walks
+    by_name = {Path(f["文件"]).name: f["类型"] for f in json.loads(out)["文件"]}
+    assert by_name["旧报告.doc"] == by_name["链接.pdf"] == by_name["夹链接"] == "未读取"
+    walks.clear()
+    run(capsys, "collect", str(sent), "-o", str(tmp_path / "汇总表.xlsx"))
+    assert walks == [str(sent)], walks

@@ -51,7 +51,7 @@ from xlsx_engine.forms.project.record import ProjectRecord, is_blank, record_fro
 from xlsx_engine.forms.project.scoring import evaluate
 from xlsx_engine.forms.registry import form_of_layout
 from xlsx_engine.integrity.checks import OWN_OUTPUT, check_file, read_ours
-from xlsx_engine.integrity.folder import find_spreadsheets, shown
+from xlsx_engine.integrity.folder import Survey, shown, survey
 from xlsx_engine.integrity.tamper import expected_for
 from xlsx_engine.kernel.errors import DataError, JxzpError
 from xlsx_engine.kernel.files import not_returned
@@ -142,6 +142,10 @@ class Collection:
     unused: list[Collected] = field(default_factory=list)     #: unreadable, superseded or skipped files
     contacts: dict[str, dict] = field(default_factory=dict)   #: unit -> {联系人, 联系电话} from the master
     master: str = ""
+    #: what the folder holds besides spreadsheets, not read by collect: the Word 自评报告 (.docx, for ``check``) and
+    #: every other entry with why (:class:`~xlsx_engine.integrity.folder.Survey`)
+    reports: list[str] = field(default_factory=list)
+    others: list[tuple[str, str]] = field(default_factory=list)
 
     def by_status(self, status: str) -> list[Collected]:
         return [r for r in self.rows if r.status == status]
@@ -450,11 +454,11 @@ def read_all(paths: list, jobs: int = 1, progress: Callable[[int], None] | None 
 
 # ----------------------------------------------------------------------------- the folder
 
-def find_files(folder: Path) -> tuple[list[str], list[Collected]]:
-    """Spreadsheet files below ``folder`` (symbolic links never followed) and the entries not read, with why
-    (:func:`~xlsx_engine.integrity.folder.find_spreadsheets`; bulk's manifest is not a returned file)."""
-    files, skipped = find_spreadsheets(folder, ignore=(MANIFEST,))
-    return files, [Collected(path=path, note=why) for path, why in skipped]
+def find_files(folder: Path) -> tuple[list[str], list[Collected], Survey]:
+    """Spreadsheet files below ``folder`` (symbolic links never followed), the entries not read, with why, and the
+    whole walk (:func:`~xlsx_engine.integrity.folder.survey`; bulk's manifest is not a returned file)."""
+    found = survey(folder, ignore=(MANIFEST,))
+    return found.spreadsheets, [Collected(path=path, note=why) for path, why in found.skipped], found
 
 
 def iter_workbooks(folder: Path) -> list[str]:
@@ -569,7 +573,8 @@ def status_of(item: Collected) -> str:
 
 
 def collect(folder: str | Path, *, master: str | Path | None = None, manifest: str | Path | None = None,
-            jobs: int = 1, progress: Callable[[int], None] | None = None, keep_inputs: bool = False) -> Collection:
+            jobs: int = 1, progress: Callable[[int], None] | None = None, keep_inputs: bool = False,
+            listed: Callable[[int], None] | None = None) -> Collection:
     """Collect every workbook below ``folder``; with the ``master``, against what was sent.
 
     Args:
@@ -578,6 +583,8 @@ def collect(folder: str | Path, *, master: str | Path | None = None, manifest: s
         manifest: bulk's manifest (default: ``folder/.jxzp-bulk.json`` when present): identifies files by path.
         jobs: worker processes.
         keep_inputs: keep each form's inputs and indicator rows on its row (for the archive: no second reading).
+        progress: called with the number of files read, as they are read; ``listed``: once, with the number of
+            files to read (a progress bar's total, from the one walk of the folder).
 
     Raises:
         JxzpError: the folder does not exist; the master cannot be read.
@@ -586,14 +593,17 @@ def collect(folder: str | Path, *, master: str | Path | None = None, manifest: s
     if not folder.is_dir():
         raise JxzpError("找不到文件夹", where=shown(folder))
     with contextlib.ExitStack() as stack:
-        return _collect(folder, master, stack, manifest, jobs, progress, keep_inputs)
+        return _collect(folder, master, stack, manifest, jobs, progress, keep_inputs, listed)
 
 
 def _collect(folder: Path, master: str | Path | None, stack: contextlib.ExitStack, manifest: str | Path | None,
-             jobs: int, progress: Callable[[int], None] | None, keep_inputs: bool = False) -> Collection:
+             jobs: int, progress: Callable[[int], None] | None, keep_inputs: bool = False,
+             listed: Callable[[int], None] | None = None) -> Collection:
     manifest_path = Path(manifest) if manifest else folder / MANIFEST
     by_relpath = read_manifest(manifest_path, lambda e: e.get("项目编码", "")) if manifest_path.is_file() else {}
-    paths, skipped = find_files(folder)
+    paths, skipped, found = find_files(folder)
+    if listed:
+        listed(len(paths))
     # the per-template facts are computed by each worker for the rules it meets (one or two in a collection, ~15 ms
     # each, in parallel), not for all six installed ones in this process before the fork (~80 ms, serial)
     sent: SentProjects | None = None
@@ -603,7 +613,7 @@ def _collect(folder: Path, master: str | Path | None, stack: contextlib.ExitStac
         sent = SentProjects(master)
         stack.callback(sent.close)
 
-    coll = Collection()
+    coll = Collection(reports=found.reports, others=found.others)
     coll.unused.extend(skipped)
     returned: list[Collected] = []
     matched: dict[str, str] = {}                   # codes of returned files that name a project sent

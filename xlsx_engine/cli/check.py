@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import click
 
 from xlsx_engine.kernel.errors import DataError, JxzpError, WorkbookError
-from xlsx_engine.kernel.findings import ERROR, INFO, WARNING, Finding
+from xlsx_engine.kernel.findings import ERROR, INFO, WARNING
 
 if TYPE_CHECKING:
     from xlsx_engine.integrity.checks import FileReport
@@ -98,21 +98,11 @@ def check_command(paths, as_json, profile, workers) -> None:
     \b
     退出码：0 未发现错误；1 发现错误；2 有文件无法读取，或没有可检查的文件。
     """
-    from xlsx_engine.integrity.checks import NOT_READ, FileReport, check_paths, exit_code
-    from xlsx_engine.integrity.folder import find_besides_spreadsheets
+    from xlsx_engine.integrity.checks import check_paths, exit_code
     for p in paths:
         if not Path(p).exists():
             raise JxzpError("找不到文件或文件夹", where=p)
-    word_reports: list[str] = []
-    others: list[tuple[str, str]] = []
-    for p in paths:
-        if Path(p).is_dir():
-            docs, more = find_besides_spreadsheets(p)
-            word_reports += docs
-            others += more
-    reports = check_paths([*paths, *word_reports], profile, workers)
-    reports += [FileReport(name, NOT_READ, findings=[Finding(INFO, "not_read", "", why, "", name)])
-                for name, why in others]
+    reports = check_paths(paths, profile, workers, besides=True)
     code = exit_code(reports)
     if as_json:
         out = {"文件": [r.to_dict() for r in reports], "汇总": {**_totals(reports), "退出码": code}}

@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 
 from xlsx_engine import __version__
-from xlsx_engine.integrity.folder import find_besides_spreadsheets, shown
+from xlsx_engine.integrity.folder import shown
 from xlsx_engine.kernel.errors import JxzpError, os_reason
 from xlsx_engine.kernel.xlmath import is_number, without_decimals, xtext
 
@@ -412,8 +412,8 @@ def collect_command(folder, output, master_file, manifest, reminders, jobs, forc
     """回收：读取文件夹中所有交回的自评表，对照下发清单逐项目给出状态，校验、重新评分，写出汇总表（含催报清单、问题清单和图表）。"""
     from tqdm import tqdm
 
-    from xlsx_engine.bureau.bulk import MANIFEST, cpu_count
-    from xlsx_engine.bureau.collect import collect, iter_workbooks, summarise
+    from xlsx_engine.bureau.bulk import cpu_count
+    from xlsx_engine.bureau.collect import collect, summarise
     from xlsx_engine.bureau.output import check_writable
     from xlsx_engine.bureau.summary import counts_text, follow_up, write_reminders, write_summary
     out = Path(output)
@@ -432,10 +432,14 @@ def collect_command(folder, output, master_file, manifest, reminders, jobs, forc
             check_writable(path)                # before the collection, not after it
     jobs = cpu_count() if jobs == 0 else max(1, jobs)
     folder_path = Path(folder)
-    total = len(iter_workbooks(folder_path)) if folder_path.is_dir() else 0
-    with tqdm(total=total, unit="个", desc="回收", disable=not sys.stderr.isatty(), leave=False) as bar:
+    with tqdm(total=0, unit="个", desc="回收", disable=not sys.stderr.isatty(), leave=False) as bar:
+
+        def listed(total: int) -> None:       # the folder is walked once, by collect: the total comes from there
+            bar.total = total
+            bar.refresh()
+
         coll = collect(folder_path, master=master_file, manifest=manifest, jobs=jobs, progress=bar.update,
-                       keep_inputs=bool(archive_db))
+                       keep_inputs=bool(archive_db), listed=listed)
     write_summary(coll, out)
     write_reminders(coll, remind)
     if report:
@@ -469,9 +473,8 @@ def collect_command(folder, output, master_file, manifest, reminders, jobs, forc
                    + (f"；汇总报告：{shown(report)}" if report else ""))
         for u in coll.unused:
             click.echo(f"  {'无法读取' if u.error else '未采用'}：{u.path}：{u.error or u.note}", err=True)
-        reports, others = find_besides_spreadsheets(folder_path, ignore=(MANIFEST,))
-        if reports or others:
-            click.echo(f"提示：文件夹中另有 {len(reports)} 个 Word 报告（.docx）、{len(others)} 个其他文件，回收汇总只读 Excel "
+        if coll.reports or coll.others:
+            click.echo(f"提示：文件夹中另有 {len(coll.reports)} 个 Word 报告（.docx）、{len(coll.others)} 个其他文件，回收汇总只读 Excel "
                        "自评表，未读取它们；Word 自评报告可用 jxzp check 文件夹 核对", err=True)
         if not master_file:
             click.echo("提示：没有给出 --master 总表，未核对下发的内容（指标值、分值等）是否被单位改动，也列不出未交回的项目；"

@@ -44,7 +44,7 @@ from xlsx_engine.forms.project.scoring import (
     weight_gaps,
 )
 from xlsx_engine.forms.registry import form_for
-from xlsx_engine.integrity.folder import find_spreadsheets, shown
+from xlsx_engine.integrity.folder import shown, survey
 from xlsx_engine.integrity.formats import (
     GridBook,
     convert_with_libreoffice,
@@ -210,22 +210,29 @@ def same(a: Any, b: Any) -> bool:
 
 # ============================================================================ entry points
 
-def collect_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[FileReport]]:
-    """Expand folders into the spreadsheet files they hold (:func:`~xlsx_engine.integrity.folder.find_spreadsheets`:
+def collect_files(paths: Iterable[str | Path], besides: bool = False) -> tuple[list[Path], list[FileReport]]:
+    """Expand folders into the spreadsheet files they hold (:func:`~xlsx_engine.integrity.folder.survey`:
     sub-folders, links never followed); files are kept as given. The entries of a folder not read come back as
-    reports of their own, each saying why (提示 ``not_read``)."""
+    reports of their own, each saying why (提示 ``not_read``). ``besides`` (``check 文件夹``): the folders' Word
+    自评报告 (.docx) are checked too, after the spreadsheets, and every other entry is a report saying why it is
+    not checked — from the same walk of each folder."""
     out: list[Path] = []
-    not_read: list[FileReport] = []
+    word: list[Path] = []
+    skipped: list[tuple[str, str]] = []
+    others: list[tuple[str, str]] = []
     for p in paths:
         p = Path(p)
         if p.is_dir():
-            files, skipped = find_spreadsheets(p)
-            out += [Path(f) for f in files]
-            not_read += [FileReport(path, NOT_READ, findings=[Finding(INFO, "not_read", "", why, "", path)])
-                       for path, why in skipped]
+            found = survey(p)
+            out += [Path(f) for f in found.spreadsheets]
+            skipped += found.skipped
+            if besides:
+                word += [Path(f) for f in found.reports]
+                others += found.others
         else:
             out.append(p)
-    return out, not_read
+    return out + word, [FileReport(path, NOT_READ, findings=[Finding(INFO, "not_read", "", why, "", path)])
+                        for path, why in skipped + others]
 
 
 def check_file(path: str | Path, profile: str | None = None,
@@ -349,10 +356,11 @@ def _check_one(args: tuple[str, str | None]) -> FileReport:
     return check_file(args[0], args[1])
 
 
-def check_paths(paths: Iterable[str | Path], profile: str | None = None, workers: int | None = None
-                ) -> list[FileReport]:
-    """Check files and folders. Large batches are spread over worker processes (at most 2 by default)."""
-    files, not_read = collect_files(paths)
+def check_paths(paths: Iterable[str | Path], profile: str | None = None, workers: int | None = None,
+                besides: bool = False) -> list[FileReport]:
+    """Check files and folders (``besides``: see :func:`collect_files`). Large batches are spread over worker
+    processes (at most 2 by default)."""
+    files, not_read = collect_files(paths, besides)
     return _check_listed(files, profile, workers) + not_read
 
 

@@ -4,13 +4,15 @@ A 回收 folder holds what subordinate units sent: it is untrusted. Sub-folders 
 followed (a link to a file outside the folder, or to another file of it, is listed, not read), and every entry that
 is not read — Office lock files ``~$…``, hidden files, pipes and devices, entries that cannot be accessed — is
 listed with the reason in Chinese, so that nothing is left out silently. ``check`` also reads the Word 自评报告
-(.docx) of a folder and lists every other file as not checked (:func:`find_besides_spreadsheets`).
+(.docx) of a folder and lists every other file as not checked. A folder is walked once (:func:`survey`): the
+spreadsheets, the Word reports and everything else come from the same listing.
 """
 
 from __future__ import annotations
 
 import os
 import stat
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from xlsx_engine.kernel.errors import os_reason
@@ -34,35 +36,62 @@ def shown(path: str | os.PathLike) -> str:
     return os.fsencode(path).decode("utf-8", "replace").translate(_CONTROLS)
 
 
+FOLDER_LINK = "是文件夹的符号链接，未进入（不跟随链接）"
+
+
+@dataclass
+class Survey:
+    """One walk of a folder of returned files, its entries in four lists (each entry in exactly one)."""
+
+    #: the spreadsheet files (:data:`SPREADSHEET_SUFFIXES`), sorted, sub-folders included
+    spreadsheets: list[str] = field(default_factory=list)
+    #: (name as shown, why) of the entries named like spreadsheets that are not read (links, lock and hidden files,
+    #: pipes, entries that cannot be accessed) and of the links to folders, which are not entered
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    #: the Word 自评报告 (.docx), which ``check`` reads like one given on its own
+    reports: list[str] = field(default_factory=list)
+    #: (name as shown, why not checked) of every other entry: an old .doc, a stamped PDF, a note, a link to one
+    others: list[tuple[str, str]] = field(default_factory=list)
+
+
+def survey(folder: str | Path, ignore: tuple[str, ...] = ()) -> Survey:
+    """Walk ``folder`` once (:func:`list_files`: links never followed; names in ``ignore`` passed over silently)
+    and sort what it holds into a :class:`Survey`."""
+    files, skipped = list_files(folder, None, ignore)
+    out = Survey()
+    for f in files:
+        suffix = _suffix(f)
+        if suffix in SPREADSHEET_SUFFIXES:
+            out.spreadsheets.append(f)
+        elif suffix in WORD_SUFFIXES:
+            out.reports.append(f)
+        else:
+            out.others.append((shown(f), OLD_WORD if suffix in OLD_WORD_SUFFIXES else NOT_CHECKED))
+    for name, why in skipped:
+        if why == FOLDER_LINK or _suffix(name) in SPREADSHEET_SUFFIXES:
+            out.skipped.append((name, why))
+        else:
+            out.others.append((name, why))
+    out.others.sort()
+    return out
+
+
 def find_spreadsheets(folder: str | Path, ignore: tuple[str, ...] = ()) -> tuple[list[str], list[tuple[str, str]]]:
-    """The spreadsheet files below ``folder`` (:data:`SPREADSHEET_SUFFIXES`) and the entries not read: see
-    :func:`list_files`."""
-    return list_files(folder, SPREADSHEET_SUFFIXES, ignore)
+    """The spreadsheet files below ``folder`` and the entries not read (:attr:`Survey.spreadsheets`,
+    :attr:`Survey.skipped`)."""
+    found = survey(folder, ignore)
+    return found.spreadsheets, found.skipped
 
 
 def _suffix(name: str) -> str:
     return os.path.splitext(name)[1].lower()
 
 
-def find_besides_spreadsheets(folder: str | Path, ignore: tuple[str, ...] = ()) -> tuple[list[str], list[tuple[str, str]]]:
-    """What a returned folder holds besides the spreadsheets :func:`find_spreadsheets` lists (for ``check``): the
-    Word 自评报告 (.docx), checked like one given on its own, and every other entry, each as (name as shown, why
-    it is not checked) — an old .doc, a stamped PDF, a note — so that none is passed over silently. Links to
-    folders, and the entries named like spreadsheets, are :func:`find_spreadsheets`' to list."""
-    files, skipped = list_files(folder, None, ignore, folder_links=False)
-    reports = [f for f in files if _suffix(f) in WORD_SUFFIXES]
-    others = [(name, why) for name, why in skipped if _suffix(name) not in SPREADSHEET_SUFFIXES]
-    others += [(shown(f), OLD_WORD if _suffix(f) in OLD_WORD_SUFFIXES else NOT_CHECKED) for f in files
-               if _suffix(f) not in SPREADSHEET_SUFFIXES + WORD_SUFFIXES]
-    return reports, sorted(others)
-
-
 def list_files(folder: str | Path, suffixes: tuple[str, ...] | None = None,
-               ignore: tuple[str, ...] = (), *, folder_links: bool = True) -> tuple[list[str], list[tuple[str, str]]]:
+               ignore: tuple[str, ...] = ()) -> tuple[list[str], list[tuple[str, str]]]:
     """Files below ``folder`` whose suffix is one of ``suffixes`` (None: any file; sorted, sub-folders included),
     and the entries not read, each as (name as shown, why). Names in ``ignore`` (e.g. bulk's manifest) are passed
-    over silently; so are links to folders when ``folder_links`` is false (another listing of the same folder
-    names them)."""
+    over silently."""
     files: list[str] = []
     skipped: list[tuple[str, str]] = []
     root = os.path.realpath(folder)
@@ -71,8 +100,7 @@ def list_files(folder: str | Path, suffixes: tuple[str, ...] | None = None,
             full = os.path.join(top, d)
             if os.path.islink(full):
                 dirs.remove(d)
-                if folder_links:
-                    skipped.append((shown(full), "是文件夹的符号链接，未进入（不跟随链接）"))
+                skipped.append((shown(full), FOLDER_LINK))
         dirs.sort()
         for name in sorted(names):
             full = os.path.join(top, name)
