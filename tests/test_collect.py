@@ -40,13 +40,14 @@ NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 IND = ("产出指标", "数量指标"), ("效益指标", "社会效益指标"), ("满意度指标", "服务对象满意度指标")
 
 
-def loop_master(path: Path) -> Path:
-    """Three units, six projects, all sent blank (targets and budgets set by the bureau, nothing typed)."""
+def loop_master(path: Path, extra_units: tuple[str, ...] = ()) -> Path:
+    """Three units (and ``extra_units``, with no project), six projects, all sent blank (targets and budgets set by
+    the bureau, nothing typed)."""
     projects = [("P1", "甲单位"), ("P2", "甲单位"), ("P3", "乙单位"), ("P4", "乙单位"), ("P5", "丙单位"),
                 ("P6", "丙单位")]
     rows = {
         "单位": [["甲单位", "市卫健委", "张三", "0731-1111"], ["乙单位", "市卫健委", "李四", "0731-2222"],
-                 ["丙单位", "市卫健委", "王五", "0731-3333"]],
+                 ["丙单位", "市卫健委", "王五", "0731-3333"], *([u, "市卫健委", "赵六", "0731-4444"] for u in extra_units)],
         "项目": [[code, unit, f"{unit}项目{code}", "national", 2023, None, None, None] for code, unit in projects],
         "资金": [[code, "当年财政拨款", 100, 100, None] for code, _ in projects],
         "指标": [r for code, _ in projects for r in (

@@ -537,3 +537,33 @@ def test_blank_department_and_hunan_forms_are_pending_in_collect_and_get_no_repo
     for name in blank:
         code, err = run(capsys, "narrative", str(folder / name), "-o", str(tmp_path / f"{name}.docx"))
         assert code == 0 and (tmp_path / f"{name}.docx").stat().st_size > 0, err
+
+
+def test_department_and_hunan_forms_are_matched_with_the_master_by_their_unit(tmp_path):
+    """These forms are not sent project by project (they carry no 项目编码 of the master): with ``--master`` they
+    are matched by the unit they name. A form of a unit the master lists is read as without the master (a blank
+    one is 待填报, not 有错误 — before: every one was “没有项目编码” and 有错误); a unit the master does not list,
+    or a filled form that names none, is an error that says which unit and what to do."""
+    from test_collect import loop_master
+
+    from xlsx_engine.bureau.collect import BLANK, FAILED, FILLED_STATUSES, MISSING, collect
+
+    folder = tmp_path / "回收"
+    _department_and_hunan_returned(folder)
+    plain = {r.relpath: r for r in collect(folder).rows}
+    dept_unit = plain["乙单位_部门整体.xlsx"].unit
+    hunan_unit = plain["戊单位_湖南.xlsx"].unit
+    assert dept_unit and hunan_unit and dept_unit != hunan_unit
+    loop_master(tmp_path / "总表.xlsx", extra_units=(dept_unit,))
+
+    coll = collect(folder, master=tmp_path / "总表.xlsx")
+    rows = {r.relpath: r for r in coll.rows if r.relpath}
+    assert rows["丙单位_部门整体_未填.xlsx"].status == BLANK and rows["丙单位_部门整体_未填.xlsx"].findings == []
+    for name in ("乙单位_部门整体.xlsx", "丁单位_部门整体_刚开始填.xlsx"):
+        assert rows[name].status in FILLED_STATUSES, (name, rows[name].findings)
+        assert not [f for f in rows[name].findings if f.code == "not_sent"], name
+    for name in ("戊单位_湖南.xlsx", "庚单位_湖南_刚开始填.xlsx", "己单位_湖南_未填.xlsx"):
+        assert rows[name].status == FAILED, name
+        got = [f for f in rows[name].findings if f.code == "not_sent"]
+        assert got and f"“{hunan_unit}”不在总表的单位清单中" in got[0].message and "单位”工作表" in got[0].hint, got
+    assert sum(1 for r in coll.rows if r.status == MISSING) == 6          # the master's projects: none returned

@@ -109,6 +109,9 @@ class Collected:
     inputs: dict = field(default_factory=dict, repr=False)
     version: str = ""
     indicators: tuple = field(default=(), repr=False)
+    #: another form of this program (部门整体, 湖南项目报告表): not sent project by project, so matched with the
+    #: master by the unit it names, not by 项目编码 (docs/rules.md#returned-blank)
+    per_unit: bool = False
 
     def count(self, severity: str) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
@@ -297,6 +300,7 @@ def read_returned(path: str, profile: str | None = None, keep_inputs: bool = Fal
         item.project = item.project or Path(item.path).stem
         item.blank = extra.get("unfilled", False)
         item.unit = item.unit or extra.get("unit", "")
+        item.per_unit = "unfilled" in extra
         item.version = str(meta.get("模板版本") or "") if keep_inputs else ""
         return item
     item.unit = item.unit or str(record.unit or "")
@@ -727,12 +731,30 @@ def _against_sent(item: Collected, sent: SentProjects, matched: dict[str, str], 
         _control(item, s)
         if item.fields:
             item.blank = is_blank(item.typed, item.spent_cells, s.spent_cells)
+    elif item.per_unit:
+        if sent.contacts:                          # a master without a 单位 sheet has no unit to match with
+            _per_unit(item, sent)
     elif sent:
         item.findings.append(Finding(ERROR, "not_sent", "", f"项目编码“{item.code[:40]}”不在总表的下发清单中"
                                      if item.code else "无法确定本表对应下发的哪个项目（没有项目编码）",
                                      "请核实是否为本次下发的自评表", item.path))
     item.fields, item.spent_cells = (), ()          # compared: not kept for ten thousand files
     return item
+
+
+def _per_unit(item: Collected, sent: SentProjects) -> None:
+    """A 部门整体 or 湖南 form against the master: its unit must be one of the master's 单位. A form returned blank
+    that names no unit is 待填报 like any other (nothing to hold against it); a filled one must name its unit."""
+    unit = item.unit.strip()
+    if unit in sent.contacts:
+        return
+    if not unit and item.blank:
+        return
+    item.findings.append(Finding(
+        ERROR, "not_sent", "", f"本表所填单位“{unit[:40]}”不在总表的单位清单中" if unit else
+        "本表没有填写单位（部门）名称，无法确定是总表中哪个单位交回的",
+        "请核实单位名称是否与总表“单位”工作表一致，或在总表中补充该单位" if unit else "请单位填写部门（单位）名称后重新提交",
+        item.path))
 
 
 def summarise(coll: Collection) -> dict:
