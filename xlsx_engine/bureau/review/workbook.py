@@ -53,6 +53,21 @@ def pages_wide(widths: list[float], repeated: float = 0.0) -> int:
     room = _PAGE_UNITS / _MIN_SCALE - repeated
     return max(1, math.ceil((sum(widths) - repeated) / room))
 
+def first_page_columns(widths: list[float], across: int, repeated: int = 0) -> int:
+    """How many columns the first page surely holds when the sheet is fitted ``across`` pages wide with its first
+    ``repeated`` columns printed again on every page: those within the average page's share of the width. Pages
+    are filled column by column, and the fitted page is at least as wide as the average share, so the first page
+    holds at least these (it may hold more)."""
+    share = (sum(widths) + (across - 1) * sum(widths[:repeated])) / across
+    total, count = 0.0, 0
+    for w in widths:
+        total += w
+        if total > share + 1e-9:
+            break
+        count += 1
+    return count
+
+
 def _clean(value: Any) -> Any:
     return _ILLEGAL_XML.sub("", value) if isinstance(value, str) else value
 
@@ -91,8 +106,13 @@ def write_review(run: ReviewRun, out: str | Path) -> dict[str, Any]:
     ws = wb.active
     ws.title = SHEET
     last_col = len(cols)
+    widths = [c.width for c in cols]
+    across = pages_wide(widths, sum(widths[:2]))
+    # the title and the note above the header are printed once, on the first page: merged across the columns that
+    # page surely holds (not across the whole sheet, which centred the title on the second page and cut the note)
+    first = max(4, first_page_columns(widths, across, 2))
     ws.cell(1, 1, rub.name).font = Font(name="黑体", size=16, bold=True)
-    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=last_col)
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=first)
     ws.cell(1, 1).alignment = center
     ws.row_dimensions[1].height = 28
     ws.cell(2, 1, "报送截止日期").font = bold
@@ -100,16 +120,17 @@ def write_review(run: ReviewRun, out: str | Path) -> dict[str, Any]:
     dcell = ws.cell(2, 3, run.deadline)
     dcell.number_format = "yyyy-mm-dd"
     dcell.font = font                        # bold does not fit the date column: it printed ###
+    ws.cell(2, 1).alignment = dcell.alignment = Alignment(vertical="center")    # beside the note's lines
     _put(ws, 2, 4, f"依据：{rub.source}。绿色列由程序根据回收的自评表、报告和附件计算（依据见“评分依据”表）；"
                    f"黄色列由评审人员填写；得分、小计、总分和等次由公式实时计算。")
-    ws.merge_cells(start_row=2, start_column=4, end_row=2, end_column=last_col)
+    ws.merge_cells(start_row=2, start_column=4, end_row=2, end_column=first)
     ws.cell(2, 4).alignment = left
     ws.cell(2, 4).font = Font(name="宋体", size=9, color="595959")
     ws.row_dimensions[2].height = 30
     if run.rubric_warning:                  # the rubric is another region's: said where the scores are read
         ws.cell(2, 4).value = f"注意：{run.rubric_warning}。" + ws.cell(2, 4).value
         ws.cell(2, 4).font = Font(name="宋体", size=9, bold=True, color="C00000")
-    ws.row_dimensions[2].height = row_height(lines_of(ws.cell(2, 4).value, sum(c.width for c in cols[3:])) + 1)
+    ws.row_dimensions[2].height = row_height(lines_of(ws.cell(2, 4).value, sum(widths[3:first])) + 1)
 
     # header rows 3 (groups), 4 (items), 5 (columns), 6 (allowed values); each as tall as its text
     head_lines = {3: 1, 4: 1, 5: 1, 6: 1}
@@ -221,9 +242,7 @@ def write_review(run: ReviewRun, out: str | Path) -> dict[str, Any]:
         dv.add(rng)
         ws.add_data_validation(dv)
     ws.freeze_panes = f"{letter['submitted']}{FIRST_ROW}"
-    widths = [c.width for c in cols]
-    print_setup(ws, rub.name, SHEET, title_rows="3:6", title_cols="A:B",
-                pages_wide=pages_wide(widths, sum(widths[:2])))
+    print_setup(ws, rub.name, SHEET, title_rows="3:6", title_cols="A:B", pages_wide=across)
 
     # defined names (workbook scope)
     quoted = f"'{SHEET}'"
