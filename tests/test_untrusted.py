@@ -744,3 +744,53 @@ def test_a_damaged_directory_read_from_memory_is_refused_as_zipfile_refuses(good
                 except Exception:  # noqa: BLE001  (any refusal of zipfile's, in whatever class)
                     by_zipfile[name] = "refused"
             assert read(zf, limit) == by_zipfile
+
+
+def _incomplete_code_stream(body: bytes) -> bytes:
+    """``body`` as one dynamic deflate block whose literal/length code is incomplete (all 257 symbols 0..256 nine
+    bits long: 257 of 512 codes used). RFC 1951 leaves it invalid; zlib refuses it ("invalid literal/lengths
+    set"), ISA-L inflates it."""
+    bits: list[int] = []
+
+    def put(v, n):              # LSB first
+        bits.extend((v >> i) & 1 for i in range(n))
+
+    def huff(code, n):          # MSB first
+        bits.extend((code >> i) & 1 for i in range(n - 1, -1, -1))
+
+    put(1, 1), put(2, 2)                        # final block, dynamic
+    put(0, 5), put(0, 5), put(19 - 4, 4)        # HLIT 257, HDIST 1, HCLEN 19
+    order = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15]
+    for sym in order:                           # code-length code: 0 -> "0", 9 -> "1" (complete)
+        put(1 if sym in (0, 9) else 0, 3)
+    for _ in range(257):
+        huff(1, 1)                              # literal/length lengths: 9 each
+    huff(0, 1)                                  # the one distance length: 0
+    for sym in [*body, 256]:
+        huff(sym, 9)                            # canonical codes of equal lengths: the symbol itself
+    bits.extend([0] * (-len(bits) % 8))
+    return bytes(sum(b << j for j, b in enumerate(bits[i:i + 8])) for i in range(0, len(bits), 8))
+
+
+def test_a_stream_zlib_refuses_is_refused_from_memory_too(good, tmp_path, inflater):
+    """ISA-L inflates a deflate stream with an incomplete Huffman code, which zlib (so zipfile, LibreOffice, and
+    read_member on a file past IN_MEMORY_BYTES) refuses: with a CRC-32 of what it gives, the part must still be
+    refused from memory, as the docstring of _member_in_memory promises."""
+    from xlsx_engine.kernel.errors import WorkbookError
+    from xlsx_engine.ooxml.safezip import open_workbook_zip, read_member
+    with zipfile.ZipFile(good) as zf:
+        parts = [(i.filename, zf.read(i)) for i in zf.infolist()]
+    members = [(name, _deflate(body), zlib.crc32(body), len(body)) for name, body in parts]
+    name, body = parts[0]
+    odd = _incomplete_code_stream(body)
+    with pytest.raises(zlib.error):
+        zlib.decompress(odd, -15)
+    members[0] = (name, odd, zlib.crc32(body), len(body))
+    path = tmp_path / "form.xlsx"
+    path.write_bytes(_raw_zip(members))
+    with zipfile.ZipFile(path) as plain, pytest.raises(WorkbookError):
+        read_member(plain, name, str(path))
+    with open_workbook_zip(path, in_memory=True) as zf:
+        assert zf.data is not None
+        with pytest.raises(WorkbookError):
+            read_member(zf, name, str(path))
