@@ -567,3 +567,50 @@ def test_department_and_hunan_forms_are_matched_with_the_master_by_their_unit(tm
         got = [f for f in rows[name].findings if f.code == "not_sent"]
         assert got and f"“{hunan_unit}”不在总表的单位清单中" in got[0].message and "单位”工作表" in got[0].hint, got
     assert sum(1 for r in coll.rows if r.status == MISSING) == 6          # the master's projects: none returned
+
+
+def _department_forms(folder: Path, forms: dict[str, tuple[str, dict | None]]) -> None:
+    """Filled 部门整体 forms: file name -> (部门名称, identity written as bulk writes it)."""
+    profile = load_dept_profile("dept-hunan")
+    tpl = open_template(TEMPLATES / "bmzt-dept-hunan.xlsx")
+    filled = yaml.safe_load((DATA / "department" / "seed002.yaml").read_text(encoding="utf-8"))
+    filled["评分"] = {i.name: i.weight - 1 for i in profile.indicators if i.rule is None}
+    folder.mkdir()
+    for name, (unit, identity) in forms.items():
+        tpl.fill_to(dept_record_from_data({**filled, "部门名称": unit}, profile), folder / name, identity=identity)
+
+
+def test_a_department_form_with_a_project_code_of_the_master_is_not_that_projects_return(tmp_path):
+    """A 部门整体 form is matched by its unit even when it carries a 项目编码 the master lists: before, it was
+    taken for that project's return (the project no longer 未交回, the row renamed to the project's unit, no
+    error), since _against_sent tries the code first and _control compares nothing for a form of another kind."""
+    from test_collect import loop_master
+
+    from xlsx_engine.bureau.collect import MISSING, collect
+
+    _department_forms(tmp_path / "回收", {"丁单位_部门整体.xlsx": ("丁单位", {"项目编码": "P1"})})
+    loop_master(tmp_path / "总表.xlsx")
+    coll = collect(tmp_path / "回收", master=tmp_path / "总表.xlsx")
+    row = next(r for r in coll.rows if r.relpath)
+    assert row.unit == "丁单位", row.unit
+    assert [f for f in row.findings if f.code in ("not_sent", "profile_not_sent")], row.findings
+    assert sorted(r.code for r in coll.rows if r.status == MISSING) == ["P1", "P2", "P3", "P4", "P5", "P6"]
+
+
+def test_a_department_forms_unit_is_matched_as_people_read_it(tmp_path):
+    """The unit a form names is matched with the master's 单位 as the rest of the program compares names people
+    type (NFKC, spaces): full-width and half-width brackets, a space inside or after the name (the identity bulk
+    wrote) are the same unit; the row then carries the master's spelling, so that 按单位 and 催报清单 group it with
+    the unit's projects and show its contact."""
+    from test_collect import loop_master
+
+    from xlsx_engine.bureau.collect import collect
+
+    _department_forms(tmp_path / "回收", {"a.xlsx": ("甲单位(本级)", None), "b.xlsx": ("乙 单位", None),
+                                        "c.xlsx": ("丙单位", {"单位名称": "丙单位 "})})
+    loop_master(tmp_path / "总表.xlsx", extra_units=("甲单位（本级）",))
+    coll = collect(tmp_path / "回收", master=tmp_path / "总表.xlsx")
+    rows = {r.relpath: r for r in coll.rows if r.relpath}
+    for name, unit in (("a.xlsx", "甲单位（本级）"), ("b.xlsx", "乙单位"), ("c.xlsx", "丙单位")):
+        assert not [f for f in rows[name].findings if f.code == "not_sent"], (name, rows[name].findings)
+        assert rows[name].unit == unit, (name, rows[name].unit)
