@@ -957,3 +957,17 @@ def test_a_dtd_in_a_utf16_part_is_refused():
         parse_xml(xml, "test")
     with pytest.raises(WorkbookError, match="实体声明"):
         parse_sheet(xml, "自评表", [], "test")
+
+
+def test_a_sheet_in_an_encoding_where_markup_hides_keeps_its_text():
+    """Pre-existing (the byte guards before today's memchr shortcut were as blind): in a part declared UTF-7,
+    which libxml2 decodes, "<![CDATA[" can be spelled "+ADwAIQ-[CDATA[" with no "<!" byte, and the CDATA's text
+    then holds bytes the empty-cell pattern takes for a cell: the text read changed from 'x<c r="B2"/></row>' to
+    'x</row>'. Only a part in UTF-8 (no declared encoding, or UTF-8) may be trimmed."""
+    import xlsx_engine.integrity.tamper as tamper
+
+    xml = (b'<?xml version="1.0" encoding="UTF-7"?><worksheet xmlns="' + _M.encode() + b'"><sheetData>'
+           b'<row r="2"><c r="A2" t="inlineStr"><is><t>+ADwAIQ-[CDATA[x<c r="B2"/></row>]]></t></is></c>'
+           b'<c r="C2"/></row></sheetData></worksheet>')
+    assert etree.fromstring(xml).find(f".//{{{_M}}}t").text == 'x<c r="B2"/></row>'
+    assert tamper._without_empty_cells(xml) is xml
