@@ -591,16 +591,17 @@ def _damaged(good: Path, damage: str) -> bytes:
 
 @pytest.fixture(params=["isal", "zlib"])
 def inflater(request, monkeypatch):
-    """Both inflaters a part read from memory may go through: ISA-L where its wheel is installed (the usual case),
-    zlib where it is not."""
+    """Both CRC-32s a part read from memory may be checked with: ISA-L's where its wheel is installed (the usual
+    case), zlib's where it is not. (The stream is always inflated by zlib: ISA-L's inflate takes streams zlib
+    refuses — test_a_stream_zlib_refuses_is_refused_from_memory_too.)"""
     import zlib
 
     from xlsx_engine.ooxml import safezip
     if request.param == "zlib":
-        monkeypatch.setattr(safezip, "_inflater", zlib)
+        monkeypatch.setattr(safezip, "_crc32", zlib.crc32)
     else:
         isal_zlib = pytest.importorskip("isal.isal_zlib")
-        monkeypatch.setattr(safezip, "_inflater", isal_zlib)
+        monkeypatch.setattr(safezip, "_crc32", isal_zlib.crc32)
     return request.param
 
 

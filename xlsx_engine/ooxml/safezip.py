@@ -26,10 +26,10 @@ except ImportError:             # a Python built without lzma: zipfile cannot re
     class LZMAError(Exception):  # type: ignore[no-redef]
         pass
 
-try:        # ISA-L's inflate and CRC-32: twice and fifteen times zlib's speed on a returned form's parts (a dependency
-    from isal import isal_zlib as _inflater  # where wheels exist, as for the filler's deflate; zlib otherwise)
-except ImportError:
-    _inflater = zlib
+try:        # ISA-L's CRC-32: fifteen times zlib's on a returned form's parts (a dependency where wheels exist, as for
+    from isal.isal_zlib import crc32 as _crc32  # the filler's deflate). Not its inflate: that takes streams zlib
+except ImportError:                             # refuses (an incomplete Huffman code), which zipfile would refuse
+    _crc32 = zlib.crc32
 
 from xlsx_engine.kernel.errors import WorkbookError, os_reason
 from xlsx_engine.kernel.files import not_regular
@@ -164,8 +164,8 @@ def read_member(zf: zipfile.ZipFile, name: str, where: str = "", limit: int = MA
             data = fh.read(limit + 1)
     except KeyError:
         raise WorkbookError(f"缺少 {name}", where=where) from None
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error, _inflater.error, NotImplementedError,
-            RuntimeError, OverflowError, LZMAError) as exc:          # OverflowError: a zip64 offset past any seek; LZMA parts
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error, NotImplementedError, RuntimeError,
+            OverflowError, LZMAError) as exc:          # OverflowError: a zip64 offset past any seek; LZMA parts
         raise WorkbookError(f"{name} 已损坏（{exc}）", where=where) from None
     if len(data) > limit:
         raise WorkbookError(f"{name} 解压后超过大小上限，拒绝读取", where=where)
@@ -211,12 +211,12 @@ def _member_in_memory(zf: WorkbookZip, info: zipfile.ZipInfo, limit: int) -> byt
         out = bytes(raw[:want])
     else:
         out = _inflate(raw, want)
-    if _inflater.crc32(out) != info.CRC:
+    if _crc32(out) != info.CRC:
         raise zipfile.BadZipFile(f"Bad CRC-32 for file {info.filename!r}")
     return out
 
 
-_CHUNK = 64 << 10       #: compressed bytes given to the inflater at a time: what it keeps of the input stays this small
+_CHUNK = 64 << 10       #: compressed bytes given to zlib at a time: what it keeps of the input stays this small
 
 
 def _inflate(raw: memoryview, want: int) -> bytes:
@@ -225,7 +225,7 @@ def _inflate(raw: memoryview, want: int) -> bytes:
     at ``want`` bytes and may or may not have met damage past them (tests/test_untrusted.py: what zipfile refuses
     is refused here too; a stream holding more than its declared size, or cut short, is refused even where zipfile
     would take the first bytes when their CRC-32 happens to match)."""
-    inflate = _inflater.decompressobj(-15)
+    inflate = zlib.decompressobj(-15)
     pieces: list[bytes] = []
     got = 0
     for at in range(0, len(raw), _CHUNK):
