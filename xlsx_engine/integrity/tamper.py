@@ -391,9 +391,10 @@ def _without_empty_cells(data: bytes) -> bytes:
     free and for the reader to step over (8 % of reading a returned form, counted by bench/bench_instructions.py).
 
     What is read is the same, cell for cell (tests/test_tamper.py compares both readings): only inside the first
-    ``<sheetData`` … last ``</sheetData>`` (so inside the document element), only when the part has no ``<!``
-    (comment, CDATA, DOCTYPE), no processing instruction but the declaration at its start, and no NUL byte (a
-    UTF-16 part, where these bytes can be the halves of text characters) — so every ``<`` is a tag, and every match
+    ``<sheetData`` … last ``</sheetData>`` (so inside the document element), only when the part is UTF-8
+    (:func:`_in_utf8`) and has no ``<!`` (comment, CDATA, DOCTYPE), no processing instruction but the declaration
+    at its start, and no NUL byte (a UTF-16 part, where these bytes can be the halves of text characters) — so
+    every ``<`` is a tag, and every match
     a real empty element with a reference, not text. Followed directly by ``<c `` it has a later sibling and no
     tail, so no parent's text or child count changes to nothing; followed by ``</row>`` its parent is the row. A
     removed complete element cannot make a malformed document well-formed. A cell without a reference anywhere
@@ -402,13 +403,30 @@ def _without_empty_cells(data: bytes) -> bytes:
     start = data.find(b"<sheetData")
     end = data.rfind(b"</sheetData>")
     declared = data.startswith(b"<?xml ") or data.startswith(b"\xef\xbb\xbf<?xml ")
-    if start < 0 or end <= start or b"\x00" in data or contains(data, b"<!", b"!"):
+    if start < 0 or end <= start or b"\x00" in data or contains(data, b"<!", b"!") or not _in_utf8(data, declared):
         return data
     # a "?" after the declaration (one memchr) is rare: only then are the "<?" counted
     if data.find(b"?", data.find(b"?>") + 2 if declared else 0) >= 0 and data.count(b"<?") > declared:
         return data
     body = _EMPTY_CELL.sub(b"", data[start:end])
     return data[:start] + body + data[end:] if len(body) != end - start else data
+
+
+#: the encoding an XML declaration names
+_DECLARED_ENCODING = re.compile(rb"""\sencoding\s*=\s*["']([^"']*)["']""")
+
+
+def _in_utf8(data: bytes, declared: bool) -> bool:
+    """Whether a part is read as UTF-8, where a byte "<" is a "<": no declaration (then it starts with "<", after a
+    UTF-8 byte-order mark) or one that names UTF-8 or no encoding. In another encoding libxml2 decodes — UTF-7 above
+    all, where "<![CDATA[" is "+ADwAIQ-[CDATA[" — markup can hide from the byte tests."""
+    if not declared:
+        return data.startswith(b"<") or data.startswith(b"\xef\xbb\xbf<")
+    end = data.find(b"?>")
+    if end < 0:
+        return False
+    m = _DECLARED_ENCODING.search(data, 0, end)
+    return m is None or m.group(1).lower() in (b"utf-8", b"utf8")
 
 
 def _span(lo: str | None, hi: str | None) -> range:
