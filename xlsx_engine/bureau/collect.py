@@ -42,12 +42,23 @@ from typing import Any, Callable, Container, Iterable, Iterator, TypeVar
 
 from xlsx_engine.bureau.archive import quality_of, snaps_from_record
 from xlsx_engine.bureau.bulk import MANIFEST, read_manifest
-from xlsx_engine.bureau.display import CELL_CODES, STRUCTURAL_CODES, display_findings, template_display
+from xlsx_engine.bureau.display import (
+    CELL_CODES,
+    STRUCTURAL_CODES,
+    display_findings,
+    template_display,
+)
 from xlsx_engine.bureau.master import Master, MasterEntry
 from xlsx_engine.forms.base import cell_value
 from xlsx_engine.forms.project.layout import project_layout
 from xlsx_engine.forms.project.profile import list_profiles, load_profile
-from xlsx_engine.forms.project.record import ProjectRecord, is_blank, record_from_data, spent_of, typed_actuals
+from xlsx_engine.forms.project.record import (
+    ProjectRecord,
+    is_blank,
+    record_from_data,
+    spent_of,
+    typed_actuals,
+)
 from xlsx_engine.forms.project.scoring import evaluate
 from xlsx_engine.forms.registry import form_of_layout
 from xlsx_engine.integrity.checks import OWN_OUTPUT, check_file, read_ours
@@ -56,6 +67,7 @@ from xlsx_engine.integrity.tamper import expected_for
 from xlsx_engine.kernel.errors import DataError, JxzpError
 from xlsx_engine.kernel.files import not_returned
 from xlsx_engine.kernel.findings import ERROR, INFO, WARNING, Finding
+from xlsx_engine.kernel.names import name_key
 from xlsx_engine.kernel.xlmath import is_number, xround
 from xlsx_engine.ooxml.cells import col_letters, parse_name_ref
 
@@ -498,9 +510,17 @@ class SentProjects:
         self.contacts = {u: {"联系人": str(v.get("联系人") or ""), "联系电话": str(v.get("联系电话") or "")}
                          for u, v in self.master.units.items()}
         self._any: bool | None = None
+        self._units: dict[str, str] | None = None
 
     def close(self) -> None:
         self.master.close()
+
+    def unit_named(self, name: str) -> str:
+        """The master's spelling of a unit typed as ``name`` (:func:`~xlsx_engine.kernel.names.name_key`); ""
+        when the master lists no such unit."""
+        if self._units is None:
+            self._units = {name_key(u): u for u in self.contacts}
+        return self._units.get(name_key(name), "") if name.strip() else ""
 
     def _sent(self, entry: MasterEntry) -> Sent | None:
         p = self.master.project(entry)
@@ -645,7 +665,7 @@ def _collect(folder: Path, master: str | Path | None, stack: contextlib.ExitStac
             if not item.code:
                 continue
         returned.append(item)
-    for best, older in newest_of_each(returned, lambda i: i.code, lambda i: i.submitted, lambda i: i.path):
+    for best, older in newest_of_each(returned, project_code, lambda i: i.submitted, lambda i: i.path):
         for other in older:
             other.note = superseded_by(best.relpath, best.submitted_text)
             if not other.error:
@@ -671,6 +691,12 @@ def _collect(folder: Path, master: str | Path | None, stack: contextlib.ExitStac
         coll.rows.extend(missing)
     coll.rows.sort(key=lambda r: (order.get(r.code, len(order)), r.unit, r.code, r.project, r.path))
     return coll
+
+
+def project_code(item: Collected) -> str:
+    """The 项目编码 that makes copies of one project: none for a form matched by its unit (:attr:`Collected.per_unit`:
+    a code it carries is not a project's), so it never supersedes a project's form, nor one another."""
+    return "" if item.per_unit else item.code
 
 
 def submission_order(submitted: float | None, path: str) -> tuple:
@@ -719,6 +745,10 @@ def _against_sent(item: Collected, sent: SentProjects, matched: dict[str, str], 
                   ) -> Collected:
     """Compare a returned file with what was sent for its project as soon as it is read (change control, blank
     or not, the sent unit and name), so the bureau-set cells of ten thousand files are never held at once."""
+    if item.per_unit:                              # not sent project by project: matched by its unit alone
+        _per_unit(item, sent)
+        item.fields, item.spent_cells = (), ()
+        return item
     s = sent.get(item.code)
     if s is not None and not item.error and not item.fields and item.kind == "本系统模板":
         # a project form whose rules are not installed: read it by the rules it was sent with
@@ -731,9 +761,6 @@ def _against_sent(item: Collected, sent: SentProjects, matched: dict[str, str], 
         _control(item, s)
         if item.fields:
             item.blank = is_blank(item.typed, item.spent_cells, s.spent_cells)
-    elif item.per_unit:
-        if sent.contacts:                          # a master without a 单位 sheet has no unit to match with
-            _per_unit(item, sent)
     elif sent:
         item.findings.append(Finding(ERROR, "not_sent", "", f"项目编码“{item.code[:40]}”不在总表的下发清单中"
                                      if item.code else "无法确定本表对应下发的哪个项目（没有项目编码）",
@@ -743,10 +770,18 @@ def _against_sent(item: Collected, sent: SentProjects, matched: dict[str, str], 
 
 
 def _per_unit(item: Collected, sent: SentProjects) -> None:
-    """A 部门整体 or 湖南 form against the master: its unit must be one of the master's 单位. A form returned blank
-    that names no unit is 待填报 like any other (nothing to hold against it); a filled one must name its unit."""
+    """A 部门整体 or 湖南 form against the master: its unit must be one of the master's 单位, compared as people
+    read names (:func:`~xlsx_engine.kernel.names.name_key`), and the row then carries the master's spelling (so
+    按单位 and the 催报清单 group it with the unit's projects and its contact). A form returned blank that names no
+    unit is 待填报 like any other (nothing to hold against it); a filled one must name its unit. Its 项目编码, if
+    it carries one, is not a project's: such a form is never taken for a project's return. A master without a
+    单位 sheet has no unit to match with."""
+    if not sent.contacts:
+        return
     unit = item.unit.strip()
-    if unit in sent.contacts:
+    known = sent.unit_named(unit)
+    if known:
+        item.unit = known
         return
     if not unit and item.blank:
         return

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import functools
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Iterable, Iterator
@@ -33,6 +32,7 @@ from xlsx_engine.forms.project.layout import project_layout
 from xlsx_engine.integrity.tamper import a1, open_package, parse_ref
 from xlsx_engine.kernel.errors import WorkbookError
 from xlsx_engine.kernel.findings import ERROR, WARNING, Finding
+from xlsx_engine.kernel.names import name_key
 from xlsx_engine.ooxml.builder import TEMPLATE_DIR, template_filename
 from xlsx_engine.ooxml.safezip import parse_xml
 from xlsx_engine.ooxml.sheetmodel import FORMULA, INPUT
@@ -151,8 +151,6 @@ def _shows(cell) -> bool:
     return cell is not None and cell.value not in (None, "")
 
 
-def _norm_name(name: str) -> str:
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", name)).casefold()
 
 
 #: findings that compare cell by cell at the template's positions: dropped when rows or columns moved
@@ -179,7 +177,7 @@ def display_findings(pkg, profile_id: str, file: str = "") -> list[Finding]:
                 "请删除外部链接后重新提交；模板中没有任何外部链接")
             break
     for name, _state, path in pkg.sheets:
-        if name != main and _norm_name(name) == _norm_name(main):
+        if name != main and name_key(name) == name_key(main):
             add(ERROR, "sheet_duplicate", name, f"另有一个名称近似“{main}”的工作表“{name}”，容易被误当作自评表",
                 "请删除这个工作表，只保留下发的自评表")
         if not path:

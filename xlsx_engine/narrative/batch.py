@@ -19,6 +19,7 @@ from xlsx_engine.bureau.collect import (
     NOT_SUMMED,
     collect,
     newest_of_each,
+    project_code,
     superseded_by,
     time_text,
 )
@@ -160,7 +161,7 @@ def plan(items: list[str], master: str | Path | None = None, jobs: int = 1,
             elif row.blank:                        # 待填报, or 有错误 only for what was sent: still nothing typed
                 passed.append(Outcome(Path(row.file), skipped=BLANK_NOTE))
             else:
-                tasks.append(Task(Path(row.file), list(row.findings), row.code, row.submitted))
+                tasks.append(Task(Path(row.file), list(row.findings), project_code(row), row.submitted))
         for unused in coll.unused:
             if unused.file and unused.file in counted:      # its project's row says what became of it
                 continue
