@@ -795,3 +795,49 @@ def test_a_stream_zlib_refuses_is_refused_from_memory_too(good, tmp_path, inflat
         assert zf.data is not None
         with pytest.raises(WorkbookError):
             read_member(zf, name, str(path))
+
+
+def _docx_bytes() -> bytes:
+    from xlsx_engine.narrative.docx import report_docx
+    from xlsx_engine.narrative.engine import from_data_file
+    data, _ = report_docx(from_data_file(Path(__file__).parent / "data" / "seeds" / "seed004.yaml"))
+    return data
+
+
+@pytest.mark.parametrize("damage", ["truncated", "not a zip", "no document part", "declared bomb", "broken part"])
+def test_a_damaged_word_report_is_refused_in_chinese(tmp_path, damage):
+    """A returned folder's Word 自评报告 is read by ``check`` (python-docx): a damaged one is 无法读取 with what to
+    do, never 内部错误 (before: python-docx's PackageNotFoundError became 内部错误 and exit 1), and it gets the
+    bounds of every untrusted zip before python-docx expands anything (safezip.open_office_zip)."""
+    good = _docx_bytes()
+    path = tmp_path / "自评报告.docx"
+    if damage == "truncated":
+        path.write_bytes(good[:3000])
+    elif damage == "not a zip":
+        path.write_bytes(b"PK\x03\x04" + b"garbage" * 10)
+    elif damage == "no document part":
+        with zipfile.ZipFile(path, "w") as zf:
+            zf.writestr("a.txt", "x")
+    elif damage == "declared bomb":                # a part that says it expands past the limit: refused unread
+        buf = io.BytesIO(good)
+        with zipfile.ZipFile(buf, "a") as zf:
+            zf.writestr("word/media/big.bin", b"\0" * (1 << 20))
+        data = bytearray(buf.getvalue())
+        at = data.rfind(b"PK\x01\x02")             # the last directory entry: big.bin's uncompressed size
+        data[at + 24:at + 28] = struct.pack("<I", 0xFFFFFFF0)
+        path.write_bytes(bytes(data))
+    else:                                          # document.xml cut inside the zip: python-docx's own error
+        parts = {}
+        with zipfile.ZipFile(io.BytesIO(good)) as zf:
+            for name in zf.namelist():
+                parts[name] = zf.read(name)
+        parts["word/document.xml"] = parts["word/document.xml"][:200]
+        with zipfile.ZipFile(path, "w") as zf:
+            for name, body in parts.items():
+                zf.writestr(name, body)
+    report = check_file(path)
+    assert report.unreadable and report.kind == "无法读取", report.to_dict()
+    messages = [f.message + f.hint for f in report.findings]
+    assert messages and not any("内部错误" in m for m in messages), messages
+    assert all(re.search(r"[\u4e00-\u9fff]", m) for m in messages), messages
+    assert exit_code([report]) == 2

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 import tempfile
-import zipfile
 from pathlib import Path
 
 import python_calamine
@@ -21,6 +20,7 @@ import python_calamine
 from xlsx_engine.integrity.tamper import SheetXML, XCell, a1
 from xlsx_engine.kernel.errors import WorkbookError
 from xlsx_engine.ooxml.recalc import RecalcError, convert_files, find_soffice
+from xlsx_engine.ooxml.safezip import open_office_zip
 
 MAX_CELLS = 200_000         #: cells read from one sheet / table
 MAX_SHEETS = 64
@@ -115,13 +115,15 @@ def read_docx(path: Path) -> GridBook:
     Raises:
         WorkbookError: not a readable .docx.
     """
+    with open_office_zip(path, "docx"):    # the bounds every untrusted file gets, before python-docx expands it
+        pass
     try:
         import docx  # python-docx: only when a Word report is read (start-up of the other commands)
 
         document = docx.Document(str(path))
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise WorkbookError(f"Word 文档无法读取（{type(exc).__name__}）", where=str(path),
-                            hint="请重新保存为 .docx 后提交") from None
+    except Exception as exc:  # noqa: BLE001 — python-docx on a damaged file: any of its errors means "damaged"
+        raise WorkbookError(f"Word 文档已损坏，无法读取（{type(exc).__name__}）", where=str(path),
+                            hint="请在 Word/WPS 中打开后重新保存为 .docx 再提交") from None
     sheets = []
     for k, table in enumerate(document.tables[:MAX_SHEETS], 1):
         sheet = SheetXML(f"表{k}")

@@ -88,6 +88,15 @@ class WorkbookZip(zipfile.ZipFile):
     data: bytes | None = None
 
 
+#: the Office documents opened as zips: their main part, what they are called, what to submit instead
+_DOCUMENTS = {
+    "xlsx": ("xl/workbook.xml", "Excel 工作簿（.xlsx）", "请提交 .xlsx 格式的自评表", "另存为 .xlsx",
+             "请重新保存或重新下发模板"),
+    "docx": ("word/document.xml", "Word 文档（.docx）", "请提交 .docx 格式的自评报告", "另存为 .docx",
+             "请在 Word/WPS 中打开后重新保存为 .docx 再提交"),
+}
+
+
 def open_workbook_zip(path: str | Path, in_memory: bool = False) -> WorkbookZip:
     """Open an .xlsx as a zip after checking it is one and that it stays small when expanded.
 
@@ -97,6 +106,18 @@ def open_workbook_zip(path: str | Path, in_memory: bool = False) -> WorkbookZip:
     Raises:
         WorkbookError: with a Chinese message for each kind of unreadable file.
     """
+    return open_office_zip(path, "xlsx", in_memory)
+
+
+def open_office_zip(path: str | Path, document: str = "xlsx", in_memory: bool = False) -> WorkbookZip:
+    """:func:`open_workbook_zip` for an Office document of the kind ``document`` ("xlsx" or "docx", with its
+    main part and its words in the messages): the same checks before anything is expanded (a zip, not encrypted,
+    at most :data:`MAX_ENTRIES` parts and :data:`MAX_UNCOMPRESSED` bytes declared, no part with a bomb's ratio).
+
+    Raises:
+        WorkbookError: with a Chinese message for each kind of unreadable file.
+    """
+    main_part, kind, submit, save_as, resave = _DOCUMENTS[document]
     path = Path(path)
     where = str(path)
     why = not_regular(path)
@@ -118,14 +139,14 @@ def open_workbook_zip(path: str | Path, in_memory: bool = False) -> WorkbookZip:
             raise WorkbookError("这是旧版 .xls/.et 格式，无法核对模板", where=where,
                                 hint="请用下发的 .xlsx 模板填报，或在 Excel/WPS 中另存为 .xlsx")
         raise WorkbookError("文件已加密（设置了打开密码）或为旧版 Office 格式，无法读取", where=where,
-                            hint="请取消打开密码后另存为 .xlsx 再提交")
+                            hint=f"请取消打开密码后{save_as}再提交")
     if not magic.startswith(b"PK"):
-        raise WorkbookError("不是 Excel 工作簿（.xlsx）文件", where=where, hint="请提交 .xlsx 格式的自评表")
+        raise WorkbookError(f"不是 {kind}文件", where=where, hint=submit)
     try:
         zf = WorkbookZip(io.BytesIO(data) if data is not None and len(data) <= IN_MEMORY_BYTES else path)
     except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:   # NotImplementedError: a
         raise WorkbookError(f"文件已损坏，无法解压（{exc}）", where=where,            # version zipfile lacks
-                            hint="请重新保存或重新下发模板") from None
+                            hint=resave) from None
     infos = zf.infolist()
     if len(infos) > MAX_ENTRIES:
         zf.close()
@@ -145,9 +166,9 @@ def open_workbook_zip(path: str | Path, in_memory: bool = False) -> WorkbookZip:
         raise WorkbookError(f"解压后大小 {total // (1024 * 1024)} MB 超过上限 {MAX_UNCOMPRESSED // (1024 * 1024)} MB，"
                             "拒绝读取", where=where)
     names = {i.filename for i in infos}
-    if "xl/workbook.xml" not in names:
+    if main_part not in names:
         zf.close()
-        raise WorkbookError("压缩包中没有 xl/workbook.xml，不是 Excel 工作簿", where=where)
+        raise WorkbookError(f"压缩包中没有 {main_part}，不是 {kind.split('（')[0]}", where=where, hint=resave)
     if isinstance(zf.fp, io.BytesIO):
         zf.data = data
     return zf
