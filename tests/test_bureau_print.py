@@ -1,5 +1,5 @@
 """The bureau's printed tables — the 汇总表 of ``jxzp collect`` and the 考核评分表 of ``jxzp review`` — make a
-row as tall as its wrapped text by one rule (``summary.row_height`` of ``summary.lines_of``, 宋体 10 pt): the same
+row as tall as its wrapped text by one rule (``summary.row_height`` of ``sheetmodel.text_lines``, 宋体 10 pt): the same
 text in a column of the same width gives the same height in both, and LibreOffice prints every text whole."""
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from test_collect_outputs import _big_collection
 from test_review import DEADLINE, collected  # noqa: F401  (collected: a fixture)
 from xlsx_engine.bureau.collect import Collected, Collection
 from xlsx_engine.bureau.review import review, write_review
-from xlsx_engine.bureau.summary import ROW_HEIGHT, lines_of, row_height, summary_bytes
+from xlsx_engine.bureau.summary import ROW_HEIGHT, row_height, summary_bytes
+from xlsx_engine.ooxml.sheetmodel import text_lines
 
 #: the texts of a column 60 wide in both workbooks (未采用文件 / 无法读取: 文件): one line, two, more, and a path
 #: that wraps where a spreadsheet breaks it
@@ -55,8 +56,8 @@ def test_the_same_text_makes_a_row_as_tall_in_the_summary_and_in_the_review(tmp_
     ours, theirs = _heights(summary), _heights(sheet)
     assert set(ours) == set(theirs) == set(TEXTS)
     assert ours == theirs
-    assert ours == {t: row_height(lines_of(t, 60)) for t in TEXTS}
-    assert [lines_of(t, 60) for t in TEXTS] == [1, 2, 3, 4]
+    assert ours == {t: row_height(text_lines(t, 60)) for t in TEXTS}
+    assert [text_lines(t, 60) for t in TEXTS] == [1, 2, 3, 4]
     # the review's table text is 宋体 10 like the summary's, the font the heights are for
     cell = next(c for c in sheet["A"] if c.value == TEXTS[1])
     assert (cell.font.name, cell.font.sz) == ("宋体", 10)
@@ -87,7 +88,7 @@ def test_a_row_has_room_for_the_lines_of_the_fallback_chinese_font():
 def test_lines_are_counted_as_libreoffice_prints_them(text, width, lines):
     """As many lines as LibreOffice printed for these texts (Chinese breaks anywhere, a file name or number only
     after "/", "-" or a space; its Latin letters are wider than 宋体's)."""
-    assert lines_of(text, width) == lines
+    assert text_lines(text, width) == lines
 
 
 def _printed_whole(path: Path, soffice: str) -> tuple[int, list]:

@@ -323,9 +323,10 @@ def _big_collection():
 def test_summary_text_wraps_in_rows_tall_enough_and_numbers_fit():
     """Before, text was cut at its column or ran past the table (问题清单 说明/处理建议, 催报清单 lists, 评分规则)
     and 按单位 showed ### for 104.38% and for 120 优. Every text wraps, every row is tall enough for its text (the
-    lines ``lines_of`` counts, checked against LibreOffice's print in test_bureau_print.py), and every number column
-    is wider than its widest figure (two units spare, a "%" taking two)."""
-    from xlsx_engine.bureau.summary import REMINDER_COLUMNS, lines_of, row_height
+    lines ``sheetmodel.text_lines`` counts, checked against LibreOffice's print in test_bureau_print.py), and every
+    number column is wider than its widest figure (two units spare, a "%" taking two)."""
+    from xlsx_engine.bureau.summary import REMINDER_COLUMNS, row_height
+    from xlsx_engine.ooxml.sheetmodel import text_lines
 
     wb = load_workbook(io.BytesIO(summary_bytes(_big_collection())))
     seen = set()
@@ -339,7 +340,7 @@ def test_summary_text_wraps_in_rows_tall_enough_and_numbers_fit():
                 width = widths.get(cell.column_letter, 8.43)
                 if isinstance(cell.value, str):
                     assert cell.alignment.wrap_text, (ws.title, cell.coordinate)
-                    tall = max(tall, lines_of(cell.value, width))
+                    tall = max(tall, text_lines(cell.value, width))
                     seen.add(ws.title)
                 else:
                     shown = format(cell.value, ".2%") if "%" in cell.number_format else \

@@ -44,7 +44,8 @@ from xlsx_engine.bureau.review import (
 )
 from openpyxl.utils import get_column_letter
 from xlsx_engine.bureau.review.workbook import FIRST_ROW
-from xlsx_engine.bureau.summary import lines_of, row_height
+from xlsx_engine.bureau.summary import row_height
+from xlsx_engine.ooxml.sheetmodel import text_lines
 from xlsx_engine.forms.project.profile import list_profiles, load_profile
 from xlsx_engine.forms.registry import form_for, open_template, read_project
 from xlsx_engine.integrity.reading import read_form_file
@@ -438,7 +439,7 @@ def test_every_sheet_prints_on_a4_landscape_with_wrapped_rows(collected, rubric)
     cell = ws.cell(longest, note)
     assert cell.alignment.wrap_text and "提交记录" in cell.value
     width = ws.column_dimensions[get_column_letter(note)].width
-    assert ws.row_dimensions[longest].height == row_height(lines_of(cell.value, width)) > 15
+    assert ws.row_dimensions[longest].height == row_height(text_lines(cell.value, width)) > 15
     assert "自评表核对" in wb.sheetnames and any(
         c.value == load_profile("national").name for row in wb["自评表核对"].iter_rows() for c in row)
 

@@ -12,7 +12,6 @@ import csv
 import io
 import math
 import re
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,7 +41,7 @@ from xlsx_engine.kernel.errors import JxzpError
 from xlsx_engine.kernel.files import OUTPUT_PROPERTY
 from xlsx_engine.kernel.xlmath import is_number, xround
 from xlsx_engine.ooxml.cells import col_letters
-from xlsx_engine.ooxml.sheetmodel import text_height
+from xlsx_engine.ooxml.sheetmodel import text_height, text_lines
 
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _THIN = Side(style="thin", color="999999")
@@ -53,9 +52,10 @@ _HEAD_FILL = PatternFill("solid", fgColor="DDEBF7")
 _MISSING_FILL = PatternFill("solid", fgColor="F2F2F2")
 _HEAD_ALIGN = Alignment(horizontal="center", vertical="center", wrap_text=True)
 _BODY_ALIGN = Alignment(vertical="center")
-#: text wraps within its column and the row is made tall enough for it (:func:`row_height` of :func:`lines_of`:
-#: LibreOffice does not grow a row of a written workbook by itself, and Excel is not relied on to), so nothing is cut
-#: or runs past the table on the printed page; numbers keep one line in columns wide enough for them
+#: text wraps within its column and the row is made tall enough for it (:func:`row_height` of
+#: :func:`~xlsx_engine.ooxml.sheetmodel.text_lines`, the count a filled form's rows grow by too: LibreOffice does not
+#: grow a row of a written workbook by itself, and Excel is not relied on to), so nothing is cut or runs past the
+#: table on the printed page; numbers keep one line in columns wide enough for them
 _TEXT_ALIGN = Alignment(vertical="center", wrap_text=True)
 
 ROW_HEIGHT = 15.0        #: the default row height, points: one line of 10 pt text fits
@@ -63,9 +63,10 @@ ROW_HEIGHT = 15.0        #: the default row height, points: one line of 10 pt te
 
 def row_height(lines: int) -> float:
     """The height (points) of a row whose tallest cell holds ``lines`` lines of wrapped 10 pt text
-    (:func:`lines_of`): the default height for one line. The one rule of every printed table the bureau gets
-    (汇总表, 逐年对比, 考核评分表), so the same text makes a row as tall in each — and as in a filled form: the line
-    is the forms' (:func:`~xlsx_engine.ooxml.sheetmodel.text_height`, where the figure is measured)."""
+    (:func:`~xlsx_engine.ooxml.sheetmodel.text_lines`): the default height for one line. The one rule of every
+    printed table the bureau gets (汇总表, 逐年对比, 考核评分表), so the same text makes a row as tall in each — and as
+    in a filled form: the lines are counted and the line is measured as the forms' are
+    (:func:`~xlsx_engine.ooxml.sheetmodel.text_lines`, :func:`~xlsx_engine.ooxml.sheetmodel.text_height`)."""
     return ROW_HEIGHT if lines <= 1 else text_height(lines)
 
 
@@ -143,7 +144,7 @@ class PrintSheet:
             if formats and k in formats and is_number(v):
                 cell.number_format = formats[k]
             cells.append(cell)
-        self._append(cells, max((lines_of(c.value, self.widths[k]) for k, c in enumerate(cells)
+        self._append(cells, max((text_lines(c.value, self.widths[k]) for k, c in enumerate(cells)
                                  if k < len(self.widths) and isinstance(c.value, str)), default=1))
 
     def title(self, text: str, note: str = "") -> None:
@@ -156,69 +157,7 @@ class PrintSheet:
             note_cell.font = _BODY_FONT
             note_cell.alignment = Alignment(vertical="top", wrap_text=True)
             self.ws.merged_cells.add(f"A{self.n + 1}:{col_letters(len(self.widths))}{self.n + 1}")
-            self._append([note_cell], lines_of(note_cell.value, sum(self.widths)))
-
-
-#: how a spreadsheet keeps characters together on a line (as LibreOffice does, checked on its PDF): a line breaks
-#: between two Chinese characters and after a space, "/", "\" or "-", not inside a run of other characters (a word,
-#: a number, a file name) unless the run is longer than a line, not after an opening bracket or quote and not before
-#: a closing one or a punctuation mark; a full-width mark (，；）) also holds on to a number or word after it
-_OPEN = "（“‘《〈【「『〔"
-_CLOSE = "，。、；：？！）”’》〉】」』〕…"
-_RUN = r"[^\u2e80-\U0010ffff\s/\\\-%s%s]+[\s/\\\-]?" % (_OPEN, _CLOSE)
-_PIECE = re.compile(rf"[{_OPEN}]*(?:{_RUN}|[\u2e80-\U0010ffff{_OPEN}{_CLOSE}]|[\s/\\\-])"
-                    rf"(?:[{_CLOSE}]+(?:{_RUN})?|[/\\\-,.:;!?)\]}}%]+)*")
-#: widths of 10 pt characters in column-width units (the width of a "0" of Calibri 11, 7 pixels), each the widest of
-#: its class in the fonts a missing 宋体 is replaced with (Noto Sans CJK for Chinese, 1 em; DejaVu Sans for the rest,
-#: wider than 宋体's half-width Latin): Chinese and full-width characters, and the punctuation of ambiguous width
-#: (“”—…) a Chinese font sets full width; M W m w and the wide symbols; capitals; narrow letters and punctuation;
-#: anything else (digits, most lowercase letters)
-_CJK, _WIDE, _CAPITAL, _NARROW, _OTHER = 1.92, 1.9, 1.5, 0.78, 1.22
-_WIDE_CHARS = frozenset("MWmw%@#&+<=>^~")
-_NARROW_CHARS = frozenset(" \t!'(),-./:;[\\]|fijlrt")
-#: of a column's width, the part text may take: in LibreOffice 7·width + 3.5 of its 7·width + 5 pixels (measured), so
-#: width + 0.3 keeps a pixel spare; Excel leaves 7·width but sets 宋体, Chinese 13 pixels and Latin half width
-_ROOM = 0.3
-
-
-def char_width(ch: str) -> float:
-    """The width of a character of 10 pt text in column-width units, generously (see :data:`_CJK`)."""
-    kind = unicodedata.east_asian_width(ch)
-    if kind in "WF" or (kind == "A" and not ch.isascii()):
-        return _CJK
-    if not ch.isascii() or ch in _WIDE_CHARS:
-        return _WIDE
-    if ch in _NARROW_CHARS:
-        return _NARROW
-    return _CAPITAL if ch.isupper() else _OTHER
-
-
-def text_width(text: str) -> float:
-    """The width of a text of 10 pt characters in column-width units, generously (:func:`char_width`)."""
-    return sum(char_width(ch) for ch in text)
-
-
-def lines_of(text: str, width: float) -> int:
-    """The lines a text of 10 pt characters takes when wrapped in a column ``width`` units wide (each of its own
-    lines wrapped), as a spreadsheet wraps it (:data:`_PIECE`). Checked against the lines LibreOffice prints of every
-    text of a 汇总表 and a 考核评分表: never fewer, 2 % more in all."""
-    room = max(2.0, width + _ROOM)
-    total = 0
-    for part in str(text).split("\n"):
-        lines, used = 1, 0.0
-        for piece in _PIECE.findall(part):
-            w = text_width(piece.rstrip())
-            if used and used + w > room:
-                lines, used = lines + 1, 0.0
-            if w > room:                       # longer than a line: broken between any two characters
-                for ch in piece:
-                    if used and used + char_width(ch) > room:
-                        lines, used = lines + 1, 0.0
-                    used += char_width(ch)
-            else:
-                used += text_width(piece)
-        total += lines
-    return total
+            self._append([note_cell], text_lines(note_cell.value, sum(self.widths)))
 
 
 def _safe(v: Any) -> Any:

@@ -22,7 +22,7 @@ from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from xlsx_engine.bureau.review.assess import ReviewRun
-from xlsx_engine.bureau.summary import lines_of, print_setup, profile_name, row_height, text_width
+from xlsx_engine.bureau.summary import print_setup, profile_name, row_height
 from xlsx_engine.bureau.review.rubric import (
     CHECK,
     NO,
@@ -35,6 +35,7 @@ from xlsx_engine.bureau.review.rubric import (
 from xlsx_engine.kernel.excel import n
 from xlsx_engine.kernel.files import OUTPUT_PROPERTY
 from xlsx_engine.ooxml.safezip import atomic_write_bytes, parse_xml
+from xlsx_engine.ooxml.sheetmodel import text_lines, text_width
 
 SHEET = "考核评分表"
 FIRST_ROW = 7                 #: first unit row of the main sheet
@@ -130,14 +131,14 @@ def write_review(run: ReviewRun, out: str | Path) -> dict[str, Any]:
     if run.rubric_warning:                  # the rubric is another region's: said where the scores are read
         ws.cell(2, 4).value = f"注意：{run.rubric_warning}。" + ws.cell(2, 4).value
         ws.cell(2, 4).font = Font(name="宋体", size=9, bold=True, color="C00000")
-    ws.row_dimensions[2].height = row_height(lines_of(ws.cell(2, 4).value, sum(widths[3:first])) + 1)
+    ws.row_dimensions[2].height = row_height(text_lines(ws.cell(2, 4).value, sum(widths[3:first])) + 1)
 
     # header rows 3 (groups), 4 (items), 5 (columns), 6 (allowed values); each as tall as its text
     head_lines = {3: 1, 4: 1, 5: 1, 6: 1}
 
     def head(r1, c1, r2, c2, text):
         _put(ws, r1, c1, text)
-        lines = lines_of(text, sum(cols[j - 1].width for j in range(c1, c2 + 1)))
+        lines = text_lines(text, sum(cols[j - 1].width for j in range(c1, c2 + 1)))
         head_lines[r1] = max(head_lines[r1], math.ceil(lines / (r2 - r1 + 1)))
         for rr in range(r1, r2 + 1):
             for cc in range(c1, c2 + 1):
@@ -170,7 +171,7 @@ def write_review(run: ReviewRun, out: str | Path) -> dict[str, Any]:
         cell.alignment, cell.border = center, border
         cell.fill = input_fill if c.role == "input" else auto_fill if c.role in ("auto", "date", "note") else total_fill
         ws.column_dimensions[get_column_letter(j)].width = c.width
-        head_lines[6] = max(head_lines[6], lines_of(cell.value, c.width))
+        head_lines[6] = max(head_lines[6], text_lines(cell.value, c.width))
     for rr, lines in head_lines.items():
         ws.row_dimensions[rr].height = row_height(lines)
 
@@ -182,7 +183,7 @@ def write_review(run: ReviewRun, out: str | Path) -> dict[str, Any]:
         formulas = row_formulas(rub, ref)
         note = "；".join(dict.fromkeys(v for v in u.notes.values() if v))      # each finding once
         texts = {"unit": u.unit, "warnings": u.result.get("warnings") or "", "note": note}
-        ws.row_dimensions[r].height = row_height(max(lines_of(texts[c.role], c.width) for c in cols if c.role in texts))
+        ws.row_dimensions[r].height = row_height(max(text_lines(texts[c.role], c.width) for c in cols if c.role in texts))
         for j, c in enumerate(cols, 1):
             cell = ws.cell(r, j)
             if c.role == "no":
@@ -331,14 +332,14 @@ def _finish(ws, report_title: str, widths: list[float], border, *, note: str = "
             if r > 1 and not cell.font.b:        # not the workbook's default font (Calibri 11)
                 cell.font = _BODY_FONT
             if isinstance(cell.value, str):
-                lines = max(lines, lines_of(cell.value, w))
+                lines = max(lines, text_lines(cell.value, w))
         ws.row_dimensions[r].height = row_height(lines)
     if note:
         r = ws.max_row + 1
         cell = _put(ws, r, 1, note)
         cell.font, cell.alignment = _BODY_FONT, Alignment(vertical="top", wrap_text=True)
         ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=len(widths))
-        ws.row_dimensions[r].height = row_height(lines_of(note, sum(widths)))
+        ws.row_dimensions[r].height = row_height(text_lines(note, sum(widths)))
     across = pages_wide(widths, widths[0])
     print_setup(ws, report_title, ws.title, title_rows="1:1", title_cols="A:A" if across > 1 else None,
                 pages_wide=across)
