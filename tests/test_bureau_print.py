@@ -76,6 +76,54 @@ def test_a_row_has_room_for_the_lines_of_the_fallback_chinese_font():
     assert row_height(12) - 14.48 * 12 < LINE_HEIGHT        # not a line more than the text needs
 
 
+#: (column of an indicator row of the national form, text): texts a filled form's old count of lines (half-width
+#: units, 1.05 of them a unit of width, less 2) and the bureau's count disagreed on: Latin capitals and a web address
+#: (the form counted one line in 三级指标, the bureau two: the form's row stayed one line tall), Chinese in a
+#: narrow column (the form counted 8 lines in 二级指标, the bureau 6: the form's row was two lines too tall)
+DIVERGED = [("C", "WWW.MOHRSS.GOV.CN/MMMM-2023-WWWW"),
+            ("B", "上半年住院人次低于预期；下一步加强与医疗机构信息共享，及时发现救助对象。"),
+            ("L", TEXTS[2]),
+            ("L", "部分对象身份认定推送不及时，个别乡镇资料报送滞后，导致救助资金拨付延迟；下一步加强数据共享")]
+
+
+def test_a_filled_form_grows_a_row_as_the_bureau_tables_do():
+    """Lines of wrapped text are counted once (sheetmodel.text_lines): the same text in a cell as wide makes a
+    filled form's row (jxzp fill, bulk) exactly as tall as a row of the bureau's tables (汇总表, 逐年对比, 考核评分表:
+    summary.PrintSheet). Before, the forms had a count of their own, which disagreed with the bureau's (checked
+    against LibreOffice's print) on these texts: a row too short for its text, or lines too tall."""
+    from openpyxl import Workbook
+
+    from xlsx_engine.bureau.summary import PrintSheet
+    from xlsx_engine.forms.project.layout import project_layout
+    from xlsx_engine.forms.project.record import IndicatorRow, ProjectRecord
+    from xlsx_engine.forms.registry import open_template
+    from xlsx_engine.ooxml.builder import TEMPLATE_DIR
+
+    layout = project_layout("national")
+    rec = ProjectRecord("national", year=2023.0, project="城乡医疗救助补助资金")
+    for k, (col, text) in enumerate(DIVERGED):
+        cells = {"A": "产出指标", "B": f"指标{k}", "C": f"指标{k}", "L": None, **{col: text}}
+        rec.indicators.append(IndicatorRow(cells["A"], cells["B"], cells["C"], "≥", 95.0, "%", 96.0, None, 5.0,
+                                           None, cells["L"]))
+    data, _ = open_template(TEMPLATE_DIR / "xmzc-national.xlsx").fill_bytes(rec)
+    form = load_workbook(io.BytesIO(data))[layout.sheet]
+    wb = Workbook(write_only=True)
+    for k, (col, text) in enumerate(DIVERGED):
+        width = layout.text_fit[f"{col}{layout.indicator_rows[k]}"][0]
+        PrintSheet(wb, f"表{k}", "汇总表", ["文字"], [width]).row([text])      # a table of one column as wide
+    out = io.BytesIO()
+    wb.save(out)
+    tables = load_workbook(out)
+    for k, (col, text) in enumerate(DIVERGED):
+        row = layout.indicator_rows[k]
+        width, holds = layout.text_fit[f"{col}{row}"]
+        assert form[f"{col}{row}"].value == tables[f"表{k}"]["A1"].value == text
+        lines = text_lines(text, width)
+        assert lines > holds, (col, text)                    # the form's row must grow: its height is the count's
+        assert form.row_dimensions[row].height == tables[f"表{k}"].row_dimensions[1].height == row_height(lines), \
+            (col, text, form.row_dimensions[row].height, tables[f"表{k}"].row_dimensions[1].height)
+
+
 @pytest.mark.parametrize("text, width, lines", [
     ("开展大气污染防治活动次数", 24, 1),                      # 12 Chinese characters fill a column 24 wide
     ("2026-12-02 10:36", 18, 1), ("0731-8639165", 14, 1),      # a 交回时间, a 联系电话
