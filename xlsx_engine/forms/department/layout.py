@@ -96,8 +96,12 @@ DEPARTMENT_FIELDS: tuple[Field, ...] = (
 )
 
 
-def text_lines(text: str, width: float, size: float) -> int:
-    """Lines a wrapped text of ``size``-point CJK characters takes in a column ``width`` characters wide."""
+def label_lines(text: str, width: float, size: float) -> int:
+    """Lines a wrapped label of ``size``-point CJK characters takes in a column ``width`` characters wide: the
+    template's own estimate for its indicator rows (``4 + 11`` pt a line), not the count a filled copy's rows grow by
+    (:func:`~xlsx_engine.ooxml.sheetmodel.text_lines`). Kept as it is because the template's row heights are part of
+    the template: that count gives 资产管理安全性 two lines and 在职人员控制率 one, so the issued bmzt-dept-hunan.xlsx
+    (and its 版式指纹) would change and copies already sent would no longer read the same."""
     per_line = max(1, int((width * 7 + 5) * 0.75 / size))
     return max(1, -(-len(text) // per_line))
 
@@ -290,7 +294,7 @@ def department_layout(profile_id: str) -> DeptLayout:
     manual_cells = []
     for k, ind in enumerate(p.indicators):
         row = i0 + k
-        lines = max(text_lines(ind.standard, width["E"], 9), text_lines(ind.name, width["C"], 10))
+        lines = max(label_lines(ind.standard, width["E"], 9), label_lines(ind.name, width["C"], 10))
         L.row_heights[row] = max(18, 4 + 11 * lines)
         L.label(f"A{row}", ind.level1, "label")
         L.label(f"B{row}", ind.level2, "label")
