@@ -20,13 +20,13 @@ from lxml import etree
 
 from xlsx_engine.kernel.errors import WorkbookError
 from xlsx_engine.ooxml.filler import NS, xml_escape
-from xlsx_engine.ooxml.pagesetup import text_units
 from xlsx_engine.ooxml.safezip import (
     atomic_write_bytes,
     open_workbook_zip,
     parse_xml,
     read_member,
 )
+from xlsx_engine.ooxml.sheetmodel import text_height, text_lines
 from xlsx_engine.ooxml.zipwriter import Member, build_zip
 
 SHEET_NAME = "综述"
@@ -98,9 +98,8 @@ def choose_styles(styles_xml: bytes | None) -> Styles:
 
 
 def _height(text: str, size: float) -> float:
-    per_line = max(20, int(COLUMN_WIDTH * 2 * 11 / max(size, 6) * 0.55))
-    lines = max(1, -(-text_units(text) // per_line))
-    return round(lines * size * 1.45 + 4, 1)
+    """Points the row of a paragraph needs: the one count of wrapped lines and line height of every printout."""
+    return text_height(text_lines(text, COLUMN_WIDTH, size), size)
 
 
 def sheet_rows(blocks: list, title: str, subtitle: str = "") -> list[tuple[str, str]]:
