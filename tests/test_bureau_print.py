@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
+from printed import rows_too_short
 from test_collect import _pdf
 from test_collect_outputs import _big_collection
 from test_review import DEADLINE, collected  # noqa: F401  (collected: a fixture)
@@ -140,13 +141,14 @@ def test_lines_are_counted_as_libreoffice_prints_them(text, width, lines):
 
 
 def _printed_whole(path: Path, soffice: str) -> tuple[int, list]:
-    """(pages, cells whose text LibreOffice did not print whole). A cell too short for its text loses the lines
-    that do not fit: they are not in the PDF. Merged cells too: the 考核评分表's title and note are merged across the
-    columns of its first page only (before, across the whole sheet printed three pages wide: the title was
-    centred on the second page and the note cut at each page's edge)."""
+    """(pages, cells whose text LibreOffice did not print whole): a text not in the PDF, or one in a row shorter
+    than the lines LibreOffice broke it into (tests/printed.py: LibreOffice keeps a clipped line's text in the PDF,
+    so presence alone does not show a row too short). Merged cells too: the 考核评分表's title and note are merged
+    across the columns of its first page only (before, across the whole sheet printed three pages wide: the
+    title was centred on the second page and the note cut at each page's edge)."""
     _size, pages, _text = _pdf(path, soffice)
-    raw = subprocess.run(["pdftotext", "-raw", str(path.with_suffix(".pdf")), "-"], capture_output=True,
-                         text=True, check=True).stdout
+    pdf = path.with_suffix(".pdf")
+    raw = subprocess.run(["pdftotext", "-raw", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
     raw = re.sub(r"\s+", "", raw)
     cut = []
     for ws in load_workbook(path):
@@ -155,7 +157,9 @@ def _printed_whole(path: Path, soffice: str) -> tuple[int, list]:
                 if isinstance(cell.value, str) and not cell.value.startswith("=") \
                         and re.sub(r"\s+", "", cell.value) not in raw:
                     cut.append((ws.title, cell.coordinate, cell.value[-30:]))
-    return pages, cut
+    checked, short = rows_too_short(path, pdf)
+    assert checked > 50, (path.name, checked)         # the rows sized by the program are the ones checked
+    return pages, cut + short
 
 
 @pytest.mark.libreoffice
@@ -170,3 +174,18 @@ def test_libreoffice_prints_every_text_of_both_workbooks_whole(tmp_path, soffice
     for path in (summary, book):
         pages, cut = _printed_whole(path, soffice)
         assert pages > 1 and not cut, (path.name, cut[:5])
+
+
+@pytest.mark.libreoffice
+def test_a_row_too_short_is_caught_though_its_text_is_in_the_pdf(tmp_path, soffice, monkeypatch):
+    """The print checks count the lines LibreOffice broke each text into (tests/printed.py): rows of 15 pt for
+    texts of two lines are caught, though LibreOffice keeps the clipped lines' text in the PDF (the check by
+    presence alone, used before, passed this 汇总表)."""
+    from xlsx_engine.bureau import summary
+    monkeypatch.setattr(summary, "row_height", lambda lines: 15.0)
+    path = tmp_path / "汇总表.xlsx"
+    path.write_bytes(summary_bytes(_big_collection()))
+    pages, cut = _printed_whole(path, soffice)
+    presence = [c for c in cut if len(c) == 3]               # (sheet, cell, text): a text not in the PDF at all
+    short = [c for c in cut if len(c) == 5]                  # (sheet, cell, lines, height, text): a row too short
+    assert not presence and len(short) > 100, (presence[:3], len(short))

@@ -759,47 +759,15 @@ def test_cli_strict_turns_warnings_into_exit_1(cli_main, capsys, seed004_workboo
 @pytest.mark.libreoffice
 def test_the_written_back_summary_prints_every_paragraph_whole(tmp_path, soffice):
     """The 综述 sheet's rows are as tall as the one count of wrapped lines makes them (sheetmodel.text_lines, the
-    count of every printout): each row has room for the lines LibreOffice breaks its paragraph into. Before, the
-    sheet had its own estimate, about a tenth short: a paragraph's last line — “（满分）。”, “（分值10分）” — was
-    cut off (the PDF still holds its text, clipped: the lines are counted from it)."""
+    count of every printout): each row has room for the lines LibreOffice breaks its paragraph into (tests/printed.py;
+    the form's own sheet is checked too). Before, the sheet had its own estimate, about a tenth short: a paragraph's
+    last line — “（满分）。”, “（分值10分）” — was cut off."""
+    from printed import rows_too_short
     from test_collect import _pdf
     book = tmp_path / "自评表.xlsx"
     template = open_template(ROOT / "templates" / "xmzc-national.xlsx")
     template.fill_to(load_data(ROOT / "examples" / "2023-城乡医疗救助补助资金.yaml", load_profile("national")), book)
     _write_summary(book, Narrator())
     _pdf(book, soffice)
-    printed = [re.sub(r"\s+", "", line) for line in subprocess.run(
-        ["pdftotext", "-raw", str(book.with_suffix(".pdf")), "-"], capture_output=True, text=True,
-        check=True).stdout.splitlines()]
-
-    def lines_printed(text: str) -> int | None:
-        """How many printed lines, one after another, make up ``text``."""
-        want = re.sub(r"\s+", "", text)
-        for i, first in enumerate(printed):
-            if not first or not want.startswith(first):
-                continue
-            got = ""
-            for j in range(i, min(i + 40, len(printed))):
-                got += printed[j]
-                if got == want:
-                    return j - i + 1
-                if not want.startswith(got):
-                    break
-        return None
-
-    with zipfile.ZipFile(book) as zf:
-        sheet = [n for n in zf.namelist() if n.startswith("xl/worksheets/")
-                 and "评价报告综述（文字部分）".encode() in zf.read(n)][-1]      # the sheet written back, last
-        root = etree.fromstring(zf.read(sheet))
-    short = []
-    rows = root.iter(f"{{{NS['m']}}}row")
-    checked = 0
-    for row in rows:
-        text = "".join(t.text or "" for t in row.iter(f"{{{NS['m']}}}t"))
-        lines = lines_printed(text) if text else None
-        if lines is None or int(row.get("r")) == 1:          # the title: one line of 16 pt in its own 30 pt
-            continue
-        checked += 1
-        if float(row.get("ht")) < lines * 10 * 1.4:           # 10 pt body text (11 pt headings: one line each)
-            short.append((row.get("r"), lines, row.get("ht"), text[-12:]))
+    checked, short = rows_too_short(book, book.with_suffix(".pdf"))
     assert checked > 20 and not short, short

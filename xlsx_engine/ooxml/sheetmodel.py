@@ -347,14 +347,16 @@ ROW_PADDING = 3.0      #: points above and below the lines of a cell
 
 
 #: how a spreadsheet keeps characters together on a line (as LibreOffice does, checked on its PDF): a line breaks
-#: between two Chinese characters and after a space, "/", "\" or "-", not inside a run of other characters (a word,
-#: a number, a file name) unless the run is longer than a line, not after an opening bracket or quote and not before
-#: a closing one or a punctuation mark; a full-width mark (，；）) also holds on to a number or word after it
+#: between two Chinese characters and after a space, "/", "\", "-" or an en dash ("0、10–12、13–15": four lines
+#: in the 考核评分表's 12-wide column, not the three a run broken anywhere would take), not inside a run of other
+#: characters (a word, a number, a file name) unless the run is longer than a line, not after an opening bracket or
+#: quote and not before a closing one or a punctuation mark; a full-width mark (，；）) also holds on to a number or
+#: word after it
 _OPEN = "（“‘《〈【「『〔"
 _CLOSE = "，。、；：？！）”’》〉】」』〕…"
-_RUN = r"[^\u2e80-\U0010ffff\s/\\\-%s%s]+[\s/\\\-]?" % (_OPEN, _CLOSE)
-_PIECE = re.compile(rf"[{_OPEN}]*(?:{_RUN}|[\u2e80-\U0010ffff{_OPEN}{_CLOSE}]|[\s/\\\-])"
-                    rf"(?:[{_CLOSE}]+(?:{_RUN})?|[/\\\-,.:;!?)\]}}%]+)*")
+_RUN = r"[^\u2e80-\U0010ffff\s/\\\-\u2013%s%s]+[\s/\\\-\u2013]?" % (_OPEN, _CLOSE)
+_PIECE = re.compile(rf"[{_OPEN}]*(?:{_RUN}|[\u2e80-\U0010ffff{_OPEN}{_CLOSE}]|[\s/\\\-\u2013])"
+                    rf"(?:[{_CLOSE}]+(?:{_RUN})?|[/\\\-\u2013,.:;!?)\]}}%]+)*")
 #: widths of 10 pt characters in column-width units (the width of a "0" of Calibri 11, 7 pixels), each the widest of
 #: its class in the fonts a missing 宋体 is replaced with (Noto Sans CJK for Chinese, 1 em; DejaVu Sans for the rest,
 #: wider than 宋体's half-width Latin): Chinese and full-width characters, and the punctuation of ambiguous width
