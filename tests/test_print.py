@@ -296,3 +296,14 @@ def test_hunan_table_prints_whole_without_repeated_headers(rendered):
     assert "绩效自评综合得分" in table and "评价等次" in table
     assert "评价报告综述" not in table and "校验结论" not in table
     assert any("评价报告综述" in page for page in pages) and any("校验结论" in page for page in pages)
+
+
+@pytest.mark.parametrize("name", ["national-8", "national-12", "national-20", "hubei-wuhan-12", "long-text", "seed004",
+                                  "dept", "hunan"])
+def test_every_row_has_room_for_the_lines_libreoffice_prints(rendered, name):
+    """Against LibreOffice's own print, not the program's count: every text of a filled form (labels, inputs,
+    results, the live 综述) stands in a row as tall as the lines LibreOffice broke it into need
+    (tests/printed.py — a clipped line's text stays in the PDF, so its presence alone proves nothing)."""
+    from printed import rows_too_short
+    checked, short = rows_too_short(rendered[name].with_suffix(".xlsx"), rendered[name])
+    assert checked > 30 and not short, short[:5]
