@@ -497,10 +497,14 @@ def year_over_year(archive: Archive, year: int, prev: int | None = None) -> Year
 
 
 def snaps_from_record(record: Any, result: Any) -> list[IndicatorSnap]:
-    """The typed indicator rows of a project record with their scores (blank rows left out)."""
+    """The typed indicator rows of a project record with their scores (blank rows left out). Another form's rows
+    (a 湖南 form's: no 指标性质, 分值 or 得分) are not the rows the comparison reads: none."""
+    rows = getattr(record, "indicators", [])
+    if not all(hasattr(row, "is_blank") for row in rows):
+        return []
     scores = [getattr(r, "score", None) for r in getattr(result, "indicators", [])]
     out = []
-    for k, row in enumerate(getattr(record, "indicators", [])):
+    for k, row in enumerate(rows):
         if row.is_blank():
             continue
         score = scores[k] if k < len(scores) else None
