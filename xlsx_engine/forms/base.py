@@ -24,6 +24,8 @@ class Form(Protocol):
     prefix: str          #: 模板编号 prefix, e.g. "xmzc"; a template id is ``<prefix>-<profile id>``
     title: str           #: Chinese name shown to users
     unit_field: str      #: the record field naming the unit that fills the form ("unit": 实施单位)
+    #: the form reports a unit's whole spending (部门整体), its projects' included: never added to its projects'
+    whole: bool
 
     def profile_ids(self) -> list[str]:
         """The ids of the shipped profiles (rules files) of this form."""
@@ -45,6 +47,11 @@ class Form(Protocol):
 
     def unit_named(self, record: Any) -> str:
         """The unit a record (or the archive's dict of its inputs) names in :attr:`unit_field`; "" when empty."""
+
+    def figures(self, record: Any) -> tuple[float | None, float | None, float | None]:
+        """The (预算数, 执行数, 执行率) a record (or the archive's dict of its inputs) reports, in 万元, as the 汇总表
+        and the archive keep them for a form read without the project form's reader; None for what is not entered
+        (and all three for a form that keeps its amounts otherwise, the project form)."""
 
     def unfilled(self, record: Any, sent: tuple = ()) -> bool:
         """Collect's 待填报: a record (as read back) with nothing typed in the cells a unit fills; the cells the
@@ -78,6 +85,10 @@ class FormKind:
     result_names: dict = field(default_factory=dict)
     #: the record field that names the unit filling the form (实施单位; a 部门整体 form's 部门名称)
     unit_field: str = "unit"
+    #: (预算数, 执行数, 执行率) of a record or of the archive's dict of its inputs (:meth:`Form.figures`)
+    figures_fn: Callable[[Any], tuple] | None = None
+    #: a unit's whole spending (部门整体), never added to its projects' (:attr:`Form.whole`)
+    whole: bool = False
 
     def profile_ids(self) -> list[str]:
         return self.profile_ids_fn()
@@ -98,8 +109,11 @@ class FormKind:
         return self.layout(profile.id).evaluate(record)[1]
 
     def unit_named(self, record: Any) -> str:
-        value = record.get(self.unit_field) if isinstance(record, dict) else getattr(record, self.unit_field, None)
+        value = field_of(record, self.unit_field)
         return str(value).strip() if value is not None else ""
+
+    def figures(self, record: Any) -> tuple[float | None, float | None, float | None]:
+        return self.figures_fn(record) if self.figures_fn is not None else (None, None, None)
 
     def unfilled(self, record: Any, sent: tuple = ()) -> bool:
         return self.unfilled_fn(record, sent)
@@ -125,6 +139,11 @@ def cell_value(v: Any) -> Any:
         return round(float(v), 6)
     text = str(v).strip()
     return text or None
+
+
+def field_of(record: Any, name: str, default: Any = None) -> Any:
+    """A field of a record, or of the archive's dict of its inputs (``dataclasses.asdict`` of the record)."""
+    return record.get(name, default) if isinstance(record, dict) else getattr(record, name, default)
 
 
 def any_typed(values: Any) -> bool:

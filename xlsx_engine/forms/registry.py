@@ -68,6 +68,24 @@ def unit_of(template_id: str, inputs: dict) -> str:
     return form.unit_named(inputs or {})
 
 
+def figures_of(template_id: str, inputs: dict) -> tuple[float | None, float | None, float | None]:
+    """The (预算数, 执行数, 执行率) a form of ours reports in its inputs as read (:meth:`Form.figures`; a 部门整体 form's
+    支出合计 of 预算 and 决算); (None, None, None) for an unknown template or a form that keeps them otherwise."""
+    try:
+        form = form_for(template_id)
+    except TemplateError:
+        return None, None, None
+    return form.figures(inputs or {})
+
+
+def is_whole(template_id: str) -> bool:
+    """Whether a template's form reports a unit's whole spending (部门整体, :attr:`Form.whole`)."""
+    try:
+        return form_for(template_id).whole
+    except TemplateError:
+        return False
+
+
 def form_of_layout(layout: SheetLayout) -> Form:
     """The form a layout belongs to."""
     return form_for(layout.template_id)

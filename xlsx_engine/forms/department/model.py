@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from xlsx_engine.forms.base import any_typed
+from xlsx_engine.forms.base import any_typed, field_of
 from xlsx_engine.kernel.datafile import (
     Cell,
     _amount,
@@ -353,6 +353,19 @@ def final_entered(rec: DeptRecord) -> bool:
 def dept_decided(rec: DeptRecord, ind: DeptIndicator) -> bool:
     """An indicator's 得分 is decided: its 评审评分 (manual) or the 决算 figures (ratio rules) are entered."""
     return is_number(rec.scores.get(ind.name)) if ind.rule is None else final_entered(rec)
+
+
+def dept_figures(rec: DeptRecord | dict) -> tuple[float | None, float | None, float | None]:
+    """The whole department's (预算数, 决算数, 执行率) as the archive keeps them (:meth:`~xlsx_engine.forms.base.Form.figures`):
+    the 支出合计 of the 预算 and of the 决算 column (人员经费 + 公用经费 + 项目支出, as :func:`dept_evaluate`) and the
+    form's 预算执行率, their ratio. The 决算数 is None until a 决算数 is entered (:func:`final_entered`), the 预算数
+    while no 预算数 of spending is; the 执行率 then, and when the 预算数 is 0. ``rec``: a record or the archive's dict
+    of its inputs."""
+    budget_col, final_col = field_of(rec, "budget") or {}, field_of(rec, "final") or {}
+    budget = _fsum(budget_col.get(k) for k in SPENDING) if any(is_number(budget_col.get(k)) for k in SPENDING) else None
+    spent = _fsum(final_col.get(k) for k in SPENDING) if any(is_number(final_col.get(k)) for k in LINES) else None
+    rate = ratio(spent, budget) if budget is not None and spent is not None else None
+    return budget, spent, rate if is_number(rate) else None
 
 
 def dept_evaluate(rec: DeptRecord, p: DeptProfile) -> DeptResult:

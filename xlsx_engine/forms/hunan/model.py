@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xlsx_engine.forms.base import any_typed
+from xlsx_engine.forms.base import any_typed, field_of
 from xlsx_engine.kernel.datafile import Cell, _amount, _number, _Problems, _text
 from xlsx_engine.kernel.errors import DataError, ProfileError
+from xlsx_engine.kernel.excel import ssum
 from xlsx_engine.kernel.profiles import (
     PROFILE_DIR,
     Grade,
@@ -218,6 +219,21 @@ def hnxm_unfilled(rec: HunanProjectRecord, sent: tuple = ()) -> bool:
     return not any_typed((*(v for f in rec.funds for v in (f.arrived, f.spent)),
                           *(v for e in rec.expenses for v in (e.item, e.amount)),
                           *(g.actual for g in rec.goals), *(i.actual for i in rec.indicators), rec.score))
+
+
+def hnxm_figures(rec: HunanProjectRecord | dict) -> tuple[float | None, float | None, float | None]:
+    """The project's (预算数, 执行数, 执行率) as the 汇总表 and the archive keep them
+    (:meth:`~xlsx_engine.forms.base.Form.figures`): the 计划安排资金 and 实际支出 of all fund sources and their ratio —
+    the project form's 执行率 (全年执行数 ÷ 全年预算数), not this form's 支出率 (实际支出 ÷ 实际到位). The 执行数 is None
+    until a 实际支出 is entered, the 预算数 while no 计划安排 is; the 执行率 then, and when the 预算数 is 0. ``rec``: a
+    record or the archive's dict of its inputs."""
+    funds = field_of(rec, "funds") or []
+    plans = [field_of(f, "plan") for f in funds]
+    spents = [field_of(f, "spent") for f in funds]
+    budget = ssum(plans) if any(is_number(v) for v in plans) else None
+    spent = ssum(spents) if any(is_number(v) for v in spents) else None
+    rate = spent / budget if budget is not None and spent is not None and budget > 0 else None
+    return budget, spent, rate
 
 
 # ----------------------------------------------------------------------------- data files
