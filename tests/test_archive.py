@@ -544,8 +544,8 @@ def test_every_figure_of_the_comparison_has_its_format_and_unit(archive_file, tm
     wb = load_workbook(out)
 
     def kind(header: str) -> str | None:
-        for words, fmt, unit in ((("执行率",), "0.00%", ""), (("预算数", "执行数"), "#,##0.00", "（万元）"),
-                                 (("总分", "增减"), "0.00", "（分）"), (("项目数",), "0", "")):
+        for words, fmt, unit in ((("执行率",), "0.00%", ""), (("预算数", "执行数", "决算数"), "#,##0.00", "（万元）"),
+                                 (("总分", "增减"), "0.00", "（分）"), (("项目数", "计入汇总"), "0", "")):
             if any(w in header for w in words):
                 assert unit in header, header
                 return fmt
@@ -570,3 +570,158 @@ def test_every_figure_of_the_comparison_has_its_format_and_unit(archive_file, tm
     assert notes[("甲局", "按时发放率")] == ("≥100%", None)
     quality = [r[4].value for r in wb["目标质量"].iter_rows(min_row=3)]
     assert quality == ["完成值 700人次 达到指标值 500人次 的 140.00%"]
+
+
+# ============================================================================ 部门整体 and 湖南 forms in the archive
+
+BEITA = "北塔区医疗保障局（含医疗保障事务中心）"     #: the unit seed002's 部门整体 form names (部门名称)
+
+
+def _department_years(base: Path) -> dict[int, dict[str, float]]:
+    """Two years' 回收 folders (2020, 2021) of the 部门整体 and 湖南 forms of ``test_narrative_each`` (each form once
+    filled, once returned blank, once only begun), and a project form of the 部门整体 form's own unit (100 万元, spent
+    95 then 99). In 2021 the department spends more (决算 人员经费 211.9 → 250 万元) and its form is saved under
+    another name. Returns each year's 总分 of the filled 部门整体 and project forms and the 湖南 form's."""
+    import yaml
+    from test_narrative_each import _department_and_hunan_returned
+
+    from xlsx_engine.bureau.collect import read_returned
+    from xlsx_engine.forms.department.model import dept_record_from_data, load_dept_profile
+    from xlsx_engine.forms.registry import form_for
+
+    out = {}
+    base.mkdir()
+    for year in (2020, 2021):
+        folder = base / str(year)
+        totals = _department_and_hunan_returned(folder)
+        if year == 2021:
+            (folder / "乙单位_部门整体.xlsx").unlink()
+            profile = load_dept_profile("dept-hunan")
+            filled = yaml.safe_load((ROOT / "tests" / "data" / "department" / "seed002.yaml").read_text(encoding="utf-8"))
+            filled["评分"] = {i.name: i.weight - 1 for i in profile.indicators if i.rule is None}
+            filled["年度"] = 2021
+            filled["收支"]["决算"]["人员经费"] = 250
+            filled.pop("报告所列")
+            rec = dept_record_from_data(filled, profile)
+            totals["乙单位_部门整体.xlsx"] = form_for("bmzt-dept-hunan").layout("dept-hunan").evaluate(rec)[1].total
+            open_template(ROOT / "templates" / "bmzt-dept-hunan.xlsx").fill_to(rec, folder / "北塔医保局2021部门整体自评表.xlsx")
+        project = folder / "北塔-01.xlsx"
+        open_template(TEMPLATE).fill_to(record(year, BEITA, 1, target=500, actual=500, spent={2020: 95, 2021: 99}[year],
+                                               name=f"{year}年北塔医保项目"), project,
+                                        identity={"项目编码": "北塔-01", "单位名称": BEITA})
+        totals["project"] = read_returned(str(project)).total
+        out[year] = totals
+    return out
+
+
+def _unit_rows(book: Path) -> dict[str, dict]:
+    """The 单位对比 sheet: unit -> {header: value}."""
+    from openpyxl import load_workbook
+    ws = load_workbook(book)["单位对比"]
+    head_row = next(r[0].row for r in ws.iter_rows() if r[0].value == "单位")
+    heads = [c.value for c in ws[head_row]]
+    return {r[0].value: dict(zip(heads, (c.value for c in r))) for r in ws.iter_rows(min_row=head_row + 1)}
+
+
+def test_a_department_form_s_figures_are_archived_and_compared_on_their_own(tmp_path, capsys):
+    """``collect --archive`` two years of a unit's project form and 部门整体 form, and a 湖南 form: the archive keeps
+    each form's own 预算数, 执行数 (决算数) and 执行率 besides its 总分 and 等次 (before: the amounts were empty, and
+    a 湖南 form read for the archive was “内部错误” 有错误 with no unit), and ``compare``'s 单位对比 shows them by the
+    汇总表's rule: the 部门整体 form — the unit's whole spending, its projects' included — in columns of its own, never
+    added to the unit's project amounts (100 万元, not 266.18); counted and averaged as the 汇总表 counts it."""
+    approx = pytest.approx
+    years = _department_years(tmp_path / "回收")
+    db = tmp_path / "档案.sqlite"
+    for year in (2020, 2021):
+        args = ["collect", str(tmp_path / "回收" / str(year)), "-o", str(tmp_path / f"汇总{year}.xlsx"), "--archive",
+                str(db), "--year", str(year), "-j", "1"]
+        assert main(args) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    con = sqlite3.connect(db)
+    got = {(y, p): (u, s, b, sp, r, t, g) for y, u, p, s, b, sp, r, t, g in con.execute(
+        "SELECT year, unit, project, status, budget, spent, rate, total, grade FROM submissions")}
+    con.close()
+    dept_2020 = got[(2020, "乙单位_部门整体")]
+    assert dept_2020[0] == BEITA and dept_2020[2:5] == (approx(166.18), approx(363.47), approx(363.47 / 166.18))
+    assert dept_2020[5] == years[2020]["乙单位_部门整体.xlsx"] and dept_2020[6]
+    dept_2021 = got[(2021, "北塔医保局2021部门整体自评表")]
+    assert dept_2021[2:5] == (approx(166.18), approx(401.57), approx(401.57 / 166.18))
+    hunan = got[(2021, "戊单位_湖南")]
+    hunan_unit = hunan[0]
+    assert hunan_unit and hunan[1] != "有错误", hunan                # read for the archive as for the 汇总表
+    assert hunan[2:5] == (approx(28545.30), approx(28545.30), approx(1.0)) and hunan[5] == 98.0
+    assert got[(2021, "丙单位_部门整体_未填")][1] == "待填报"
+
+    out = tmp_path / "对比.xlsx"
+    assert main(["compare", "--year", "2021", "--db", str(db), "-o", str(out), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    units = _unit_rows(out)
+    row = units[BEITA]
+    avg = {y: round((years[y]["乙单位_部门整体.xlsx"] + years[y]["project"]) / 2, 2) for y in (2020, 2021)}
+    assert (row["2020计入汇总（份）"], row["2021计入汇总（份）"]) == (2, 2)        # the project and the 部门整体 form
+    assert (row["2020全年预算数（万元）"], row["2021全年预算数（万元）"]) == (100, 100)     # its project only
+    assert (row["2020全年执行数（万元）"], row["2021全年执行数（万元）"]) == (95, 99)
+    rule = "全年执行数合计÷全年预算数合计"
+    assert (row[f"2020执行率（{rule}）"], row[f"2021执行率（{rule}）"]) == (approx(0.95), approx(0.99))
+    assert (row["2020平均总分（分）"], row["2021平均总分（分）"]) == (approx(avg[2020]), approx(avg[2021]))
+    assert (row["2020部门整体预算数（万元）"], row["2021部门整体预算数（万元）"]) == (approx(166.18), approx(166.18))
+    assert (row["2020部门整体决算数（万元）"], row["2021部门整体决算数（万元）"]) == (approx(363.47), approx(401.57))
+    assert row["2021部门整体执行率（决算数÷预算数）"] == approx(401.57 / 166.18)
+    assert (row["2020部门整体总分（分）"], row["2021部门整体总分（分）"]) == (
+        years[2020]["乙单位_部门整体.xlsx"], years[2021]["乙单位_部门整体.xlsx"])
+    hn = units[hunan_unit]                                          # a 湖南 form is a project: its amounts are summed
+    assert (hn["2021计入汇总（份）"], hn["2021全年预算数（万元）"], hn[f"2021执行率（{rule}）"]) == (1, 28545.3, approx(1.0))
+    assert hn["2021部门整体预算数（万元）"] == "—" and hn["2021部门整体总分（分）"] == "—"
+    every = units["全部单位"]
+    assert every["2021计入汇总（份）"] == 3 and every["2021全年预算数（万元）"] == approx(28645.30)
+    assert every["2021部门整体预算数（万元）"] == approx(166.18)
+    # the 汇总表 of the same collection, by the same rule: its 按单位 figures are the 单位对比's of that year
+    from openpyxl import load_workbook
+    head, *body = load_workbook(tmp_path / "汇总2021.xlsx", read_only=True)["按单位"].iter_rows(values_only=True)
+    sheet = {r[0]: dict(zip(head, r)) for r in body}
+    for unit in (BEITA, hunan_unit, "全部单位"):
+        want = units[unit]
+        assert (sheet[unit]["计入汇总"], sheet[unit]["全年预算数"], sheet[unit]["全年执行数"], sheet[unit]["平均总分"]) == (
+            want["2021计入汇总（份）"], want["2021全年预算数（万元）"], want["2021全年执行数（万元）"],
+            want["2021平均总分（分）"]), unit
+    note = load_workbook(tmp_path / "汇总2021.xlsx", read_only=True)["汇总"]["A2"].value
+    assert "部门整体自评表计入份数、平均分和等次" in note and "不计入金额合计" in note, note
+    # the JSON says the same, the 部门整体 part of each unit apart
+    beita = next(u for u in data["units"] if u["unit"] == BEITA)
+    assert beita["now"]["budget"] == 100 and beita["now"]["dept"]["budget"] == approx(166.18)
+    assert beita["now"]["dept"]["spent"] == approx(401.57) and beita["now"]["dept"]["counted"] == 1
+    # the paragraph: the projects' rate without the 部门整体 form's amounts, the 部门整体 form's own rate apart
+    text = data["说明"]
+    assert f"项目自评表的预算执行率（{rule}）由99.98%变为100.00%" in text, text     # (28545.3 + 95) ÷ 28645.3
+    assert "部门整体自评表的预算执行率（决算数÷预算数，为单位全部支出，不与项目相加）由218.72%变为241.65%" in text, text
+    # the 部门整体 form is the same unit's from year to year, whatever its file is called
+    projects = {r[2].value: r for r in load_workbook(out)["项目对比"].iter_rows(min_row=3)}
+    dept = projects["北塔医保局2021部门整体自评表"]
+    assert dept[0].value == BEITA and dept[3].value == "单位"
+    assert (dept[6].value, dept[7].value) == (approx(363.47 / 166.18), approx(401.57 / 166.18))
+    total = next(r for r in load_workbook(out)["项目对比"].iter_rows() if r[0].value == "合计")
+    assert "3 份自评表，其中部门整体 1 份不计入执行率" in total[2].value and total[6].value == approx(28640.3 / 28645.3)
+
+
+def test_an_archive_written_before_keeps_opening_and_shows_the_department_figures(tmp_path, capsys):
+    """An archive the earlier version wrote (the same schema; a 部门整体 or 湖南 form's row without 预算数, 执行数 and
+    执行率, its inputs kept): ``compare`` reads the figures from the inputs it kept, with no upgrade step."""
+    from xlsx_engine.bureau.archive_import import submissions_from_collection
+    from xlsx_engine.bureau.collect import collect
+    years = _department_years(tmp_path / "回收")
+    db = tmp_path / "旧档案.sqlite"
+    with Archive(db) as a:
+        for year in (2020, 2021):
+            subs, problems = submissions_from_collection(collect(tmp_path / "回收" / str(year), keep_inputs=True), year)
+            assert not problems
+            for s in subs:
+                if s.template.startswith(("bmzt", "hnxm")):         # as the earlier version recorded them
+                    s.budget = s.spent = s.rate = None
+            a.record(year, "回收", subs)
+    version = sqlite3.connect(db).execute("PRAGMA user_version").fetchone()[0]
+    assert version == SCHEMA_VERSION
+    out = tmp_path / "对比.xlsx"
+    assert main(["compare", "--year", "2021", "--db", str(db), "-o", str(out)]) == 0, capsys.readouterr().err
+    row = _unit_rows(out)[BEITA]
+    assert row["2021全年预算数（万元）"] == 100 and row["2021部门整体决算数（万元）"] == pytest.approx(401.57)
+    assert row["2020部门整体总分（分）"] == years[2020]["乙单位_部门整体.xlsx"]

@@ -20,7 +20,8 @@ compared with earlier ones (:func:`year_over_year`) and the quality of targets r
 
 Matching across years: by 项目编码; when a project has no code or its code is not found, by the project
 name within the same unit after normalising it (spaces, punctuation and 4-digit years removed, e.g.
-"2023年城乡医疗救助" ≡ "2024年 城乡医疗救助"). What matches neither way is listed as unmatched.
+"2023年城乡医疗救助" ≡ "2024年 城乡医疗救助"); a unit's 部门整体 form matched neither way, by its unit. What
+matches none of these ways is listed as unmatched.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from xlsx_engine.forms.registry import form_for_profile
+from xlsx_engine.forms.registry import figures_of, form_for, form_for_profile, is_whole
 from xlsx_engine.kernel.errors import JxzpError
 from xlsx_engine.kernel.targets import OP_EQ, OP_GE, OP_GT, OP_LE, OP_LT, OP_QUAL, shown_target
 from xlsx_engine.kernel.textfilters import num, pct, qty
@@ -265,19 +266,28 @@ class Archive:
         return self.db.execute("SELECT count(*) FROM submissions WHERE year=?", (year,)).fetchone()[0]
 
     def latest(self, year: int) -> dict[int, dict]:
-        """The submission that counts per project in a year: the newest round, the newest submission time."""
+        """The submission that counts per project in a year: the newest round, the newest submission time;
+        ``whole``: a 部门整体 form (the unit's whole spending, not a project).
+
+        A 部门整体 or 湖南 form recorded by an earlier version has no 预算数, 执行数 or 执行率: they are read from the
+        inputs it kept (:func:`~xlsx_engine.forms.registry.figures_of`), so an archive needs no upgrade for them."""
         rows = self.db.execute(
             """SELECT s.id, s.unit, s.code, s.project, s.name_key, s.status, s.budget, s.spent, s.rate, s.total,
-                      s.grade, s.profile
+                      s.grade, s.profile, s.template,
+                      CASE WHEN s.budget IS NULL AND s.spent IS NULL THEN s.inputs END
                FROM submissions s JOIN rounds r ON r.id = s.round_id
                WHERE s.year = ?
                ORDER BY r.recorded_at, r.id, s.submitted_at, s.id""", (year,)).fetchall()
         chosen: dict[tuple, dict] = {}
-        for sid, unit, code, project, key, status, budget, spent, rate, total, grade, profile in rows:
+        for sid, unit, code, project, key, status, budget, spent, rate, total, grade, profile, template, inputs in rows:
+            template_id = template.split(" ", 1)[0]
+            whole = is_whole(template_id)
+            if inputs and template_id and _has_figures(template_id):
+                budget, spent, rate = figures_of(template_id, _inputs(inputs))
             ident = ("code", code) if code else ("name", unit, key)
             chosen[ident] = {"id": sid, "unit": unit, "code": code, "project": project, "key": key,
                              "status": status, "budget": budget, "spent": spent, "rate": rate, "total": total,
-                             "grade": grade, "profile": profile}
+                             "grade": grade, "profile": profile, "whole": whole}
         return {v["id"]: v for v in chosen.values()}
 
     def indicators(self, year: int, ids: Sequence[int]) -> dict[int, list[IndicatorSnap]]:
@@ -359,6 +369,23 @@ def _real(value: Any) -> float | None:
     return float(value) if is_number(value) else None
 
 
+@functools.lru_cache(maxsize=64)
+def _has_figures(template_id: str) -> bool:
+    """Whether a template's form reports its amounts in its inputs (:meth:`~xlsx_engine.forms.base.Form.figures`)."""
+    try:
+        return getattr(form_for(template_id), "figures_fn", None) is not None
+    except JxzpError:
+        return False
+
+
+def _inputs(text: str) -> dict:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
 # ============================================================================ year over year
 
 POSITIVE = (OP_GE, OP_GT, OP_EQ)
@@ -370,7 +397,7 @@ class ProjectChange:
     unit: str
     code: str
     project: str
-    matched_by: str                 #: "编码" | "名称" | ""
+    matched_by: str                 #: "编码" | "名称" | "单位" (a 部门整体 form) | ""
     status_prev: str = ""
     status_now: str = ""
     rate_prev: float | None = None
@@ -383,6 +410,7 @@ class ProjectChange:
     budget_now: float | None = None
     spent_prev: float | None = None
     spent_now: float | None = None
+    whole: bool = False             #: a 部门整体 form (the unit's whole spending, not a project)
 
     @property
     def total_delta(self) -> float | None:
@@ -391,8 +419,9 @@ class ProjectChange:
         return round(self.total_now - self.total_prev, 2)
 
 
-#: one project's figures in one year as :class:`UnitChange` keeps them: status, budget, spent, total, grade
-FIGURES = ("status", "budget", "spent", "total", "grade")
+#: one form's figures in one year as :class:`UnitChange` keeps them: status, budget, spent, total, grade, and whether
+#: it is a 部门整体 form (``whole``: the unit's whole spending, never added to its projects')
+FIGURES = ("status", "budget", "spent", "total", "grade", "whole")
 
 
 @dataclass
@@ -453,21 +482,35 @@ def year_over_year(archive: Archive, year: int, prev: int | None = None) -> Year
     by_name = {(r["unit"], r["key"]): r for r in prev_rows.values() if r["key"]}
     pairs: list[tuple[dict, dict]] = []
     used: set[int] = set()
-    for r in sorted(now_rows.values(), key=lambda r: (r["unit"], r["code"], r["project"])):
+    now_sorted = sorted(now_rows.values(), key=lambda r: (r["unit"], r["code"], r["project"]))
+    found: dict[int, tuple[dict, str]] = {}
+    for r in now_sorted:
         match, how = None, ""
         if r["code"] and r["code"] in by_code and by_code[r["code"]]["id"] not in used:
             match, how = by_code[r["code"]], "编码"
         elif r["key"] and (r["unit"], r["key"]) in by_name and by_name[(r["unit"], r["key"])]["id"] not in used:
             match, how = by_name[(r["unit"], r["key"])], "名称"
-        if match is None:
+        if match is not None:
+            used.add(match["id"])
+            found[r["id"]] = match, how
+    for r in now_sorted:         # a unit's 部门整体 form saved under another name: the unit's, year to year
+        if r["id"] in found or not r["whole"] or not r["unit"]:
+            continue
+        left = [p for p in prev_rows.values() if p["whole"] and p["unit"] == r["unit"] and p["id"] not in used]
+        if left:
+            match = max(left, key=lambda p: p["id"])          # the one recorded last
+            used.add(match["id"])
+            found[r["id"]] = match, "单位"
+    for r in now_sorted:
+        if r["id"] not in found:
             out.unmatched_now.append((r["unit"], r["code"], r["project"]))
             continue
-        used.add(match["id"])
+        match, how = found[r["id"]]
         pairs.append((match, r))
         out.projects.append(ProjectChange(
             r["unit"], r["code"], r["project"], how, match["status"], r["status"],
             match["rate"], r["rate"], match["total"], r["total"], match["grade"], r["grade"],
-            match["budget"], r["budget"], match["spent"], r["spent"]))
+            match["budget"], r["budget"], match["spent"], r["spent"], r["whole"]))
     out.unmatched_prev = sorted((r["unit"], r["code"], r["project"]) for r in prev_rows.values() if r["id"] not in used)
     out.units = _units(prev_rows, now_rows)
     def returned(rows) -> dict[str, bool]:

@@ -20,7 +20,7 @@ from xlsx_engine.bureau.archive import (
 )
 from xlsx_engine.bureau.collect import Collected, Collection, collect, read_returned
 from xlsx_engine.bureau.collect import status_of as collect_status
-from xlsx_engine.forms.registry import unit_of
+from xlsx_engine.forms.registry import figures_of, is_whole, unit_of
 from xlsx_engine.kernel.errors import JxzpError
 from xlsx_engine.kernel.xlmath import is_number
 from xlsx_engine.ooxml.reader import open_workbook
@@ -57,14 +57,18 @@ def submission_from_item(item: Collected, year: int | None = None, fallback: int
         raise JxzpError("无法确定年度：工作簿中没有“年度”", where=str(path or item.project or item.code),
                         hint="请用 --year 指定年度")
     rate = item.rate if is_number(item.rate) else None
+    template_id = item.template.split(" ", 1)[0]
     # a form sent without 单位名称 in its properties (a 部门整体 form): the unit it names itself
-    unit = item.unit or unit_of(item.template.split(" ", 1)[0], item.inputs)
+    unit = item.unit or unit_of(template_id, item.inputs)
+    budget, spent = item.budget, item.spent
+    if is_whole(template_id):         # a 部门整体 form's own amounts: not on the 汇总表's row, kept here apart
+        budget, spent, rate = figures_of(template_id, item.inputs)
     return Submission(
         year=year, status=status_of(item), unit=unit, code=item.code, project=item.project,
         template=item.template, profile=item.profile, version=item.version, file_name=path.name if path else "",
         file_hash=file_sha256(path) if path is not None and path.is_file() else "",
         submitted_at=item.submitted_text,
-        budget=item.budget, spent=item.spent, rate=rate, total=item.total, grade=item.grade, inputs=dict(item.inputs),
+        budget=budget, spent=spent, rate=rate, total=item.total, grade=item.grade, inputs=dict(item.inputs),
         indicators=list(item.indicators),
         findings=[(f.severity, f.code, f.place, f.message) for f in item.findings])
 

@@ -124,6 +124,10 @@ class Collected:
     #: another form of this program (部门整体, 湖南项目报告表): not sent project by project, so matched with the
     #: master by the unit it names, not by 项目编码 (docs/rules.md#returned-blank)
     per_unit: bool = False
+    #: a 部门整体 form: the unit's whole spending, its projects' included — counted and averaged as any form, but its
+    #: amounts never added to its projects' (``summary.totals_of``); they are not on the row (the 汇总表 has no place
+    #: for them) and are kept by the archive (``archive_import.submission_from_item``, docs/rules.md 汇总口径)
+    whole: bool = False
 
     def count(self, severity: str) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
@@ -271,8 +275,9 @@ def read_returned(path: str, profile: str | None = None, keep_inputs: bool = Fal
                 else {}
             item.indicators = tuple(snaps_from_record(report.form_record, report.form_result))
         if report.form_record is not None:      # another form: whether the unit typed anything, by its own rule,
-            form = form_of_layout(report.layout)          # and the unit it names (a 部门整体 form: its 部门名称)
+            form = form_of_layout(report.layout)          # the unit it names (a 部门整体 form: its 部门名称), its amounts
             extra["unfilled"], extra["unit"] = form.unfilled(report.form_record), form.unit_named(report.form_record)
+            extra["whole"], extra["figures"] = form.whole, form.figures(report.form_record)
         if report.record is not None:               # the checker read the inputs (docs/rules.md#reading): use them
             extra["record"], extra["result"], extra["profile"] = report.record, report.result, report.profile
             extra["display"] = display_findings(pkg, report.profile, item.path)
@@ -313,6 +318,9 @@ def read_returned(path: str, profile: str | None = None, keep_inputs: bool = Fal
         item.blank = extra.get("unfilled", False)
         item.unit = item.unit or extra.get("unit", "")
         item.per_unit = "unfilled" in extra
+        item.whole = extra.get("whole", False)
+        if not item.whole and extra.get("figures"):       # a 湖南 form: a project's amounts, summed as any project's
+            item.budget, item.spent, item.rate = map(_figure, extra["figures"])
         item.version = str(meta.get("模板版本") or "") if keep_inputs else ""
         return item
     item.unit = item.unit or str(record.unit or "")

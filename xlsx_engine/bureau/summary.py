@@ -12,7 +12,7 @@ import csv
 import io
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -167,10 +167,26 @@ def _safe(v: Any) -> Any:
 
 
 @dataclass
+class WholeTotals:
+    """The counted 部门整体 forms among some rows (:attr:`Collected.whole`): a unit's whole spending, its projects'
+    included, so added up apart — their 预算数 and 决算数 (支出合计), 执行率 (Σ决算数 ÷ Σ预算数) and average 总分."""
+
+    counted: int = 0
+    budget: float = 0.0
+    spent: float = 0.0
+    rate: float | None = None
+    average: float | None = None
+
+
+@dataclass
 class Totals:
     """The figures of some projects (all of a collection, or one unit's): budgets, spending, rate, average and
     grades from the counted forms only (:attr:`Collected.counted`), statuses and findings from every row. The
-    汇总表 and the 回收汇总报告 both take their totals from here."""
+    汇总表 and the 回收汇总报告 both take their totals from here.
+
+    A counted 部门整体 form (:attr:`Collected.whole`) is counted, averaged and graded as any form, but its amounts
+    — the unit's whole spending, its projects' included — never enter :attr:`budget`, :attr:`spent` and
+    :attr:`rate`: they are added up apart, in :attr:`dept` (docs/rules.md 汇总口径)."""
 
     rows: int
     counted: int
@@ -182,17 +198,27 @@ class Totals:
     grades: dict[str, int]
     errors: int
     warnings: int
+    dept: WholeTotals = field(default_factory=WholeTotals)     #: the counted 部门整体 forms' own figures
+
+
+def _average(rows: list[Collected]) -> float | None:
+    return xround(math.fsum(r.total for r in rows) / len(rows), 2) if rows else None
 
 
 def totals_of(rows: list[Collected]) -> Totals:
     counted = [r for r in rows if r.counted]
-    budget = math.fsum(r.budget or 0 for r in counted)
-    spent = math.fsum(r.spent or 0 for r in counted)
+    projects = [r for r in counted if not r.whole]        # a 部门整体 form's amounts hold its projects': not again
+    budget = math.fsum(r.budget or 0 for r in projects)
+    spent = math.fsum(r.spent or 0 for r in projects)
+    whole = [r for r in counted if r.whole]
+    dept_budget = math.fsum(r.budget or 0 for r in whole)
+    dept_spent = math.fsum(r.spent or 0 for r in whole)
     return Totals(len(rows), len(counted), {s: sum(1 for r in rows if r.status == s) for s in STATUSES},
-                  budget, spent, spent / budget if budget > 0 else None,
-                  xround(math.fsum(r.total for r in counted) / len(counted), 2) if counted else None,
+                  budget, spent, spent / budget if budget > 0 else None, _average(counted),
                   {g: sum(1 for r in counted if r.grade == g) for g in GRADES},
-                  sum(r.count("错误") for r in rows), sum(r.count("警告") for r in rows))
+                  sum(r.count("错误") for r in rows), sum(r.count("警告") for r in rows),
+                  WholeTotals(len(whole), dept_budget, dept_spent, dept_spent / dept_budget if dept_budget > 0 else None,
+                              _average(whole)))
 
 
 def unit_totals(coll: Collection) -> list[tuple[str, Totals]]:
@@ -266,6 +292,11 @@ def _mark(wb: Workbook, what: str) -> None:
     wb.custom_doc_props.append(StringProperty(name=OUTPUT_PROPERTY, value=what))
 
 
+#: the 汇总表's word on the 部门整体 forms among its rows (docs/rules.md#whole-spending)
+WHOLE_NOTE = ("部门整体自评表计入份数、平均分和等次；它的预算数、决算数是单位的全部支出（已含项目支出），不列入本表、"
+              "不计入金额合计，存入年度档案（jxzp compare 单位对比单列）。")
+
+
 def summary_bytes(coll: Collection, *, title: str = "绩效自评汇总表") -> bytes:
     """The 汇总表 workbook as bytes."""
     wb = Workbook(write_only=True)
@@ -273,6 +304,8 @@ def summary_bytes(coll: Collection, *, title: str = "绩效自评汇总表") -> 
     money, pct = "#,##0.00", "0.00%"
     whole = totals_of(coll.rows)
     note = f"状态：{counts_text(coll)}。合计、平均分、等次和图表只计{COUNTED_TEXT}；总分待填报的列入催报清单。"
+    if any(r.whole for r in coll.rows):
+        note += WHOLE_NOTE
 
     ws = PrintSheet(wb, "汇总", title, ["序号", "单位", "项目编码", "项目名称", "状态", "评分规则", "全年预算数",
                                    "全年执行数", "执行率", "总分", "等次", "错误数", "警告数", "交回时间"],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from xlsx_engine.bureau.archive import YearOverYear
-from xlsx_engine.bureau.compare_book import RATE_RULE, both_years
+from xlsx_engine.bureau.compare_book import DEPT_RATE_RULE, RATE_RULE, both_years
 from xlsx_engine.kernel.textfilters import num, pct
 
 
@@ -16,12 +16,18 @@ def compare_paragraph(yoy: YearOverYear) -> str:
     if matched:
         up = sum(1 for c in matched if c.total_delta and c.total_delta > 0)
         down = sum(1 for c in matched if c.total_delta and c.total_delta < 0)
-        lines.append(f"{y}年与{p}年均有自评结果的项目{len(matched)}个，平均总分由{num(before.average, fixed=True)}分"
-                     f"变为{num(after.average, fixed=True)}分，其中提高{up}个、下降{down}个、"
-                     f"持平{len(matched) - up - down}个。")
+        whole = after.dept.counted          # 部门整体 forms among them: averaged, not in the projects' 执行率
+        what, each = (f"项目{len(matched)}个", "个") if not whole else \
+            (f"自评表{len(matched)}份（其中部门整体自评表{whole}份）", "份")
+        lines.append(f"{y}年与{p}年均有自评结果的{what}，平均总分由{num(before.average, fixed=True)}分"
+                     f"变为{num(after.average, fixed=True)}分，其中提高{up}{each}、下降{down}{each}、"
+                     f"持平{len(matched) - up - down}{each}。")
         if before.rate is not None and after.rate is not None:
-            lines.append(f"这些项目的预算执行率（{RATE_RULE}）由{pct(before.rate, fixed=True)}变为"
-                         f"{pct(after.rate, fixed=True)}。")
+            lines.append(f"{'这些项目' if not whole else '项目自评表'}的预算执行率（{RATE_RULE}）由"
+                         f"{pct(before.rate, fixed=True)}变为{pct(after.rate, fixed=True)}。")
+        if whole and before.dept.rate is not None and after.dept.rate is not None:
+            lines.append(f"部门整体自评表的预算执行率（{DEPT_RATE_RULE}，为单位全部支出，不与项目相加）由"
+                         f"{pct(before.dept.rate, fixed=True)}变为{pct(after.dept.rate, fixed=True)}。")
         worse = [c for c in matched if c.grade_prev and c.grade_now and c.grade_prev != c.grade_now
                  and "优良中差".find(c.grade_now[0]) > "优良中差".find(c.grade_prev[0])]
         if worse:
