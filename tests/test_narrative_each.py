@@ -454,7 +454,9 @@ def test_each_plans_every_file_once_across_the_inputs_given(tmp_path, capsys):
 def _department_and_hunan_returned(folder: Path) -> dict[str, float]:
     """A 回收 folder of 部门整体 and 湖南 forms as the program writes them (``jxzp fill``): for each form one returned
     filled, one returned as sent (only what a bureau sets: identity, budget, targets — and the Hunan form's 综述 that
-    fill writes) and one where the unit has typed a single figure. Returns the 总分 of the filled forms."""
+    fill writes) and one where the unit has typed a single figure. Each file is its own unit's (丙单位, 丁单位, 己单位,
+    庚单位; the filled ones the seeds' units): one unit's second 部门整体 form would supersede its first. Returns the
+    总分 of the filled forms."""
     from xlsx_engine.forms.hunan.model import hnxm_record_from_data, load_hunan_profile
     from xlsx_engine.forms.registry import form_for
     from xlsx_engine.narrative.department import complete_record
@@ -473,9 +475,10 @@ def _department_and_hunan_returned(folder: Path) -> dict[str, float]:
     sent["收支"] = {"预算": filled["收支"]["预算"]}
     sent.update({"年初预算数": 166.18, "预算调整数": 0, "三公经费": {"公务接待费": {"上年决算": 0.3, "本年预算": 0.5}},
                  "公用经费明细": [{"名称": "办公费"}, {"名称": "印刷费"}]})
-    dept_tpl.fill_to(dept_record_from_data(sent, dept_profile), folder / "丙单位_部门整体_未填.xlsx")
+    dept_tpl.fill_to(dept_record_from_data({**sent, "部门名称": "丙单位"}, dept_profile), folder / "丙单位_部门整体_未填.xlsx")
     sent["收支"]["决算"] = {"人员经费": 100}
-    dept_tpl.fill_to(dept_record_from_data(sent, dept_profile), folder / "丁单位_部门整体_刚开始填.xlsx")
+    dept_tpl.fill_to(dept_record_from_data({**sent, "部门名称": "丁单位"}, dept_profile),
+                     folder / "丁单位_部门整体_刚开始填.xlsx")
 
     hn_profile = load_hunan_profile("hunan-project")
     hn_layout = form_for("hnxm-hunan-project").layout("hunan-project")
@@ -488,10 +491,11 @@ def _department_and_hunan_returned(folder: Path) -> dict[str, float]:
     sent["资金"] = {src: {"计划安排": v["计划安排"]} for src, v in seed["资金"].items() if src != "合计"}
     sent["定性目标"] = [{"预期目标": g["预期目标"]} for g in seed["定性目标"]]
     sent["定量指标"] = [{k: v for k, v in i.items() if k != "实际完成值"} for i in seed["定量指标"]]
-    hn_tpl.fill_to(complete_record(hnxm_record_from_data(sent, hn_profile, "sent", hn_layout.row_counts), hn_profile),
-                   folder / "己单位_湖南_未填.xlsx")
+    hn_tpl.fill_to(complete_record(hnxm_record_from_data({**sent, "项目单位": "己单位"}, hn_profile, "sent",
+                                                         hn_layout.row_counts), hn_profile), folder / "己单位_湖南_未填.xlsx")
     sent["定量指标"][0]["实际完成值"] = "100%"
-    hn_tpl.fill_to(complete_record(hnxm_record_from_data(sent, hn_profile, "sent", hn_layout.row_counts), hn_profile),
+    hn_tpl.fill_to(complete_record(hnxm_record_from_data({**sent, "项目单位": "庚单位"}, hn_profile, "sent",
+                                                         hn_layout.row_counts), hn_profile),
                    folder / "庚单位_湖南_刚开始填.xlsx")
     return totals
 
@@ -515,7 +519,8 @@ def test_blank_department_and_hunan_forms_are_pending_in_collect_and_get_no_repo
     assert sorted(r.relpath for r in coll.counted) == ["乙单位_部门整体.xlsx", "戊单位_湖南.xlsx"]
     # a 部门整体 form's row names the unit its 部门名称 says (the 汇总表's 单位 column; before: empty)
     want = yaml.safe_load((DATA / "department" / "seed002.yaml").read_text(encoding="utf-8"))["部门名称"]
-    assert want and all(rows[n].unit == want for n in rows if "部门整体" in n), {n: rows[n].unit for n in rows}
+    assert want and rows["乙单位_部门整体.xlsx"].unit == want, rows["乙单位_部门整体.xlsx"].unit
+    assert (rows["丙单位_部门整体_未填.xlsx"].unit, rows["丁单位_部门整体_刚开始填.xlsx"].unit) == ("丙单位", "丁单位")
     assert [rows[n].total for n in totals] == list(totals.values())
     got = summarise(coll)
     assert got["状态"][BLANK] == 2 and got["计入汇总"] == 2, got
@@ -554,7 +559,7 @@ def test_department_and_hunan_forms_are_matched_with_the_master_by_their_unit(tm
     dept_unit = plain["乙单位_部门整体.xlsx"].unit
     hunan_unit = plain["戊单位_湖南.xlsx"].unit
     assert dept_unit and hunan_unit and dept_unit != hunan_unit
-    loop_master(tmp_path / "总表.xlsx", extra_units=(dept_unit,))
+    loop_master(tmp_path / "总表.xlsx", extra_units=(dept_unit, "丁单位"))         # 丙单位 is the master's
 
     coll = collect(folder, master=tmp_path / "总表.xlsx")
     rows = {r.relpath: r for r in coll.rows if r.relpath}
@@ -565,7 +570,8 @@ def test_department_and_hunan_forms_are_matched_with_the_master_by_their_unit(tm
     for name in ("戊单位_湖南.xlsx", "庚单位_湖南_刚开始填.xlsx", "己单位_湖南_未填.xlsx"):
         assert rows[name].status == FAILED, name
         got = [f for f in rows[name].findings if f.code == "not_sent"]
-        assert got and f"“{hunan_unit}”不在总表的单位清单中" in got[0].message and "单位”工作表" in got[0].hint, got
+        assert got and f"“{rows[name].unit}”不在总表的单位清单中" in got[0].message and "单位”工作表" in got[0].hint, got
+    assert rows["戊单位_湖南.xlsx"].unit == hunan_unit
     assert sum(1 for r in coll.rows if r.status == MISSING) == 6          # the master's projects: none returned
 
 
@@ -614,3 +620,28 @@ def test_a_department_forms_unit_is_matched_as_people_read_it(tmp_path):
     for name, unit in (("a.xlsx", "甲单位（本级）"), ("b.xlsx", "乙单位"), ("c.xlsx", "丙单位")):
         assert not [f for f in rows[name].findings if f.code == "not_sent"], (name, rows[name].findings)
         assert rows[name].unit == unit, (name, rows[name].unit)
+
+
+def test_a_unit_s_resubmitted_department_form_supersedes_the_older_one(tmp_path, capsys):
+    """One unit, one 部门整体 form: a copy returned again under another name (and a spelling of the unit that
+    differs only in brackets or spaces) supersedes the older, as a project form's copies do by 项目编码; before,
+    both were counted and the unit's amounts doubled. A 部门整体 form carrying a project's 项目编码 still never
+    supersedes that project's form, and --each reports on the newest copy only."""
+    import os
+
+    from xlsx_engine.bureau.collect import collect
+
+    folder = tmp_path / "回收"
+    _department_forms(folder, {"甲_部门整体.xlsx": ("甲单位(本级)", None), "甲_部门整体_修改版.xlsx": ("甲单位（本级）", None),
+                               "乙_部门整体.xlsx": ("乙单位", None)})
+    os.utime(folder / "甲_部门整体.xlsx", (1_700_000_000, 1_700_000_000))
+    os.utime(folder / "甲_部门整体_修改版.xlsx", (1_700_086_400, 1_700_086_400))
+    coll = collect(folder)
+    assert sorted(r.relpath for r in coll.rows) == ["乙_部门整体.xlsx", "甲_部门整体_修改版.xlsx"]
+    older = [u for u in coll.unused if u.relpath == "甲_部门整体.xlsx"]
+    assert older and "已被较新的交回文件替代：甲_部门整体_修改版.xlsx" in older[0].note, [u.note for u in coll.unused]
+    assert sum(1 for r in coll.counted if r.whole) == 2
+    out = tmp_path / "报告"
+    code, err = run(capsys, "narrative", str(folder), "--each", str(out))
+    assert code == 0 and sorted(p.name for p in out.iterdir()) == ["乙_部门整体_自评报告.docx",
+                                                                   "甲_部门整体_修改版_自评报告.docx"], err

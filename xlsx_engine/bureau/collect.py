@@ -702,9 +702,21 @@ def _collect(folder: Path, master: str | Path | None, stack: contextlib.ExitStac
 
 
 def project_code(item: Collected) -> str:
-    """The 项目编码 that makes copies of one project: none for a form matched by its unit (:attr:`Collected.per_unit`:
-    a code it carries is not a project's), so it never supersedes a project's form, nor one another."""
-    return "" if item.per_unit else item.code
+    """What makes returned copies one form (README“回收”: one project, one row; the newest copy counts): a project
+    form's 项目编码. A form matched by its unit (:attr:`Collected.per_unit`) never shares a key with a project form
+    — a code it carries is not a project's — but its own copies share one: a 部门整体 form by its unit (one unit,
+    one 部门整体 form: a resubmission under a new name supersedes the older), a 湖南 form by its unit and project;
+    compared as people read names (:func:`~xlsx_engine.kernel.names.name_key`). A form that names no unit (or a
+    湖南 form no project) stands alone. The keys start with NUL, which no 项目编码 read from XML can hold."""
+    if not item.per_unit:
+        return item.code
+    unit = name_key(item.unit)
+    if not unit:
+        return ""
+    if item.whole:
+        return f"\x00部门整体\x00{unit}"
+    project = name_key(item.project)
+    return f"\x00{unit}\x00{project}" if project else ""
 
 
 def submission_order(submitted: float | None, path: str) -> tuple:
