@@ -72,3 +72,17 @@ def test_a_department_form_carrying_a_project_code_does_not_hide_that_project_in
         (year,) = a.years()
         got = sorted((r["project"], r["whole"]) for r in a.latest(year).values())
     assert got == [("甲_部门整体", True), ("项目一", False)], got
+
+
+def test_a_department_form_carrying_a_project_code_stands_apart_from_that_project_in_collect(tmp_path):
+    """Guard (passes): commit ad304b9/4323030 say a 部门整体 form carrying a project's 项目编码 never supersedes
+    that project's form, but no test returned both without a master — project_code returning item.code for such a
+    form passed every test."""
+    folder = tmp_path / "回收"
+    _department_forms(folder, {"甲_部门整体.xlsx": ("甲单位", {"项目编码": "P1", "单位名称": "甲单位"})})
+    open_template(TEMPLATE).fill_to(record(2020, "甲单位", 1, target=500, actual=500, spent=95, name="项目一"),
+                                    folder / "P1.xlsx", identity={"项目编码": "P1", "单位名称": "甲单位"})
+    os.utime(folder / "P1.xlsx", (1_700_000_000, 1_700_000_000))
+    coll = collect(folder)
+    assert sorted(r.relpath for r in coll.counted) == ["P1.xlsx", "甲_部门整体.xlsx"]
+    assert not coll.unused
