@@ -86,3 +86,18 @@ def test_a_department_form_carrying_a_project_code_stands_apart_from_that_projec
     coll = collect(folder)
     assert sorted(r.relpath for r in coll.counted) == ["P1.xlsx", "甲_部门整体.xlsx"]
     assert not coll.unused
+
+
+def test_a_department_form_is_matched_year_to_year_by_its_unit_as_collect_compares_units(tmp_path):
+    """collect treats "甲单位(本级)" and "甲单位（本级）" as one unit (name_key), but year_over_year's by-unit match
+    of 部门整体 forms (and _units' grouping) compares the stored strings: without a master (or with masters of
+    two spellings) the unit's 部门整体 form is 未匹配 in both years."""
+    from xlsx_engine.bureau.archive import year_over_year
+    _department_forms(tmp_path / "y1", {"甲_部门整体_2020.xlsx": ("甲单位(本级)", None)})
+    _department_forms(tmp_path / "y2", {"甲_部门整体_2021.xlsx": ("甲单位（本级）", None)})
+    db = tmp_path / "档案.sqlite"
+    for year, sub in ((2020, "y1"), (2021, "y2")):
+        assert main(["archive", "import", str(tmp_path / sub), "--year", str(year), "--db", str(db)]) == 0
+    with Archive(db, readonly=True) as a:
+        yoy = year_over_year(a, 2021, 2020)
+    assert [c.matched_by for c in yoy.projects] == ["单位"], (yoy.unmatched_now, yoy.unmatched_prev)
