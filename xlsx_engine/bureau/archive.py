@@ -35,8 +35,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from xlsx_engine.forms.registry import figures_of, form_for, form_for_profile, is_whole
+from xlsx_engine.forms.registry import figures_of, form_for, form_for_profile, is_whole, sent_by_project
 from xlsx_engine.kernel.errors import JxzpError
+from xlsx_engine.kernel.names import name_key as unit_key
 from xlsx_engine.kernel.targets import OP_EQ, OP_GE, OP_GT, OP_LE, OP_LT, OP_QUAL, shown_target
 from xlsx_engine.kernel.textfilters import num, pct, qty
 from xlsx_engine.kernel.xlmath import is_number
@@ -284,7 +285,7 @@ class Archive:
             whole = is_whole(template_id)
             if inputs and template_id and _has_figures(template_id):
                 budget, spent, rate = figures_of(template_id, _inputs(inputs))
-            ident = ("code", code) if code else ("name", unit, key)
+            ident = _identity(template_id, whole, unit, code, key)
             chosen[ident] = {"id": sid, "unit": unit, "code": code, "project": project, "key": key,
                              "status": status, "budget": budget, "spent": spent, "rate": rate, "total": total,
                              "grade": grade, "profile": profile, "whole": whole}
@@ -370,6 +371,18 @@ def _real(value: Any) -> float | None:
 
 
 @functools.lru_cache(maxsize=64)
+def _identity(template_id: str, whole: bool, unit: str, code: str, key: str) -> tuple:
+    """What makes two rows of a year one form, so the newer replaces the older (collect's ``project_code``): a 项目
+    form by its 项目编码 (else its unit and name); a 部门整体 form by its unit, one a unit (a copy renamed between
+    rounds replaces the older); a 湖南 form by its unit and name — never by a 项目编码 it carries, which is not a
+    project's. Units compared as people read them (``unit_key``: :func:`~xlsx_engine.kernel.names.name_key`)."""
+    if whole and unit:
+        return ("whole", unit_key(unit))
+    if code and (sent_by_project(template_id) or not template_id):
+        return ("code", code)
+    return ("name", unit_key(unit), key, "" if sent_by_project(template_id) or not template_id else template_id)
+
+
 def _has_figures(template_id: str) -> bool:
     """Whether a template's form reports its amounts in its inputs (:meth:`~xlsx_engine.forms.base.Form.figures`)."""
     try:
@@ -496,7 +509,8 @@ def year_over_year(archive: Archive, year: int, prev: int | None = None) -> Year
     for r in now_sorted:         # a unit's 部门整体 form saved under another name: the unit's, year to year
         if r["id"] in found or not r["whole"] or not r["unit"]:
             continue
-        left = [p for p in prev_rows.values() if p["whole"] and p["unit"] == r["unit"] and p["id"] not in used]
+        left = [p for p in prev_rows.values() if p["whole"] and unit_key(p["unit"]) == unit_key(r["unit"])
+                and p["id"] not in used]
         if left:
             match = max(left, key=lambda p: p["id"])          # the one recorded last
             used.add(match["id"])

@@ -124,6 +124,9 @@ class Collected:
     #: another form of this program (部门整体, 湖南项目报告表): not sent project by project, so matched with the
     #: master by the unit it names, not by 项目编码 (docs/rules.md#returned-blank)
     per_unit: bool = False
+    #: the 项目名称 such a form names itself (a 湖南 form's, typed or written when sent); "" when none — the row's
+    #: :attr:`project` then shows the file's name, which never makes two copies one project (:func:`project_code`)
+    form_project: str = ""
     #: a 部门整体 form: the unit's whole spending, its projects' included — counted and averaged as any form, but its
     #: amounts never added to its projects' (``summary.totals_of``); they are not on the row (the 汇总表 has no place
     #: for them) and are kept by the archive (``archive_import.submission_from_item``, docs/rules.md 汇总口径)
@@ -278,6 +281,7 @@ def read_returned(path: str, profile: str | None = None, keep_inputs: bool = Fal
             form = form_of_layout(report.layout)          # the unit it names (a 部门整体 form: its 部门名称), its amounts
             extra["unfilled"], extra["unit"] = form.unfilled(report.form_record), form.unit_named(report.form_record)
             extra["whole"], extra["figures"] = form.whole, form.figures(report.form_record)
+            extra["project"] = str(getattr(report.form_record, "project", None) or "").strip()   # a 湖南 form's
         if report.record is not None:               # the checker read the inputs (docs/rules.md#reading): use them
             extra["record"], extra["result"], extra["profile"] = report.record, report.result, report.profile
             extra["display"] = display_findings(pkg, report.profile, item.path)
@@ -314,7 +318,8 @@ def read_returned(path: str, profile: str | None = None, keep_inputs: bool = Fal
         item.total = summary.get("总分") if is_number(summary.get("总分")) else None
         item.grade = str(summary.get("评价等次") or "")
         item.rate = summary.get("执行率")
-        item.project = item.project or Path(item.path).stem
+        item.form_project = item.project or extra.get("project", "")
+        item.project = item.form_project or Path(item.path).stem
         item.blank = extra.get("unfilled", False)
         item.unit = item.unit or extra.get("unit", "")
         item.per_unit = "unfilled" in extra
@@ -715,7 +720,7 @@ def project_code(item: Collected) -> str:
         return ""
     if item.whole:
         return f"\x00部门整体\x00{unit}"
-    project = name_key(item.project)
+    project = name_key(item.form_project)
     return f"\x00{unit}\x00{project}" if project else ""
 
 

@@ -86,6 +86,15 @@ def is_whole(template_id: str) -> bool:
         return False
 
 
+def sent_by_project(template_id: str) -> bool:
+    """Whether a template's form is sent project by project (``jxzp bulk``: the 项目 form, named by its 项目编码);
+    the others (部门整体, 湖南) are a unit's, matched by the unit they name. False for an unknown template."""
+    try:
+        return form_for(template_id) is project.FORM
+    except TemplateError:
+        return False
+
+
 def form_of_layout(layout: SheetLayout) -> Form:
     """The form a layout belongs to."""
     return form_for(layout.template_id)
