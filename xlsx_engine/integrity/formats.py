@@ -124,24 +124,45 @@ def read_docx(path: Path) -> GridBook:
     except Exception as exc:  # noqa: BLE001 — python-docx on a damaged file: any of its errors means "damaged"
         raise WorkbookError(f"Word 文档已损坏，无法读取（{type(exc).__name__}）", where=str(path),
                             hint="请在 Word/WPS 中打开后重新保存为 .docx 再提交") from None
-    sheets = []
-    for k, table in enumerate(document.tables[:MAX_SHEETS], 1):
-        sheet = SheetXML(f"表{k}")
-        spans: dict = {}                       # the cell element (kept alive, so one node is one key) -> box
-        count = 0
-        for r, row in enumerate(table.rows, 1):
-            for c, cell in enumerate(row.cells, 1):
-                count += 1
-                if count > MAX_CELLS:
-                    break
-                key = cell._tc
-                box = spans.get(key)
-                if box is None:
-                    spans[key] = [r, c, r, c]
-                    _put(sheet, r, c, cell.text.strip(), text_numbers=True)
-                else:
-                    box[2], box[3] = max(box[2], r), max(box[3], c)
-        sheet.merges = [f"{a1(r0, c0)}:{a1(r1, c1)}" for r0, c0, r1, c1 in spans.values() if (r0, c0) != (r1, c1)]
-        sheets.append(sheet)
-    paragraphs = [p.text.strip() for p in document.paragraphs if p.text.strip()]
+    spans = [span.get(_W_VAL) for span in document.element.iter(_W_GRID_SPAN)]
+    if any(not (v or "").isdigit() or int(v) > MAX_GRID_SPAN for v in spans):
+        raise WorkbookError("Word 文档的表格结构异常（合并单元格的跨列数无效），无法读取", where=str(path),
+                            hint="请在 Word/WPS 中打开后重新保存为 .docx 再提交")
+    try:
+        sheets = [_table_sheet(table, k) for k, table in enumerate(document.tables[:MAX_SHEETS], 1)]
+        paragraphs = [p.text.strip() for p in document.paragraphs if p.text.strip()]
+    except (ValueError, IndexError, KeyError, AttributeError, TypeError) as exc:   # markup python-docx cannot walk
+        raise WorkbookError(f"Word 文档的表格结构异常，无法读取（{type(exc).__name__}）", where=str(path),
+                            hint="请在 Word/WPS 中打开后重新保存为 .docx 再提交") from None
     return GridBook(str(path), sheets, paragraphs)
+
+
+#: Word's own limit on a table's columns (63): a cell spanning more is not Word's, and python-docx would build a
+#: tuple of that many cells for it before any bound applies
+MAX_GRID_SPAN = 63
+#: rows of a Word table read: a 自评表 has well under a hundred; python-docx resolves a vertically merged cell by
+#: walking up the rows (three thousand chained rows took 28 s), so a longer table is read to here
+MAX_TABLE_ROWS = 400
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_W_GRID_SPAN, _W_VAL = f"{_W}gridSpan", f"{_W}val"
+
+
+def _table_sheet(table, k: int) -> SheetXML:
+    """One Word table as a grid, with its merged cells (at most :data:`MAX_TABLE_ROWS` rows, :data:`MAX_CELLS`)."""
+    sheet = SheetXML(f"表{k}")
+    spans: dict = {}                       # the cell element (kept alive, so one node is one key) -> box
+    count = 0
+    for r, row in enumerate(table.rows[:MAX_TABLE_ROWS], 1):
+        for c, cell in enumerate(row.cells, 1):
+            count += 1
+            if count > MAX_CELLS:
+                break
+            key = cell._tc
+            box = spans.get(key)
+            if box is None:
+                spans[key] = [r, c, r, c]
+                _put(sheet, r, c, cell.text.strip(), text_numbers=True)
+            else:
+                box[2], box[3] = max(box[2], r), max(box[3], c)
+    sheet.merges = [f"{a1(r0, c0)}:{a1(r1, c1)}" for r0, c0, r1, c1 in spans.values() if (r0, c0) != (r1, c1)]
+    return sheet

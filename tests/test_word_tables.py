@@ -1,4 +1,4 @@
-"""Review 17b: a Word 自评报告 from an untrusted folder whose zip and XML are sound but whose table markup
+"""A Word 自评报告 from an untrusted folder whose zip and XML are sound but whose table markup
 python-docx cannot walk. read_docx guards only docx.Document(); the walk of document.tables (row.cells: gridSpan,
 vMerge) runs outside the guard and outside the zip's bounds."""
 
