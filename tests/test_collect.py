@@ -498,3 +498,36 @@ def test_collect_says_what_else_the_folder_holds(tmp_path, capsys):
     bulk(master, plain)
     assert main(["collect", str(plain), "--master", str(master), "-o", str(tmp_path / "汇总2.xlsx")]) in (0, 1)
     assert "回收汇总只读 Excel" not in capsys.readouterr().err      # the manifest alone is not another file
+
+
+@pytest.mark.parametrize("master", [False, True])
+def test_a_blank_copy_never_supersedes_the_filled_return(tmp_path, master):
+    """The newest copy of a project counts — but a copy returned blank (the form as it was sent) never takes the
+    place of one the unit filled in, however new: a unit's folder often keeps the distributed template beside the
+    return, saved again later. The blank copy is listed as not used, and says why. Two filled copies: the newest
+    counts, as before."""
+    from test_collect_outputs import type_in
+
+    sent_master = loop_master(tmp_path / "总表.xlsx")
+    sent = tmp_path / "sent"
+    bulk(sent_master, sent)
+    p1 = next(sent.glob("*_P1_*.xlsx"))
+    blank_copy = p1.with_name("P1_下发的空表.xlsx")
+    shutil.copy(p1, blank_copy)
+    type_in(p1, 96, (100, 95, 92))
+    p2 = next(sent.glob("*_P2_*.xlsx"))
+    type_in(p2, 90, (100, 95, 92))
+    later = p2.with_name("P2_修改版.xlsx")
+    shutil.copy(p2, later)
+    type_in(later, 80, (100, 95, 92))
+    os.utime(p1, (1_700_000_000, 1_700_000_000))
+    os.utime(blank_copy, (1_700_086_400, 1_700_086_400))      # the blank copy is the newer file
+    os.utime(p2, (1_700_000_000, 1_700_000_000))
+    os.utime(later, (1_700_086_400, 1_700_086_400))
+    coll = collect(sent, master=sent_master if master else None)
+    rows = {r.code: r for r in coll.rows}
+    assert rows["P1"].relpath == p1.name and rows["P1"].status != "待填报" and rows["P1"].spent == 96
+    note = next(u.note for u in coll.unused if u.relpath == blank_copy.name)
+    assert note.startswith("是未填写的空表，已采用填写过的交回文件：") and p1.name in note, note
+    assert rows["P2"].relpath == later.name and rows["P2"].spent == 80          # two filled: the newest
+    assert "已被较新的交回文件替代" in next(u.note for u in coll.unused if u.relpath == p2.name)

@@ -678,9 +678,10 @@ def _collect(folder: Path, master: str | Path | None, stack: contextlib.ExitStac
             if not item.code:
                 continue
         returned.append(item)
-    for best, older in newest_of_each(returned, project_code, lambda i: i.submitted, lambda i: i.path):
+    for best, older in newest_of_each(returned, project_code, lambda i: i.submitted, lambda i: i.path,
+                                      lambda i: i.blank):
         for other in older:
-            other.note = superseded_by(best.relpath, best.submitted_text)
+            other.note = passed_over(best, other)
             if not other.error:
                 coll.unused.append(other)
         best.status = status_of(best)
@@ -731,20 +732,29 @@ def submission_order(submitted: float | None, path: str) -> tuple:
 
 
 def newest_of_each(copies: Iterable[_Copy], code: Callable[[_Copy], str],
-                   submitted: Callable[[_Copy], float | None], path: Callable[[_Copy], str]
-                   ) -> list[tuple[_Copy, list[_Copy]]]:
+                   submitted: Callable[[_Copy], float | None], path: Callable[[_Copy], str],
+                   blank: Callable[[_Copy], bool] = lambda _copy: False) -> list[tuple[_Copy, list[_Copy]]]:
     """One project, one row (README“回收”): the returned copies grouped by 项目编码 (``code``; a copy without one
-    stands alone), each group as (the copy that counts, the older copies it supersedes, newest first), in the order
-    the projects first appear. The newest submission counts (:func:`submission_order` of ``submitted`` and
-    ``path``)."""
+    stands alone), each group as (the copy that counts, the others it supersedes), in the order the projects first
+    appear. The newest submission counts (:func:`submission_order` of ``submitted`` and ``path``) — but a copy
+    returned ``blank`` (nothing typed: the form as it was sent) never supersedes one the unit filled in, however
+    new: a blank copy left beside the filled return (the distributed template saved again, a copy made later) does
+    not take the unit's figures away."""
     groups: dict[Any, list[_Copy]] = {}
     for n, copy in enumerate(copies):
         groups.setdefault(code(copy) or (n,), []).append(copy)
     out = []
     for group in groups.values():
-        group.sort(key=lambda c: submission_order(submitted(c), path(c)), reverse=True)
+        group.sort(key=lambda c: (not blank(c), submission_order(submitted(c), path(c))), reverse=True)
         out.append((group[0], group[1:]))
     return out
+
+
+def passed_over(best: Collected, other: Collected) -> str:
+    """Why a returned copy of a project is not used: superseded by a newer one, or blank beside a filled one."""
+    if other.blank and not best.blank and (other.submitted or 0) > (best.submitted or 0):
+        return f"是未填写的空表，已采用填写过的交回文件：{best.relpath}（{best.submitted_text}）"
+    return superseded_by(best.relpath, best.submitted_text)
 
 
 def superseded_by(relpath: str, submitted_text: str) -> str:
