@@ -1,4 +1,4 @@
-"""Review 17b: tests/printed.py counts a text's lines as the fewest over every place it was printed, so a row too
+"""tests/printed.py counted a text's lines as the fewest over every place it was printed, so a row too
 short for its text is not caught when the same text is printed elsewhere on fewer lines (a unit's name in the
 汇总表's 汇总 and 按单位 sheets, a project name in 问题清单 …)."""
 
