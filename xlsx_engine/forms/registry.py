@@ -58,41 +58,38 @@ def form_for(template_id: str) -> Form:
     raise TemplateError(f"未知的模板编号“{template_id}”", hint="请使用本系统生成的模板")
 
 
+def _known(template_id: str) -> Form | None:
+    """The form of a template id read from a file or the archive; None for an id no form knows."""
+    try:
+        return form_for(template_id)
+    except TemplateError:
+        return None
+
+
 def unit_of(template_id: str, inputs: dict) -> str:
     """The unit a form of ours names in its inputs as read (a 项目 form's 实施单位, a 部门整体 form's 部门名称);
     "" for an unknown template or an empty field."""
-    try:
-        form = form_for(template_id)
-    except TemplateError:
-        return ""
-    return form.unit_named(inputs or {})
+    form = _known(template_id)
+    return form.unit_named(inputs or {}) if form is not None else ""
 
 
 def figures_of(template_id: str, inputs: dict) -> tuple[float | None, float | None, float | None]:
     """The (预算数, 执行数, 执行率) a form of ours reports in its inputs as read (:meth:`Form.figures`; a 部门整体 form's
     支出合计 of 预算 and 决算); (None, None, None) for an unknown template or a form that keeps them otherwise."""
-    try:
-        form = form_for(template_id)
-    except TemplateError:
-        return None, None, None
-    return form.figures(inputs or {})
+    form = _known(template_id)
+    return form.figures(inputs or {}) if form is not None else (None, None, None)
 
 
 def is_whole(template_id: str) -> bool:
     """Whether a template's form reports a unit's whole spending (部门整体, :attr:`Form.whole`)."""
-    try:
-        return form_for(template_id).whole
-    except TemplateError:
-        return False
+    form = _known(template_id)
+    return form is not None and form.whole
 
 
 def sent_by_project(template_id: str) -> bool:
     """Whether a template's form is sent project by project (``jxzp bulk``: the 项目 form, named by its 项目编码);
     the others (部门整体, 湖南) are a unit's, matched by the unit they name. False for an unknown template."""
-    try:
-        return form_for(template_id) is project.FORM
-    except TemplateError:
-        return False
+    return _known(template_id) is project.FORM
 
 
 def form_of_layout(layout: SheetLayout) -> Form:
