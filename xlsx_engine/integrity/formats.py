@@ -20,7 +20,7 @@ import python_calamine
 from xlsx_engine.integrity.tamper import SheetXML, XCell, a1
 from xlsx_engine.kernel.errors import WorkbookError
 from xlsx_engine.ooxml.recalc import RecalcError, convert_files, find_soffice
-from xlsx_engine.ooxml.safezip import open_office_zip
+from xlsx_engine.ooxml.safezip import RESAVE_DOCX, open_office_zip
 
 MAX_CELLS = 200_000         #: cells read from one sheet / table
 MAX_SHEETS = 64
@@ -123,17 +123,17 @@ def read_docx(path: Path) -> GridBook:
         document = docx.Document(str(path))
     except Exception as exc:  # noqa: BLE001 — python-docx on a damaged file: any of its errors means "damaged"
         raise WorkbookError(f"Word 文档已损坏，无法读取（{type(exc).__name__}）", where=str(path),
-                            hint="请在 Word/WPS 中打开后重新保存为 .docx 再提交") from None
+                            hint=RESAVE_DOCX) from None
     spans = [span.get(_W_VAL) for span in document.element.iter(_W_GRID_SPAN)]
     if any(not (v or "").isdigit() or int(v) > MAX_GRID_SPAN for v in spans):
         raise WorkbookError("Word 文档的表格结构异常（合并单元格的跨列数无效），无法读取", where=str(path),
-                            hint="请在 Word/WPS 中打开后重新保存为 .docx 再提交")
+                            hint=RESAVE_DOCX)
     try:
         sheets = [_table_sheet(table, k) for k, table in enumerate(document.tables[:MAX_SHEETS], 1)]
         paragraphs = [p.text.strip() for p in document.paragraphs if p.text.strip()]
     except (ValueError, IndexError, KeyError, AttributeError, TypeError) as exc:   # markup python-docx cannot walk
         raise WorkbookError(f"Word 文档的表格结构异常，无法读取（{type(exc).__name__}）", where=str(path),
-                            hint="请在 Word/WPS 中打开后重新保存为 .docx 再提交") from None
+                            hint=RESAVE_DOCX) from None
     return GridBook(str(path), sheets, paragraphs)
 
 

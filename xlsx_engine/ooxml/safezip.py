@@ -88,12 +88,13 @@ class WorkbookZip(zipfile.ZipFile):
     data: bytes | None = None
 
 
+#: what to do with a Word document that cannot be read (every message about a returned .docx says it so)
+RESAVE_DOCX = "请在 Word/WPS 中打开后重新保存为 .docx 再提交"
 #: the Office documents opened as zips: their main part, what they are called, what to submit instead
 _DOCUMENTS = {
     "xlsx": ("xl/workbook.xml", "Excel 工作簿（.xlsx）", "请提交 .xlsx 格式的自评表", "另存为 .xlsx",
              "请重新保存或重新下发模板"),
-    "docx": ("word/document.xml", "Word 文档（.docx）", "请提交 .docx 格式的自评报告", "另存为 .docx",
-             "请在 Word/WPS 中打开后重新保存为 .docx 再提交"),
+    "docx": ("word/document.xml", "Word 文档（.docx）", "请提交 .docx 格式的自评报告", "另存为 .docx", RESAVE_DOCX),
 }
 
 
