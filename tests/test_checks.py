@@ -583,9 +583,9 @@ def test_an_entry_that_cannot_be_examined_is_listed_in_chinese(tmp_path, monkeyp
         return real(path, *a, **kw)
 
     monkeypatch.setattr(folder_mod.os, "lstat", lstat)
-    files, skipped = folder_mod.find_spreadsheets(tmp_path)
-    assert [Path(f).name for f in files] == ["甲.xlsx"]
-    assert [(Path(p).name, why) for p, why in skipped] == [("乙.xlsx", "无法访问（读写出错（磁盘或网络共享故障））")]
+    found = folder_mod.survey(tmp_path)
+    assert [Path(f).name for f in found.spreadsheets] == ["甲.xlsx"]
+    assert [(Path(p).name, why) for p, why in found.skipped] == [("乙.xlsx", "无法访问（读写出错（磁盘或网络共享故障））")]
 
 
 def test_a_folder_s_word_reports_are_checked_like_a_single_one(folder, tmp_path, capsys):

@@ -76,13 +76,6 @@ def survey(folder: str | Path, ignore: tuple[str, ...] = ()) -> Survey:
     return out
 
 
-def find_spreadsheets(folder: str | Path, ignore: tuple[str, ...] = ()) -> tuple[list[str], list[tuple[str, str]]]:
-    """The spreadsheet files below ``folder`` and the entries not read (:attr:`Survey.spreadsheets`,
-    :attr:`Survey.skipped`)."""
-    found = survey(folder, ignore)
-    return found.spreadsheets, found.skipped
-
-
 def _suffix(name: str) -> str:
     return os.path.splitext(name)[1].lower()
 
