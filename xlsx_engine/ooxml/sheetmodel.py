@@ -419,9 +419,10 @@ def text_lines(text: Any, width: float, size: float = TEXT_SIZE) -> int:
                 lines, used = lines + 1, 0.0
             if w > room:                       # longer than a line: broken between any two characters
                 for ch in piece:
-                    if used and used + char_width(ch) > room:
+                    w = char_width(ch)
+                    if used and used + w > room:
                         lines, used = lines + 1, 0.0
-                    used += char_width(ch)
+                    used += w
             else:
                 used += full
         total += lines
