@@ -66,8 +66,7 @@ def _whole(before: WholeTotals, after: WholeTotals) -> list[Any]:
     def money(w: WholeTotals, value: float) -> Any:
         return round(value, 2) if w.counted else "—"
     return [money(before, before.budget), money(after, after.budget), money(before, before.spent),
-            money(after, after.spent), _pct(before.rate) if before.counted else "—",
-            _pct(after.rate) if after.counted else "—", _pct(before.average), _pct(after.average)]
+            money(after, after.spent), _pct(before.rate), _pct(after.rate), _pct(before.average), _pct(after.average)]
 
 
 def both_years(yoy: YearOverYear) -> tuple[list[ProjectChange], Totals, Totals]:

@@ -151,8 +151,6 @@ def _shows(cell) -> bool:
     return cell is not None and cell.value not in (None, "")
 
 
-
-
 #: findings that compare cell by cell at the template's positions: dropped when rows or columns moved
 CELL_CODES = {"display_hidden", "display_format", "display_font", "validation_loosened"}
 STRUCTURAL_CODES = {"rows_inserted", "rows_deleted"}

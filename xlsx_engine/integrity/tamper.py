@@ -394,8 +394,7 @@ def _without_empty_cells(data: bytes) -> bytes:
     ``<sheetData`` … last ``</sheetData>`` (so inside the document element), only when the part is UTF-8
     (:func:`_in_utf8`) and has no ``<!`` (comment, CDATA, DOCTYPE), no processing instruction but the declaration
     at its start, and no NUL byte (a UTF-16 part, where these bytes can be the halves of text characters) — so
-    every ``<`` is a tag, and every match
-    a real empty element with a reference, not text. Followed directly by ``<c `` it has a later sibling and no
+    every ``<`` is a tag, and every match a real empty element with a reference, not text. Followed directly by ``<c `` it has a later sibling and no
     tail, so no parent's text or child count changes to nothing; followed by ``</row>`` its parent is the row. A
     removed complete element cannot make a malformed document well-formed. A cell without a reference anywhere
     makes :func:`parse_sheet` walk the unchanged text, where empty cells give the positions.

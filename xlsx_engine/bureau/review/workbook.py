@@ -54,6 +54,7 @@ def pages_wide(widths: list[float], repeated: float = 0.0) -> int:
     room = _PAGE_UNITS / _MIN_SCALE - repeated
     return max(1, math.ceil((sum(widths) - repeated) / room))
 
+
 def first_page_columns(widths: list[float], across: int, repeated: int = 0) -> int:
     """How many columns the first page surely holds when the sheet is fitted ``across`` pages wide with its first
     ``repeated`` columns printed again on every page: those within the average page's share of the width. Pages
