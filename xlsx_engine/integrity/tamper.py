@@ -244,15 +244,48 @@ def parse_sheet(data: bytes, name: str, shared: list[str], where: str) -> SheetX
     reference are placed after their row's previous cell, as Excel does for cells without ``r``.
     Empty (styled-only) cells are skipped. The XML goes through :func:`~xlsx_engine.safezip.parse_xml`,
     which refuses DTDs and entity declarations.
+
+    Two readers, one reading: a sheet whose cells are all in the shapes spreadsheet programs write is scanned
+    (:func:`_scanned`, about a third of the time), any other is parsed into a tree and walked (:func:`_walked`);
+    both give the same cells, compared in tests/test_tamper.py on every shipped sheet, odd and damaged ones.
     """
     lean = _without_empty_cells(data)
+    sheet = SheetXML(name)
+    root = None
+    if len(lean) <= _SCAN_BYTES and (lean is not data or _plain_markup(lean)):
+        root = _scanned(lean, sheet, shared, where)
+    if root is None:
+        root = _walked(data, lean, sheet, shared, where)
+    prot = root.find(f"{{{M}}}sheetProtection")
+    sheet.protection = dict(prot.attrib) if prot is not None else None
+    sheet.merges = [ref for ref in _X_MERGES(root) if ref]
+    for dv in root.iterfind(f"{{{M}}}dataValidations/{{{M}}}dataValidation"):
+        f1 = dv.find(f"{{{M}}}formula1")
+        formula1 = (f1.text or "") if f1 is not None else ""
+        sheet.validations.append((dv.get("type") or "", formula1, dv.get("sqref") or ""))
+    for row in _X_HIDDEN_ROWS(root):
+        if (row.get("r") or "").isdigit():
+            sheet.hidden_rows.add(int(row.get("r")))
+    for col in _X_HIDDEN_COLS(root):
+        sheet.hidden_cols.update(_span(col.get("min"), col.get("max")))
+    for cf in root.iter(f"{{{M}}}conditionalFormatting"):
+        rules = "|".join(f"{r.get('type')}:{r.get('operator') or ''}:" + ";".join(
+            _SPACE.sub("", (fm.text or "").upper()) for fm in r.iter(f"{{{M}}}formula"))
+            for r in cf.iter(f"{{{M}}}cfRule"))
+        sheet.conditional.append((cf.get("sqref") or "", rules))
+    return sheet
+
+
+def _walked(data: bytes, lean: bytes, sheet: SheetXML, shared: list[str], where: str):
+    """The cells of ``lean`` (``data`` without its empty cells) read from the tree libxml2 builds, into ``sheet``;
+    the document's root. Every shape of cell and sheet; :func:`_scanned` reads the usual ones quicker."""
     try:
         root = parse_xml(lean, where)
     except WorkbookError:
         if lean is data:
             raise
         root, lean = parse_xml(data, where), data    # the message names the line and column of the file's own text
-    sheet = SheetXML(name)
+    name = sheet.name
     masters: dict[str, tuple[int, int, str]] = {}
     children: list[tuple[XCell, str]] = []
     # the usual case: every cell has its reference; keep the cells with content, skip the styled empties
@@ -357,24 +390,7 @@ def parse_sheet(data: bytes, name: str, shared: list[str], where: str) -> SheetX
             cell.shared = master
         else:
             cell.text = ""
-    prot = root.find(f"{{{M}}}sheetProtection")
-    sheet.protection = dict(prot.attrib) if prot is not None else None
-    sheet.merges = [ref for ref in _X_MERGES(root) if ref]
-    for dv in root.iterfind(f"{{{M}}}dataValidations/{{{M}}}dataValidation"):
-        f1 = dv.find(f"{{{M}}}formula1")
-        formula1 = (f1.text or "") if f1 is not None else ""
-        sheet.validations.append((dv.get("type") or "", formula1, dv.get("sqref") or ""))
-    for row in _X_HIDDEN_ROWS(root):
-        if (row.get("r") or "").isdigit():
-            sheet.hidden_rows.add(int(row.get("r")))
-    for col in _X_HIDDEN_COLS(root):
-        sheet.hidden_cols.update(_span(col.get("min"), col.get("max")))
-    for cf in root.iter(f"{{{M}}}conditionalFormatting"):
-        rules = "|".join(f"{r.get('type')}:{r.get('operator') or ''}:" + ";".join(
-            _SPACE.sub("", (fm.text or "").upper()) for fm in r.iter(f"{{{M}}}formula"))
-            for r in cf.iter(f"{{{M}}}cfRule"))
-        sheet.conditional.append((cf.get("sqref") or "", rules))
-    return sheet
+    return root
 
 
 #: an empty cell with its reference (``<c r="D3" s="8" t="n"/>`` or ``…></c>``, two thirds of a form's cells: the
@@ -401,14 +417,21 @@ def _without_empty_cells(data: bytes) -> bytes:
     """
     start = data.find(b"<sheetData")
     end = data.rfind(b"</sheetData>")
-    declared = data.startswith(b"<?xml ") or data.startswith(b"\xef\xbb\xbf<?xml ")
-    if start < 0 or end <= start or b"\x00" in data or contains(data, b"<!", b"!") or not _in_utf8(data, declared):
-        return data
-    # a "?" after the declaration (one memchr) is rare: only then are the "<?" counted
-    if data.find(b"?", data.find(b"?>") + 2 if declared else 0) >= 0 and data.count(b"<?") > declared:
+    if start < 0 or end <= start or not _plain_markup(data):
         return data
     body = _EMPTY_CELL.sub(b"", data[start:end])
     return data[:start] + body + data[end:] if len(body) != end - start else data
+
+
+def _plain_markup(data: bytes) -> bool:
+    """Whether every "<" of a part's bytes starts a tag: it is read as UTF-8 (:func:`_in_utf8`), has no NUL byte (a
+    UTF-16 part, where these bytes can be the halves of text characters), no ``<!`` (comment, CDATA, DOCTYPE) and no
+    processing instruction but the declaration at its start."""
+    declared = data.startswith(b"<?xml ") or data.startswith(b"\xef\xbb\xbf<?xml ")
+    if b"\x00" in data or contains(data, b"<!", b"!") or not _in_utf8(data, declared):
+        return False
+    # a "?" after the declaration (one memchr) is rare: only then are the "<?" counted
+    return not (data.find(b"?", data.find(b"?>") + 2 if declared else 0) >= 0 and data.count(b"<?") > declared)
 
 
 #: the encoding an XML declaration names
@@ -426,6 +449,186 @@ def _in_utf8(data: bytes, declared: bool) -> bool:
         return False
     m = _DECLARED_ENCODING.search(data, 0, end)
     return m is None or m.group(1).lower() in (b"utf-8", b"utf8")
+
+
+# ----------------------------------------------------------------------------- the quick reading of usual sheets
+
+#: the text of an element: characters and the five named or a numeric character reference (XML's own; any other
+#: ``&`` makes the sheet's text unusual and it is read by libxml2, which refuses it)
+_SCAN_TEXT = r"[^<&]*+(?:&(?:amp|lt|gt|quot|apos|#[0-9]{1,7}|#x[0-9a-fA-F]{1,6});[^<&]*+)*+"
+#: row tags (open, close, empty) between two cells
+_SCAN_ROWS = r"(?:</row>|<row(?:/|\s[^<>]*)?>)*+"
+#: one cell in the shapes Excel, WPS, LibreOffice and this program write, with the row tags before it. Groups:
+#: 1 row tags, 2 reference, 3 style, 4 type, 5 formula, 6/7 a shared formula's group and text (its first cell),
+#: 8 a shared formula's group (a later cell), 9 value, 10 inline string. A cell without children matches too.
+_SCAN_CELL = re.compile(
+    rf'({_SCAN_ROWS})<c r="([A-Z]{{1,3}}[0-9]{{1,7}})"(?: s="([0-9]{{1,6}})")?+(?: t="([a-zA-Z]{{1,9}})")?+'
+    rf'(?:/>|>(?:<f(?: aca="false")?>({_SCAN_TEXT})</f>'
+    rf'|<f t="shared" ref="[A-Z0-9:]{{2,21}}" si="([0-9]{{1,6}})">({_SCAN_TEXT})</f>'
+    rf'|<f t="shared" si="([0-9]{{1,6}})"(?:/>|></f>))?+'
+    rf'(?:<v>({_SCAN_TEXT})</v>|<is><t(?: xml:space="preserve")?>({_SCAN_TEXT})</t></is>)?+</c>)'
+    if sys.version_info >= (3, 11) else "(?!)")          # possessive quantifiers: Python 3.11 on
+_SCAN_TAIL = re.compile(_SCAN_ROWS if sys.version_info >= (3, 11) else "(?!)")
+#: the control characters XML forbids in text, and "\r" (which libxml2 turns into "\n")
+_SCAN_CONTROLS = bytes(range(0x09)) + b"\x0b\x0c" + bytes(range(0x0e, 0x20)) + b"\r"
+#: a sheet up to this size is scanned when its shapes are the usual ones (a filled form: ~100 KB)
+_SCAN_BYTES = 1 << 20 if sys.version_info >= (3, 11) else -1
+_SCAN_REF = re.compile(r"&(#x[0-9a-fA-F]+|#[0-9]+|[a-z]+);")
+_SCAN_NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
+
+
+class _Unusual(Exception):
+    """The text is not in the shapes :func:`_scanned` reads: libxml2 reads it."""
+
+
+@functools.lru_cache(maxsize=4096)
+def _unescaped(text: str) -> str:
+    """An element's text with its character references replaced, as libxml2 gives it (cached: every copy of a form
+    repeats the same formulas; a bounded cache, as for :func:`parse_ref`)."""
+    if "&#" not in text:
+        return (text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'")
+                .replace("&amp;", "&"))
+    return _SCAN_REF.sub(_referenced, text)
+
+
+def _referenced(m: re.Match) -> str:
+    name = m.group(1)
+    if name[0] != "#":
+        return _SCAN_NAMED[name]
+    code = int(name[2:], 16) if name[1] == "x" else int(name[1:])
+    if code in (9, 10, 13) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD or 0x10000 <= code <= 0x10FFFF:
+        return chr(code)
+    raise _Unusual                  # not a character XML allows: libxml2 refuses the part, with its message
+
+
+def _scanned(lean: bytes, sheet: SheetXML, shared: list[str], where: str):
+    """The cells of a sheet whose cells are all in the usual shapes (:data:`_SCAN_CELL`), read by one regular
+    expression instead of a tree, into ``sheet``; the root of the rest of the document (its rows without their
+    cells, and everything after sheetData), which libxml2 parses. None, with ``sheet`` untouched: the text is
+    unusual somewhere, and :func:`_walked` reads it.
+
+    The same cells, values and formulas as :func:`_walked` (tests/test_tamper.py compares the two readings on every
+    shipped sheet, the odd shapes and random ones), at about half the cost. ``lean`` has only plain markup
+    (:func:`_plain_markup`), so every "<" is a tag; the cells must follow each other without a gap, each directly
+    inside a row of the one ``<sheetData>``, a child of the document element, with no namespace declared inside it;
+    what XML forbids in text is looked for first, and any character reference must name a character XML allows.
+    The row tags go to libxml2 with the rest, so a malformed row, a duplicate attribute or a misnested row is
+    refused by it (the sheet is then read again by :func:`_walked`, which names the file's own line and column).
+    """
+    open_at = lean.find(b"<sheetData")         # the first, and the only one (below: none after it): <sheetData>
+    end = lean.rfind(b"</sheetData>")
+    start = open_at + 11
+    if open_at < 0 or not lean.startswith(b"<sheetData>", open_at) or end < start or lean.find(b"<sheetData", end) >= 0:
+        return None
+    raw = lean[start:end]
+    # what XML forbids in text (control characters, U+FFFE, U+FFFF, "]]>"), what libxml2 changes ("\r"), and a
+    # namespace declared inside sheetData: each makes the text unusual
+    if len(raw.translate(None, _SCAN_CONTROLS)) != len(raw) or contains(raw, b"]]>", b"]"):
+        return None
+    try:
+        body = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if "\ufffe" in body or "\uffff" in body or "xmlns" in body:
+        return None
+    cells: dict[tuple[int, int], XCell] = {}
+    sources: set[str] = set()
+    masters: dict[str, tuple[int, int, str]] = {}
+    children: list[tuple[XCell, str]] = []
+    skeleton: list[str] = []
+    styles: dict[str | None, int] = {None: 0}
+    nshared = len(shared)
+    bad_refs = pos = depth = 0
+    try:
+        for m in _SCAN_CELL.finditer(body):
+            if m.start() != pos:
+                return None
+            pos = m.end()
+            rows, ref, s, t, ftext, master_si, master_text, child_si, v, inline = m.groups()
+            if rows:
+                skeleton.append(rows)
+                depth += rows.count("<row") - rows.count("/>") - rows.count("</row>")
+            if depth != 1:
+                return None
+            if ftext is None and master_si is None and child_si is None and v is None and inline is None:
+                continue                            # an empty (styled) cell: nothing to read
+            rc = parse_ref(ref)
+            if rc is None:
+                bad_refs += 1
+                continue
+            style = styles.get(s)
+            if style is None:
+                style = styles[s] = int(s)
+            value, has_v, error = None, False, False
+            if v is not None and "&" in v:
+                v = _unescaped(v)
+            if t == "inlineStr":
+                if inline is not None:
+                    value, has_v = _unescaped(inline) if "&" in inline else inline, True
+                elif v is not None:
+                    value, has_v = v, True
+            elif v is not None:
+                if t is None or t == "n":
+                    has_v = bool(v)
+                    value = _number(v)
+                elif t == "str":
+                    value, has_v = v, True
+                elif t == "s":
+                    has_v = True
+                    idx = _number(v)
+                    value = shared[int(idx)] if idx is not None and idx == int(idx) and 0 <= idx < nshared else None
+                elif t == "d":
+                    value, has_v = v, True
+                elif t == "b":
+                    value, has_v = v in ("1", "true"), True
+                elif t == "e":
+                    value, has_v, error = v or "#N/A", True, True
+                else:
+                    value = _number(v)
+                    has_v = bool(v)
+            if ftext is not None:
+                if "&" in ftext:
+                    ftext = _unescaped(ftext)
+                if ftext:
+                    sources.add(ftext)
+                cells[rc] = XCell(rc[0], rc[1], value, ftext, has_v, style, error)
+            elif master_text:
+                if "&" in master_text:
+                    master_text = _unescaped(master_text)
+                sources.add(master_text)
+                masters[master_si] = (rc[0], rc[1], master_text)
+                cells[rc] = XCell(rc[0], rc[1], value, master_text, has_v, style, error)
+            elif master_si is not None or child_si is not None:
+                cell = cells[rc] = XCell(rc[0], rc[1], value, None, has_v, style, error)
+                children.append((cell, master_si if master_si is not None else child_si))
+            else:
+                cells[rc] = XCell(rc[0], rc[1], value, None, has_v, style, error)
+    except _Unusual:
+        return None
+    tail = _SCAN_TAIL.match(body, pos)
+    if tail.end() != len(body):
+        return None
+    rows = tail.group()
+    if depth + rows.count("<row") - rows.count("/>") - rows.count("</row>") != 0:
+        return None
+    skeleton.append(rows)
+    try:
+        root = parse_xml(lean[:start] + "".join(skeleton).encode("utf-8") + lean[end:], where)
+    except WorkbookError:
+        return None
+    # the one sheetData the walk reads (m:sheetData/m:row/m:c from the root) must be this one, the only plain one
+    # (the cells inside rows checked above hold no other: a second, prefixed one is no match for the scan)
+    found = root.findall(_SHEET_DATA)
+    if len(found) != 1 or found[0].prefix is not None:
+        return None
+    for cell, si in children:
+        master = masters.get(si)
+        if master:
+            cell.shared = master
+        else:
+            cell.text = ""
+    sheet.cells, sheet.sources, sheet.bad_refs = cells, sources, bad_refs
+    return root
 
 
 def _span(lo: str | None, hi: str | None) -> range:
