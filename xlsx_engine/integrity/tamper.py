@@ -538,23 +538,23 @@ def _scanned(lean: bytes, sheet: SheetXML, shared: list[str], where: str):
     skeleton: list[str] = []
     styles: dict[str | None, int] = {None: 0}
     nshared = len(shared)
-    bad_refs = pos = depth = 0
+    bad_refs = depth = 0
+    if body.startswith("<c"):
+        return None                             # a cell before any row: not inside a row
+    m = None
     try:
-        for m in _SCAN_CELL.finditer(body):
-            if m.start() != pos:
-                return None
-            pos = m.end()
+        # each match starts where the last ended (the scanner's match is anchored there), up to the first that fails
+        for m in iter(_SCAN_CELL.scanner(body).match, None):
             rows, ref, s, t, ftext, master_si, master_text, child_si, v, inline = m.groups()
-            if rows:
+            if rows:                            # the depth changes only here: each cell must be inside one row
                 skeleton.append(rows)
                 depth += rows.count("<row") - rows.count("/>") - rows.count("</row>")
-            if depth != 1:
-                return None
-            if ftext is None and master_si is None and child_si is None and v is None and inline is None:
-                continue                            # an empty (styled) cell: nothing to read
+                if depth != 1:
+                    return None
             rc = parse_ref(ref)
             if rc is None:
-                bad_refs += 1
+                if not (ftext is None and master_si is None and child_si is None and v is None and inline is None):
+                    bad_refs += 1               # (an empty cell is not read, whatever its reference)
                 continue
             style = styles.get(s)
             if style is None:
@@ -601,11 +601,12 @@ def _scanned(lean: bytes, sheet: SheetXML, shared: list[str], where: str):
             elif master_si is not None or child_si is not None:
                 cell = cells[rc] = XCell(rc[0], rc[1], value, None, has_v, style, error)
                 children.append((cell, master_si if master_si is not None else child_si))
-            else:
+            elif v is not None or inline is not None:
                 cells[rc] = XCell(rc[0], rc[1], value, None, has_v, style, error)
+            # else: an empty (styled) cell, nothing to read
     except _Unusual:
         return None
-    tail = _SCAN_TAIL.match(body, pos)
+    tail = _SCAN_TAIL.match(body, m.end() if m is not None else 0)
     if tail.end() != len(body):
         return None
     rows = tail.group()
