@@ -174,6 +174,11 @@ def test_libreoffice_prints_every_text_of_both_workbooks_whole(tmp_path, soffice
     for path in (summary, book):
         pages, cut = _printed_whole(path, soffice)
         assert pages > 1 and not cut, (path.name, cut[:5])
+    # the deadline prints once, with its date, on the first page (its label once printed alone on every page)
+    text = subprocess.run(["pdftotext", str(book.with_suffix(".pdf")), "-"], capture_output=True, text=True,
+                          check=True).stdout.split("\f")
+    assert [k for k, page in enumerate(text) if "报送截止日期" in page] == [0]
+    assert f"报送截止日期：{run.deadline:%Y-%m-%d}" in text[0].replace(" ", "")
 
 
 @pytest.mark.libreoffice

@@ -382,6 +382,11 @@ def test_workbook_is_locked_named_validated_and_cached(collected, rubric):
                  "推迟工作日数", "权重符合数", "自评报告得分"):
         assert name in names, name                            # workbook scope (openpyxl keeps sheet scope apart)
     assert all(not ws.defined_names for ws in wb.worksheets)
+    # the deadline shows its label by its number format, right of the columns every printed page repeats (A:B):
+    # a label there printed alone, without the date, on every later page
+    assert ws["A2"].value is None and ws["B2"].value is None
+    assert ws["C2"].value == dt.datetime.combine(run.deadline, dt.time()) and names["截止日期"].attr_text.endswith("!$C$2")
+    assert ws["C2"].number_format.startswith('"报送截止日期：') and ws.print_title_cols == "$A:$B"
     cols = {c.key: k for k, c in enumerate(columns(rubric), 1)}
     first = 7
     # inputs are unlocked, formulas and automatic values locked
@@ -641,7 +646,8 @@ def test_rubric_is_chosen_by_the_region_of_the_returned_forms(tmp_path, monkeypa
     run = review(folder, deadline=DEADLINE)
     assert run.rubric.id == DEFAULT_RUBRIC and "湖北" in run.rubric_warning
     write_review(run, tmp_path / "考核.xlsx")
-    head = load_workbook(tmp_path / "考核.xlsx")[SHEET]["D2"]
+    row2 = load_workbook(tmp_path / "考核.xlsx")[SHEET][2]
+    head = next(c for c in row2 if isinstance(c.value, str))      # the note beside the deadline
     assert head.value.startswith("注意：回收的自评表按湖北的评分规则填报") and head.font.color.rgb.endswith("C00000")
     # a rubric written for Hubei, installed beside the default one, is chosen without a warning
     installed = tmp_path / "review"

@@ -39,6 +39,9 @@ from xlsx_engine.ooxml.sheetmodel import text_lines, text_width
 
 SHEET = "考核评分表"
 FIRST_ROW = 7                 #: first unit row of the main sheet
+#: row 2's first cell: the deadline, right of 序号 and 单位名称 (the columns every printed page repeats)
+DEADLINE_COLUMN = 3
+DEADLINE_FORMAT = '"报送截止日期："yyyy-mm-dd'
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 #: the text of every sheet's table: the 10 pt text :func:`~xlsx_engine.bureau.summary.row_height` makes rows for
 _BODY_FONT = Font(name="宋体", size=10)
@@ -112,27 +115,34 @@ def write_review(run: ReviewRun, out: str | Path) -> dict[str, Any]:
     across = pages_wide(widths, sum(widths[:2]))
     # the title and the note above the header are printed once, on the first page: merged across the columns that
     # page surely holds (not across the whole sheet, which centred the title on the second page and cut the note)
-    first = max(4, first_page_columns(widths, across, 2))
+    # the deadline spans as many columns as its text needs, bold (a little wider than 10 pt's measure); the note
+    # follows it
+    note_column, span = DEADLINE_COLUMN, 0.0
+    while span < 1.15 * text_width(f"报送截止日期：{run.deadline:%Y-%m-%d}") + 1 and note_column < last_col:
+        span += widths[note_column - 1]
+        note_column += 1
+    first = max(note_column + 1, first_page_columns(widths, across, 2))
     ws.cell(1, 1, rub.name).font = Font(name="黑体", size=16, bold=True)
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=first)
     ws.cell(1, 1).alignment = center
     ws.row_dimensions[1].height = 28
-    ws.cell(2, 1, "报送截止日期").font = bold
-    ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=2)
-    dcell = ws.cell(2, 3, run.deadline)
-    dcell.number_format = "yyyy-mm-dd"
-    dcell.font = font                        # bold does not fit the date column: it printed ###
-    ws.cell(2, 1).alignment = dcell.alignment = Alignment(vertical="center")    # beside the note's lines
-    _put(ws, 2, 4, f"依据：{rub.source}。绿色列由程序根据回收的自评表、报告和附件计算（依据见“评分依据”表）；"
-                   f"黄色列由评审人员填写；得分、小计、总分和等次由公式实时计算。")
-    ws.merge_cells(start_row=2, start_column=4, end_row=2, end_column=first)
-    ws.cell(2, 4).alignment = left
-    ws.cell(2, 4).font = Font(name="宋体", size=9, color="595959")
-    ws.row_dimensions[2].height = 30
+    # the deadline (named 截止日期: the formulas read it) shows its label through its number format, right of the
+    # columns every page repeats (序号, 单位名称): a label in them printed alone on each later page, without the date
+    dcell = ws.cell(2, DEADLINE_COLUMN, run.deadline)
+    dcell.number_format = DEADLINE_FORMAT
+    dcell.font = bold
+    dcell.alignment = Alignment(horizontal="left", vertical="center")      # beside the note's lines
+    ws.merge_cells(start_row=2, start_column=DEADLINE_COLUMN, end_row=2, end_column=note_column - 1)
+    note = ws.cell(2, note_column)
+    _put(ws, 2, note_column, f"依据：{rub.source}。绿色列由程序根据回收的自评表、报告和附件计算（依据见“评分依据”表）；"
+                             f"黄色列由评审人员填写；得分、小计、总分和等次由公式实时计算。")
+    ws.merge_cells(start_row=2, start_column=note_column, end_row=2, end_column=first)
+    note.alignment = left
+    note.font = Font(name="宋体", size=9, color="595959")
     if run.rubric_warning:                  # the rubric is another region's: said where the scores are read
-        ws.cell(2, 4).value = f"注意：{run.rubric_warning}。" + ws.cell(2, 4).value
-        ws.cell(2, 4).font = Font(name="宋体", size=9, bold=True, color="C00000")
-    ws.row_dimensions[2].height = row_height(text_lines(ws.cell(2, 4).value, sum(widths[3:first])) + 1)
+        note.value = f"注意：{run.rubric_warning}。" + note.value
+        note.font = Font(name="宋体", size=9, bold=True, color="C00000")
+    ws.row_dimensions[2].height = row_height(text_lines(note.value, sum(widths[note_column - 1:first])) + 1)
 
     # header rows 3 (groups), 4 (items), 5 (columns), 6 (allowed values); each as tall as its text
     head_lines = {3: 1, 4: 1, 5: 1, 6: 1}
@@ -248,7 +258,7 @@ def write_review(run: ReviewRun, out: str | Path) -> dict[str, Any]:
 
     # defined names (workbook scope)
     quoted = f"'{SHEET}'"
-    wb.defined_names["截止日期"] = DefinedName("截止日期", attr_text=f"{quoted}!$C$2")
+    wb.defined_names["截止日期"] = DefinedName("截止日期", attr_text=f"{quoted}!${get_column_letter(DEADLINE_COLUMN)}$2")
     if run.units:
         for c in cols:
             if c.name:
