@@ -60,7 +60,7 @@ from xlsx_engine.forms.project.record import (
     typed_actuals,
 )
 from xlsx_engine.forms.project.scoring import evaluate
-from xlsx_engine.forms.registry import form_of_layout
+from xlsx_engine.forms.registry import form_of_layout, sent_by_project
 from xlsx_engine.integrity.checks import OWN_OUTPUT, check_file, read_ours
 from xlsx_engine.integrity.folder import Survey, shown, survey
 from xlsx_engine.integrity.tamper import expected_for
@@ -281,6 +281,7 @@ def read_returned(path: str, profile: str | None = None, keep_inputs: bool = Fal
             form = form_of_layout(report.layout)          # the unit it names (a 部门整体 form: its 部门名称), its amounts
             extra["unfilled"], extra["unit"] = form.unfilled(report.form_record), form.unit_named(report.form_record)
             extra["whole"], extra["figures"] = form.whole, form.figures(report.form_record)
+            extra["per_unit"] = not sent_by_project(report.layout.template_id)   # as the archive tells them apart
             extra["project"] = str(getattr(report.form_record, "project", None) or "").strip()   # a 湖南 form's
         if report.record is not None:               # the checker read the inputs (docs/rules.md#reading): use them
             extra["record"], extra["result"], extra["profile"] = report.record, report.result, report.profile
@@ -322,7 +323,7 @@ def read_returned(path: str, profile: str | None = None, keep_inputs: bool = Fal
         item.project = item.form_project or Path(item.path).stem
         item.blank = extra.get("unfilled", False)
         item.unit = item.unit or extra.get("unit", "")
-        item.per_unit = "unfilled" in extra
+        item.per_unit = extra.get("per_unit", False)
         item.whole = extra.get("whole", False)
         if not item.whole and extra.get("figures"):       # a 湖南 form: a project's amounts, summed as any project's
             item.budget, item.spent, item.rate = map(_figure, extra["figures"])
