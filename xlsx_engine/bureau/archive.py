@@ -386,7 +386,7 @@ def _identity(template_id: str, whole: bool, unit: str, code: str, key: str) -> 
 def _has_figures(template_id: str) -> bool:
     """Whether a template's form reports its amounts in its inputs (:meth:`~xlsx_engine.forms.base.Form.figures`)."""
     try:
-        return getattr(form_for(template_id), "figures_fn", None) is not None
+        return form_for(template_id).has_figures()
     except JxzpError:
         return False
 

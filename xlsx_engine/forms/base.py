@@ -53,6 +53,10 @@ class Form(Protocol):
         and the archive keep them for a form read without the project form's reader; None for what is not entered
         (and all three for a form that keeps its amounts otherwise, the project form)."""
 
+    def has_figures(self) -> bool:
+        """Whether :meth:`figures` reads a record's amounts (False: the form keeps them otherwise, the project
+        form, whose 汇总表 columns come from its result)."""
+
     def unfilled(self, record: Any, sent: tuple = ()) -> bool:
         """Collect's 待填报: a record (as read back) with nothing typed in the cells a unit fills; the cells the
         bureau may set when it sends the form (identity, budget, targets) and free text do not count. ``sent``:
@@ -114,6 +118,9 @@ class FormKind:
 
     def figures(self, record: Any) -> tuple[float | None, float | None, float | None]:
         return self.figures_fn(record) if self.figures_fn is not None else (None, None, None)
+
+    def has_figures(self) -> bool:
+        return self.figures_fn is not None
 
     def unfilled(self, record: Any, sent: tuple = ()) -> bool:
         return self.unfilled_fn(record, sent)
