@@ -80,8 +80,9 @@ def rows_too_short(book: Path, pdf: Path) -> tuple[int, list[tuple]]:
     rows; a row without a height of its own (sized to its text when printed) is not checked.
 
     A text printed in several cells (a unit's name on several sheets) is printed at several places, on as many
-    lines as each cell's width allows: the places, fewest lines first, are paired with the cells, widest first
-    (spread evenly when a text is printed more often than it is in cells: repeated header rows)."""
+    lines as each cell's width allows: the places, fewest lines first, are paired with the cells, widest first and,
+    of equal widths, smallest font first (spread evenly when a text is printed more often than it is in cells:
+    repeated header rows)."""
     words = printed_words(pdf)
     cells: dict[str, list[tuple[float, tuple]]] = {}
     for ws in load_workbook(book):
@@ -103,7 +104,7 @@ def rows_too_short(book: Path, pdf: Path) -> tuple[int, list[tuple]]:
         printed = sorted(lines_of_text(words, text))
         if not printed:
             continue
-        found.sort(key=lambda f: -f[0])
+        found.sort(key=lambda f: (-f[0], f[1][3]))      # of equal widths, the smaller text takes fewer lines
         for k, (_width, (title, coordinate, height, size)) in enumerate(found):
             lines = printed[round(k * (len(printed) - 1) / (len(found) - 1)) if len(found) > 1 else 0]
             checked += 1
