@@ -67,4 +67,4 @@ def xnum(value):
 
 def is_number(value: object) -> bool:
     """True for the values a spreadsheet's ``ISNUMBER`` accepts (not booleans, not text)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return value.__class__ is float or isinstance(value, (int, float)) and not isinstance(value, bool)

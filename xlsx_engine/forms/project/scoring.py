@@ -87,13 +87,34 @@ def score_fund(record: ProjectRecord, profile: Profile) -> FundResult:
 # ----------------------------------------------------------------------------- indicators
 
 def is_active(row: IndicatorRow) -> bool:
-    """A row counts once it has a name, a weight, a target or an actual value."""
-    return nonblank(row.name) or nonblank(row.weight) or nonblank(row.target) or nonblank(row.actual)
+    """A row counts once it has a name, a weight, a target or an actual value (each :func:`nonblank`, spelled out:
+    every check of a file asks it of each row several times)."""
+    v = row.name
+    if v is not None and v != "":
+        return True
+    v = row.weight
+    if v is not None and v != "":
+        return True
+    v = row.target
+    if v is not None and v != "":
+        return True
+    v = row.actual
+    return v is not None and v != ""
 
 
 def is_started(row: IndicatorRow) -> bool:
     """The unit has typed into the row (实际完成值, 完成等级, 自评分 or 偏差原因): its input warnings show."""
-    return nonblank(row.actual) or nonblank(row.band) or nonblank(row.manual) or nonblank(row.reason)
+    v = row.actual
+    if v is not None and v != "":
+        return True
+    v = row.band
+    if v is not None and v != "":
+        return True
+    v = row.manual
+    if v is not None and v != "":
+        return True
+    v = row.reason
+    return v is not None and v != ""
 
 
 def is_percent(row: IndicatorRow) -> bool:
