@@ -571,50 +571,48 @@ def _scanned(lean: bytes, sheet: SheetXML, shared: list[str], where: str):
             style = styles.get(s)
             if style is None:
                 style = styles[s] = int(s)
-            value, has_v, error = None, False, False
-            if v is not None and "&" in v:
-                v = _unescaped(v)
-            if t == "inlineStr":
-                if inline is not None:
-                    value, has_v = _unescaped(inline) if "&" in inline else inline, True
-                elif v is not None:
-                    value, has_v = v, True
-            elif v is not None:
+            row, col = rc
+            error = False
+            if v is not None:
+                if "&" in v:
+                    v = _unescaped(v)
                 if t is None or t == "n":
-                    has_v = bool(v)
-                    value = _number(v)
-                elif t == "str":
+                    value, has_v = _number(v), bool(v)
+                elif t == "str" or t == "d":
                     value, has_v = v, True
+                elif t == "inlineStr":
+                    value, has_v = (_unescaped(inline) if "&" in inline else inline) if inline is not None else v, True
                 elif t == "s":
                     has_v = True
                     idx = _number(v)
                     value = shared[int(idx)] if idx is not None and idx == int(idx) and 0 <= idx < nshared else None
-                elif t == "d":
-                    value, has_v = v, True
                 elif t == "b":
                     value, has_v = v in ("1", "true"), True
                 elif t == "e":
                     value, has_v, error = v or "#N/A", True, True
                 else:
-                    value = _number(v)
-                    has_v = bool(v)
+                    value, has_v = _number(v), bool(v)
+            elif inline is not None and t == "inlineStr":
+                value, has_v = _unescaped(inline) if "&" in inline else inline, True
+            else:
+                value, has_v = None, False
             if ftext is not None:
                 if "&" in ftext:
                     ftext = _unescaped(ftext)
                 if ftext:
                     sources.add(ftext)
-                cells[rc] = XCell(rc[0], rc[1], value, ftext, has_v, style, error)
+                cells[rc] = XCell(row, col, value, ftext, has_v, style, error)
             elif master_text:
                 if "&" in master_text:
                     master_text = _unescaped(master_text)
                 sources.add(master_text)
-                masters[master_si] = (rc[0], rc[1], master_text)
-                cells[rc] = XCell(rc[0], rc[1], value, master_text, has_v, style, error)
+                masters[master_si] = (row, col, master_text)
+                cells[rc] = XCell(row, col, value, master_text, has_v, style, error)
             elif master_si is not None or child_si is not None:
-                cell = cells[rc] = XCell(rc[0], rc[1], value, None, has_v, style, error)
+                cell = cells[rc] = XCell(row, col, value, None, has_v, style, error)
                 children.append((cell, master_si if master_si is not None else child_si))
             elif v is not None or inline is not None:
-                cells[rc] = XCell(rc[0], rc[1], value, None, has_v, style, error)
+                cells[rc] = XCell(row, col, value, None, has_v, style, error)
             # else: an empty (styled) cell, nothing to read
     except _Unusual:
         return None
