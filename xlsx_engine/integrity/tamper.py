@@ -384,13 +384,18 @@ def _walked(data: bytes, lean: bytes, sheet: SheetXML, shared: list[str], where:
                 children.append((cell, si))
         else:
             cells[rc] = XCell(rc[0], rc[1], value, ftext, has_v, style, error)
+    _link_shared(children, masters)
+    return root
+
+
+def _link_shared(children: list[tuple[XCell, str]], masters: dict[str, tuple[int, int, str]]) -> None:
+    """Each later cell of a shared formula gets its group's first cell (an empty formula when there is none)."""
     for cell, si in children:
         master = masters.get(si)
         if master:
             cell.shared = master
         else:
             cell.text = ""
-    return root
 
 
 #: an empty cell with its reference (``<c r="D3" s="8" t="n"/>`` or ``…></c>``, two thirds of a form's cells: the
@@ -632,12 +637,7 @@ def _scanned(lean: bytes, sheet: SheetXML, shared: list[str], where: str):
     found = root.findall(_SHEET_DATA)
     if len(found) != 1 or found[0].prefix is not None:
         return None
-    for cell, si in children:
-        master = masters.get(si)
-        if master:
-            cell.shared = master
-        else:
-            cell.text = ""
+    _link_shared(children, masters)
     sheet.cells, sheet.sources, sheet.bad_refs = cells, sources, bad_refs
     return root
 

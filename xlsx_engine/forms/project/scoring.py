@@ -87,34 +87,20 @@ def score_fund(record: ProjectRecord, profile: Profile) -> FundResult:
 # ----------------------------------------------------------------------------- indicators
 
 def is_active(row: IndicatorRow) -> bool:
-    """A row counts once it has a name, a weight, a target or an actual value (each :func:`nonblank`, spelled out:
-    every check of a file asks it of each row several times)."""
-    v = row.name
-    if v is not None and v != "":
-        return True
-    v = row.weight
-    if v is not None and v != "":
-        return True
-    v = row.target
-    if v is not None and v != "":
-        return True
-    v = row.actual
-    return v is not None and v != ""
+    """A row counts once it has a name, a weight, a target or an actual value."""
+    return _any_typed(row.name, row.weight, row.target, row.actual)
 
 
 def is_started(row: IndicatorRow) -> bool:
     """The unit has typed into the row (实际完成值, 完成等级, 自评分 or 偏差原因): its input warnings show."""
-    v = row.actual
-    if v is not None and v != "":
-        return True
-    v = row.band
-    if v is not None and v != "":
-        return True
-    v = row.manual
-    if v is not None and v != "":
-        return True
-    v = row.reason
-    return v is not None and v != ""
+    return _any_typed(row.actual, row.band, row.manual, row.reason)
+
+
+def _any_typed(a: object, b: object, c: object, d: object) -> bool:
+    """:func:`~xlsx_engine.kernel.excel.nonblank` of any of four values, spelled out: every check of a file asks
+    it of each row several times."""
+    return (a is not None and a != "") or (b is not None and b != "") or (c is not None and c != "") \
+        or (d is not None and d != "")
 
 
 def is_percent(row: IndicatorRow) -> bool:
