@@ -520,7 +520,8 @@ def _scanned(lean: bytes, sheet: SheetXML, shared: list[str], where: str):
     unusual somewhere, and :func:`_walked` reads it.
 
     The same cells, values and formulas as :func:`_walked` (tests/test_tamper.py compares the two readings on every
-    shipped sheet, the odd shapes and random ones), at about half the cost. ``lean`` has only plain markup
+    shipped sheet, odd, random and damaged ones; tests/fuzz/fuzz_sheet_scan.py generates hostile ones), in about two
+    thirds of the time (a filled form's sheet: 840 against 1,330 µs). ``lean`` has only plain markup
     (:func:`_plain_markup`), so every "<" is a tag; the cells must follow each other without a gap, each directly
     inside a row of the one ``<sheetData>``, a child of the document element, with no namespace declared inside it;
     what XML forbids in text is looked for first, and any character reference must name a character XML allows.
