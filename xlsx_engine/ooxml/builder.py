@@ -57,6 +57,8 @@ def _styles(font: str, title_font: str) -> dict[str, dict]:
                         "protection": locked},
         "label_bold": {**base, "font": Font(name=font, size=10, bold=True), "alignment": wrap_c},
         "label_indent": {**base, "alignment": Alignment(horizontal="left", vertical="center", indent=1)},
+        "label_indent_wrap": {**base, "alignment": Alignment(horizontal="left", vertical="center", indent=1,
+                                                             wrap_text=True)},
         "label_center": {**base, "alignment": wrap_c},
         "section": {**base, "font": Font(name=font, size=11, bold=True), "alignment": wrap_l, "fill": header_fill},
         "header": {**base, "font": Font(name=font, size=10, bold=True), "alignment": wrap_c, "fill": header_fill},

@@ -33,7 +33,7 @@ from xlsx_engine.forms.report_info import (
 from xlsx_engine.kernel import excel as fx
 from xlsx_engine.kernel.xlmath import xnum
 from xlsx_engine.ooxml.sheetmodel import SheetLayout as Layout
-from xlsx_engine.ooxml.sheetmodel import Validation, load_form, rules_heading
+from xlsx_engine.ooxml.sheetmodel import Validation, load_form, rules_heading, text_height, text_lines
 
 NA_Q = fx.q("—")
 num = fx.num_formula
@@ -100,8 +100,9 @@ def label_lines(text: str, width: float, size: float) -> int:
     """Lines a wrapped label of ``size``-point CJK characters takes in a column ``width`` characters wide: the
     template's own estimate for its indicator rows (``4 + 11`` pt a line), not the count a filled copy's rows grow by
     (:func:`~xlsx_engine.ooxml.sheetmodel.text_lines`). Kept as it is because the template's row heights are part of
-    the template: that count gives 资产管理安全性 two lines and 在职人员控制率 one, so the issued bmzt-dept-hunan.xlsx
-    (and its 版式指纹) would change and copies already sent would no longer read the same."""
+    the template: that count gives 资产管理安全性 two lines and 在职人员控制率 one, so every row of the issued
+    bmzt-dept-hunan.xlsx would change (its 版式指纹 would not: it covers formulas, inputs and constants). A name that
+    wraps is the exception, sized by that count (:func:`department_layout`)."""
     per_line = max(1, int((width * 7 + 5) * 0.75 / size))
     return max(1, -(-len(text) // per_line))
 
@@ -295,10 +296,13 @@ def department_layout(profile_id: str) -> DeptLayout:
     for k, ind in enumerate(p.indicators):
         row = i0 + k
         lines = max(label_lines(ind.standard, width["E"], 9), label_lines(ind.name, width["C"], 10))
-        L.row_heights[row] = max(18, 4 + 11 * lines)
+        # a name that wraps (社会公众或服务对象满意度) needs its lines of 10 pt by the one count of printed lines: the
+        # template's estimate gave it 26 pt, half a line short of what LibreOffice prints (tests/test_print.py)
+        name_lines = text_lines(ind.name, width["C"])
+        L.row_heights[row] = max(18, 4 + 11 * lines, text_height(name_lines) if name_lines > 1 else 0)
         L.label(f"A{row}", ind.level1, "label")
         L.label(f"B{row}", ind.level2, "label")
-        L.label(f"C{row}", ind.name, "label_indent")
+        L.label(f"C{row}", ind.name, "label_indent_wrap")   # the row is as tall as its lines (社会公众或服务对象满意度: 2)
         L.const(f"D{row}", ind.weight)
         L.label(f"E{row}", ind.standard, "note")
         if ind.rule is None:
