@@ -201,3 +201,24 @@ def test_check_handles_department_and_hunan_workbooks(tmp_path, template, data, 
     unprotected = tmp_path / "unprotected.xlsx"
     _patch_sheet(clean, unprotected, lambda x: re.sub(r"<sheetProtection[^>]*/>", "", x))
     assert any(f.severity == "错误" for f in check_file(unprotected).findings)
+
+
+def test_an_indicator_name_longer_than_its_column_wraps_in_a_row_tall_enough():
+    """社会公众或服务对象满意度 printed as “社会公众或服务对象满”: the label did not wrap, so LibreOffice cut it across (the
+    print checks, which look for rows too short, could not see it). Every 三级指标 name wider than column C wraps,
+    in a row as tall as its lines."""
+    from openpyxl import load_workbook
+
+    from xlsx_engine.ooxml.sheetmodel import text_height, text_lines, text_width
+
+    ws = load_workbook(TEMPLATE).worksheets[0]
+    width = ws.column_dimensions["C"].width
+    names = {ind.name for ind in department_layout("dept-hunan").profile.indicators}
+    wide = 0
+    for row in ws.iter_rows(min_col=3, max_col=3):
+        cell = row[0]
+        if cell.value in names and text_width(cell.value) > width:
+            wide += 1
+            assert cell.alignment.wrap_text, cell.coordinate
+            assert ws.row_dimensions[cell.row].height >= text_height(text_lines(cell.value, width)), cell.coordinate
+    assert wide >= 1             # 社会公众或服务对象满意度
