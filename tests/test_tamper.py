@@ -1117,3 +1117,30 @@ def test_the_scan_reads_the_forms_as_written_and_as_libreoffice_saves_them(monke
     other = m.format('<row r="1"><c r="A1" cm="1"><f t="array" ref="A1">B1</f><v>1</v></c></row>').encode("utf-8")
     scanned, tree, used = _scan_and_tree(other, monkeypatch)
     assert not used and scanned == tree
+
+
+def test_the_facts_around_sheet_data_are_kept_by_their_own_text(monkeypatch):
+    """The scan keeps what the text around sheetData holds (protection, merges, validations, hidden columns,
+    conditional formats) by that text, and parses only the rows of a later copy with the same text there: a copy
+    with other merges, another protection or another namespace context reads its own, and hidden rows always come
+    from the copy's own rows."""
+    rows = '<row r="1"{h}><c r="A1"><v>1</v></c></row><row r="2"><c r="B2" t="str"><f>A1</f><v>1</v></c></row>'
+    head = f'<worksheet xmlns="{_M}"><cols><col min="3" max="3" hidden="1"/></cols><sheetData>'
+    tails = ['</sheetData><sheetProtection sheet="1"/><mergeCells count="1"><mergeCell ref="A1:B1"/></mergeCells>'
+             '</worksheet>',
+             '</sheetData><mergeCells count="1"><mergeCell ref="A2:B2"/></mergeCells>'
+             '<conditionalFormatting sqref="A1"><cfRule type="expression"><formula>TRUE</formula></cfRule>'
+             '</conditionalFormatting></worksheet>']
+    seen = []
+    for tail in tails * 2:
+        for hidden in ("", ' hidden="1"'):
+            xml = (head + rows.format(h=hidden) + tail).encode("utf-8")
+            scanned, tree, used = _scan_and_tree(xml, monkeypatch)
+            assert used and scanned == tree
+            seen.append(scanned[1:])
+    assert seen[:4] == seen[4:] and len({repr(s) for s in seen}) == 4
+    # another root (here without the default namespace on it) with the same text after sheetData: its own reading
+    other = (f'<x:worksheet xmlns:x="{_M}"><sheetData xmlns="{_M}">' + rows.format(h="")
+             + tails[0].replace("</worksheet>", "</x:worksheet>")).encode("utf-8")
+    scanned, tree, _used = _scan_and_tree(other, monkeypatch)
+    assert scanned == tree

@@ -251,29 +251,41 @@ def parse_sheet(data: bytes, name: str, shared: list[str], where: str) -> SheetX
     """
     lean = _without_empty_cells(data)
     sheet = SheetXML(name)
-    root = None
+    root = facts = None
     if len(lean) <= _SCAN_BYTES and (lean is not data or _plain_markup(lean)):
-        root = _scanned(lean, sheet, shared, where)
+        root, facts = _scanned(lean, sheet, shared, where) or (None, None)
     if root is None:
         root = _walked(data, lean, sheet, shared, where)
-    prot = root.find(f"{{{M}}}sheetProtection")
-    sheet.protection = dict(prot.attrib) if prot is not None else None
-    sheet.merges = [ref for ref in _X_MERGES(root) if ref]
-    for dv in root.iterfind(f"{{{M}}}dataValidations/{{{M}}}dataValidation"):
-        f1 = dv.find(f"{{{M}}}formula1")
-        formula1 = (f1.text or "") if f1 is not None else ""
-        sheet.validations.append((dv.get("type") or "", formula1, dv.get("sqref") or ""))
+    protection, merges, validations, hidden_cols, conditional = facts or _sheet_facts(root)
+    sheet.protection = dict(protection) if protection is not None else None
+    sheet.merges, sheet.validations = list(merges), list(validations)
+    sheet.hidden_cols, sheet.conditional = set(hidden_cols), list(conditional)
     for row in _X_HIDDEN_ROWS(root):
         if (row.get("r") or "").isdigit():
             sheet.hidden_rows.add(int(row.get("r")))
+    return sheet
+
+
+def _sheet_facts(root) -> tuple:
+    """What a sheet holds besides its cells and rows, from the document's root: (protection's attributes, merges,
+    validations, hidden columns, conditional formats), as tuples (:func:`_scanned` keeps them for the next copy)."""
+    prot = root.find(f"{{{M}}}sheetProtection")
+    validations = []
+    for dv in root.iterfind(f"{{{M}}}dataValidations/{{{M}}}dataValidation"):
+        f1 = dv.find(f"{{{M}}}formula1")
+        formula1 = (f1.text or "") if f1 is not None else ""
+        validations.append((dv.get("type") or "", formula1, dv.get("sqref") or ""))
+    hidden_cols: set[int] = set()
     for col in _X_HIDDEN_COLS(root):
-        sheet.hidden_cols.update(_span(col.get("min"), col.get("max")))
+        hidden_cols.update(_span(col.get("min"), col.get("max")))
+    conditional = []
     for cf in root.iter(f"{{{M}}}conditionalFormatting"):
         rules = "|".join(f"{r.get('type')}:{r.get('operator') or ''}:" + ";".join(
             _SPACE.sub("", (fm.text or "").upper()) for fm in r.iter(f"{{{M}}}formula"))
             for r in cf.iter(f"{{{M}}}cfRule"))
-        sheet.conditional.append((cf.get("sqref") or "", rules))
-    return sheet
+        conditional.append((cf.get("sqref") or "", rules))
+    return (tuple(prot.attrib.items()) if prot is not None else None, tuple(ref for ref in _X_MERGES(root) if ref),
+            tuple(validations), frozenset(hidden_cols), tuple(conditional))
 
 
 def _walked(data: bytes, lean: bytes, sheet: SheetXML, shared: list[str], where: str):
@@ -479,6 +491,9 @@ _SCAN_CONTROLS = bytes(range(0x09)) + b"\x0b\x0c" + bytes(range(0x0e, 0x20)) + b
 #: a sheet up to this size is scanned when its shapes are the usual ones (a filled form: ~100 KB)
 _SCAN_BYTES = 1 << 20 if sys.version_info >= (3, 11) else -1
 _SCAN_REF = re.compile(r"&(#x[0-9a-fA-F]+|#[0-9]+|[a-z]+);")
+#: (the text before sheetData's cells, the text after them) -> :func:`_sheet_facts` of a sheet scanned before
+_SCAN_FACTS: dict[tuple[bytes, bytes], tuple] = {}
+_SCAN_FACTS_KEPT = 16
 #: a numeric character reference as :data:`_SCAN_TEXT` reads one (a longer one makes the text unusual anyway)
 _SCAN_NUMERIC = re.compile(r"&#(x[0-9a-fA-F]{1,6}|[0-9]{1,7});")
 _SCAN_NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
@@ -515,9 +530,10 @@ def _allowed_reference(ref: str) -> bool:
 
 def _scanned(lean: bytes, sheet: SheetXML, shared: list[str], where: str):
     """The cells of a sheet whose cells are all in the usual shapes (:data:`_SCAN_CELL`), read by one regular
-    expression instead of a tree, into ``sheet``; the root of the rest of the document (its rows without their
-    cells, and everything after sheetData), which libxml2 parses. None, with ``sheet`` untouched: the text is
-    unusual somewhere, and :func:`_walked` reads it.
+    expression instead of a tree, into ``sheet``; (the root of the rest of the document, which libxml2 parses: its
+    rows without their cells, and the elements around sheetData unless their facts are known from an earlier copy
+    with the same text there; :func:`_sheet_facts` of it). None, with ``sheet`` untouched: the text is unusual
+    somewhere, and :func:`_walked` reads it.
 
     The same cells, values and formulas as :func:`_walked` (tests/test_tamper.py compares the two readings on every
     shipped sheet, odd, random and damaged ones; tests/fuzz/fuzz_sheet_scan.py generates hostile ones), in about two
@@ -629,8 +645,17 @@ def _scanned(lean: bytes, sheet: SheetXML, shared: list[str], where: str):
     if depth + rows.count("<row") - rows.count("/>") - rows.count("</row>") != 0:
         return None
     skeleton.append(rows)
+    # the text before sheetData's cells and after them is the same in every copy of a template: what it holds (the
+    # facts of :func:`_sheet_facts`) is kept by those bytes, and a copy with the same ones has only its rows parsed —
+    # a document of the same text without the complete elements after sheetData, well-formed when the whole is
+    head, tail = lean[:start], lean[end:]
+    facts = _SCAN_FACTS.get((head, tail))
     try:
-        root = parse_xml(lean[:start] + "".join(skeleton).encode("utf-8") + lean[end:], where)
+        if facts is None:
+            root = parse_xml(head + "".join(skeleton).encode("utf-8") + tail, where)
+        else:
+            root = parse_xml(head + "".join(skeleton).encode("utf-8") + b"</sheetData>" + tail[tail.rfind(b"</"):],
+                             where)
     except WorkbookError:
         return None
     # the one sheetData the walk reads (m:sheetData/m:row/m:c from the root) must be this one, the only plain one
@@ -638,9 +663,14 @@ def _scanned(lean: bytes, sheet: SheetXML, shared: list[str], where: str):
     found = root.findall(_SHEET_DATA)
     if len(found) != 1 or found[0].prefix is not None:
         return None
+    if facts is None:
+        facts = _sheet_facts(root)
+        if len(_SCAN_FACTS) >= _SCAN_FACTS_KEPT:
+            _SCAN_FACTS.clear()
+        _SCAN_FACTS[head, tail] = facts
     _link_shared(children, masters)
     sheet.cells, sheet.sources, sheet.bad_refs = cells, sources, bad_refs
-    return root
+    return root, facts
 
 
 def _span(lo: str | None, hi: str | None) -> range:
