@@ -35,7 +35,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from xlsx_engine.forms.registry import figures_of, form_for, form_for_profile, is_whole, sent_by_project
+from xlsx_engine.forms.registry import figures_of, form_for_profile, has_figures, is_whole, sent_by_project
 from xlsx_engine.kernel.errors import JxzpError
 from xlsx_engine.kernel.names import name_key as unit_key
 from xlsx_engine.kernel.targets import OP_EQ, OP_GE, OP_GT, OP_LE, OP_LT, OP_QUAL, shown_target
@@ -283,7 +283,7 @@ class Archive:
         for sid, unit, code, project, key, status, budget, spent, rate, total, grade, profile, template, inputs in rows:
             template_id = template.split(" ", 1)[0]
             whole = is_whole(template_id)
-            if inputs and template_id and _has_figures(template_id):
+            if inputs and template_id and has_figures(template_id):
                 budget, spent, rate = figures_of(template_id, _inputs(inputs))
             ident = _identity(template_id, whole, unit, code, key)
             chosen[ident] = {"id": sid, "unit": unit, "code": code, "project": project, "key": key,
@@ -381,14 +381,6 @@ def _identity(template_id: str, whole: bool, unit: str, code: str, key: str) -> 
     if code and (sent_by_project(template_id) or not template_id):
         return ("code", code)
     return ("name", unit_key(unit), key, "" if sent_by_project(template_id) or not template_id else template_id)
-
-
-def _has_figures(template_id: str) -> bool:
-    """Whether a template's form reports its amounts in its inputs (:meth:`~xlsx_engine.forms.base.Form.figures`)."""
-    try:
-        return form_for(template_id).has_figures()
-    except JxzpError:
-        return False
 
 
 def _inputs(text: str) -> dict:

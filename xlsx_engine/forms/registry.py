@@ -80,6 +80,13 @@ def figures_of(template_id: str, inputs: dict) -> tuple[float | None, float | No
     return form.figures(inputs or {}) if form is not None else (None, None, None)
 
 
+def has_figures(template_id: str) -> bool:
+    """Whether a template's form reports its amounts in its inputs (:meth:`Form.has_figures`); False for an unknown
+    template."""
+    form = _known(template_id)
+    return form is not None and form.has_figures()
+
+
 def is_whole(template_id: str) -> bool:
     """Whether a template's form reports a unit's whole spending (部门整体, :attr:`Form.whole`)."""
     form = _known(template_id)

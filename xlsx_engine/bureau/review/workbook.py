@@ -41,7 +41,9 @@ SHEET = "考核评分表"
 FIRST_ROW = 7                 #: first unit row of the main sheet
 #: row 2's first cell: the deadline, right of 序号 and 单位名称 (the columns every printed page repeats)
 DEADLINE_COLUMN = 3
-DEADLINE_FORMAT = '"报送截止日期："yyyy-mm-dd'
+DEADLINE_LABEL = "报送截止日期："
+#: the deadline's number format: its label, then the date (a label in a cell of its own printed alone on later pages)
+DEADLINE_FORMAT = f'"{DEADLINE_LABEL}"yyyy-mm-dd'
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 #: the text of every sheet's table: the 10 pt text :func:`~xlsx_engine.bureau.summary.row_height` makes rows for
 _BODY_FONT = Font(name="宋体", size=10)
@@ -113,14 +115,14 @@ def write_review(run: ReviewRun, out: str | Path) -> dict[str, Any]:
     last_col = len(cols)
     widths = [c.width for c in cols]
     across = pages_wide(widths, sum(widths[:2]))
-    # the title and the note above the header are printed once, on the first page: merged across the columns that
-    # page surely holds (not across the whole sheet, which centred the title on the second page and cut the note)
     # the deadline spans as many columns as its text needs, bold (a little wider than 10 pt's measure); the note
     # follows it
     note_column, span = DEADLINE_COLUMN, 0.0
-    while span < 1.15 * text_width(f"报送截止日期：{run.deadline:%Y-%m-%d}") + 1 and note_column < last_col:
+    while span < 1.15 * text_width(f"{DEADLINE_LABEL}{run.deadline:%Y-%m-%d}") + 1 and note_column < last_col:
         span += widths[note_column - 1]
         note_column += 1
+    # the title and the note above the header are printed once, on the first page: merged across the columns that
+    # page surely holds (not across the whole sheet, which centred the title on the second page and cut the note)
     first = max(note_column + 1, first_page_columns(widths, across, 2))
     ws.cell(1, 1, rub.name).font = Font(name="黑体", size=16, bold=True)
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=first)
