@@ -503,11 +503,7 @@ class _OursReader:
         redirected name points — and rebuilt by the form's own ``record_from_cells``."""
         if not self.loc.structural:        # nothing moved: each input is at its template place
             get = self.sheet.cells.get
-
-            def at_place(ref: str) -> Any:         # held(), spelled out: a few hundred inputs a file
-                cell = get(parse_ref(ref))
-                return None if cell is None or cell.value == "" else cell.value
-            return layout.record_from_cells(at_place)
+            return layout.record_from_cells(lambda ref: held(get(parse_ref(ref))))
         override: dict[tuple[int, int], tuple[int, int]] = {}
         # rows or columns moved: a name trusted between an insertion's bounds says where its cells went
         for name, eref in self.exp.names_main.items():

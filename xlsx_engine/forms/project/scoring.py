@@ -88,19 +88,12 @@ def score_fund(record: ProjectRecord, profile: Profile) -> FundResult:
 
 def is_active(row: IndicatorRow) -> bool:
     """A row counts once it has a name, a weight, a target or an actual value."""
-    return _any_typed(row.name, row.weight, row.target, row.actual)
+    return nonblank(row.name) or nonblank(row.weight) or nonblank(row.target) or nonblank(row.actual)
 
 
 def is_started(row: IndicatorRow) -> bool:
     """The unit has typed into the row (实际完成值, 完成等级, 自评分 or 偏差原因): its input warnings show."""
-    return _any_typed(row.actual, row.band, row.manual, row.reason)
-
-
-def _any_typed(a: object, b: object, c: object, d: object) -> bool:
-    """:func:`~xlsx_engine.kernel.excel.nonblank` of any of four values, spelled out: every check of a file asks
-    it of each row several times."""
-    return (a is not None and a != "") or (b is not None and b != "") or (c is not None and c != "") \
-        or (d is not None and d != "")
+    return nonblank(row.actual) or nonblank(row.band) or nonblank(row.manual) or nonblank(row.reason)
 
 
 def is_percent(row: IndicatorRow) -> bool:
